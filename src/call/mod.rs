@@ -1,0 +1,1 @@
+//! Placing one call through a trunk and reporting its outcome.

@@ -1,0 +1,1 @@
+//! Settings: `config/*.toml` with `RINGMASTER_*` environment overrides.

@@ -1,0 +1,103 @@
+//! The outcome of one dial attempt, as every layer reports it.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What became of a dial attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// The callee answered (2xx), whoever hung up first.
+    Answered,
+    /// The callee was busy (486, 600).
+    Busy,
+    /// Nobody answered before the dial timeout (we sent CANCEL), or 480 / 408.
+    NoAnswer,
+    /// The far end refused the call (403, 603, other 4xx).
+    Rejected,
+    /// The number does not exist (404, 484, 604).
+    InvalidNumber,
+    /// 401/407 kept coming back after our credentials were offered.
+    Unauthorized,
+    /// 5xx, transport error, or a transaction timeout (timer B/F).
+    Failed,
+    /// We gave up for another reason (shutdown, campaign stopped).
+    Cancelled,
+    /// The attempt was in flight when the process died; its outcome is unknown.
+    Unknown,
+}
+
+impl Disposition {
+    /// Maps a final SIP response status to the disposition of an unanswered attempt.
+    pub fn from_final_status(code: u16) -> Disposition {
+        match code {
+            200..=299 => Disposition::Answered,
+            486 | 600 => Disposition::Busy,
+            480 | 408 | 487 => Disposition::NoAnswer,
+            404 | 484 | 604 => Disposition::InvalidNumber,
+            401 | 407 => Disposition::Unauthorized,
+            300..=499 | 603 | 601..=699 => Disposition::Rejected,
+            _ => Disposition::Failed,
+        }
+    }
+
+    /// The name used on the wire (JSON, database).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Answered => "answered",
+            Disposition::Busy => "busy",
+            Disposition::NoAnswer => "no_answer",
+            Disposition::Rejected => "rejected",
+            Disposition::InvalidNumber => "invalid_number",
+            Disposition::Unauthorized => "unauthorized",
+            Disposition::Failed => "failed",
+            Disposition::Cancelled => "cancelled",
+            Disposition::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Disposition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which side ended an answered call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HangupBy {
+    /// ringmaster sent the BYE.
+    Local,
+    /// The callee sent the BYE.
+    Remote,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_statuses_map_to_the_documented_dispositions() {
+        let cases = [
+            (200, Disposition::Answered),
+            (486, Disposition::Busy),
+            (600, Disposition::Busy),
+            (480, Disposition::NoAnswer),
+            (408, Disposition::NoAnswer),
+            (487, Disposition::NoAnswer),
+            (403, Disposition::Rejected),
+            (603, Disposition::Rejected),
+            (488, Disposition::Rejected),
+            (404, Disposition::InvalidNumber),
+            (484, Disposition::InvalidNumber),
+            (604, Disposition::InvalidNumber),
+            (407, Disposition::Unauthorized),
+            (500, Disposition::Failed),
+            (503, Disposition::Failed),
+        ];
+        for (code, want) in cases {
+            assert_eq!(Disposition::from_final_status(code), want, "status {code}");
+        }
+    }
+}

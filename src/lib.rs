@@ -1,0 +1,28 @@
+//! ringmaster: an outbound call-campaign dialer that speaks SIP itself.
+//!
+//! # Layout
+//!
+//! ```text
+//! domain/      plain types shared by every layer (Disposition, ...); depends on nothing else
+//! sip/         sans-IO SIP core: message model, transactions, dialogs, digest auth, endpoint
+//! sip/transport/  the only IO in the SIP layer: one thin tokio driver per socket (UDP, TCP)
+//! call/        placing one call through a trunk and reporting its outcome
+//! config.rs    settings: config/*.toml with RINGMASTER_* environment overrides
+//! ```
+//!
+//! # The run-loop contract
+//!
+//! Protocol logic never reads a clock, sleeps or touches a socket. Every state machine takes
+//! `(now, input)` and is drained through three calls:
+//!
+//! * `poll_transmit()` — bytes to put on the wire, and where;
+//! * `poll_timeout()` — the next instant at which it wants `handle_timeout(now)`;
+//! * `poll_event()` — what happened, for the layer above.
+//!
+//! A driver (see [`sip::transport`]) receives from its socket, feeds the core, drains all three
+//! and sleeps until the earliest deadline. Tests drive the same cores on a simulated clock.
+
+pub mod call;
+pub mod config;
+pub mod domain;
+pub mod sip;

@@ -1,0 +1,5 @@
+//! The SIP layer. Everything here except [`transport`] is sans-IO: no socket, no clock, no
+//! store, no actor. Drivers feed it bytes and instants and drain what it wants sent.
+
+pub mod message;
+pub mod transaction;
