@@ -1,1 +1,168 @@
-//! Settings: `config/*.toml` with `RINGMASTER_*` environment overrides.
+//! Settings: a TOML file (`config/ringmaster.toml` documents every key) with `RINGMASTER_*`
+//! environment overrides: `RINGMASTER_SIP_LISTEN=0.0.0.0:5070` sets `[sip] listen`.
+
+use crate::call::trunk::TrunkConfig;
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+/// Everything ringmaster can be told at start.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The SIP endpoint.
+    #[serde(default)]
+    pub sip: SipSettings,
+    /// Trunks, by name.
+    #[serde(default)]
+    pub trunk: Vec<TrunkConfig>,
+}
+
+/// `[sip]`: sockets and timers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipSettings {
+    /// UDP address to listen on.
+    pub listen: SocketAddr,
+    /// TCP address to listen on (none: TCP only for outgoing connections).
+    pub tcp_listen: Option<SocketAddr>,
+    /// IP to advertise in Via/Contact when listening on a wildcard address.
+    pub advertise: Option<IpAddr>,
+    /// RFC 3261 T1 in milliseconds.
+    pub t1_ms: u64,
+    /// RFC 3261 T2 in milliseconds.
+    pub t2_ms: u64,
+    /// RFC 3261 T4 in milliseconds.
+    pub t4_ms: u64,
+    /// UDP socket receive/send buffer in bytes.
+    pub udp_buffer_bytes: usize,
+}
+
+impl Default for SipSettings {
+    fn default() -> Self {
+        SipSettings {
+            listen: SocketAddr::from(([0, 0, 0, 0], 5060)),
+            tcp_listen: None,
+            advertise: None,
+            t1_ms: 500,
+            t2_ms: 4000,
+            t4_ms: 5000,
+            udp_buffer_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+impl SipSettings {
+    /// The transaction timers these settings describe.
+    pub fn timers(&self) -> crate::sip::transaction::TimerConfig {
+        use std::time::Duration;
+        crate::sip::transaction::TimerConfig {
+            t1: Duration::from_millis(self.t1_ms),
+            t2: Duration::from_millis(self.t2_ms),
+            t4: Duration::from_millis(self.t4_ms),
+        }
+    }
+}
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file or an override is not valid.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads `path` (or defaults when `None`), then applies `RINGMASTER_*` overrides from the
+    /// process environment.
+    pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.display().to_string(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        Settings::from_toml(&text, std::env::vars())
+    }
+
+    /// Parses TOML text and applies `RINGMASTER_<SECTION>_<KEY>` overrides.
+    pub fn from_toml(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let mut root: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix("RINGMASTER_") else {
+                continue;
+            };
+            let rest = rest.to_ascii_lowercase();
+            let Some((section, key)) = rest.split_once('_') else {
+                continue;
+            };
+            if !matches!(section, "sip" | "api" | "database") {
+                continue;
+            }
+            let parsed = format!("v = {value}")
+                .parse::<toml::Table>()
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or(toml::Value::String(value));
+            let table = root
+                .entry(section.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match table {
+                toml::Value::Table(t) => {
+                    t.insert(key.to_string(), parsed);
+                }
+                _ => return Err(ConfigError::Invalid(format!("[{section}] is not a table"))),
+            }
+        }
+        toml::Value::Table(root)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// The trunk called `name`.
+    pub fn trunk(&self, name: &str) -> Option<&TrunkConfig> {
+        self.trunk.iter().find(|t| t.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_win_over_the_file() {
+        let text = "[sip]\nlisten = \"127.0.0.1:5060\"\nt1_ms = 500\n\n[[trunk]]\nname = \"carrier\"\nuri = \"sip:127.0.0.1:5080\"\n";
+        let env = vec![
+            (
+                "RINGMASTER_SIP_LISTEN".to_string(),
+                "127.0.0.1:5070".to_string(),
+            ),
+            ("RINGMASTER_SIP_T1_MS".to_string(), "250".to_string()),
+            ("UNRELATED".to_string(), "x".to_string()),
+        ];
+        let s = Settings::from_toml(text, env).unwrap();
+        assert_eq!(s.sip.listen, "127.0.0.1:5070".parse().unwrap());
+        assert_eq!(s.sip.t1_ms, 250);
+        assert_eq!(s.trunk("carrier").unwrap().uri, "sip:127.0.0.1:5080");
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_by_name() {
+        let err = Settings::from_toml("[sip]\nlisten_port = 5\n", Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("listen_port"), "{err}");
+    }
+}

@@ -25,4 +25,5 @@
 pub mod call;
 pub mod config;
 pub mod domain;
+pub mod media;
 pub mod sip;

@@ -1,5 +1,166 @@
 //! The `ringmaster` command line.
 
-fn main() {
-    println!("ringmaster {}", env!("CARGO_PKG_VERSION"));
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use ringmaster::call::trunk::{Trunk, TrunkConfig};
+use ringmaster::call::{run_one, OneCall};
+use ringmaster::config::Settings;
+use ringmaster::sip::transport::{self, TransportConfig};
+use ringmaster::sip::uri::TransportKind;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "ringmaster",
+    version,
+    about = "Outbound call-campaign dialer that speaks SIP"
+)]
+struct Cli {
+    /// Configuration file (TOML); RINGMASTER_* environment variables override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Place one call through a trunk and print its outcome as one JSON object.
+    Call(CallArgs),
+}
+
+#[derive(clap::Args)]
+struct CallArgs {
+    /// The number (or SIP user) to dial, e.g. +15551234567.
+    destination: String,
+    /// The trunk: a SIP URI (sip:host[:port][;transport=tcp]) or a [[trunk]] name from the config.
+    #[arg(long)]
+    trunk: String,
+    /// Caller id (From user).
+    #[arg(long)]
+    from: Option<String>,
+    /// CANCEL when unanswered after this many ms.
+    #[arg(long, default_value_t = 30_000)]
+    dial_timeout_ms: u64,
+    /// Hang up this many ms after answer.
+    #[arg(long, default_value_t = 1_000)]
+    hangup_after_ms: u64,
+    /// Digest username for the trunk.
+    #[arg(long)]
+    username: Option<String>,
+    /// Digest password for the trunk.
+    #[arg(long)]
+    password: Option<String>,
+    /// Transport towards the trunk (overrides the URI's transport parameter).
+    #[arg(long, value_parser = ["udp", "tcp"])]
+    transport: Option<String>,
+    /// Local SIP address to bind (default: an ephemeral port on the interface facing the trunk).
+    #[arg(long)]
+    bind: Option<SocketAddr>,
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RINGMASTER_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ringmaster: cannot start runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ringmaster: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Call(args) => call(settings, args).await,
+    }
+}
+
+async fn call(settings: Settings, args: CallArgs) -> anyhow::Result<()> {
+    let mut config = match settings.trunk(&args.trunk) {
+        Some(t) => t.clone(),
+        None if args.trunk.starts_with("sip:") => TrunkConfig {
+            name: args.trunk.clone(),
+            uri: args.trunk.clone(),
+            username: None,
+            password: None,
+            caller_id: "ringmaster".into(),
+            caller_name: None,
+            asserted_identity: false,
+            max_cps: 1,
+            max_concurrent: 1,
+            keepalive_secs: 0,
+        },
+        None => bail!(
+            "--trunk {:?} is neither a sip: URI nor a configured trunk name",
+            args.trunk
+        ),
+    };
+    if let Some(from) = args.from {
+        config.caller_id = from;
+    }
+    if args.username.is_some() != args.password.is_some() {
+        bail!("--username and --password go together");
+    }
+    if args.username.is_some() {
+        config.username = args.username;
+        config.password = args.password;
+    }
+    if args.destination.is_empty() || args.destination.contains(['@', ' ', '<', '>']) {
+        bail!(
+            "destination {:?} must be a number or SIP user part",
+            args.destination
+        );
+    }
+    let mut trunk = Trunk::resolve(config).await?;
+    if let Some(t) = args.transport.as_deref() {
+        trunk.transport = if t == "tcp" {
+            TransportKind::Tcp
+        } else {
+            TransportKind::Udp
+        };
+    }
+    let local_ip = transport::local_ip_towards(trunk.peer).context("no route to the trunk")?;
+    let bind = args.bind.unwrap_or_else(|| SocketAddr::new(local_ip, 0));
+    let endpoint = transport::start(TransportConfig {
+        udp_bind: bind,
+        tcp_bind: Some(bind),
+        timers: settings.sip.timers(),
+        udp_buffer_bytes: settings.sip.udp_buffer_bytes,
+        ..TransportConfig::default()
+    })
+    .await?;
+    let report = run_one(
+        &endpoint,
+        &trunk,
+        &OneCall {
+            destination: args.destination,
+            dial_timeout: Duration::from_millis(args.dial_timeout_ms),
+            hangup_after: Duration::from_millis(args.hangup_after_ms),
+        },
+    )
+    .await?;
+    println!("{}", serde_json::to_string(&report)?);
+    endpoint.shutdown().await;
+    Ok(())
 }

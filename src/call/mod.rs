@@ -1,1 +1,105 @@
-//! Placing one call through a trunk and reporting its outcome.
+//! Placing one call through a trunk and reporting its outcome: what `ringmaster call` runs,
+//! and the building block the campaign engine's call actors use.
+
+pub mod trunk;
+
+use crate::domain::{Disposition, HangupBy};
+use crate::media::sdp;
+use crate::sip::endpoint::CallEvent;
+use crate::sip::transport::{EndpointHandle, TransportError};
+use serde::Serialize;
+use std::time::Duration;
+use trunk::Trunk;
+
+/// How to run one call.
+#[derive(Debug, Clone)]
+pub struct OneCall {
+    /// Number or user part to dial.
+    pub destination: String,
+    /// Give up (CANCEL) when unanswered after this long.
+    pub dial_timeout: Duration,
+    /// Hang up this long after answer (if the callee has not).
+    pub hangup_after: Duration,
+}
+
+/// The JSON line `ringmaster call` prints.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CallReport {
+    /// What became of the attempt.
+    pub disposition: Disposition,
+    /// Final SIP status of the INVITE, if any.
+    pub sip_code: Option<u16>,
+    /// Reason phrase or what we gave up on.
+    pub reason: String,
+    /// The attempt's Call-ID.
+    pub call_id: String,
+    /// INVITE sent → final response, in ms.
+    pub setup_ms: u64,
+    /// Answer → hang-up, in ms.
+    pub talk_ms: u64,
+    /// Who hung up an answered call.
+    pub hangup_by: Option<HangupBy>,
+    /// The number dialed.
+    pub destination: String,
+    /// The trunk's name.
+    pub trunk: String,
+}
+
+/// Places one call through `trunk` and waits for its end.
+pub async fn run_one(
+    endpoint: &EndpointHandle,
+    trunk: &Trunk,
+    call: &OneCall,
+) -> Result<CallReport, TransportError> {
+    // A real RTP port in the offer; media flows are the media layer's business, so for now
+    // the socket only keeps the port ours while the call lasts.
+    let rtp = tokio::net::UdpSocket::bind((endpoint.udp_addr().ip(), 0)).await?;
+    let rtp_addr = rtp.local_addr()?;
+    let ip = if rtp_addr.ip().is_unspecified() {
+        crate::sip::transport::local_ip_towards(trunk.peer)?
+    } else {
+        rtp_addr.ip()
+    };
+    let offer = sdp::offer(ip, rtp_addr.port(), rand::random::<u32>() as u64);
+    let spec = trunk.call_spec(
+        &call.destination,
+        call.dial_timeout,
+        Some(offer.into_bytes()),
+    );
+    let mut placed = endpoint.place_call(spec).await?;
+    let mut hangup_at: Option<tokio::time::Instant> = None;
+    loop {
+        let wait = async {
+            match hangup_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            ev = placed.events.recv() => match ev {
+                Some(CallEvent::Answered { .. }) => {
+                    hangup_at = Some(tokio::time::Instant::now() + call.hangup_after);
+                }
+                Some(CallEvent::Progress { .. }) => {}
+                Some(CallEvent::Ended(o)) => {
+                    return Ok(CallReport {
+                        disposition: o.disposition,
+                        sip_code: o.sip_code,
+                        reason: o.reason,
+                        call_id: o.call_id,
+                        setup_ms: o.setup_ms,
+                        talk_ms: o.talk_ms,
+                        hangup_by: o.hangup_by,
+                        destination: call.destination.clone(),
+                        trunk: trunk.config.name.clone(),
+                    });
+                }
+                None => return Err(TransportError::Stopped),
+            },
+            _ = wait => {
+                hangup_at = None;
+                endpoint.hangup(placed.handle).await?;
+            }
+        }
+    }
+}

@@ -1,5 +1,10 @@
 //! The SIP layer. Everything here except [`transport`] is sans-IO: no socket, no clock, no
 //! store, no actor. Drivers feed it bytes and instants and drain what it wants sent.
 
+pub mod build;
+pub mod dialog;
+pub mod endpoint;
 pub mod message;
 pub mod transaction;
+pub mod transport;
+pub mod uri;

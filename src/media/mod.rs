@@ -1,0 +1,3 @@
+//! Media: SDP offer/answer (RTP sessions, codecs and digits come with the media layer).
+
+pub mod sdp;

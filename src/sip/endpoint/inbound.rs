@@ -1,0 +1,284 @@
+//! Requests that reach us: retransmissions absorbed by their server transaction, in-dialog
+//! BYE / re-INVITE / UPDATE / INFO / OPTIONS answered, and everything a stranger sends refused.
+//! ringmaster never places or bridges a call a stranger asked for.
+
+use super::{Endpoint, Owner};
+use crate::sip::build;
+use crate::sip::dialog::DialogId;
+use crate::sip::message::{self, headers, Header, Method, Request};
+use crate::sip::transaction::{Role, ServerInvite, ServerNonInvite, Transaction, TransactionKey};
+use crate::sip::uri::TransportKind;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
+
+impl Endpoint {
+    pub(super) fn handle_request(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        transport: TransportKind,
+        mut req: Request,
+    ) {
+        let Some(branch) = message::top_via_branch(&req.headers).map(str::to_string) else {
+            self.stats.stray_in += 1;
+            return;
+        };
+        stamp_received(&mut req, from);
+        let key = TransactionKey::new(&branch, &req.method.to_string(), Role::Server);
+        if let Some(id) = self.by_key.get(&key).copied() {
+            if let Some(e) = self.transactions.get_mut(&id) {
+                match &mut e.tx {
+                    Transaction::ServerInvite(t) => t.handle_request(now, &req),
+                    Transaction::ServerNonInvite(t) => t.handle_request(now, &req),
+                    _ => {}
+                }
+            }
+            self.service_tx(now, id);
+            return;
+        }
+        let peer = response_destination(&req, from, transport);
+        match req.method {
+            // An ACK outside any transaction acknowledges a 2xx we sent (re-INVITE) or is stray.
+            Method::Ack => {}
+            Method::Cancel => {
+                let invite_key = TransactionKey::new(&branch, "INVITE", Role::Server);
+                let code = if self.by_key.contains_key(&invite_key) {
+                    200
+                } else {
+                    481
+                };
+                self.respond_non_invite(now, req, peer, transport, code, vec![], vec![]);
+            }
+            _ if message::to_tag(&req.headers).is_some() => {
+                self.handle_in_dialog(now, req, peer, transport)
+            }
+            Method::Invite => {
+                tracing::info!(%from, "refusing INVITE from outside: ringmaster only places calls");
+                self.respond_invite(now, req, peer, transport, 403, vec![], vec![]);
+            }
+            Method::Options => {
+                let extra = capabilities();
+                self.respond_non_invite(now, req, peer, transport, 200, extra, vec![]);
+            }
+            Method::Register
+            | Method::Message
+            | Method::Subscribe
+            | Method::Publish
+            | Method::Refer => {
+                let extra = vec![headers::Allow::new(ALLOW).into()];
+                self.respond_non_invite(now, req, peer, transport, 405, extra, vec![]);
+            }
+            _ => self.respond_non_invite(now, req, peer, transport, 481, vec![], vec![]),
+        }
+    }
+
+    fn handle_in_dialog(
+        &mut self,
+        now: Instant,
+        req: Request,
+        peer: SocketAddr,
+        transport: TransportKind,
+    ) {
+        let id = DialogId {
+            call_id: message::call_id(&req.headers)
+                .unwrap_or_default()
+                .to_string(),
+            local_tag: message::to_tag(&req.headers)
+                .unwrap_or_default()
+                .to_string(),
+            remote_tag: message::from_tag(&req.headers)
+                .unwrap_or_default()
+                .to_string(),
+        };
+        let Some(handle) = self.dialogs.get(&id).copied() else {
+            if req.method == Method::Invite {
+                self.respond_invite(now, req, peer, transport, 481, vec![], vec![]);
+            } else {
+                self.respond_non_invite(now, req, peer, transport, 481, vec![], vec![]);
+            }
+            return;
+        };
+        let seq = message::cseq(&req.headers).map(|(n, _)| n).unwrap_or(0);
+        if !self.accept_remote_cseq(handle, seq) {
+            self.respond_non_invite(now, req, peer, transport, 500, vec![], vec![]);
+            return;
+        }
+        match req.method {
+            Method::Bye => {
+                self.respond_non_invite(now, req, peer, transport, 200, vec![], vec![]);
+                self.on_remote_bye(now, handle);
+            }
+            // A session refresh or hold: answer with the SDP we already offered, else 488.
+            Method::Invite | Method::Update => {
+                let sdp = self.call_sdp(handle);
+                let (code, extra, body) = match sdp {
+                    Some(sdp) if !sdp.is_empty() => (
+                        200,
+                        vec![
+                            contact(self, transport),
+                            headers::ContentType::new("application/sdp").into(),
+                        ],
+                        sdp,
+                    ),
+                    _ if req.body.is_empty() => (200, vec![contact(self, transport)], vec![]),
+                    _ => (488, vec![], vec![]),
+                };
+                if req.method == Method::Invite {
+                    self.respond_invite(now, req, peer, transport, code, extra, body);
+                } else {
+                    self.respond_non_invite(now, req, peer, transport, code, extra, body);
+                }
+            }
+            Method::Info | Method::Options | Method::Notify => {
+                self.respond_non_invite(now, req, peer, transport, 200, vec![], vec![])
+            }
+            _ => {
+                let extra = vec![headers::Allow::new(ALLOW).into()];
+                self.respond_non_invite(now, req, peer, transport, 405, extra, vec![]);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn respond_invite(
+        &mut self,
+        now: Instant,
+        req: Request,
+        peer: SocketAddr,
+        transport: TransportKind,
+        code: u16,
+        extra: Vec<Header>,
+        body: Vec<u8>,
+    ) {
+        let branch = message::top_via_branch(&req.headers)
+            .unwrap_or_default()
+            .to_string();
+        let resp = build::response(&req, code, Some(&build::new_tag()), extra, body);
+        let mut tx = ServerInvite::new(now, req, transport.is_reliable(), self.config.timers);
+        tx.respond(now, resp);
+        let key = TransactionKey::new(&branch, "INVITE", Role::Server);
+        self.insert_tx(
+            now,
+            key,
+            Transaction::ServerInvite(tx),
+            peer,
+            transport,
+            Owner::Nobody,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn respond_non_invite(
+        &mut self,
+        now: Instant,
+        req: Request,
+        peer: SocketAddr,
+        transport: TransportKind,
+        code: u16,
+        extra: Vec<Header>,
+        body: Vec<u8>,
+    ) {
+        let branch = message::top_via_branch(&req.headers)
+            .unwrap_or_default()
+            .to_string();
+        let method = req.method.to_string();
+        let resp = build::response(&req, code, Some(&build::new_tag()), extra, body);
+        let mut tx = ServerNonInvite::new(now, req, transport.is_reliable(), self.config.timers);
+        tx.respond(now, resp);
+        let key = TransactionKey::new(&branch, &method, Role::Server);
+        self.insert_tx(
+            now,
+            key,
+            Transaction::ServerNonInvite(tx),
+            peer,
+            transport,
+            Owner::Nobody,
+        );
+    }
+}
+
+fn capabilities() -> Vec<Header> {
+    vec![
+        headers::Allow::new(ALLOW).into(),
+        headers::Accept::new("application/sdp, application/dtmf-relay, application/dtmf").into(),
+    ]
+}
+
+fn contact(ep: &Endpoint, transport: TransportKind) -> Header {
+    headers::Contact::new(format!(
+        "<sip:ringmaster@{};transport={}>",
+        ep.local_addr(transport),
+        transport.via_token().to_ascii_lowercase()
+    ))
+    .into()
+}
+
+/// RFC 3261 §18.2.1 and RFC 3581: record where the request really came from in its top Via
+/// (`received`, and `rport` when the sender asked for it), so responses find their way back
+/// through NAT.
+fn stamp_received(req: &mut Request, from: SocketAddr) {
+    let Some(via) = req.headers.iter_mut().find_map(|h| match h {
+        Header::Via(v) => Some(v),
+        _ => None,
+    }) else {
+        return;
+    };
+    let value = via.value().to_string();
+    let (top, rest) = match value.find(',') {
+        Some(i) if message::split_list(&value).count() > 1 => {
+            (value[..i].to_string(), value[i..].to_string())
+        }
+        _ => (value.clone(), String::new()),
+    };
+    let mut params: Vec<String> = top.split(';').map(|p| p.trim().to_string()).collect();
+    let sent_by_host = params
+        .first()
+        .and_then(|sp| sp.split_whitespace().nth(1))
+        .map(|hp| {
+            crate::sip::uri::host_port(&format!("sip:{hp}"))
+                .map(|(h, _)| h.to_string())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    let mut changed = false;
+    for p in params.iter_mut().skip(1) {
+        if p.eq_ignore_ascii_case("rport") {
+            *p = format!("rport={}", from.port());
+            changed = true;
+        }
+    }
+    if sent_by_host != from.ip().to_string()
+        && !params
+            .iter()
+            .any(|p| p.to_ascii_lowercase().starts_with("received="))
+    {
+        params.push(format!("received={}", from.ip()));
+        changed = true;
+    }
+    if changed {
+        via.replace(format!("{}{rest}", params.join(";")));
+    }
+}
+
+/// Where a response to `req` goes (RFC 3261 §18.2.2, RFC 3581): back to the source for
+/// streams and for `rport`, else to the Via's sent-by port at the source address.
+fn response_destination(req: &Request, from: SocketAddr, transport: TransportKind) -> SocketAddr {
+    if transport.is_reliable() {
+        return from;
+    }
+    let Some(top) = message::top_via(&req.headers) else {
+        return from;
+    };
+    if message::param(top, "rport").is_some() {
+        return from;
+    }
+    let port = top
+        .split(';')
+        .next()
+        .and_then(|sp| sp.split_whitespace().nth(1))
+        .and_then(|hp| crate::sip::uri::host_port(&format!("sip:{hp}")).map(|(_, p)| p))
+        .unwrap_or(5060);
+    SocketAddr::new(from.ip(), port)
+}

@@ -1,0 +1,413 @@
+//! The sans-IO SIP endpoint: owns every transaction, call and dialog of one ringmaster node
+//! and routes each incoming message to its owner. It never reads a clock or touches a socket;
+//! a transport driver feeds it (`handle_datagram`, `handle_timeout`, commands) and drains
+//! `poll_transmit`, `poll_event` and `poll_timeout`.
+
+mod inbound;
+mod raw;
+mod timers;
+mod uac;
+
+use crate::sip::auth::Credentials;
+use crate::sip::message::{self, Request, Response, SipMessage};
+use crate::sip::transaction::{Role, TimerConfig, Transaction, TransactionEvent, TransactionKey};
+use crate::sip::uri::TransportKind;
+use bytes::Bytes;
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use timers::{TimerQueue, Wake};
+
+pub use uac::{CallEvent, CallOutcome, CallSpec};
+
+/// Identifies one call placed through the endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallHandle(pub u64);
+
+/// Identifies one OPTIONS probe (trunk keep-alive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProbeHandle(pub u64);
+
+/// Bytes the driver must put on the wire.
+#[derive(Debug, Clone)]
+pub struct Transmit {
+    /// UDP or TCP.
+    pub transport: TransportKind,
+    /// Where to send them.
+    pub destination: SocketAddr,
+    /// One whole SIP message.
+    pub payload: Bytes,
+}
+
+/// What the endpoint reports to the layers above.
+#[derive(Debug)]
+pub enum EndpointEvent {
+    /// Something happened on a call we placed.
+    Call(CallHandle, CallEvent),
+    /// An OPTIONS probe ended: the final status, or `None` when no answer came (timer F or a
+    /// transport error).
+    Probe(ProbeHandle, Option<u16>),
+}
+
+/// The addresses we advertise in Via and Contact, per transport.
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    /// Our UDP address as the peers should see it.
+    pub udp: Option<SocketAddr>,
+    /// Our TCP listening address as the peers should see it.
+    pub tcp: Option<SocketAddr>,
+    /// RFC 3261 timer values.
+    pub timers: TimerConfig,
+    /// The User-Agent header we send.
+    pub user_agent: String,
+}
+
+/// Counters a driver may report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EndpointStats {
+    /// SIP messages received and parsed.
+    pub messages_in: u64,
+    /// Datagrams or frames that did not parse (answered 400 or dropped).
+    pub malformed_in: u64,
+    /// Messages handed to the driver for sending.
+    pub messages_out: u64,
+    /// Responses and requests that matched no transaction, dialog or call.
+    pub stray_in: u64,
+}
+
+/// Who a client transaction works for.
+#[derive(Debug, Clone, Copy)]
+enum Owner {
+    /// The INVITE of a call.
+    Invite(CallHandle),
+    /// The CANCEL of a call's INVITE.
+    Cancel(CallHandle),
+    /// A BYE we sent on a call.
+    Bye(CallHandle),
+    /// An OPTIONS keep-alive.
+    Probe(ProbeHandle),
+    /// A server transaction, or one whose owner is gone.
+    Nobody,
+}
+
+/// A transaction with where its messages go and who hears about it.
+struct TxEntry {
+    tx: Transaction,
+    key: TransactionKey,
+    peer: SocketAddr,
+    transport: TransportKind,
+    owner: Owner,
+    armed: Option<Instant>,
+}
+
+/// The SIP endpoint core.
+pub struct Endpoint {
+    config: EndpointConfig,
+    transactions: HashMap<u64, TxEntry>,
+    by_key: HashMap<TransactionKey, u64>,
+    calls: HashMap<CallHandle, uac::UacCall>,
+    dialogs: HashMap<crate::sip::dialog::DialogId, CallHandle>,
+    timers: TimerQueue,
+    outbox: VecDeque<Transmit>,
+    events: VecDeque<EndpointEvent>,
+    next_id: u64,
+    stats: EndpointStats,
+}
+
+impl Endpoint {
+    /// Creates an endpoint advertising the given addresses.
+    pub fn new(config: EndpointConfig) -> Endpoint {
+        Endpoint {
+            config,
+            transactions: HashMap::new(),
+            by_key: HashMap::new(),
+            calls: HashMap::new(),
+            dialogs: HashMap::new(),
+            timers: TimerQueue::default(),
+            outbox: VecDeque::new(),
+            events: VecDeque::new(),
+            next_id: 1,
+            stats: EndpointStats::default(),
+        }
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> EndpointStats {
+        self.stats
+    }
+
+    /// How many calls are in progress.
+    pub fn active_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Feeds one received datagram (UDP) or framed message (TCP).
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        transport: TransportKind,
+        data: &[u8],
+    ) {
+        if data.iter().all(|b| b.is_ascii_whitespace()) {
+            return; // keep-alive
+        }
+        match message::parse(data) {
+            Ok(SipMessage::Request(req)) => {
+                self.stats.messages_in += 1;
+                self.handle_request(now, from, transport, req);
+            }
+            Ok(SipMessage::Response(resp)) => {
+                self.stats.messages_in += 1;
+                self.handle_response(now, resp);
+            }
+            Err(e) => {
+                self.stats.malformed_in += 1;
+                tracing::warn!(%from, error = %e, "malformed SIP message");
+                if let Some(reply) = raw::bad_request_reply(data, &e.to_string()) {
+                    self.push_transmit(transport, raw::reply_destination(data, from), reply.into());
+                }
+            }
+        }
+    }
+
+    /// The transport could not deliver to `peer` (ICMP unreachable, TCP connect refused):
+    /// every client transaction towards it fails.
+    pub fn handle_transport_error(&mut self, now: Instant, peer: SocketAddr) {
+        let ids: Vec<u64> = self
+            .transactions
+            .iter()
+            .filter(|(_, e)| e.peer == peer)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            if let Some(e) = self.transactions.get_mut(&id) {
+                e.tx.handle_transport_error();
+            }
+            self.service_tx(now, id);
+        }
+    }
+
+    /// Fires every timer due at or before `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(wake) = self.timers.pop_due(now) {
+            match wake {
+                Wake::Tx(id, at) => {
+                    let Some(e) = self.transactions.get_mut(&id) else {
+                        continue;
+                    };
+                    if e.armed != Some(at) {
+                        continue;
+                    }
+                    e.armed = None;
+                    e.tx.handle_timeout(now);
+                    self.service_tx(now, id);
+                }
+                Wake::DialTimeout(h) => self.on_dial_timeout(now, h),
+                Wake::CancelGuard(h) => self.on_cancel_guard(now, h),
+            }
+        }
+    }
+
+    /// The next instant at which `handle_timeout` has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next_deadline()
+    }
+
+    /// The next message to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.outbox.pop_front()
+    }
+
+    /// The next event for the layers above.
+    pub fn poll_event(&mut self) -> Option<EndpointEvent> {
+        self.events.pop_front()
+    }
+
+    /// Sends an OPTIONS to `uri` at `peer` (trunk keep-alive); the answer comes back as
+    /// [`EndpointEvent::Probe`].
+    pub fn probe(
+        &mut self,
+        now: Instant,
+        uri: &str,
+        peer: SocketAddr,
+        transport: TransportKind,
+    ) -> Result<ProbeHandle, crate::sip::build::BuildError> {
+        let handle = ProbeHandle(self.fresh_id());
+        let req = uac::options_request(self, uri, transport)?;
+        self.start_client_tx(now, req, peer, transport, Owner::Probe(handle));
+        Ok(handle)
+    }
+
+    fn fresh_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn push_transmit(&mut self, transport: TransportKind, destination: SocketAddr, payload: Bytes) {
+        self.stats.messages_out += 1;
+        self.outbox.push_back(Transmit {
+            transport,
+            destination,
+            payload,
+        });
+    }
+
+    /// `SIP/2.0/UDP host:port;rport` for our side of `transport`, without branch.
+    fn via_sent_by(&self, transport: TransportKind) -> String {
+        let addr = self.local_addr(transport);
+        format!("SIP/2.0/{} {addr};rport", transport.via_token())
+    }
+
+    fn local_addr(&self, transport: TransportKind) -> SocketAddr {
+        let addr = match transport {
+            TransportKind::Udp => self.config.udp.or(self.config.tcp),
+            TransportKind::Tcp => self.config.tcp.or(self.config.udp),
+        };
+        addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060)))
+    }
+
+    fn start_client_tx(
+        &mut self,
+        now: Instant,
+        req: Request,
+        peer: SocketAddr,
+        transport: TransportKind,
+        owner: Owner,
+    ) -> u64 {
+        let branch = message::top_via_branch(&req.headers).unwrap_or_default();
+        let key = TransactionKey::new(branch, &req.method.to_string(), Role::Client);
+        let reliable = transport.is_reliable();
+        let timers = self.config.timers;
+        let tx = if req.method == message::Method::Invite {
+            Transaction::ClientInvite(crate::sip::transaction::ClientInvite::new(
+                now, req, reliable, timers,
+            ))
+        } else {
+            Transaction::ClientNonInvite(crate::sip::transaction::ClientNonInvite::new(
+                now, req, reliable, timers,
+            ))
+        };
+        self.insert_tx(now, key, tx, peer, transport, owner)
+    }
+
+    fn insert_tx(
+        &mut self,
+        now: Instant,
+        key: TransactionKey,
+        tx: Transaction,
+        peer: SocketAddr,
+        transport: TransportKind,
+        owner: Owner,
+    ) -> u64 {
+        let id = self.fresh_id();
+        self.by_key.insert(key.clone(), id);
+        self.transactions.insert(
+            id,
+            TxEntry {
+                tx,
+                key,
+                peer,
+                transport,
+                owner,
+                armed: None,
+            },
+        );
+        self.service_tx(now, id);
+        id
+    }
+
+    /// Drains a transaction after any input: transmits out, timer re-armed, events to its owner,
+    /// and the transaction dropped once terminated.
+    fn service_tx(&mut self, now: Instant, id: u64) {
+        let mut events = Vec::new();
+        let owner;
+        {
+            let Some(e) = self.transactions.get_mut(&id) else {
+                return;
+            };
+            owner = e.owner;
+            while let Some(payload) = e.tx.poll_transmit() {
+                self.stats.messages_out += 1;
+                self.outbox.push_back(Transmit {
+                    transport: e.transport,
+                    destination: e.peer,
+                    payload,
+                });
+            }
+            while let Some(ev) = e.tx.poll_event() {
+                events.push(ev);
+            }
+            let next = e.tx.poll_timeout();
+            if next != e.armed {
+                e.armed = next;
+                if let Some(at) = next {
+                    self.timers.push(at, Wake::Tx(id, at));
+                }
+            }
+            if e.tx.is_terminated() {
+                let key = e.key.clone();
+                self.transactions.remove(&id);
+                if self.by_key.get(&key) == Some(&id) {
+                    self.by_key.remove(&key);
+                }
+            }
+        }
+        for ev in events {
+            self.dispatch_tx_event(now, owner, ev);
+        }
+    }
+
+    fn dispatch_tx_event(&mut self, now: Instant, owner: Owner, ev: TransactionEvent) {
+        match owner {
+            Owner::Invite(h) => self.on_invite_event(now, h, ev),
+            Owner::Cancel(h) => self.on_cancel_event(now, h, ev),
+            Owner::Bye(h) => self.on_bye_event(now, h, ev),
+            Owner::Probe(p) => match ev {
+                TransactionEvent::Response(r) if r.status_code.code() >= 200 => self
+                    .events
+                    .push_back(EndpointEvent::Probe(p, Some(r.status_code.code()))),
+                TransactionEvent::Timeout | TransactionEvent::TransportError => {
+                    self.events.push_back(EndpointEvent::Probe(p, None))
+                }
+                _ => {}
+            },
+            Owner::Nobody => {}
+        }
+    }
+
+    fn handle_response(&mut self, now: Instant, resp: Response) {
+        let key = match (
+            message::top_via_branch(&resp.headers),
+            message::cseq(&resp.headers),
+        ) {
+            (Some(b), Some((_, m))) => TransactionKey::new(b, m, Role::Client),
+            _ => {
+                self.stats.stray_in += 1;
+                return;
+            }
+        };
+        match self.by_key.get(&key).copied() {
+            Some(id) => {
+                if let Some(e) = self.transactions.get_mut(&id) {
+                    if let Transaction::ClientInvite(t) = &mut e.tx {
+                        t.handle_response(now, resp);
+                    } else if let Transaction::ClientNonInvite(t) = &mut e.tx {
+                        t.handle_response(now, resp);
+                    }
+                }
+                self.service_tx(now, id);
+            }
+            None => self.on_stray_response(now, resp),
+        }
+    }
+}
+
+/// The default dial timeout when a caller gives none.
+pub const DEFAULT_DIAL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Credentials re-exported for callers building a [`CallSpec`].
+pub type TrunkCredentials = Credentials;
+
+#[cfg(test)]
+mod tests;

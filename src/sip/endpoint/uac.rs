@@ -1,0 +1,736 @@
+//! Outbound calls (the UAC side): INVITE through a trunk, digest auth retries, CANCEL at the
+//! dial timeout, ACK and BYE, and the disposition every attempt ends with.
+
+use super::timers::Wake;
+use super::{CallHandle, Endpoint, EndpointEvent, Owner};
+use crate::domain::{Disposition, HangupBy};
+use crate::sip::auth::{self, Credentials};
+use crate::sip::build::{self, BuildError};
+use crate::sip::dialog::Dialog;
+use crate::sip::message::{self, headers, Header, Method, Request, Response};
+use crate::sip::transaction::TransactionEvent;
+use crate::sip::uri::{self, TransportKind};
+use bytes::Bytes;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Everything needed to place one call.
+#[derive(Debug, Clone)]
+pub struct CallSpec {
+    /// The Request-URI, e.g. `sip:+15551234567@trunk.example.com`.
+    pub request_uri: String,
+    /// Caller id: the user part of our From (and P-Asserted-Identity when set).
+    pub from_user: String,
+    /// Optional display name for From.
+    pub from_display: Option<String>,
+    /// The host of our From URI (the trunk's domain, usually).
+    pub from_host: String,
+    /// Send a P-Asserted-Identity with the caller id.
+    pub asserted_identity: bool,
+    /// Where the trunk is.
+    pub peer: SocketAddr,
+    /// UDP or TCP towards the trunk.
+    pub transport: TransportKind,
+    /// Digest credentials for 401/407 challenges.
+    pub credentials: Option<Credentials>,
+    /// How long to wait for an answer before CANCEL.
+    pub dial_timeout: Duration,
+    /// Our SDP offer, if any.
+    pub sdp: Option<Vec<u8>>,
+    /// Further headers, as (name, value).
+    pub extra_headers: Vec<(String, String)>,
+}
+
+/// What happened on a call.
+#[derive(Debug, Clone)]
+pub enum CallEvent {
+    /// A provisional response (180, 183, ...) other than 100.
+    Progress {
+        /// Its status code.
+        code: u16,
+    },
+    /// The callee answered; the dialog is confirmed and ACKed.
+    Answered {
+        /// The SDP answer (possibly empty).
+        sdp: Bytes,
+    },
+    /// The call is over; nothing more will be reported for it.
+    Ended(CallOutcome),
+}
+
+/// The outcome of one attempt, ready to be recorded.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CallOutcome {
+    /// What became of the attempt.
+    pub disposition: Disposition,
+    /// The final SIP status of the INVITE, if one arrived.
+    pub sip_code: Option<u16>,
+    /// A short human reason (reason phrase, or what we gave up on).
+    pub reason: String,
+    /// Who hung up an answered call.
+    pub hangup_by: Option<HangupBy>,
+    /// The Call-ID of the attempt.
+    pub call_id: String,
+    /// INVITE sent → final response (or the end, if none came).
+    pub setup_ms: u64,
+    /// Answer → hang-up.
+    pub talk_ms: u64,
+}
+
+/// Why we are cancelling an unanswered call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CancelReason {
+    DialTimeout,
+    Hangup,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// INVITE outstanding.
+    Inviting,
+    /// 2xx received and ACKed.
+    Confirmed,
+    /// We sent BYE and wait for its answer.
+    Terminating,
+}
+
+/// One call in progress.
+#[derive(Debug)]
+pub(super) struct UacCall {
+    spec: CallSpec,
+    invite: Request,
+    invite_tx: u64,
+    phase: Phase,
+    provisional_seen: bool,
+    cancel: Option<CancelReason>,
+    cancel_sent: bool,
+    auth_attempts: u8,
+    nonce_count: u32,
+    dialog: Option<Dialog>,
+    ack: Option<(Bytes, SocketAddr)>,
+    started: Instant,
+    final_at: Option<Instant>,
+    answered_at: Option<Instant>,
+    final_code: Option<u16>,
+    /// The outcome decided when BYE was sent, reported when it completes.
+    pending_outcome: Option<(Disposition, String, Option<HangupBy>)>,
+}
+
+impl UacCall {
+    fn call_id(&self) -> String {
+        message::call_id(&self.invite.headers)
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// Builds the OPTIONS request a trunk probe sends.
+pub(super) fn options_request(
+    ep: &Endpoint,
+    target: &str,
+    transport: TransportKind,
+) -> Result<Request, BuildError> {
+    let local = ep.local_addr(transport);
+    let hs: Vec<Header> = vec![
+        headers::Via::new(format!(
+            "{};branch={}",
+            ep.via_sent_by(transport),
+            build::new_branch()
+        ))
+        .into(),
+        headers::MaxForwards::new("70").into(),
+        headers::From::new(format!("<sip:ringmaster@{local}>;tag={}", build::new_tag())).into(),
+        headers::To::new(format!("<{target}>")).into(),
+        headers::CallId::new(format!("{}@{}", build::new_call_id(), local.ip())).into(),
+        headers::CSeq::new("1 OPTIONS").into(),
+        headers::UserAgent::new(ep.config.user_agent.clone()).into(),
+    ];
+    build::request(Method::Options, target, hs, Vec::new())
+}
+
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
+
+impl Endpoint {
+    /// Places a call: sends the INVITE and arms the dial timeout. Events arrive as
+    /// [`EndpointEvent::Call`].
+    pub fn place_call(&mut self, now: Instant, spec: CallSpec) -> Result<CallHandle, BuildError> {
+        let handle = CallHandle(self.fresh_id());
+        let local = self.local_addr(spec.transport);
+        let display = spec
+            .from_display
+            .as_ref()
+            .map(|d| format!("\"{}\" ", d.replace('"', "")))
+            .unwrap_or_default();
+        let from_uri = format!("sip:{}@{}", spec.from_user, spec.from_host);
+        let mut hs: Vec<Header> = vec![
+            headers::Via::new(format!(
+                "{};branch={}",
+                self.via_sent_by(spec.transport),
+                build::new_branch()
+            ))
+            .into(),
+            headers::MaxForwards::new("70").into(),
+            headers::From::new(format!("{display}<{from_uri}>;tag={}", build::new_tag())).into(),
+            headers::To::new(format!("<{}>", spec.request_uri)).into(),
+            headers::CallId::new(format!("{}@{}", build::new_call_id(), local.ip())).into(),
+            headers::CSeq::new("1 INVITE").into(),
+            headers::Contact::new(format!(
+                "<sip:{}@{local};transport={}>",
+                spec.from_user,
+                spec.transport.via_token().to_ascii_lowercase()
+            ))
+            .into(),
+            headers::Allow::new(ALLOW).into(),
+            headers::UserAgent::new(self.config.user_agent.clone()).into(),
+        ];
+        if spec.asserted_identity {
+            hs.push(headers::PAssertedIdentity::new(format!("{display}<{from_uri}>")).into());
+        }
+        for (name, value) in &spec.extra_headers {
+            hs.push(Header::Other(name.clone(), value.clone()));
+        }
+        let body = spec.sdp.clone().unwrap_or_default();
+        if !body.is_empty() {
+            hs.push(headers::ContentType::new("application/sdp").into());
+        }
+        let invite = build::request(Method::Invite, &spec.request_uri, hs, body)?;
+        let (peer, transport, dial_timeout) = (spec.peer, spec.transport, spec.dial_timeout);
+        self.calls.insert(
+            handle,
+            UacCall {
+                spec,
+                invite: invite.clone(),
+                invite_tx: 0,
+                phase: Phase::Inviting,
+                provisional_seen: false,
+                cancel: None,
+                cancel_sent: false,
+                auth_attempts: 0,
+                nonce_count: 0,
+                dialog: None,
+                ack: None,
+                started: now,
+                final_at: None,
+                answered_at: None,
+                final_code: None,
+                pending_outcome: None,
+            },
+        );
+        self.timers
+            .push(now + dial_timeout, Wake::DialTimeout(handle));
+        let tx = self.start_client_tx(now, invite, peer, transport, Owner::Invite(handle));
+        if let Some(call) = self.calls.get_mut(&handle) {
+            call.invite_tx = tx;
+        }
+        Ok(handle)
+    }
+
+    /// Ends a call from our side: CANCEL while it rings, BYE once answered.
+    pub fn hangup(&mut self, now: Instant, handle: CallHandle) {
+        let Some(call) = self.calls.get(&handle) else {
+            return;
+        };
+        match call.phase {
+            Phase::Inviting => self.cancel_call(now, handle, CancelReason::Hangup),
+            Phase::Confirmed => self.send_bye(
+                now,
+                handle,
+                Disposition::Answered,
+                "normal clearing",
+                Some(HangupBy::Local),
+            ),
+            Phase::Terminating => {}
+        }
+    }
+
+    pub(super) fn on_dial_timeout(&mut self, now: Instant, handle: CallHandle) {
+        if self
+            .calls
+            .get(&handle)
+            .is_some_and(|c| c.phase == Phase::Inviting)
+        {
+            self.cancel_call(now, handle, CancelReason::DialTimeout);
+        }
+    }
+
+    pub(super) fn on_cancel_guard(&mut self, now: Instant, handle: CallHandle) {
+        let Some(call) = self.calls.get(&handle) else {
+            return;
+        };
+        if call.phase == Phase::Inviting {
+            let d = match call.cancel {
+                Some(CancelReason::Hangup) => Disposition::Cancelled,
+                _ => Disposition::NoAnswer,
+            };
+            self.finish(
+                now,
+                handle,
+                d,
+                None,
+                "no final response after CANCEL".into(),
+                None,
+            );
+        }
+    }
+
+    fn cancel_call(&mut self, now: Instant, handle: CallHandle, reason: CancelReason) {
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        if call.cancel.is_some() {
+            return;
+        }
+        call.cancel = Some(reason);
+        // RFC 3261 §9.1: no CANCEL before a provisional response; it goes out when one arrives
+        // (or timer B ends the attempt).
+        if call.provisional_seen {
+            self.send_cancel(now, handle);
+        }
+    }
+
+    fn send_cancel(&mut self, now: Instant, handle: CallHandle) {
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        if call.cancel_sent {
+            return;
+        }
+        call.cancel_sent = true;
+        let inv = &call.invite;
+        let mut hs: Vec<Header> = Vec::with_capacity(8);
+        let mut via_done = false;
+        for h in inv.headers.iter() {
+            match h {
+                Header::Via(v) if !via_done => {
+                    via_done = true;
+                    let top = message::split_list(v.value()).next().unwrap_or(v.value());
+                    hs.push(headers::Via::new(top).into());
+                }
+                Header::Route(_)
+                | Header::From(_)
+                | Header::To(_)
+                | Header::CallId(_)
+                | Header::MaxForwards(_) => hs.push(h.clone()),
+                _ => {}
+            }
+        }
+        let seq = message::cseq(&inv.headers).map(|(n, _)| n).unwrap_or(1);
+        hs.push(headers::CSeq::new(format!("{seq} CANCEL")).into());
+        let uri = inv.uri.to_string();
+        let (peer, transport) = (call.spec.peer, call.spec.transport);
+        match build::request(Method::Cancel, &uri, hs, Vec::new()) {
+            Ok(cancel) => {
+                self.start_client_tx(now, cancel, peer, transport, Owner::Cancel(handle));
+            }
+            Err(e) => tracing::warn!(error = %e, "could not build CANCEL"),
+        }
+        self.timers.push(
+            now + self.config.timers.timeout(),
+            Wake::CancelGuard(handle),
+        );
+    }
+
+    pub(super) fn on_invite_event(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        ev: TransactionEvent,
+    ) {
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        match ev {
+            TransactionEvent::Response(resp) => {
+                let code = resp.status_code.code();
+                match code {
+                    100..=199 => {
+                        call.provisional_seen = true;
+                        if call.cancel.is_some() {
+                            self.send_cancel(now, handle);
+                        } else if code > 100 {
+                            self.events.push_back(EndpointEvent::Call(
+                                handle,
+                                CallEvent::Progress { code },
+                            ));
+                        }
+                    }
+                    200..=299 => self.on_invite_2xx(now, handle, resp),
+                    _ => self.on_invite_failure(now, handle, resp),
+                }
+            }
+            TransactionEvent::Timeout => {
+                if call.phase == Phase::Inviting {
+                    let reason = if call.provisional_seen {
+                        "timer B"
+                    } else {
+                        "no response (timer B)"
+                    };
+                    self.finish(now, handle, Disposition::Failed, None, reason.into(), None);
+                }
+            }
+            TransactionEvent::TransportError => {
+                if call.phase == Phase::Inviting {
+                    self.finish(
+                        now,
+                        handle,
+                        Disposition::Failed,
+                        None,
+                        "transport error".into(),
+                        None,
+                    );
+                }
+            }
+            TransactionEvent::Terminated => {}
+        }
+    }
+
+    fn on_invite_2xx(&mut self, now: Instant, handle: CallHandle, resp: Response) {
+        let via = self.via_sent_by(
+            self.calls
+                .get(&handle)
+                .map(|c| c.spec.transport)
+                .unwrap_or(TransportKind::Udp),
+        );
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        if call.dialog.is_some() {
+            // A retransmitted 2xx: our ACK was lost.
+            if let Some((ack, peer)) = call.ack.clone() {
+                let transport = call.spec.transport;
+                self.push_transmit(transport, peer, ack);
+            }
+            return;
+        }
+        call.final_at.get_or_insert(now);
+        call.final_code = Some(resp.status_code.code());
+        let mut dialog = match Dialog::from_uac_response(&call.invite, &resp) {
+            Ok(d) => d,
+            Err(e) => {
+                self.finish(
+                    now,
+                    handle,
+                    Disposition::Failed,
+                    Some(200),
+                    format!("unusable 2xx: {e}"),
+                    None,
+                );
+                return;
+            }
+        };
+        let peer = next_hop_addr(&dialog, call.spec.peer);
+        let transport = call.spec.transport;
+        match dialog.request(Method::Ack, &via, Vec::new(), Vec::new()) {
+            Ok(ack) => {
+                let bytes = Bytes::from(ack.to_bytes());
+                call.ack = Some((bytes.clone(), peer));
+                self.dialogs.insert(dialog.id.clone(), handle);
+                call.dialog = Some(dialog);
+                self.push_transmit(transport, peer, bytes);
+            }
+            Err(e) => tracing::warn!(error = %e, "could not build ACK"),
+        }
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        match call.cancel {
+            Some(reason) => {
+                // The callee answered while we were cancelling: ACK and hang up at once.
+                let d = match reason {
+                    CancelReason::DialTimeout => Disposition::NoAnswer,
+                    CancelReason::Hangup => Disposition::Cancelled,
+                };
+                call.phase = Phase::Confirmed;
+                self.send_bye(
+                    now,
+                    handle,
+                    d,
+                    "answered after CANCEL",
+                    Some(HangupBy::Local),
+                );
+            }
+            None => {
+                call.phase = Phase::Confirmed;
+                call.answered_at = Some(now);
+                let sdp = Bytes::from(resp.body);
+                self.events
+                    .push_back(EndpointEvent::Call(handle, CallEvent::Answered { sdp }));
+            }
+        }
+    }
+
+    fn on_invite_failure(&mut self, now: Instant, handle: CallHandle, resp: Response) {
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        if call.phase != Phase::Inviting {
+            return;
+        }
+        let code = resp.status_code.code();
+        if (code == 401 || code == 407)
+            && call.cancel.is_none()
+            && self.retry_with_auth(now, handle, &resp)
+        {
+            return;
+        }
+        let Some(call) = self.calls.get(&handle) else {
+            return;
+        };
+        let disposition = match (code, call.cancel) {
+            (487, Some(CancelReason::DialTimeout)) => Disposition::NoAnswer,
+            (487, Some(CancelReason::Hangup)) => Disposition::Cancelled,
+            _ => Disposition::from_final_status(code),
+        };
+        let reason = match (code, call.cancel) {
+            (487, Some(CancelReason::DialTimeout)) => "dial timeout".to_string(),
+            _ => build::reason(&resp),
+        };
+        self.finish(now, handle, disposition, Some(code), reason, None);
+    }
+
+    /// Answers a 401/407 with credentials; false when we have none, or they already failed
+    /// against a fresh (non-stale) nonce.
+    fn retry_with_auth(&mut self, now: Instant, handle: CallHandle, resp: &Response) -> bool {
+        let via = {
+            let Some(call) = self.calls.get(&handle) else {
+                return false;
+            };
+            self.via_sent_by(call.spec.transport)
+        };
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return false;
+        };
+        let Some(creds) = call.spec.credentials.clone() else {
+            return false;
+        };
+        let proxy = resp.status_code.code() == 407;
+        let values = resp.headers.iter().filter_map(|h| match h {
+            Header::ProxyAuthenticate(v) if proxy => Some(v.value()),
+            Header::WwwAuthenticate(v) if !proxy => Some(v.value()),
+            _ => None,
+        });
+        let Some(challenge) = auth::pick_challenge(values) else {
+            return false;
+        };
+        if call.auth_attempts >= 1 && !challenge.stale || call.auth_attempts >= 3 {
+            return false;
+        }
+        call.auth_attempts += 1;
+        call.nonce_count += 1;
+        let mut invite = call.invite.clone();
+        let seq = message::cseq(&invite.headers).map(|(n, _)| n).unwrap_or(1) + 1;
+        let uri = invite.uri.to_string();
+        let value = auth::authorization(
+            &challenge,
+            &creds,
+            "INVITE",
+            &uri,
+            call.nonce_count,
+            &build::random_token(16),
+        );
+        invite.headers.0.retain(|h| {
+            !matches!(
+                h,
+                Header::Via(_)
+                    | Header::CSeq(_)
+                    | Header::Authorization(_)
+                    | Header::ProxyAuthorization(_)
+            )
+        });
+        invite.headers.0.insert(
+            0,
+            headers::Via::new(format!("{via};branch={}", build::new_branch())).into(),
+        );
+        invite
+            .headers
+            .0
+            .push(headers::CSeq::new(format!("{seq} INVITE")).into());
+        invite.headers.0.push(if proxy {
+            headers::ProxyAuthorization::new(value).into()
+        } else {
+            headers::Authorization::new(value).into()
+        });
+        call.invite = invite.clone();
+        call.provisional_seen = false;
+        let (peer, transport) = (call.spec.peer, call.spec.transport);
+        let tx = self.start_client_tx(now, invite, peer, transport, Owner::Invite(handle));
+        if let Some(call) = self.calls.get_mut(&handle) {
+            call.invite_tx = tx;
+        }
+        true
+    }
+
+    pub(super) fn on_cancel_event(
+        &mut self,
+        _now: Instant,
+        _handle: CallHandle,
+        ev: TransactionEvent,
+    ) {
+        if let TransactionEvent::Response(r) = ev {
+            tracing::debug!(code = r.status_code.code(), "CANCEL answered");
+        }
+    }
+
+    pub(super) fn on_bye_event(&mut self, now: Instant, handle: CallHandle, ev: TransactionEvent) {
+        let done = match ev {
+            TransactionEvent::Response(r) => r.status_code.code() >= 200,
+            TransactionEvent::Timeout | TransactionEvent::TransportError => true,
+            TransactionEvent::Terminated => false,
+        };
+        if done {
+            if let Some((d, reason, by)) = self
+                .calls
+                .get_mut(&handle)
+                .and_then(|c| c.pending_outcome.take())
+            {
+                let code = self.calls.get(&handle).and_then(|c| c.final_code);
+                self.finish(now, handle, d, code, reason, by);
+            }
+        }
+    }
+
+    fn send_bye(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        d: Disposition,
+        reason: &str,
+        by: Option<HangupBy>,
+    ) {
+        let Some(call) = self.calls.get(&handle) else {
+            return;
+        };
+        let via = self.via_sent_by(call.spec.transport);
+        let Some(call) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        call.phase = Phase::Terminating;
+        call.pending_outcome = Some((d, reason.to_string(), by));
+        let (default_peer, transport) = (call.spec.peer, call.spec.transport);
+        let Some(dialog) = call.dialog.as_mut() else {
+            return;
+        };
+        let peer = next_hop_addr(dialog, default_peer);
+        match dialog.request(Method::Bye, &via, Vec::new(), Vec::new()) {
+            Ok(bye) => {
+                self.start_client_tx(now, bye, peer, transport, Owner::Bye(handle));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not build BYE");
+                let code = call.final_code;
+                self.finish(now, handle, d, code, reason.to_string(), by);
+            }
+        }
+    }
+
+    /// The callee sent BYE on a confirmed call.
+    pub(super) fn on_remote_bye(&mut self, now: Instant, handle: CallHandle) {
+        let Some(call) = self.calls.get(&handle) else {
+            return;
+        };
+        if call.phase == Phase::Confirmed {
+            let code = call.final_code;
+            self.finish(
+                now,
+                handle,
+                Disposition::Answered,
+                code,
+                "callee hung up".into(),
+                Some(HangupBy::Remote),
+            );
+        }
+    }
+
+    /// The local SDP we offered on a call (answers re-INVITE and UPDATE with it).
+    pub(super) fn call_sdp(&self, handle: CallHandle) -> Option<Vec<u8>> {
+        self.calls.get(&handle).and_then(|c| c.spec.sdp.clone())
+    }
+
+    /// Accepts the CSeq of an in-dialog request from the peer.
+    pub(super) fn accept_remote_cseq(&mut self, handle: CallHandle, seq: u32) -> bool {
+        self.calls
+            .get_mut(&handle)
+            .and_then(|c| c.dialog.as_mut())
+            .map(|d| d.accept_remote_cseq(seq))
+            .unwrap_or(true)
+    }
+
+    /// A 2xx for an INVITE whose transaction is gone: re-send the ACK if it is ours.
+    pub(super) fn on_stray_response(&mut self, _now: Instant, resp: Response) {
+        let code = resp.status_code.code();
+        let is_invite =
+            message::cseq(&resp.headers).is_some_and(|(_, m)| m.eq_ignore_ascii_case("INVITE"));
+        if (200..300).contains(&code) && is_invite {
+            let id = crate::sip::dialog::DialogId {
+                call_id: message::call_id(&resp.headers)
+                    .unwrap_or_default()
+                    .to_string(),
+                local_tag: message::from_tag(&resp.headers)
+                    .unwrap_or_default()
+                    .to_string(),
+                remote_tag: message::to_tag(&resp.headers)
+                    .unwrap_or_default()
+                    .to_string(),
+            };
+            if let Some(call) = self.dialogs.get(&id).and_then(|h| self.calls.get(h)) {
+                if let Some((ack, peer)) = call.ack.clone() {
+                    let transport = call.spec.transport;
+                    self.push_transmit(transport, peer, ack);
+                    return;
+                }
+            }
+        }
+        self.stats.stray_in += 1;
+        tracing::debug!(code, "response matches no transaction");
+    }
+
+    fn finish(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        disposition: Disposition,
+        sip_code: Option<u16>,
+        reason: String,
+        hangup_by: Option<HangupBy>,
+    ) {
+        let Some(call) = self.calls.remove(&handle) else {
+            return;
+        };
+        if let Some(d) = &call.dialog {
+            self.dialogs.remove(&d.id);
+        }
+        let ms = |d: Duration| d.as_millis() as u64;
+        let outcome = CallOutcome {
+            disposition,
+            sip_code: sip_code.or(call.final_code),
+            reason,
+            hangup_by,
+            call_id: call.call_id(),
+            setup_ms: ms(call
+                .final_at
+                .unwrap_or(now)
+                .saturating_duration_since(call.started)),
+            talk_ms: call
+                .answered_at
+                .map(|a| ms(now.saturating_duration_since(a)))
+                .unwrap_or(0),
+        };
+        // Transactions of a finished call keep running (absorbing retransmissions) but report
+        // to nobody.
+        for e in self.transactions.values_mut() {
+            match e.owner {
+                Owner::Invite(h) | Owner::Cancel(h) | Owner::Bye(h) if h == handle => {
+                    e.owner = Owner::Nobody
+                }
+                _ => {}
+            }
+        }
+        self.events
+            .push_back(EndpointEvent::Call(handle, CallEvent::Ended(outcome)));
+    }
+}
+
+/// Where in-dialog requests go: the next hop's IP literal, else the trunk.
+fn next_hop_addr(dialog: &Dialog, default: SocketAddr) -> SocketAddr {
+    uri::socket_addr(dialog.next_hop()).unwrap_or(default)
+}

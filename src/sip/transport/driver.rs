@@ -1,0 +1,179 @@
+//! The driver task: receive, feed the core, drain its transmits and events, sleep until its
+//! next deadline.
+
+use super::tcp::{self, TcpEvent};
+use super::{Command, PlacedCall, TransportError};
+use crate::sip::endpoint::{
+    CallEvent, CallHandle, Endpoint, EndpointConfig, EndpointEvent, ProbeHandle, Transmit,
+};
+use crate::sip::uri::TransportKind;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most datagrams handled per wake-up before the driver looks at its other inputs.
+const UDP_BATCH: usize = 256;
+/// Events buffered per call: a call reports at most a handful.
+const CALL_EVENT_CAPACITY: usize = 16;
+
+struct Driver {
+    endpoint: Endpoint,
+    udp: UdpSocket,
+    calls: HashMap<CallHandle, mpsc::Sender<CallEvent>>,
+    probes: HashMap<ProbeHandle, oneshot::Sender<Option<u16>>>,
+    tcp: tcp::Pool,
+}
+
+pub(super) async fn run(
+    config: EndpointConfig,
+    udp: UdpSocket,
+    listener: Option<TcpListener>,
+    mut commands: mpsc::Receiver<Command>,
+) {
+    let (tcp_events_tx, mut tcp_events) = mpsc::channel::<TcpEvent>(4096);
+    if let Some(l) = listener {
+        tokio::spawn(tcp::accept_loop(l, tcp_events_tx.clone()));
+    }
+    let mut d = Driver {
+        endpoint: Endpoint::new(config),
+        udp,
+        calls: HashMap::new(),
+        probes: HashMap::new(),
+        tcp: tcp::Pool::new(tcp_events_tx),
+    };
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let deadline = d.endpoint.poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = d.udp.recv_from(&mut buf) => match r {
+                Ok((n, from)) => {
+                    let now = Instant::now();
+                    d.endpoint.handle_datagram(now, from, TransportKind::Udp, &buf[..n]);
+                    for _ in 0..UDP_BATCH {
+                        match d.udp.try_recv_from(&mut buf) {
+                            Ok((n, from)) => d.endpoint.handle_datagram(now, from, TransportKind::Udp, &buf[..n]),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "UDP receive error"),
+            },
+            cmd = commands.recv() => match cmd {
+                Some(Command::Shutdown) | None => break,
+                Some(cmd) => d.command(cmd),
+            },
+            Some(ev) = tcp_events.recv() => d.tcp_event(ev),
+            _ = sleep => {}
+        }
+        d.endpoint.handle_timeout(Instant::now());
+        d.flush().await;
+    }
+}
+
+impl Driver {
+    fn command(&mut self, cmd: Command) {
+        let now = Instant::now();
+        match cmd {
+            Command::PlaceCall(spec, reply) => {
+                let result = match self.endpoint.place_call(now, *spec) {
+                    Ok(handle) => {
+                        let (tx, events) = mpsc::channel(CALL_EVENT_CAPACITY);
+                        self.calls.insert(handle, tx);
+                        Ok(PlacedCall { handle, events })
+                    }
+                    Err(e) => Err(TransportError::InvalidCall(e.to_string())),
+                };
+                let _ = reply.send(result);
+            }
+            Command::Hangup(h) => self.endpoint.hangup(now, h),
+            Command::Probe(uri, peer, transport, reply) => {
+                match self.endpoint.probe(now, &uri, peer, transport) {
+                    Ok(p) => {
+                        self.probes.insert(p, reply);
+                    }
+                    Err(_) => {
+                        let _ = reply.send(None);
+                    }
+                }
+            }
+            Command::Stats(reply) => {
+                let _ = reply.send(self.endpoint.stats());
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    fn tcp_event(&mut self, ev: TcpEvent) {
+        let now = Instant::now();
+        match ev {
+            TcpEvent::Frame(peer, frame) => {
+                self.endpoint
+                    .handle_datagram(now, peer, TransportKind::Tcp, &frame)
+            }
+            TcpEvent::Accepted(peer, writer) => self.tcp.insert(peer, writer),
+            TcpEvent::Failed(peer) => {
+                self.tcp.remove(peer);
+                self.endpoint.handle_transport_error(now, peer);
+            }
+            TcpEvent::Closed(peer) => self.tcp.remove(peer),
+        }
+    }
+
+    async fn flush(&mut self) {
+        while let Some(Transmit {
+            transport,
+            destination,
+            payload,
+        }) = self.endpoint.poll_transmit()
+        {
+            match transport {
+                TransportKind::Udp => self.send_udp(destination, payload).await,
+                TransportKind::Tcp => self.tcp.send(destination, payload),
+            }
+        }
+        while let Some(ev) = self.endpoint.poll_event() {
+            match ev {
+                EndpointEvent::Call(h, ev) => {
+                    let ended = matches!(ev, CallEvent::Ended(_));
+                    if let Some(tx) = self.calls.get(&h) {
+                        if tx.try_send(ev).is_err() {
+                            tracing::warn!(?h, "call event not delivered: listener gone or full");
+                        }
+                    }
+                    if ended {
+                        self.calls.remove(&h);
+                    }
+                }
+                EndpointEvent::Probe(p, code) => {
+                    if let Some(tx) = self.probes.remove(&p) {
+                        let _ = tx.send(code);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn send_udp(&mut self, to: SocketAddr, payload: Bytes) {
+        match self.udp.try_send_to(&payload, to) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if let Err(e) = self.udp.send_to(&payload, to).await {
+                    tracing::debug!(%to, error = %e, "UDP send failed");
+                }
+            }
+            Err(e) => {
+                // ICMP unreachable surfaces here on Linux as ECONNREFUSED for a later send.
+                tracing::debug!(%to, error = %e, "UDP send failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! The only IO of the SIP layer: sockets and the task that drives the sans-IO [`Endpoint`].
+//!
+//! One driver task owns the endpoint and the UDP socket; TCP connections each get a reader
+//! task that frames the stream (Content-Length) and a writer task, both talking to the driver
+//! over bounded channels. Callers use an [`EndpointHandle`].
+
+mod driver;
+mod tcp;
+
+use crate::sip::endpoint::{CallEvent, CallHandle, CallSpec, EndpointConfig, EndpointStats};
+use crate::sip::transaction::TimerConfig;
+use crate::sip::uri::TransportKind;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use tokio::sync::{mpsc, oneshot};
+
+/// How to open the SIP sockets.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    /// UDP address to bind (port 0 picks one).
+    pub udp_bind: SocketAddr,
+    /// TCP address to listen on, if any (port 0 picks one).
+    pub tcp_bind: Option<SocketAddr>,
+    /// The IP to advertise in Via/Contact when bound to a wildcard address.
+    pub advertise: Option<IpAddr>,
+    /// Kernel receive and send buffer size for the UDP socket (default 4 MiB: at thousands of
+    /// calls per second the kernel default overflows in bursts while the CPU idles).
+    pub udp_buffer_bytes: usize,
+    /// RFC 3261 timers.
+    pub timers: TimerConfig,
+    /// The User-Agent we send.
+    pub user_agent: String,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            udp_bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tcp_bind: None,
+            advertise: None,
+            udp_buffer_bytes: 4 * 1024 * 1024,
+            timers: TimerConfig::default(),
+            user_agent: format!("ringmaster/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// Errors of the transport layer.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// A socket could not be opened.
+    #[error("cannot open SIP socket: {0}")]
+    Io(#[from] io::Error),
+    /// The driver task has stopped.
+    #[error("SIP endpoint has stopped")]
+    Stopped,
+    /// The call could not be built from its spec.
+    #[error("invalid call: {0}")]
+    InvalidCall(String),
+}
+
+/// A placed call: its handle and the stream of its events (ending with `CallEvent::Ended`).
+pub struct PlacedCall {
+    /// Identifies the call for `hangup`.
+    pub handle: CallHandle,
+    /// The call's events.
+    pub events: mpsc::Receiver<CallEvent>,
+}
+
+pub(crate) enum Command {
+    PlaceCall(
+        Box<CallSpec>,
+        oneshot::Sender<Result<PlacedCall, TransportError>>,
+    ),
+    Hangup(CallHandle),
+    Probe(
+        String,
+        SocketAddr,
+        TransportKind,
+        oneshot::Sender<Option<u16>>,
+    ),
+    Stats(oneshot::Sender<EndpointStats>),
+    Shutdown,
+}
+
+/// A cheap, clonable handle to a running SIP endpoint.
+#[derive(Clone)]
+pub struct EndpointHandle {
+    commands: mpsc::Sender<Command>,
+    udp: SocketAddr,
+    tcp: Option<SocketAddr>,
+}
+
+impl EndpointHandle {
+    /// Places a call; its events arrive on the returned receiver.
+    pub async fn place_call(&self, spec: CallSpec) -> Result<PlacedCall, TransportError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::PlaceCall(Box::new(spec), tx)).await?;
+        rx.await.map_err(|_| TransportError::Stopped)?
+    }
+
+    /// Hangs up a call (CANCEL while ringing, BYE once answered).
+    pub async fn hangup(&self, handle: CallHandle) -> Result<(), TransportError> {
+        self.send(Command::Hangup(handle)).await
+    }
+
+    /// Sends an OPTIONS and waits for its final status (`None`: no answer).
+    pub async fn probe(
+        &self,
+        uri: &str,
+        peer: SocketAddr,
+        transport: TransportKind,
+    ) -> Result<Option<u16>, TransportError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Probe(uri.to_string(), peer, transport, tx))
+            .await?;
+        rx.await.map_err(|_| TransportError::Stopped)
+    }
+
+    /// The endpoint's counters.
+    pub async fn stats(&self) -> Result<EndpointStats, TransportError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Stats(tx)).await?;
+        rx.await.map_err(|_| TransportError::Stopped)
+    }
+
+    /// Stops the driver (calls in progress are abandoned).
+    pub async fn shutdown(&self) {
+        let _ = self.commands.send(Command::Shutdown).await;
+    }
+
+    /// The bound UDP address.
+    pub fn udp_addr(&self) -> SocketAddr {
+        self.udp
+    }
+
+    /// The bound TCP address, if listening.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp
+    }
+
+    async fn send(&self, cmd: Command) -> Result<(), TransportError> {
+        self.commands
+            .send(cmd)
+            .await
+            .map_err(|_| TransportError::Stopped)
+    }
+}
+
+/// Opens the sockets and spawns the driver task on the current tokio runtime.
+pub async fn start(config: TransportConfig) -> Result<EndpointHandle, TransportError> {
+    let udp = bind_udp(config.udp_bind, config.udp_buffer_bytes)?;
+    let udp_addr = udp.local_addr()?;
+    let tcp = match config.tcp_bind {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+        None => None,
+    };
+    let tcp_addr = match &tcp {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
+    let advertise = |a: SocketAddr| match config.advertise {
+        Some(ip) if a.ip().is_unspecified() => SocketAddr::new(ip, a.port()),
+        _ => a,
+    };
+    let endpoint_config = EndpointConfig {
+        udp: Some(advertise(udp_addr)),
+        tcp: tcp_addr.map(advertise),
+        timers: config.timers,
+        user_agent: config.user_agent.clone(),
+    };
+    let (commands, rx) = mpsc::channel(1024);
+    tokio::spawn(driver::run(endpoint_config, udp, tcp, rx));
+    Ok(EndpointHandle {
+        commands,
+        udp: udp_addr,
+        tcp: tcp_addr,
+    })
+}
+
+fn bind_udp(addr: SocketAddr, buffer: usize) -> io::Result<tokio::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    // Best effort: the kernel caps these at net.core.{r,w}mem_max.
+    let _ = socket.set_recv_buffer_size(buffer);
+    let _ = socket.set_send_buffer_size(buffer);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    tokio::net::UdpSocket::from_std(socket.into())
+}
+
+/// The local IP the kernel would use to reach `peer` (no packet is sent).
+pub fn local_ip_towards(peer: SocketAddr) -> io::Result<IpAddr> {
+    let bind: SocketAddr = if peer.is_ipv4() {
+        "0.0.0.0:0".parse().map_err(io::Error::other)?
+    } else {
+        "[::]:0".parse().map_err(io::Error::other)?
+    };
+    let s = std::net::UdpSocket::bind(bind)?;
+    s.connect(peer)?;
+    Ok(s.local_addr()?.ip())
+}

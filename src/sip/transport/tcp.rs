@@ -1,0 +1,138 @@
+//! SIP over TCP: one reader task per connection frames the stream by Content-Length
+//! (RFC 3261 §18.3) and forwards whole messages to the driver; one writer task drains the
+//! connection's outgoing queue. Connections are opened on first send and reused both ways.
+
+use crate::sip::framing::{self, Frame};
+use bytes::{Buf, Bytes, BytesMut};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+/// Messages queued per connection before senders see it as congested.
+const WRITE_QUEUE: usize = 1024;
+
+/// What connection tasks tell the driver.
+pub(super) enum TcpEvent {
+    /// A whole SIP message arrived from a peer.
+    Frame(SocketAddr, Bytes),
+    /// A peer connected to us; here is how to write to it.
+    Accepted(SocketAddr, mpsc::Sender<Bytes>),
+    /// We could not connect to or write to a peer.
+    Failed(SocketAddr),
+    /// The peer closed the connection.
+    Closed(SocketAddr),
+}
+
+/// The driver's view of open connections.
+pub(super) struct Pool {
+    writers: HashMap<SocketAddr, mpsc::Sender<Bytes>>,
+    events: mpsc::Sender<TcpEvent>,
+}
+
+impl Pool {
+    pub(super) fn new(events: mpsc::Sender<TcpEvent>) -> Pool {
+        Pool {
+            writers: HashMap::new(),
+            events,
+        }
+    }
+
+    pub(super) fn insert(&mut self, peer: SocketAddr, writer: mpsc::Sender<Bytes>) {
+        self.writers.insert(peer, writer);
+    }
+
+    pub(super) fn remove(&mut self, peer: SocketAddr) {
+        self.writers.remove(&peer);
+    }
+
+    /// Queues a message to `peer`, connecting first when no connection is open.
+    pub(super) fn send(&mut self, peer: SocketAddr, payload: Bytes) {
+        if let Some(w) = self.writers.get(&peer) {
+            match w.try_send(payload) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!(%peer, "TCP write queue full; message dropped");
+                    return;
+                }
+                Err(mpsc::error::TrySendError::Closed(p)) => {
+                    self.writers.remove(&peer);
+                    return self.send(peer, p);
+                }
+            }
+        }
+        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+        let _ = tx.try_send(payload);
+        self.writers.insert(peer, tx);
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            match TcpStream::connect(peer).await {
+                Ok(stream) => serve(stream, peer, rx, events).await,
+                Err(e) => {
+                    tracing::debug!(%peer, error = %e, "TCP connect failed");
+                    let _ = events.send(TcpEvent::Failed(peer)).await;
+                }
+            }
+        });
+    }
+}
+
+/// Accepts inbound connections for as long as the driver lives.
+pub(super) async fn accept_loop(listener: TcpListener, events: mpsc::Sender<TcpEvent>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+                if events.send(TcpEvent::Accepted(peer, tx)).await.is_err() {
+                    return;
+                }
+                tokio::spawn(serve(stream, peer, rx, events.clone()));
+            }
+            Err(e) => tracing::debug!(error = %e, "TCP accept failed"),
+        }
+    }
+}
+
+async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    mut outgoing: mpsc::Receiver<Bytes>,
+    events: mpsc::Sender<TcpEvent>,
+) {
+    let _ = stream.set_nodelay(true);
+    let (mut reader, mut writer) = stream.into_split();
+    let write_events = events.clone();
+    let writer_task = tokio::spawn(async move {
+        while let Some(msg) = outgoing.recv().await {
+            if writer.write_all(&msg).await.is_err() {
+                let _ = write_events.send(TcpEvent::Failed(peer)).await;
+                return;
+            }
+        }
+    });
+    let mut buf = BytesMut::with_capacity(8192);
+    'read: loop {
+        match reader.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => loop {
+                match framing::next_frame(&buf) {
+                    Ok(Frame::Complete { len }) => {
+                        let frame = buf.split_to(len).freeze();
+                        if events.send(TcpEvent::Frame(peer, frame)).await.is_err() {
+                            break 'read;
+                        }
+                    }
+                    Ok(Frame::KeepAlive { len }) => buf.advance(len),
+                    Ok(Frame::Incomplete) => break,
+                    Err(e) => {
+                        tracing::warn!(%peer, error = %e, "unframeable SIP stream; closing");
+                        break 'read;
+                    }
+                }
+            },
+        }
+    }
+    writer_task.abort();
+    let _ = events.send(TcpEvent::Closed(peer)).await;
+}
