@@ -2,4 +2,5 @@
 //! store, no actor. Drivers feed it bytes and instants and drain what it wants sent.
 
 pub mod message;
+mod parse;
 pub mod transaction;
