@@ -1,6 +1,7 @@
 //! The SIP layer. Everything here except [`transport`] is sans-IO: no socket, no clock, no
 //! store, no actor. Drivers feed it bytes and instants and drain what it wants sent.
 
+pub mod auth;
 pub mod framing;
 pub mod message;
 mod parse;
