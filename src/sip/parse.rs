@@ -112,6 +112,9 @@ pub fn parse(data: &[u8]) -> Result<SipMessage, ParseError> {
 /// Validates the start line; returns its canonical form and, for a request, the method.
 fn start_line_parts(line: &str) -> Result<(String, Option<String>), ParseError> {
     let bad = || ParseError::BadStartLine(line.to_string());
+    if line.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(bad());
+    }
     let line = line.trim_matches([' ', '\t']);
     let (first, rest) = split_ws(line).ok_or_else(bad)?;
     if first.len() >= 4
@@ -124,7 +127,7 @@ fn start_line_parts(line: &str) -> Result<(String, Option<String>), ParseError> 
         let ok = code.len() == 3
             && code.bytes().all(|b| b.is_ascii_digit())
             && code.starts_with(['1', '2', '3', '4', '5', '6']);
-        if !ok || reason.chars().any(|c| c.is_control() && c != '\t') {
+        if !ok {
             return Err(bad());
         }
         return Ok((format!("SIP/2.0 {code} {reason}"), None));
