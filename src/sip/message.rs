@@ -7,6 +7,8 @@ pub use rsipstack::sip::{
     Uri, Version,
 };
 
+pub use super::parse::{parse, ParseError};
+
 /// Returns the value of the first header for which `pick` returns a value.
 pub fn first_header<'a, T>(
     headers: &'a Headers,
