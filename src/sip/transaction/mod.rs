@@ -4,9 +4,26 @@
 //! `handle_*(now, ..)` calls; the owner drains `poll_transmit()` (bytes for the transaction's
 //! fixed destination), `poll_event()` and `poll_timeout()`. No machine reads a clock.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 pub use crate::sip::message::Method;
+use crate::sip::message::{cseq, top_via_branch, Request, Response};
+
+mod client_invite;
+mod client_non_invite;
+mod server_invite;
+mod server_non_invite;
+mod timers;
+
+#[cfg(test)]
+mod test_support;
+
+pub use client_invite::{ClientInvite, ClientInviteState};
+pub use client_non_invite::{ClientNonInvite, ClientNonInviteState};
+pub use server_invite::{ServerInvite, ServerInviteState};
+pub use server_non_invite::{ServerNonInvite, ServerNonInviteState};
 
 /// RFC 3261 timer base values, configurable per endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +50,12 @@ impl TimerConfig {
     /// 64·T1: the transaction timeout of timers B, F, H, J, L and M.
     pub fn timeout(&self) -> Duration {
         self.t1 * 64
+    }
+
+    /// Timer D on unreliable transports: at least 32 s (RFC 3261 §17.1.1.2), and never shorter
+    /// than the server's 64·T1 retransmission window.
+    pub fn timer_d(&self) -> Duration {
+        self.timeout().max(Duration::from_secs(32))
     }
 }
 
@@ -99,5 +122,217 @@ impl TransactionKey {
             method,
             role,
         }
+    }
+}
+
+/// What a transaction reports to its transaction user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransactionEvent {
+    /// A response for the TU (client side): provisional, final, or a 2xx retransmission in Accepted.
+    Response(Response),
+    /// Timer B, F or H fired: the transaction timed out.
+    Timeout,
+    /// The transport reported an error sending.
+    TransportError,
+    /// The transaction has terminated and may be dropped.
+    Terminated,
+}
+
+/// The response classes the RFC 3261 §17 state machines distinguish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    /// 1xx.
+    Provisional,
+    /// 2xx.
+    Success,
+    /// 300-699.
+    Failure,
+}
+
+impl Status {
+    /// Classifies a response; codes outside 100-699 have no class and are ignored.
+    fn of(response: &Response) -> Option<Status> {
+        match response.status_code.code() {
+            100..=199 => Some(Status::Provisional),
+            200..=299 => Some(Status::Success),
+            300..=699 => Some(Status::Failure),
+            _ => None,
+        }
+    }
+}
+
+/// Any of the four transaction machines, dispatching the methods they share.
+#[derive(Debug)]
+pub enum Transaction {
+    /// RFC 3261 §17.1.1 with RFC 6026's Accepted state.
+    ClientInvite(ClientInvite),
+    /// RFC 3261 §17.1.2.
+    ClientNonInvite(ClientNonInvite),
+    /// RFC 3261 §17.2.1 with RFC 6026's Accepted state.
+    ServerInvite(ServerInvite),
+    /// RFC 3261 §17.2.2.
+    ServerNonInvite(ServerNonInvite),
+}
+
+/// Forwards a call to whichever machine the [`Transaction`] holds.
+macro_rules! dispatch {
+    ($self:expr, $tx:ident => $call:expr) => {
+        match $self {
+            Transaction::ClientInvite($tx) => $call,
+            Transaction::ClientNonInvite($tx) => $call,
+            Transaction::ServerInvite($tx) => $call,
+            Transaction::ServerNonInvite($tx) => $call,
+        }
+    };
+}
+
+impl Transaction {
+    /// The next message to put on the wire to the transaction's destination.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        dispatch!(self, tx => tx.poll_transmit())
+    }
+
+    /// The earliest instant at which [`Transaction::handle_timeout`] should be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        dispatch!(self, tx => tx.poll_timeout())
+    }
+
+    /// The next event for the transaction user.
+    pub fn poll_event(&mut self) -> Option<TransactionEvent> {
+        dispatch!(self, tx => tx.poll_event())
+    }
+
+    /// Fires every timer due at or before `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        dispatch!(self, tx => tx.handle_timeout(now))
+    }
+
+    /// The transport failed to send: reports it and terminates.
+    pub fn handle_transport_error(&mut self) {
+        dispatch!(self, tx => tx.handle_transport_error())
+    }
+
+    /// Whether the transaction has terminated and may be dropped.
+    pub fn is_terminated(&self) -> bool {
+        dispatch!(self, tx => tx.is_terminated())
+    }
+
+    /// The request that started the transaction.
+    pub fn request(&self) -> &Request {
+        dispatch!(self, tx => tx.request())
+    }
+
+    /// Which side of the transaction we are.
+    pub fn role(&self) -> Role {
+        match self {
+            Transaction::ClientInvite(_) | Transaction::ClientNonInvite(_) => Role::Client,
+            Transaction::ServerInvite(_) | Transaction::ServerNonInvite(_) => Role::Server,
+        }
+    }
+
+    /// The key matching messages to this transaction, when the request carries a branch and CSeq.
+    pub fn key(&self) -> Option<TransactionKey> {
+        let headers = &self.request().headers;
+        let (_, method) = cseq(headers)?;
+        Some(TransactionKey::new(
+            top_via_branch(headers)?,
+            method,
+            self.role(),
+        ))
+    }
+}
+
+impl From<ClientInvite> for Transaction {
+    fn from(tx: ClientInvite) -> Self {
+        Transaction::ClientInvite(tx)
+    }
+}
+
+impl From<ClientNonInvite> for Transaction {
+    fn from(tx: ClientNonInvite) -> Self {
+        Transaction::ClientNonInvite(tx)
+    }
+}
+
+impl From<ServerInvite> for Transaction {
+    fn from(tx: ServerInvite) -> Self {
+        Transaction::ServerInvite(tx)
+    }
+}
+
+impl From<ServerNonInvite> for Transaction {
+    fn from(tx: ServerNonInvite) -> Self {
+        Transaction::ServerNonInvite(tx)
+    }
+}
+
+/// The queues a machine fills for its owner to drain: bytes to send and events for the TU.
+#[derive(Debug, Default)]
+struct Outbox {
+    /// Messages waiting for `poll_transmit`, oldest first.
+    transmits: std::collections::VecDeque<Bytes>,
+    /// Events waiting for `poll_event`, oldest first.
+    events: std::collections::VecDeque<TransactionEvent>,
+}
+
+impl Outbox {
+    /// Queues a serialized message for the wire.
+    fn send(&mut self, bytes: &Bytes) {
+        self.transmits.push_back(bytes.clone());
+    }
+
+    /// Queues an event for the TU.
+    fn emit(&mut self, event: TransactionEvent) {
+        self.events.push_back(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn transaction_dispatches_to_its_machine() {
+        let t0 = Instant::now();
+        let config = TimerConfig::default();
+        let invite = request("INVITE", "z9hG4bKk1", 1);
+        let mut tx = Transaction::from(ClientInvite::new(t0, invite.clone(), false, config));
+        assert!(tx.poll_transmit().is_some());
+        assert_eq!(tx.poll_timeout(), Some(at(t0, 500)));
+        assert_eq!(tx.request(), &invite);
+        assert_eq!(
+            tx.key(),
+            Some(TransactionKey::new("z9hG4bKk1", "INVITE", Role::Client))
+        );
+        tx.handle_timeout(at(t0, 500));
+        assert!(tx.poll_transmit().is_some());
+        tx.handle_transport_error();
+        assert_eq!(tx.poll_event(), Some(TransactionEvent::TransportError));
+        assert_eq!(tx.poll_event(), Some(TransactionEvent::Terminated));
+        assert!(tx.is_terminated());
+
+        let bye = request("BYE", "z9hG4bKk2", 2);
+        let server = Transaction::from(ServerNonInvite::new(t0, bye.clone(), true, config));
+        assert_eq!(server.role(), Role::Server);
+        assert_eq!(
+            server.key(),
+            Some(TransactionKey::new("z9hG4bKk2", "BYE", Role::Server))
+        );
+        let client = Transaction::from(ClientNonInvite::new(t0, bye, true, config));
+        assert_eq!(client.role(), Role::Client);
+        let server_invite = Transaction::from(ServerInvite::new(t0, invite, true, config));
+        assert!(!server_invite.is_terminated());
+        assert_eq!(server_invite.poll_timeout(), None);
+    }
+
+    #[test]
+    fn timer_d_defaults_to_32_seconds() {
+        assert_eq!(TimerConfig::default().timer_d(), Duration::from_secs(32));
+        let fast = TimerConfig {
+            t1: Duration::from_millis(100),
+            ..TimerConfig::default()
+        };
+        assert_eq!(fast.timer_d(), Duration::from_secs(32));
     }
 }
