@@ -53,7 +53,10 @@ fn spec() -> CallSpec {
 fn one_call(ep: &mut Endpoint, now: Instant) -> usize {
     let peer = "127.0.0.1:5080".parse().unwrap();
     let h = ep.place_call(now, spec()).unwrap();
-    let invite = match ep.poll_transmit().map(|t| message::parse(&t.payload).unwrap()) {
+    let invite = match ep
+        .poll_transmit()
+        .map(|t| message::parse(&t.payload).unwrap())
+    {
         Some(SipMessage::Request(r)) => r,
         _ => unreachable!(),
     };
@@ -67,7 +70,10 @@ fn one_call(ep: &mut Endpoint, now: Instant) -> usize {
     }
     while ep.poll_transmit().is_some() {}
     ep.hangup(now, h);
-    let bye = match ep.poll_transmit().map(|t| message::parse(&t.payload).unwrap()) {
+    let bye = match ep
+        .poll_transmit()
+        .map(|t| message::parse(&t.payload).unwrap())
+    {
         Some(SipMessage::Request(r)) => r,
         _ => unreachable!(),
     };
@@ -88,7 +94,9 @@ fn endpoint(c: &mut Criterion) {
     let now = Instant::now();
     let mut g = c.benchmark_group("endpoint");
     g.throughput(Throughput::Elements(7));
-    g.bench_function("answered_call_7_messages", |b| b.iter(|| one_call(&mut ep, now)));
+    g.bench_function("answered_call_7_messages", |b| {
+        b.iter(|| one_call(&mut ep, now))
+    });
     g.finish();
 }
 

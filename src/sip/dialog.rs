@@ -53,7 +53,7 @@ pub enum DialogError {
     Build(#[from] build::BuildError),
 }
 
-fn header_value<'a>(h: &'a message::Headers, want: fn(&Header) -> Option<&str>) -> Option<&'a str> {
+fn header_value(h: &message::Headers, want: fn(&Header) -> Option<&str>) -> Option<&str> {
     h.iter().find_map(want)
 }
 
