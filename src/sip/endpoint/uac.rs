@@ -533,6 +533,7 @@ impl Endpoint {
                 h,
                 Header::Via(_)
                     | Header::CSeq(_)
+                    | Header::ContentLength(_)
                     | Header::Authorization(_)
                     | Header::ProxyAuthorization(_)
             )
@@ -550,6 +551,11 @@ impl Endpoint {
         } else {
             headers::Authorization::new(value).into()
         });
+        let length = invite.body.len().to_string();
+        invite
+            .headers
+            .0
+            .push(headers::ContentLength::new(length).into());
         call.invite = invite.clone();
         call.provisional_seen = false;
         let (peer, transport) = (call.spec.peer, call.spec.transport);
