@@ -23,7 +23,9 @@
 //! and sleeps until the earliest deadline. Tests drive the same cores on a simulated clock.
 
 pub mod call;
+pub mod campaign;
 pub mod config;
 pub mod domain;
 pub mod media;
 pub mod sip;
+pub mod store;

@@ -1,5 +1,17 @@
 //! Plain types shared by every layer. This module depends on nothing else in the crate.
 
+mod address;
+pub mod campaign;
+pub mod campaigncall;
 mod disposition;
+pub mod outdial;
+pub mod outplan;
+pub mod phone;
+pub mod time;
 
+pub use address::Address;
+pub use campaign::{Action, Campaign, CampaignStatus, CampaignType, EndHandle};
+pub use campaigncall::{CallStatus, Campaigncall};
 pub use disposition::{Disposition, HangupBy};
+pub use outdial::{Destinations, Outdial, Target, TargetStatus, TryCounts};
+pub use outplan::Outplan;

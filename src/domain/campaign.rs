@@ -1,0 +1,123 @@
+//! Campaign: the orchestrator of one outbound operation, and the flow actions it runs.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Where a campaign stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignStatus {
+    /// Created, or stopped: nothing dials.
+    Stop,
+    /// Dialing.
+    Run,
+    /// No new dials; waits for the calls in flight, then `stop`.
+    Stopping,
+    /// Every target is done and `end_handle` was `stop`.
+    Finished,
+}
+
+impl CampaignStatus {
+    /// Database and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignStatus::Stop => "stop",
+            CampaignStatus::Run => "run",
+            CampaignStatus::Stopping => "stopping",
+            CampaignStatus::Finished => "finished",
+        }
+    }
+
+    /// Parses a status as requests write it: VoIPBIN's `run`/`stop` and the seed overview's
+    /// `running`.
+    pub fn parse(s: &str) -> Option<CampaignStatus> {
+        match s {
+            "stop" => Some(CampaignStatus::Stop),
+            "run" | "running" => Some(CampaignStatus::Run),
+            "stopping" => Some(CampaignStatus::Stopping),
+            "finished" => Some(CampaignStatus::Finished),
+            _ => None,
+        }
+    }
+}
+
+/// What a campaign does when no target is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndHandle {
+    /// Finish.
+    Stop,
+    /// Keep watching the outdial for new targets.
+    Continue,
+}
+
+/// `call` dials each target; `flow` runs the actions with no call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignType {
+    /// Dial each target and run the actions after answer.
+    Call,
+    /// Run the actions without a call.
+    Flow,
+}
+
+/// One step of a flow: `{id, next_id, type, option}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    /// Its id (nil when the flow does not jump to it).
+    #[serde(default)]
+    pub id: Uuid,
+    /// The action after this one (nil: the next in the list).
+    #[serde(default)]
+    pub next_id: Uuid,
+    /// `talk`, `play`, `sleep`, `hangup`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The action's options.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub option: serde_json::Value,
+}
+
+/// `/campaigns` resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Campaign {
+    /// Its id.
+    pub id: Uuid,
+    /// The tenant.
+    pub customer_id: Uuid,
+    /// `call` or `flow`.
+    #[serde(rename = "type")]
+    pub kind: CampaignType,
+    /// Name.
+    pub name: String,
+    /// Free-form detail.
+    pub detail: String,
+    /// Where it stands.
+    pub status: CampaignStatus,
+    /// Outstanding calls allowed per available agent, in percent (queue campaigns only).
+    pub service_level: u32,
+    /// What to do when no target is left.
+    pub end_handle: EndHandle,
+    /// Actions run on each answered call.
+    pub actions: Vec<Action>,
+    /// How to dial.
+    pub outplan_id: Uuid,
+    /// Whom to dial.
+    pub outdial_id: Uuid,
+    /// The agent queue answered calls join (nil: none).
+    pub queue_id: Uuid,
+    /// The campaign started when this one finishes (nil: none).
+    pub next_campaign_id: Uuid,
+    /// A flow whose actions are used when `actions` is empty (nil: none).
+    pub flow_id: Uuid,
+    /// ringmaster adds: the trunk to dial through (empty: the first configured).
+    pub trunk: String,
+    /// ringmaster adds: most simultaneous calls of this campaign (0: the trunk's limit).
+    pub max_concurrent: u32,
+    /// Created.
+    pub tm_create: String,
+    /// Last changed.
+    pub tm_update: String,
+    /// Deleted.
+    pub tm_delete: String,
+}

@@ -1,0 +1,91 @@
+//! Campaigncall: one dial attempt of a campaign, with its precise outcome.
+
+use super::{Address, Disposition, HangupBy};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Where an attempt stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    /// The INVITE is out, no answer yet.
+    Dialing,
+    /// Answered, the flow is running.
+    Progressing,
+    /// Over.
+    Done,
+}
+
+impl CallStatus {
+    /// Database and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallStatus::Dialing => "dialing",
+            CallStatus::Progressing => "progressing",
+            CallStatus::Done => "done",
+        }
+    }
+
+    /// Parses the database name.
+    pub fn parse(s: &str) -> Option<CallStatus> {
+        match s {
+            "dialing" => Some(CallStatus::Dialing),
+            "progressing" => Some(CallStatus::Progressing),
+            "done" => Some(CallStatus::Done),
+            _ => None,
+        }
+    }
+}
+
+/// `/campaigncalls` resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Campaigncall {
+    /// Its id.
+    pub id: Uuid,
+    /// The tenant.
+    pub customer_id: Uuid,
+    /// The campaign.
+    pub campaign_id: Uuid,
+    /// The outplan used.
+    pub outplan_id: Uuid,
+    /// The outdial of the target.
+    pub outdial_id: Uuid,
+    /// The target dialed.
+    pub outdial_target_id: Uuid,
+    /// The queue (nil: none).
+    pub queue_id: Uuid,
+    /// `none` or `call`.
+    pub reference_type: String,
+    /// The SIP Call-ID as a reference.
+    pub reference_id: String,
+    /// Where it stands.
+    pub status: CallStatus,
+    /// `""` while not done, then `success` (answered) or `fail`.
+    pub result: String,
+    /// Caller id.
+    pub source: Address,
+    /// Who was dialed.
+    pub destination: Address,
+    /// The destination slot dialed.
+    pub destination_index: u32,
+    /// Which try of that slot this is (1-based).
+    pub try_count: u32,
+    /// ringmaster adds: what became of it (`null` while in flight).
+    pub disposition: Option<Disposition>,
+    /// ringmaster adds: final SIP status of the INVITE.
+    pub sip_code: Option<u16>,
+    /// ringmaster adds: reason phrase or what we gave up on.
+    pub reason: String,
+    /// ringmaster adds: who hung up an answered call.
+    pub hangup_by: Option<HangupBy>,
+    /// ringmaster adds: INVITE → final response, ms.
+    pub setup_ms: u64,
+    /// ringmaster adds: answer → hang-up, ms.
+    pub talk_ms: u64,
+    /// Created (the INVITE went out just after).
+    pub tm_create: String,
+    /// Last changed.
+    pub tm_update: String,
+    /// Deleted.
+    pub tm_delete: String,
+}

@@ -1,0 +1,358 @@
+//! Durable state behind one trait, one implementation per backend (SQLite today).
+//!
+//! Configuration resources (outplans, outdials, campaigns) are stored as JSON documents with
+//! the columns the engine filters on; targets and campaigncalls are typed rows. Everything the
+//! dialer writes on its hot path goes through [`Store::apply`], one transaction per batch
+//! (see [`writer`] for the group commit in front of it).
+
+pub mod sqlite;
+pub mod writer;
+
+use crate::domain::{
+    Campaign, Campaigncall, Disposition, HangupBy, Outdial, Outplan, Target, TargetStatus,
+};
+use async_trait::async_trait;
+use serde::{de::DeserializeOwned, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+pub use sqlite::SqliteStore;
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed or refused the statement.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations could not be applied.
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value did not decode (a bug or a hand-edited database).
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A page request: `page_size` items after the opaque `page_token`.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// Items wanted (1..=100).
+    pub size: u32,
+    /// The `next_page_token` of the previous page.
+    pub token: Option<String>,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed<T> {
+    /// The items, newest first.
+    pub result: Vec<T>,
+    /// Pass as `page_token` for the next page; empty on the last page.
+    pub next_page_token: String,
+}
+
+/// The kinds of configuration document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    /// `/outplans`.
+    Outplan,
+    /// `/outdials`.
+    Outdial,
+    /// `/campaigns`.
+    Campaign,
+}
+
+impl DocKind {
+    /// Name stored in the `kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Outplan => "outplan",
+            DocKind::Outdial => "outdial",
+            DocKind::Campaign => "campaign",
+        }
+    }
+}
+
+/// A configuration resource stored as a document.
+pub trait Document: Serialize + DeserializeOwned + Send + Sync {
+    /// Its kind.
+    const KIND: DocKind;
+    /// Its id.
+    fn id(&self) -> Uuid;
+    /// Its tenant.
+    fn customer_id(&self) -> Uuid;
+    /// The status column (campaigns), empty for others.
+    fn status(&self) -> &str {
+        ""
+    }
+    /// Whether it is deleted.
+    fn deleted(&self) -> bool;
+}
+
+impl Document for Outplan {
+    const KIND: DocKind = DocKind::Outplan;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn customer_id(&self) -> Uuid {
+        self.customer_id
+    }
+    fn deleted(&self) -> bool {
+        self.tm_delete != crate::domain::time::NEVER
+    }
+}
+
+impl Document for Outdial {
+    const KIND: DocKind = DocKind::Outdial;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn customer_id(&self) -> Uuid {
+        self.customer_id
+    }
+    fn deleted(&self) -> bool {
+        self.tm_delete != crate::domain::time::NEVER
+    }
+}
+
+impl Document for Campaign {
+    const KIND: DocKind = DocKind::Campaign;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn customer_id(&self) -> Uuid {
+        self.customer_id
+    }
+    fn status(&self) -> &str {
+        self.status.as_str()
+    }
+    fn deleted(&self) -> bool {
+        self.tm_delete != crate::domain::time::NEVER
+    }
+}
+
+/// A target to insert (already normalised and validated).
+#[derive(Debug, Clone)]
+pub struct NewTarget {
+    /// The target as it will be stored.
+    pub target: Target,
+    /// The key duplicates are detected by within the outdial (the first destination).
+    pub dedupe: String,
+}
+
+/// What an insert of targets did.
+#[derive(Debug, Clone, Default)]
+pub struct InsertReport {
+    /// The targets created.
+    pub created: Vec<Target>,
+    /// The dedupe keys that were already in the outdial (or twice in the request).
+    pub duplicates: Vec<String>,
+}
+
+/// Counts of an outdial's targets by where they stand.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TargetCounts {
+    /// Waiting for a first try or a retry.
+    pub queued: u64,
+    /// A try in flight.
+    pub dialing: u64,
+    /// Done, reached.
+    pub succeeded: u64,
+    /// Done, not reached after every try.
+    pub failed: u64,
+    /// Of the queued ones, how many are due now.
+    pub due: u64,
+}
+
+/// What happens to a target once an attempt ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TargetNext {
+    /// Tried again no earlier than this (unix ms).
+    RetryAt(i64),
+    /// No further try: `success` or `fail`.
+    Done(&'static str),
+}
+
+/// The end of an attempt, as recorded.
+#[derive(Debug, Clone)]
+pub struct AttemptEnd {
+    /// The campaigncall.
+    pub campaigncall_id: Uuid,
+    /// Its target.
+    pub target_id: Uuid,
+    /// What became of it.
+    pub disposition: Disposition,
+    /// Final SIP status.
+    pub sip_code: Option<u16>,
+    /// Reason.
+    pub reason: String,
+    /// Who hung up.
+    pub hangup_by: Option<HangupBy>,
+    /// INVITE → final response.
+    pub setup_ms: u64,
+    /// Answer → hang-up.
+    pub talk_ms: u64,
+    /// What becomes of the target.
+    pub next: TargetNext,
+    /// When (a `tm_*` string).
+    pub at: String,
+}
+
+/// One write of the dialer's hot path.
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    /// An attempt starts: the campaigncall is created (`dialing`) and the target's try count
+    /// of that slot goes up, before the INVITE is sent.
+    Begin {
+        /// The campaigncall as created.
+        call: Box<Campaigncall>,
+        /// The slot dialed.
+        slot: usize,
+    },
+    /// The attempt was answered (`progressing`).
+    Answered {
+        /// The campaigncall.
+        campaigncall_id: Uuid,
+        /// When.
+        at: String,
+    },
+    /// The attempt is over.
+    End(Box<AttemptEnd>),
+}
+
+/// Per-campaign figures from the database.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallCounts {
+    /// Attempts made.
+    pub attempts: u64,
+    /// Ended attempts by disposition.
+    pub dispositions: BTreeMap<String, u64>,
+}
+
+/// Durable state.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Inserts or replaces a document.
+    async fn put_doc(
+        &self,
+        kind: DocKind,
+        id: Uuid,
+        customer: Uuid,
+        status: &str,
+        deleted: bool,
+        body: String,
+    ) -> StoreResult<()>;
+    /// A live document of the customer (any customer when `customer` is `None`).
+    async fn get_doc(
+        &self,
+        kind: DocKind,
+        customer: Option<Uuid>,
+        id: Uuid,
+    ) -> StoreResult<Option<String>>;
+    /// Live documents of a customer, newest first.
+    async fn list_docs(
+        &self,
+        kind: DocKind,
+        customer: Uuid,
+        page: &Page,
+    ) -> StoreResult<Listed<String>>;
+    /// Live documents of any customer with the given status.
+    async fn docs_with_status(&self, kind: DocKind, status: &str) -> StoreResult<Vec<String>>;
+
+    /// Inserts targets, skipping duplicates of the outdial.
+    async fn insert_targets(&self, targets: Vec<NewTarget>) -> StoreResult<InsertReport>;
+    /// One live target of an outdial.
+    async fn get_target(&self, outdial: Uuid, id: Uuid) -> StoreResult<Option<Target>>;
+    /// Live targets of an outdial, newest first.
+    async fn list_targets(&self, outdial: Uuid, page: &Page) -> StoreResult<Listed<Target>>;
+    /// Marks a target deleted; returns it.
+    async fn delete_target(&self, outdial: Uuid, id: Uuid, at: &str)
+        -> StoreResult<Option<Target>>;
+    /// Idle targets due at `now_ms`, in order, at most `limit`.
+    async fn due_targets(&self, outdial: Uuid, now_ms: i64, limit: u32)
+        -> StoreResult<Vec<Target>>;
+    /// The outdial's targets by where they stand.
+    async fn count_targets(&self, outdial: Uuid, now_ms: i64) -> StoreResult<TargetCounts>;
+
+    /// Applies a batch of hot-path writes in one transaction.
+    async fn apply(&self, ops: &[WriteOp]) -> StoreResult<()>;
+    /// Attempts not `done` (for recovery after a crash).
+    async fn open_attempts(&self) -> StoreResult<Vec<Campaigncall>>;
+    /// One campaigncall of the customer.
+    async fn get_campaigncall(&self, customer: Uuid, id: Uuid)
+        -> StoreResult<Option<Campaigncall>>;
+    /// Campaigncalls of a customer (of one campaign when given), newest first.
+    async fn list_campaigncalls(
+        &self,
+        customer: Uuid,
+        campaign: Option<Uuid>,
+        page: &Page,
+    ) -> StoreResult<Listed<Campaigncall>>;
+    /// Attempts and dispositions of a campaign.
+    async fn call_counts(&self, campaign: Uuid) -> StoreResult<CallCounts>;
+}
+
+/// Typed access to documents over any [`Store`].
+pub struct Docs<'a>(pub &'a dyn Store);
+
+impl Docs<'_> {
+    /// Stores a document.
+    pub async fn put<D: Document>(&self, doc: &D) -> StoreResult<()> {
+        let body = serde_json::to_string(doc).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.0
+            .put_doc(
+                D::KIND,
+                doc.id(),
+                doc.customer_id(),
+                doc.status(),
+                doc.deleted(),
+                body,
+            )
+            .await
+    }
+
+    /// A live document of the customer (`None`: of any customer).
+    pub async fn get<D: Document>(
+        &self,
+        customer: Option<Uuid>,
+        id: Uuid,
+    ) -> StoreResult<Option<D>> {
+        match self.0.get_doc(D::KIND, customer, id).await? {
+            Some(body) => decode(&body).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A page of a customer's documents.
+    pub async fn list<D: Document>(&self, customer: Uuid, page: &Page) -> StoreResult<Listed<D>> {
+        let listed = self.0.list_docs(D::KIND, customer, page).await?;
+        Ok(Listed {
+            result: listed
+                .result
+                .iter()
+                .map(|b| decode(b))
+                .collect::<Result<_, _>>()?,
+            next_page_token: listed.next_page_token,
+        })
+    }
+
+    /// Every live document with a status.
+    pub async fn with_status<D: Document>(&self, status: &str) -> StoreResult<Vec<D>> {
+        let bodies = self.0.docs_with_status(D::KIND, status).await?;
+        bodies.iter().map(|b| decode(b)).collect()
+    }
+}
+
+fn decode<D: DeserializeOwned>(body: &str) -> StoreResult<D> {
+    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Where a target stands after an attempt ends; shared by backends.
+pub fn target_status_after(next: TargetNext) -> (TargetStatus, &'static str, i64) {
+    match next {
+        TargetNext::RetryAt(at) => (TargetStatus::Idle, "", at),
+        TargetNext::Done(result) => (TargetStatus::Done, result, 0),
+    }
+}

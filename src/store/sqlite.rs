@@ -1,0 +1,513 @@
+//! The embedded default backend: SQLite in WAL mode through sqlx.
+//!
+//! `synchronous = NORMAL` in WAL mode: a committed transaction survives the process being
+//! killed (what crash safety needs); only an operating-system crash or power loss may lose
+//! the last few commits.
+
+use super::*;
+use crate::domain::{Address, CallStatus, Destinations, TryCounts};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// SQLite behind the [`Store`] trait.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://path` or `sqlite::memory:`)
+    /// and applies the migrations.
+    pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let in_memory = url.contains(":memory:");
+        let pool = SqlitePoolOptions::new()
+            // One connection for an in-memory database: each connection would see its own.
+            .max_connections(if in_memory { 1 } else { 4 })
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+fn page_bounds(page: &Page) -> (i64, i64) {
+    let size = i64::from(page.size.clamp(1, 100));
+    let before = page
+        .token
+        .as_deref()
+        .and_then(|t| t.parse::<i64>().ok())
+        .unwrap_or(i64::MAX);
+    (size, before)
+}
+
+fn next_token(rows: &[SqliteRow], size: i64) -> String {
+    if rows.len() as i64 > size {
+        rows.get(size as usize - 1)
+            .map(|r| r.get::<i64, _>("seq").to_string())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
+fn json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn uuid(row: &SqliteRow, col: &str) -> StoreResult<Uuid> {
+    let s: String = row.get(col);
+    Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+}
+
+fn target_from_row(row: &SqliteRow) -> StoreResult<Target> {
+    let status: String = row.get("status");
+    let tries: [u32; 5] =
+        std::array::from_fn(|i| row.get::<i64, _>(format!("try_count_{i}").as_str()) as u32);
+    Ok(Target {
+        id: uuid(row, "id")?,
+        outdial_id: uuid(row, "outdial_id")?,
+        name: row.get("name"),
+        detail: row.get("detail"),
+        data: json(row.get::<&str, _>("data"))?,
+        status: TargetStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("target status {status:?}")))?,
+        result: row.get("result"),
+        destinations: json::<Destinations>(row.get::<&str, _>("destinations"))?,
+        tries: TryCounts::from_array(tries),
+        tm_create: row.get("tm_create"),
+        tm_update: row.get("tm_update"),
+        tm_delete: row.get("tm_delete"),
+    })
+}
+
+fn campaigncall_from_row(row: &SqliteRow) -> StoreResult<Campaigncall> {
+    let status: String = row.get("status");
+    let disposition: Option<String> = row.get("disposition");
+    let hangup_by: Option<String> = row.get("hangup_by");
+    Ok(Campaigncall {
+        id: uuid(row, "id")?,
+        customer_id: uuid(row, "customer_id")?,
+        campaign_id: uuid(row, "campaign_id")?,
+        outplan_id: uuid(row, "outplan_id")?,
+        outdial_id: uuid(row, "outdial_id")?,
+        outdial_target_id: uuid(row, "outdial_target_id")?,
+        queue_id: uuid(row, "queue_id")?,
+        reference_type: row.get("reference_type"),
+        reference_id: row.get("reference_id"),
+        status: CallStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("campaigncall status {status:?}")))?,
+        result: row.get("result"),
+        source: json::<Address>(row.get::<&str, _>("source"))?,
+        destination: json::<Address>(row.get::<&str, _>("destination"))?,
+        destination_index: row.get::<i64, _>("destination_index") as u32,
+        try_count: row.get::<i64, _>("try_count") as u32,
+        disposition: disposition.map(|d| json(&format!("\"{d}\""))).transpose()?,
+        sip_code: row.get::<Option<i64>, _>("sip_code").map(|c| c as u16),
+        reason: row.get("reason"),
+        hangup_by: hangup_by.map(|h| json(&format!("\"{h}\""))).transpose()?,
+        setup_ms: row.get::<i64, _>("setup_ms") as u64,
+        talk_ms: row.get::<i64, _>("talk_ms") as u64,
+        tm_create: row.get("tm_create"),
+        tm_update: row.get("tm_update"),
+        tm_delete: row.get("tm_delete"),
+    })
+}
+
+fn hangup_str(h: Option<HangupBy>) -> Option<&'static str> {
+    h.map(|h| match h {
+        HangupBy::Local => "local",
+        HangupBy::Remote => "remote",
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn put_doc(
+        &self,
+        kind: DocKind,
+        id: Uuid,
+        customer: Uuid,
+        status: &str,
+        deleted: bool,
+        body: String,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO documents (kind, id, customer_id, status, deleted, body) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (kind, id) DO UPDATE SET status = excluded.status, deleted = excluded.deleted, body = excluded.body",
+        )
+        .bind(kind.as_str())
+        .bind(id.to_string())
+        .bind(customer.to_string())
+        .bind(status)
+        .bind(deleted)
+        .bind(body)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_doc(
+        &self,
+        kind: DocKind,
+        customer: Option<Uuid>,
+        id: Uuid,
+    ) -> StoreResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT body FROM documents WHERE kind = ? AND id = ? AND deleted = 0 AND (? IS NULL OR customer_id = ?)",
+        )
+        .bind(kind.as_str())
+        .bind(id.to_string())
+        .bind(customer.map(|c| c.to_string()))
+        .bind(customer.map(|c| c.to_string()))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.get("body")))
+    }
+
+    async fn list_docs(
+        &self,
+        kind: DocKind,
+        customer: Uuid,
+        page: &Page,
+    ) -> StoreResult<Listed<String>> {
+        let (size, before) = page_bounds(page);
+        let rows = sqlx::query(
+            "SELECT seq, body FROM documents WHERE kind = ? AND customer_id = ? AND deleted = 0 AND seq < ?
+             ORDER BY seq DESC LIMIT ?",
+        )
+        .bind(kind.as_str())
+        .bind(customer.to_string())
+        .bind(before)
+        .bind(size + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let next_page_token = next_token(&rows, size);
+        Ok(Listed {
+            result: rows
+                .iter()
+                .take(size as usize)
+                .map(|r| r.get("body"))
+                .collect(),
+            next_page_token,
+        })
+    }
+
+    async fn docs_with_status(&self, kind: DocKind, status: &str) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT body FROM documents WHERE kind = ? AND status = ? AND deleted = 0 ORDER BY seq",
+        )
+        .bind(kind.as_str())
+        .bind(status)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| r.get("body")).collect())
+    }
+
+    async fn insert_targets(&self, targets: Vec<NewTarget>) -> StoreResult<InsertReport> {
+        let mut report = InsertReport::default();
+        let mut tx = self.pool.begin().await?;
+        for new in targets {
+            let t = &new.target;
+            let tries = t.tries.to_array();
+            let done = sqlx::query(
+                "INSERT OR IGNORE INTO targets (id, customer_id, outdial_id, dedupe, name, detail, data, destinations,
+                   status, result, next_at, try_count_0, try_count_1, try_count_2, try_count_3, try_count_4,
+                   tm_create, tm_update, tm_delete)
+                 SELECT ?, customer_id, ?, ?, ?, ?, ?, ?, ?, '', 0, ?, ?, ?, ?, ?, ?, ?, ? FROM documents
+                 WHERE kind = 'outdial' AND id = ?",
+            )
+            .bind(t.id.to_string())
+            .bind(t.outdial_id.to_string())
+            .bind(&new.dedupe)
+            .bind(&t.name)
+            .bind(&t.detail)
+            .bind(to_json(&t.data)?)
+            .bind(to_json(&t.destinations)?)
+            .bind(t.status.as_str())
+            .bind(i64::from(tries[0]))
+            .bind(i64::from(tries[1]))
+            .bind(i64::from(tries[2]))
+            .bind(i64::from(tries[3]))
+            .bind(i64::from(tries[4]))
+            .bind(&t.tm_create)
+            .bind(&t.tm_update)
+            .bind(&t.tm_delete)
+            .bind(t.outdial_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 1 {
+                report.created.push(new.target);
+            } else {
+                report.duplicates.push(new.dedupe);
+            }
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    async fn get_target(&self, outdial: Uuid, id: Uuid) -> StoreResult<Option<Target>> {
+        let row =
+            sqlx::query("SELECT * FROM targets WHERE outdial_id = ? AND id = ? AND deleted = 0")
+                .bind(outdial.to_string())
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(target_from_row).transpose()
+    }
+
+    async fn list_targets(&self, outdial: Uuid, page: &Page) -> StoreResult<Listed<Target>> {
+        let (size, before) = page_bounds(page);
+        let rows = sqlx::query(
+            "SELECT * FROM targets WHERE outdial_id = ? AND deleted = 0 AND seq < ? ORDER BY seq DESC LIMIT ?",
+        )
+        .bind(outdial.to_string())
+        .bind(before)
+        .bind(size + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Listed {
+            next_page_token: next_token(&rows, size),
+            result: rows
+                .iter()
+                .take(size as usize)
+                .map(target_from_row)
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    async fn delete_target(
+        &self,
+        outdial: Uuid,
+        id: Uuid,
+        at: &str,
+    ) -> StoreResult<Option<Target>> {
+        let done = sqlx::query(
+            "UPDATE targets SET deleted = 1, tm_delete = ?, tm_update = ? WHERE outdial_id = ? AND id = ? AND deleted = 0",
+        )
+        .bind(at)
+        .bind(at)
+        .bind(outdial.to_string())
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT * FROM targets WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        target_from_row(&row).map(Some)
+    }
+
+    async fn due_targets(
+        &self,
+        outdial: Uuid,
+        now_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Target>> {
+        let rows = sqlx::query(
+            "SELECT * FROM targets WHERE outdial_id = ? AND status = 'idle' AND deleted = 0 AND next_at <= ?
+             ORDER BY next_at, seq LIMIT ?",
+        )
+        .bind(outdial.to_string())
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(target_from_row).collect()
+    }
+
+    async fn count_targets(&self, outdial: Uuid, now_ms: i64) -> StoreResult<TargetCounts> {
+        let row = sqlx::query(
+            "SELECT
+               COALESCE(SUM(status = 'idle'), 0) AS queued,
+               COALESCE(SUM(status = 'progressing'), 0) AS dialing,
+               COALESCE(SUM(status = 'done' AND result = 'success'), 0) AS succeeded,
+               COALESCE(SUM(status = 'done' AND result <> 'success'), 0) AS failed,
+               COALESCE(SUM(status = 'idle' AND next_at <= ?), 0) AS due
+             FROM targets WHERE outdial_id = ? AND deleted = 0",
+        )
+        .bind(now_ms)
+        .bind(outdial.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        let n = |c: &str| row.get::<i64, _>(c) as u64;
+        Ok(TargetCounts {
+            queued: n("queued"),
+            dialing: n("dialing"),
+            succeeded: n("succeeded"),
+            failed: n("failed"),
+            due: n("due"),
+        })
+    }
+
+    async fn apply(&self, ops: &[WriteOp]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for op in ops {
+            match op {
+                WriteOp::Begin { call, slot } => {
+                    let c = call.as_ref();
+                    sqlx::query(
+                        "INSERT INTO campaigncalls (id, customer_id, campaign_id, outplan_id, outdial_id, outdial_target_id,
+                           queue_id, reference_type, reference_id, status, result, source, destination, destination_index,
+                           try_count, tm_create, tm_update, tm_delete)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(c.id.to_string())
+                    .bind(c.customer_id.to_string())
+                    .bind(c.campaign_id.to_string())
+                    .bind(c.outplan_id.to_string())
+                    .bind(c.outdial_id.to_string())
+                    .bind(c.outdial_target_id.to_string())
+                    .bind(c.queue_id.to_string())
+                    .bind(&c.reference_type)
+                    .bind(&c.reference_id)
+                    .bind(c.status.as_str())
+                    .bind(&c.result)
+                    .bind(to_json(&c.source)?)
+                    .bind(to_json(&c.destination)?)
+                    .bind(i64::from(c.destination_index))
+                    .bind(i64::from(c.try_count))
+                    .bind(&c.tm_create)
+                    .bind(&c.tm_update)
+                    .bind(&c.tm_delete)
+                    .execute(&mut *tx)
+                    .await?;
+                    let column = format!("try_count_{}", slot.min(&4));
+                    sqlx::query(&format!(
+                        "UPDATE targets SET status = 'progressing', {column} = {column} + 1, tm_update = ? WHERE id = ?"
+                    ))
+                    .bind(&c.tm_create)
+                    .bind(c.outdial_target_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                WriteOp::Answered {
+                    campaigncall_id,
+                    at,
+                } => {
+                    sqlx::query("UPDATE campaigncalls SET status = 'progressing', tm_update = ? WHERE id = ? AND status = 'dialing'")
+                        .bind(at)
+                        .bind(campaigncall_id.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                WriteOp::End(end) => {
+                    let result = if end.disposition == Disposition::Answered {
+                        "success"
+                    } else {
+                        "fail"
+                    };
+                    sqlx::query(
+                        "UPDATE campaigncalls SET status = 'done', result = ?, disposition = ?, sip_code = ?, reason = ?,
+                           hangup_by = ?, setup_ms = ?, talk_ms = ?, tm_update = ? WHERE id = ?",
+                    )
+                    .bind(result)
+                    .bind(end.disposition.as_str())
+                    .bind(end.sip_code.map(i64::from))
+                    .bind(&end.reason)
+                    .bind(hangup_str(end.hangup_by))
+                    .bind(end.setup_ms as i64)
+                    .bind(end.talk_ms as i64)
+                    .bind(&end.at)
+                    .bind(end.campaigncall_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                    let (status, result, next_at) = target_status_after(end.next);
+                    sqlx::query("UPDATE targets SET status = ?, result = ?, next_at = ?, tm_update = ? WHERE id = ?")
+                        .bind(status.as_str())
+                        .bind(result)
+                        .bind(next_at)
+                        .bind(&end.at)
+                        .bind(end.target_id.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn open_attempts(&self) -> StoreResult<Vec<Campaigncall>> {
+        let rows = sqlx::query("SELECT * FROM campaigncalls WHERE status <> 'done' ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(campaigncall_from_row).collect()
+    }
+
+    async fn get_campaigncall(
+        &self,
+        customer: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<Campaigncall>> {
+        let row = sqlx::query("SELECT * FROM campaigncalls WHERE customer_id = ? AND id = ?")
+            .bind(customer.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(campaigncall_from_row).transpose()
+    }
+
+    async fn list_campaigncalls(
+        &self,
+        customer: Uuid,
+        campaign: Option<Uuid>,
+        page: &Page,
+    ) -> StoreResult<Listed<Campaigncall>> {
+        let (size, before) = page_bounds(page);
+        let rows = sqlx::query(
+            "SELECT * FROM campaigncalls WHERE customer_id = ? AND (? IS NULL OR campaign_id = ?) AND seq < ?
+             ORDER BY seq DESC LIMIT ?",
+        )
+        .bind(customer.to_string())
+        .bind(campaign.map(|c| c.to_string()))
+        .bind(campaign.map(|c| c.to_string()))
+        .bind(before)
+        .bind(size + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Listed {
+            next_page_token: next_token(&rows, size),
+            result: rows
+                .iter()
+                .take(size as usize)
+                .map(campaigncall_from_row)
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    async fn call_counts(&self, campaign: Uuid) -> StoreResult<CallCounts> {
+        let rows = sqlx::query(
+            "SELECT COALESCE(disposition, '') AS d, COUNT(*) AS n FROM campaigncalls WHERE campaign_id = ? GROUP BY disposition",
+        )
+        .bind(campaign.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts = CallCounts::default();
+        for r in rows {
+            let n = r.get::<i64, _>("n") as u64;
+            counts.attempts += n;
+            let d: String = r.get("d");
+            if !d.is_empty() {
+                counts.dispositions.insert(d, n);
+            }
+        }
+        Ok(counts)
+    }
+}
