@@ -16,6 +16,68 @@ pub struct Settings {
     /// Trunks, by name.
     #[serde(default)]
     pub trunk: Vec<TrunkConfig>,
+    /// The REST API.
+    #[serde(default)]
+    pub api: ApiSettings,
+    /// The database.
+    #[serde(default)]
+    pub database: DatabaseSettings,
+    /// API tokens.
+    #[serde(default)]
+    pub auth: AuthSettings,
+}
+
+/// `[api]`: the REST control endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSettings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Region used to read national phone numbers (`5559876543` in `US` is `+15559876543`).
+    pub default_region: String,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            default_region: "US".into(),
+        }
+    }
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://path` (created and migrated on start).
+    pub url: String,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: "sqlite://ringmaster.db".into(),
+        }
+    }
+}
+
+/// `[auth]`: who may use the API.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// `[[auth.tokens]]` entries.
+    pub tokens: Vec<TokenSettings>,
+}
+
+/// One `[[auth.tokens]]`: a token and the customer (tenant) it acts for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    /// The secret sent as `?token=` or `Authorization: Bearer`.
+    pub token: String,
+    /// The tenant.
+    pub customer_id: uuid::Uuid,
 }
 
 /// `[sip]`: sockets and timers.

@@ -22,10 +22,13 @@
 //! A driver (see [`sip::transport`]) receives from its socket, feeds the core, drains all three
 //! and sleeps until the earliest deadline. Tests drive the same cores on a simulated clock.
 
+pub mod api;
 pub mod call;
 pub mod campaign;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod media;
+pub mod node;
 pub mod sip;
 pub mod store;

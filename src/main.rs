@@ -29,6 +29,23 @@ struct Cli {
 enum Command {
     /// Place one call through a trunk and print its outcome as one JSON object.
     Call(CallArgs),
+    /// Run the SIP endpoint, the dialing engine and the REST API.
+    Serve,
+    /// Run a sample campaign end to end against a built-in simulated trunk.
+    Demo(DemoArgs),
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    /// Targets in the sample campaign.
+    #[arg(long, default_value_t = 300)]
+    targets: u32,
+    /// Database file (default: a new file in the temporary folder).
+    #[arg(long)]
+    database: Option<PathBuf>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    timeout_secs: u64,
 }
 
 #[derive(clap::Args)]
@@ -70,6 +87,9 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Call(_)) {
+        return run_actors(cli);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -93,7 +113,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
     match cli.command {
         Command::Call(args) => call(settings, args).await,
+        Command::Serve | Command::Demo(_) => bail!("runs under the actor system"),
     }
+}
+
+/// `serve` and `demo` run on the actor system.
+fn run_actors(cli: Cli) -> std::process::ExitCode {
+    let result = actix::System::new().block_on(async move {
+        match cli.command {
+            Command::Serve => serve(Settings::load(cli.config.as_deref())?).await,
+            Command::Demo(args) => ringmaster::demo::run(ringmaster::demo::DemoOptions {
+                targets: args.targets,
+                database: args.database,
+                timeout: Duration::from_secs(args.timeout_secs),
+            })
+            .await
+            .map(|_| ()),
+            Command::Call(_) => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ringmaster: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let api = std::net::TcpListener::bind(settings.api.listen)
+        .with_context(|| format!("cannot listen on {} for the API", settings.api.listen))?;
+    let node = ringmaster::node::start(&settings, api).await?;
+    eprintln!(
+        "ringmaster: API on http://{}/v1.0, SIP on {} (udp), database {}",
+        node.api, node.sip, settings.database.url
+    );
+    tokio::signal::ctrl_c().await?;
+    eprintln!("ringmaster: stopping");
+    node.server.stop(true).await;
+    Ok(())
 }
 
 async fn call(settings: Settings, args: CallArgs) -> anyhow::Result<()> {

@@ -1,6 +1,7 @@
 //! Placing one call through a trunk and reporting its outcome: what `ringmaster call` runs,
 //! and the building block the campaign engine's call actors use.
 
+pub mod actor;
 pub mod trunk;
 
 use crate::domain::{Disposition, HangupBy};

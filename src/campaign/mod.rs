@@ -17,3 +17,43 @@ pub struct NoEngine;
 impl Control for NoEngine {
     fn status_changed(&self, _campaign_id: Uuid, _status: CampaignStatus) {}
 }
+
+pub mod actor;
+pub mod engine;
+pub mod gate;
+pub mod pacing;
+pub mod retry;
+pub mod stats;
+
+use crate::sip::transport::EndpointHandle;
+use crate::store::writer::Writer;
+use crate::store::Store;
+use gate::TrunkGate;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What every campaign and call actor shares.
+pub struct Deps {
+    /// Durable state.
+    pub store: Arc<dyn Store>,
+    /// Group-committed hot-path writes.
+    pub writer: Writer,
+    /// The SIP endpoint.
+    pub endpoint: EndpointHandle,
+    /// Trunks by name.
+    pub gates: HashMap<String, Arc<TrunkGate>>,
+    /// The trunk used when a campaign names none.
+    pub default_trunk: String,
+}
+
+impl Deps {
+    /// The trunk called `name` (empty: the default one).
+    pub fn gate(&self, name: &str) -> Option<Arc<TrunkGate>> {
+        let name = if name.is_empty() {
+            &self.default_trunk
+        } else {
+            name
+        };
+        self.gates.get(name).cloned()
+    }
+}

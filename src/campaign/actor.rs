@@ -1,0 +1,421 @@
+//! `CampaignActor`: one per running campaign. Every tick it refills its hopper of due targets
+//! from the store, asks `pacing` how many dials to start, records each attempt durably and
+//! only then starts its `CallActor`; when an attempt ends it asks `retry` what becomes of the
+//! target and records that before the target counts as done.
+
+use super::gate::TrunkGate;
+use super::pacing::{dials_to_place, PacingInput};
+use super::retry;
+use super::Deps;
+use crate::call::actor::{AttemptEvent, CallActor};
+use crate::domain::{
+    time, Address, CallStatus, Campaign, CampaignStatus, Campaigncall, Disposition, EndHandle,
+    Outplan, Target,
+};
+use crate::store::{AttemptEnd, WriteOp};
+use actix::prelude::*;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// How often a campaign looks at its limits.
+const TICK: Duration = Duration::from_millis(10);
+/// Targets fetched per refill.
+const REFILL_BATCH: u32 = 1000;
+/// How long to wait before looking again when no target is due.
+const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// The campaign tells the engine it has stopped (`finished`: every target done).
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct CampaignEnded {
+    /// The campaign.
+    pub id: Uuid,
+    /// The status it ended in.
+    pub status: CampaignStatus,
+}
+
+/// The engine asks a running campaign to wind down (no new dials; in-flight calls finish).
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct WindDown;
+
+/// An attempt in flight.
+struct Attempt {
+    target: Target,
+    slot: usize,
+    /// Tries of each slot including this attempt.
+    tries: [u32; 5],
+    answered: bool,
+}
+
+/// One running campaign.
+pub struct CampaignActor {
+    campaign: Campaign,
+    outplan: Outplan,
+    actions: Arc<Vec<crate::domain::Action>>,
+    gate: Arc<TrunkGate>,
+    deps: Arc<Deps>,
+    engine: Recipient<CampaignEnded>,
+    hopper: VecDeque<Target>,
+    /// Targets in the hopper or in flight (the store still says `idle` for some of them).
+    claimed: HashSet<Uuid>,
+    in_flight: HashMap<Uuid, Attempt>,
+    refilling: bool,
+    next_refill: Instant,
+    winding_down: bool,
+    ended: bool,
+}
+
+impl CampaignActor {
+    /// A campaign ready to run.
+    pub fn new(
+        campaign: Campaign,
+        outplan: Outplan,
+        actions: Vec<crate::domain::Action>,
+        gate: Arc<TrunkGate>,
+        deps: Arc<Deps>,
+        engine: Recipient<CampaignEnded>,
+    ) -> CampaignActor {
+        CampaignActor {
+            campaign,
+            outplan,
+            actions: Arc::new(actions),
+            gate,
+            deps,
+            engine,
+            hopper: VecDeque::new(),
+            claimed: HashSet::new(),
+            in_flight: HashMap::new(),
+            refilling: false,
+            next_refill: Instant::now(),
+            winding_down: false,
+            ended: false,
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        if self.ended {
+            return;
+        }
+        let now = Instant::now();
+        if self.winding_down {
+            if self.in_flight.is_empty() {
+                self.end(CampaignStatus::Stop, ctx);
+            }
+            return;
+        }
+        if self.hopper.len() < (REFILL_BATCH / 2) as usize
+            && !self.refilling
+            && now >= self.next_refill
+        {
+            self.refill(ctx);
+        }
+        self.dial(now, ctx);
+    }
+
+    fn refill(&mut self, ctx: &mut Context<Self>) {
+        self.refilling = true;
+        let store = self.deps.store.clone();
+        let outdial = self.campaign.outdial_id;
+        let limit = REFILL_BATCH + self.claimed.len() as u32;
+        let check_end = self.hopper.is_empty() && self.in_flight.is_empty();
+        let fetch = async move {
+            let now_ms = chrono::Utc::now().timestamp_millis();
+            let due = store.due_targets(outdial, now_ms, limit).await?;
+            let counts = if check_end && due.is_empty() {
+                Some(store.count_targets(outdial, now_ms).await?)
+            } else {
+                None
+            };
+            Ok::<_, crate::store::StoreError>((due, counts))
+        };
+        ctx.spawn(fetch.into_actor(self).map(|res, act, ctx| {
+            act.refilling = false;
+            match res {
+                Ok((due, counts)) => {
+                    let mut fresh = 0;
+                    for t in due {
+                        if act.claimed.insert(t.id) {
+                            act.hopper.push_back(t);
+                            fresh += 1;
+                        }
+                    }
+                    if fresh == 0 {
+                        act.next_refill = Instant::now() + IDLE_POLL;
+                    }
+                    if let Some(c) = counts {
+                        let nothing_left = c.queued == 0 && c.dialing == 0;
+                        if nothing_left
+                            && act.campaign.end_handle == EndHandle::Stop
+                            && act.in_flight.is_empty()
+                            && act.hopper.is_empty()
+                        {
+                            act.end(CampaignStatus::Finished, ctx);
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(campaign = %act.campaign.id, error = %e, "cannot read targets");
+                    act.next_refill = Instant::now() + IDLE_POLL;
+                }
+            }
+        }));
+    }
+
+    fn dial(&mut self, now: Instant, ctx: &mut Context<Self>) {
+        if self.hopper.is_empty() {
+            return;
+        }
+        let campaign_in_flight = self.in_flight.len() as u32;
+        let campaign_max = self.campaign.max_concurrent;
+        let ready = self.hopper.len() as u32;
+        let trunk_max = self.gate.trunk.config.max_concurrent;
+        let trunk_in_flight = self.gate.in_flight();
+        let n = self.gate.admit(now, |tokens| {
+            dials_to_place(&PacingInput {
+                ready,
+                campaign_in_flight,
+                campaign_max_concurrent: campaign_max,
+                trunk_in_flight,
+                trunk_max_concurrent: trunk_max,
+                tokens,
+                agents: None,
+            })
+        });
+        if n == 0 {
+            return;
+        }
+        let at = time::now_string();
+        let mut ops = Vec::with_capacity(n as usize);
+        let mut started = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let Some(target) = self.hopper.pop_front() else {
+                break;
+            };
+            let mut tries = target.tries.to_array();
+            let Some(slot) = retry::next_slot(
+                self.outplan.max_tries(),
+                tries,
+                target.destinations.present(),
+            ) else {
+                // Nothing left to try (the outplan changed under it): close it without a call.
+                self.gate.release();
+                self.claimed.remove(&target.id);
+                continue;
+            };
+            tries[slot] += 1;
+            let destination = target.destinations.get(slot).cloned().unwrap_or_default();
+            let call = Campaigncall {
+                id: Uuid::new_v4(),
+                customer_id: self.campaign.customer_id,
+                campaign_id: self.campaign.id,
+                outplan_id: self.outplan.id,
+                outdial_id: self.campaign.outdial_id,
+                outdial_target_id: target.id,
+                queue_id: self.campaign.queue_id,
+                reference_type: "call".into(),
+                reference_id: String::new(),
+                status: CallStatus::Dialing,
+                result: String::new(),
+                source: self.outplan.source.clone(),
+                destination: destination.clone(),
+                destination_index: slot as u32,
+                try_count: tries[slot],
+                disposition: None,
+                sip_code: None,
+                reason: String::new(),
+                hangup_by: None,
+                setup_ms: 0,
+                talk_ms: 0,
+                tm_create: at.clone(),
+                tm_update: at.clone(),
+                tm_delete: time::NEVER.to_string(),
+            };
+            started.push((call.id, destination));
+            ops.push(WriteOp::Begin {
+                call: Box::new(call),
+                slot,
+            });
+            self.in_flight.insert(
+                started.last().map(|s| s.0).unwrap_or_default(),
+                Attempt {
+                    target,
+                    slot,
+                    tries,
+                    answered: false,
+                },
+            );
+        }
+        let writer = self.deps.writer.clone();
+        ctx.spawn(async move { writer.write(ops).await }.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(()) => {
+                for (id, destination) in started {
+                    act.start_call(id, &destination, ctx);
+                }
+            }
+            Err(e) => {
+                // Not durable, so not dialed: the targets go back to the store's queue.
+                tracing::error!(campaign = %act.campaign.id, error = %e, "cannot record attempts; not dialing them");
+                for (id, _) in started {
+                    if let Some(a) = act.in_flight.remove(&id) {
+                        act.claimed.remove(&a.target.id);
+                        act.gate.release();
+                    }
+                }
+            }
+        }));
+    }
+
+    fn start_call(
+        &mut self,
+        campaigncall_id: Uuid,
+        destination: &Address,
+        ctx: &mut Context<Self>,
+    ) {
+        let caller_id = match self.outplan.source.target.as_str() {
+            "" => String::new(),
+            s => s.to_string(),
+        };
+        CallActor::new(
+            campaigncall_id,
+            destination.target.clone(),
+            caller_id,
+            Duration::from_millis(self.outplan.dial_timeout),
+            self.actions.clone(),
+            self.gate.trunk.clone(),
+            self.deps.endpoint.clone(),
+            ctx.address(),
+        )
+        .start();
+    }
+
+    fn end(&mut self, status: CampaignStatus, ctx: &mut Context<Self>) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        let store = self.deps.store.clone();
+        let mut campaign = self.campaign.clone();
+        campaign.status = status;
+        campaign.tm_update = time::now_string();
+        let engine = self.engine.clone();
+        let id = campaign.id;
+        ctx.spawn(
+            async move {
+                let docs = crate::store::Docs(store.as_ref());
+                // The stored campaign may have been edited while it ran: change only its status.
+                let stored: Option<Campaign> = docs.get(None, id).await.ok().flatten();
+                let mut latest = stored.unwrap_or(campaign.clone());
+                latest.status = status;
+                latest.tm_update = campaign.tm_update;
+                if let Err(e) = docs.put(&latest).await {
+                    tracing::error!(campaign = %id, error = %e, "cannot store the campaign's end");
+                }
+                engine.do_send(CampaignEnded { id, status });
+            }
+            .into_actor(self)
+            .map(|_, _, ctx| ctx.stop()),
+        );
+    }
+
+    fn ended_attempt(
+        &mut self,
+        campaigncall_id: Uuid,
+        outcome: crate::sip::endpoint::CallOutcome,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(attempt) = self.in_flight.get(&campaigncall_id) else {
+            return;
+        };
+        self.gate.release();
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let next = retry::after_attempt(
+            &self.outplan,
+            attempt.tries,
+            attempt.target.destinations.present(),
+            outcome.disposition,
+            now_ms,
+        );
+        tracing::debug!(campaign = %self.campaign.id, slot = attempt.slot, answered = attempt.answered, disposition = %outcome.disposition, "attempt ended");
+        let end = AttemptEnd {
+            campaigncall_id,
+            target_id: attempt.target.id,
+            disposition: outcome.disposition,
+            sip_code: outcome.sip_code,
+            reason: outcome.reason,
+            hangup_by: outcome.hangup_by,
+            setup_ms: outcome.setup_ms,
+            talk_ms: outcome.talk_ms,
+            next,
+            at: time::now_string(),
+        };
+        let writer = self.deps.writer.clone();
+        ctx.spawn(
+            async move { writer.write(vec![WriteOp::End(Box::new(end))]).await }
+                .into_actor(self)
+                .map(move |res, act, _| {
+                    if let Err(e) = res {
+                        // The attempt stays open in the store: recovery closes it as unknown.
+                        tracing::error!(error = %e, "cannot record an attempt's end");
+                    }
+                    if let Some(a) = act.in_flight.remove(&campaigncall_id) {
+                        act.claimed.remove(&a.target.id);
+                    }
+                }),
+        );
+    }
+}
+
+impl Actor for CampaignActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        tracing::info!(campaign = %self.campaign.id, name = %self.campaign.name, "campaign running");
+        ctx.run_interval(TICK, |act, ctx| act.tick(ctx));
+    }
+}
+
+impl Handler<AttemptEvent> for CampaignActor {
+    type Result = ();
+
+    fn handle(&mut self, event: AttemptEvent, ctx: &mut Context<Self>) {
+        match event {
+            AttemptEvent::Answered { campaigncall_id } => {
+                if let Some(a) = self.in_flight.get_mut(&campaigncall_id) {
+                    a.answered = true;
+                }
+                let writer = self.deps.writer.clone();
+                let op = WriteOp::Answered {
+                    campaigncall_id,
+                    at: time::now_string(),
+                };
+                ctx.spawn(
+                    async move {
+                        let _ = writer.write(vec![op]).await;
+                    }
+                    .into_actor(self),
+                );
+            }
+            AttemptEvent::Ended {
+                campaigncall_id,
+                outcome,
+            } => self.ended_attempt(campaigncall_id, outcome, ctx),
+        }
+    }
+}
+
+impl Handler<WindDown> for CampaignActor {
+    type Result = ();
+
+    fn handle(&mut self, _: WindDown, _ctx: &mut Context<Self>) {
+        self.winding_down = true;
+        self.hopper.clear();
+        self.claimed
+            .retain(|id| self.in_flight.values().any(|a| a.target.id == *id));
+    }
+}
+
+/// The disposition recorded for attempts found open after a restart.
+pub const RECOVERED: Disposition = Disposition::Unknown;

@@ -1,0 +1,242 @@
+//! The engine: starts a `CampaignActor` when a campaign is set to `run` (by the API, at start
+//! for campaigns that were running, or as another campaign's `next_campaign_id`), winds it
+//! down on `stop`, and closes attempts that a crash left open.
+
+use super::actor::{CampaignActor, CampaignEnded, WindDown};
+use super::gate::TrunkGate;
+use super::{retry, Control, Deps};
+use crate::domain::{time, Campaign, CampaignStatus, CampaignType, Outplan};
+use crate::store::{AttemptEnd, Docs, Store, StoreError, WriteOp};
+use actix::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// A request to the engine.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct StatusChanged {
+    /// The campaign.
+    pub id: Uuid,
+    /// Its new status.
+    pub status: CampaignStatus,
+}
+
+/// The registry of running campaigns.
+pub struct Engine {
+    deps: Arc<Deps>,
+    running: HashMap<Uuid, Addr<CampaignActor>>,
+}
+
+impl Engine {
+    /// An engine over the given dependencies.
+    pub fn new(deps: Arc<Deps>) -> Engine {
+        Engine {
+            deps,
+            running: HashMap::new(),
+        }
+    }
+
+    fn run(&mut self, id: Uuid, ctx: &mut Context<Self>) {
+        if self.running.contains_key(&id) {
+            return;
+        }
+        let deps = self.deps.clone();
+        let load = async move {
+            let docs = Docs(deps.store.as_ref());
+            let campaign: Option<Campaign> = docs.get(None, id).await?;
+            let Some(campaign) = campaign else {
+                return Ok(None);
+            };
+            let outplan: Option<Outplan> = docs
+                .get(Some(campaign.customer_id), campaign.outplan_id)
+                .await?;
+            Ok::<_, StoreError>(outplan.map(|o| (campaign, o)))
+        };
+        ctx.spawn(load.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(Some((campaign, outplan))) => act.spawn_campaign(campaign, outplan, ctx),
+            Ok(None) => {
+                tracing::warn!(campaign = %id, "campaign or its outplan is gone; not running it")
+            }
+            Err(e) => tracing::error!(campaign = %id, error = %e, "cannot load campaign"),
+        }));
+    }
+
+    fn spawn_campaign(&mut self, campaign: Campaign, outplan: Outplan, ctx: &mut Context<Self>) {
+        if self.running.contains_key(&campaign.id) || campaign.status != CampaignStatus::Run {
+            return;
+        }
+        if campaign.kind != CampaignType::Call {
+            tracing::warn!(campaign = %campaign.id, "flow campaigns are not run yet");
+            return;
+        }
+        let Some(gate) = self.deps.gate(&campaign.trunk) else {
+            tracing::error!(campaign = %campaign.id, trunk = %campaign.trunk, "no such trunk; not running");
+            return;
+        };
+        let actions = campaign.actions.clone();
+        let id = campaign.id;
+        let actor = CampaignActor::new(
+            campaign,
+            outplan,
+            actions,
+            gate,
+            self.deps.clone(),
+            ctx.address().recipient(),
+        );
+        self.running.insert(id, actor.start());
+    }
+}
+
+impl Actor for Engine {
+    type Context = Context<Self>;
+}
+
+impl Handler<StatusChanged> for Engine {
+    type Result = ();
+
+    fn handle(&mut self, msg: StatusChanged, ctx: &mut Context<Self>) {
+        match msg.status {
+            CampaignStatus::Run => self.run(msg.id, ctx),
+            CampaignStatus::Stopping | CampaignStatus::Stop => match self.running.get(&msg.id) {
+                Some(addr) => addr.do_send(WindDown),
+                None => {
+                    // Nothing in flight here: the campaign is simply stopped.
+                    let store = self.deps.store.clone();
+                    ctx.spawn(async move { set_status(store.as_ref(), msg.id, CampaignStatus::Stop).await }.into_actor(self));
+                }
+            },
+            CampaignStatus::Finished => {}
+        }
+    }
+}
+
+impl Handler<CampaignEnded> for Engine {
+    type Result = ();
+
+    fn handle(&mut self, msg: CampaignEnded, ctx: &mut Context<Self>) {
+        self.running.remove(&msg.id);
+        tracing::info!(campaign = %msg.id, status = msg.status.as_str(), "campaign ended");
+        if msg.status != CampaignStatus::Finished {
+            return;
+        }
+        let store = self.deps.store.clone();
+        let id = msg.id;
+        let next = async move {
+            let docs = Docs(store.as_ref());
+            let done: Option<Campaign> = docs.get(None, id).await.ok().flatten();
+            let next_id = done.map(|c| c.next_campaign_id).filter(|n| !n.is_nil())?;
+            let mut next: Campaign = docs.get(None, next_id).await.ok().flatten()?;
+            if next.status == CampaignStatus::Run {
+                return Some(next.id);
+            }
+            next.status = CampaignStatus::Run;
+            next.tm_update = time::now_string();
+            docs.put(&next).await.ok()?;
+            tracing::info!(campaign = %next.id, after = %id, "starting the next campaign");
+            Some(next.id)
+        };
+        ctx.spawn(next.into_actor(self).map(|next, act, ctx| {
+            if let Some(n) = next {
+                act.run(n, ctx);
+            }
+        }));
+    }
+}
+
+async fn set_status(store: &dyn Store, id: Uuid, status: CampaignStatus) {
+    let docs = Docs(store);
+    if let Ok(Some(mut c)) = docs.get::<Campaign>(None, id).await {
+        if c.status != status {
+            c.status = status;
+            c.tm_update = time::now_string();
+            if let Err(e) = docs.put(&c).await {
+                tracing::error!(campaign = %id, error = %e, "cannot store campaign status");
+            }
+        }
+    }
+}
+
+/// [`Control`] over a running engine.
+pub struct EngineControl(pub Addr<Engine>);
+
+impl Control for EngineControl {
+    fn status_changed(&self, campaign_id: Uuid, status: CampaignStatus) {
+        self.0.do_send(StatusChanged {
+            id: campaign_id,
+            status,
+        });
+    }
+}
+
+/// After a crash: closes every attempt left open as `unknown` (it counts as a try, since its
+/// try count went up before the INVITE), applies the retry rules to its target, turns
+/// `stopping` campaigns into `stop`, and returns the campaigns to run again.
+pub async fn recover(store: &dyn Store) -> Result<Vec<Uuid>, StoreError> {
+    let docs = Docs(store);
+    let open = store.open_attempts().await?;
+    let mut outplans: HashMap<Uuid, Option<Outplan>> = HashMap::new();
+    let mut ops = Vec::new();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    for call in &open {
+        let target = store
+            .get_target(call.outdial_id, call.outdial_target_id)
+            .await?;
+        if let std::collections::hash_map::Entry::Vacant(e) = outplans.entry(call.outplan_id) {
+            e.insert(docs.get::<Outplan>(None, call.outplan_id).await?);
+        }
+        let next = match (
+            target,
+            outplans.get(&call.outplan_id).and_then(|o| o.as_ref()),
+        ) {
+            (Some(t), Some(o)) => retry::after_attempt(
+                o,
+                t.tries.to_array(),
+                t.destinations.present(),
+                super::actor::RECOVERED,
+                now_ms,
+            ),
+            _ => crate::store::TargetNext::Done("fail"),
+        };
+        ops.push(WriteOp::End(Box::new(AttemptEnd {
+            campaigncall_id: call.id,
+            target_id: call.outdial_target_id,
+            disposition: super::actor::RECOVERED,
+            sip_code: None,
+            reason: "in flight when ringmaster stopped".into(),
+            hangup_by: None,
+            setup_ms: 0,
+            talk_ms: 0,
+            next,
+            at: time::now_string(),
+        })));
+    }
+    if !ops.is_empty() {
+        tracing::warn!(
+            attempts = ops.len(),
+            "closing attempts left open by a previous run as unknown"
+        );
+        store.apply(&ops).await?;
+    }
+    for c in docs
+        .with_status::<Campaign>(CampaignStatus::Stopping.as_str())
+        .await?
+    {
+        set_status(store, c.id, CampaignStatus::Stop).await;
+    }
+    Ok(docs
+        .with_status::<Campaign>(CampaignStatus::Run.as_str())
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect())
+}
+
+/// Builds the gate of every trunk once, so that campaigns on one trunk share its limits.
+pub fn gates(trunks: Vec<crate::call::trunk::Trunk>) -> HashMap<String, Arc<TrunkGate>> {
+    let now = std::time::Instant::now();
+    trunks
+        .into_iter()
+        .map(|t| (t.config.name.clone(), Arc::new(TrunkGate::new(t, now))))
+        .collect()
+}

@@ -1,0 +1,53 @@
+//! A trunk as the campaigns share it: its calls in flight and its calls-per-second bucket,
+//! counted across every campaign dialing through it.
+
+use super::pacing::TokenBucket;
+use crate::call::trunk::Trunk;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// One trunk's shared limits.
+pub struct TrunkGate {
+    /// The trunk.
+    pub trunk: Trunk,
+    in_flight: AtomicU32,
+    bucket: Mutex<TokenBucket>,
+}
+
+impl TrunkGate {
+    /// A gate with a full bucket.
+    pub fn new(trunk: Trunk, now: Instant) -> TrunkGate {
+        let bucket = TokenBucket::new(trunk.config.max_cps, now);
+        TrunkGate {
+            trunk,
+            in_flight: AtomicU32::new(0),
+            bucket: Mutex::new(bucket),
+        }
+    }
+
+    /// Calls through the trunk right now.
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Lets `decide(tokens_available)` choose how many dials to start and spends that many
+    /// tokens and concurrency slots at once.
+    pub fn admit(&self, now: Instant, decide: impl FnOnce(u32) -> u32) -> u32 {
+        let mut bucket = match self.bucket.lock() {
+            Ok(b) => b,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let n = decide(bucket.available(now));
+        bucket.take(n);
+        self.in_flight.fetch_add(n, Ordering::Relaxed);
+        n
+    }
+
+    /// One call through the trunk is over.
+    pub fn release(&self) {
+        let _ = self
+            .in_flight
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+}

@@ -1,0 +1,167 @@
+//! How many dials a campaign may start now: pure, asked on every tick.
+
+use std::time::{Duration, Instant};
+
+/// A token bucket for calls per second: `rate` tokens a second, holding at most `burst`.
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket refilling at `rate` per second. The burst is a tenth of a second's worth
+    /// (at least one), so a tick of 10-20 ms never releases a whole second at once.
+    pub fn new(rate: u32, now: Instant) -> TokenBucket {
+        let rate = f64::from(rate.max(1));
+        let burst = (rate / 10.0).max(1.0);
+        TokenBucket {
+            rate,
+            burst,
+            tokens: burst,
+            last: now,
+        }
+    }
+
+    /// Whole tokens available at `now`.
+    pub fn available(&mut self, now: Instant) -> u32 {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.last = now;
+        self.tokens.floor() as u32
+    }
+
+    /// Spends `n` tokens (after `available`).
+    pub fn take(&mut self, n: u32) {
+        self.tokens = (self.tokens - f64::from(n)).max(0.0);
+    }
+
+    /// When at least one token will be there again.
+    pub fn next_token_in(&self) -> Duration {
+        if self.tokens >= 1.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64((1.0 - self.tokens) / self.rate)
+        }
+    }
+}
+
+/// What limits a campaign's dialing at one instant.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PacingInput {
+    /// Targets ready to dial in the hopper.
+    pub ready: u32,
+    /// The campaign's attempts in flight.
+    pub campaign_in_flight: u32,
+    /// The campaign's own concurrency limit (0: none).
+    pub campaign_max_concurrent: u32,
+    /// Attempts in flight through the trunk, all campaigns together.
+    pub trunk_in_flight: u32,
+    /// The trunk's concurrency limit.
+    pub trunk_max_concurrent: u32,
+    /// Tokens in the trunk's calls-per-second bucket.
+    pub tokens: u32,
+    /// For a campaign with a queue: available agents and the service level (percent).
+    pub agents: Option<(u32, u32)>,
+}
+
+/// How many dials to start now: the least of what every limit allows.
+pub fn dials_to_place(input: &PacingInput) -> u32 {
+    let headroom = |limit: u32, used: u32| limit.saturating_sub(used);
+    let mut n = input
+        .ready
+        .min(input.tokens)
+        .min(headroom(input.trunk_max_concurrent, input.trunk_in_flight));
+    if input.campaign_max_concurrent > 0 {
+        n = n.min(headroom(
+            input.campaign_max_concurrent,
+            input.campaign_in_flight,
+        ));
+    }
+    if let Some((available, service_level)) = input.agents {
+        let allowed = (u64::from(available) * u64::from(service_level) / 100) as u32;
+        n = n.min(headroom(allowed, input.campaign_in_flight));
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open() -> PacingInput {
+        PacingInput {
+            ready: 1000,
+            campaign_in_flight: 0,
+            campaign_max_concurrent: 0,
+            trunk_in_flight: 0,
+            trunk_max_concurrent: 1000,
+            tokens: 1000,
+            agents: None,
+        }
+    }
+
+    #[test]
+    fn the_tightest_limit_wins() {
+        assert_eq!(dials_to_place(&PacingInput { ready: 3, ..open() }), 3);
+        assert_eq!(
+            dials_to_place(&PacingInput {
+                tokens: 7,
+                ..open()
+            }),
+            7
+        );
+        let trunk_busy = PacingInput {
+            trunk_in_flight: 995,
+            ..open()
+        };
+        assert_eq!(dials_to_place(&trunk_busy), 5);
+        let campaign_cap = PacingInput {
+            campaign_max_concurrent: 10,
+            campaign_in_flight: 4,
+            ..open()
+        };
+        assert_eq!(dials_to_place(&campaign_cap), 6);
+        let over = PacingInput {
+            trunk_in_flight: 2000,
+            ..open()
+        };
+        assert_eq!(dials_to_place(&over), 0);
+    }
+
+    #[test]
+    fn a_queue_campaign_dials_service_level_percent_of_available_agents() {
+        let progressive = PacingInput {
+            agents: Some((4, 100)),
+            campaign_in_flight: 1,
+            ..open()
+        };
+        assert_eq!(dials_to_place(&progressive), 3);
+        let power = PacingInput {
+            agents: Some((4, 200)),
+            campaign_in_flight: 1,
+            ..open()
+        };
+        assert_eq!(dials_to_place(&power), 7);
+        let no_agents = PacingInput {
+            agents: Some((0, 200)),
+            ..open()
+        };
+        assert_eq!(dials_to_place(&no_agents), 0);
+    }
+
+    #[test]
+    fn the_bucket_refills_at_its_rate_and_caps_its_burst() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(100, t0);
+        assert_eq!(b.available(t0), 10);
+        b.take(10);
+        assert_eq!(b.available(t0), 0);
+        assert_eq!(b.available(t0 + Duration::from_millis(50)), 5);
+        assert_eq!(b.available(t0 + Duration::from_secs(10)), 10);
+        b.take(10);
+        assert_eq!(b.next_token_in(), Duration::from_millis(10));
+    }
+}

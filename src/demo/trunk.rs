@@ -1,0 +1,231 @@
+//! The demo's simulated trunk: a small SIP UAS on loopback (real SIP over UDP) whose callees
+//! answer, are busy, never answer, or do not exist, in a realistic mix.
+
+use crate::sip::build;
+use crate::sip::message::{self, headers, Header, Method, Request, SipMessage};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::UdpSocket;
+
+/// What one simulated callee does with one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Rings for the given time, then answers.
+    Answer(Duration),
+    /// 486 Busy Here.
+    Busy,
+    /// Rings until cancelled.
+    NoAnswer,
+    /// 404 Not Found.
+    Unknown,
+    /// 503 Service Unavailable.
+    Failure,
+}
+
+/// Picks a behaviour from a roll in 0..100: 62 % answer, 16 % busy, 14 % no answer, 5 %
+/// unknown number, 3 % failure.
+pub fn behaviour(roll: u32, ring: Duration) -> Behaviour {
+    match roll % 100 {
+        0..=61 => Behaviour::Answer(ring),
+        62..=77 => Behaviour::Busy,
+        78..=91 => Behaviour::NoAnswer,
+        92..=96 => Behaviour::Unknown,
+        _ => Behaviour::Failure,
+    }
+}
+
+#[derive(Default)]
+struct Calls {
+    /// Call-ID → the INVITE and whether it got its final response.
+    open: HashMap<String, (Request, bool)>,
+}
+
+/// Starts the trunk on `bind` and returns its address; it runs until the runtime stops.
+pub async fn start(bind: SocketAddr) -> std::io::Result<SocketAddr> {
+    let socket = Arc::new(UdpSocket::bind(bind).await?);
+    let addr = socket.local_addr()?;
+    let calls = Arc::new(Mutex::new(Calls::default()));
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let Ok((n, from)) = socket.recv_from(&mut buf).await else {
+                return;
+            };
+            let Ok(SipMessage::Request(req)) = message::parse(&buf[..n]) else {
+                continue;
+            };
+            handle(&socket, &calls, req, from, addr).await;
+        }
+    });
+    Ok(addr)
+}
+
+fn lock(calls: &Mutex<Calls>) -> std::sync::MutexGuard<'_, Calls> {
+    match calls.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+async fn send(socket: &UdpSocket, to: SocketAddr, msg: impl std::fmt::Display) {
+    let _ = socket.send_to(msg.to_string().as_bytes(), to).await;
+}
+
+async fn handle(
+    socket: &Arc<UdpSocket>,
+    calls: &Arc<Mutex<Calls>>,
+    req: Request,
+    from: SocketAddr,
+    me: SocketAddr,
+) {
+    let call_id = message::call_id(&req.headers)
+        .unwrap_or_default()
+        .to_string();
+    let tag = format!(
+        "sim{:x}",
+        call_id
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b))
+                .wrapping_mul(0x100_0000_01b3))
+    );
+    match req.method {
+        Method::Invite => {
+            if lock(calls).open.contains_key(&call_id) {
+                return; // a retransmission: the answer is on its way
+            }
+            lock(calls)
+                .open
+                .insert(call_id.clone(), (req.clone(), false));
+            send(
+                socket,
+                from,
+                build::response(&req, 100, None, vec![], vec![]),
+            )
+            .await;
+            let roll = rand::random::<u32>();
+            let ring = Duration::from_millis(200 + u64::from(roll / 100 % 1300));
+            let final_code = match behaviour(roll, ring) {
+                Behaviour::Busy => Some(486),
+                Behaviour::Unknown => Some(404),
+                Behaviour::Failure => Some(503),
+                Behaviour::NoAnswer | Behaviour::Answer(_) => None,
+            };
+            if let Some(code) = final_code {
+                lock(calls).open.remove(&call_id);
+                send(
+                    socket,
+                    from,
+                    build::response(&req, code, Some(&tag), vec![], vec![]),
+                )
+                .await;
+                return;
+            }
+            send(
+                socket,
+                from,
+                build::response(&req, 180, Some(&tag), vec![], vec![]),
+            )
+            .await;
+            if let Behaviour::Answer(ring) = behaviour(roll, ring) {
+                let (socket, calls) = (socket.clone(), calls.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(ring).await;
+                    let answered = match lock(&calls).open.get_mut(&call_id) {
+                        Some((_, done @ false)) => {
+                            *done = true;
+                            true
+                        }
+                        _ => false,
+                    };
+                    if answered {
+                        let sdp = crate::media::sdp::offer(me.ip(), me.port() + 1, 1).into_bytes();
+                        let extra: Vec<Header> = vec![
+                            headers::Contact::new(format!("<sip:callee@{me}>")).into(),
+                            headers::ContentType::new("application/sdp").into(),
+                        ];
+                        send(
+                            &socket,
+                            from,
+                            build::response(&req, 200, Some(&tag), extra, sdp),
+                        )
+                        .await;
+                    }
+                });
+            }
+        }
+        Method::Cancel => {
+            send(
+                socket,
+                from,
+                build::response(&req, 200, Some(&tag), vec![], vec![]),
+            )
+            .await;
+            let invite = match lock(calls).open.get_mut(&call_id) {
+                Some((invite, done @ false)) => {
+                    *done = true;
+                    Some(invite.clone())
+                }
+                _ => None,
+            };
+            if let Some(invite) = invite {
+                send(
+                    socket,
+                    from,
+                    build::response(&invite, 487, Some(&tag), vec![], vec![]),
+                )
+                .await;
+            }
+        }
+        Method::Bye => {
+            lock(calls).open.remove(&call_id);
+            send(
+                socket,
+                from,
+                build::response(&req, 200, None, vec![], vec![]),
+            )
+            .await;
+        }
+        Method::Ack => {
+            let mut c = lock(calls);
+            if matches!(c.open.get(&call_id), Some((_, true)))
+                && message::cseq(&req.headers).is_some()
+            {
+                // ACK of a non-2xx ends the attempt; an answered call stays until its BYE.
+                if !is_answered_ack(&req) {
+                    c.open.remove(&call_id);
+                }
+            }
+        }
+        _ => {
+            send(
+                socket,
+                from,
+                build::response(&req, 200, None, vec![], vec![]),
+            )
+            .await
+        }
+    }
+}
+
+fn is_answered_ack(req: &Request) -> bool {
+    // The 2xx ACK is a new transaction with its own branch, sent to our Contact.
+    req.uri.to_string().contains("callee@")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mix_covers_every_behaviour_in_the_stated_shares() {
+        let ring = Duration::from_millis(500);
+        let count = |b: Behaviour| (0..100).filter(|&r| behaviour(r, ring) == b).count();
+        assert_eq!(count(Behaviour::Answer(ring)), 62);
+        assert_eq!(count(Behaviour::Busy), 16);
+        assert_eq!(count(Behaviour::NoAnswer), 14);
+        assert_eq!(count(Behaviour::Unknown), 5);
+        assert_eq!(count(Behaviour::Failure), 3);
+    }
+}

@@ -1,0 +1,141 @@
+//! One ringmaster node: the store, the SIP endpoint, the dialing engine and the REST API,
+//! started together from [`Settings`] (what `ringmaster serve` and `ringmaster demo` run).
+
+use crate::call::trunk::Trunk;
+use crate::campaign::engine::{self, Engine, EngineControl, StatusChanged};
+use crate::campaign::Deps;
+use crate::config::Settings;
+use crate::domain::CampaignStatus;
+use crate::sip::transport::{self, EndpointHandle, TransportConfig};
+use crate::store::writer::Writer;
+use crate::store::{SqliteStore, Store};
+use actix::prelude::*;
+use anyhow::Context as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// A running node.
+pub struct Node {
+    /// Where the REST API listens.
+    pub api: SocketAddr,
+    /// Where SIP (UDP) listens.
+    pub sip: SocketAddr,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The engine.
+    pub engine: Addr<Engine>,
+    /// The API server (stop it to shut down).
+    pub server: actix_web::dev::ServerHandle,
+}
+
+/// Starts a node inside the current actix system. `api` is an already-bound listener.
+pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::Result<Node> {
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&settings.database.url)
+            .await
+            .with_context(|| format!("cannot open the database {}", settings.database.url))?,
+    );
+    let to_run = engine::recover(store.as_ref())
+        .await
+        .context("cannot recover after the last run")?;
+    let endpoint = start_sip(settings).await?;
+    let mut trunks = Vec::new();
+    for t in &settings.trunk {
+        let trunk = Trunk::resolve(t.clone())
+            .await
+            .with_context(|| format!("trunk {:?}", t.name))?;
+        let (state, _) = tokio::sync::watch::channel(crate::call::trunk::TrunkState::Unknown);
+        actix::spawn(crate::call::trunk::keepalive(
+            endpoint.clone(),
+            trunk.clone(),
+            state,
+        ));
+        trunks.push(trunk);
+    }
+    let deps = Arc::new(Deps {
+        store: store.clone(),
+        writer: Writer::start(store.clone()),
+        endpoint: endpoint.clone(),
+        default_trunk: settings
+            .trunk
+            .first()
+            .map(|t| t.name.clone())
+            .unwrap_or_default(),
+        gates: engine::gates(trunks),
+    });
+    let engine = Engine::new(deps).start();
+    for id in to_run {
+        tracing::info!(campaign = %id, "resuming campaign");
+        engine.do_send(StatusChanged {
+            id,
+            status: CampaignStatus::Run,
+        });
+    }
+    let api_addr = api.local_addr()?;
+    let state = crate::api::ApiState {
+        store: store.clone(),
+        control: Arc::new(EngineControl(engine.clone())),
+        tokens: settings
+            .auth
+            .tokens
+            .iter()
+            .map(|t| (t.token.clone(), t.customer_id))
+            .collect(),
+        default_region: settings.api.default_region.clone(),
+        trunks: settings.trunk.iter().map(|t| t.name.clone()).collect(),
+    };
+    let server = crate::api::serve(api, state).await?;
+    let handle = server.handle();
+    actix::spawn(async move {
+        if let Err(e) = server.await {
+            tracing::error!(error = %e, "API server failed");
+        }
+    });
+    Ok(Node {
+        api: api_addr,
+        sip: endpoint.udp_addr(),
+        store,
+        engine,
+        server: handle,
+    })
+}
+
+/// Starts the SIP endpoint on a thread of its own, so that SIP timers and retransmissions
+/// never wait behind actors or the API.
+async fn start_sip(settings: &Settings) -> anyhow::Result<EndpointHandle> {
+    let config = TransportConfig {
+        udp_bind: settings.sip.listen,
+        tcp_bind: settings.sip.tcp_listen,
+        advertise: settings.sip.advertise,
+        udp_buffer_bytes: settings.sip.udp_buffer_bytes,
+        timers: settings.sip.timers(),
+        ..TransportConfig::default()
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("sip".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.send(Err(anyhow::anyhow!("cannot start the SIP runtime: {e}")));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                match transport::start(config).await {
+                    Ok(handle) => {
+                        let _ = tx.send(Ok(handle));
+                        std::future::pending::<()>().await;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(anyhow::anyhow!("cannot open the SIP socket: {e}")));
+                    }
+                }
+            });
+        })?;
+    rx.await.context("the SIP thread stopped")?
+}

@@ -1,0 +1,60 @@
+//! `ringmaster demo` end to end: a real node dials a sample campaign through the built-in
+//! simulated trunk over loopback UDP and reports figures that add up.
+
+use std::process::Command;
+
+#[test]
+fn the_demo_campaign_runs_to_finished_and_its_figures_add_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("demo.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_ringmaster"))
+        .args([
+            "demo",
+            "--targets",
+            "60",
+            "--timeout-secs",
+            "90",
+            "--database",
+        ])
+        .arg(&db)
+        .output()
+        .expect("run ringmaster demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demo failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = &stdout[stdout.rfind("\n{").expect("final figures") + 1..];
+    let json = &json[..json.rfind('}').expect("end of figures") + 1];
+    let stats: serde_json::Value = serde_json::from_str(json).expect("figures are JSON");
+    let n = |k: &str| {
+        stats[k]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{k} in {stats}"))
+    };
+    assert_eq!(stats["status"], "finished");
+    assert_eq!(n("total"), 60);
+    assert_eq!(n("queued") + n("dialing"), 0);
+    assert_eq!(n("succeeded") + n("failed"), 60);
+    let by_disposition: u64 = stats["dispositions"]
+        .as_object()
+        .expect("dispositions")
+        .values()
+        .filter_map(|v| v.as_u64())
+        .sum();
+    assert_eq!(
+        by_disposition,
+        n("attempts"),
+        "every attempt has a disposition"
+    );
+    assert!(
+        n("attempts") >= 60 && n("attempts") <= 180,
+        "at most three tries per target"
+    );
+    assert_eq!(
+        stats["dispositions"]["answered"].as_u64(),
+        Some(n("succeeded"))
+    );
+    assert!(db.exists());
+}
