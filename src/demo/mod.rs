@@ -2,18 +2,15 @@
 //! campaign of a few hundred targets through the built-in simulated trunk (real SIP over UDP
 //! on loopback), shows its progress live and prints the final figures.
 
+pub mod sample;
 pub mod trunk;
 
 use crate::call::trunk::TrunkConfig;
 use crate::campaign::engine::StatusChanged;
 use crate::campaign::stats::{campaign_stats, CampaignStats};
 use crate::config::{Settings, TokenSettings};
-use crate::domain::outdial::TargetStatus;
-use crate::domain::{
-    time, Action, Address, Campaign, CampaignStatus, CampaignType, Destinations, EndHandle,
-    Outdial, Outplan, Target, TryCounts,
-};
-use crate::store::{Docs, NewTarget};
+use crate::domain::{Campaign, CampaignStatus};
+use crate::store::Docs;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -72,7 +69,21 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<CampaignStats> {
         "  REST API:  http://{}/v1.0/campaigns?token={TOKEN}",
         node.api
     );
-    let campaign = create_sample(&node, options.targets).await?;
+    let numbers: Vec<String> = (0..options.targets)
+        .map(|i| format!("+1555{:07}", 100_000 + i))
+        .collect();
+    let plan = sample::Plan {
+        dial_timeout: 4000,
+        try_interval: 2000,
+        max_tries: 3,
+    };
+    let campaign = sample::create(
+        node.store.as_ref(),
+        &numbers,
+        plan,
+        sample::reminder_actions(),
+    )
+    .await?;
     println!(
         "  campaign:  {} ({} targets, up to 3 tries each)\n",
         campaign.id, options.targets
@@ -137,108 +148,4 @@ fn draw(s: &CampaignStats, last_line: &mut Instant) {
         println!("{}", line.trim_start_matches('\r'));
     }
     let _ = std::io::stdout().flush();
-}
-
-async fn create_sample(node: &crate::node::Node, targets: u32) -> anyhow::Result<Campaign> {
-    let docs = Docs(node.store.as_ref());
-    let now = time::now_string();
-    let outplan = Outplan {
-        id: Uuid::new_v4(),
-        customer_id: CUSTOMER,
-        name: "demo: three tries, two seconds apart".into(),
-        detail: String::new(),
-        source: Address::tel("+15551230000"),
-        dial_timeout: 4000,
-        try_interval: 2000,
-        max_try_count_0: 3,
-        max_try_count_1: 0,
-        max_try_count_2: 0,
-        max_try_count_3: 0,
-        max_try_count_4: 0,
-        retry_dispositions: Outplan::DEFAULT_RETRY.to_vec(),
-        backoff: 1.0,
-        tm_create: now.clone(),
-        tm_update: now.clone(),
-        tm_delete: time::NEVER.into(),
-    };
-    docs.put(&outplan).await?;
-    let outdial = Outdial {
-        id: Uuid::new_v4(),
-        customer_id: CUSTOMER,
-        campaign_id: Uuid::nil(),
-        name: "demo: appointment reminders".into(),
-        detail: String::new(),
-        data: String::new(),
-        tm_create: now.clone(),
-        tm_update: now.clone(),
-        tm_delete: time::NEVER.into(),
-    };
-    docs.put(&outdial).await?;
-    let names = [
-        "Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi",
-    ];
-    let new_targets = (0..targets)
-        .map(|i| {
-            let number = format!("+1555{:07}", 100_000 + i);
-            let mut data = serde_json::Map::new();
-            data.insert("appointment".into(), format!("{}:00", 9 + i % 8).into());
-            NewTarget {
-                dedupe: number.clone(),
-                target: Target {
-                    id: Uuid::new_v4(),
-                    outdial_id: outdial.id,
-                    name: names[i as usize % names.len()].into(),
-                    detail: String::new(),
-                    data,
-                    status: TargetStatus::Idle,
-                    result: String::new(),
-                    destinations: Destinations {
-                        destination_0: Some(Address::tel(number)),
-                        ..Destinations::default()
-                    },
-                    tries: TryCounts::default(),
-                    tm_create: now.clone(),
-                    tm_update: now.clone(),
-                    tm_delete: time::NEVER.into(),
-                },
-            }
-        })
-        .collect();
-    node.store.insert_targets(new_targets).await?;
-    let action = |kind: &str, option: serde_json::Value| Action {
-        id: Uuid::nil(),
-        next_id: Uuid::nil(),
-        kind: kind.into(),
-        option,
-    };
-    let campaign = Campaign {
-        id: Uuid::new_v4(),
-        customer_id: CUSTOMER,
-        kind: CampaignType::Call,
-        name: "demo campaign".into(),
-        detail: "appointment reminders through a simulated trunk".into(),
-        status: CampaignStatus::Run,
-        service_level: 100,
-        end_handle: EndHandle::Stop,
-        actions: vec![
-            action(
-                "talk",
-                serde_json::json!({"text": "Hello {{name}}, this is a reminder of your appointment.", "language": "en-US"}),
-            ),
-            action("sleep", serde_json::json!({"duration": 500})),
-            action("hangup", serde_json::Value::Null),
-        ],
-        outplan_id: outplan.id,
-        outdial_id: outdial.id,
-        queue_id: Uuid::nil(),
-        next_campaign_id: Uuid::nil(),
-        flow_id: Uuid::nil(),
-        trunk: String::new(),
-        max_concurrent: 0,
-        tm_create: now.clone(),
-        tm_update: now,
-        tm_delete: time::NEVER.into(),
-    };
-    docs.put(&campaign).await?;
-    Ok(campaign)
 }

@@ -1,0 +1,126 @@
+//! Load runner for the whole dialer: one in-process node (store on a temporary SQLite file,
+//! engine, SIP endpoint) runs a campaign of many targets against a far end that answers
+//! (SIPp), each answered call hung up at once, and prints one JSON line of figures:
+//! attempts/s from start to the last disposition committed, dispositions, peak concurrency,
+//! CPU seconds and peak RSS of this process. Used by `sip-test/load-campaign`; bounded in
+//! count and time.
+//!
+//! `cargo run --release --example campaign_load -- <trunk host:port> <targets> <max_cps> [max_concurrent]`
+
+use ringmaster::call::trunk::TrunkConfig;
+use ringmaster::campaign::engine::StatusChanged;
+use ringmaster::campaign::stats::campaign_stats;
+use ringmaster::config::Settings;
+use ringmaster::demo::sample;
+use ringmaster::domain::{Campaign, CampaignStatus};
+use ringmaster::store::Docs;
+use std::time::{Duration, Instant};
+
+fn proc_figures() -> (f64, u64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let cpu = (ticks(11) + ticks(12)) / 100.0;
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    (cpu, rss)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < 3 {
+        anyhow::bail!(
+            "usage: campaign_load <trunk host:port> <targets> <max_cps> [max_concurrent]"
+        );
+    }
+    let trunk = args[0].clone();
+    let targets: usize = args[1].parse()?;
+    let max_cps: u32 = args[2].parse()?;
+    let max_concurrent: u32 = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(5000);
+    actix::System::new().block_on(async move {
+        let dir = tempfile::tempdir()?;
+        let mut settings = Settings::default();
+        settings.database.url = format!("sqlite://{}", dir.path().join("load.db").display());
+        settings.sip.listen = "127.0.0.1:0".parse()?;
+        settings.trunk = vec![TrunkConfig {
+            name: "load".into(),
+            uri: format!("sip:{trunk}"),
+            username: None,
+            password: None,
+            caller_id: "+15551230000".into(),
+            caller_name: None,
+            asserted_identity: false,
+            max_cps,
+            max_concurrent,
+            keepalive_secs: 0,
+        }];
+        let node =
+            ringmaster::node::start(&settings, std::net::TcpListener::bind("127.0.0.1:0")?).await?;
+        let numbers: Vec<String> = (0..targets)
+            .map(|i| format!("+155501{:07}", 1_000_000 + i))
+            .collect();
+        let plan = sample::Plan {
+            dial_timeout: 10_000,
+            try_interval: 1000,
+            max_tries: 1,
+        };
+        let campaign = sample::create(node.store.as_ref(), &numbers, plan, Vec::new()).await?;
+        let (cpu0, _) = proc_figures();
+        let started = Instant::now();
+        node.engine.do_send(StatusChanged {
+            id: campaign.id,
+            status: CampaignStatus::Run,
+        });
+        let docs = Docs(node.store.as_ref());
+        let mut peak = 0;
+        let stats = loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let current: Campaign = docs
+                .get(None, campaign.id)
+                .await?
+                .unwrap_or_else(|| campaign.clone());
+            let stats = campaign_stats(node.store.as_ref(), &current).await?;
+            peak = peak.max(stats.dialing);
+            if current.status == CampaignStatus::Finished
+                || started.elapsed() > Duration::from_secs(300)
+            {
+                break stats;
+            }
+        };
+        let elapsed = started.elapsed().as_secs_f64();
+        let (cpu1, rss) = proc_figures();
+        println!(
+            "{}",
+            serde_json::json!({
+                "targets": targets,
+                "max_cps": max_cps,
+                "status": stats.status,
+                "elapsed_s": (elapsed * 100.0).round() / 100.0,
+                "attempts": stats.attempts,
+                "attempts_per_s": (stats.attempts as f64 / elapsed).round(),
+                "succeeded": stats.succeeded,
+                "failed": stats.failed,
+                "dispositions": stats.dispositions,
+                "peak_dialing": peak,
+                "cpu_s": ((cpu1 - cpu0) * 100.0).round() / 100.0,
+                "max_rss_kb": rss,
+            })
+        );
+        Ok(())
+    })
+}

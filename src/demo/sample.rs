@@ -1,0 +1,141 @@
+//! A sample campaign written straight into the store: what the demo and the load runner dial.
+
+use super::CUSTOMER;
+use crate::domain::outdial::TargetStatus;
+use crate::domain::{
+    time, Action, Address, Campaign, CampaignStatus, CampaignType, Destinations, EndHandle,
+    Outdial, Outplan, Target, TryCounts,
+};
+use crate::store::{Docs, NewTarget, Store};
+use uuid::Uuid;
+
+/// The outplan of a sample campaign.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// CANCEL after this many ms.
+    pub dial_timeout: u64,
+    /// Wait between tries, ms.
+    pub try_interval: u64,
+    /// Tries per target.
+    pub max_tries: u32,
+}
+
+/// An appointment reminder: speak, pause, hang up.
+pub fn reminder_actions() -> Vec<Action> {
+    vec![
+        action(
+            "talk",
+            serde_json::json!({"text": "Hello {{name}}, this is a reminder of your appointment.", "language": "en-US"}),
+        ),
+        action("sleep", serde_json::json!({"duration": 500})),
+        action("hangup", serde_json::Value::Null),
+    ]
+}
+
+fn action(kind: &str, option: serde_json::Value) -> Action {
+    Action {
+        id: Uuid::nil(),
+        next_id: Uuid::nil(),
+        kind: kind.into(),
+        option,
+    }
+}
+
+/// Creates an outplan, an outdial with one target per number, and a campaign in `run`.
+pub async fn create(
+    store: &dyn Store,
+    numbers: &[String],
+    plan: Plan,
+    actions: Vec<Action>,
+) -> anyhow::Result<Campaign> {
+    let docs = Docs(store);
+    let now = time::now_string();
+    let outplan = Outplan {
+        id: Uuid::new_v4(),
+        customer_id: CUSTOMER,
+        name: "sample outplan".into(),
+        detail: String::new(),
+        source: Address::tel("+15551230000"),
+        dial_timeout: plan.dial_timeout,
+        try_interval: plan.try_interval,
+        max_try_count_0: plan.max_tries,
+        max_try_count_1: 0,
+        max_try_count_2: 0,
+        max_try_count_3: 0,
+        max_try_count_4: 0,
+        retry_dispositions: Outplan::DEFAULT_RETRY.to_vec(),
+        backoff: 1.0,
+        tm_create: now.clone(),
+        tm_update: now.clone(),
+        tm_delete: time::NEVER.into(),
+    };
+    docs.put(&outplan).await?;
+    let outdial = Outdial {
+        id: Uuid::new_v4(),
+        customer_id: CUSTOMER,
+        campaign_id: Uuid::nil(),
+        name: "sample targets".into(),
+        detail: String::new(),
+        data: String::new(),
+        tm_create: now.clone(),
+        tm_update: now.clone(),
+        tm_delete: time::NEVER.into(),
+    };
+    docs.put(&outdial).await?;
+    let names = [
+        "Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi",
+    ];
+    let new_targets = numbers
+        .iter()
+        .enumerate()
+        .map(|(i, number)| {
+            let number = number.clone();
+            let mut data = serde_json::Map::new();
+            data.insert("appointment".into(), format!("{}:00", 9 + i % 8).into());
+            NewTarget {
+                dedupe: number.clone(),
+                target: Target {
+                    id: Uuid::new_v4(),
+                    outdial_id: outdial.id,
+                    name: names[i % names.len()].into(),
+                    detail: String::new(),
+                    data,
+                    status: TargetStatus::Idle,
+                    result: String::new(),
+                    destinations: Destinations {
+                        destination_0: Some(Address::tel(number)),
+                        ..Destinations::default()
+                    },
+                    tries: TryCounts::default(),
+                    tm_create: now.clone(),
+                    tm_update: now.clone(),
+                    tm_delete: time::NEVER.into(),
+                },
+            }
+        })
+        .collect();
+    store.insert_targets(new_targets).await?;
+    let campaign = Campaign {
+        id: Uuid::new_v4(),
+        customer_id: CUSTOMER,
+        kind: CampaignType::Call,
+        name: "sample campaign".into(),
+        detail: "appointment reminders".into(),
+        status: CampaignStatus::Run,
+        service_level: 100,
+        end_handle: EndHandle::Stop,
+        actions,
+        outplan_id: outplan.id,
+        outdial_id: outdial.id,
+        queue_id: Uuid::nil(),
+        next_campaign_id: Uuid::nil(),
+        flow_id: Uuid::nil(),
+        trunk: String::new(),
+        max_concurrent: 0,
+        tm_create: now.clone(),
+        tm_update: now,
+        tm_delete: time::NEVER.into(),
+    };
+    docs.put(&campaign).await?;
+    Ok(campaign)
+}

@@ -1,0 +1,218 @@
+//! Campaigns end to end: `ringmaster serve` driven through its REST API dials SIPp callees
+//! (answer, busy, no answer, unknown number) and records every attempt.
+
+#[path = "campaign/helpers.rs"]
+mod helpers;
+
+use helpers::{campaign, sipp_trunk, Server};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+
+const ANSWER: &str = "+15550110001";
+const BUSY: &str = "+15550120001";
+const RING: &str = "+15550130001";
+const UNKNOWN: &str = "+15550140001";
+
+fn outplan(max0: u32, max1: u32) -> Value {
+    json!({"name": "fast retries", "dial_timeout": 1000, "try_interval": 200,
+           "max_try_count_0": max0, "max_try_count_1": max1,
+           "source": {"type": "tel", "target": "+15551230000"}})
+}
+
+fn by_target(calls: &[Value]) -> HashMap<String, Vec<&Value>> {
+    let mut map: HashMap<String, Vec<&Value>> = HashMap::new();
+    for c in calls {
+        map.entry(c["outdial_target_id"].as_str().unwrap_or("").to_string())
+            .or_default()
+            .push(c);
+    }
+    for v in map.values_mut() {
+        v.sort_by_key(|c| c["tm_create"].as_str().unwrap_or("").to_string());
+    }
+    map
+}
+
+fn dispositions(calls: &[&Value]) -> Vec<String> {
+    calls
+        .iter()
+        .map(|c| c["disposition"].as_str().unwrap_or("?").to_string())
+        .collect()
+}
+
+#[test]
+fn retries_failover_and_final_dispositions_give_each_target_the_right_attempts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sipp, trunk) = sipp_trunk(dir.path());
+    let s = Server::start(dir.path(), trunk, 50);
+    let targets: &[&[&str]] = &[
+        &[ANSWER],
+        &[BUSY, "+15550110002"],
+        &["+15550130002"],
+        &[UNKNOWN],
+    ];
+    let (id, _, t) = campaign(&s, outplan(2, 1), targets, json!({}));
+    s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    let stats = s.wait_status(&id, "finished", Duration::from_secs(60));
+    let calls = s.campaigncalls(&id);
+    let by = by_target(&calls);
+    assert_eq!(dispositions(&by[&t[0]]), ["answered"]);
+    assert_eq!(
+        dispositions(&by[&t[1]]),
+        ["busy", "busy", "answered"],
+        "slot 0 twice, then slot 1"
+    );
+    let slots: Vec<u64> = by[&t[1]]
+        .iter()
+        .map(|c| c["destination_index"].as_u64().unwrap_or(9))
+        .collect();
+    assert_eq!(slots, [0, 0, 1]);
+    assert_eq!(
+        dispositions(&by[&t[2]]),
+        ["no_answer", "no_answer"],
+        "CANCEL at dial_timeout, twice"
+    );
+    assert_eq!(by[&t[2]][0]["sip_code"], 487);
+    assert_eq!(dispositions(&by[&t[3]]), ["invalid_number"], "404 is final");
+    for c in &calls {
+        assert_eq!(c["status"], "done");
+        let want = if c["disposition"] == "answered" {
+            "success"
+        } else {
+            "fail"
+        };
+        assert_eq!(c["result"], want);
+    }
+    assert_eq!(stats["total"], 4);
+    assert_eq!(stats["succeeded"], 2);
+    assert_eq!(stats["failed"], 2);
+    assert_eq!(stats["attempts"], 7);
+    assert_eq!(
+        stats["dispositions"],
+        json!({"answered": 2, "busy": 2, "no_answer": 2, "invalid_number": 1})
+    );
+}
+
+#[test]
+fn end_handle_continue_dials_targets_added_later_and_next_campaign_starts_after_finish() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sipp, trunk) = sipp_trunk(dir.path());
+    let s = Server::start(dir.path(), trunk, 50);
+    let (second, _, _) = campaign(&s, outplan(1, 0), &[&["+15550110010"]], json!({}));
+    let (first, _, _) = campaign(
+        &s,
+        outplan(1, 0),
+        &[&["+15550110011"]],
+        json!({"next_campaign_id": second}),
+    );
+    let (watching, outdial, _) = campaign(
+        &s,
+        outplan(1, 0),
+        &[&["+15550110012"]],
+        json!({"end_handle": "continue"}),
+    );
+    s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{first}"),
+        Some(json!({"status": "running"})),
+    );
+    s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{watching}/status"),
+        Some(json!({"status": "run"})),
+    );
+    s.wait_status(&first, "finished", Duration::from_secs(30));
+    let next = s.wait_status(&second, "finished", Duration::from_secs(30));
+    assert_eq!(next["succeeded"], 1, "the next campaign ran by itself");
+    // The continuing campaign dials its first target, then keeps running with nothing to do.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while s.ok("GET", &format!("/v1.0/campaigns/{watching}/stats"), None)["succeeded"] != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "first target never answered"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        s.ok("GET", &format!("/v1.0/campaigns/{watching}/stats"), None)["status"],
+        "run"
+    );
+    s.ok(
+        "POST",
+        &format!("/v1.0/outdials/{outdial}/targets"),
+        Some(json!({"destination_0": {"type": "tel", "target": "+15550110013"}})),
+    );
+    while s.ok("GET", &format!("/v1.0/campaigns/{watching}/stats"), None)["succeeded"] != 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the target added later was never dialed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{watching}/status"),
+        Some(json!({"status": "stop"})),
+    );
+    s.wait_status(&watching, "stop", Duration::from_secs(10));
+}
+
+#[test]
+fn a_kill_9_mid_campaign_loses_no_disposition_and_never_exceeds_the_retry_policy() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sipp, trunk) = sipp_trunk(dir.path());
+    let mut s = Server::start(dir.path(), trunk, 20);
+    let numbers: Vec<String> = (0..30).map(|i| format!("+155501100{i:02}")).collect();
+    let targets: Vec<Vec<&str>> = numbers.iter().map(|n| vec![n.as_str()]).collect();
+    let target_refs: Vec<&[&str]> = targets.iter().map(|v| v.as_slice()).collect();
+    let hold =
+        json!({"actions": [{"type": "sleep", "option": {"duration": 1500}}, {"type": "hangup"}]});
+    let (id, _, _) = campaign(&s, outplan(2, 0), &target_refs, hold);
+    s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    let before = s.ok("GET", &format!("/v1.0/campaigns/{id}/stats"), None);
+    assert!(
+        before["dialing"].as_u64().unwrap_or(0) > 0,
+        "calls in flight at the crash: {before}"
+    );
+    s.kill9();
+    s.restart();
+    let stats = s.wait_status(&id, "finished", Duration::from_secs(60));
+    let calls = s.campaigncalls(&id);
+    assert!(
+        calls
+            .iter()
+            .all(|c| c["status"] == "done" && !c["disposition"].is_null()),
+        "every attempt closed"
+    );
+    let unknown = calls
+        .iter()
+        .filter(|c| c["disposition"] == "unknown")
+        .count();
+    assert!(
+        unknown > 0,
+        "attempts in flight at the crash are recorded as unknown"
+    );
+    for (target, attempts) in by_target(&calls) {
+        assert!(
+            attempts.len() <= 2,
+            "target {target} dialed {} times",
+            attempts.len()
+        );
+    }
+    assert_eq!(stats["total"], 30);
+    assert_eq!(
+        stats["succeeded"], 30,
+        "each interrupted target was retried: {stats}"
+    );
+    assert_eq!(stats["attempts"].as_u64(), Some(calls.len() as u64));
+}

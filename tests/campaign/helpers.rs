@@ -1,0 +1,264 @@
+//! Fixtures for campaign tests: a SIPp trunk, a `ringmaster serve` process on a fresh SQLite
+//! file, and a minimal HTTP client for its REST API.
+
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const TOKEN: &str = "campaign-test-token";
+
+/// A free TCP/UDP port on loopback (best effort: nothing holds it after return).
+pub fn free_port() -> u16 {
+    let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+    let port = udp.local_addr().expect("addr").port();
+    if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        port
+    } else {
+        free_port()
+    }
+}
+
+/// A child process killed when dropped.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// SIPp playing the trunk with `uas_by_number.xml` (see the scenario for the number plan).
+pub fn sipp_trunk(dir: &Path) -> (Proc, SocketAddr) {
+    let port = free_port();
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sip-test/scenarios/uas_by_number.xml"
+    );
+    let child = Command::new("timeout")
+        .args([
+            "300",
+            "sipp",
+            "-sf",
+            scenario,
+            "-i",
+            "127.0.0.1",
+            "-nostdin",
+            "-p",
+        ])
+        .arg(port.to_string())
+        .arg("-cp")
+        .arg(free_port().to_string())
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sipp (Debian package sip-tester)");
+    std::thread::sleep(Duration::from_millis(300));
+    (Proc(child), SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+/// A `ringmaster serve` process and where its API is.
+pub struct Server {
+    pub proc: Option<Proc>,
+    pub api: SocketAddr,
+    pub config: PathBuf,
+    pub db: PathBuf,
+}
+
+impl Server {
+    /// Writes a config for `trunk` under `dir` and starts serving.
+    pub fn start(dir: &Path, trunk: SocketAddr, max_cps: u32) -> Server {
+        let api = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let db = dir.join("ringmaster.db");
+        let config = dir.join("ringmaster.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[sip]\nlisten = \"127.0.0.1:0\"\n\n[api]\nlisten = \"{api}\"\n\n[database]\nurl = \"sqlite://{}\"\n\n\
+                 [[auth.tokens]]\ntoken = \"{TOKEN}\"\ncustomer_id = \"7a1b2c3d-4e5f-6789-abcd-ef0123456789\"\n\n\
+                 [[trunk]]\nname = \"sipp\"\nuri = \"sip:{trunk}\"\nmax_cps = {max_cps}\nmax_concurrent = 200\nkeepalive_secs = 0\n",
+                db.display()
+            ),
+        )
+        .expect("write config");
+        let mut s = Server {
+            proc: None,
+            api,
+            config,
+            db,
+        };
+        s.restart();
+        s
+    }
+
+    /// (Re)starts the process on the same config and database, waiting for the API.
+    pub fn restart(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_ringmaster"))
+            .arg("--config")
+            .arg(&self.config)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ringmaster serve");
+        self.proc = Some(Proc(child));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(self.api).is_err() {
+            assert!(Instant::now() < deadline, "the API never came up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kills the process with SIGKILL, as a crash would.
+    pub fn kill9(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            let _ = Command::new("kill")
+                .arg("-9")
+                .arg(p.0.id().to_string())
+                .status();
+            let _ = p.0.wait();
+            std::mem::forget(p);
+        }
+    }
+
+    /// One API call; returns the status and the JSON body (Null when empty).
+    pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let request = format!(
+            "{method} {path}{sep}token={TOKEN} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.api,
+            body.len()
+        );
+        let mut stream = TcpStream::connect(self.api).expect("connect to the API");
+        stream.write_all(request.as_bytes()).expect("send request");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read response");
+        let status = response
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .expect("status line");
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b)
+            .unwrap_or("");
+        let body = decode_chunked(body);
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// A call that must answer 2xx.
+    pub fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.call(method, path, body);
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path} answered {status}: {v}"
+        );
+        v
+    }
+
+    /// Waits until the campaign's status is `status`; returns its stats.
+    pub fn wait_status(&self, campaign: &str, status: &str, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let stats = self.ok("GET", &format!("/v1.0/campaigns/{campaign}/stats"), None);
+            if stats["status"] == status {
+                return stats;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "campaign never reached {status}: {stats}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Every campaigncall of a campaign.
+    pub fn campaigncalls(&self, campaign: &str) -> Vec<Value> {
+        let mut all = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = self.ok(
+                "GET",
+                &format!(
+                    "/v1.0/campaigns/{campaign}/campaigncalls?page_size=100&page_token={token}"
+                ),
+                None,
+            );
+            all.extend(page["result"].as_array().cloned().unwrap_or_default());
+            token = page["next_page_token"].as_str().unwrap_or("").to_string();
+            if token.is_empty() {
+                return all;
+            }
+        }
+    }
+}
+
+fn decode_chunked(body: &str) -> String {
+    if !body.contains("\r\n")
+        || body.trim_start().starts_with('{')
+        || body.trim_start().starts_with('[')
+    {
+        return body.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || tail.len() < n {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = tail[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Creates an outplan, an outdial with `targets` (each a list of destination numbers) and a
+/// campaign; returns (campaign id, outdial id, target ids in order).
+pub fn campaign(
+    s: &Server,
+    outplan: Value,
+    targets: &[&[&str]],
+    extra: Value,
+) -> (String, String, Vec<String>) {
+    let outplan = s.ok("POST", "/v1.0/outplans", Some(outplan));
+    let outdial = s.ok("POST", "/v1.0/outdials", Some(json!({"name": "test list"})));
+    let outdial_id = outdial["id"].as_str().expect("outdial id").to_string();
+    let mut ids = Vec::new();
+    for numbers in targets {
+        let mut t = json!({"name": "someone"});
+        for (i, n) in numbers.iter().enumerate() {
+            t[format!("destination_{i}")] = json!({"type": "tel", "target": n});
+        }
+        let created = s.ok(
+            "POST",
+            &format!("/v1.0/outdials/{outdial_id}/targets"),
+            Some(t),
+        );
+        ids.push(created["id"].as_str().expect("target id").to_string());
+    }
+    let mut body = json!({
+        "name": "test campaign",
+        "type": "call",
+        "end_handle": "stop",
+        "actions": [{"type": "sleep", "option": {"duration": 200}}, {"type": "hangup"}],
+        "outplan_id": outplan["id"],
+        "outdial_id": outdial_id,
+    });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    let c = s.ok("POST", "/v1.0/campaigns", Some(body));
+    (
+        c["id"].as_str().expect("campaign id").to_string(),
+        outdial_id,
+        ids,
+    )
+}
