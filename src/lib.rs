@@ -7,6 +7,7 @@
 //! sip/         sans-IO SIP core: message model, transactions, dialogs, digest auth, endpoint
 //! sip/transport/  the only IO in the SIP layer: one thin tokio driver per socket (UDP, TCP)
 //! call/        placing one call through a trunk and reporting its outcome
+//! flow/        the actions a campaign runs: validation (pure)
 //! config.rs    settings: config/*.toml with RINGMASTER_* environment overrides
 //! ```
 //!
@@ -26,6 +27,7 @@ pub mod call;
 pub mod campaign;
 pub mod config;
 pub mod domain;
+pub mod flow;
 pub mod media;
 pub mod sip;
 pub mod store;
