@@ -8,6 +8,9 @@
 //! sip/transport/  the only IO in the SIP layer: one thin tokio driver per socket (UDP, TCP)
 //! call/        placing one call through a trunk and reporting its outcome
 //! flow/        the actions a campaign runs: validation (pure)
+//! store/       durable state behind the Store trait (SQLite)
+//! campaign/    running campaigns; the Control trait the API drives
+//! api/         the REST control API under /v1.0 (actix-web), over Store and Control
 //! config.rs    settings: config/*.toml with RINGMASTER_* environment overrides
 //! ```
 //!
@@ -23,6 +26,7 @@
 //! A driver (see [`sip::transport`]) receives from its socket, feeds the core, drains all three
 //! and sleeps until the earliest deadline. Tests drive the same cores on a simulated clock.
 
+pub mod api;
 pub mod call;
 pub mod campaign;
 pub mod config;
