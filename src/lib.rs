@@ -7,6 +7,10 @@
 //! sip/         sans-IO SIP core: message model, transactions, dialogs, digest auth, endpoint
 //! sip/transport/  the only IO in the SIP layer: one thin tokio driver per socket (UDP, TCP)
 //! call/        placing one call through a trunk and reporting its outcome
+//! flow/        the actions a campaign runs: validation (pure)
+//! store/       durable state behind the Store trait (SQLite)
+//! campaign/    running campaigns; the Control trait the API drives
+//! api/         the REST control API under /v1.0 (actix-web), over Store and Control
 //! config.rs    settings: config/*.toml with RINGMASTER_* environment overrides
 //! ```
 //!
@@ -28,6 +32,7 @@ pub mod campaign;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod flow;
 pub mod media;
 pub mod node;
 pub mod sip;

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 const ANSWER: &str = "+15550110001";
 const BUSY: &str = "+15550120001";
-const RING: &str = "+15550130001";
 const UNKNOWN: &str = "+15550140001";
 
 fn outplan(max0: u32, max1: u32) -> Value {

@@ -1,35 +1,121 @@
-//! The REST control API (VoIPBIN-shaped, under `/v1.0`).
+//! The REST control API: VoIPBIN-shaped resources under `/v1.0` (see `docs/api.md`).
+//!
+//! ```text
+//! mod.rs            ApiState, routes, serve
+//! error.rs          ApiError → status code and {"message": ...}; JSON/query/path errors
+//! auth.rs           the Customer a token names (?token= or Authorization: Bearer)
+//! paging.rs         page_size / page_token
+//! fields.rs         reading a JSON body field by field, errors naming the field
+//! address.rs        addresses in requests, tel targets normalised to E.164
+//! documents.rs      load / check / list / soft-delete shared by outplans, outdials, campaigns
+//! outplans.rs       /outplans
+//! outdials.rs       /outdials
+//! targets.rs        /outdials/{id}/targets (one, bulk JSON, CSV)
+//! target_rows.rs    request rows → targets, with the import report
+//! target_csv.rs     CSV imports of targets
+//! campaigns.rs      /campaigns and its PUT sub-resources
+//! campaign_fields.rs  a campaign's writable fields and their checks
+//! campaign_status.rs  run / stop requests and what they do to the status
+//! stats.rs          /campaigns/{id}/stats
+//! campaigncalls.rs  /campaigncalls (read only)
+//! openapi.rs        /openapi.json
+//! ```
+//!
+//! Every query is scoped to the token's customer: another tenant's id answers 404.
+
+mod address;
+mod auth;
+mod campaign_fields;
+mod campaign_status;
+mod campaigncalls;
+mod campaigns;
+mod documents;
+pub mod error;
+mod fields;
+mod openapi;
+mod outdials;
+mod outplans;
+mod paging;
+mod stats;
+mod target_csv;
+mod target_rows;
+mod targets;
 
 use crate::campaign::Control;
-use crate::store::Store;
+use crate::store::{Docs, Store};
+use actix_web::{web, App, HttpServer};
+use phonenumber::country::Id as Country;
 use std::collections::HashMap;
+use std::net::TcpListener;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// What every request handler shares.
+pub use error::ApiError;
+
+/// Largest JSON body of an ordinary request.
+const JSON_LIMIT: usize = 1024 * 1024;
+
+/// What the handlers share.
 pub struct ApiState {
     /// Durable state.
     pub store: Arc<dyn Store>,
-    /// The dialing engine.
+    /// The dialing engine, told of status changes after they are stored.
     pub control: Arc<dyn Control>,
-    /// Token → customer.
+    /// Token → customer id.
     pub tokens: HashMap<String, Uuid>,
-    /// Region for national numbers.
+    /// Region national numbers are read in, e.g. `"US"`.
     pub default_region: String,
-    /// Configured trunk names.
+    /// The configured trunk names a campaign's `trunk` may name.
     pub trunks: Vec<String>,
 }
 
-/// Serves the API on an already-bound listener.
+impl ApiState {
+    /// Typed document access.
+    fn docs(&self) -> Docs<'_> {
+        Docs(self.store.as_ref())
+    }
+
+    /// The default region, parsed.
+    fn region(&self) -> Result<Country, ApiError> {
+        crate::domain::phone::region(&self.default_region)
+            .map_err(|e| ApiError::Internal(format!("default_region: {e}")))
+    }
+}
+
+/// Registers the routes under `/v1.0` and the error mapping of actix's extractors. The
+/// state must be registered as `web::Data<ApiState>`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(JSON_LIMIT)
+            .error_handler(error::json_error),
+    )
+    .app_data(web::QueryConfig::default().error_handler(error::query_error))
+    .app_data(web::PathConfig::default().error_handler(error::path_error))
+    .service(
+        web::scope("/v1.0")
+            .configure(outplans::routes)
+            .configure(outdials::routes)
+            .configure(targets::routes)
+            .configure(campaigns::routes)
+            .configure(campaign_status::routes)
+            .configure(stats::routes)
+            .configure(campaigncalls::routes)
+            .configure(openapi::routes)
+            .default_service(web::to(error::no_route)),
+    );
+}
+
+/// Serves the API on an already-bound listener (bind port 0 in tests) with two workers. The
+/// returned server runs once awaited or spawned.
 pub async fn serve(
-    listener: std::net::TcpListener,
+    listener: TcpListener,
     state: ApiState,
 ) -> std::io::Result<actix_web::dev::Server> {
-    let state = actix_web::web::Data::new(state);
-    Ok(
-        actix_web::HttpServer::new(move || actix_web::App::new().app_data(state.clone()))
-            .workers(2)
-            .listen(listener)?
-            .run(),
-    )
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(configure))
+        .workers(2)
+        .listen(listener)?
+        .run();
+    Ok(server)
 }

@@ -66,7 +66,6 @@ pub struct Server {
     pub proc: Option<Proc>,
     pub api: SocketAddr,
     pub config: PathBuf,
-    pub db: PathBuf,
 }
 
 impl Server {
@@ -89,7 +88,6 @@ impl Server {
             proc: None,
             api,
             config,
-            db,
         };
         s.restart();
         s

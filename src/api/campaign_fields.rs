@@ -1,0 +1,120 @@
+//! A campaign's writable fields: what a create or update body may set, and their checks.
+//! Unknown fields are ignored; `source` (which the seed overview passes) is accepted and not
+//! stored, since the outplan's `source` is the caller id.
+
+use super::documents::referenced;
+use super::error::ApiError;
+use super::fields::Fields;
+use super::ApiState;
+use crate::domain::{Campaign, CampaignStatus, CampaignType, EndHandle, Outdial, Outplan};
+use crate::flow;
+
+/// Most simultaneous calls a campaign may ask for.
+const MAX_CONCURRENT: i64 = 100_000;
+
+/// Applies the fields `f` carries to `c`, then checks what a call campaign needs. The fields
+/// that decide whom and how it dials (`type`, `outplan_id`, `outdial_id`, `trunk`) cannot
+/// change while it runs (409).
+pub async fn apply(state: &ApiState, c: &mut Campaign, f: &Fields) -> Result<(), ApiError> {
+    let status = c.status;
+    let frozen = |field: &str, changes: bool| -> Result<(), ApiError> {
+        if changes && matches!(status, CampaignStatus::Run | CampaignStatus::Stopping) {
+            return Err(ApiError::Conflict(format!(
+                "{field}: cannot change while the campaign is {}",
+                status.as_str()
+            )));
+        }
+        Ok(())
+    };
+    if let Some(v) = f.string("name")? {
+        c.name = v;
+    }
+    if let Some(v) = f.string("detail")? {
+        c.detail = v;
+    }
+    if let Some(v) = f.parse::<CampaignType>("type")? {
+        frozen("type", v != c.kind)?;
+        c.kind = v;
+    }
+    if let Some(v) = f.int(
+        "service_level",
+        0..=1000,
+        "an integer percent between 0 and 1000",
+    )? {
+        c.service_level = v as u32;
+    }
+    if let Some(v) = f.parse::<EndHandle>("end_handle")? {
+        c.end_handle = v;
+    }
+    if let Some(v) = f.raw("actions") {
+        c.actions = flow::parse_actions("actions", v)?;
+    }
+    if let Some(id) = f.uuid("outplan_id")? {
+        frozen("outplan_id", id != c.outplan_id)?;
+        if !id.is_nil() {
+            referenced::<Outplan>(state, c.customer_id, "outplan_id", id).await?;
+        }
+        c.outplan_id = id;
+    }
+    if let Some(id) = f.uuid("outdial_id")? {
+        frozen("outdial_id", id != c.outdial_id)?;
+        if !id.is_nil() {
+            referenced::<Outdial>(state, c.customer_id, "outdial_id", id).await?;
+        }
+        c.outdial_id = id;
+    }
+    if let Some(id) = f.uuid("queue_id")? {
+        c.queue_id = id;
+    }
+    if let Some(id) = f.uuid("next_campaign_id")? {
+        if id == c.id {
+            return Err(ApiError::invalid(
+                "next_campaign_id",
+                "must not be the campaign itself",
+            ));
+        }
+        if !id.is_nil() {
+            referenced::<Campaign>(state, c.customer_id, "next_campaign_id", id).await?;
+        }
+        c.next_campaign_id = id;
+    }
+    if let Some(id) = f.uuid("flow_id")? {
+        c.flow_id = id;
+    }
+    if let Some(v) = f.string("trunk")? {
+        frozen("trunk", v != c.trunk)?;
+        ensure_trunk(state, &v)?;
+        c.trunk = v;
+    }
+    if let Some(v) = f.int(
+        "max_concurrent",
+        0..=MAX_CONCURRENT,
+        "an integer, 0 (the trunk's limit) or more",
+    )? {
+        c.max_concurrent = v as u32;
+    }
+    if c.kind == CampaignType::Call {
+        for (field, id) in [("outplan_id", c.outplan_id), ("outdial_id", c.outdial_id)] {
+            if id.is_nil() {
+                return Err(ApiError::invalid(field, "required for a call campaign"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A trunk name must be one of the configured trunks (empty: the first configured).
+pub fn ensure_trunk(state: &ApiState, trunk: &str) -> Result<(), ApiError> {
+    if trunk.is_empty() || state.trunks.iter().any(|t| t == trunk) {
+        return Ok(());
+    }
+    let configured = if state.trunks.is_empty() {
+        "none".to_string()
+    } else {
+        state.trunks.join(", ")
+    };
+    Err(ApiError::invalid(
+        "trunk",
+        format!("unknown trunk {trunk:?}; configured: {configured}"),
+    ))
+}

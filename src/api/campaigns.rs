@@ -1,0 +1,176 @@
+//! `/campaigns` and VoIPBIN's `PUT` sub-resources `service_level`, `actions` and
+//! `next_campaign_id`. A `PUT` on the campaign may also carry `status` (see
+//! `campaign_status.rs`).
+
+use super::auth::Customer;
+use super::campaign_fields;
+use super::campaign_status::{self, parse_requested, store_and_notify};
+use super::documents::{self, owned, save};
+use super::error::ApiError;
+use super::fields::Fields;
+use super::paging::Paging;
+use super::ApiState;
+use crate::domain::time::{now_string, NEVER};
+use crate::domain::{Campaign, CampaignStatus, CampaignType, EndHandle};
+use actix_web::{web, HttpResponse};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Registers the routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/campaigns")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .service(
+        web::resource("/campaigns/{id}")
+            .route(web::get().to(get))
+            .route(web::put().to(update))
+            .route(web::delete().to(delete)),
+    )
+    .service(web::resource("/campaigns/{id}/service_level").route(web::put().to(put_service_level)))
+    .service(web::resource("/campaigns/{id}/actions").route(web::put().to(put_actions)))
+    .service(
+        web::resource("/campaigns/{id}/next_campaign_id")
+            .route(web::put().to(put_next_campaign_id)),
+    );
+}
+
+/// A new campaign with VoIPBIN's defaults: a `call` campaign in `stop`.
+fn new_campaign(customer: Uuid) -> Campaign {
+    Campaign {
+        id: Uuid::new_v4(),
+        customer_id: customer,
+        kind: CampaignType::Call,
+        name: String::new(),
+        detail: String::new(),
+        status: CampaignStatus::Stop,
+        service_level: 100,
+        end_handle: EndHandle::Stop,
+        actions: Vec::new(),
+        outplan_id: Uuid::nil(),
+        outdial_id: Uuid::nil(),
+        queue_id: Uuid::nil(),
+        next_campaign_id: Uuid::nil(),
+        flow_id: Uuid::nil(),
+        trunk: String::new(),
+        max_concurrent: 0,
+        tm_create: now_string(),
+        tm_update: NEVER.into(),
+        tm_delete: NEVER.into(),
+    }
+}
+
+async fn create(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let f = Fields::from_body(body.into_inner())?;
+    let mut campaign = new_campaign(customer);
+    campaign_fields::apply(&state, &mut campaign, &f).await?;
+    save(&state, &campaign).await?;
+    Ok(HttpResponse::Ok().json(campaign))
+}
+
+async fn list(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    Paging(page): Paging,
+) -> Result<HttpResponse, ApiError> {
+    documents::list::<Campaign>(&state, customer, &page).await
+}
+
+async fn get(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    documents::get::<Campaign>(&state, customer, *id).await
+}
+
+async fn update(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let f = Fields::from_body(body.into_inner())?;
+    let requested = f
+        .string("status")?
+        .map(|s| parse_requested(&s))
+        .transpose()?;
+    let mut campaign = owned::<Campaign>(&state, customer, *id).await?;
+    campaign_fields::apply(&state, &mut campaign, &f).await?;
+    let changed = match requested {
+        Some(r) => campaign_status::request(&state, &mut campaign, r).await?,
+        None => None,
+    };
+    store_and_notify(&state, campaign, changed).await
+}
+
+/// A `PUT /campaigns/{id}/<field>` sub-resource: the body must carry that field; nothing else
+/// in it is read.
+async fn put_field(
+    state: &ApiState,
+    customer: Uuid,
+    id: Uuid,
+    body: Value,
+    field: &str,
+) -> Result<HttpResponse, ApiError> {
+    let f = Fields::from_body(body)?;
+    let only = Fields::of(serde_json::Map::from_iter([(
+        field.to_string(),
+        f.require(field)?.clone(),
+    )]));
+    let mut campaign = owned::<Campaign>(state, customer, id).await?;
+    campaign_fields::apply(state, &mut campaign, &only).await?;
+    documents::save_updated(state, campaign).await
+}
+
+async fn put_service_level(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    put_field(&state, customer, *id, body.into_inner(), "service_level").await
+}
+
+async fn put_actions(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    put_field(&state, customer, *id, body.into_inner(), "actions").await
+}
+
+async fn put_next_campaign_id(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    put_field(&state, customer, *id, body.into_inner(), "next_campaign_id").await
+}
+
+/// Only a campaign that is not dialing (`stop` or `finished`) can be deleted.
+async fn delete(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let campaign = owned::<Campaign>(&state, customer, *id).await?;
+    if !matches!(
+        campaign.status,
+        CampaignStatus::Stop | CampaignStatus::Finished
+    ) {
+        return Err(ApiError::Conflict(format!(
+            "campaign is {}: stop it before deleting it",
+            campaign.status.as_str()
+        )));
+    }
+    documents::delete(&state, campaign).await
+}

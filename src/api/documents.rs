@@ -1,0 +1,126 @@
+//! What every configuration resource (outplan, outdial, campaign) shares: loading the
+//! customer's own document (404 otherwise), checking a reference a body names (400 naming the
+//! field), listing, stamping and soft-deleting.
+
+use super::error::ApiError;
+use super::ApiState;
+use crate::domain::time::now_string;
+use crate::domain::{Campaign, CampaignStatus, Outdial, Outplan};
+use crate::store::{Document, Page};
+use actix_web::HttpResponse;
+use uuid::Uuid;
+
+/// A document with VoIPBIN's `tm_update` and `tm_delete`.
+pub trait Stamped: Document {
+    /// Sets `tm_update`.
+    fn touch(&mut self, now: &str);
+    /// Sets `tm_delete` (and `tm_update`): the document is deleted from then on.
+    fn mark_deleted(&mut self, now: &str);
+}
+
+macro_rules! stamped {
+    ($($t:ty),*) => {$(
+        impl Stamped for $t {
+            fn touch(&mut self, now: &str) {
+                self.tm_update = now.to_string();
+            }
+            fn mark_deleted(&mut self, now: &str) {
+                self.tm_update = now.to_string();
+                self.tm_delete = now.to_string();
+            }
+        }
+    )*};
+}
+stamped!(Outplan, Outdial, Campaign);
+
+/// The customer's live document `id`, or 404.
+pub async fn owned<D: Document>(state: &ApiState, customer: Uuid, id: Uuid) -> Result<D, ApiError> {
+    state
+        .docs()
+        .get::<D>(Some(customer), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(D::KIND.as_str()))
+}
+
+/// The customer's live document that the body field `field` names, or a 400 naming the field.
+pub async fn referenced<D: Document>(
+    state: &ApiState,
+    customer: Uuid,
+    field: &str,
+    id: Uuid,
+) -> Result<D, ApiError> {
+    state
+        .docs()
+        .get::<D>(Some(customer), id)
+        .await?
+        .ok_or_else(|| ApiError::invalid(field, format!("no {} {id}", D::KIND.as_str())))
+}
+
+/// Stores a document.
+pub async fn save<D: Document>(state: &ApiState, doc: &D) -> Result<(), ApiError> {
+    state.docs().put(doc).await.map_err(ApiError::from)
+}
+
+/// Stores a changed document with a fresh `tm_update` and answers it.
+pub async fn save_updated<D: Stamped>(
+    state: &ApiState,
+    mut doc: D,
+) -> Result<HttpResponse, ApiError> {
+    doc.touch(&now_string());
+    save(state, &doc).await?;
+    Ok(HttpResponse::Ok().json(&doc))
+}
+
+/// `GET /<resources>`: a page of the customer's live documents.
+pub async fn list<D: Document>(
+    state: &ApiState,
+    customer: Uuid,
+    page: &Page,
+) -> Result<HttpResponse, ApiError> {
+    let listed = state.docs().list::<D>(customer, page).await?;
+    Ok(HttpResponse::Ok().json(listed))
+}
+
+/// `GET /<resources>/{id}`.
+pub async fn get<D: Document>(
+    state: &ApiState,
+    customer: Uuid,
+    id: Uuid,
+) -> Result<HttpResponse, ApiError> {
+    let doc = owned::<D>(state, customer, id).await?;
+    Ok(HttpResponse::Ok().json(doc))
+}
+
+/// `DELETE /<resources>/{id}` once the caller has checked it is allowed: a soft delete that
+/// answers the deleted document.
+pub async fn delete<D: Stamped>(state: &ApiState, mut doc: D) -> Result<HttpResponse, ApiError> {
+    doc.mark_deleted(&now_string());
+    save(state, &doc).await?;
+    Ok(HttpResponse::Ok().json(&doc))
+}
+
+/// 409 when one of the customer's running or stopping campaigns uses the resource.
+pub async fn ensure_unused(
+    state: &ApiState,
+    customer: Uuid,
+    kind: &str,
+    uses: impl Fn(&Campaign) -> bool,
+) -> Result<(), ApiError> {
+    for status in [CampaignStatus::Run, CampaignStatus::Stopping] {
+        let campaigns = state
+            .docs()
+            .with_status::<Campaign>(status.as_str())
+            .await?;
+        if let Some(c) = campaigns
+            .iter()
+            .find(|c| c.customer_id == customer && uses(c))
+        {
+            return Err(ApiError::Conflict(format!(
+                "{kind} is used by campaign {} which is {}: stop it first",
+                c.id,
+                status.as_str()
+            )));
+        }
+    }
+    Ok(())
+}

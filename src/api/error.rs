@@ -1,0 +1,136 @@
+//! Errors of the REST API and how they answer: a status code and `{"message": "..."}`.
+
+use crate::store::StoreError;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use std::fmt;
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A field or the body is not acceptable (400); the message names the field.
+    #[error("{0}")]
+    Invalid(String),
+    /// No token, or one that names no customer (401).
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// No such resource for this customer (404): another tenant's ids are not found either.
+    #[error("{0}")]
+    NotFound(String),
+    /// The operation is not allowed in the resource's current state (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// The body is larger than accepted (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// The store failed (500); logged, not shown.
+    #[error("internal error")]
+    Store(#[from] StoreError),
+    /// The server is misconfigured (500); logged, not shown.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 naming the field: `"dial_timeout: must be ..."`.
+    pub fn invalid(field: &str, problem: impl fmt::Display) -> ApiError {
+        ApiError::Invalid(format!("{field}: {problem}"))
+    }
+
+    /// A 404 for a resource kind: `"campaign not found"`.
+    pub fn not_found(kind: &str) -> ApiError {
+        ApiError::NotFound(format!("{kind} not found"))
+    }
+}
+
+/// A problem with one named field of a request, before it becomes a 400.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct FieldError {
+    /// The field, e.g. `destination_0.target`.
+    pub field: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl FieldError {
+    /// A problem with `field`.
+    pub fn new(field: impl Into<String>, problem: impl fmt::Display) -> FieldError {
+        FieldError {
+            field: field.into(),
+            problem: problem.to_string(),
+        }
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> ApiError {
+        ApiError::Invalid(e.to_string())
+    }
+}
+
+impl From<crate::flow::ActionError> for ApiError {
+    fn from(e: crate::flow::ActionError) -> ApiError {
+        ApiError::Invalid(e.to_string())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Store(e) => tracing::error!(error = %e, "request failed in the store"),
+            ApiError::Internal(e) => tracing::error!(error = %e, "request failed"),
+            _ => {}
+        }
+        HttpResponse::build(self.status_code())
+            .json(serde_json::json!({ "message": self.to_string() }))
+    }
+}
+
+/// Answers a body that is not the JSON expected with a 400 carrying serde's message (which
+/// names the field or the position), instead of actix's plain text.
+pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let api = match err {
+        JsonPayloadError::Deserialize(e) => ApiError::invalid("body", e),
+        JsonPayloadError::ContentType => {
+            ApiError::invalid("Content-Type", "expected application/json")
+        }
+        JsonPayloadError::OverflowKnownLength { limit, .. }
+        | JsonPayloadError::Overflow { limit } => {
+            ApiError::TooLarge(format!("body: larger than {limit} bytes"))
+        }
+        other => ApiError::invalid("body", other),
+    };
+    api.into()
+}
+
+/// Answers a query string that does not deserialize with a 400 and serde's message.
+pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    match err {
+        QueryPayloadError::Deserialize(e) => ApiError::invalid("query", e).into(),
+        other => ApiError::invalid("query", other).into(),
+    }
+}
+
+/// A path id that is not a UUID names no resource: 404.
+pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    tracing::debug!(error = %err, "malformed id in path");
+    ApiError::NotFound("not found: the id is not a UUID".into()).into()
+}
+
+/// Any path the API does not serve.
+pub async fn no_route() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("no such endpoint".into()))
+}

@@ -1,0 +1,60 @@
+//! `GET /v1.0/openapi.json`: the hand-written OpenAPI 3 document of the API (no token needed).
+
+use actix_web::{web, HttpResponse};
+
+/// The document, as served.
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+/// Registers the route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/openapi.json").route(web::get().to(document)));
+}
+
+async fn document() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI_JSON)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OPENAPI_JSON;
+    use serde_json::Value;
+
+    #[test]
+    fn the_document_is_openapi_3_and_lists_every_route() {
+        let doc: Value = serde_json::from_str(OPENAPI_JSON).expect("valid JSON");
+        assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+        let routes = [
+            ("/outplans", &["post", "get"][..]),
+            ("/outplans/{id}", &["get", "put", "delete"]),
+            ("/outdials", &["post", "get"]),
+            ("/outdials/{id}", &["get", "put", "delete"]),
+            ("/outdials/{id}/targets", &["post", "get"]),
+            ("/outdials/{id}/targets/{target_id}", &["get", "delete"]),
+            ("/campaigns", &["post", "get"]),
+            ("/campaigns/{id}", &["get", "put", "delete"]),
+            ("/campaigns/{id}/status", &["put"]),
+            ("/campaigns/{id}/service_level", &["put"]),
+            ("/campaigns/{id}/actions", &["put"]),
+            ("/campaigns/{id}/next_campaign_id", &["put"]),
+            ("/campaigns/{id}/stats", &["get"]),
+            ("/campaigns/{id}/campaigncalls", &["get"]),
+            ("/campaigncalls", &["get"]),
+            ("/campaigncalls/{id}", &["get"]),
+            ("/openapi.json", &["get"]),
+        ];
+        let paths = doc["paths"].as_object().expect("paths");
+        assert_eq!(
+            paths.len(),
+            routes.len(),
+            "{:?}",
+            paths.keys().collect::<Vec<_>>()
+        );
+        for (path, methods) in routes {
+            for m in methods {
+                assert!(doc["paths"][path][m].is_object(), "{m} {path}");
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! `/outdials`: named lists of targets (the targets themselves are in `targets.rs`).
+
+use super::auth::Customer;
+use super::documents::{self, ensure_unused, owned, referenced, save};
+use super::error::ApiError;
+use super::fields::Fields;
+use super::paging::Paging;
+use super::ApiState;
+use crate::domain::time::{now_string, NEVER};
+use crate::domain::{Campaign, Outdial};
+use actix_web::{web, HttpResponse};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Registers the routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/outdials")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .service(
+        web::resource("/outdials/{id}")
+            .route(web::get().to(get))
+            .route(web::put().to(update))
+            .route(web::delete().to(delete)),
+    );
+}
+
+/// Applies the fields the body carries. `data` is free-form: a string is kept, anything else
+/// is kept as its JSON text.
+async fn apply(state: &ApiState, outdial: &mut Outdial, f: &Fields) -> Result<(), ApiError> {
+    if let Some(v) = f.string("name")? {
+        outdial.name = v;
+    }
+    if let Some(v) = f.string("detail")? {
+        outdial.detail = v;
+    }
+    if let Some(v) = f.raw("data") {
+        outdial.data = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+    }
+    if let Some(id) = f.uuid("campaign_id")? {
+        if !id.is_nil() {
+            referenced::<Campaign>(state, outdial.customer_id, "campaign_id", id).await?;
+        }
+        outdial.campaign_id = id;
+    }
+    Ok(())
+}
+
+async fn create(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let f = Fields::from_body(body.into_inner())?;
+    let mut outdial = Outdial {
+        id: Uuid::new_v4(),
+        customer_id: customer,
+        campaign_id: Uuid::nil(),
+        name: String::new(),
+        detail: String::new(),
+        data: String::new(),
+        tm_create: now_string(),
+        tm_update: NEVER.into(),
+        tm_delete: NEVER.into(),
+    };
+    apply(&state, &mut outdial, &f).await?;
+    save(&state, &outdial).await?;
+    Ok(HttpResponse::Ok().json(outdial))
+}
+
+async fn list(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    Paging(page): Paging,
+) -> Result<HttpResponse, ApiError> {
+    documents::list::<Outdial>(&state, customer, &page).await
+}
+
+async fn get(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    documents::get::<Outdial>(&state, customer, *id).await
+}
+
+async fn update(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let f = Fields::from_body(body.into_inner())?;
+    let mut outdial = owned::<Outdial>(&state, customer, *id).await?;
+    apply(&state, &mut outdial, &f).await?;
+    documents::save_updated(&state, outdial).await
+}
+
+async fn delete(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let outdial = owned::<Outdial>(&state, customer, *id).await?;
+    ensure_unused(&state, customer, "outdial", |c| c.outdial_id == outdial.id).await?;
+    documents::delete(&state, outdial).await
+}

@@ -1,0 +1,223 @@
+//! `/outplans`: how and when to dial (caller id, dial timeout, tries per slot, retry rules).
+
+use super::address::{address, is_blank};
+use super::auth::Customer;
+use super::documents::{self, ensure_unused, owned, save};
+use super::error::{ApiError, FieldError};
+use super::fields::Fields;
+use super::paging::Paging;
+use super::ApiState;
+use crate::domain::time::{now_string, NEVER};
+use crate::domain::{Address, Disposition, Outplan};
+use actix_web::{web, HttpResponse};
+use phonenumber::country::Id as Country;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// The dispositions an outplan may retry: not an answered call, nor a number or credentials
+/// that will not get better by trying again.
+const RETRYABLE: [Disposition; 6] = [
+    Disposition::Busy,
+    Disposition::NoAnswer,
+    Disposition::Rejected,
+    Disposition::Failed,
+    Disposition::Cancelled,
+    Disposition::Unknown,
+];
+
+/// Registers the routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/outplans")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .service(
+        web::resource("/outplans/{id}")
+            .route(web::get().to(get))
+            .route(web::put().to(update))
+            .route(web::delete().to(delete)),
+    );
+}
+
+/// A new outplan with VoIPBIN's defaults.
+fn new_outplan(customer: Uuid) -> Outplan {
+    Outplan {
+        id: Uuid::new_v4(),
+        customer_id: customer,
+        name: String::new(),
+        detail: String::new(),
+        source: Address::default(),
+        dial_timeout: 30_000,
+        try_interval: 60_000,
+        max_try_count_0: 1,
+        max_try_count_1: 0,
+        max_try_count_2: 0,
+        max_try_count_3: 0,
+        max_try_count_4: 0,
+        retry_dispositions: Outplan::DEFAULT_RETRY.to_vec(),
+        backoff: 1.0,
+        tm_create: now_string(),
+        tm_update: NEVER.into(),
+        tm_delete: NEVER.into(),
+    }
+}
+
+/// Applies the fields the body carries, then checks the whole.
+fn apply(plan: &mut Outplan, f: &Fields, region: Country) -> Result<(), FieldError> {
+    if let Some(v) = f.string("name")? {
+        plan.name = v;
+    }
+    if let Some(v) = f.string("detail")? {
+        plan.detail = v;
+    }
+    if let Some(v) = f.raw("source") {
+        plan.source = if is_blank(v) {
+            Address::default()
+        } else {
+            address("source", v, region)?
+        };
+    }
+    if let Some(v) = f.int(
+        "dial_timeout",
+        1_000..=600_000,
+        "a number of ms between 1000 and 600000",
+    )? {
+        plan.dial_timeout = v as u64;
+    }
+    if let Some(v) = f.int("try_interval", 0..=i64::MAX, "a number of ms, 0 or more")? {
+        plan.try_interval = v as u64;
+    }
+    let slots = [
+        &mut plan.max_try_count_0,
+        &mut plan.max_try_count_1,
+        &mut plan.max_try_count_2,
+        &mut plan.max_try_count_3,
+        &mut plan.max_try_count_4,
+    ];
+    for (i, slot) in slots.into_iter().enumerate() {
+        let name = format!("max_try_count_{i}");
+        if let Some(v) = f.int(&name, 0..=100, "an integer between 0 and 100")? {
+            *slot = v as u32;
+        }
+    }
+    if let Some(list) = f.parse::<Vec<Disposition>>("retry_dispositions")? {
+        if let Some(d) = list.iter().find(|d| !RETRYABLE.contains(d)) {
+            let retryable: Vec<&str> = RETRYABLE.iter().map(|d| d.as_str()).collect();
+            return Err(FieldError::new(
+                "retry_dispositions",
+                format!("{d} is not retryable; use any of {}", retryable.join(", ")),
+            ));
+        }
+        plan.retry_dispositions = list;
+    }
+    if let Some(v) = f.float("backoff", 1.0..=10.0)? {
+        plan.backoff = v;
+    }
+    if plan.max_tries().iter().all(|&n| n == 0) {
+        return Err(FieldError::new(
+            "max_try_count_0",
+            "at least one of max_try_count_0 .. max_try_count_4 must be above 0",
+        ));
+    }
+    Ok(())
+}
+
+async fn create(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let f = Fields::from_body(body.into_inner())?;
+    let mut plan = new_outplan(customer);
+    apply(&mut plan, &f, state.region()?)?;
+    save(&state, &plan).await?;
+    Ok(HttpResponse::Ok().json(plan))
+}
+
+async fn list(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    Paging(page): Paging,
+) -> Result<HttpResponse, ApiError> {
+    documents::list::<Outplan>(&state, customer, &page).await
+}
+
+async fn get(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    documents::get::<Outplan>(&state, customer, *id).await
+}
+
+async fn update(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let f = Fields::from_body(body.into_inner())?;
+    let mut plan = owned::<Outplan>(&state, customer, *id).await?;
+    apply(&mut plan, &f, state.region()?)?;
+    documents::save_updated(&state, plan).await
+}
+
+async fn delete(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let plan = owned::<Outplan>(&state, customer, *id).await?;
+    ensure_unused(&state, customer, "outplan", |c| c.outplan_id == plan.id).await?;
+    documents::delete(&state, plan).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn applied(body: Value) -> Result<Outplan, String> {
+        let mut plan = new_outplan(Uuid::nil());
+        let f = Fields::from_body(body).map_err(|e| e.to_string())?;
+        let region = crate::domain::phone::region("US").map_err(|e| e.to_string())?;
+        apply(&mut plan, &f, region).map_err(|e| e.to_string())?;
+        Ok(plan)
+    }
+
+    #[test]
+    fn an_empty_body_takes_the_defaults() {
+        let plan = applied(json!({})).expect("defaults are valid");
+        assert_eq!((plan.dial_timeout, plan.try_interval), (30_000, 60_000));
+        assert_eq!(plan.max_tries(), [1, 0, 0, 0, 0]);
+        assert_eq!(plan.retry_dispositions, Outplan::DEFAULT_RETRY.to_vec());
+        assert_eq!(plan.backoff, 1.0);
+    }
+
+    #[test]
+    fn the_source_number_is_normalised() {
+        let plan =
+            applied(json!({"source": {"type": "tel", "target": "(555) 555-0100"}})).expect("valid");
+        assert_eq!(plan.source.target, "+15555550100");
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let cases = [
+            (json!({"dial_timeout": 10}), "dial_timeout: must be a number of ms between 1000 and 600000"),
+            (json!({"try_interval": -1}), "try_interval: must be a number of ms, 0 or more"),
+            (json!({"max_try_count_3": 101}), "max_try_count_3: must be an integer between 0 and 100"),
+            (json!({"max_try_count_0": 0}), "max_try_count_0: at least one of max_try_count_0 .. max_try_count_4 must be above 0"),
+            (json!({"backoff": 0.5}), "backoff: must be a number between 1 and 10"),
+            (json!({"retry_dispositions": ["busy", "answered"]}), "retry_dispositions: answered is not retryable; use any of busy, no_answer, rejected, failed, cancelled, unknown"),
+        ];
+        for (body, want) in cases {
+            assert_eq!(
+                applied(body.clone()).map(|_| ()),
+                Err(want.to_string()),
+                "{body}"
+            );
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Turning request rows into targets: a VoIPBIN target object, an array of them, or a CSV file,
+//! with numbers normalised to E.164 and the rows refused kept for the import report.
+//!
+//! A target's `data` may come as an object (kept) or, as VoIPBIN sends it, a string: a string
+//! holding a JSON object is that object, any other non-empty string is kept as
+//! `{"data": "<string>"}`.
+
+use super::address::{address, from_text, is_blank};
+use super::error::{ApiError, FieldError};
+use super::fields::Fields;
+use crate::domain::outplan::SLOTS;
+use crate::domain::{Address, Destinations, Target, TargetStatus, TryCounts};
+use crate::store::NewTarget;
+use phonenumber::country::Id as Country;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// Most rows one request may import.
+pub const MAX_ROWS: usize = 10_000;
+
+/// A row that was not imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvalidRow {
+    /// The array index (JSON), or the line of the file with the header as line 1 (CSV).
+    pub row: usize,
+    /// The number as given.
+    pub value: String,
+    /// Why, naming the field or column.
+    pub reason: String,
+}
+
+/// What a bulk import did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    /// Targets created.
+    pub created: usize,
+    /// Rows refused.
+    pub skipped_invalid: Vec<InvalidRow>,
+    /// E.164 numbers already in the outdial, or repeated in the request.
+    pub skipped_duplicate: Vec<String>,
+}
+
+/// Rows parsed, and the ones refused.
+pub type Rows = (Vec<NewTarget>, Vec<InvalidRow>);
+
+/// Where imported targets go and how their numbers are read.
+pub struct Import {
+    /// The outdial.
+    pub outdial_id: Uuid,
+    /// The region national numbers are read in.
+    pub region: Country,
+    /// `tm_create` of the new targets.
+    pub now: String,
+}
+
+impl Import {
+    /// A new idle target; duplicates are found by its first destination.
+    pub(super) fn target(
+        &self,
+        name: String,
+        detail: String,
+        data: Map<String, Value>,
+        first: Address,
+        rest: [Option<Address>; SLOTS - 1],
+    ) -> NewTarget {
+        let dedupe = if first.kind == "tel" {
+            first.target.clone()
+        } else {
+            format!("{}:{}", first.kind, first.target)
+        };
+        let [d1, d2, d3, d4] = rest;
+        NewTarget {
+            target: Target {
+                id: Uuid::new_v4(),
+                outdial_id: self.outdial_id,
+                name,
+                detail,
+                data,
+                status: TargetStatus::Idle,
+                result: String::new(),
+                destinations: Destinations::from_array([Some(first), d1, d2, d3, d4]),
+                tries: TryCounts::default(),
+                tm_create: self.now.clone(),
+                tm_update: crate::domain::time::NEVER.into(),
+                tm_delete: crate::domain::time::NEVER.into(),
+            },
+            dedupe,
+        }
+    }
+
+    /// One VoIPBIN target object: `{name, detail, data, destination_0 .. destination_4}`.
+    pub fn json_target(&self, value: &Value) -> Result<NewTarget, FieldError> {
+        let Value::Object(map) = value else {
+            return Err(FieldError::new("target", "must be an object"));
+        };
+        let f = Fields::of(map.clone());
+        let first = match f.raw("destination_0") {
+            Some(v) if !is_blank(v) => address("destination_0", v, self.region)?,
+            _ => return Err(FieldError::new("destination_0", "required")),
+        };
+        let mut rest: [Option<Address>; SLOTS - 1] = Default::default();
+        for (i, slot) in rest.iter_mut().enumerate() {
+            let field = format!("destination_{}", i + 1);
+            if let Some(v) = f.raw(&field).filter(|v| !is_blank(v)) {
+                *slot = Some(address(&field, v, self.region)?);
+            }
+        }
+        let name = f.string("name")?.unwrap_or_default();
+        let detail = f.string("detail")?.unwrap_or_default();
+        let data = data_map(f.raw("data"))?;
+        Ok(self.target(name, detail, data, first, rest))
+    }
+
+    /// A JSON array of target objects (at most [`MAX_ROWS`]).
+    pub fn json_rows(&self, items: &[Value]) -> Result<Rows, ApiError> {
+        if items.len() > MAX_ROWS {
+            return Err(too_many(items.len()));
+        }
+        let mut rows = (Vec::with_capacity(items.len()), Vec::new());
+        for (i, item) in items.iter().enumerate() {
+            match self.json_target(item) {
+                Ok(t) => rows.0.push(t),
+                Err(e) => rows.1.push(InvalidRow {
+                    row: i,
+                    value: first_destination_text(item),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        Ok(rows)
+    }
+}
+
+/// 400 for a request over [`MAX_ROWS`].
+pub fn too_many(n: usize) -> ApiError {
+    ApiError::invalid(
+        "targets",
+        format!("at most {MAX_ROWS} per request, got {n}; split the import"),
+    )
+}
+
+/// `data` as an object (see the module docs for strings).
+fn data_map(value: Option<&Value>) -> Result<Map<String, Value>, FieldError> {
+    match value {
+        None => Ok(Map::new()),
+        Some(Value::Object(map)) => Ok(map.clone()),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(Map::new()),
+        Some(Value::String(s)) => Ok(serde_json::from_str::<Map<String, Value>>(s)
+            .unwrap_or_else(|_| Map::from_iter([("data".to_string(), Value::String(s.clone()))]))),
+        Some(_) => Err(FieldError::new("data", "must be an object or a string")),
+    }
+}
+
+/// The number a row gave, for the report.
+fn first_destination_text(item: &Value) -> String {
+    match item.get("destination_0") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(o)) => match o.get("target") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        },
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Reads a CSV cell as an optional address of column `column`.
+pub fn cell_address(
+    column: &str,
+    text: &str,
+    region: Country,
+) -> Result<Option<Address>, FieldError> {
+    if text.trim().is_empty() {
+        Ok(None)
+    } else {
+        from_text(column, text, region).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn import() -> Import {
+        Import {
+            outdial_id: Uuid::nil(),
+            region: crate::domain::phone::region("US").expect("US"),
+            now: "2024-01-01 00:00:00.000000".into(),
+        }
+    }
+
+    #[test]
+    fn a_voipbin_target_object_becomes_an_idle_target() {
+        let t = import()
+            .json_target(&json!({
+                "name": "Jane",
+                "detail": "VIP",
+                "data": "{\"company\": \"Acme\"}",
+                "destination_0": {"type": "tel", "target": "5559876543"},
+                "destination_1": {"type": "tel", "target": "+15551234567"},
+                "destination_2": {"type": "", "target": ""}
+            }))
+            .expect("valid");
+        assert_eq!(t.dedupe, "+15559876543");
+        assert_eq!(t.target.status, TargetStatus::Idle);
+        assert_eq!(t.target.tries.total(), 0);
+        assert_eq!(t.target.data.get("company"), Some(&json!("Acme")));
+        assert_eq!(
+            t.target.destinations.present(),
+            [true, true, false, false, false]
+        );
+    }
+
+    #[test]
+    fn data_strings_that_are_not_json_objects_are_kept_under_data() {
+        assert_eq!(
+            data_map(Some(&json!("call after 5"))).map(Value::Object),
+            Ok(json!({"data": "call after 5"}))
+        );
+        assert_eq!(data_map(Some(&json!(""))).map(Value::Object), Ok(json!({})));
+        assert!(data_map(Some(&json!(7))).is_err());
+    }
+
+    #[test]
+    fn bad_rows_are_reported_with_their_index_and_number() {
+        let (ok, bad) = import()
+            .json_rows(&[
+                json!({"destination_0": {"type": "tel", "target": "+15551234567"}}),
+                json!({"destination_0": {"type": "tel", "target": "12345"}}),
+                json!({"name": "nobody"}),
+            ])
+            .expect("under the limit");
+        assert_eq!(ok.len(), 1);
+        assert_eq!(
+            bad,
+            vec![
+                InvalidRow {
+                    row: 1,
+                    value: "12345".into(),
+                    reason:
+                        "destination_0.target: \"12345\" has an impossible length for its country"
+                            .into(),
+                },
+                InvalidRow {
+                    row: 2,
+                    value: String::new(),
+                    reason: "destination_0: required".into(),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn more_than_the_limit_is_refused_whole() {
+        let items = vec![json!({}); MAX_ROWS + 1];
+        let e = import()
+            .json_rows(&items)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert_eq!(
+            e,
+            Err("targets: at most 10000 per request, got 10001; split the import".into())
+        );
+    }
+}

@@ -1,0 +1,168 @@
+//! `/outdials/{id}/targets`: the people an outdial reaches. `POST` takes one VoIPBIN target
+//! object, a JSON array of them, or a CSV file (`Content-Type: text/csv`); duplicates of the
+//! first destination within the outdial are skipped.
+
+use super::auth::Customer;
+use super::documents::owned;
+use super::error::ApiError;
+use super::paging::Paging;
+use super::target_rows::{Import, ImportReport};
+use super::ApiState;
+use crate::domain::time::now_string;
+use crate::domain::{Outdial, TargetStatus};
+use crate::store::NewTarget;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use bytes::BytesMut;
+use futures::StreamExt;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Largest import body.
+const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Registers the routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/outdials/{id}/targets")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .service(
+        web::resource("/outdials/{id}/targets/{target_id}")
+            .route(web::get().to(get))
+            .route(web::delete().to(delete)),
+    );
+}
+
+/// How the body of a `POST` is written.
+enum BodyKind {
+    Json,
+    Csv,
+}
+
+fn body_kind(req: &HttpRequest) -> Result<BodyKind, ApiError> {
+    match req.content_type().to_ascii_lowercase().as_str() {
+        "text/csv" | "application/csv" => Ok(BodyKind::Csv),
+        "" | "application/json" => Ok(BodyKind::Json),
+        t if t.ends_with("+json") => Ok(BodyKind::Json),
+        _ => Err(ApiError::invalid(
+            "Content-Type",
+            "expected application/json or text/csv",
+        )),
+    }
+}
+
+async fn read_body(mut payload: web::Payload) -> Result<BytesMut, ApiError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::invalid("body", e))?;
+        if body.len() + chunk.len() > BODY_LIMIT {
+            return Err(ApiError::TooLarge(format!(
+                "body: larger than {BODY_LIMIT} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn create(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let outdial = owned::<Outdial>(&state, customer, *id).await?;
+    let kind = body_kind(&req)?;
+    let body = read_body(payload).await?;
+    let import = Import {
+        outdial_id: outdial.id,
+        region: state.region()?,
+        now: now_string(),
+    };
+    let (targets, skipped_invalid) = match kind {
+        BodyKind::Csv => import.csv_rows(&body)?,
+        BodyKind::Json => match serde_json::from_slice::<Value>(&body)
+            .map_err(|e| ApiError::invalid("body", e))?
+        {
+            Value::Array(items) => import.json_rows(&items)?,
+            one @ Value::Object(_) => return create_one(&state, import.json_target(&one)?).await,
+            _ => {
+                return Err(ApiError::invalid(
+                    "body",
+                    "must be a target object or an array of them",
+                ))
+            }
+        },
+    };
+    let inserted = state.store.insert_targets(targets).await?;
+    Ok(HttpResponse::Ok().json(ImportReport {
+        created: inserted.created.len(),
+        skipped_invalid,
+        skipped_duplicate: inserted.duplicates,
+    }))
+}
+
+/// One target: answers it as created, or 409 when its number is already in the outdial.
+async fn create_one(state: &ApiState, target: NewTarget) -> Result<HttpResponse, ApiError> {
+    let dedupe = target.dedupe.clone();
+    let mut inserted = state.store.insert_targets(vec![target]).await?;
+    match inserted.created.pop() {
+        Some(t) => Ok(HttpResponse::Ok().json(t)),
+        None => Err(ApiError::Conflict(format!(
+            "destination_0: {dedupe} is already a target of this outdial"
+        ))),
+    }
+}
+
+async fn list(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+    Paging(page): Paging,
+) -> Result<HttpResponse, ApiError> {
+    let outdial = owned::<Outdial>(&state, customer, *id).await?;
+    let listed = state.store.list_targets(outdial.id, &page).await?;
+    Ok(HttpResponse::Ok().json(listed))
+}
+
+async fn get(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    ids: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (outdial_id, target_id) = *ids;
+    let outdial = owned::<Outdial>(&state, customer, outdial_id).await?;
+    let target = state
+        .store
+        .get_target(outdial.id, target_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("target"))?;
+    Ok(HttpResponse::Ok().json(target))
+}
+
+async fn delete(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    ids: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (outdial_id, target_id) = *ids;
+    let outdial = owned::<Outdial>(&state, customer, outdial_id).await?;
+    let target = state
+        .store
+        .get_target(outdial.id, target_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("target"))?;
+    if target.status == TargetStatus::Progressing {
+        return Err(ApiError::Conflict(
+            "target is being dialed: delete it once the attempt ends".into(),
+        ));
+    }
+    let deleted = state
+        .store
+        .delete_target(outdial.id, target.id, &now_string())
+        .await?
+        .ok_or_else(|| ApiError::not_found("target"))?;
+    Ok(HttpResponse::Ok().json(deleted))
+}

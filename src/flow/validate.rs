@@ -1,0 +1,378 @@
+//! Checks a list of actions before it is stored, so the interpreter never meets a malformed
+//! one. Errors name the offending action and option: `actions[1].option.duration: required for
+//! sleep`.
+
+use crate::domain::Action;
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// The action types VoIPBIN defines and campaigns may use.
+pub const ACTION_TYPES: [&str; 16] = [
+    "answer",
+    "talk",
+    "play",
+    "digits_receive",
+    "digits_send",
+    "branch",
+    "goto",
+    "variable_set",
+    "sleep",
+    "hangup",
+    "queue_join",
+    "amd",
+    "recording_start",
+    "recording_stop",
+    "webhook_send",
+    "connect",
+];
+
+/// What is wrong with a list of actions, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {problem}")]
+pub struct ActionError {
+    /// Where, e.g. `actions[1].option.duration`.
+    pub path: String,
+    /// What, e.g. `required for sleep`.
+    pub problem: String,
+}
+
+fn err(path: impl Into<String>, problem: impl Into<String>) -> ActionError {
+    ActionError {
+        path: path.into(),
+        problem: problem.into(),
+    }
+}
+
+/// Parses the JSON value of the field `field` (`null` is an empty list) into actions and
+/// validates them.
+pub fn parse_actions(field: &str, value: &Value) -> Result<Vec<Action>, ActionError> {
+    let items = match value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        _ => return Err(err(field, "must be an array of actions")),
+    };
+    let mut actions = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        let Some(object) = item.as_object() else {
+            return Err(err(at, "must be an object"));
+        };
+        match object.get("type") {
+            Some(Value::String(_)) => {}
+            None | Some(Value::Null) => return Err(err(format!("{at}.type"), "required")),
+            Some(_) => return Err(err(format!("{at}.type"), "must be a string")),
+        }
+        for key in ["id", "next_id"] {
+            if let Some(v) = object.get(key).filter(|v| !v.is_null()) {
+                if v.as_str().and_then(|s| Uuid::parse_str(s).ok()).is_none() {
+                    return Err(err(format!("{at}.{key}"), "must be a UUID"));
+                }
+            }
+        }
+        let action: Action =
+            serde_json::from_value(item.clone()).map_err(|e| err(&at, e.to_string()))?;
+        actions.push(action);
+    }
+    validate_actions(field, &actions)?;
+    Ok(actions)
+}
+
+/// Checks each action's type and options, and that jumps name an action of the list.
+pub fn validate_actions(field: &str, actions: &[Action]) -> Result<(), ActionError> {
+    let mut ids = HashSet::new();
+    for (i, action) in actions.iter().enumerate() {
+        if !action.id.is_nil() && !ids.insert(action.id) {
+            return Err(err(format!("{field}[{i}].id"), "used by an earlier action"));
+        }
+    }
+    for (i, action) in actions.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        if !ACTION_TYPES.contains(&action.kind.as_str()) {
+            return Err(err(
+                format!("{at}.type"),
+                format!(
+                    "unknown action type {:?}; expected one of {}",
+                    action.kind,
+                    ACTION_TYPES.join(", ")
+                ),
+            ));
+        }
+        let empty = Map::new();
+        let option = match &action.option {
+            Value::Null => &empty,
+            Value::Object(o) => o,
+            _ => return Err(err(format!("{at}.option"), "must be an object")),
+        };
+        let check = Options {
+            at: format!("{at}.option"),
+            kind: &action.kind,
+            option,
+            ids: &ids,
+        };
+        check.for_type()?;
+        if !action.next_id.is_nil() && !ids.contains(&action.next_id) {
+            return Err(err(format!("{at}.next_id"), "names no action of the list"));
+        }
+    }
+    Ok(())
+}
+
+/// The options of one action under check.
+struct Options<'a> {
+    at: String,
+    kind: &'a str,
+    option: &'a Map<String, Value>,
+    ids: &'a HashSet<Uuid>,
+}
+
+impl Options<'_> {
+    fn for_type(&self) -> Result<(), ActionError> {
+        match self.kind {
+            "talk" => self.text("text", true),
+            "play" => self.list("stream_urls", true),
+            "digits_receive" => {
+                self.number("duration", false)?;
+                self.number("length", false)?;
+                self.text("key", false)
+            }
+            "digits_send" => self.text("digits", true),
+            "branch" => {
+                self.text("variable", false)?;
+                self.jump("default_target_id", false)?;
+                self.jump_map("target_ids")
+            }
+            "goto" => {
+                self.jump("target_id", true)?;
+                self.number("loop_count", false)
+            }
+            "variable_set" => self.text("key", true),
+            "sleep" => self.number("duration", true),
+            "queue_join" => self.uuid("queue_id").map(|_| ()),
+            "amd" => self.one_of("machine_handle", &["hangup", "continue"]),
+            "webhook_send" => self.text("uri", true),
+            "connect" => self.list("destinations", true),
+            _ => Ok(()),
+        }
+    }
+
+    fn path(&self, key: &str) -> String {
+        format!("{}.{key}", self.at)
+    }
+
+    fn missing(&self, key: &str) -> ActionError {
+        err(self.path(key), format!("required for {}", self.kind))
+    }
+
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.option.get(key).filter(|v| !v.is_null())
+    }
+
+    fn text(&self, key: &str, required: bool) -> Result<(), ActionError> {
+        match self.get(key) {
+            None if required => Err(self.missing(key)),
+            None => Ok(()),
+            Some(Value::String(s)) if required && s.trim().is_empty() => Err(self.missing(key)),
+            Some(Value::String(_)) => Ok(()),
+            Some(_) => Err(err(self.path(key), "must be a string")),
+        }
+    }
+
+    /// A non-negative number (durations are in ms).
+    fn number(&self, key: &str, required: bool) -> Result<(), ActionError> {
+        match self.get(key) {
+            None if required => Err(self.missing(key)),
+            None => Ok(()),
+            Some(v) => match v.as_f64() {
+                Some(n) if n >= 0.0 => Ok(()),
+                Some(_) => Err(err(self.path(key), "must not be negative")),
+                None if key == "duration" => Err(err(self.path(key), "must be a number of ms")),
+                None => Err(err(self.path(key), "must be a number")),
+            },
+        }
+    }
+
+    fn list(&self, key: &str, required: bool) -> Result<(), ActionError> {
+        match self.get(key) {
+            None if required => Err(self.missing(key)),
+            None => Ok(()),
+            Some(Value::Array(items)) if required && items.is_empty() => Err(err(
+                self.path(key),
+                format!("must not be empty for {}", self.kind),
+            )),
+            Some(Value::Array(_)) => Ok(()),
+            Some(_) => Err(err(self.path(key), "must be an array")),
+        }
+    }
+
+    fn one_of(&self, key: &str, allowed: &[&str]) -> Result<(), ActionError> {
+        match self.get(key) {
+            None => Ok(()),
+            Some(Value::String(s)) if allowed.contains(&s.as_str()) => Ok(()),
+            Some(_) => Err(err(
+                self.path(key),
+                format!("must be one of {}", allowed.join(", ")),
+            )),
+        }
+    }
+
+    fn uuid(&self, key: &str) -> Result<Option<Uuid>, ActionError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .map(Some)
+                .ok_or_else(|| err(self.path(key), "must be a UUID")),
+        }
+    }
+
+    /// An action id to jump to: must name an action of the list.
+    fn jump(&self, key: &str, required: bool) -> Result<(), ActionError> {
+        match self.uuid(key)? {
+            None if required => Err(self.missing(key)),
+            Some(id) if !self.ids.contains(&id) => {
+                Err(err(self.path(key), "names no action of the list"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// `{value: action_id}` of a branch.
+    fn jump_map(&self, key: &str) -> Result<(), ActionError> {
+        let Some(v) = self.get(key) else {
+            return Ok(());
+        };
+        let Some(map) = v.as_object() else {
+            return Err(err(self.path(key), "must be an object of action ids"));
+        };
+        for (value, target) in map {
+            let path = format!("{}.{value}", self.path(key));
+            let id = target
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .ok_or_else(|| err(&path, "must be a UUID"))?;
+            if !self.ids.contains(&id) {
+                return Err(err(path, "names no action of the list"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn problem(v: Value) -> String {
+        match parse_actions("actions", &v) {
+            Ok(_) => String::from("ok"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_seed_talk_action_parses() {
+        let actions = parse_actions(
+            "actions",
+            &json!([{"type": "talk", "option": {"text": "Hello.", "language": "en-US"}}]),
+        )
+        .expect("valid");
+        assert_eq!(actions.len(), 1);
+        assert_eq!(actions[0].kind, "talk");
+        assert!(actions[0].id.is_nil());
+    }
+
+    #[test]
+    fn null_and_empty_lists_are_no_actions() {
+        assert_eq!(parse_actions("actions", &Value::Null), Ok(Vec::new()));
+        assert_eq!(parse_actions("actions", &json!([])), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn errors_name_the_action_and_its_option() {
+        assert_eq!(
+            problem(json!([{"type": "answer"}, {"type": "sleep"}])),
+            "actions[1].option.duration: required for sleep"
+        );
+        assert_eq!(
+            problem(json!([{"type": "sleep", "option": {"duration": "long"}}])),
+            "actions[0].option.duration: must be a number of ms"
+        );
+        assert_eq!(
+            problem(json!([{"type": "talk", "option": {"text": " "}}])),
+            "actions[0].option.text: required for talk"
+        );
+        assert_eq!(
+            problem(json!([{"option": {}}])),
+            "actions[0].type: required"
+        );
+        assert_eq!(
+            problem(json!({"type": "talk"})),
+            "actions: must be an array of actions"
+        );
+        assert_eq!(
+            problem(json!([{"type": "talk", "option": "hi"}])),
+            "actions[0].option: must be an object"
+        );
+    }
+
+    #[test]
+    fn an_unknown_type_is_refused_with_the_known_ones() {
+        let p = problem(json!([{"type": "dance"}]));
+        assert!(
+            p.starts_with("actions[0].type: unknown action type \"dance\""),
+            "{p}"
+        );
+        assert!(p.contains("digits_receive"), "{p}");
+    }
+
+    #[test]
+    fn jumps_must_name_an_action_of_the_list() {
+        let id = "11111111-1111-1111-1111-111111111111";
+        let other = "22222222-2222-2222-2222-222222222222";
+        assert_eq!(
+            problem(
+                json!([{"id": id, "type": "answer"}, {"type": "goto", "option": {"target_id": id}}])
+            ),
+            "ok"
+        );
+        assert_eq!(
+            problem(
+                json!([{"id": id, "type": "answer"}, {"type": "goto", "option": {"target_id": other}}])
+            ),
+            "actions[1].option.target_id: names no action of the list"
+        );
+        assert_eq!(
+            problem(json!([{"type": "branch", "option": {"target_ids": {"1": other}}}])),
+            "actions[0].option.target_ids.1: names no action of the list"
+        );
+        assert_eq!(
+            problem(json!([{"id": id, "type": "answer"}, {"id": id, "type": "hangup"}])),
+            "actions[1].id: used by an earlier action"
+        );
+    }
+
+    #[test]
+    fn every_known_type_with_its_required_options_passes() {
+        let v = json!([
+            {"type": "answer"},
+            {"type": "talk", "option": {"text": "Hi {{name}}"}},
+            {"type": "play", "option": {"stream_urls": ["file:///prompt.wav"]}},
+            {"type": "digits_receive", "option": {"duration": 5000, "length": 1}},
+            {"type": "digits_send", "option": {"digits": "123"}},
+            {"type": "branch", "option": {"variable": "voipbin.call.digits"}},
+            {"type": "variable_set", "option": {"key": "k", "value": "v"}},
+            {"type": "sleep", "option": {"duration": 1000}},
+            {"type": "queue_join"},
+            {"type": "amd", "option": {"machine_handle": "hangup"}},
+            {"type": "recording_start"},
+            {"type": "recording_stop"},
+            {"type": "webhook_send", "option": {"uri": "http://127.0.0.1/hook"}},
+            {"type": "connect", "option": {"destinations": [{"type": "tel", "target": "+15551234567"}]}},
+            {"type": "hangup"}
+        ]);
+        assert_eq!(problem(v), "ok");
+    }
+}

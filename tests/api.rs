@@ -1,0 +1,16 @@
+//! The REST control API over HTTP: each test starts the server on a port of its own over a
+//! fresh SQLite database (see `api/helpers.rs`).
+
+#[path = "api/helpers.rs"]
+mod helpers;
+
+#[path = "api/auth.rs"]
+mod auth;
+#[path = "api/campaign_status.rs"]
+mod campaign_status;
+#[path = "api/campaigns.rs"]
+mod campaigns;
+#[path = "api/outplans.rs"]
+mod outplans;
+#[path = "api/targets.rs"]
+mod targets;
