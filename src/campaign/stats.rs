@@ -1,7 +1,7 @@
 //! A campaign's progress: targets by where they stand, attempts and dispositions.
 
 use crate::domain::Campaign;
-use crate::store::{Store, StoreResult};
+use crate::store::{CallCounts, Store, StoreResult, TargetCounts};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -24,27 +24,58 @@ pub struct CampaignStats {
     pub dispositions: BTreeMap<String, u64>,
     /// Attempts made.
     pub attempts: u64,
-    /// Percent of targets done.
+    /// Percent of targets done (succeeded or failed), rounded down; 0 with no target.
     pub progress: u64,
+}
+
+impl CampaignStats {
+    /// Builds the figures from the store's counts.
+    pub fn new(status: &str, targets: TargetCounts, calls: CallCounts) -> CampaignStats {
+        let total = targets.queued + targets.dialing + targets.succeeded + targets.failed;
+        let done = targets.succeeded + targets.failed;
+        CampaignStats {
+            status: status.to_string(),
+            total,
+            queued: targets.queued,
+            dialing: targets.dialing,
+            succeeded: targets.succeeded,
+            failed: targets.failed,
+            dispositions: calls.dispositions,
+            attempts: calls.attempts,
+            progress: (done * 100).checked_div(total).unwrap_or(0),
+        }
+    }
 }
 
 /// Reads a campaign's figures from the store.
 pub async fn campaign_stats(store: &dyn Store, campaign: &Campaign) -> StoreResult<CampaignStats> {
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    let t = store.count_targets(campaign.outdial_id, now_ms).await?;
+    let targets = if campaign.outdial_id.is_nil() {
+        TargetCounts::default()
+    } else {
+        store
+            .count_targets(campaign.outdial_id, chrono::Utc::now().timestamp_millis())
+            .await?
+    };
     let calls = store.call_counts(campaign.id).await?;
-    let total = t.queued + t.dialing + t.succeeded + t.failed;
-    Ok(CampaignStats {
-        status: campaign.status.as_str().to_string(),
-        total,
-        queued: t.queued,
-        dialing: t.dialing,
-        succeeded: t.succeeded,
-        failed: t.failed,
-        dispositions: calls.dispositions,
-        attempts: calls.attempts,
-        progress: ((t.succeeded + t.failed) * 100)
-            .checked_div(total)
-            .unwrap_or(0),
-    })
+    Ok(CampaignStats::new(campaign.status.as_str(), targets, calls))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_add_up_and_progress_is_whole_percent() {
+        let targets = TargetCounts {
+            queued: 4,
+            dialing: 1,
+            succeeded: 1,
+            failed: 1,
+            due: 2,
+        };
+        let s = CampaignStats::new("run", targets, CallCounts::default());
+        assert_eq!((s.total, s.progress), (7, 28));
+        let empty = CampaignStats::new("stop", TargetCounts::default(), CallCounts::default());
+        assert_eq!((empty.total, empty.progress), (0, 0));
+    }
 }
