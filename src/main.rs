@@ -149,7 +149,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         "ringmaster: API on http://{}/v1.0, SIP on {} (udp), database {}",
         node.api, node.sip, settings.database.url
     );
-    tokio::signal::ctrl_c().await?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
     eprintln!("ringmaster: stopping");
     node.server.stop(true).await;
     Ok(())

@@ -115,6 +115,8 @@ pub async fn serve(
     let state = web::Data::new(state);
     let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(configure))
         .workers(2)
+        .disable_signals()
+        .shutdown_timeout(5)
         .listen(listener)?
         .run();
     Ok(server)

@@ -249,20 +249,23 @@ impl CampaignActor {
             );
         }
         let writer = self.deps.writer.clone();
-        ctx.spawn(async move { writer.write(ops).await }.into_actor(self).map(move |res, act, ctx| match res {
-            Ok(()) => {
-                for (id, destination) in started {
-                    act.start_call(id, &destination, ctx);
+        ctx.spawn(async move { writer.write(ops).await }.into_actor(self).map(move |res, act, ctx| {
+            let applied = match res {
+                Ok(applied) => applied,
+                Err(e) => {
+                    // Not durable, so not dialed: the targets stay in the store's queue.
+                    tracing::error!(campaign = %act.campaign.id, error = %e, "cannot record attempts; not dialing them");
+                    Vec::new()
                 }
-            }
-            Err(e) => {
-                // Not durable, so not dialed: the targets go back to the store's queue.
-                tracing::error!(campaign = %act.campaign.id, error = %e, "cannot record attempts; not dialing them");
-                for (id, _) in started {
-                    if let Some(a) = act.in_flight.remove(&id) {
-                        act.claimed.remove(&a.target.id);
-                        act.gate.release();
-                    }
+            };
+            for (i, (id, destination)) in started.into_iter().enumerate() {
+                if applied.get(i).copied().unwrap_or(false) {
+                    act.start_call(id, &destination, ctx);
+                } else if let Some(a) = act.in_flight.remove(&id) {
+                    // The store refused it: the target moved on since we read it (another
+                    // attempt of it, a stale copy, another node). It is read afresh later.
+                    act.claimed.remove(&a.target.id);
+                    act.gate.release();
                 }
             }
         }));

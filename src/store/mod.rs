@@ -206,7 +206,7 @@ pub enum WriteOp {
     /// An attempt starts: the campaigncall is created (`dialing`) and the target's try count
     /// of that slot goes up, before the INVITE is sent.
     Begin {
-        /// The campaigncall as created.
+        /// The campaigncall as created (its `try_count` is the slot's count after this try).
         call: Box<Campaigncall>,
         /// The slot dialed.
         slot: usize,
@@ -276,8 +276,11 @@ pub trait Store: Send + Sync + 'static {
     /// The outdial's targets by where they stand.
     async fn count_targets(&self, outdial: Uuid, now_ms: i64) -> StoreResult<TargetCounts>;
 
-    /// Applies a batch of hot-path writes in one transaction.
-    async fn apply(&self, ops: &[WriteOp]) -> StoreResult<()>;
+    /// Applies a batch of hot-path writes in one transaction. Returns, per write, whether it
+    /// took effect: a `Begin` whose target is no longer `idle` with the try count the dialer
+    /// saw is refused (the guard that no target is ever dialed twice at once, even by two
+    /// nodes sharing the database); other writes always take effect.
+    async fn apply(&self, ops: &[WriteOp]) -> StoreResult<Vec<bool>>;
     /// Attempts not `done` (for recovery after a crash).
     async fn open_attempts(&self) -> StoreResult<Vec<Campaigncall>>;
     /// One campaigncall of the customer.

@@ -356,12 +356,27 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn apply(&self, ops: &[WriteOp]) -> StoreResult<()> {
+    async fn apply(&self, ops: &[WriteOp]) -> StoreResult<Vec<bool>> {
         let mut tx = self.pool.begin().await?;
+        let mut applied = Vec::with_capacity(ops.len());
         for op in ops {
             match op {
                 WriteOp::Begin { call, slot } => {
                     let c = call.as_ref();
+                    let column = format!("try_count_{}", slot.min(&4));
+                    let claimed = sqlx::query(&format!(
+                        "UPDATE targets SET status = 'progressing', {column} = {column} + 1, tm_update = ?
+                         WHERE id = ? AND status = 'idle' AND deleted = 0 AND {column} = ?"
+                    ))
+                    .bind(&c.tm_create)
+                    .bind(c.outdial_target_id.to_string())
+                    .bind(i64::from(c.try_count) - 1)
+                    .execute(&mut *tx)
+                    .await?;
+                    if claimed.rows_affected() == 0 {
+                        applied.push(false);
+                        continue;
+                    }
                     sqlx::query(
                         "INSERT INTO campaigncalls (id, customer_id, campaign_id, outplan_id, outdial_id, outdial_target_id,
                            queue_id, reference_type, reference_id, status, result, source, destination, destination_index,
@@ -388,14 +403,7 @@ impl Store for SqliteStore {
                     .bind(&c.tm_delete)
                     .execute(&mut *tx)
                     .await?;
-                    let column = format!("try_count_{}", slot.min(&4));
-                    sqlx::query(&format!(
-                        "UPDATE targets SET status = 'progressing', {column} = {column} + 1, tm_update = ? WHERE id = ?"
-                    ))
-                    .bind(&c.tm_create)
-                    .bind(c.outdial_target_id.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                    applied.push(true);
                 }
                 WriteOp::Answered {
                     campaigncall_id,
@@ -406,6 +414,7 @@ impl Store for SqliteStore {
                         .bind(campaigncall_id.to_string())
                         .execute(&mut *tx)
                         .await?;
+                    applied.push(true);
                 }
                 WriteOp::End(end) => {
                     let result = if end.disposition == Disposition::Answered {
@@ -437,11 +446,12 @@ impl Store for SqliteStore {
                         .bind(end.target_id.to_string())
                         .execute(&mut *tx)
                         .await?;
+                    applied.push(true);
                 }
             }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(applied)
     }
 
     async fn open_attempts(&self) -> StoreResult<Vec<Campaigncall>> {
@@ -509,5 +519,156 @@ impl Store for SqliteStore {
             }
         }
         Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{time, Outdial};
+
+    async fn store_with_target() -> (SqliteStore, Target) {
+        let store = SqliteStore::open("sqlite::memory:").await.expect("open");
+        let now = time::now_string();
+        let outdial = Outdial {
+            id: Uuid::new_v4(),
+            customer_id: Uuid::new_v4(),
+            campaign_id: Uuid::nil(),
+            name: String::new(),
+            detail: String::new(),
+            data: String::new(),
+            tm_create: now.clone(),
+            tm_update: now.clone(),
+            tm_delete: time::NEVER.into(),
+        };
+        Docs(&store).put(&outdial).await.expect("outdial");
+        let target = Target {
+            id: Uuid::new_v4(),
+            outdial_id: outdial.id,
+            name: String::new(),
+            detail: String::new(),
+            data: Default::default(),
+            status: TargetStatus::Idle,
+            result: String::new(),
+            destinations: Destinations {
+                destination_0: Some(Address::tel("+15550110001")),
+                ..Default::default()
+            },
+            tries: TryCounts::default(),
+            tm_create: now.clone(),
+            tm_update: now,
+            tm_delete: time::NEVER.into(),
+        };
+        let report = store
+            .insert_targets(vec![NewTarget {
+                target: target.clone(),
+                dedupe: "+15550110001".into(),
+            }])
+            .await
+            .expect("insert");
+        assert_eq!(report.created.len(), 1);
+        (store, target)
+    }
+
+    fn begin(target: &Target, try_count: u32) -> WriteOp {
+        WriteOp::Begin {
+            call: Box::new(Campaigncall {
+                id: Uuid::new_v4(),
+                customer_id: Uuid::nil(),
+                campaign_id: Uuid::nil(),
+                outplan_id: Uuid::nil(),
+                outdial_id: target.outdial_id,
+                outdial_target_id: target.id,
+                queue_id: Uuid::nil(),
+                reference_type: "call".into(),
+                reference_id: String::new(),
+                status: CallStatus::Dialing,
+                result: String::new(),
+                source: Address::default(),
+                destination: Address::tel("+15550110001"),
+                destination_index: 0,
+                try_count,
+                disposition: None,
+                sip_code: None,
+                reason: String::new(),
+                hangup_by: None,
+                setup_ms: 0,
+                talk_ms: 0,
+                tm_create: time::now_string(),
+                tm_update: time::now_string(),
+                tm_delete: time::NEVER.into(),
+            }),
+            slot: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_target_is_never_begun_twice_from_a_stale_read() {
+        let (store, target) = store_with_target().await;
+        // Two begins from the same read of the target: only the first takes effect.
+        let applied = store
+            .apply(&[begin(&target, 1), begin(&target, 1)])
+            .await
+            .expect("apply");
+        assert_eq!(applied, [true, false]);
+        let stored = store
+            .get_target(target.outdial_id, target.id)
+            .await
+            .expect("get")
+            .expect("target");
+        assert_eq!(stored.status, TargetStatus::Progressing);
+        assert_eq!(stored.tries.try_count_0, 1);
+        assert_eq!(store.open_attempts().await.expect("open").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_ended_attempt_leaves_the_target_waiting_for_its_retry() {
+        let (store, target) = store_with_target().await;
+        let op = begin(&target, 1);
+        let WriteOp::Begin { call, .. } = &op else {
+            unreachable!()
+        };
+        let end = AttemptEnd {
+            campaigncall_id: call.id,
+            target_id: target.id,
+            disposition: Disposition::Busy,
+            sip_code: Some(486),
+            reason: "Busy Here".into(),
+            hangup_by: None,
+            setup_ms: 3,
+            talk_ms: 0,
+            next: TargetNext::RetryAt(42),
+            at: time::now_string(),
+        };
+        store.apply(std::slice::from_ref(&op)).await.expect("begin");
+        store
+            .apply(&[WriteOp::End(Box::new(end))])
+            .await
+            .expect("end");
+        assert!(store
+            .due_targets(target.outdial_id, 41, 10)
+            .await
+            .expect("due")
+            .is_empty());
+        assert_eq!(
+            store
+                .due_targets(target.outdial_id, 42, 10)
+                .await
+                .expect("due")
+                .len(),
+            1
+        );
+        // A stale begin (try count 0 → 1 again) is refused; the fresh one (1 → 2) is not.
+        assert_eq!(
+            store.apply(&[begin(&target, 1)]).await.expect("stale"),
+            [false]
+        );
+        assert_eq!(
+            store.apply(&[begin(&target, 2)]).await.expect("fresh"),
+            [true]
+        );
+        let counts = store.call_counts(Uuid::nil()).await.expect("counts");
+        assert_eq!(counts.attempts, 2);
+        assert_eq!(counts.dispositions.get("busy"), Some(&1));
     }
 }

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 /// Most writes applied in one transaction.
 const MAX_BATCH: usize = 2048;
 
-type Ack = oneshot::Sender<Result<(), Arc<StoreError>>>;
+type Ack = oneshot::Sender<Result<Vec<bool>, Arc<StoreError>>>;
 
 /// A handle to the writer task.
 #[derive(Clone)]
@@ -36,10 +36,11 @@ impl Writer {
         Writer { tx }
     }
 
-    /// Queues `ops` (applied together, in order) and waits until they are committed.
-    pub async fn write(&self, ops: Vec<WriteOp>) -> Result<(), WriteError> {
+    /// Queues `ops` (applied together, in order) and waits until they are committed; returns
+    /// whether each took effect (see [`Store::apply`]).
+    pub async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<bool>, WriteError> {
         if ops.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let (ack, done) = oneshot::channel();
         self.tx
@@ -47,7 +48,7 @@ impl Writer {
             .await
             .map_err(|_| WriteError::Stopped)?;
         match done.await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(applied)) => Ok(applied),
             Ok(Err(e)) => Err(WriteError::Store(e)),
             Err(_) => Err(WriteError::Stopped),
         }
@@ -56,15 +57,16 @@ impl Writer {
 
 async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<(Vec<WriteOp>, Ack)>) {
     let mut ops = Vec::new();
-    let mut acks = Vec::new();
+    // Each caller's ack and how many of the batch's writes are its.
+    let mut acks: Vec<(Ack, usize)> = Vec::new();
     while let Some((first, ack)) = rx.recv().await {
+        acks.push((ack, first.len()));
         ops.extend(first);
-        acks.push(ack);
         while ops.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok((more, ack)) => {
+                    acks.push((ack, more.len()));
                     ops.extend(more);
-                    acks.push(ack);
                 }
                 Err(_) => break,
             }
@@ -73,8 +75,17 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<(Vec<WriteOp>, Ack)>)
         if let Err(e) = &result {
             tracing::error!(error = %e, writes = ops.len(), "a batch of dialer writes failed");
         }
-        for ack in acks.drain(..) {
-            let _ = ack.send(result.clone());
+        let mut offset = 0;
+        for (ack, n) in acks.drain(..) {
+            let mine = match &result {
+                Ok(applied) => Ok(applied
+                    .get(offset..offset + n)
+                    .map(<[bool]>::to_vec)
+                    .unwrap_or_default()),
+                Err(e) => Err(e.clone()),
+            };
+            offset += n;
+            let _ = ack.send(mine);
         }
         ops.clear();
     }
