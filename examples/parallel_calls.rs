@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 4 {
-        anyhow::bail!("usage: parallel_calls <trunk-uri> <calls> <rate/s> <max-concurrent> [hold-ms]");
+        anyhow::bail!(
+            "usage: parallel_calls <trunk-uri> <calls> <rate/s> <max-concurrent> [hold-ms]"
+        );
     }
     let (uri, calls, rate, max_concurrent) = (
         args[0].clone(),
@@ -58,7 +60,11 @@ async fn main() -> anyhow::Result<()> {
         }
         let n = in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         peak.fetch_max(n, Ordering::Relaxed);
-        let spec = trunk.call_spec(&format!("+1555{:07}", i), Duration::from_secs(30), Some(sdp.clone()));
+        let spec = trunk.call_spec(
+            &format!("+1555{:07}", i),
+            Duration::from_secs(30),
+            Some(sdp.clone()),
+        );
         let (endpoint, done_tx, in_flight) = (endpoint.clone(), done_tx.clone(), in_flight.clone());
         tokio::spawn(async move {
             let outcome = match endpoint.place_call(spec).await {
