@@ -147,7 +147,7 @@ impl Driver {
         {
             match transport {
                 TransportKind::Udp => self.send_udp(destination, payload).await,
-                TransportKind::Tcp => self.tcp.send(destination, payload),
+                TransportKind::Tcp => self.tcp.send(destination, payload).await,
             }
         }
         while let Some(ev) = self.endpoint.poll_event() {

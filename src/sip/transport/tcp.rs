@@ -13,6 +13,9 @@ use tokio::sync::mpsc;
 
 /// Messages queued per connection before senders see it as congested.
 const WRITE_QUEUE: usize = 1024;
+/// How long a sender waits for room in a congested connection's queue before giving the
+/// connection up as failed.
+const SEND_WAIT: Duration = Duration::from_secs(1);
 
 /// What connection tasks tell the driver.
 pub(super) enum TcpEvent {
@@ -76,21 +79,30 @@ impl Pool {
         self.writers.remove(&peer);
     }
 
-    /// Queues a message to `peer`, connecting first when no connection is open.
-    pub(super) fn send(&mut self, peer: SocketAddr, payload: Bytes) {
-        if let Some(w) = self.writers.get(&peer) {
-            match w.try_send(payload) {
+    /// Queues a message to `peer`, connecting first when no connection is open. When the
+    /// connection's queue is full the sender waits for room, as a UDP send waits for the socket
+    /// buffer: over TCP nothing retransmits a message dropped here. A connection that makes no
+    /// room within `SEND_WAIT` is given up as failed, which fails its transactions.
+    pub(super) async fn send(&mut self, peer: SocketAddr, payload: Bytes) {
+        let payload = match self.writers.get(&peer) {
+            None => payload,
+            Some(w) => match w.try_send(payload) {
                 Ok(()) => return,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::warn!(%peer, "TCP write queue full; message dropped");
+                Err(mpsc::error::TrySendError::Full(p)) => {
+                    let w = w.clone();
+                    if w.send_timeout(p, SEND_WAIT).await.is_err() {
+                        tracing::warn!(%peer, "TCP connection congested; giving it up");
+                        self.writers.remove(&peer);
+                        let _ = self.events.try_send(TcpEvent::Failed(peer));
+                    }
                     return;
                 }
                 Err(mpsc::error::TrySendError::Closed(p)) => {
                     self.writers.remove(&peer);
-                    return self.send(peer, p);
+                    p
                 }
-            }
-        }
+            },
+        };
         let (tx, rx) = mpsc::channel(WRITE_QUEUE);
         let _ = tx.try_send(payload);
         self.writers.insert(peer, tx);
@@ -195,7 +207,8 @@ mod tests {
         runtime.block_on(async move {
             let mut pool = Pool::new(events);
             for i in 0..50 {
-                pool.send(peer, Bytes::from(format!("message {i:02}\r\n")));
+                pool.send(peer, Bytes::from(format!("message {i:02}\r\n")))
+                    .await;
             }
             pool.close(Duration::from_secs(5)).await;
         });
@@ -215,5 +228,41 @@ mod tests {
             .expect("read until the pool closed");
         let want: String = (0..50).map(|i| format!("message {i:02}\r\n")).collect();
         assert_eq!(got, want);
+    }
+
+    /// A burst larger than a connection's queue (the BYEs of thousands of calls ending at once)
+    /// waits for the writer instead of losing messages: over TCP nothing would resend them.
+    #[test]
+    fn a_burst_beyond_the_queue_is_written_whole_and_in_order() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+        let peer = listener.local_addr().expect("address");
+        let burst = 3 * WRITE_QUEUE;
+        let reader = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("the pool connected");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("timeout");
+            let mut got = String::new();
+            stream
+                .read_to_string(&mut got)
+                .expect("read until the pool closed");
+            got
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (events, _events_rx) = mpsc::channel(16);
+        runtime.block_on(async move {
+            let mut pool = Pool::new(events);
+            for i in 0..burst {
+                pool.send(peer, Bytes::from(format!("message {i:05}\r\n")))
+                    .await;
+            }
+            pool.close(Duration::from_secs(5)).await;
+        });
+        drop(runtime);
+        let want: String = (0..burst).map(|i| format!("message {i:05}\r\n")).collect();
+        assert_eq!(reader.join().expect("reader"), want);
     }
 }
