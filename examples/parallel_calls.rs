@@ -95,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
     let elapsed = started.elapsed().as_secs_f64();
     let total: usize = tally.values().sum();
     let stats = endpoint.stats().await?;
+    let answered = tally.get("answered").copied().unwrap_or(0) as u64;
     println!(
         "{}",
         serde_json::json!({
@@ -105,6 +106,10 @@ async fn main() -> anyhow::Result<()> {
             "dispositions": tally,
             "sip_messages_in": stats.messages_in,
             "sip_messages_out": stats.messages_out,
+            // An answered call sends INVITE, ACK and BYE once each when nothing is lost:
+            // whatever ringmaster sent beyond that is retransmissions (and ACKs repeated for
+            // retransmitted 200s).
+            "retransmissions_out": stats.messages_out.saturating_sub(3 * answered),
             "malformed_in": stats.malformed_in,
         })
     );

@@ -50,16 +50,20 @@ pub fn host_port(uri: &str) -> Option<(&str, u16)> {
     if let Some(v6) = hostport.strip_prefix('[') {
         let end = v6.find(']')?;
         let host = &v6[..end];
+        if host.is_empty() {
+            return None;
+        }
         let port = match v6[end + 1..].strip_prefix(':') {
             Some(p) => p.parse().ok()?,
             None => 5060,
         };
         return Some((host, port));
     }
-    match hostport.rsplit_once(':') {
-        Some((h, p)) => Some((h, p.parse().ok()?)),
-        None => Some((hostport, 5060)),
-    }
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().ok()?),
+        None => (hostport, 5060),
+    };
+    (!host.is_empty()).then_some((host, port))
 }
 
 /// The socket address of a URI whose host is an IP literal.
@@ -105,5 +109,8 @@ mod tests {
         );
         assert_eq!(transport("sip:h"), TransportKind::Udp);
         assert_eq!(host_port("tel:+15551234567"), None);
+        assert_eq!(host_port("sip:"), None, "a URI without a host");
+        assert_eq!(host_port("sip:+1555@:5070"), None);
+        assert_eq!(host_port("sip:[]:5070"), None);
     }
 }

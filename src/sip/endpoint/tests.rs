@@ -260,6 +260,50 @@ fn a_proxy_challenge_is_answered_once_with_digest_credentials() {
     );
 }
 
+/// A finished call hands all its transactions (both INVITEs of a digest retry, the BYE) to
+/// nobody, and leaves the transactions of other calls reporting to theirs.
+#[test]
+fn a_finished_call_releases_its_own_transactions_and_no_others() {
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    let invite = place(&mut ep, t0);
+    let other = place(&mut ep, t0);
+    let challenge: Header =
+        headers::ProxyAuthenticate::new("Digest realm=\"trunk\", nonce=\"n1\", qop=\"auth\"")
+            .into();
+    answer(&mut ep, t0, &invite, 407, vec![challenge]);
+    let retry = requests(&sent(&mut ep))[1].clone();
+    answer(&mut ep, t0, &retry, 200, vec![]);
+    let _ = sent(&mut ep); // ACK
+    let first = match ep.poll_event() {
+        Some(EndpointEvent::Call(h, CallEvent::Answered { .. })) => h,
+        e => panic!("expected the answer, got {e:?}"),
+    };
+    ep.hangup(t0, first);
+    let bye = requests(&sent(&mut ep))[0].clone();
+    assert_eq!(bye.method, Method::Bye);
+    answer(&mut ep, t0, &bye, 200, vec![]);
+    assert_eq!(outcome(&events(&mut ep)).disposition, Disposition::Answered);
+
+    let owners: Vec<Owner> = ep.transactions.values().map(|e| e.owner).collect();
+    let mine = owners
+        .iter()
+        .filter(|o| matches!(o, Owner::Invite(h) | Owner::Bye(h) if *h == first))
+        .count();
+    let nobody = owners.iter().filter(|o| matches!(o, Owner::Nobody)).count();
+    let others = owners
+        .iter()
+        .filter(|o| matches!(o, Owner::Invite(h) if *h != first))
+        .count();
+    assert_eq!(
+        (mine, nobody, others),
+        (0, 3, 1),
+        "two INVITEs and a BYE released, the other call's INVITE kept: {owners:?}"
+    );
+    answer(&mut ep, t0, &other, 486, vec![]);
+    assert_eq!(outcome(&events(&mut ep)).disposition, Disposition::Busy);
+}
+
 #[test]
 fn silence_ends_failed_at_timer_b_after_seven_invites() {
     let mut ep = endpoint();

@@ -99,7 +99,8 @@ enum Phase {
 pub(super) struct UacCall {
     spec: CallSpec,
     invite: Request,
-    invite_tx: u64,
+    /// Every client transaction of the call (INVITEs, CANCEL, BYE), released when it ends.
+    txs: Vec<u64>,
     phase: Phase,
     provisional_seen: bool,
     cancel: Option<CancelReason>,
@@ -200,7 +201,7 @@ impl Endpoint {
             UacCall {
                 spec,
                 invite: invite.clone(),
-                invite_tx: 0,
+                txs: Vec::with_capacity(3),
                 phase: Phase::Inviting,
                 provisional_seen: false,
                 cancel: None,
@@ -218,10 +219,7 @@ impl Endpoint {
         );
         self.timers
             .push(now + dial_timeout, Wake::DialTimeout(handle));
-        let tx = self.start_client_tx(now, invite, peer, transport, Owner::Invite(handle));
-        if let Some(call) = self.calls.get_mut(&handle) {
-            call.invite_tx = tx;
-        }
+        self.start_call_tx(now, handle, invite, peer, transport, Owner::Invite(handle));
         Ok(handle)
     }
 
@@ -320,7 +318,7 @@ impl Endpoint {
         let (peer, transport) = (call.spec.peer, call.spec.transport);
         match build::request(Method::Cancel, &uri, hs, Vec::new()) {
             Ok(cancel) => {
-                self.start_client_tx(now, cancel, peer, transport, Owner::Cancel(handle));
+                self.start_call_tx(now, handle, cancel, peer, transport, Owner::Cancel(handle));
             }
             Err(e) => tracing::warn!(error = %e, "could not build CANCEL"),
         }
@@ -559,10 +557,7 @@ impl Endpoint {
         call.invite = invite.clone();
         call.provisional_seen = false;
         let (peer, transport) = (call.spec.peer, call.spec.transport);
-        let tx = self.start_client_tx(now, invite, peer, transport, Owner::Invite(handle));
-        if let Some(call) = self.calls.get_mut(&handle) {
-            call.invite_tx = tx;
-        }
+        self.start_call_tx(now, handle, invite, peer, transport, Owner::Invite(handle));
         true
     }
 
@@ -619,7 +614,7 @@ impl Endpoint {
         let peer = next_hop_addr(dialog, default_peer);
         match dialog.request(Method::Bye, &via, Vec::new(), Vec::new()) {
             Ok(bye) => {
-                self.start_client_tx(now, bye, peer, transport, Owner::Bye(handle));
+                self.start_call_tx(now, handle, bye, peer, transport, Owner::Bye(handle));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "could not build BYE");
@@ -722,17 +717,33 @@ impl Endpoint {
                 .unwrap_or(0),
         };
         // Transactions of a finished call keep running (absorbing retransmissions) but report
-        // to nobody.
-        for e in self.transactions.values_mut() {
-            match e.owner {
-                Owner::Invite(h) | Owner::Cancel(h) | Owner::Bye(h) if h == handle => {
-                    e.owner = Owner::Nobody
-                }
-                _ => {}
+        // to nobody. Only the call's own are visited: the endpoint holds every transaction of
+        // the last 32 s (timer M), tens of thousands under load.
+        for id in &call.txs {
+            if let Some(e) = self.transactions.get_mut(id) {
+                e.owner = Owner::Nobody;
             }
         }
         self.events
             .push_back(EndpointEvent::Call(handle, CallEvent::Ended(outcome)));
+    }
+}
+
+impl Endpoint {
+    /// Starts a client transaction of call `handle` and records it with the call.
+    fn start_call_tx(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        req: Request,
+        peer: SocketAddr,
+        transport: TransportKind,
+        owner: Owner,
+    ) {
+        let id = self.start_client_tx(now, req, peer, transport, owner);
+        if let Some(call) = self.calls.get_mut(&handle) {
+            call.txs.push(id);
+        }
     }
 }
 

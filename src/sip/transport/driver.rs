@@ -10,7 +10,7 @@ use crate::sip::uri::TransportKind;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 
@@ -18,6 +18,8 @@ use tokio::sync::{mpsc, oneshot};
 const UDP_BATCH: usize = 256;
 /// Events buffered per call: a call reports at most a handful.
 const CALL_EVENT_CAPACITY: usize = 16;
+/// At shutdown, how long messages already queued for TCP peers may take to be written.
+const TCP_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 struct Driver {
     endpoint: Endpoint,
@@ -34,18 +36,19 @@ pub(super) async fn run(
     mut commands: mpsc::Receiver<Command>,
 ) {
     let (tcp_events_tx, mut tcp_events) = mpsc::channel::<TcpEvent>(4096);
+    let pool = tcp::Pool::new(tcp_events_tx.clone());
     if let Some(l) = listener {
-        tokio::spawn(tcp::accept_loop(l, tcp_events_tx.clone()));
+        tokio::spawn(tcp::accept_loop(l, tcp_events_tx, pool.writer_token()));
     }
     let mut d = Driver {
         endpoint: Endpoint::new(config),
         udp,
         calls: HashMap::new(),
         probes: HashMap::new(),
-        tcp: tcp::Pool::new(tcp_events_tx),
+        tcp: pool,
     };
     let mut buf = vec![0u8; 65_536];
-    loop {
+    let stopped = loop {
         let deadline = d.endpoint.poll_timeout();
         let sleep = async {
             match deadline {
@@ -68,7 +71,8 @@ pub(super) async fn run(
                 Err(e) => tracing::debug!(error = %e, "UDP receive error"),
             },
             cmd = commands.recv() => match cmd {
-                Some(Command::Shutdown) | None => break,
+                Some(Command::Shutdown(done)) => break Some(done),
+                None => break None,
                 Some(cmd) => d.command(cmd),
             },
             Some(ev) = tcp_events.recv() => d.tcp_event(ev),
@@ -76,6 +80,12 @@ pub(super) async fn run(
         }
         d.endpoint.handle_timeout(Instant::now());
         d.flush().await;
+    };
+    // Connections accepted but not yet handed over hold writers too: let them go.
+    drop(tcp_events);
+    d.tcp.close(TCP_CLOSE_GRACE).await;
+    if let Some(done) = stopped {
+        let _ = done.send(());
     }
 }
 
@@ -108,7 +118,7 @@ impl Driver {
             Command::Stats(reply) => {
                 let _ = reply.send(self.endpoint.stats());
             }
-            Command::Shutdown => {}
+            Command::Shutdown(_) => {}
         }
     }
 
@@ -137,7 +147,7 @@ impl Driver {
         {
             match transport {
                 TransportKind::Udp => self.send_udp(destination, payload).await,
-                TransportKind::Tcp => self.tcp.send(destination, payload),
+                TransportKind::Tcp => self.tcp.send(destination, payload).await,
             }
         }
         while let Some(ev) = self.endpoint.poll_event() {

@@ -80,7 +80,7 @@ pub(crate) enum Command {
         oneshot::Sender<Option<u16>>,
     ),
     Stats(oneshot::Sender<EndpointStats>),
-    Shutdown,
+    Shutdown(oneshot::Sender<()>),
 }
 
 /// A cheap, clonable handle to a running SIP endpoint.
@@ -124,9 +124,13 @@ impl EndpointHandle {
         rx.await.map_err(|_| TransportError::Stopped)
     }
 
-    /// Stops the driver (calls in progress are abandoned).
+    /// Stops the driver (calls in progress are abandoned) and returns once it has ended, after
+    /// what was already queued for TCP peers is written (at most a second).
     pub async fn shutdown(&self) {
-        let _ = self.commands.send(Command::Shutdown).await;
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// The bound UDP address.
