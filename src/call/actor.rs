@@ -220,7 +220,7 @@ impl<S: AttemptSink> Actor for CallActor<S> {
 impl<S: AttemptSink> StreamHandler<CallEvent> for CallActor<S> {
     fn handle(&mut self, event: CallEvent, ctx: &mut Context<Self>) {
         match event {
-            CallEvent::Progress { .. } => {}
+            CallEvent::Progress { .. } | CallEvent::Digit { .. } => {}
             CallEvent::Answered { .. } => {
                 self.campaign.do_send(AttemptEvent::Answered {
                     campaigncall_id: self.campaigncall_id,

@@ -2,7 +2,7 @@
 //! BYE / re-INVITE / UPDATE / INFO / OPTIONS answered, and everything a stranger sends refused.
 //! ringmaster never places or bridges a call a stranger asked for.
 
-use super::{Endpoint, Owner};
+use super::{CallEvent, Endpoint, EndpointEvent, Owner};
 use crate::sip::build;
 use crate::sip::dialog::DialogId;
 use crate::sip::message::{self, headers, Header, Method, Request};
@@ -131,7 +131,23 @@ impl Endpoint {
                     self.respond_non_invite(now, req, peer, transport, code, extra, body);
                 }
             }
-            Method::Info | Method::Options | Method::Notify => {
+            Method::Info => {
+                let content_type = req
+                    .headers
+                    .iter()
+                    .find_map(|h| match h {
+                        Header::ContentType(ct) => Some(ct.value().to_string()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                let digit = super::info::dtmf_digit(&content_type, &req.body);
+                self.respond_non_invite(now, req, peer, transport, 200, vec![], vec![]);
+                if let Some(digit) = digit {
+                    self.events
+                        .push_back(EndpointEvent::Call(handle, CallEvent::Digit { digit }));
+                }
+            }
+            Method::Options | Method::Notify => {
                 self.respond_non_invite(now, req, peer, transport, 200, vec![], vec![])
             }
             _ => {

@@ -4,6 +4,7 @@
 //! `poll_transmit`, `poll_event` and `poll_timeout`.
 
 mod inbound;
+mod info;
 mod raw;
 mod timers;
 mod uac;

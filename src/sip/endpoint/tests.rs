@@ -461,3 +461,31 @@ fn an_options_probe_reports_the_final_status() {
     answer(&mut ep, t0, &options, 200, vec![]);
     assert!(matches!(ep.poll_event(), Some(EndpointEvent::Probe(h, Some(200))) if h == p));
 }
+
+#[test]
+fn a_digit_in_a_sip_info_is_answered_200_and_reported_on_the_call() {
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    let invite = place(&mut ep, t0);
+    answer(&mut ep, t0, &invite, 200, vec![]);
+    sent(&mut ep);
+    events(&mut ep);
+    let call_id = message::call_id(&invite.headers).unwrap();
+    let from_tag = message::from_tag(&invite.headers).unwrap();
+    let body = "Signal=1\r\nDuration=160\r\n";
+    let info = format!(
+        "INFO sip:ringmaster@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {PEER};branch=z9hG4bKinfo1\r\n\
+         From: <sip:+15551234567@{PEER}>;tag=callee-tag\r\nTo: <sip:x@{PEER}>;tag={from_tag}\r\n\
+         Call-ID: {call_id}\r\nCSeq: 1 INFO\r\nContent-Type: application/dtmf-relay\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    peer_sends(&mut ep, t0, &info);
+    let out = sent(&mut ep);
+    assert!(matches!(&out[0], SipMessage::Response(r) if r.status_code.code() == 200));
+    let evs = events(&mut ep);
+    assert!(
+        matches!(evs[..], [CallEvent::Digit { digit: '1' }]),
+        "{evs:?}"
+    );
+}

@@ -54,6 +54,12 @@ pub enum CallEvent {
         /// The SDP answer (possibly empty).
         sdp: Bytes,
     },
+    /// The callee pressed a key, sent in a SIP INFO (`application/dtmf-relay` or
+    /// `application/dtmf`).
+    Digit {
+        /// `0-9`, `*`, `#`, `A-D`.
+        digit: char,
+    },
     /// The call is over; nothing more will be reported for it.
     Ended(CallOutcome),
 }
