@@ -354,20 +354,34 @@ impl CampaignActor {
             next,
             at: time::now_string(),
         };
+        // A detached task, not an actor future: actix polls every future an actor has spawned
+        // each time the actor wakes, so thousands of pending writes would cost O(n) per event.
         let writer = self.deps.writer.clone();
-        ctx.spawn(
-            async move { writer.write(vec![WriteOp::End(Box::new(end))]).await }
-                .into_actor(self)
-                .map(move |res, act, _| {
-                    if let Err(e) = res {
-                        // The attempt stays open in the store: recovery closes it as unknown.
-                        tracing::error!(error = %e, "cannot record an attempt's end");
-                    }
-                    if let Some(a) = act.in_flight.remove(&campaigncall_id) {
-                        act.claimed.remove(&a.target.id);
-                    }
-                }),
-        );
+        let me = ctx.address();
+        actix::spawn(async move {
+            if let Err(e) = writer.write(vec![WriteOp::End(Box::new(end))]).await {
+                // The attempt stays open in the store: recovery closes it as unknown.
+                tracing::error!(error = %e, "cannot record an attempt's end");
+            }
+            me.do_send(EndCommitted { campaigncall_id });
+        });
+    }
+}
+
+/// An attempt's end is durable (or could not be made so): its target is released.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct EndCommitted {
+    campaigncall_id: Uuid,
+}
+
+impl Handler<EndCommitted> for CampaignActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: EndCommitted, _ctx: &mut Context<Self>) {
+        if let Some(a) = self.in_flight.remove(&msg.campaigncall_id) {
+            self.claimed.remove(&a.target.id);
+        }
     }
 }
 
@@ -394,12 +408,9 @@ impl Handler<AttemptEvent> for CampaignActor {
                     campaigncall_id,
                     at: time::now_string(),
                 };
-                ctx.spawn(
-                    async move {
-                        let _ = writer.write(vec![op]).await;
-                    }
-                    .into_actor(self),
-                );
+                actix::spawn(async move {
+                    let _ = writer.write(vec![op]).await;
+                });
             }
             AttemptEvent::Ended {
                 campaigncall_id,
