@@ -62,6 +62,8 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
             .map(|t| t.name.clone())
             .unwrap_or_default(),
         gates: engine::gates(trunks),
+        call_arbiters: call_arbiters(),
+        next_arbiter: Default::default(),
     });
     let engine = Engine::new(deps).start();
     for id in to_run {
@@ -98,6 +100,21 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         engine,
         server: handle,
     })
+}
+
+/// One arbiter (thread with its own event loop) per core for call actors, so that calls are
+/// not all handled on the thread of the campaign actors and the API.
+fn call_arbiters() -> Vec<actix::ArbiterHandle> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (0..cores)
+        .map(|_| {
+            let arbiter = actix::Arbiter::new();
+            let handle = arbiter.handle();
+            // The arbiter lives as long as the process, like the node.
+            std::mem::forget(arbiter);
+            handle
+        })
+        .collect()
 }
 
 /// Starts the SIP endpoint on a thread of its own, so that SIP timers and retransmissions

@@ -281,7 +281,7 @@ impl CampaignActor {
             "" => String::new(),
             s => s.to_string(),
         };
-        CallActor::new(
+        let call = CallActor::new(
             campaigncall_id,
             destination.target.clone(),
             caller_id,
@@ -290,8 +290,8 @@ impl CampaignActor {
             self.gate.trunk.clone(),
             self.deps.endpoint.clone(),
             ctx.address(),
-        )
-        .start();
+        );
+        CallActor::start_in_arbiter(&self.deps.call_arbiter(), move |_| call);
     }
 
     fn end(&mut self, status: CampaignStatus, ctx: &mut Context<Self>) {

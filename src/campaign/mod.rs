@@ -44,9 +44,24 @@ pub struct Deps {
     pub gates: HashMap<String, Arc<TrunkGate>>,
     /// The trunk used when a campaign names none.
     pub default_trunk: String,
+    /// The arbiters (threads) call actors are spread over, one per core.
+    pub call_arbiters: Vec<actix::ArbiterHandle>,
+    /// Round-robin position in `call_arbiters`.
+    pub next_arbiter: std::sync::atomic::AtomicUsize,
 }
 
 impl Deps {
+    /// The arbiter the next call actor starts on (the current one when there is no pool).
+    pub fn call_arbiter(&self) -> actix::ArbiterHandle {
+        if self.call_arbiters.is_empty() {
+            return actix::Arbiter::current();
+        }
+        let i = self
+            .next_arbiter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.call_arbiters[i % self.call_arbiters.len()].clone()
+    }
+
     /// The trunk called `name` (empty: the default one).
     pub fn gate(&self, name: &str) -> Option<Arc<TrunkGate>> {
         let name = if name.is_empty() {
