@@ -54,7 +54,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
     }
     let deps = Arc::new(Deps {
         store: store.clone(),
-        writer: Writer::start(store.clone()),
+        writer: Writer::start(store.clone())?,
         endpoint: endpoint.clone(),
         default_trunk: settings
             .trunk

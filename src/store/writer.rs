@@ -29,11 +29,17 @@ pub enum WriteError {
 }
 
 impl Writer {
-    /// Starts the writer task on the current tokio runtime.
-    pub fn start(store: Arc<dyn Store>) -> Writer {
+    /// Starts the writer on a thread of its own, so that building and binding thousands of
+    /// statements a second never competes with the actors for their thread.
+    pub fn start(store: Arc<dyn Store>) -> std::io::Result<Writer> {
         let (tx, rx) = mpsc::channel(4096);
-        tokio::spawn(run(store, rx));
-        Writer { tx }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || runtime.block_on(run(store, rx)))?;
+        Ok(Writer { tx })
     }
 
     /// Queues `ops` (applied together, in order) and waits until they are committed; returns
