@@ -5,11 +5,16 @@
 
 pub mod dtmf;
 pub mod g711;
+pub mod http_get;
 pub mod ids;
 pub mod outbound;
 pub mod ports;
+pub mod prompts;
+pub mod resample;
 pub mod sdp;
 pub mod session;
+pub mod wav;
 
+pub use prompts::{load, tts, PromptError};
 pub use sdp::{parse_answer, Direction, RemoteMedia, SdpError};
 pub use session::{spawn, MediaEvent, MediaHandle, SessionClosed, SessionConfig};
