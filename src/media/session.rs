@@ -93,8 +93,8 @@ pub struct MediaCounters {
     pub received: AtomicU64,
     /// Datagrams dropped as malformed (not RTP version 2, truncated, bad padding).
     pub malformed: AtomicU64,
-    /// Packets not sent because the socket was busy.
-    pub send_dropped: AtomicU64,
+    /// Packets the socket refused to send (an unreachable far end, a full buffer).
+    pub send_failed: AtomicU64,
     /// Events dropped because the call was not reading them.
     pub events_dropped: AtomicU64,
 }
@@ -221,19 +221,13 @@ impl Task {
         let mut timed_out = false;
         loop {
             tokio::select! {
+                // Commands first, then the clock, then the socket: a flood of inbound
+                // datagrams must not delay outgoing packets.
                 biased;
                 command = commands.recv() => match command {
                     Some(MediaCommand::Close) | None => break,
                     Some(command) => self.command(command),
                 },
-                received = self.socket.recv_from(&mut recv_buf) => {
-                    if let Ok((len, from)) = received {
-                        if self.receive(&recv_buf[..len], from) {
-                            last_heard = Instant::now();
-                            timed_out = false;
-                        }
-                    }
-                }
                 due = clock.tick() => {
                     let now = Instant::now();
                     if now.duration_since(due) > MAX_CATCH_UP {
@@ -243,10 +237,18 @@ impl Task {
                         self.outbound.tick(&mut skip, &mut |e| emit(&self.events, &self.counters, e));
                         continue;
                     }
-                    self.send_slot(&mut send_buf);
+                    self.send_slot(&mut send_buf).await;
                     if self.watch_silence && !timed_out && now.duration_since(last_heard) >= self.timeout {
                         timed_out = true;
                         self.emit(MediaEvent::RtpTimeout);
+                    }
+                }
+                received = self.socket.recv_from(&mut recv_buf) => {
+                    if let Ok((len, from)) = received {
+                        if self.receive(&recv_buf[..len], from) {
+                            last_heard = Instant::now();
+                            timed_out = false;
+                        }
                     }
                 }
             }
@@ -277,19 +279,21 @@ impl Task {
         }
     }
 
-    fn send_slot(&mut self, buf: &mut [u8; MAX_PACKET]) {
+    async fn send_slot(&mut self, buf: &mut [u8; MAX_PACKET]) {
         let (events, counters) = (&self.events, &self.counters);
         let len = self.outbound.tick(buf, &mut |e| emit(events, counters, e));
         let Some(target) = self.target else { return };
         if len == 0 {
             return;
         }
-        match self.socket.try_send_to(&buf[..len], target) {
+        // Awaiting a UDP send returns at once unless the kernel buffer is full; a plain
+        // try_send would also fail before the reactor has first seen the socket writable.
+        match self.socket.send_to(&buf[..len], target).await {
             Ok(_) => {
                 self.counters.sent.fetch_add(1, Ordering::Relaxed);
             }
             Err(_) => {
-                self.counters.send_dropped.fetch_add(1, Ordering::Relaxed);
+                self.counters.send_failed.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -348,3 +352,7 @@ pub fn parse_rtp(datagram: &[u8]) -> Option<(Header, &[u8])> {
     }
     Some((header, payload))
 }
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;
