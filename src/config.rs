@@ -4,7 +4,7 @@
 use crate::call::trunk::TrunkConfig;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Everything ringmaster can be told at start.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -25,6 +25,50 @@ pub struct Settings {
     /// API tokens.
     #[serde(default)]
     pub auth: AuthSettings,
+    /// RTP, prompts and text to speech.
+    #[serde(default)]
+    pub media: MediaSettings,
+}
+
+/// `[media]`: RTP sockets and prompt sources.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaSettings {
+    /// UDP ports for RTP, `low-high` (even ports are used).
+    pub rtp_ports: String,
+    /// A call whose far end sends no RTP for this long is ended.
+    pub rtp_timeout_ms: u64,
+    /// Where synthesised speech and downloaded prompts are cached.
+    pub tts_cache_dir: PathBuf,
+    /// Where `play` looks for prompt files given as relative paths.
+    pub prompts_dir: PathBuf,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        MediaSettings {
+            rtp_ports: "20000-30000".into(),
+            rtp_timeout_ms: 30_000,
+            tts_cache_dir: std::env::temp_dir().join("ringmaster-tts"),
+            prompts_dir: PathBuf::from("prompts"),
+        }
+    }
+}
+
+impl MediaSettings {
+    /// The RTP port range.
+    pub fn port_range(&self) -> Result<crate::media::ports::PortRange, ConfigError> {
+        self.rtp_ports
+            .parse()
+            .map_err(|e: crate::media::ports::PortError| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// What each media session is configured with.
+    pub fn session(&self) -> crate::media::SessionConfig {
+        crate::media::SessionConfig {
+            rtp_timeout: std::time::Duration::from_millis(self.rtp_timeout_ms),
+        }
+    }
 }
 
 /// `[api]`: the REST control endpoint.
@@ -172,7 +216,7 @@ impl Settings {
             let Some((section, key)) = rest.split_once('_') else {
                 continue;
             };
-            if !matches!(section, "sip" | "api" | "database") {
+            if !matches!(section, "sip" | "api" | "database" | "media") {
                 continue;
             }
             let parsed = format!("v = {value}")
@@ -220,6 +264,28 @@ mod tests {
         assert_eq!(s.sip.listen, "127.0.0.1:5070".parse().unwrap());
         assert_eq!(s.sip.t1_ms, 250);
         assert_eq!(s.trunk("carrier").unwrap().uri, "sip:127.0.0.1:5080");
+    }
+
+    #[test]
+    fn media_settings_have_defaults_and_overrides() {
+        let s = Settings::from_toml("", Vec::new()).unwrap();
+        assert_eq!(s.media.rtp_ports, "20000-30000");
+        assert_eq!(s.media.rtp_timeout_ms, 30_000);
+        assert!(s.media.tts_cache_dir.ends_with("ringmaster-tts"));
+        assert_eq!(s.media.prompts_dir, PathBuf::from("prompts"));
+        assert!(s.media.port_range().is_ok());
+        let env = vec![(
+            "RINGMASTER_MEDIA_RTP_TIMEOUT_MS".to_string(),
+            "5000".to_string(),
+        )];
+        let s = Settings::from_toml("[media]\nrtp_ports = \"40000-40100\"\n", env).unwrap();
+        assert_eq!(s.media.rtp_timeout_ms, 5000);
+        assert_eq!(
+            s.media.session().rtp_timeout,
+            std::time::Duration::from_secs(5)
+        );
+        let bad = Settings::from_toml("[media]\nrtp_ports = \"9-3\"\n", Vec::new()).unwrap();
+        assert!(bad.media.port_range().is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! sip/transport/  the only IO in the SIP layer: one thin tokio driver per socket (UDP, TCP)
 //! call/        placing one call through a trunk and reporting its outcome
 //! flow/        the actions a campaign runs: validation (pure)
+//! media/       SDP answers, G.711, RFC 4733 digits, one RTP task per call leg, prompts
 //! store/       durable state behind the Store trait (SQLite)
 //! campaign/    running campaigns; the Control trait the API drives
 //! api/         the REST control API under /v1.0 (actix-web), over Store and Control

@@ -1,3 +1,20 @@
-//! Media: SDP offer/answer (RTP sessions, codecs and digits come with the media layer).
+//! Media: SDP offer/answer, G.711, RFC 4733 digits, one RTP task per call leg, and prompts
+//! (WAV files, HTTP downloads and espeak-ng text to speech), all as 8 kHz mono samples.
+//!
+//! Nothing here touches the store; RTP never leaves the session task that owns its socket.
 
+pub mod dtmf;
+pub mod g711;
+pub mod http_get;
+pub mod ids;
+pub mod outbound;
+pub mod ports;
+pub mod prompts;
+pub mod resample;
 pub mod sdp;
+pub mod session;
+pub mod wav;
+
+pub use prompts::{load, tts, PromptError};
+pub use sdp::{parse_answer, Direction, RemoteMedia, SdpError};
+pub use session::{spawn, MediaEvent, MediaHandle, SessionClosed, SessionConfig};

@@ -1,6 +1,7 @@
-//! SDP offers (RFC 4566 / RFC 3264) for the calls ringmaster places.
+//! SDP offers and answers (RFC 4566 / RFC 3264) for the calls ringmaster places.
 
-use std::net::IpAddr;
+use crate::media::g711::Codec;
+use std::net::{IpAddr, SocketAddr};
 
 /// The audio formats ringmaster offers: PCMU, PCMA and RFC 4733 telephone-events.
 pub const OFFERED_PAYLOADS: &str = "0 8 101";
@@ -24,13 +25,217 @@ pub fn offer(ip: IpAddr, port: u16, session_id: u64) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_offer_lists_pcmu_pcma_and_telephone_events() {
-        let sdp = super::offer("127.0.0.1".parse().unwrap(), 20000, 7);
-        assert!(sdp.contains("m=audio 20000 RTP/AVP 0 8 101\r\n"));
-        assert!(sdp.contains("c=IN IP4 127.0.0.1\r\n"));
-        assert!(sdp.contains("a=rtpmap:101 telephone-event/8000\r\n"));
+/// Which way the far end said media flows (from its point of view).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Both ways (the default).
+    SendRecv,
+    /// The far end sends, and will not receive.
+    SendOnly,
+    /// The far end receives, and will not send.
+    RecvOnly,
+    /// Neither way.
+    Inactive,
+}
+
+/// What the far end's answer says about its audio stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteMedia {
+    /// Where to send RTP (the connection address and the audio port).
+    pub addr: SocketAddr,
+    /// The codec to send: the first of the answer's payloads that we offered.
+    pub codec: Codec,
+    /// The payload type of RFC 4733 telephone-events, when the answer has one.
+    pub telephone_event: Option<u8>,
+    /// The far end's direction attribute (media level over session level).
+    pub direction: Direction,
+    /// `c=0.0.0.0` (RFC 2543 hold): do not send until the far end sends to us.
+    pub on_hold: bool,
+}
+
+impl RemoteMedia {
+    /// Whether the far end wants our audio.
+    pub fn wants_audio(&self) -> bool {
+        !self.on_hold && matches!(self.direction, Direction::SendRecv | Direction::RecvOnly)
+    }
+
+    /// Whether the far end said it would send audio (so silence from it means trouble).
+    pub fn will_send(&self) -> bool {
+        matches!(self.direction, Direction::SendRecv | Direction::SendOnly)
     }
 }
+
+/// Why an SDP answer cannot be used. The Display is a short reason for the call's record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SdpError {
+    /// Not SDP: no `v=0` line or not text.
+    #[error("not an SDP body")]
+    NotSdp,
+    /// A line the parser needs is malformed.
+    #[error("malformed {0} line")]
+    Malformed(&'static str),
+    /// No `m=audio` line with a real port.
+    #[error("no audio stream")]
+    NoAudio,
+    /// No `c=` line at session or audio level.
+    #[error("no connection address")]
+    NoConnection,
+    /// The audio stream lists none of PCMU and PCMA.
+    #[error("no common codec")]
+    NoCommonCodec,
+}
+
+/// Parses the far end's SDP answer to our offer.
+pub fn parse_answer(body: &[u8]) -> Result<RemoteMedia, SdpError> {
+    let text = std::str::from_utf8(body).map_err(|_| SdpError::NotSdp)?;
+    let mut lines = text
+        .split('\n')
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.is_empty());
+    if lines.next().map(str::trim) != Some("v=0") {
+        return Err(SdpError::NotSdp);
+    }
+
+    let mut session_conn: Option<IpAddr> = None;
+    let mut session_dir: Option<Direction> = None;
+    // The first audio stream; later m= lines (video, a second audio) are ignored.
+    let mut audio: Option<AudioSection> = None;
+    let mut in_audio = false;
+    let mut seen_media = false;
+
+    for line in lines {
+        let (kind, value) = line.split_once('=').ok_or(SdpError::Malformed("SDP"))?;
+        match kind {
+            "m" => {
+                seen_media = true;
+                in_audio = false;
+                if value.starts_with("audio ") && audio.is_none() {
+                    audio = Some(AudioSection::parse(value)?);
+                    in_audio = true;
+                }
+            }
+            "c" => {
+                let ip = parse_connection(value)?;
+                if !seen_media {
+                    session_conn = Some(ip);
+                } else if in_audio {
+                    if let Some(a) = audio.as_mut() {
+                        a.conn = Some(ip);
+                    }
+                }
+            }
+            "a" => {
+                let dir = match value {
+                    "sendrecv" => Some(Direction::SendRecv),
+                    "sendonly" => Some(Direction::SendOnly),
+                    "recvonly" => Some(Direction::RecvOnly),
+                    "inactive" => Some(Direction::Inactive),
+                    _ => None,
+                };
+                if !seen_media {
+                    session_dir = dir.or(session_dir);
+                } else if let (true, Some(a)) = (in_audio, audio.as_mut()) {
+                    if dir.is_some() {
+                        a.direction = dir;
+                    } else if let Some(map) = value.strip_prefix("rtpmap:") {
+                        a.rtpmap(map)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let audio = audio.ok_or(SdpError::NoAudio)?;
+    if audio.port == 0 {
+        // A rejected stream (RFC 3264 section 6).
+        return Err(SdpError::NoAudio);
+    }
+    let ip = audio.conn.or(session_conn).ok_or(SdpError::NoConnection)?;
+    let codec = audio
+        .payloads
+        .iter()
+        .find_map(|&pt| Codec::from_payload_type(pt))
+        .ok_or(SdpError::NoCommonCodec)?;
+    Ok(RemoteMedia {
+        addr: SocketAddr::new(ip, audio.port),
+        codec,
+        telephone_event: audio.telephone_event,
+        direction: audio
+            .direction
+            .or(session_dir)
+            .unwrap_or(Direction::SendRecv),
+        on_hold: ip.is_unspecified(),
+    })
+}
+
+/// The parts of the `m=audio` section we use.
+struct AudioSection {
+    port: u16,
+    payloads: Vec<u8>,
+    conn: Option<IpAddr>,
+    direction: Option<Direction>,
+    telephone_event: Option<u8>,
+}
+
+impl AudioSection {
+    /// `audio <port>[/<count>] <proto> <fmt> ...`
+    fn parse(value: &str) -> Result<AudioSection, SdpError> {
+        let mut parts = value.split_ascii_whitespace().skip(1);
+        let port = parts
+            .next()
+            .and_then(|p| p.split('/').next())
+            .and_then(|p| p.parse::<u16>().ok())
+            .ok_or(SdpError::Malformed("m="))?;
+        let proto = parts.next().ok_or(SdpError::Malformed("m="))?;
+        if !proto.starts_with("RTP/") {
+            return Err(SdpError::NoCommonCodec);
+        }
+        let payloads = parts
+            .map(|p| p.parse::<u8>().map_err(|_| SdpError::Malformed("m=")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(AudioSection {
+            port,
+            payloads,
+            conn: None,
+            direction: None,
+            telephone_event: None,
+        })
+    }
+
+    /// `rtpmap:<pt> <encoding>/<rate>[/<channels>]`
+    fn rtpmap(&mut self, map: &str) -> Result<(), SdpError> {
+        let (pt, encoding) = map.split_once(' ').ok_or(SdpError::Malformed("a=rtpmap"))?;
+        let pt: u8 = pt.parse().map_err(|_| SdpError::Malformed("a=rtpmap"))?;
+        let is_event = encoding
+            .trim()
+            .to_ascii_lowercase()
+            .starts_with("telephone-event/8000");
+        if is_event
+            && (96..=127).contains(&pt)
+            && self.payloads.contains(&pt)
+            && self.telephone_event.is_none()
+        {
+            self.telephone_event = Some(pt);
+        }
+        Ok(())
+    }
+}
+
+/// `IN IP4 <addr>[/ttl]` or `IN IP6 <addr>`.
+fn parse_connection(value: &str) -> Result<IpAddr, SdpError> {
+    let mut parts = value.split_ascii_whitespace();
+    let (Some("IN"), Some(family), Some(addr)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(SdpError::Malformed("c="));
+    };
+    let addr = addr.split('/').next().unwrap_or(addr);
+    let ip: IpAddr = addr.parse().map_err(|_| SdpError::Malformed("c="))?;
+    match (family, ip) {
+        ("IP4", IpAddr::V4(_)) | ("IP6", IpAddr::V6(_)) => Ok(ip),
+        _ => Err(SdpError::Malformed("c=")),
+    }
+}
+
+#[cfg(test)]
+#[path = "sdp_tests.rs"]
+mod tests;

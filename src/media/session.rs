@@ -1,0 +1,358 @@
+//! One call leg's media: a tokio task that owns the leg's RTP socket, paces outgoing packets
+//! at 20 ms, detects RFC 4733 digits and watches for a silent far end. The call talks to it
+//! through a [`MediaHandle`] and hears from it on a bounded event channel; RTP itself never
+//! leaves the task.
+
+use crate::media::dtmf::Detector;
+use crate::media::ids::{MediaTime, SeqNo, Ssrc};
+use crate::media::outbound::{Outbound, MAX_PACKET};
+use crate::media::sdp::RemoteMedia;
+use rtp::header::Header;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+use webrtc_util::marshal::Unmarshal;
+
+/// Packet interval.
+pub const PTIME: Duration = Duration::from_millis(20);
+/// When the task falls this far behind its clock, it skips ahead instead of bursting.
+const MAX_CATCH_UP: Duration = Duration::from_millis(100);
+/// Commands waiting for the task.
+const COMMAND_CAPACITY: usize = 32;
+/// Events waiting for the call.
+const EVENT_CAPACITY: usize = 64;
+/// Receive buffer: larger than any sane RTP packet.
+const RECV_BUFFER: usize = 2048;
+
+/// How a session behaves.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// No packet from the far end for this long → [`MediaEvent::RtpTimeout`].
+    pub rtp_timeout: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            rtp_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the session tells the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// The far end pressed a digit (RFC 4733).
+    Digit(char),
+    /// A prompt ended: played out, or stopped (by `stop_playback`, a new `play`, or a digit
+    /// during an interruptible prompt).
+    PlayFinished {
+        /// The id given to `play`.
+        id: u64,
+        /// Whether it was cut short.
+        interrupted: bool,
+    },
+    /// Every digit given to `send_digits` has been sent.
+    DigitsSent,
+    /// Nothing arrived from the far end for `rtp_timeout` (reported once per silence).
+    RtpTimeout,
+}
+
+/// The session has ended; the command was not delivered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("media session closed")]
+pub struct SessionClosed;
+
+/// Commands from the call to its session.
+#[derive(Debug)]
+enum MediaCommand {
+    Play {
+        id: u64,
+        samples: Arc<[i16]>,
+        interruptible: bool,
+    },
+    StopPlayback,
+    SendDigits {
+        digits: String,
+        duration_ms: u32,
+        interval_ms: u32,
+    },
+    Close,
+}
+
+/// Counters a session keeps (relaxed atomics: read them for statistics, not for ordering).
+#[derive(Debug, Default)]
+pub struct MediaCounters {
+    /// RTP packets sent.
+    pub sent: AtomicU64,
+    /// RTP packets received and accepted.
+    pub received: AtomicU64,
+    /// Datagrams dropped as malformed (not RTP version 2, truncated, bad padding).
+    pub malformed: AtomicU64,
+    /// Packets the socket refused to send (an unreachable far end, a full buffer).
+    pub send_failed: AtomicU64,
+    /// Events dropped because the call was not reading them.
+    pub events_dropped: AtomicU64,
+}
+
+/// The call's side of a media session. Dropping every clone closes the session.
+#[derive(Debug, Clone)]
+pub struct MediaHandle {
+    commands: mpsc::Sender<MediaCommand>,
+    counters: Arc<MediaCounters>,
+}
+
+impl MediaHandle {
+    /// Plays 8 kHz mono samples, replacing any prompt already playing.
+    pub fn play(
+        &self,
+        id: u64,
+        samples: Arc<[i16]>,
+        interruptible: bool,
+    ) -> Result<(), SessionClosed> {
+        self.send(MediaCommand::Play {
+            id,
+            samples,
+            interruptible,
+        })
+    }
+
+    /// Stops the current prompt (reported as interrupted).
+    pub fn stop_playback(&self) -> Result<(), SessionClosed> {
+        self.send(MediaCommand::StopPlayback)
+    }
+
+    /// Sends digits as RFC 4733 events, each `duration_ms` long with `interval_ms` between.
+    pub fn send_digits(
+        &self,
+        digits: &str,
+        duration_ms: u32,
+        interval_ms: u32,
+    ) -> Result<(), SessionClosed> {
+        self.send(MediaCommand::SendDigits {
+            digits: digits.to_string(),
+            duration_ms,
+            interval_ms,
+        })
+    }
+
+    /// Ends the session and releases its socket.
+    pub fn close(&self) -> Result<(), SessionClosed> {
+        self.send(MediaCommand::Close)
+    }
+
+    /// The session's counters.
+    pub fn counters(&self) -> &MediaCounters {
+        &self.counters
+    }
+
+    fn send(&self, command: MediaCommand) -> Result<(), SessionClosed> {
+        // Commands are a handful per call; a full queue means the task is gone or stuck.
+        self.commands.try_send(command).map_err(|_| SessionClosed)
+    }
+}
+
+/// Starts the media task for one call leg. It owns `socket` until `close`, or until every
+/// handle is dropped. Must be called inside a tokio runtime.
+pub fn spawn(
+    socket: UdpSocket,
+    remote: RemoteMedia,
+    config: SessionConfig,
+) -> (MediaHandle, mpsc::Receiver<MediaEvent>) {
+    let (command_tx, command_rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);
+    let counters = Arc::new(MediaCounters::default());
+    let outbound = Outbound::new(
+        Ssrc(rand::random()),
+        SeqNo(rand::random()),
+        MediaTime(rand::random()),
+        remote.codec,
+        remote.telephone_event,
+        remote.wants_audio(),
+    );
+    let task = Task {
+        socket,
+        target: (!remote.on_hold).then_some(remote.addr),
+        latched: false,
+        event_pt: remote.telephone_event,
+        watch_silence: remote.will_send(),
+        timeout: config.rtp_timeout,
+        outbound,
+        detector: Detector::new(),
+        events: event_tx,
+        counters: counters.clone(),
+    };
+    tokio::spawn(task.run(command_rx));
+    (
+        MediaHandle {
+            commands: command_tx,
+            counters,
+        },
+        event_rx,
+    )
+}
+
+/// The session task's state.
+struct Task {
+    socket: UdpSocket,
+    /// Where packets go: the SDP address until the far end's first packet names its source.
+    target: Option<SocketAddr>,
+    latched: bool,
+    event_pt: Option<u8>,
+    watch_silence: bool,
+    timeout: Duration,
+    outbound: Outbound,
+    detector: Detector,
+    events: mpsc::Sender<MediaEvent>,
+    counters: Arc<MediaCounters>,
+}
+
+impl Task {
+    async fn run(mut self, mut commands: mpsc::Receiver<MediaCommand>) {
+        let mut clock = tokio::time::interval(PTIME);
+        clock.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        let mut recv_buf = [0u8; RECV_BUFFER];
+        let mut send_buf = [0u8; MAX_PACKET];
+        let mut last_heard = Instant::now();
+        let mut timed_out = false;
+        loop {
+            tokio::select! {
+                // Commands first, then the clock, then the socket: a flood of inbound
+                // datagrams must not delay outgoing packets.
+                biased;
+                command = commands.recv() => match command {
+                    Some(MediaCommand::Close) | None => break,
+                    Some(command) => self.command(command),
+                },
+                due = clock.tick() => {
+                    let now = Instant::now();
+                    if now.duration_since(due) > MAX_CATCH_UP {
+                        // Far behind (a stalled runtime): skip this slot rather than burst a
+                        // backlog of stale audio; media time still moves on.
+                        let mut skip = [0u8; MAX_PACKET];
+                        self.outbound.tick(&mut skip, &mut |e| emit(&self.events, &self.counters, e));
+                        continue;
+                    }
+                    self.send_slot(&mut send_buf).await;
+                    if self.watch_silence && !timed_out && now.duration_since(last_heard) >= self.timeout {
+                        timed_out = true;
+                        self.emit(MediaEvent::RtpTimeout);
+                    }
+                }
+                received = self.socket.recv_from(&mut recv_buf) => {
+                    if let Ok((len, from)) = received {
+                        if self.receive(&recv_buf[..len], from) {
+                            last_heard = Instant::now();
+                            timed_out = false;
+                        }
+                    }
+                }
+            }
+        }
+        // Report a prompt cut short by the close, so nobody waits on it.
+        let (events, counters) = (&self.events, &self.counters);
+        self.outbound.stop(&mut |e| emit(events, counters, e));
+    }
+
+    fn command(&mut self, command: MediaCommand) {
+        let (events, counters) = (&self.events, &self.counters);
+        let mut emit = |e| emit(events, counters, e);
+        match command {
+            MediaCommand::Play {
+                id,
+                samples,
+                interruptible,
+            } => self.outbound.play(id, samples, interruptible, &mut emit),
+            MediaCommand::StopPlayback => self.outbound.stop(&mut emit),
+            MediaCommand::SendDigits {
+                digits,
+                duration_ms,
+                interval_ms,
+            } => self
+                .outbound
+                .send_digits(&digits, duration_ms, interval_ms, &mut emit),
+            MediaCommand::Close => {}
+        }
+    }
+
+    async fn send_slot(&mut self, buf: &mut [u8; MAX_PACKET]) {
+        let (events, counters) = (&self.events, &self.counters);
+        let len = self.outbound.tick(buf, &mut |e| emit(events, counters, e));
+        let Some(target) = self.target else { return };
+        if len == 0 {
+            return;
+        }
+        // Awaiting a UDP send returns at once unless the kernel buffer is full; a plain
+        // try_send would also fail before the reactor has first seen the socket writable.
+        match self.socket.send_to(&buf[..len], target).await {
+            Ok(_) => {
+                self.counters.sent.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.counters.send_failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Handles one datagram; returns whether it was RTP.
+    fn receive(&mut self, datagram: &[u8], from: SocketAddr) -> bool {
+        let Some((header, payload)) = parse_rtp(datagram) else {
+            self.counters.malformed.fetch_add(1, Ordering::Relaxed);
+            return false;
+        };
+        self.counters.received.fetch_add(1, Ordering::Relaxed);
+        if !self.latched {
+            // Symmetric RTP (RFC 4961): answer where the far end really sends from, which
+            // behind a NAT is not the address in its SDP.
+            self.latched = true;
+            self.target = Some(from);
+        }
+        if Some(header.payload_type) == self.event_pt {
+            if let Some(digit) = self.detector.feed(header.timestamp, payload) {
+                self.emit(MediaEvent::Digit(digit));
+                let (events, counters) = (&self.events, &self.counters);
+                self.outbound.barge_in(&mut |e| emit(events, counters, e));
+            }
+        }
+        // Received audio is not used yet.
+        true
+    }
+
+    fn emit(&self, event: MediaEvent) {
+        emit(&self.events, &self.counters, event);
+    }
+}
+
+/// Hands an event to the call without ever blocking the media clock.
+fn emit(events: &mpsc::Sender<MediaEvent>, counters: &MediaCounters, event: MediaEvent) {
+    if events.try_send(event).is_err() {
+        counters.events_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Splits a datagram into its RTP header and payload (padding removed); `None` if it is not
+/// a well-formed RTP version 2 packet.
+pub fn parse_rtp(datagram: &[u8]) -> Option<(Header, &[u8])> {
+    let mut reader = datagram;
+    let header = Header::unmarshal(&mut reader).ok()?;
+    if header.version != 2 {
+        return None;
+    }
+    let mut payload = reader;
+    if header.padding {
+        let pad = *payload.last()? as usize;
+        if pad == 0 || pad > payload.len() {
+            return None;
+        }
+        payload = &payload[..payload.len() - pad];
+    }
+    Some((header, payload))
+}
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;
