@@ -9,7 +9,8 @@ pub mod sqlite;
 pub mod writer;
 
 use crate::domain::{
-    Campaign, Campaigncall, Disposition, HangupBy, Outdial, Outplan, Target, TargetStatus,
+    Action, Campaign, Campaigncall, Disposition, Flow, HangupBy, Outdial, Outplan, Target,
+    TargetStatus,
 };
 use async_trait::async_trait;
 use serde::{de::DeserializeOwned, Serialize};
@@ -62,6 +63,8 @@ pub enum DocKind {
     Outdial,
     /// `/campaigns`.
     Campaign,
+    /// `/flows`.
+    Flow,
 }
 
 impl DocKind {
@@ -71,6 +74,7 @@ impl DocKind {
             DocKind::Outplan => "outplan",
             DocKind::Outdial => "outdial",
             DocKind::Campaign => "campaign",
+            DocKind::Flow => "flow",
         }
     }
 }
@@ -131,6 +135,31 @@ impl Document for Campaign {
     fn deleted(&self) -> bool {
         self.tm_delete != crate::domain::time::NEVER
     }
+}
+
+impl Document for Flow {
+    const KIND: DocKind = DocKind::Flow;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn customer_id(&self) -> Uuid {
+        self.customer_id
+    }
+    fn deleted(&self) -> bool {
+        self.tm_delete != crate::domain::time::NEVER
+    }
+}
+
+/// The actions a campaign runs on each answered call: its own `actions` when it has some,
+/// else those of its flow (`flow_id`), else none (a flow deleted since counts as none).
+pub async fn resolve_actions(store: &dyn Store, campaign: &Campaign) -> StoreResult<Vec<Action>> {
+    if !campaign.actions.is_empty() || campaign.flow_id.is_nil() {
+        return Ok(campaign.actions.clone());
+    }
+    let flow = Docs(store)
+        .get::<Flow>(Some(campaign.customer_id), campaign.flow_id)
+        .await?;
+    Ok(flow.map(|f| f.actions).unwrap_or_default())
 }
 
 /// A target to insert (already normalised and validated).
