@@ -17,7 +17,7 @@
 //! campaign_fields.rs  a campaign's writable fields and their checks
 //! campaign_status.rs  run / stop requests and what they do to the status
 //! stats.rs          /campaigns/{id}/stats
-//! campaigncalls.rs  /campaigncalls (read only)
+//! campaigncalls.rs  /campaigncalls (read only, ?digits= filter)
 //! flows.rs          /flows
 //! openapi.rs        /openapi.json
 //! ```

@@ -229,6 +229,7 @@ impl CampaignActor {
                 hangup_by: None,
                 setup_ms: 0,
                 talk_ms: 0,
+                flow_result: None,
                 tm_create: at.clone(),
                 tm_update: at.clone(),
                 tm_delete: time::NEVER.to_string(),
@@ -353,6 +354,7 @@ impl CampaignActor {
             talk_ms: outcome.talk_ms,
             next,
             at: time::now_string(),
+            flow_result: None,
         };
         let writer = self.deps.writer.clone();
         ctx.spawn(

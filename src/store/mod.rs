@@ -227,6 +227,8 @@ pub struct AttemptEnd {
     pub next: TargetNext,
     /// When (a `tm_*` string).
     pub at: String,
+    /// What the flow did (`FlowOutcome::to_value`), `None` when no flow ran.
+    pub flow_result: Option<serde_json::Value>,
 }
 
 /// One write of the dialer's hot path.
@@ -249,6 +251,15 @@ pub enum WriteOp {
     },
     /// The attempt is over.
     End(Box<AttemptEnd>),
+}
+
+/// Which campaigncalls a list wants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallFilter {
+    /// Of this campaign only.
+    pub campaign: Option<Uuid>,
+    /// Only those whose flow collected exactly these digits (`flow_result.digits`).
+    pub digits: Option<String>,
 }
 
 /// Per-campaign figures from the database.
@@ -315,11 +326,11 @@ pub trait Store: Send + Sync + 'static {
     /// One campaigncall of the customer.
     async fn get_campaigncall(&self, customer: Uuid, id: Uuid)
         -> StoreResult<Option<Campaigncall>>;
-    /// Campaigncalls of a customer (of one campaign when given), newest first.
+    /// Campaigncalls of a customer that pass `filter`, newest first.
     async fn list_campaigncalls(
         &self,
         customer: Uuid,
-        campaign: Option<Uuid>,
+        filter: &CallFilter,
         page: &Page,
     ) -> StoreResult<Listed<Campaigncall>>;
     /// Attempts and dispositions of a campaign.

@@ -307,6 +307,7 @@ async fn campaigncalls_written_by_the_engine_are_listed_for_their_customer_only(
         hangup_by: None,
         setup_ms: 0,
         talk_ms: 0,
+        flow_result: None,
         tm_create: ringmaster::domain::time::now_string(),
         tm_update: NEVER.into(),
         tm_delete: NEVER.into(),

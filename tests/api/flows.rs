@@ -1,10 +1,11 @@
 //! Flows: CRUD, action validation naming the action, campaigns running a flow through
-//! `flow_id`.
+//! `flow_id`, and each campaigncall's `flow_result` with the `?digits=` filter.
 
 use crate::helpers::{id_of, spawn_app, TestApp};
-use ringmaster::domain::time::NEVER;
-use ringmaster::domain::Campaign;
-use ringmaster::store::resolve_actions;
+use ringmaster::domain::time::{now_string, NEVER};
+use ringmaster::domain::{Address, CallStatus, Campaign, Campaigncall, Disposition};
+use ringmaster::flow::{Input, Runner, Variables};
+use ringmaster::store::{resolve_actions, AttemptEnd, Store, TargetNext, WriteOp};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -25,6 +26,10 @@ fn reminder() -> Value {
         {"id": RETRY, "next_id": END, "type": "goto", "option": {"target_id": PROMPT, "loop_count": 2}},
         {"id": END, "type": "hangup"}
     ])
+}
+
+fn uuid(v: &Value) -> Uuid {
+    Uuid::parse_str(v.as_str().unwrap_or_default()).unwrap_or_default()
 }
 
 #[tokio::test]
@@ -170,4 +175,118 @@ async fn a_campaign_flow_id_must_name_a_flow_of_the_customer() {
         .invalid("flow_id: no flow ");
     let c = a.post("/campaigns", &body(json!(""))).await.ok();
     assert_eq!(c["flow_id"], json!(Uuid::nil()));
+}
+
+/// Plays the dialer: a campaigncall for a new target of the campaign, ended with what the
+/// reminder did when the callee pressed `key`.
+async fn call_pressing(app: &TestApp, campaign: &Value, phone: &str, key: char) -> Uuid {
+    let outdial = campaign["outdial_id"].as_str().unwrap_or_default();
+    let target = app
+        .a()
+        .post(
+            &format!("/outdials/{outdial}/targets"),
+            &json!({"name": "Ada", "destination_0": phone}),
+        )
+        .await
+        .ok();
+    let parsed: Campaign = serde_json::from_value(campaign.clone()).expect("a campaign");
+    let actions = resolve_actions(app.store.as_ref(), &parsed)
+        .await
+        .expect("resolved");
+    let mut runner = Runner::new(actions, Variables::new());
+    runner.next(Input::Started);
+    runner.next(Input::DigitPressed(key));
+    runner.next(Input::Completed);
+
+    let call = Campaigncall {
+        id: Uuid::new_v4(),
+        customer_id: app.customer_a,
+        campaign_id: parsed.id,
+        outplan_id: parsed.outplan_id,
+        outdial_id: parsed.outdial_id,
+        outdial_target_id: uuid(&target["id"]),
+        queue_id: Uuid::nil(),
+        reference_type: "call".into(),
+        reference_id: String::new(),
+        status: CallStatus::Dialing,
+        result: String::new(),
+        source: Address::default(),
+        destination: Address::tel(phone),
+        destination_index: 0,
+        try_count: 1,
+        disposition: None,
+        sip_code: None,
+        reason: String::new(),
+        hangup_by: None,
+        setup_ms: 0,
+        talk_ms: 0,
+        flow_result: None,
+        tm_create: now_string(),
+        tm_update: NEVER.into(),
+        tm_delete: NEVER.into(),
+    };
+    let end = AttemptEnd {
+        campaigncall_id: call.id,
+        target_id: call.outdial_target_id,
+        disposition: Disposition::Answered,
+        sip_code: Some(200),
+        reason: "OK".into(),
+        hangup_by: None,
+        setup_ms: 10,
+        talk_ms: 4000,
+        next: TargetNext::Done("success"),
+        at: now_string(),
+        flow_result: Some(runner.outcome().to_value()),
+    };
+    let id = call.id;
+    let applied = app
+        .store
+        .apply(&[
+            WriteOp::Begin {
+                call: Box::new(call),
+                slot: 0,
+            },
+            WriteOp::End(Box::new(end)),
+        ])
+        .await
+        .expect("engine writes");
+    assert_eq!(applied, [true, true]);
+    id
+}
+
+#[tokio::test]
+async fn each_campaigncall_records_what_its_flow_did_and_lists_filter_on_the_digits() {
+    let app = spawn_app().await;
+    let a = app.a();
+    let (_, campaign) = campaign_running_a_flow(&app).await;
+    let confirmed = call_pressing(&app, &campaign, "+15551230001", '1').await;
+    let cancelled = call_pressing(&app, &campaign, "+15551230002", '2').await;
+
+    let call = a.get(&format!("/campaigncalls/{confirmed}")).await.ok();
+    let result = &call["flow_result"];
+    assert_eq!(result["digits"], "1");
+    assert_eq!(result["variables"]["voipbin.call.digits"], "1");
+    let kinds: Vec<&str> = result["actions"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x["type"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        kinds,
+        ["talk", "digits_receive", "branch", "talk", "hangup"]
+    );
+    assert_eq!(result["actions"][0]["result"], "interrupted");
+    assert_eq!(result["actions"][2]["target_id"], CONFIRM);
+
+    let id = campaign["id"].as_str().unwrap_or_default();
+    let pressed = |digits: &str| format!("/campaigns/{id}/campaigncalls?digits={digits}");
+    let ones = a.get(&pressed("1")).await.ok();
+    assert_eq!(ones["result"].as_array().map(Vec::len), Some(1));
+    assert_eq!(ones["result"][0]["id"], json!(confirmed));
+    assert_eq!(
+        a.get("/campaigncalls?digits=2").await.ok()["result"][0]["id"],
+        json!(cancelled)
+    );
+    assert_eq!(a.get(&pressed("9")).await.ok()["result"], json!([]));
+    let all = a.get(&format!("/campaigns/{id}/campaigncalls")).await.ok();
+    assert_eq!(all["result"].as_array().map(Vec::len), Some(2));
 }
