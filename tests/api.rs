@@ -10,6 +10,8 @@ mod auth;
 mod campaign_status;
 #[path = "api/campaigns.rs"]
 mod campaigns;
+#[path = "api/flows.rs"]
+mod flows;
 #[path = "api/outplans.rs"]
 mod outplans;
 #[path = "api/targets.rs"]

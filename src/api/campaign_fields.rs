@@ -6,7 +6,7 @@ use super::documents::referenced;
 use super::error::ApiError;
 use super::fields::Fields;
 use super::ApiState;
-use crate::domain::{Campaign, CampaignStatus, CampaignType, EndHandle, Outdial, Outplan};
+use crate::domain::{Campaign, CampaignStatus, CampaignType, EndHandle, Flow, Outdial, Outplan};
 use crate::flow;
 
 /// Most simultaneous calls a campaign may ask for.
@@ -79,6 +79,9 @@ pub async fn apply(state: &ApiState, c: &mut Campaign, f: &Fields) -> Result<(),
         c.next_campaign_id = id;
     }
     if let Some(id) = f.uuid("flow_id")? {
+        if !id.is_nil() {
+            referenced::<Flow>(state, c.customer_id, "flow_id", id).await?;
+        }
         c.flow_id = id;
     }
     if let Some(v) = f.string("trunk")? {

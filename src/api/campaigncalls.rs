@@ -1,4 +1,5 @@
-//! `/campaigncalls`: the dial attempts, read only (the dialing engine writes them).
+//! `/campaigncalls`: the dial attempts, read only (the dialing engine writes them). Lists take
+//! `?digits=1` to keep the calls whose flow collected exactly those digits.
 
 use super::auth::Customer;
 use super::documents::owned;
@@ -6,7 +7,9 @@ use super::error::ApiError;
 use super::paging::Paging;
 use super::ApiState;
 use crate::domain::Campaign;
+use crate::store::CallFilter;
 use actix_web::{web, HttpResponse};
+use serde::Deserialize;
 use uuid::Uuid;
 
 /// Registers the routes.
@@ -16,16 +19,37 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/campaigns/{id}/campaigncalls").route(web::get().to(of_campaign)));
 }
 
+/// The filters of a list (other query parameters are paging and the token).
+#[derive(Deserialize)]
+struct Wanted {
+    digits: Option<String>,
+}
+
+async fn listed(
+    state: &ApiState,
+    customer: Uuid,
+    campaign: Option<Uuid>,
+    wanted: Wanted,
+    page: &crate::store::Page,
+) -> Result<HttpResponse, ApiError> {
+    let filter = CallFilter {
+        campaign,
+        digits: wanted.digits,
+    };
+    let listed = state
+        .store
+        .list_campaigncalls(customer, &filter, page)
+        .await?;
+    Ok(HttpResponse::Ok().json(listed))
+}
+
 async fn list(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
     Paging(page): Paging,
+    wanted: web::Query<Wanted>,
 ) -> Result<HttpResponse, ApiError> {
-    let listed = state
-        .store
-        .list_campaigncalls(customer, None, &page)
-        .await?;
-    Ok(HttpResponse::Ok().json(listed))
+    listed(&state, customer, None, wanted.into_inner(), &page).await
 }
 
 async fn get(
@@ -46,11 +70,15 @@ async fn of_campaign(
     Customer(customer): Customer,
     id: web::Path<Uuid>,
     Paging(page): Paging,
+    wanted: web::Query<Wanted>,
 ) -> Result<HttpResponse, ApiError> {
     let campaign = owned::<Campaign>(&state, customer, *id).await?;
-    let listed = state
-        .store
-        .list_campaigncalls(customer, Some(campaign.id), &page)
-        .await?;
-    Ok(HttpResponse::Ok().json(listed))
+    listed(
+        &state,
+        customer,
+        Some(campaign.id),
+        wanted.into_inner(),
+        &page,
+    )
+    .await
 }

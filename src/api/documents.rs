@@ -1,11 +1,11 @@
-//! What every configuration resource (outplan, outdial, campaign) shares: loading the
+//! What every configuration resource (outplan, outdial, campaign, flow) shares: loading the
 //! customer's own document (404 otherwise), checking a reference a body names (400 naming the
 //! field), listing, stamping and soft-deleting.
 
 use super::error::ApiError;
 use super::ApiState;
 use crate::domain::time::now_string;
-use crate::domain::{Campaign, CampaignStatus, Outdial, Outplan};
+use crate::domain::{Campaign, CampaignStatus, Flow, Outdial, Outplan};
 use crate::store::{Document, Page};
 use actix_web::HttpResponse;
 use uuid::Uuid;
@@ -31,7 +31,7 @@ macro_rules! stamped {
         }
     )*};
 }
-stamped!(Outplan, Outdial, Campaign);
+stamped!(Outplan, Outdial, Campaign, Flow);
 
 /// The customer's live document `id`, or 404.
 pub async fn owned<D: Document>(state: &ApiState, customer: Uuid, id: Uuid) -> Result<D, ApiError> {

@@ -7,7 +7,7 @@
 //! paging.rs         page_size / page_token
 //! fields.rs         reading a JSON body field by field, errors naming the field
 //! address.rs        addresses in requests, tel targets normalised to E.164
-//! documents.rs      load / check / list / soft-delete shared by outplans, outdials, campaigns
+//! documents.rs      load / check / list / soft-delete shared by the configuration resources
 //! outplans.rs       /outplans
 //! outdials.rs       /outdials
 //! targets.rs        /outdials/{id}/targets (one, bulk JSON, CSV)
@@ -17,7 +17,8 @@
 //! campaign_fields.rs  a campaign's writable fields and their checks
 //! campaign_status.rs  run / stop requests and what they do to the status
 //! stats.rs          /campaigns/{id}/stats
-//! campaigncalls.rs  /campaigncalls (read only)
+//! campaigncalls.rs  /campaigncalls (read only, ?digits= filter)
+//! flows.rs          /flows
 //! openapi.rs        /openapi.json
 //! ```
 //!
@@ -32,6 +33,7 @@ mod campaigns;
 mod documents;
 pub mod error;
 mod fields;
+mod flows;
 mod openapi;
 mod outdials;
 mod outplans;
@@ -101,6 +103,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(campaign_status::routes)
             .configure(stats::routes)
             .configure(campaigncalls::routes)
+            .configure(flows::routes)
             .configure(openapi::routes)
             .default_service(web::to(error::no_route)),
     );

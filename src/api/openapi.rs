@@ -42,6 +42,8 @@ mod tests {
             ("/campaigns/{id}/campaigncalls", &["get"]),
             ("/campaigncalls", &["get"]),
             ("/campaigncalls/{id}", &["get"]),
+            ("/flows", &["post", "get"]),
+            ("/flows/{id}", &["get", "put", "delete"]),
             ("/openapi.json", &["get"]),
         ];
         let paths = doc["paths"].as_object().expect("paths");

@@ -229,6 +229,7 @@ impl CampaignActor {
                 hangup_by: None,
                 setup_ms: 0,
                 talk_ms: 0,
+                flow_result: None,
                 tm_create: at.clone(),
                 tm_update: at.clone(),
                 tm_delete: time::NEVER.to_string(),
@@ -353,6 +354,7 @@ impl CampaignActor {
             talk_ms: outcome.talk_ms,
             next,
             at: time::now_string(),
+            flow_result: None,
         };
         // A detached task, not an actor future: actix polls every future an actor has spawned
         // each time the actor wakes, so thousands of pending writes would cost O(n) per event.

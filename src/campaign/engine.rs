@@ -209,6 +209,7 @@ pub async fn recover(store: &dyn Store) -> Result<Vec<Uuid>, StoreError> {
             talk_ms: 0,
             next,
             at: time::now_string(),
+            flow_result: None,
         })));
     }
     if !ops.is_empty() {

@@ -82,6 +82,11 @@ pub struct Campaigncall {
     pub setup_ms: u64,
     /// ringmaster adds: answer → hang-up, ms.
     pub talk_ms: u64,
+    /// ringmaster adds: what the flow did on the call, `{"actions": [{"id", "type", "result",
+    /// ...}], "digits": "1", "variables": {...}}` (`null` until the attempt ends, or when no
+    /// flow ran).
+    #[serde(default)]
+    pub flow_result: Option<serde_json::Value>,
     /// Created (the INVITE went out just after).
     pub tm_create: String,
     /// Last changed.

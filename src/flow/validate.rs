@@ -44,6 +44,10 @@ fn err(path: impl Into<String>, problem: impl Into<String>) -> ActionError {
     }
 }
 
+fn no_action(id: Uuid) -> String {
+    format!("no action has id {id}")
+}
+
 /// Parses the JSON value of the field `field` (`null` is an empty list) into actions and
 /// validates them.
 pub fn parse_actions(field: &str, value: &Value) -> Result<Vec<Action>, ActionError> {
@@ -112,7 +116,7 @@ pub fn validate_actions(field: &str, actions: &[Action]) -> Result<(), ActionErr
         };
         check.for_type()?;
         if !action.next_id.is_nil() && !ids.contains(&action.next_id) {
-            return Err(err(format!("{at}.next_id"), "names no action of the list"));
+            return Err(err(format!("{at}.next_id"), no_action(action.next_id)));
         }
     }
     Ok(())
@@ -129,14 +133,26 @@ struct Options<'a> {
 impl Options<'_> {
     fn for_type(&self) -> Result<(), ActionError> {
         match self.kind {
-            "talk" => self.text("text", true),
-            "play" => self.list("stream_urls", true),
+            "talk" => {
+                self.text("text", true)?;
+                self.text("language", false)?;
+                self.text("gender", false)?;
+                self.digits_handle()
+            }
+            "play" => {
+                self.list("stream_urls", true)?;
+                self.digits_handle()
+            }
             "digits_receive" => {
                 self.number("duration", false)?;
                 self.number("length", false)?;
                 self.text("key", false)
             }
-            "digits_send" => self.text("digits", true),
+            "digits_send" => {
+                self.text("digits", true)?;
+                self.number("duration", false)?;
+                self.number("interval", false)
+            }
             "branch" => {
                 self.text("variable", false)?;
                 self.jump("default_target_id", false)?;
@@ -150,7 +166,13 @@ impl Options<'_> {
             "sleep" => self.number("duration", true),
             "queue_join" => self.uuid("queue_id").map(|_| ()),
             "amd" => self.one_of("machine_handle", &["hangup", "continue"]),
-            "webhook_send" => self.text("uri", true),
+            "hangup" => self.text("reason", false),
+            "webhook_send" => {
+                self.text("uri", true)?;
+                self.text("method", false)?;
+                self.text("data_type", false)?;
+                self.boolean("sync")
+            }
             "connect" => self.list("destinations", true),
             _ => Ok(()),
         }
@@ -200,6 +222,12 @@ impl Options<'_> {
                 self.path(key),
                 format!("must not be empty for {}", self.kind),
             )),
+            Some(Value::Array(items)) if key == "stream_urls" => {
+                match items.iter().position(|v| !v.is_string()) {
+                    Some(i) => Err(err(format!("{}[{i}]", self.path(key)), "must be a string")),
+                    None => Ok(()),
+                }
+            }
             Some(Value::Array(_)) => Ok(()),
             Some(_) => Err(err(self.path(key), "must be an array")),
         }
@@ -212,6 +240,24 @@ impl Options<'_> {
             Some(_) => Err(err(
                 self.path(key),
                 format!("must be one of {}", allowed.join(", ")),
+            )),
+        }
+    }
+
+    fn boolean(&self, key: &str) -> Result<(), ActionError> {
+        match self.get(key) {
+            None | Some(Value::Bool(_)) => Ok(()),
+            Some(_) => Err(err(self.path(key), "must be true or false")),
+        }
+    }
+
+    /// `digits_handle`: `true`/`false`, or VoIPBIN's words (`"next"`).
+    fn digits_handle(&self) -> Result<(), ActionError> {
+        match self.get("digits_handle") {
+            None | Some(Value::Bool(_)) | Some(Value::String(_)) => Ok(()),
+            Some(_) => Err(err(
+                self.path("digits_handle"),
+                "must be true, false or \"next\"",
             )),
         }
     }
@@ -231,9 +277,7 @@ impl Options<'_> {
     fn jump(&self, key: &str, required: bool) -> Result<(), ActionError> {
         match self.uuid(key)? {
             None if required => Err(self.missing(key)),
-            Some(id) if !self.ids.contains(&id) => {
-                Err(err(self.path(key), "names no action of the list"))
-            }
+            Some(id) if !self.ids.contains(&id) => Err(err(self.path(key), no_action(id))),
             _ => Ok(()),
         }
     }
@@ -253,7 +297,7 @@ impl Options<'_> {
                 .and_then(|s| Uuid::parse_str(s).ok())
                 .ok_or_else(|| err(&path, "must be a UUID"))?;
             if !self.ids.contains(&id) {
-                return Err(err(path, "names no action of the list"));
+                return Err(err(path, no_action(id)));
             }
         }
         Ok(())
@@ -319,6 +363,34 @@ mod tests {
     }
 
     #[test]
+    fn the_options_the_interpreter_reads_are_checked() {
+        assert_eq!(
+            problem(json!([{"type": "play", "option": {"stream_urls": ["a.wav", 3]}}])),
+            "actions[0].option.stream_urls[1]: must be a string"
+        );
+        assert_eq!(
+            problem(json!([{"type": "digits_send", "option": {"digits": "1", "interval": -1}}])),
+            "actions[0].option.interval: must not be negative"
+        );
+        assert_eq!(
+            problem(
+                json!([{"type": "webhook_send", "option": {"uri": "http://h", "sync": "yes"}}])
+            ),
+            "actions[0].option.sync: must be true or false"
+        );
+        assert_eq!(
+            problem(json!([{"type": "talk", "option": {"text": "hi", "digits_handle": 1}}])),
+            "actions[0].option.digits_handle: must be true, false or \"next\""
+        );
+        assert_eq!(
+            problem(
+                json!([{"type": "goto", "option": {"target_id": "11111111-1111-1111-1111-111111111111"}}])
+            ),
+            "actions[0].option.target_id: no action has id 11111111-1111-1111-1111-111111111111"
+        );
+    }
+
+    #[test]
     fn an_unknown_type_is_refused_with_the_known_ones() {
         let p = problem(json!([{"type": "dance"}]));
         assert!(
@@ -342,11 +414,11 @@ mod tests {
             problem(
                 json!([{"id": id, "type": "answer"}, {"type": "goto", "option": {"target_id": other}}])
             ),
-            "actions[1].option.target_id: names no action of the list"
+            format!("actions[1].option.target_id: no action has id {other}")
         );
         assert_eq!(
             problem(json!([{"type": "branch", "option": {"target_ids": {"1": other}}}])),
-            "actions[0].option.target_ids.1: names no action of the list"
+            format!("actions[0].option.target_ids.1: no action has id {other}")
         );
         assert_eq!(
             problem(json!([{"id": id, "type": "answer"}, {"id": id, "type": "hangup"}])),

@@ -9,7 +9,8 @@ pub mod sqlite;
 pub mod writer;
 
 use crate::domain::{
-    Campaign, Campaigncall, Disposition, HangupBy, Outdial, Outplan, Target, TargetStatus,
+    Action, Campaign, Campaigncall, Disposition, Flow, HangupBy, Outdial, Outplan, Target,
+    TargetStatus,
 };
 use async_trait::async_trait;
 use serde::{de::DeserializeOwned, Serialize};
@@ -62,6 +63,8 @@ pub enum DocKind {
     Outdial,
     /// `/campaigns`.
     Campaign,
+    /// `/flows`.
+    Flow,
 }
 
 impl DocKind {
@@ -71,6 +74,7 @@ impl DocKind {
             DocKind::Outplan => "outplan",
             DocKind::Outdial => "outdial",
             DocKind::Campaign => "campaign",
+            DocKind::Flow => "flow",
         }
     }
 }
@@ -131,6 +135,31 @@ impl Document for Campaign {
     fn deleted(&self) -> bool {
         self.tm_delete != crate::domain::time::NEVER
     }
+}
+
+impl Document for Flow {
+    const KIND: DocKind = DocKind::Flow;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn customer_id(&self) -> Uuid {
+        self.customer_id
+    }
+    fn deleted(&self) -> bool {
+        self.tm_delete != crate::domain::time::NEVER
+    }
+}
+
+/// The actions a campaign runs on each answered call: its own `actions` when it has some,
+/// else those of its flow (`flow_id`), else none (a flow deleted since counts as none).
+pub async fn resolve_actions(store: &dyn Store, campaign: &Campaign) -> StoreResult<Vec<Action>> {
+    if !campaign.actions.is_empty() || campaign.flow_id.is_nil() {
+        return Ok(campaign.actions.clone());
+    }
+    let flow = Docs(store)
+        .get::<Flow>(Some(campaign.customer_id), campaign.flow_id)
+        .await?;
+    Ok(flow.map(|f| f.actions).unwrap_or_default())
 }
 
 /// A target to insert (already normalised and validated).
@@ -198,6 +227,8 @@ pub struct AttemptEnd {
     pub next: TargetNext,
     /// When (a `tm_*` string).
     pub at: String,
+    /// What the flow did (`FlowOutcome::to_value`), `None` when no flow ran.
+    pub flow_result: Option<serde_json::Value>,
 }
 
 /// One write of the dialer's hot path.
@@ -220,6 +251,15 @@ pub enum WriteOp {
     },
     /// The attempt is over.
     End(Box<AttemptEnd>),
+}
+
+/// Which campaigncalls a list wants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallFilter {
+    /// Of this campaign only.
+    pub campaign: Option<Uuid>,
+    /// Only those whose flow collected exactly these digits (`flow_result.digits`).
+    pub digits: Option<String>,
 }
 
 /// Per-campaign figures from the database.
@@ -286,11 +326,11 @@ pub trait Store: Send + Sync + 'static {
     /// One campaigncall of the customer.
     async fn get_campaigncall(&self, customer: Uuid, id: Uuid)
         -> StoreResult<Option<Campaigncall>>;
-    /// Campaigncalls of a customer (of one campaign when given), newest first.
+    /// Campaigncalls of a customer that pass `filter`, newest first.
     async fn list_campaigncalls(
         &self,
         customer: Uuid,
-        campaign: Option<Uuid>,
+        filter: &CallFilter,
         page: &Page,
     ) -> StoreResult<Listed<Campaigncall>>;
     /// Attempts and dispositions of a campaign.

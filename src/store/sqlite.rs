@@ -121,6 +121,10 @@ fn campaigncall_from_row(row: &SqliteRow) -> StoreResult<Campaigncall> {
         hangup_by: hangup_by.map(|h| json(&format!("\"{h}\""))).transpose()?,
         setup_ms: row.get::<i64, _>("setup_ms") as u64,
         talk_ms: row.get::<i64, _>("talk_ms") as u64,
+        flow_result: row
+            .get::<Option<&str>, _>("flow_result")
+            .map(json)
+            .transpose()?,
         tm_create: row.get("tm_create"),
         tm_update: row.get("tm_update"),
         tm_delete: row.get("tm_delete"),
@@ -424,7 +428,7 @@ impl Store for SqliteStore {
                     };
                     sqlx::query(
                         "UPDATE campaigncalls SET status = 'done', result = ?, disposition = ?, sip_code = ?, reason = ?,
-                           hangup_by = ?, setup_ms = ?, talk_ms = ?, tm_update = ? WHERE id = ?",
+                           hangup_by = ?, setup_ms = ?, talk_ms = ?, flow_result = ?, tm_update = ? WHERE id = ?",
                     )
                     .bind(result)
                     .bind(end.disposition.as_str())
@@ -433,6 +437,7 @@ impl Store for SqliteStore {
                     .bind(hangup_str(end.hangup_by))
                     .bind(end.setup_ms as i64)
                     .bind(end.talk_ms as i64)
+                    .bind(end.flow_result.as_ref().map(to_json).transpose()?)
                     .bind(&end.at)
                     .bind(end.campaigncall_id.to_string())
                     .execute(&mut *tx)
@@ -477,17 +482,21 @@ impl Store for SqliteStore {
     async fn list_campaigncalls(
         &self,
         customer: Uuid,
-        campaign: Option<Uuid>,
+        filter: &CallFilter,
         page: &Page,
     ) -> StoreResult<Listed<Campaigncall>> {
         let (size, before) = page_bounds(page);
+        let campaign = filter.campaign.map(|c| c.to_string());
         let rows = sqlx::query(
-            "SELECT * FROM campaigncalls WHERE customer_id = ? AND (? IS NULL OR campaign_id = ?) AND seq < ?
+            "SELECT * FROM campaigncalls WHERE customer_id = ? AND (? IS NULL OR campaign_id = ?)
+               AND (? IS NULL OR json_extract(flow_result, '$.digits') = ?) AND seq < ?
              ORDER BY seq DESC LIMIT ?",
         )
         .bind(customer.to_string())
-        .bind(campaign.map(|c| c.to_string()))
-        .bind(campaign.map(|c| c.to_string()))
+        .bind(&campaign)
+        .bind(&campaign)
+        .bind(&filter.digits)
+        .bind(&filter.digits)
         .bind(before)
         .bind(size + 1)
         .fetch_all(&self.pool)
@@ -594,6 +603,7 @@ mod tests {
                 hangup_by: None,
                 setup_ms: 0,
                 talk_ms: 0,
+                flow_result: None,
                 tm_create: time::now_string(),
                 tm_update: time::now_string(),
                 tm_delete: time::NEVER.into(),
@@ -639,6 +649,7 @@ mod tests {
             talk_ms: 0,
             next: TargetNext::RetryAt(42),
             at: time::now_string(),
+            flow_result: None,
         };
         store.apply(std::slice::from_ref(&op)).await.expect("begin");
         store

@@ -1,6 +1,6 @@
 //! Campaigns: the seeds' bodies, validation, sub-resources, delete, stats, campaigncalls.
 
-use crate::helpers::{spawn_app, TRUNK};
+use crate::helpers::{id_of, spawn_app, TRUNK};
 use ringmaster::domain::time::NEVER;
 use ringmaster::domain::{Address, CallStatus, Campaigncall};
 use ringmaster::store::{Store, WriteOp};
@@ -79,7 +79,7 @@ async fn the_overview_create_body_with_flow_id_and_source_is_accepted() {
     let app = spawn_app().await;
     let a = app.a();
     let (outplan, outdial) = (a.outplan().await, a.outdial().await);
-    let flow = Uuid::new_v4();
+    let flow = id_of(a.post("/flows", &json!({"name": "survey"})).await);
     let c = a
         .post(
             "/campaigns",
@@ -102,7 +102,7 @@ async fn the_overview_create_body_with_flow_id_and_source_is_accepted() {
         .ok();
     assert_eq!(
         (c["service_level"].as_u64(), c["flow_id"].as_str()),
-        (Some(80), Some(flow.to_string().as_str()))
+        (Some(80), Some(flow.as_str()))
     );
     assert_eq!(
         (c["trunk"].as_str(), c["max_concurrent"].as_u64()),
@@ -307,6 +307,7 @@ async fn campaigncalls_written_by_the_engine_are_listed_for_their_customer_only(
         hangup_by: None,
         setup_ms: 0,
         talk_ms: 0,
+        flow_result: None,
         tm_create: ringmaster::domain::time::now_string(),
         tm_update: NEVER.into(),
         tm_delete: NEVER.into(),
