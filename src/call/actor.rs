@@ -1,18 +1,20 @@
-//! `CallActor`: one dial attempt of a campaign. It places the INVITE, runs the campaign's
-//! actions once the call is answered, hangs up, and reports the outcome to its campaign.
+//! `CallActor`: one dial attempt of a campaign. It places the INVITE, and once the call is
+//! answered starts the call's media session and drives the flow interpreter over it: prompts
+//! are spoken or played through the session, digits come from RFC 4733 events or SIP INFO,
+//! and the flow's end hangs up. It reports the outcome, with what the flow did, to its
+//! campaign.
 
 use crate::call::trunk::Trunk;
 use crate::domain::{Action, Disposition};
-use crate::media::sdp;
+use crate::flow::{Command, Input, Runner, Variables};
+use crate::media::{self, MediaEvent, MediaHandle, SessionConfig};
 use crate::sip::endpoint::{CallEvent, CallHandle, CallOutcome};
 use crate::sip::transport::{EndpointHandle, PlacedCall};
 use actix::prelude::*;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
-
-/// Most actions one call may run (a guard against flows that loop forever).
-const MAX_STEPS: usize = 1000;
 
 /// Where a call actor reports to.
 pub trait AttemptSink: Actor<Context = Context<Self>> + Handler<AttemptEvent> {}
@@ -33,11 +35,27 @@ pub enum AttemptEvent {
         campaigncall_id: Uuid,
         /// Its outcome.
         outcome: CallOutcome,
+        /// What the flow did (`None` when the call was never answered).
+        flow_result: Option<serde_json::Value>,
     },
 }
 
-/// Everything a call actor needs.
-pub struct CallActor<S: AttemptSink> {
+/// What every call's media needs: the RTP port range, the session settings and where prompts
+/// come from.
+#[derive(Debug, Clone)]
+pub struct MediaDeps {
+    /// RTP ports.
+    pub ports: media::ports::PortRange,
+    /// Session behaviour (RTP timeout).
+    pub session: SessionConfig,
+    /// Cache of synthesised and downloaded prompts.
+    pub cache_dir: PathBuf,
+    /// Folder of prompt files for relative `play` sources.
+    pub prompts_dir: PathBuf,
+}
+
+/// One attempt to place.
+pub struct CallSetup {
     /// The campaigncall this attempt records into.
     pub campaigncall_id: Uuid,
     /// The number or user part dialed.
@@ -48,112 +66,277 @@ pub struct CallActor<S: AttemptSink> {
     pub dial_timeout: Duration,
     /// Run after answer.
     pub actions: Arc<Vec<Action>>,
+    /// The flow's variables (target, call, campaign).
+    pub variables: Variables,
     /// The trunk.
     pub trunk: Trunk,
     /// The SIP endpoint.
     pub endpoint: EndpointHandle,
-    /// Who hears about the outcome.
-    pub campaign: Addr<S>,
+    /// Media settings.
+    pub media: Arc<MediaDeps>,
+}
+
+/// What the flow is waiting for from the media session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Awaiting {
+    Nothing,
+    Prompt(u64),
+    DigitsSent(u64),
+}
+
+/// One attempt.
+pub struct CallActor<S: AttemptSink> {
+    setup: CallSetup,
+    campaign: Addr<S>,
     handle: Option<CallHandle>,
     rtp: Option<tokio::net::UdpSocket>,
+    media: Option<MediaHandle>,
+    runner: Option<Runner>,
+    /// Bumped for every command the flow emits; late callbacks of older commands are ignored.
+    generation: u64,
+    awaiting: Awaiting,
+    /// Set when ringmaster ends an answered call for a reason of its own.
+    end_reason: Option<(Option<Disposition>, String)>,
     reported: bool,
-    steps: usize,
 }
 
 impl<S: AttemptSink> CallActor<S> {
     /// An attempt ready to start.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        campaigncall_id: Uuid,
-        destination: String,
-        caller_id: String,
-        dial_timeout: Duration,
-        actions: Arc<Vec<Action>>,
-        trunk: Trunk,
-        endpoint: EndpointHandle,
-        campaign: Addr<S>,
-    ) -> Self {
+    pub fn new(setup: CallSetup, campaign: Addr<S>) -> Self {
         CallActor {
-            campaigncall_id,
-            destination,
-            caller_id,
-            dial_timeout,
-            actions,
-            trunk,
-            endpoint,
+            setup,
             campaign,
             handle: None,
             rtp: None,
+            media: None,
+            runner: None,
+            generation: 0,
+            awaiting: Awaiting::Nothing,
+            end_reason: None,
             reported: false,
-            steps: 0,
         }
     }
 
-    fn finish(&mut self, outcome: CallOutcome, ctx: &mut Context<Self>) {
+    fn finish(&mut self, mut outcome: CallOutcome, ctx: &mut Context<Self>) {
         if !self.reported {
             self.reported = true;
+            if let Some((disposition, reason)) = self.end_reason.take() {
+                if let Some(d) = disposition {
+                    outcome.disposition = d;
+                }
+                outcome.reason = reason;
+            }
             self.campaign.do_send(AttemptEvent::Ended {
-                campaigncall_id: self.campaigncall_id,
+                campaigncall_id: self.setup.campaigncall_id,
                 outcome,
+                flow_result: self.runner.as_ref().map(|r| r.outcome().to_value()),
             });
+        }
+        if let Some(m) = self.media.take() {
+            let _ = m.close();
         }
         ctx.stop();
     }
 
-    fn hangup(&mut self, ctx: &mut Context<Self>) {
+    fn hangup(&mut self) {
+        self.generation += 1;
+        if let Some(m) = &self.media {
+            let _ = m.stop_playback();
+        }
         if let Some(handle) = self.handle {
-            let endpoint = self.endpoint.clone();
-            ctx.spawn(
-                async move {
-                    let _ = endpoint.hangup(handle).await;
-                }
-                .into_actor(self),
-            );
+            let endpoint = self.setup.endpoint.clone();
+            actix::spawn(async move {
+                let _ = endpoint.hangup(handle).await;
+            });
         }
     }
 
-    /// Runs action `index` of the flow; the flow ends (and we hang up) past its last action.
-    fn run_action(&mut self, index: usize, ctx: &mut Context<Self>) {
-        self.steps += 1;
-        let Some(action) = self.actions.get(index).cloned() else {
-            return self.hangup(ctx);
-        };
-        if self.steps > MAX_STEPS {
-            tracing::warn!(call = %self.campaigncall_id, "flow ran {MAX_STEPS} actions; hanging up");
-            return self.hangup(ctx);
+    /// Ends an answered call for a reason of ours (`disposition` `None` keeps `answered`).
+    fn end_call(&mut self, disposition: Option<Disposition>, reason: String) {
+        if self.end_reason.is_none() {
+            self.end_reason = Some((disposition, reason));
         }
-        let next = self.next_index(&action, index);
-        let hold = match action.kind.as_str() {
-            "hangup" => return self.hangup(ctx),
-            "sleep" => option_ms(&action, "duration"),
-            // Until the media layer speaks, a talk holds the call for about as long as
-            // speaking its text would take (150 words a minute).
-            "talk" => {
-                let words = action
-                    .option
-                    .get("text")
-                    .and_then(|t| t.as_str())
-                    .map_or(0, |t| t.split_whitespace().count());
-                Duration::from_millis(words as u64 * 400)
+        self.hangup();
+    }
+
+    fn answered(&mut self, sdp: &[u8], ctx: &mut Context<Self>) {
+        self.campaign.do_send(AttemptEvent::Answered {
+            campaigncall_id: self.setup.campaigncall_id,
+        });
+        let remote = match media::parse_answer(sdp) {
+            Ok(r) => r,
+            Err(e) => return self.end_call(Some(Disposition::Failed), format!("488/sdp: {e}")),
+        };
+        if let Some(socket) = self.rtp.take() {
+            let (handle, events) = media::spawn(socket, remote, self.setup.media.session.clone());
+            self.media = Some(handle);
+            ctx.add_stream(tokio_stream::wrappers::ReceiverStream::new(events));
+        }
+        let actions = self.setup.actions.as_ref().clone();
+        let variables = std::mem::take(&mut self.setup.variables);
+        self.runner = Some(Runner::new(actions, variables));
+        self.drive(Input::Started, ctx);
+    }
+
+    /// Resumes the flow with `input` and carries out what it asks next.
+    fn drive(&mut self, input: Input, ctx: &mut Context<Self>) {
+        let Some(runner) = self.runner.as_mut() else {
+            return;
+        };
+        let command = runner.next(input);
+        self.execute(command, ctx);
+    }
+
+    fn execute(&mut self, command: Command, ctx: &mut Context<Self>) {
+        if command == Command::Wait {
+            return;
+        }
+        if let (Awaiting::Prompt(_), Some(m)) = (self.awaiting, &self.media) {
+            let _ = m.stop_playback();
+        }
+        self.generation += 1;
+        self.awaiting = Awaiting::Nothing;
+        let generation = self.generation;
+        match command {
+            Command::Talk {
+                text,
+                language,
+                gender,
+                interruptible,
+            } => {
+                let cache = self.setup.media.cache_dir.clone();
+                let speak = async move { media::tts(&text, &language, &gender, &cache).await };
+                ctx.spawn(speak.into_actor(self).map(move |res, act, ctx| {
+                    act.prompt_ready(
+                        generation,
+                        res.map_err(|e| e.to_string()),
+                        interruptible,
+                        ctx,
+                    )
+                }));
             }
-            _ => Duration::ZERO,
-        };
-        ctx.run_later(hold, move |act, ctx| act.run_action(next, ctx));
-    }
-
-    fn next_index(&self, action: &Action, index: usize) -> usize {
-        if action.next_id.is_nil() {
-            return index + 1;
+            Command::Play {
+                urls,
+                interruptible,
+            } => {
+                let (dir, cache) = (
+                    self.setup.media.prompts_dir.clone(),
+                    self.setup.media.cache_dir.clone(),
+                );
+                let load = async move {
+                    let mut all: Vec<i16> = Vec::new();
+                    for url in &urls {
+                        all.extend_from_slice(
+                            &media::load(url, &dir, &cache)
+                                .await
+                                .map_err(|e| format!("{url}: {e}"))?,
+                        );
+                    }
+                    Ok::<Arc<[i16]>, String>(all.into())
+                };
+                ctx.spawn(load.into_actor(self).map(move |res, act, ctx| {
+                    act.prompt_ready(generation, res, interruptible, ctx)
+                }));
+            }
+            Command::CollectDigits { timeout_ms, .. } => {
+                self.later(generation, timeout_ms, Input::Completed, ctx);
+            }
+            Command::Sleep { ms } => self.later(generation, ms, Input::Completed, ctx),
+            Command::SendDigits {
+                digits,
+                duration_ms,
+                interval_ms,
+            } => match &self.media {
+                Some(m) if m.send_digits(&digits, duration_ms, interval_ms).is_ok() => {
+                    self.awaiting = Awaiting::DigitsSent(generation);
+                }
+                _ => self.drive(
+                    Input::Failed {
+                        reason: "no media session".into(),
+                    },
+                    ctx,
+                ),
+            },
+            Command::Webhook {
+                uri,
+                method,
+                content_type,
+                body,
+                wait,
+            } => {
+                let send = async move {
+                    media::http_get::request(
+                        &method,
+                        &uri,
+                        &content_type,
+                        body.as_bytes(),
+                        64 * 1024,
+                        Duration::from_secs(10),
+                    )
+                    .await
+                    .map(|(status, _)| status)
+                    .map_err(|e| e.to_string())
+                };
+                if wait {
+                    ctx.spawn(send.into_actor(self).map(move |res, act, ctx| {
+                        if act.generation == generation {
+                            act.drive(Input::WebhookResult { status: res.ok() }, ctx);
+                        }
+                    }));
+                } else {
+                    let id = self.setup.campaigncall_id;
+                    actix::spawn(async move {
+                        if let Err(e) = send.await {
+                            tracing::warn!(call = %id, error = %e, "webhook failed");
+                        }
+                    });
+                    self.drive(Input::Completed, ctx);
+                }
+            }
+            Command::Hangup { .. } | Command::Done => self.hangup(),
+            Command::Wait => {}
         }
-        self.actions
-            .iter()
-            .position(|a| a.id == action.next_id)
-            .unwrap_or(index + 1)
     }
-}
 
-fn option_ms(action: &Action, key: &str) -> Duration {
-    Duration::from_millis(action.option.get(key).and_then(|v| v.as_u64()).unwrap_or(0))
+    fn later(&mut self, generation: u64, ms: u64, input: Input, ctx: &mut Context<Self>) {
+        ctx.run_later(Duration::from_millis(ms), move |act, ctx| {
+            if act.generation == generation {
+                act.drive(input, ctx);
+            }
+        });
+    }
+
+    fn prompt_ready(
+        &mut self,
+        generation: u64,
+        samples: Result<Arc<[i16]>, String>,
+        interruptible: bool,
+        ctx: &mut Context<Self>,
+    ) {
+        if self.generation != generation {
+            return;
+        }
+        match (samples, &self.media) {
+            (Ok(samples), Some(m))
+                if m.play(generation, samples.clone(), interruptible).is_ok() =>
+            {
+                self.awaiting = Awaiting::Prompt(generation);
+            }
+            (Ok(_), _) => self.drive(
+                Input::Failed {
+                    reason: "no media session".into(),
+                },
+                ctx,
+            ),
+            (Err(reason), _) => self.drive(Input::Failed { reason }, ctx),
+        }
+    }
+
+    fn digit(&mut self, digit: char, ctx: &mut Context<Self>) {
+        if self.runner.as_ref().is_some_and(|r| !r.is_over()) {
+            self.drive(Input::DigitPressed(digit), ctx);
+        }
+    }
 }
 
 fn failed(reason: &str) -> CallOutcome {
@@ -172,28 +355,27 @@ impl<S: AttemptSink> Actor for CallActor<S> {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let endpoint = self.endpoint.clone();
-        let mut trunk = self.trunk.clone();
-        if !self.caller_id.is_empty() {
-            trunk.config.caller_id = self.caller_id.clone();
+        let endpoint = self.setup.endpoint.clone();
+        let mut trunk = self.setup.trunk.clone();
+        if !self.setup.caller_id.is_empty() {
+            trunk.config.caller_id = self.setup.caller_id.clone();
         }
-        let destination = self.destination.clone();
-        let dial_timeout = self.dial_timeout;
+        let destination = self.setup.destination.clone();
+        let dial_timeout = self.setup.dial_timeout;
+        let ports = self.setup.media.ports;
         let place = async move {
-            // Our RTP port, held for the call's life (media sessions take it over).
-            let rtp = tokio::net::UdpSocket::bind((endpoint.udp_addr().ip(), 0)).await?;
-            let addr = rtp.local_addr()?;
-            let ip = if addr.ip().is_unspecified() {
-                crate::sip::transport::local_ip_towards(trunk.peer)?
-            } else {
-                addr.ip()
+            let ip = match endpoint.udp_addr().ip() {
+                ip if ip.is_unspecified() => crate::sip::transport::local_ip_towards(trunk.peer)
+                    .map_err(|e| e.to_string())?,
+                ip => ip,
             };
-            let offer = sdp::offer(ip, addr.port(), rand::random::<u32>() as u64);
+            // Our RTP port, held from the offer on; the media session takes it at answer.
+            let rtp = ports.bind(ip).map_err(|e| e.to_string())?;
+            let port = rtp.local_addr().map_err(|e| e.to_string())?.port();
+            let offer = media::sdp::offer(ip, port, rand::random::<u32>() as u64);
             let spec = trunk.call_spec(&destination, dial_timeout, Some(offer.into_bytes()));
-            let placed = endpoint.place_call(spec).await?;
-            Ok::<(PlacedCall, tokio::net::UdpSocket), crate::sip::transport::TransportError>((
-                placed, rtp,
-            ))
+            let placed = endpoint.place_call(spec).await.map_err(|e| e.to_string())?;
+            Ok::<(PlacedCall, tokio::net::UdpSocket), String>((placed, rtp))
         };
         ctx.wait(place.into_actor(self).map(|res, act, ctx| match res {
             Ok((placed, rtp)) => {
@@ -209,24 +391,23 @@ impl<S: AttemptSink> Actor for CallActor<S> {
         if !self.reported {
             self.reported = true;
             self.campaign.do_send(AttemptEvent::Ended {
-                campaigncall_id: self.campaigncall_id,
+                campaigncall_id: self.setup.campaigncall_id,
                 outcome: failed("call actor stopped"),
+                flow_result: self.runner.as_ref().map(|r| r.outcome().to_value()),
             });
         }
-        self.rtp = None;
+        if let Some(m) = self.media.take() {
+            let _ = m.close();
+        }
     }
 }
 
 impl<S: AttemptSink> StreamHandler<CallEvent> for CallActor<S> {
     fn handle(&mut self, event: CallEvent, ctx: &mut Context<Self>) {
         match event {
-            CallEvent::Progress { .. } | CallEvent::Digit { .. } => {}
-            CallEvent::Answered { .. } => {
-                self.campaign.do_send(AttemptEvent::Answered {
-                    campaigncall_id: self.campaigncall_id,
-                });
-                self.run_action(0, ctx);
-            }
+            CallEvent::Progress { .. } => {}
+            CallEvent::Answered { sdp } => self.answered(&sdp, ctx),
+            CallEvent::Digit { digit } => self.digit(digit, ctx),
             CallEvent::Ended(outcome) => self.finish(outcome, ctx),
         }
     }
@@ -234,4 +415,30 @@ impl<S: AttemptSink> StreamHandler<CallEvent> for CallActor<S> {
     fn finished(&mut self, ctx: &mut Context<Self>) {
         self.finish(failed("SIP endpoint stopped"), ctx);
     }
+}
+
+impl<S: AttemptSink> StreamHandler<MediaEvent> for CallActor<S> {
+    fn handle(&mut self, event: MediaEvent, ctx: &mut Context<Self>) {
+        match event {
+            MediaEvent::Digit(d) => self.digit(d, ctx),
+            MediaEvent::PlayFinished { id, interrupted } => {
+                if self.awaiting == Awaiting::Prompt(id) && id == self.generation {
+                    self.awaiting = Awaiting::Nothing;
+                    if !interrupted {
+                        self.drive(Input::Completed, ctx);
+                    }
+                }
+            }
+            MediaEvent::DigitsSent => {
+                if self.awaiting == Awaiting::DigitsSent(self.generation) {
+                    self.awaiting = Awaiting::Nothing;
+                    self.drive(Input::Completed, ctx);
+                }
+            }
+            MediaEvent::RtpTimeout => self.end_call(None, "rtp_timeout".into()),
+        }
+    }
+
+    /// The session ending (at hang-up) does not end the call.
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }

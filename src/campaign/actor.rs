@@ -7,11 +7,12 @@ use super::gate::TrunkGate;
 use super::pacing::{dials_to_place, PacingInput};
 use super::retry;
 use super::Deps;
-use crate::call::actor::{AttemptEvent, CallActor};
+use crate::call::actor::{AttemptEvent, CallActor, CallSetup};
 use crate::domain::{
     time, Address, CallStatus, Campaign, CampaignStatus, Campaigncall, Disposition, EndHandle,
     Outplan, Target,
 };
+use crate::flow::Variables;
 use crate::store::{AttemptEnd, WriteOp};
 use actix::prelude::*;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -282,14 +283,28 @@ impl CampaignActor {
             "" => String::new(),
             s => s.to_string(),
         };
-        let call = CallActor::new(
+        let Some(attempt) = self.in_flight.get(&campaigncall_id) else {
+            return;
+        };
+        let variables = Variables::for_target(
+            &attempt.target,
+            &destination.target,
             campaigncall_id,
-            destination.target.clone(),
-            caller_id,
-            Duration::from_millis(self.outplan.dial_timeout),
-            self.actions.clone(),
-            self.gate.trunk.clone(),
-            self.deps.endpoint.clone(),
+            self.campaign.id,
+            &self.outplan.source.target,
+        );
+        let call = CallActor::new(
+            CallSetup {
+                campaigncall_id,
+                destination: destination.target.clone(),
+                caller_id,
+                dial_timeout: Duration::from_millis(self.outplan.dial_timeout),
+                actions: self.actions.clone(),
+                variables,
+                trunk: self.gate.trunk.clone(),
+                endpoint: self.deps.endpoint.clone(),
+                media: self.deps.media.clone(),
+            },
             ctx.address(),
         );
         CallActor::start_in_arbiter(&self.deps.call_arbiter(), move |_| call);
@@ -328,6 +343,7 @@ impl CampaignActor {
         &mut self,
         campaigncall_id: Uuid,
         outcome: crate::sip::endpoint::CallOutcome,
+        flow_result: Option<serde_json::Value>,
         ctx: &mut Context<Self>,
     ) {
         let Some(attempt) = self.in_flight.get(&campaigncall_id) else {
@@ -354,7 +370,7 @@ impl CampaignActor {
             talk_ms: outcome.talk_ms,
             next,
             at: time::now_string(),
-            flow_result: None,
+            flow_result,
         };
         // A detached task, not an actor future: actix polls every future an actor has spawned
         // each time the actor wakes, so thousands of pending writes would cost O(n) per event.
@@ -417,7 +433,8 @@ impl Handler<AttemptEvent> for CampaignActor {
             AttemptEvent::Ended {
                 campaigncall_id,
                 outcome,
-            } => self.ended_attempt(campaigncall_id, outcome, ctx),
+                flow_result,
+            } => self.ended_attempt(campaigncall_id, outcome, flow_result, ctx),
         }
     }
 }

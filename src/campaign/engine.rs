@@ -51,10 +51,16 @@ impl Engine {
             let outplan: Option<Outplan> = docs
                 .get(Some(campaign.customer_id), campaign.outplan_id)
                 .await?;
-            Ok::<_, StoreError>(outplan.map(|o| (campaign, o)))
+            let Some(outplan) = outplan else {
+                return Ok(None);
+            };
+            let actions = crate::store::resolve_actions(deps.store.as_ref(), &campaign).await?;
+            Ok::<_, StoreError>(Some((campaign, outplan, actions)))
         };
         ctx.spawn(load.into_actor(self).map(move |res, act, ctx| match res {
-            Ok(Some((campaign, outplan))) => act.spawn_campaign(campaign, outplan, ctx),
+            Ok(Some((campaign, outplan, actions))) => {
+                act.spawn_campaign(campaign, outplan, actions, ctx)
+            }
             Ok(None) => {
                 tracing::warn!(campaign = %id, "campaign or its outplan is gone; not running it")
             }
@@ -62,7 +68,13 @@ impl Engine {
         }));
     }
 
-    fn spawn_campaign(&mut self, campaign: Campaign, outplan: Outplan, ctx: &mut Context<Self>) {
+    fn spawn_campaign(
+        &mut self,
+        campaign: Campaign,
+        outplan: Outplan,
+        actions: Vec<crate::domain::Action>,
+        ctx: &mut Context<Self>,
+    ) {
         if self.running.contains_key(&campaign.id) || campaign.status != CampaignStatus::Run {
             return;
         }
@@ -74,7 +86,6 @@ impl Engine {
             tracing::error!(campaign = %campaign.id, trunk = %campaign.trunk, "no such trunk; not running");
             return;
         };
-        let actions = campaign.actions.clone();
         let id = campaign.id;
         let actor = CampaignActor::new(
             campaign,

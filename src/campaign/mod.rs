@@ -44,6 +44,8 @@ pub struct Deps {
     pub gates: HashMap<String, Arc<TrunkGate>>,
     /// The trunk used when a campaign names none.
     pub default_trunk: String,
+    /// What calls' media need.
+    pub media: Arc<crate::call::actor::MediaDeps>,
     /// The arbiters (threads) call actors are spread over, one per core.
     pub call_arbiters: Vec<actix::ArbiterHandle>,
     /// Round-robin position in `call_arbiters`.

@@ -67,24 +67,55 @@ fn parse_url(url: &str) -> Result<Url<'_>, HttpError> {
 
 /// Fetches `url`'s body (status 200 only), at most `limit` bytes, within `timeout`.
 pub async fn get(url: &str, limit: usize, timeout: Duration) -> Result<Vec<u8>, HttpError> {
+    match request("GET", url, "", b"", limit, timeout).await? {
+        (200, body) => Ok(body),
+        (status, _) => Err(HttpError::Status(status)),
+    }
+}
+
+/// Sends one request (`body` with `content_type` when not empty) and returns the status and
+/// the body, at most `limit` bytes, within `timeout`. Used by webhooks as well as prompts.
+pub async fn request(
+    method: &str,
+    url: &str,
+    content_type: &str,
+    body: &[u8],
+    limit: usize,
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), HttpError> {
     let url = parse_url(url)?;
-    tokio::time::timeout(timeout, fetch(&url, limit))
+    tokio::time::timeout(timeout, fetch(method, &url, content_type, body, limit))
         .await
         .map_err(|_| HttpError::Timeout)?
 }
 
-async fn fetch(url: &Url<'_>, limit: usize) -> Result<Vec<u8>, HttpError> {
+async fn fetch(
+    method: &str,
+    url: &Url<'_>,
+    content_type: &str,
+    payload: &[u8],
+    limit: usize,
+) -> Result<(u16, Vec<u8>), HttpError> {
     let mut stream = TcpStream::connect((url.host, url.port)).await?;
     let host_header = if url.host.contains(':') {
         format!("[{}]:{}", url.host, url.port)
     } else {
         format!("{}:{}", url.host, url.port)
     };
+    let content = if payload.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
+            payload.len()
+        )
+    };
     let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: ringmaster\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+        "{method} {} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: ringmaster\r\nAccept: */*\r\n{content}Connection: close\r\n\r\n",
         url.path
     );
     stream.write_all(request.as_bytes()).await?;
+    stream.write_all(payload).await?;
     let mut response = Vec::new();
     // Headers are allowed on top of the body limit.
     let cap = limit.saturating_add(16 * 1024);
@@ -95,15 +126,15 @@ async fn fetch(url: &Url<'_>, limit: usize) -> Result<Vec<u8>, HttpError> {
     if response.len() > cap {
         return Err(HttpError::TooLarge(limit));
     }
-    let body = parse_response(&response)?;
+    let (status, body) = parse_response(&response)?;
     if body.len() > limit {
         return Err(HttpError::TooLarge(limit));
     }
-    Ok(body)
+    Ok((status, body))
 }
 
-/// Splits a whole HTTP/1.x response and returns the body of a 200.
-fn parse_response(response: &[u8]) -> Result<Vec<u8>, HttpError> {
+/// Splits a whole HTTP/1.x response into its status and body.
+fn parse_response(response: &[u8]) -> Result<(u16, Vec<u8>), HttpError> {
     let head_end = response
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -120,9 +151,6 @@ fn parse_response(response: &[u8]) -> Result<Vec<u8>, HttpError> {
         .next()
         .and_then(|s| s.parse().ok())
         .ok_or(HttpError::Malformed)?;
-    if status != 200 {
-        return Err(HttpError::Status(status));
-    }
     let mut chunked = false;
     let mut length = None;
     for line in lines {
@@ -135,12 +163,12 @@ fn parse_response(response: &[u8]) -> Result<Vec<u8>, HttpError> {
         }
     }
     if chunked {
-        return dechunk(body);
+        return Ok((status, dechunk(body)?));
     }
     match length {
         Some(n) if n > body.len() => Err(HttpError::Malformed),
-        Some(n) => Ok(body[..n].to_vec()),
-        None => Ok(body.to_vec()),
+        Some(n) => Ok((status, body[..n].to_vec())),
+        None => Ok((status, body.to_vec())),
     }
 }
 
@@ -210,19 +238,19 @@ mod tests {
     #[test]
     fn responses_with_length_chunks_or_close_are_read() {
         let r = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef";
-        assert_eq!(parse_response(r).unwrap(), b"abc");
+        assert_eq!(parse_response(r).unwrap(), (200, b"abc".to_vec()));
         let r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n";
-        assert_eq!(parse_response(r).unwrap(), b"abcde");
+        assert_eq!(parse_response(r).unwrap(), (200, b"abcde".to_vec()));
         let r = b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\nall of it";
-        assert_eq!(parse_response(r).unwrap(), b"all of it");
+        assert_eq!(parse_response(r).unwrap(), (200, b"all of it".to_vec()));
     }
 
     #[test]
     fn errors_and_garbage_are_reported() {
-        assert!(matches!(
-            parse_response(b"HTTP/1.1 404 Not Found\r\n\r\n"),
-            Err(HttpError::Status(404))
-        ));
+        assert_eq!(
+            parse_response(b"HTTP/1.1 404 Not Found\r\n\r\n").unwrap(),
+            (404, Vec::new())
+        );
         assert!(parse_response(b"garbage").is_err());
         assert!(parse_response(b"SIP/2.0 200 OK\r\n\r\n").is_err());
         assert!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc").is_err());

@@ -42,18 +42,25 @@ impl Drop for Proc {
 }
 
 /// SIPp playing the trunk with `uas_by_number.xml` (see the scenario for the number plan).
+#[allow(dead_code)]
 pub fn sipp_trunk(dir: &Path) -> (Proc, SocketAddr) {
+    sipp_scenario(dir, "uas_by_number.xml", &[])
+}
+
+/// SIPp playing the trunk with one of `sip-test/scenarios/`, with extra arguments.
+#[allow(dead_code)] // each test binary that includes these helpers uses some of them
+pub fn sipp_scenario(dir: &Path, scenario: &str, args: &[&str]) -> (Proc, SocketAddr) {
     let port = free_port();
-    let scenario = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/sip-test/scenarios/uas_by_number.xml"
+    let scenario = format!(
+        "{}/sip-test/scenarios/{scenario}",
+        env!("CARGO_MANIFEST_DIR")
     );
     let child = Command::new("timeout")
         .args([
             "300",
             "sipp",
             "-sf",
-            scenario,
+            &scenario,
             "-i",
             "127.0.0.1",
             "-nostdin",
@@ -62,6 +69,9 @@ pub fn sipp_trunk(dir: &Path) -> (Proc, SocketAddr) {
         .arg(port.to_string())
         .arg("-cp")
         .arg(free_port().to_string())
+        .arg("-mp")
+        .arg(free_port().to_string())
+        .args(args)
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
