@@ -3,6 +3,7 @@
 //! digit drives a `branch`, and the campaigncall records it.
 
 #[path = "campaign/helpers.rs"]
+#[allow(dead_code)] // shared with tests/campaign.rs, which uses the rest
 mod helpers;
 
 use helpers::{campaign, sipp_scenario, Server};

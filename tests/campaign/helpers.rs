@@ -42,13 +42,11 @@ impl Drop for Proc {
 }
 
 /// SIPp playing the trunk with `uas_by_number.xml` (see the scenario for the number plan).
-#[allow(dead_code)]
 pub fn sipp_trunk(dir: &Path) -> (Proc, SocketAddr) {
     sipp_scenario(dir, "uas_by_number.xml", &[])
 }
 
 /// SIPp playing the trunk with one of `sip-test/scenarios/`, with extra arguments.
-#[allow(dead_code)] // each test binary that includes these helpers uses some of them
 pub fn sipp_scenario(dir: &Path, scenario: &str, args: &[&str]) -> (Proc, SocketAddr) {
     let port = free_port();
     let scenario = format!(
