@@ -57,4 +57,21 @@ fn the_demo_campaign_runs_to_finished_and_its_figures_add_up() {
         Some(n("succeeded"))
     );
     assert!(db.exists());
+    // The simulated callees press 1 or 2 (SIP INFO) during the reminder; the summary counts them.
+    let answers = stdout
+        .lines()
+        .find(|l| l.starts_with("answers: "))
+        .expect("answers line");
+    let count = |what: &str| -> u64 {
+        answers
+            .split(", ")
+            .find(|p| p.contains(what))
+            .and_then(|p| p.split_whitespace().find_map(|w| w.parse().ok()))
+            .unwrap_or_else(|| panic!("{what} in {answers}"))
+    };
+    assert!(count("pressed 1") > 0, "{answers}");
+    assert_eq!(
+        count("pressed 1") + count("pressed 2") + count("without a key"),
+        n("succeeded")
+    );
 }

@@ -107,8 +107,13 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<CampaignStats> {
             break stats;
         }
     };
+    let pressed = pressed_keys(node.store.as_ref(), campaign.id).await?;
     println!(
-        "\n\nfinished in {:.1} s\n{}",
+        "\n\nanswers: {} pressed 1 (confirmed), {} pressed 2 (cancelled), {} answered without a key",
+        pressed.0, pressed.1, pressed.2
+    );
+    println!(
+        "\nfinished in {:.1} s\n{}",
         started.elapsed().as_secs_f64(),
         serde_json::to_string_pretty(&stats)?
     );
@@ -118,6 +123,42 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<CampaignStats> {
     );
     node.server.stop(true).await;
     Ok(stats)
+}
+
+/// How many answered calls pressed 1, pressed 2, and pressed nothing.
+async fn pressed_keys(
+    store: &dyn crate::store::Store,
+    campaign: Uuid,
+) -> anyhow::Result<(u64, u64, u64)> {
+    let filter = crate::store::CallFilter {
+        campaign: Some(campaign),
+        digits: None,
+    };
+    let mut page = crate::store::Page {
+        size: 100,
+        token: None,
+    };
+    let (mut one, mut two, mut none) = (0, 0, 0);
+    loop {
+        let listed = store.list_campaigncalls(CUSTOMER, &filter, &page).await?;
+        for call in &listed.result {
+            let digits = call
+                .flow_result
+                .as_ref()
+                .and_then(|r| r["digits"].as_str())
+                .unwrap_or("");
+            match (call.disposition, digits) {
+                (_, "1") => one += 1,
+                (_, "2") => two += 1,
+                (Some(crate::domain::Disposition::Answered), _) => none += 1,
+                _ => {}
+            }
+        }
+        if listed.next_page_token.is_empty() {
+            return Ok((one, two, none));
+        }
+        page.token = Some(listed.next_page_token);
+    }
 }
 
 fn draw(s: &CampaignStats, last_line: &mut Instant) {

@@ -20,14 +20,51 @@ pub struct Plan {
     pub max_tries: u32,
 }
 
-/// An appointment reminder: speak, pause, hang up.
+/// An appointment reminder: speak (interruptible), wait for one key, record the answer, say
+/// goodbye, hang up.
 pub fn reminder_actions() -> Vec<Action> {
+    let confirm = Uuid::from_u128(1);
+    let cancel = Uuid::from_u128(2);
+    let goodbye = Uuid::from_u128(3);
     vec![
         action(
             "talk",
-            serde_json::json!({"text": "Hello {{name}}, this is a reminder of your appointment.", "language": "en-US"}),
+            serde_json::json!({
+            "text": "Hello {{name}}. This is a reminder of your appointment tomorrow at {{appointment}}. Press 1 to confirm, or 2 to cancel.",
+            "language": "en-US", "digits_handle": "next"}),
         ),
-        action("sleep", serde_json::json!({"duration": 500})),
+        action(
+            "digits_receive",
+            serde_json::json!({"duration": 5000, "length": 1}),
+        ),
+        action(
+            "branch",
+            serde_json::json!({
+            "target_ids": {"1": confirm.to_string(), "2": cancel.to_string()},
+            "default_target_id": goodbye.to_string()}),
+        ),
+        Action {
+            id: confirm,
+            next_id: goodbye,
+            ..action(
+                "variable_set",
+                serde_json::json!({"key": "answer", "value": "confirmed"}),
+            )
+        },
+        Action {
+            id: cancel,
+            ..action(
+                "variable_set",
+                serde_json::json!({"key": "answer", "value": "cancelled"}),
+            )
+        },
+        Action {
+            id: goodbye,
+            ..action(
+                "talk",
+                serde_json::json!({"text": "Thank you. Goodbye.", "language": "en-US"}),
+            )
+        },
         action("hangup", serde_json::Value::Null),
     ]
 }

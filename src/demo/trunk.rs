@@ -188,14 +188,21 @@ async fn handle(
             .await;
         }
         Method::Ack => {
-            let mut c = lock(calls);
-            if matches!(c.open.get(&call_id), Some((_, true)))
-                && message::cseq(&req.headers).is_some()
-            {
-                // ACK of a non-2xx ends the attempt; an answered call stays until its BYE.
-                if !is_answered_ack(&req) {
-                    c.open.remove(&call_id);
+            let invite = {
+                let mut c = lock(calls);
+                match c.open.get(&call_id) {
+                    // ACK of a non-2xx ends the attempt; an answered call stays until its BYE.
+                    Some((_, true)) if !is_answered_ack(&req) => {
+                        c.open.remove(&call_id);
+                        None
+                    }
+                    Some((invite, true)) => Some(invite.clone()),
+                    _ => None,
                 }
+            };
+            if let Some(invite) = invite {
+                let (socket, calls) = (socket.clone(), calls.clone());
+                tokio::spawn(press_a_key(socket, calls, invite, tag, from, me));
             }
         }
         _ => {
@@ -207,6 +214,61 @@ async fn handle(
             .await
         }
     }
+}
+
+/// The callee listens to the reminder for a while, then (nine times in ten) presses 1 to
+/// confirm or 2 to cancel, sent as a SIP INFO in the dialog.
+async fn press_a_key(
+    socket: Arc<UdpSocket>,
+    calls: Arc<Mutex<Calls>>,
+    invite: Request,
+    tag: String,
+    to: SocketAddr,
+    me: SocketAddr,
+) {
+    let roll = rand::random::<u32>() % 100;
+    let key = match roll {
+        0..=69 => '1',
+        70..=89 => '2',
+        _ => return,
+    };
+    tokio::time::sleep(Duration::from_millis(1000 + u64::from(roll) * 20)).await;
+    if !lock(&calls)
+        .open
+        .contains_key(message::call_id(&invite.headers).unwrap_or_default())
+    {
+        return;
+    }
+    let header = |pick: fn(&Header) -> Option<String>| {
+        invite.headers.iter().find_map(pick).unwrap_or_default()
+    };
+    let contact = header(|h| match h {
+        Header::Contact(c) => Some(c.value().to_string()),
+        _ => None,
+    });
+    let target = contact
+        .split(['<', '>'])
+        .find(|p| p.starts_with("sip:"))
+        .unwrap_or(contact.as_str())
+        .to_string();
+    let their_from = header(|h| match h {
+        Header::From(f) => Some(f.value().to_string()),
+        _ => None,
+    });
+    let their_to = header(|h| match h {
+        Header::To(t) => Some(t.value().to_string()),
+        _ => None,
+    });
+    let body = format!("Signal={key}\r\nDuration=160\r\n");
+    let info = format!(
+        "INFO {target} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK{:x}\r\nMax-Forwards: 70\r\n\
+         From: {their_to};tag={tag}\r\nTo: {their_from}\r\nCall-ID: {}\r\nCSeq: 1 INFO\r\n\
+         Content-Type: application/dtmf-relay\r\nContent-Length: {}\r\n\r\n{body}",
+        rand::random::<u64>(),
+        message::call_id(&invite.headers).unwrap_or_default(),
+        body.len()
+    );
+    let _ = socket.send_to(info.as_bytes(), to).await;
 }
 
 fn is_answered_ack(req: &Request) -> bool {
