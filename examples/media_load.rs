@@ -1,5 +1,5 @@
 //! Media load: N concurrent media sessions on loopback, each playing a speech prompt to a
-//! far end that records when every packet arrives. Prints one JSON line with the send jitter
+//! far end that records when every packet arrives (kernel receive timestamps). Prints one JSON line with the send jitter
 //! (|inter-arrival − 20 ms| over every packet of every stream), loss and CPU.
 //!
 //! Usage: media_load SESSIONS [SECONDS]   (SESSIONS ≤ 5000, SECONDS ≤ 30; loopback only)
@@ -8,6 +8,7 @@ use ringmaster::media::g711::Codec;
 use ringmaster::media::session::parse_rtp;
 use ringmaster::media::{self, Direction, RemoteMedia, SessionConfig};
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 /// Far-end sockets, each read by its own thread.
 const RECEIVERS: usize = 2;
 
-/// One received packet: stream (SSRC), sequence number, arrival in ns since the start.
+/// One received packet: stream (SSRC), sequence number, kernel arrival time in ns.
 type Arrival = (u32, u16, u64);
 
 fn main() -> anyhow::Result<()> {
@@ -40,7 +41,6 @@ fn main() -> anyhow::Result<()> {
     let total = seconds as usize * 8000;
     let prompt: Arc<[i16]> = speech.iter().copied().cycle().take(total).collect();
 
-    let start = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let mut far_addrs = Vec::new();
     let mut threads = Vec::new();
@@ -52,11 +52,12 @@ fn main() -> anyhow::Result<()> {
         threads.push(
             std::thread::Builder::new()
                 .name("media-rx".into())
-                .spawn(move || receive(socket, stop, start, capacity))?,
+                .spawn(move || receive(socket, stop, capacity))?,
         );
     }
 
     let cpu_before = cpu_by_thread();
+    let busy_before = machine_busy_seconds();
     let wall = Instant::now();
     let handles = runtime.block_on(async {
         let mut handles = Vec::with_capacity(sessions);
@@ -78,6 +79,7 @@ fn main() -> anyhow::Result<()> {
         anyhow::Ok(handles)
     })?;
     let cpu_after = cpu_by_thread();
+    let busy_after = machine_busy_seconds();
     let elapsed = wall.elapsed().as_secs_f64();
     let sent: u64 = handles
         .iter()
@@ -106,6 +108,11 @@ fn main() -> anyhow::Result<()> {
         let after: f64 = cpu_after.iter().filter(|t| t.0 == name).map(|t| t.1).sum();
         (after - before) / elapsed * 100.0
     };
+    let own_cpu: f64 = {
+        let before: f64 = cpu_before.iter().map(|t| t.1).sum();
+        let after: f64 = cpu_after.iter().map(|t| t.1).sum();
+        (after - before) / elapsed * 100.0
+    };
     println!(
         "{}",
         serde_json::json!({
@@ -115,7 +122,12 @@ fn main() -> anyhow::Result<()> {
             "packets_received": received,
             "loss_pct": if sent > 0 { (sent.saturating_sub(received)) as f64 * 100.0 / sent as f64 } else { 0.0 },
             "jitter_ms": { "p50": round3(pct(0.50)), "p99": round3(pct(0.99)), "max": round3(jitter.last().copied().unwrap_or(0.0)) },
-            "cpu_pct": { "media_workers": cpu("media-worker").round(), "receivers": cpu("media-rx").round() },
+            "cpu_pct": {
+                "media_workers": cpu("media-worker").round(),
+                "receivers": cpu("media-rx").round(),
+                // Everything else the machine ran meanwhile (other processes, interrupts).
+                "others": ((busy_after - busy_before) / elapsed * 100.0 - own_cpu).round(),
+            },
         })
     );
     Ok(())
@@ -137,31 +149,82 @@ fn far_end(addr: SocketAddr) -> RemoteMedia {
 
 fn bind_far_end() -> anyhow::Result<UdpSocket> {
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
-    socket.set_recv_buffer_size(16 * 1024 * 1024)?;
+    socket.set_recv_buffer_size(64 * 1024 * 1024)?;
     socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    socket.set_nonblocking(true)?;
     let socket: UdpSocket = socket.into();
-    socket.set_read_timeout(Some(Duration::from_millis(50)))?;
+    // Kernel arrival timestamps: the reader can drain in batches without blocking on the
+    // socket (a blocked reader costs every sender a wake-up) and without blurring the times.
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket, option and int-sized value.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            &on as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    anyhow::ensure!(
+        rc == 0,
+        "SO_TIMESTAMPNS: {}",
+        std::io::Error::last_os_error()
+    );
     Ok(socket)
 }
 
-/// Records every packet until `stop`.
-fn receive(
-    socket: UdpSocket,
-    stop: Arc<AtomicBool>,
-    start: Instant,
-    capacity: usize,
-) -> Vec<Arrival> {
+/// Records every packet (with its kernel arrival time) until `stop`, draining every 2 ms.
+fn receive(socket: UdpSocket, stop: Arc<AtomicBool>, capacity: usize) -> Vec<Arrival> {
     let mut out = Vec::with_capacity(capacity);
     let mut buf = [0u8; 1500];
+    let mut control = [0u64; 16];
     while !stop.load(Ordering::Relaxed) {
-        if let Ok((n, _)) = socket.recv_from(&mut buf) {
-            let at = start.elapsed().as_nanos() as u64;
+        while let Some((n, at)) = recv_timestamped(&socket, &mut buf, &mut control) {
             if let Some((h, _)) = parse_rtp(&buf[..n]) {
                 out.push((h.ssrc, h.sequence_number, at));
             }
         }
+        std::thread::sleep(Duration::from_millis(2));
     }
     out
+}
+
+/// One datagram and its `SCM_TIMESTAMPNS` arrival time in ns; `None` when none is waiting.
+fn recv_timestamped(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+    control: &mut [u64; 16],
+) -> Option<(usize, u64)> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain data; every pointer set below outlives the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+    msg.msg_controllen = std::mem::size_of_val(control) as _;
+    // SAFETY: a valid socket and a msghdr pointing at live buffers.
+    let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
+    if n < 0 {
+        return None;
+    }
+    let mut at = 0u64;
+    // SAFETY: walking the control messages the kernel wrote into `control`.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_TIMESTAMPNS
+            {
+                let ts = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const libc::timespec);
+                at = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    Some((n as usize, at))
 }
 
 /// Sorted |inter-arrival − 20 ms| in ms over consecutive packets of each stream, and the
@@ -180,6 +243,30 @@ fn jitter_ms(mut arrivals: Vec<Arrival>) -> (Vec<f64>, u64) {
     }
     jitter.sort_by(f64::total_cmp);
     (jitter, received)
+}
+
+/// CPU seconds all cores spent busy (not idle or waiting for IO), from `/proc/stat`.
+fn machine_busy_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
+        return 0.0;
+    };
+    let Some(line) = stat.lines().next() else {
+        return 0.0;
+    };
+    let ticks: Vec<f64> = line
+        .split_ascii_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal ...
+    let busy: f64 = ticks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, v)| v)
+        .take(6)
+        .sum();
+    busy / 100.0
 }
 
 /// CPU seconds (user + system) of each thread of this process, with its name.
