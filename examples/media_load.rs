@@ -96,6 +96,9 @@ fn main() -> anyhow::Result<()> {
     }
     drop(runtime);
 
+    if std::env::var_os("MEDIA_LOAD_STALLS").is_some() {
+        print_stalls(&arrivals);
+    }
     let (jitter, received) = jitter_ms(arrivals);
     let pct = |p: f64| {
         jitter
@@ -243,6 +246,22 @@ fn jitter_ms(mut arrivals: Vec<Arrival>) -> (Vec<f64>, u64) {
     }
     jitter.sort_by(f64::total_cmp);
     (jitter, received)
+}
+
+/// With `MEDIA_LOAD_STALLS` set: how late packets (gap over 25 ms) spread over the run, in
+/// 100 ms bins, to tell one machine-wide stall from many streams late on their own.
+fn print_stalls(arrivals: &[Arrival]) {
+    let mut sorted = arrivals.to_vec();
+    sorted.sort_unstable_by_key(|a| (a.0, a.2));
+    let base = sorted.iter().map(|a| a.2).min().unwrap_or(0);
+    let mut bins = std::collections::BTreeMap::<u64, u32>::new();
+    for pair in sorted.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if a.0 == b.0 && b.2 - a.2 > 25_000_000 {
+            *bins.entry((b.2 - base) / 100_000_000).or_default() += 1;
+        }
+    }
+    eprintln!("late packets by 100 ms bin since the first packet: {bins:?}");
 }
 
 /// CPU seconds all cores spent busy (not idle or waiting for IO), from `/proc/stat`.
