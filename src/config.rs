@@ -267,6 +267,13 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_file_parses() {
+        let s = Settings::from_toml(include_str!("../config/ringmaster.toml"), Vec::new()).unwrap();
+        assert_eq!(s.media.rtp_ports, "20000-30000");
+        assert_eq!(s.media.rtp_timeout_ms, 30_000);
+    }
+
+    #[test]
     fn media_settings_have_defaults_and_overrides() {
         let s = Settings::from_toml("", Vec::new()).unwrap();
         assert_eq!(s.media.rtp_ports, "20000-30000");

@@ -80,6 +80,9 @@ pub enum SdpError {
     /// No `c=` line at session or audio level.
     #[error("no connection address")]
     NoConnection,
+    /// The audio stream is not plain RTP (SRTP, DTLS, UDPTL, ...).
+    #[error("unsupported media transport")]
+    Transport,
     /// The audio stream lists none of PCMU and PCMA.
     #[error("no common codec")]
     NoCommonCodec,
@@ -188,8 +191,9 @@ impl AudioSection {
             .and_then(|p| p.parse::<u16>().ok())
             .ok_or(SdpError::Malformed("m="))?;
         let proto = parts.next().ok_or(SdpError::Malformed("m="))?;
-        if !proto.starts_with("RTP/") {
-            return Err(SdpError::NoCommonCodec);
+        // We offered plain RTP/AVP; SRTP (RTP/SAVP), DTLS or anything else is not ours.
+        if !matches!(proto, "RTP/AVP" | "RTP/AVPF") {
+            return Err(SdpError::Transport);
         }
         let payloads = parts
             .map(|p| p.parse::<u8>().map_err(|_| SdpError::Malformed("m=")))

@@ -147,6 +147,13 @@ fn no_common_codec_is_refused() {
 }
 
 #[test]
+fn srtp_is_refused() {
+    let err = parse("v=0\nc=IN IP4 10.0.0.1\nm=audio 4000 RTP/SAVP 0\n").unwrap_err();
+    assert_eq!(err, SdpError::Transport);
+    assert_eq!(err.to_string(), "unsupported media transport");
+}
+
+#[test]
 fn rejected_or_missing_audio_is_refused() {
     assert_eq!(
         parse("v=0\nc=IN IP4 10.0.0.1\nm=audio 0 RTP/AVP 0\n").unwrap_err(),
