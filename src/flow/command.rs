@@ -85,7 +85,8 @@ pub enum Input {
         digits: String,
     },
     /// A key was pressed while a prompt, a sleep or a collection was under way. It counts
-    /// toward the next `digits_receive`, and stops an interruptible prompt.
+    /// toward the next `digits_receive`, and ends an interruptible prompt: the caller stops
+    /// playing it and reports no `Completed` for it (that would end the next command).
     DigitPressed(char),
     /// A `Webhook` with `wait` was answered with this status (`None`: no answer).
     WebhookResult {
