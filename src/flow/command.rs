@@ -75,7 +75,7 @@ pub enum Command {
 /// How the last command ended, or what happened meanwhile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
-    /// The call was answered: the flow starts (the first call of [`Runner::next`]).
+    /// The call was answered: the first input, which starts the flow.
     Started,
     /// The last command finished (for `CollectDigits`: the timeout).
     Completed,
