@@ -75,7 +75,7 @@ pub enum Command {
 /// How the last command ended, or what happened meanwhile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
-    /// The call was answered: the flow starts (the first call of [`Runner::next`]).
+    /// The call was answered: the first input, which starts the flow.
     Started,
     /// The last command finished (for `CollectDigits`: the timeout).
     Completed,
@@ -85,7 +85,8 @@ pub enum Input {
         digits: String,
     },
     /// A key was pressed while a prompt, a sleep or a collection was under way. It counts
-    /// toward the next `digits_receive`, and stops an interruptible prompt.
+    /// toward the next `digits_receive`, and ends an interruptible prompt: the caller stops
+    /// playing it and reports no `Completed` for it (that would end the next command).
     DigitPressed(char),
     /// A `Webhook` with `wait` was answered with this status (`None`: no answer).
     WebhookResult {
