@@ -129,7 +129,7 @@ fn main() -> anyhow::Result<()> {
                 "media_workers": cpu("media-worker").round(),
                 "receivers": cpu("media-rx").round(),
                 // Everything else the machine ran meanwhile (other processes, interrupts).
-                "others": ((busy_after - busy_before) / elapsed * 100.0 - own_cpu).round(),
+                "others": ((busy_after - busy_before) / elapsed * 100.0 - own_cpu).max(0.0).round(),
             },
         })
     );
