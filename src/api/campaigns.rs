@@ -8,7 +8,6 @@ use super::campaign_status::{self, parse_requested, store_and_notify};
 use super::documents::{self, owned, save};
 use super::error::ApiError;
 use super::fields::Fields;
-use super::paging::Paging;
 use super::ApiState;
 use crate::domain::time::{now_string, NEVER};
 use crate::domain::{Campaign, CampaignStatus, CampaignType, EndHandle};
@@ -21,11 +20,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/campaigns")
             .route(web::post().to(create))
-            .route(web::get().to(list)),
+            .route(web::get().to(documents::list::<Campaign>)),
     )
     .service(
         web::resource("/campaigns/{id}")
-            .route(web::get().to(get))
+            .route(web::get().to(documents::get::<Campaign>))
             .route(web::put().to(update))
             .route(web::delete().to(delete)),
     )
@@ -72,22 +71,6 @@ async fn create(
     campaign_fields::apply(&state, &mut campaign, &f).await?;
     save(&state, &campaign).await?;
     Ok(HttpResponse::Ok().json(campaign))
-}
-
-async fn list(
-    state: web::Data<ApiState>,
-    Customer(customer): Customer,
-    Paging(page): Paging,
-) -> Result<HttpResponse, ApiError> {
-    documents::list::<Campaign>(&state, customer, &page).await
-}
-
-async fn get(
-    state: web::Data<ApiState>,
-    Customer(customer): Customer,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    documents::get::<Campaign>(&state, customer, *id).await
 }
 
 async fn update(

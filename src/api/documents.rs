@@ -2,12 +2,14 @@
 //! customer's own document (404 otherwise), checking a reference a body names (400 naming the
 //! field), listing, stamping and soft-deleting.
 
+use super::auth::Customer;
 use super::error::ApiError;
+use super::paging::Paging;
 use super::ApiState;
 use crate::domain::time::now_string;
 use crate::domain::{Campaign, CampaignStatus, Flow, Outdial, Outplan};
-use crate::store::{Document, Page};
-use actix_web::HttpResponse;
+use crate::store::Document;
+use actix_web::{web, HttpResponse};
 use uuid::Uuid;
 
 /// A document with VoIPBIN's `tm_update` and `tm_delete`.
@@ -73,21 +75,21 @@ pub async fn save_updated<D: Stamped>(
 
 /// `GET /<resources>`: a page of the customer's live documents.
 pub async fn list<D: Document>(
-    state: &ApiState,
-    customer: Uuid,
-    page: &Page,
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    Paging(page): Paging,
 ) -> Result<HttpResponse, ApiError> {
-    let listed = state.docs().list::<D>(customer, page).await?;
+    let listed = state.docs().list::<D>(customer, &page).await?;
     Ok(HttpResponse::Ok().json(listed))
 }
 
 /// `GET /<resources>/{id}`.
 pub async fn get<D: Document>(
-    state: &ApiState,
-    customer: Uuid,
-    id: Uuid,
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let doc = owned::<D>(state, customer, id).await?;
+    let doc = owned::<D>(&state, customer, *id).await?;
     Ok(HttpResponse::Ok().json(doc))
 }
 

@@ -5,7 +5,6 @@ use super::auth::Customer;
 use super::documents::{self, ensure_unused, owned, referenced, save};
 use super::error::ApiError;
 use super::fields::Fields;
-use super::paging::Paging;
 use super::ApiState;
 use crate::domain::flow::FLOW_TYPE;
 use crate::domain::time::{now_string, NEVER};
@@ -20,11 +19,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/flows")
             .route(web::post().to(create))
-            .route(web::get().to(list)),
+            .route(web::get().to(documents::list::<Flow>)),
     )
     .service(
         web::resource("/flows/{id}")
-            .route(web::get().to(get))
+            .route(web::get().to(documents::get::<Flow>))
             .route(web::put().to(update))
             .route(web::delete().to(delete)),
     );
@@ -90,22 +89,6 @@ async fn create(
     apply(&state, &mut flow, &f).await?;
     save(&state, &flow).await?;
     Ok(HttpResponse::Ok().json(flow))
-}
-
-async fn list(
-    state: web::Data<ApiState>,
-    Customer(customer): Customer,
-    Paging(page): Paging,
-) -> Result<HttpResponse, ApiError> {
-    documents::list::<Flow>(&state, customer, &page).await
-}
-
-async fn get(
-    state: web::Data<ApiState>,
-    Customer(customer): Customer,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    documents::get::<Flow>(&state, customer, *id).await
 }
 
 async fn update(

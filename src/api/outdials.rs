@@ -4,7 +4,6 @@ use super::auth::Customer;
 use super::documents::{self, ensure_unused, owned, referenced, save};
 use super::error::ApiError;
 use super::fields::Fields;
-use super::paging::Paging;
 use super::ApiState;
 use crate::domain::time::{now_string, NEVER};
 use crate::domain::{Campaign, Outdial};
@@ -17,11 +16,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/outdials")
             .route(web::post().to(create))
-            .route(web::get().to(list)),
+            .route(web::get().to(documents::list::<Outdial>)),
     )
     .service(
         web::resource("/outdials/{id}")
-            .route(web::get().to(get))
+            .route(web::get().to(documents::get::<Outdial>))
             .route(web::put().to(update))
             .route(web::delete().to(delete)),
     );
@@ -71,22 +70,6 @@ async fn create(
     apply(&state, &mut outdial, &f).await?;
     save(&state, &outdial).await?;
     Ok(HttpResponse::Ok().json(outdial))
-}
-
-async fn list(
-    state: web::Data<ApiState>,
-    Customer(customer): Customer,
-    Paging(page): Paging,
-) -> Result<HttpResponse, ApiError> {
-    documents::list::<Outdial>(&state, customer, &page).await
-}
-
-async fn get(
-    state: web::Data<ApiState>,
-    Customer(customer): Customer,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    documents::get::<Outdial>(&state, customer, *id).await
 }
 
 async fn update(

@@ -5,7 +5,6 @@ use super::auth::Customer;
 use super::documents::{self, ensure_unused, owned, save};
 use super::error::{ApiError, FieldError};
 use super::fields::Fields;
-use super::paging::Paging;
 use super::ApiState;
 use crate::domain::time::{now_string, NEVER};
 use crate::domain::{Address, Disposition, Outplan};
@@ -30,11 +29,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/outplans")
             .route(web::post().to(create))
-            .route(web::get().to(list)),
+            .route(web::get().to(documents::list::<Outplan>)),
     )
     .service(
         web::resource("/outplans/{id}")
-            .route(web::get().to(get))
+            .route(web::get().to(documents::get::<Outplan>))
             .route(web::put().to(update))
             .route(web::delete().to(delete)),
     );
@@ -133,22 +132,6 @@ async fn create(
     apply(&mut plan, &f, state.region()?)?;
     save(&state, &plan).await?;
     Ok(HttpResponse::Ok().json(plan))
-}
-
-async fn list(
-    state: web::Data<ApiState>,
-    Customer(customer): Customer,
-    Paging(page): Paging,
-) -> Result<HttpResponse, ApiError> {
-    documents::list::<Outplan>(&state, customer, &page).await
-}
-
-async fn get(
-    state: web::Data<ApiState>,
-    Customer(customer): Customer,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    documents::get::<Outplan>(&state, customer, *id).await
 }
 
 async fn update(
