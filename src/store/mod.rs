@@ -95,60 +95,33 @@ pub trait Document: Serialize + DeserializeOwned + Send + Sync {
     fn deleted(&self) -> bool;
 }
 
-impl Document for Outplan {
-    const KIND: DocKind = DocKind::Outplan;
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn customer_id(&self) -> Uuid {
-        self.customer_id
-    }
-    fn deleted(&self) -> bool {
-        self.tm_delete != crate::domain::time::NEVER
-    }
+/// Implements [`Document`] for a resource with `id`, `customer_id` and `tm_delete` fields
+/// (and, with `status`, a status column).
+macro_rules! document {
+    ($ty:ty, $kind:expr $(, status = |$d:ident| $status:expr)?) => {
+        impl Document for $ty {
+            const KIND: DocKind = $kind;
+            fn id(&self) -> Uuid {
+                self.id
+            }
+            fn customer_id(&self) -> Uuid {
+                self.customer_id
+            }
+            $(fn status(&self) -> &str {
+                let $d = self;
+                $status
+            })?
+            fn deleted(&self) -> bool {
+                self.tm_delete != crate::domain::time::NEVER
+            }
+        }
+    };
 }
 
-impl Document for Outdial {
-    const KIND: DocKind = DocKind::Outdial;
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn customer_id(&self) -> Uuid {
-        self.customer_id
-    }
-    fn deleted(&self) -> bool {
-        self.tm_delete != crate::domain::time::NEVER
-    }
-}
-
-impl Document for Campaign {
-    const KIND: DocKind = DocKind::Campaign;
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn customer_id(&self) -> Uuid {
-        self.customer_id
-    }
-    fn status(&self) -> &str {
-        self.status.as_str()
-    }
-    fn deleted(&self) -> bool {
-        self.tm_delete != crate::domain::time::NEVER
-    }
-}
-
-impl Document for Flow {
-    const KIND: DocKind = DocKind::Flow;
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn customer_id(&self) -> Uuid {
-        self.customer_id
-    }
-    fn deleted(&self) -> bool {
-        self.tm_delete != crate::domain::time::NEVER
-    }
-}
+document!(Outplan, DocKind::Outplan);
+document!(Outdial, DocKind::Outdial);
+document!(Flow, DocKind::Flow);
+document!(Campaign, DocKind::Campaign, status = |c| c.status.as_str());
 
 /// The actions a campaign runs on each answered call: its own `actions` when it has some,
 /// else those of its flow (`flow_id`), else none (a flow deleted since counts as none).
