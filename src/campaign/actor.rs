@@ -191,6 +191,7 @@ impl CampaignActor {
         let at = time::now_string();
         let mut ops = Vec::with_capacity(n as usize);
         let mut started = Vec::with_capacity(n as usize);
+        let mut exhausted = Vec::new();
         for _ in 0..n {
             let Some(target) = self.hopper.pop_front() else {
                 break;
@@ -204,6 +205,10 @@ impl CampaignActor {
                 // Nothing left to try (the outplan changed under it): close it without a call.
                 self.gate.release();
                 self.claimed.remove(&target.id);
+                exhausted.push(WriteOp::Exhausted {
+                    target_id: target.id,
+                    at: at.clone(),
+                });
                 continue;
             };
             tries[slot] += 1;
@@ -249,6 +254,12 @@ impl CampaignActor {
                     answered: false,
                 },
             );
+        }
+        if !exhausted.is_empty() {
+            let writer = self.deps.writer.clone();
+            actix::spawn(async move {
+                let _ = writer.write(exhausted).await;
+            });
         }
         let writer = self.deps.writer.clone();
         ctx.spawn(async move { writer.write(ops).await }.into_actor(self).map(move |res, act, ctx| {

@@ -224,6 +224,14 @@ pub enum WriteOp {
     },
     /// The attempt is over.
     End(Box<AttemptEnd>),
+    /// A waiting target has no try left (its outplan was changed to allow fewer): it is done,
+    /// `fail`, without a call.
+    Exhausted {
+        /// The target.
+        target_id: Uuid,
+        /// When.
+        at: String,
+    },
 }
 
 /// Which campaigncalls a list wants.

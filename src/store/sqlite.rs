@@ -409,6 +409,16 @@ impl Store for SqliteStore {
                     .await?;
                     applied.push(true);
                 }
+                WriteOp::Exhausted { target_id, at } => {
+                    sqlx::query(
+                        "UPDATE targets SET status = 'done', result = 'fail', tm_update = ? WHERE id = ? AND status = 'idle'",
+                    )
+                    .bind(at)
+                    .bind(target_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                    applied.push(true);
+                }
                 WriteOp::Answered {
                     campaigncall_id,
                     at,
@@ -678,8 +688,47 @@ mod tests {
             store.apply(&[begin(&target, 2)]).await.expect("fresh"),
             [true]
         );
+        let exhausted = WriteOp::Exhausted {
+            target_id: target.id,
+            at: time::now_string(),
+        };
+        assert_eq!(store.apply(&[exhausted]).await.expect("not idle"), [true]);
+        let t = store
+            .get_target(target.outdial_id, target.id)
+            .await
+            .expect("get")
+            .expect("target");
+        assert_eq!(
+            t.status,
+            TargetStatus::Progressing,
+            "an attempt in flight is left alone"
+        );
         let counts = store.call_counts(Uuid::nil()).await.expect("counts");
         assert_eq!(counts.attempts, 2);
         assert_eq!(counts.dispositions.get("busy"), Some(&1));
+    }
+
+    #[tokio::test]
+    async fn a_waiting_target_with_no_try_left_is_closed_as_failed() {
+        let (store, target) = store_with_target().await;
+        let op = WriteOp::Exhausted {
+            target_id: target.id,
+            at: time::now_string(),
+        };
+        store.apply(&[op]).await.expect("apply");
+        let t = store
+            .get_target(target.outdial_id, target.id)
+            .await
+            .expect("get")
+            .expect("target");
+        assert_eq!((t.status, t.result.as_str()), (TargetStatus::Done, "fail"));
+        assert_eq!(
+            store
+                .count_targets(target.outdial_id, 0)
+                .await
+                .expect("counts")
+                .failed,
+            1
+        );
     }
 }
