@@ -203,8 +203,9 @@ async fn call(settings: Settings, args: CallArgs) -> anyhow::Result<()> {
             TransportKind::Udp
         };
     }
-    let local_ip = transport::local_ip_towards(trunk.peer).context("no route to the trunk")?;
-    let bind = args.bind.unwrap_or_else(|| SocketAddr::new(local_ip, 0));
+    let bind = args
+        .bind
+        .unwrap_or_else(|| SocketAddr::new(trunk.local_ip, 0));
     let endpoint = transport::start(TransportConfig {
         udp_bind: bind,
         tcp_bind: Some(bind),

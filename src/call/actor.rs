@@ -365,8 +365,7 @@ impl<S: AttemptSink> Actor for CallActor<S> {
         let ports = self.setup.media.ports;
         let place = async move {
             let ip = match endpoint.udp_addr().ip() {
-                ip if ip.is_unspecified() => crate::sip::transport::local_ip_towards(trunk.peer)
-                    .map_err(|e| e.to_string())?,
+                ip if ip.is_unspecified() => trunk.local_ip,
                 ip => ip,
             };
             // Our RTP port, held from the offer on; the media session takes it at answer.

@@ -57,7 +57,7 @@ pub async fn run_one(
     let rtp = tokio::net::UdpSocket::bind((endpoint.udp_addr().ip(), 0)).await?;
     let rtp_addr = rtp.local_addr()?;
     let ip = if rtp_addr.ip().is_unspecified() {
-        crate::sip::transport::local_ip_towards(trunk.peer)?
+        trunk.local_ip
     } else {
         rtp_addr.ip()
     };

@@ -65,6 +65,9 @@ pub enum TrunkError {
     /// The host name does not resolve.
     #[error("trunk host {0:?} does not resolve")]
     Unresolvable(String),
+    /// No local interface routes to the trunk.
+    #[error("no route to trunk host {0:?}")]
+    NoRoute(String),
 }
 
 /// A trunk whose address is known.
@@ -78,6 +81,9 @@ pub struct Trunk {
     pub peer: SocketAddr,
     /// UDP or TCP.
     pub transport: TransportKind,
+    /// Our IP on the interface facing the trunk (for SDP when listening on a wildcard),
+    /// looked up once here rather than on every dial.
+    pub local_ip: std::net::IpAddr,
 }
 
 impl Trunk {
@@ -102,11 +108,14 @@ impl Trunk {
             }
             (p, _) => format!("{host}:{p}"),
         };
+        let local_ip = crate::sip::transport::local_ip_towards(peer)
+            .map_err(|_| TrunkError::NoRoute(host.clone()))?;
         Ok(Trunk {
             config,
             host: host_port,
             peer,
             transport,
+            local_ip,
         })
     }
 
