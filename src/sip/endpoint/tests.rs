@@ -333,21 +333,37 @@ fn silence_ends_failed_at_timer_b_after_seven_invites() {
     panic!("timer B never fired");
 }
 
-#[test]
-fn the_callee_hanging_up_ends_answered_by_remote_and_is_answered_200() {
+/// An endpoint with one call answered, its messages and events drained.
+fn answered_call() -> (Endpoint, Instant, Request) {
     let mut ep = endpoint();
     let t0 = Instant::now();
     let invite = place(&mut ep, t0);
     answer(&mut ep, t0, &invite, 200, vec![]);
     sent(&mut ep);
     events(&mut ep);
+    (ep, t0, invite)
+}
+
+/// A request the callee sends in the dialog of `invite` (answered with `callee-tag`).
+fn request_from_callee(invite: &Request, method: &str, content_type: &str, body: &str) -> String {
     let call_id = message::call_id(&invite.headers).unwrap();
     let from_tag = message::from_tag(&invite.headers).unwrap();
-    let bye = format!(
-        "BYE sip:ringmaster@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {PEER};branch=z9hG4bKbye1\r\n\
+    let content_type = match content_type {
+        "" => String::new(),
+        ct => format!("Content-Type: {ct}\r\n"),
+    };
+    format!(
+        "{method} sip:ringmaster@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {PEER};branch=z9hG4bK{method}1\r\n\
          From: <sip:+15551234567@{PEER}>;tag=callee-tag\r\nTo: <sip:x@{PEER}>;tag={from_tag}\r\n\
-         Call-ID: {call_id}\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n"
-    );
+         Call-ID: {call_id}\r\nCSeq: 1 {method}\r\n{content_type}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn the_callee_hanging_up_ends_answered_by_remote_and_is_answered_200() {
+    let (mut ep, t0, invite) = answered_call();
+    let bye = request_from_callee(&invite, "BYE", "", "");
     peer_sends(&mut ep, t0 + Duration::from_secs(2), &bye);
     let out = sent(&mut ep);
     assert!(matches!(&out[0], SipMessage::Response(r) if r.status_code.code() == 200));
@@ -464,21 +480,12 @@ fn an_options_probe_reports_the_final_status() {
 
 #[test]
 fn a_digit_in_a_sip_info_is_answered_200_and_reported_on_the_call() {
-    let mut ep = endpoint();
-    let t0 = Instant::now();
-    let invite = place(&mut ep, t0);
-    answer(&mut ep, t0, &invite, 200, vec![]);
-    sent(&mut ep);
-    events(&mut ep);
-    let call_id = message::call_id(&invite.headers).unwrap();
-    let from_tag = message::from_tag(&invite.headers).unwrap();
-    let body = "Signal=1\r\nDuration=160\r\n";
-    let info = format!(
-        "INFO sip:ringmaster@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {PEER};branch=z9hG4bKinfo1\r\n\
-         From: <sip:+15551234567@{PEER}>;tag=callee-tag\r\nTo: <sip:x@{PEER}>;tag={from_tag}\r\n\
-         Call-ID: {call_id}\r\nCSeq: 1 INFO\r\nContent-Type: application/dtmf-relay\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
+    let (mut ep, t0, invite) = answered_call();
+    let info = request_from_callee(
+        &invite,
+        "INFO",
+        "application/dtmf-relay",
+        "Signal=1\r\nDuration=160\r\n",
     );
     peer_sends(&mut ep, t0, &info);
     let out = sent(&mut ep);
