@@ -12,8 +12,9 @@ use ringmaster::campaign::engine::StatusChanged;
 use ringmaster::campaign::stats::campaign_stats;
 use ringmaster::config::Settings;
 use ringmaster::demo::sample;
+use ringmaster::domain::Disposition;
 use ringmaster::domain::{Campaign, CampaignStatus};
-use ringmaster::store::Docs;
+use ringmaster::store::{CallFilter, Docs, Page};
 use std::time::{Duration, Instant};
 
 fn proc_figures() -> (f64, u64) {
@@ -104,6 +105,29 @@ fn main() -> anyhow::Result<()> {
         };
         let elapsed = started.elapsed().as_secs_f64();
         let (cpu1, rss) = proc_figures();
+        // The reasons of a few failed attempts, to tell what went wrong when some did.
+        let recent = node
+            .store
+            .list_campaigncalls(
+                campaign.customer_id,
+                &CallFilter {
+                    campaign: Some(campaign.id),
+                    digits: None,
+                },
+                &Page {
+                    size: 100,
+                    token: None,
+                },
+            )
+            .await?;
+        let mut failure_reasons: Vec<String> = recent
+            .result
+            .iter()
+            .filter(|c| c.disposition != Some(Disposition::Answered))
+            .map(|c| c.reason.clone())
+            .collect();
+        failure_reasons.sort();
+        failure_reasons.dedup();
         println!(
             "{}",
             serde_json::json!({
@@ -119,6 +143,7 @@ fn main() -> anyhow::Result<()> {
                 "peak_dialing": peak,
                 "cpu_s": ((cpu1 - cpu0) * 100.0).round() / 100.0,
                 "max_rss_kb": rss,
+                "failure_reasons": failure_reasons,
             })
         );
         Ok(())

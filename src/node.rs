@@ -63,7 +63,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
             .unwrap_or_default(),
         gates: engine::gates(trunks),
         media: Arc::new(crate::call::actor::MediaDeps {
-            ports: settings.media.port_range()?,
+            ports: crate::media::ports::PortPool::new(settings.media.port_range()?),
             session: settings.media.session(),
             cache_dir: settings.media.tts_cache_dir.clone(),
             prompts_dir: settings.media.prompts_dir.clone(),

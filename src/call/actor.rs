@@ -9,7 +9,7 @@ use crate::domain::{Action, Disposition};
 use crate::flow::{Command, Input, Runner, Variables};
 use crate::media::{self, MediaEvent, MediaHandle, SessionConfig};
 use crate::sip::endpoint::{CallEvent, CallHandle, CallOutcome};
-use crate::sip::transport::{EndpointHandle, PlacedCall};
+use crate::sip::transport::EndpointHandle;
 use actix::prelude::*;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -45,7 +45,7 @@ pub enum AttemptEvent {
 #[derive(Debug, Clone)]
 pub struct MediaDeps {
     /// RTP ports.
-    pub ports: media::ports::PortRange,
+    pub ports: Arc<media::ports::PortPool>,
     /// Session behaviour (RTP timeout).
     pub session: SessionConfig,
     /// Cache of synthesised and downloaded prompts.
@@ -74,6 +74,8 @@ pub struct CallSetup {
     pub endpoint: EndpointHandle,
     /// Media settings.
     pub media: Arc<MediaDeps>,
+    /// The RTP port taken for this attempt when it was admitted (`None`: take one now).
+    pub port: Option<media::ports::PortLease>,
 }
 
 /// What the flow is waiting for from the media session.
@@ -90,6 +92,8 @@ pub struct CallActor<S: AttemptSink> {
     campaign: Addr<S>,
     handle: Option<CallHandle>,
     rtp: Option<tokio::net::UdpSocket>,
+    /// The RTP port, held until the call is over.
+    port: Option<media::ports::PortLease>,
     media: Option<MediaHandle>,
     runner: Option<Runner>,
     /// Bumped for every command the flow emits; late callbacks of older commands are ignored.
@@ -108,6 +112,7 @@ impl<S: AttemptSink> CallActor<S> {
             campaign,
             handle: None,
             rtp: None,
+            port: None,
             media: None,
             runner: None,
             generation: 0,
@@ -362,24 +367,29 @@ impl<S: AttemptSink> Actor for CallActor<S> {
         }
         let destination = self.setup.destination.clone();
         let dial_timeout = self.setup.dial_timeout;
-        let ports = self.setup.media.ports;
+        let ports = self.setup.media.ports.clone();
+        let leased = self.setup.port.take();
         let place = async move {
             let ip = match endpoint.udp_addr().ip() {
                 ip if ip.is_unspecified() => trunk.local_ip,
                 ip => ip,
             };
             // Our RTP port, held from the offer on; the media session takes it at answer.
-            let rtp = ports.bind(ip).map_err(|e| e.to_string())?;
-            let port = rtp.local_addr().map_err(|e| e.to_string())?.port();
-            let offer = media::sdp::offer(ip, port, rand::random::<u32>() as u64);
+            let (rtp, lease) = match leased {
+                Some(lease) => ports.bind_leased(lease, ip),
+                None => ports.bind(ip),
+            }
+            .map_err(|e| e.to_string())?;
+            let offer = media::sdp::offer(ip, lease.port(), rand::random::<u32>() as u64);
             let spec = trunk.call_spec(&destination, dial_timeout, Some(offer.into_bytes()));
             let placed = endpoint.place_call(spec).await.map_err(|e| e.to_string())?;
-            Ok::<(PlacedCall, tokio::net::UdpSocket), String>((placed, rtp))
+            Ok::<_, String>((placed, rtp, lease))
         };
         ctx.wait(place.into_actor(self).map(|res, act, ctx| match res {
-            Ok((placed, rtp)) => {
+            Ok((placed, rtp, lease)) => {
                 act.handle = Some(placed.handle);
                 act.rtp = Some(rtp);
+                act.port = Some(lease);
                 ctx.add_stream(tokio_stream::wrappers::ReceiverStream::new(placed.events));
             }
             Err(e) => act.finish(failed(&format!("transport: {e}")), ctx),

@@ -13,6 +13,7 @@ use crate::domain::{
     Outplan, Target,
 };
 use crate::flow::Variables;
+use crate::media::ports::PortLease;
 use crate::store::{AttemptEnd, WriteOp};
 use actix::prelude::*;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -49,6 +50,8 @@ struct Attempt {
     /// Tries of each slot including this attempt.
     tries: [u32; 5],
     answered: bool,
+    /// The RTP port taken for it, handed to its call once the attempt is recorded.
+    port: Option<PortLease>,
 }
 
 /// One running campaign.
@@ -174,6 +177,8 @@ impl CampaignActor {
         let ready = self.hopper.len() as u32;
         let trunk_max = self.gate.trunk.config.max_concurrent;
         let trunk_in_flight = self.gate.in_flight();
+        let ports = &self.deps.media.ports;
+        let media_ports = Some(ports.available().min(u32::MAX as usize) as u32);
         let n = self.gate.admit(now, |tokens| {
             dials_to_place(&PacingInput {
                 ready,
@@ -183,6 +188,7 @@ impl CampaignActor {
                 trunk_max_concurrent: trunk_max,
                 tokens,
                 agents: None,
+                media_ports,
             })
         });
         if n == 0 {
@@ -196,6 +202,9 @@ impl CampaignActor {
             let Some(target) = self.hopper.pop_front() else {
                 break;
             };
+            // Only campaign actors take ports, all on this thread: what `available` counted
+            // is there (calls ending only add to it).
+            let port = ports.take();
             let mut tries = target.tries.to_array();
             let Some(slot) = retry::next_slot(
                 self.outplan.max_tries(),
@@ -252,6 +261,7 @@ impl CampaignActor {
                     slot,
                     tries,
                     answered: false,
+                    port,
                 },
             );
         }
@@ -294,9 +304,10 @@ impl CampaignActor {
             "" => String::new(),
             s => s.to_string(),
         };
-        let Some(attempt) = self.in_flight.get(&campaigncall_id) else {
+        let Some(attempt) = self.in_flight.get_mut(&campaigncall_id) else {
             return;
         };
+        let port = attempt.port.take();
         let variables = Variables::for_target(
             &attempt.target,
             &destination.target,
@@ -315,6 +326,7 @@ impl CampaignActor {
                 trunk: self.gate.trunk.clone(),
                 endpoint: self.deps.endpoint.clone(),
                 media: self.deps.media.clone(),
+                port,
             },
             ctx.address(),
         );

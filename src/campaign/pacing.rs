@@ -65,6 +65,9 @@ pub struct PacingInput {
     pub tokens: u32,
     /// For a campaign with a queue: available agents and the service level (percent).
     pub agents: Option<(u32, u32)>,
+    /// Free RTP ports: each attempt holds one from its INVITE's offer to its end (`None`: no
+    /// media).
+    pub media_ports: Option<u32>,
 }
 
 /// How many dials to start now: the least of what every limit allows.
@@ -79,6 +82,9 @@ pub fn dials_to_place(input: &PacingInput) -> u32 {
             input.campaign_max_concurrent,
             input.campaign_in_flight,
         ));
+    }
+    if let Some(ports) = input.media_ports {
+        n = n.min(ports);
     }
     if let Some((available, service_level)) = input.agents {
         let allowed = (u64::from(available) * u64::from(service_level) / 100) as u32;
@@ -100,6 +106,7 @@ mod tests {
             trunk_max_concurrent: 1000,
             tokens: 1000,
             agents: None,
+            media_ports: None,
         }
     }
 
@@ -129,6 +136,11 @@ mod tests {
             ..open()
         };
         assert_eq!(dials_to_place(&over), 0);
+        let ports_short = PacingInput {
+            media_ports: Some(2),
+            ..open()
+        };
+        assert_eq!(dials_to_place(&ports_short), 2);
     }
 
     #[test]

@@ -1,10 +1,9 @@
 //! RTP port allocation from the `[media] rtp_ports` range.
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
-
-/// Random even ports tried before scanning the whole range.
-const RANDOM_TRIES: usize = 8;
+use std::sync::{Arc, Mutex};
 
 /// An inclusive range of UDP ports for RTP; only even ports are used (RFC 3550: RTP on
 /// even, RTCP on the odd one above).
@@ -49,31 +48,119 @@ impl PortRange {
         (start..=self.last).step_by(2)
     }
 
-    fn even_count(&self) -> usize {
-        self.even_ports().count()
-    }
-
-    /// Binds a UDP socket on `ip` at an even port of the range: a few random picks first
-    /// (cheap when the range is mostly free), then a scan from a random start.
-    pub fn bind(&self, ip: IpAddr) -> Result<tokio::net::UdpSocket, PortError> {
-        let count = self.even_count();
-        let start = self.first + self.first % 2;
-        let nth = |i: usize| start + (i % count) as u16 * 2;
-        for _ in 0..RANDOM_TRIES {
-            if let Some(socket) = try_bind(ip, nth(rand::random::<usize>() % count))? {
-                return Ok(socket);
-            }
-        }
-        let offset = rand::random::<usize>() % count;
-        for i in 0..count {
-            if let Some(socket) = try_bind(ip, nth(offset + i))? {
-                return Ok(socket);
-            }
-        }
-        Err(PortError::Exhausted {
+    fn exhausted(&self) -> PortError {
+        PortError::Exhausted {
             first: self.first,
             last: self.last,
+        }
+    }
+}
+
+/// Ports taken by something else tried per [`PortPool::bind`] before giving up.
+const FOREIGN_TRIES: usize = 16;
+
+/// The range's even ports as a queue of free ones: a call takes the port free the longest
+/// (so a port is not reused while stray packets of its last call may still arrive) and gives
+/// it back when its [`PortLease`] drops. Binding is O(1) however full the range is, and
+/// [`available`](PortPool::available) lets the dialer pace on free ports instead of failing
+/// calls once the range runs out.
+#[derive(Debug)]
+pub struct PortPool {
+    range: PortRange,
+    free: Mutex<VecDeque<u16>>,
+}
+
+/// A port taken from a [`PortPool`]; dropping it gives the port back.
+#[derive(Debug)]
+pub struct PortLease {
+    pool: Arc<PortPool>,
+    port: u16,
+}
+
+impl PortLease {
+    /// The port held.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for PortLease {
+    fn drop(&mut self) {
+        self.pool.give_back(self.port);
+    }
+}
+
+impl PortPool {
+    /// Every even port of `range` free, in a random rotation (two nodes on one host started
+    /// together do not collide port by port).
+    pub fn new(range: PortRange) -> Arc<PortPool> {
+        let mut free: VecDeque<u16> = range.even_ports().collect();
+        let len = free.len();
+        free.rotate_left(rand::random::<usize>() % len.max(1));
+        Arc::new(PortPool {
+            range,
+            free: Mutex::new(free),
         })
+    }
+
+    /// The range.
+    pub fn range(&self) -> PortRange {
+        self.range
+    }
+
+    /// Ports free (some may turn out taken by other processes).
+    pub fn available(&self) -> usize {
+        self.queue().len()
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<u16>> {
+        self.free.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn give_back(&self, port: u16) {
+        self.queue().push_back(port);
+    }
+
+    /// Takes the port free the longest, without binding it yet.
+    pub fn take(self: &Arc<Self>) -> Option<PortLease> {
+        let port = self.queue().pop_front()?;
+        Some(PortLease {
+            pool: self.clone(),
+            port,
+        })
+    }
+
+    /// Binds a UDP socket on `ip` at the port free the longest. A port some other process
+    /// holds goes to the back of the queue and the next one is tried.
+    pub fn bind(
+        self: &Arc<Self>,
+        ip: IpAddr,
+    ) -> Result<(tokio::net::UdpSocket, PortLease), PortError> {
+        for _ in 0..FOREIGN_TRIES {
+            let Some(lease) = self.take() else {
+                break;
+            };
+            if let Some(socket) = try_bind(ip, lease.port)? {
+                return Ok((socket, lease));
+            }
+        }
+        Err(self.range.exhausted())
+    }
+
+    /// Binds the port `lease` holds, or another one (as [`bind`](PortPool::bind)) when some
+    /// other process holds it.
+    pub fn bind_leased(
+        self: &Arc<Self>,
+        lease: PortLease,
+        ip: IpAddr,
+    ) -> Result<(tokio::net::UdpSocket, PortLease), PortError> {
+        match try_bind(ip, lease.port)? {
+            Some(socket) => Ok((socket, lease)),
+            None => {
+                drop(lease);
+                self.bind(ip)
+            }
+        }
     }
 }
 
@@ -127,20 +214,42 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn binds_even_ports_until_the_range_is_exhausted() {
-        // Four even ports in a high range that nothing else on the machine uses.
-        let range: PortRange = "47301-47308".parse().unwrap();
+    async fn a_pool_hands_out_each_port_once_and_takes_it_back_at_the_end_of_the_queue() {
+        let range: PortRange = "47311-47318".parse().unwrap();
+        let pool = PortPool::new(range);
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        assert_eq!(pool.available(), 4);
         let mut held = Vec::new();
-        while let Ok(socket) = range.bind(ip) {
-            let port = socket.local_addr().unwrap().port();
-            assert_eq!(port % 2, 0);
-            assert!((47301..=47308).contains(&port));
-            held.push(socket);
+        while let Ok((socket, lease)) = pool.bind(ip) {
+            assert_eq!(socket.local_addr().unwrap().port(), lease.port());
+            assert_eq!(lease.port() % 2, 0);
+            held.push((socket, lease));
             assert!(held.len() <= 4);
         }
         // Another process may hold one of them; at least most must be ours.
         assert!(held.len() >= 3, "{}", held.len());
-        assert!(matches!(range.bind(ip), Err(PortError::Exhausted { .. })));
+        assert!(matches!(pool.bind(ip), Err(PortError::Exhausted { .. })));
+        let (socket, lease) = held.remove(0);
+        let freed = lease.port();
+        drop(socket);
+        drop(lease);
+        let (_, again) = pool.bind(ip).expect("the freed port");
+        assert_eq!(again.port(), freed);
+    }
+
+    #[tokio::test]
+    async fn a_port_held_elsewhere_is_skipped_and_kept_for_later() {
+        let range: PortRange = "47321-47324".parse().unwrap();
+        let pool = PortPool::new(range);
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        // Whichever port comes first is taken by someone else.
+        let first = *pool.queue().front().unwrap();
+        let Ok(squatter) = std::net::UdpSocket::bind(SocketAddr::new(ip, first)) else {
+            return; // taken already by another process: nothing to show
+        };
+        let (_socket, lease) = pool.bind(ip).expect("the other port");
+        assert_ne!(lease.port(), first);
+        assert_eq!(pool.available(), 1, "the squatted port stays in the pool");
+        drop(squatter);
     }
 }

@@ -5,6 +5,8 @@
 //! the last few commits.
 
 use super::*;
+
+mod apply;
 use crate::domain::{Address, CallStatus, Destinations, TryCounts};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -362,109 +364,7 @@ impl Store for SqliteStore {
 
     async fn apply(&self, ops: &[WriteOp]) -> StoreResult<Vec<bool>> {
         let mut tx = self.pool.begin().await?;
-        let mut applied = Vec::with_capacity(ops.len());
-        for op in ops {
-            match op {
-                WriteOp::Begin { call, slot } => {
-                    let c = call.as_ref();
-                    let column = format!("try_count_{}", slot.min(&4));
-                    let claimed = sqlx::query(&format!(
-                        "UPDATE targets SET status = 'progressing', {column} = {column} + 1, tm_update = ?
-                         WHERE id = ? AND status = 'idle' AND deleted = 0 AND {column} = ?"
-                    ))
-                    .bind(&c.tm_create)
-                    .bind(c.outdial_target_id.to_string())
-                    .bind(i64::from(c.try_count) - 1)
-                    .execute(&mut *tx)
-                    .await?;
-                    if claimed.rows_affected() == 0 {
-                        applied.push(false);
-                        continue;
-                    }
-                    sqlx::query(
-                        "INSERT INTO campaigncalls (id, customer_id, campaign_id, outplan_id, outdial_id, outdial_target_id,
-                           queue_id, reference_type, reference_id, status, result, source, destination, destination_index,
-                           try_count, tm_create, tm_update, tm_delete)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(c.id.to_string())
-                    .bind(c.customer_id.to_string())
-                    .bind(c.campaign_id.to_string())
-                    .bind(c.outplan_id.to_string())
-                    .bind(c.outdial_id.to_string())
-                    .bind(c.outdial_target_id.to_string())
-                    .bind(c.queue_id.to_string())
-                    .bind(&c.reference_type)
-                    .bind(&c.reference_id)
-                    .bind(c.status.as_str())
-                    .bind(&c.result)
-                    .bind(to_json(&c.source)?)
-                    .bind(to_json(&c.destination)?)
-                    .bind(i64::from(c.destination_index))
-                    .bind(i64::from(c.try_count))
-                    .bind(&c.tm_create)
-                    .bind(&c.tm_update)
-                    .bind(&c.tm_delete)
-                    .execute(&mut *tx)
-                    .await?;
-                    applied.push(true);
-                }
-                WriteOp::Exhausted { target_id, at } => {
-                    sqlx::query(
-                        "UPDATE targets SET status = 'done', result = 'fail', tm_update = ? WHERE id = ? AND status = 'idle'",
-                    )
-                    .bind(at)
-                    .bind(target_id.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                    applied.push(true);
-                }
-                WriteOp::Answered {
-                    campaigncall_id,
-                    at,
-                } => {
-                    sqlx::query("UPDATE campaigncalls SET status = 'progressing', tm_update = ? WHERE id = ? AND status = 'dialing'")
-                        .bind(at)
-                        .bind(campaigncall_id.to_string())
-                        .execute(&mut *tx)
-                        .await?;
-                    applied.push(true);
-                }
-                WriteOp::End(end) => {
-                    let result = if end.disposition == Disposition::Answered {
-                        "success"
-                    } else {
-                        "fail"
-                    };
-                    sqlx::query(
-                        "UPDATE campaigncalls SET status = 'done', result = ?, disposition = ?, sip_code = ?, reason = ?,
-                           hangup_by = ?, setup_ms = ?, talk_ms = ?, flow_result = ?, tm_update = ? WHERE id = ?",
-                    )
-                    .bind(result)
-                    .bind(end.disposition.as_str())
-                    .bind(end.sip_code.map(i64::from))
-                    .bind(&end.reason)
-                    .bind(hangup_str(end.hangup_by))
-                    .bind(end.setup_ms as i64)
-                    .bind(end.talk_ms as i64)
-                    .bind(end.flow_result.as_ref().map(to_json).transpose()?)
-                    .bind(&end.at)
-                    .bind(end.campaigncall_id.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                    let (status, result, next_at) = target_status_after(end.next);
-                    sqlx::query("UPDATE targets SET status = ?, result = ?, next_at = ?, tm_update = ? WHERE id = ?")
-                        .bind(status.as_str())
-                        .bind(result)
-                        .bind(next_at)
-                        .bind(&end.at)
-                        .bind(end.target_id.to_string())
-                        .execute(&mut *tx)
-                        .await?;
-                    applied.push(true);
-                }
-            }
-        }
+        let applied = apply::apply(&mut tx, ops).await?;
         tx.commit().await?;
         Ok(applied)
     }
@@ -547,6 +447,12 @@ mod tests {
     use crate::domain::{time, Outdial};
 
     async fn store_with_target() -> (SqliteStore, Target) {
+        let (store, mut targets) = store_with_targets(1).await;
+        (store, targets.remove(0))
+    }
+
+    /// `n` idle targets of one outdial, numbered +1555011xxxx from 0001.
+    async fn store_with_targets(n: usize) -> (SqliteStore, Vec<Target>) {
         let store = SqliteStore::open("sqlite::memory:").await.expect("open");
         let now = time::now_string();
         let outdial = Outdial {
@@ -561,32 +467,44 @@ mod tests {
             tm_delete: time::NEVER.into(),
         };
         Docs(&store).put(&outdial).await.expect("outdial");
-        let target = Target {
-            id: Uuid::new_v4(),
-            outdial_id: outdial.id,
-            name: String::new(),
-            detail: String::new(),
-            data: Default::default(),
-            status: TargetStatus::Idle,
-            result: String::new(),
-            destinations: Destinations {
-                destination_0: Some(Address::tel("+15550110001")),
-                ..Default::default()
-            },
-            tries: TryCounts::default(),
-            tm_create: now.clone(),
-            tm_update: now,
-            tm_delete: time::NEVER.into(),
-        };
+        let targets: Vec<Target> = (1..=n)
+            .map(|i| Target {
+                id: Uuid::new_v4(),
+                outdial_id: outdial.id,
+                name: String::new(),
+                detail: String::new(),
+                data: Default::default(),
+                status: TargetStatus::Idle,
+                result: String::new(),
+                destinations: Destinations {
+                    destination_0: Some(Address::tel(format!("+1555011{i:04}"))),
+                    ..Default::default()
+                },
+                tries: TryCounts::default(),
+                tm_create: now.clone(),
+                tm_update: now.clone(),
+                tm_delete: time::NEVER.into(),
+            })
+            .collect();
         let report = store
-            .insert_targets(vec![NewTarget {
-                target: target.clone(),
-                dedupe: "+15550110001".into(),
-            }])
+            .insert_targets(
+                targets
+                    .iter()
+                    .map(|t| NewTarget {
+                        target: t.clone(),
+                        dedupe: t
+                            .destinations
+                            .destination_0
+                            .clone()
+                            .unwrap_or_default()
+                            .target,
+                    })
+                    .collect(),
+            )
             .await
             .expect("insert");
-        assert_eq!(report.created.len(), 1);
-        (store, target)
+        assert_eq!(report.created.len(), n);
+        (store, targets)
     }
 
     fn begin(target: &Target, try_count: u32) -> WriteOp {
@@ -639,6 +557,88 @@ mod tests {
         assert_eq!(stored.status, TargetStatus::Progressing);
         assert_eq!(stored.tries.try_count_0, 1);
         assert_eq!(store.open_attempts().await.expect("open").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_batch_larger_than_a_statement_applies_each_write_as_if_alone() {
+        // 1,203 targets: more than two statements' worth of rows for each kind of write.
+        let (store, targets) = store_with_targets(1203).await;
+        let mut ops: Vec<WriteOp> = targets.iter().map(|t| begin(t, 1)).collect();
+        // A stale read of target 7 (it has no try yet) and a second begin of target 8.
+        ops[7] = begin(&targets[7], 2);
+        ops.push(begin(&targets[8], 1));
+        let applied = store.apply(&ops).await.expect("begins");
+        assert_eq!(applied.len(), ops.len());
+        assert!(!applied[7] && !applied[1203]);
+        assert_eq!(applied.iter().filter(|a| **a).count(), 1202);
+        assert_eq!(store.open_attempts().await.expect("open").len(), 1202);
+
+        let mut later = Vec::new();
+        for (i, op) in ops.iter().enumerate().take(1203).filter(|(i, _)| *i != 7) {
+            let WriteOp::Begin { call, .. } = op else {
+                unreachable!()
+            };
+            later.push(WriteOp::Answered {
+                campaigncall_id: call.id,
+                at: time::now_string(),
+            });
+            later.push(WriteOp::End(Box::new(AttemptEnd {
+                campaigncall_id: call.id,
+                target_id: call.outdial_target_id,
+                disposition: if i % 2 == 0 {
+                    Disposition::Answered
+                } else {
+                    Disposition::Busy
+                },
+                sip_code: Some(if i % 2 == 0 { 200 } else { 486 }),
+                reason: format!("reason {i}"),
+                hangup_by: Some(HangupBy::Remote),
+                setup_ms: i as u64,
+                talk_ms: 2,
+                next: if i % 2 == 0 {
+                    TargetNext::Done("success")
+                } else {
+                    TargetNext::RetryAt(42)
+                },
+                at: time::now_string(),
+                flow_result: Some(serde_json::json!({"digits": format!("{i}")})),
+            })));
+        }
+        let applied = store.apply(&later).await.expect("answers and ends");
+        assert!(applied.iter().all(|a| *a));
+        assert!(store.open_attempts().await.expect("open").is_empty());
+        let counts = store
+            .count_targets(targets[0].outdial_id, 100)
+            .await
+            .expect("counts");
+        // Even indexes answered (602), odd ones busy and due again at 42 (600), target 7 idle.
+        assert_eq!(
+            (
+                counts.succeeded,
+                counts.queued,
+                counts.dialing,
+                counts.failed
+            ),
+            (602, 601, 0, 0)
+        );
+        let WriteOp::Begin { call, .. } = &ops[1202] else {
+            unreachable!()
+        };
+        let stored = store
+            .get_campaigncall(call.customer_id, call.id)
+            .await
+            .expect("get")
+            .expect("campaigncall");
+        assert_eq!(stored.disposition, Some(Disposition::Answered));
+        assert_eq!(stored.sip_code, Some(200));
+        assert_eq!(stored.reason, "reason 1202");
+        assert_eq!(stored.hangup_by, Some(HangupBy::Remote));
+        assert_eq!(stored.setup_ms, 1202);
+        assert_eq!(
+            stored.flow_result,
+            Some(serde_json::json!({"digits": "1202"}))
+        );
+        assert_eq!(stored.status, CallStatus::Done);
     }
 
     #[tokio::test]
