@@ -105,29 +105,34 @@ fn main() -> anyhow::Result<()> {
         };
         let elapsed = started.elapsed().as_secs_f64();
         let (cpu1, rss) = proc_figures();
-        // The reasons of a few failed attempts, to tell what went wrong when some did.
-        let recent = node
-            .store
-            .list_campaigncalls(
-                campaign.customer_id,
-                &CallFilter {
-                    campaign: Some(campaign.id),
-                    digits: None,
-                },
-                &Page {
-                    size: 100,
-                    token: None,
-                },
-            )
-            .await?;
-        let mut failure_reasons: Vec<String> = recent
-            .result
-            .iter()
-            .filter(|c| c.disposition != Some(Disposition::Answered))
-            .map(|c| c.reason.clone())
-            .collect();
-        failure_reasons.sort();
-        failure_reasons.dedup();
+        // Why the attempts that were not answered ended, with how many of each.
+        let mut failure_reasons = std::collections::BTreeMap::<String, u64>::new();
+        let mut page = Page {
+            size: 100,
+            token: None,
+        };
+        loop {
+            let listed = node
+                .store
+                .list_campaigncalls(
+                    campaign.customer_id,
+                    &CallFilter {
+                        campaign: Some(campaign.id),
+                        digits: None,
+                    },
+                    &page,
+                )
+                .await?;
+            for c in &listed.result {
+                if c.disposition != Some(Disposition::Answered) {
+                    *failure_reasons.entry(c.reason.clone()).or_default() += 1;
+                }
+            }
+            if listed.next_page_token.is_empty() {
+                break;
+            }
+            page.token = Some(listed.next_page_token);
+        }
         println!(
             "{}",
             serde_json::json!({

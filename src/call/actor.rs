@@ -173,7 +173,12 @@ impl<S: AttemptSink> CallActor<S> {
             Err(e) => return self.end_call(Some(Disposition::Failed), format!("488/sdp: {e}")),
         };
         if let Some(socket) = self.rtp.take() {
-            let (handle, events) = media::spawn(socket, remote, self.setup.media.session.clone());
+            let (handle, events) = media::session::spawn_holding(
+                socket,
+                self.port.take(),
+                remote,
+                self.setup.media.session.clone(),
+            );
             self.media = Some(handle);
             ctx.add_stream(tokio_stream::wrappers::ReceiverStream::new(events));
         }

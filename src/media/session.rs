@@ -6,6 +6,7 @@
 use crate::media::dtmf::Detector;
 use crate::media::ids::{MediaTime, SeqNo, Ssrc};
 use crate::media::outbound::{Outbound, MAX_PACKET};
+use crate::media::ports::PortLease;
 use crate::media::sdp::RemoteMedia;
 use rtp::header::Header;
 use std::net::SocketAddr;
@@ -163,6 +164,18 @@ pub fn spawn(
     remote: RemoteMedia,
     config: SessionConfig,
 ) -> (MediaHandle, mpsc::Receiver<MediaEvent>) {
+    spawn_holding(socket, None, remote, config)
+}
+
+/// [`spawn`] for a socket bound at a port of a [`PortPool`](super::ports::PortPool): the
+/// task holds `port` and gives it back only once the socket is closed, so the next call
+/// never finds it still bound.
+pub fn spawn_holding(
+    socket: UdpSocket,
+    port: Option<PortLease>,
+    remote: RemoteMedia,
+    config: SessionConfig,
+) -> (MediaHandle, mpsc::Receiver<MediaEvent>) {
     let (command_tx, command_rx) = mpsc::channel(COMMAND_CAPACITY);
     let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);
     let counters = Arc::new(MediaCounters::default());
@@ -185,6 +198,7 @@ pub fn spawn(
         detector: Detector::new(),
         events: event_tx,
         counters: counters.clone(),
+        port,
     };
     tokio::spawn(task.run(command_rx));
     (
@@ -209,6 +223,9 @@ struct Task {
     detector: Detector,
     events: mpsc::Sender<MediaEvent>,
     counters: Arc<MediaCounters>,
+    /// Given back after `socket` is closed (fields drop in order).
+    #[allow(dead_code)]
+    port: Option<PortLease>,
 }
 
 impl Task {
