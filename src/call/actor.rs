@@ -188,6 +188,29 @@ impl<S: AttemptSink> CallActor<S> {
         self.drive(Input::Started, ctx);
     }
 
+    /// The callee's new offer, already accepted by the SIP endpoint (hold, resume, a new
+    /// media address): the media session follows it. An offer that does not parse here was
+    /// refused with 488 by the endpoint already; should one get through, the call goes on
+    /// with the media it had.
+    fn remote_sdp(&mut self, sdp: &[u8]) {
+        let remote = match media::parse_answer(sdp) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(call = %self.setup.campaigncall_id, error = %e, "new remote SDP ignored");
+                return;
+            }
+        };
+        tracing::debug!(
+            call = %self.setup.campaigncall_id,
+            addr = %remote.addr,
+            direction = ?remote.direction,
+            "remote media updated"
+        );
+        if let Some(m) = &self.media {
+            let _ = m.update_remote(remote);
+        }
+    }
+
     /// Resumes the flow with `input` and carries out what it asks next.
     fn drive(&mut self, input: Input, ctx: &mut Context<Self>) {
         let Some(runner) = self.runner.as_mut() else {
@@ -422,6 +445,7 @@ impl<S: AttemptSink> StreamHandler<CallEvent> for CallActor<S> {
             CallEvent::Progress { .. } => {}
             CallEvent::Answered { sdp } => self.answered(&sdp, ctx),
             CallEvent::Digit { digit } => self.digit(digit, ctx),
+            CallEvent::RemoteSdp { sdp } => self.remote_sdp(&sdp),
             CallEvent::Ended(outcome) => self.finish(outcome, ctx),
         }
     }

@@ -81,7 +81,11 @@ pub async fn run_one(
                 Some(CallEvent::Answered { .. }) => {
                     hangup_at = Some(tokio::time::Instant::now() + call.hangup_after);
                 }
-                Some(CallEvent::Progress { .. } | CallEvent::Digit { .. }) => {}
+                Some(
+                    CallEvent::Progress { .. }
+                    | CallEvent::Digit { .. }
+                    | CallEvent::RemoteSdp { .. },
+                ) => {}
                 Some(CallEvent::Ended(o)) => {
                     return Ok(CallReport {
                         disposition: o.disposition,

@@ -36,6 +36,9 @@ pub struct Outbound {
     event_pt: Option<u8>,
     /// Whether the far end wants our packets (else slots pass silently).
     send: bool,
+    /// The far end stopped receiving in a later offer (hold): the prompt and digits wait
+    /// where they are until it receives again.
+    held: bool,
     /// The next audio packet starts a talk spurt.
     marker: bool,
     playback: Option<Playback>,
@@ -59,6 +62,7 @@ impl Outbound {
             codec,
             event_pt,
             send,
+            held: false,
             marker: true,
             playback: None,
             digits: None,
@@ -119,15 +123,47 @@ impl Outbound {
         ));
     }
 
+    /// The far end made a new offer: from the next slot send `codec`, telephone-events as
+    /// `event_pt`, and packets only if `send` (the far end receives). A far end that stops
+    /// receiving holds the stream: the prompt and the digits being sent stay where they are
+    /// (no packet, no progress, no `PlayFinished`) until an update lets it receive again,
+    /// whose first packet then carries the marker. SSRC and sequence numbers carry on, and
+    /// media time keeps running with the clock while held. Digits waiting to go out are
+    /// dropped (and `DigitsSent` reported) when the far end no longer takes telephone-events.
+    pub fn update(
+        &mut self,
+        codec: Codec,
+        event_pt: Option<u8>,
+        send: bool,
+        emit: &mut impl FnMut(MediaEvent),
+    ) {
+        self.codec = codec;
+        self.event_pt = event_pt;
+        if event_pt.is_none() && self.digits.take().is_some() {
+            emit(MediaEvent::DigitsSent);
+        }
+        if send && !self.send {
+            self.marker = true;
+        }
+        self.send = send;
+        self.held = !send;
+    }
+
+    /// Whether a later offer holds the stream (see [`Outbound::update`]).
+    pub fn is_held(&self) -> bool {
+        self.held
+    }
+
     /// Whether a prompt is playing.
     pub fn is_playing(&self) -> bool {
         self.playback.is_some()
     }
 
     /// Fills the next 20 ms slot into `buf` and returns the packet length (0: send nothing).
-    /// Media time advances by one frame whether or not a packet is sent.
+    /// Media time advances by one frame whether or not a packet is sent; while held nothing
+    /// else does.
     pub fn tick(&mut self, buf: &mut [u8; MAX_PACKET], emit: &mut impl FnMut(MediaEvent)) -> usize {
-        let len = self.fill(buf, emit);
+        let len = if self.held { 0 } else { self.fill(buf, emit) };
         self.time.advance(FRAME_SAMPLES as u32);
         len
     }

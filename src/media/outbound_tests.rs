@@ -147,3 +147,68 @@ fn a_far_end_that_will_not_receive_gets_nothing_but_prompts_still_finish() {
         }]
     );
 }
+
+#[test]
+fn a_hold_pauses_the_prompt_and_a_resume_carries_on_where_it_stopped() {
+    let mut out = stream(Codec::Pcmu);
+    let mut events = Vec::new();
+    // Ten frames of prompt.
+    out.play(4, vec![1000i16; 1600].into(), false, &mut |e| {
+        events.push(e)
+    });
+    let (before, _) = run(&mut out, 4);
+    out.update(Codec::Pcmu, Some(101), false, &mut |e| events.push(e));
+    assert!(out.is_held());
+    let (held, held_events) = run(&mut out, 50);
+    assert!(held.is_empty(), "nothing is sent while held");
+    assert!(held_events.is_empty(), "the prompt waits");
+    assert!(out.is_playing());
+
+    // Resumed with PCMA: six frames of prompt left, then silence.
+    out.update(Codec::Pcma, Some(101), true, &mut |e| events.push(e));
+    assert!(!out.is_held());
+    let (after, after_events) = run(&mut out, 8);
+    assert!(events.is_empty());
+    assert_eq!(
+        after_events,
+        [MediaEvent::PlayFinished {
+            id: 4,
+            interrupted: false
+        }]
+    );
+    assert_eq!(after.len(), 8);
+    assert!(
+        after[0].0,
+        "the first packet after the hold starts a talk spurt"
+    );
+    assert!(after[1..].iter().all(|p| !p.0));
+    assert!(after.iter().all(|p| p.1 == 8), "the new payload type");
+    let prompt = Codec::Pcma.encode(1000);
+    assert!(after[..6].iter().all(|p| p.4.iter().all(|&b| b == prompt)));
+    assert!(after[6..].iter().all(|p| p.4.iter().all(|&b| b == 0xD5)));
+    // Sequence numbers run on without a gap; media time kept running through the hold.
+    let last = before.last().unwrap();
+    assert_eq!(after[0].2, last.2.wrapping_add(1));
+    assert_eq!(after[0].3, last.3.wrapping_add(51 * 160));
+}
+
+#[test]
+fn digits_wait_out_a_hold_and_are_dropped_when_events_are_no_longer_taken() {
+    let mut out = stream(Codec::Pcmu);
+    let mut events = Vec::new();
+    out.send_digits("1", 60, 0, &mut |e| events.push(e));
+    out.update(Codec::Pcmu, Some(101), false, &mut |e| events.push(e));
+    let (held, held_events) = run(&mut out, 20);
+    assert!(held.is_empty() && held_events.is_empty());
+    out.update(Codec::Pcmu, Some(101), true, &mut |e| events.push(e));
+    let (packets, sent) = run(&mut out, 6);
+    let kinds: Vec<u8> = packets.iter().map(|p| p.1).collect();
+    assert_eq!(kinds, [101, 101, 101, 101, 101, 0]);
+    assert_eq!(sent, [MediaEvent::DigitsSent]);
+
+    out.send_digits("2", 60, 0, &mut |e| events.push(e));
+    out.update(Codec::Pcmu, None, true, &mut |e| events.push(e));
+    assert_eq!(events, [MediaEvent::DigitsSent]);
+    let (packets, _) = run(&mut out, 2);
+    assert!(packets.iter().all(|p| p.1 == 0));
+}

@@ -38,6 +38,85 @@ pub enum Direction {
     Inactive,
 }
 
+impl Direction {
+    /// The direction an answer takes to an offer with this one (RFC 3264 section 6.1): the
+    /// offerer's `sendonly` is the answerer's `recvonly` and the reverse; `sendrecv` and
+    /// `inactive` stay as they are.
+    pub fn answered(self) -> Direction {
+        match self {
+            Direction::SendRecv => Direction::SendRecv,
+            Direction::SendOnly => Direction::RecvOnly,
+            Direction::RecvOnly => Direction::SendOnly,
+            Direction::Inactive => Direction::Inactive,
+        }
+    }
+
+    /// The attribute naming it: `sendrecv`, `sendonly`, `recvonly` or `inactive`.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Direction::SendRecv => "sendrecv",
+            Direction::SendOnly => "sendonly",
+            Direction::RecvOnly => "recvonly",
+            Direction::Inactive => "inactive",
+        }
+    }
+}
+
+/// Our SDP `ours` revised for a later offer or answer in the same session (RFC 3264 section
+/// 8): the `o=` line's session version raised by `bump`, every direction attribute replaced
+/// by one `a=<direction>` ending the audio section, and everything else (origin, address,
+/// port, codec list) as it was. `None` when `ours` has no well-formed `o=` line or no audio
+/// stream.
+pub fn revise(ours: &str, bump: u64, direction: Direction) -> Option<String> {
+    let mut out = String::with_capacity(ours.len() + 16);
+    let mut origin = false;
+    let mut in_audio = false;
+    let mut placed = false;
+    let place = |out: &mut String| {
+        out.push_str("a=");
+        out.push_str(direction.attribute());
+        out.push_str("\r\n");
+    };
+    for line in ours
+        .split('\n')
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.is_empty())
+    {
+        if let Some(value) = line.strip_prefix("o=") {
+            let fields: Vec<&str> = value.split_ascii_whitespace().collect();
+            let [user, id, version, net, family, addr] = fields[..] else {
+                return None;
+            };
+            let version = version.parse::<u64>().ok()?.checked_add(bump)?;
+            out.push_str(&format!(
+                "o={user} {id} {version} {net} {family} {addr}\r\n"
+            ));
+            origin = true;
+            continue;
+        }
+        if line.starts_with("m=") {
+            if in_audio {
+                place(&mut out);
+                placed = true;
+            }
+            in_audio = !placed && line.starts_with("m=audio ");
+        }
+        if matches!(
+            line,
+            "a=sendrecv" | "a=sendonly" | "a=recvonly" | "a=inactive"
+        ) {
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    if in_audio {
+        place(&mut out);
+        placed = true;
+    }
+    (origin && placed).then_some(out)
+}
+
 /// What the far end's answer says about its audio stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteMedia {
@@ -88,7 +167,8 @@ pub enum SdpError {
     NoCommonCodec,
 }
 
-/// Parses the far end's SDP answer to our offer.
+/// Parses the far end's SDP answer to our offer, or a later offer of its own (a re-INVITE or
+/// UPDATE): what is read from either is the same.
 pub fn parse_answer(body: &[u8]) -> Result<RemoteMedia, SdpError> {
     let text = std::str::from_utf8(body).map_err(|_| SdpError::NotSdp)?;
     let mut lines = text

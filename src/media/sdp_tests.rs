@@ -184,3 +184,79 @@ fn garbage_is_refused_without_panicking() {
     assert!(parse("v=0\nc=IN IP4 10.0.0.1\nm=audio 4000 RTP/AVP zero\n").is_err());
     assert!(parse("v=0\nc=IN IP4 10.0.0.1\nm=audio\n").is_err());
 }
+
+#[test]
+fn an_answer_mirrors_the_offered_direction() {
+    use Direction::*;
+    assert_eq!(SendOnly.answered(), RecvOnly);
+    assert_eq!(RecvOnly.answered(), SendOnly);
+    assert_eq!(Inactive.answered(), Inactive);
+    assert_eq!(SendRecv.answered(), SendRecv);
+    assert_eq!(RecvOnly.attribute(), "recvonly");
+}
+
+#[test]
+fn a_revised_sdp_bumps_the_version_and_replaces_the_direction_only() {
+    let ours = offer("192.0.2.1".parse().unwrap(), 20000, 7);
+    let revised = revise(&ours, 1, Direction::RecvOnly).unwrap();
+    assert_eq!(
+        revised,
+        ours.replace("o=ringmaster 7 7 ", "o=ringmaster 7 8 ")
+            .replace("a=sendrecv", "a=recvonly")
+    );
+    let m = parse_answer(revised.as_bytes()).unwrap();
+    assert_eq!(m.addr, "192.0.2.1:20000".parse().unwrap());
+    assert_eq!(m.direction, Direction::RecvOnly);
+
+    let again = revise(&ours, 2, Direction::SendRecv).unwrap();
+    assert!(
+        again.contains("o=ringmaster 7 9 IN IP4 192.0.2.1\r\n"),
+        "{again}"
+    );
+    assert!(again.contains("m=audio 20000 RTP/AVP 0 8 101\r\n"));
+    assert_eq!(again.matches("a=sendrecv").count(), 1);
+}
+
+#[test]
+fn a_revised_sdp_puts_the_direction_in_the_audio_section_and_drops_session_level_ones() {
+    let ours = "v=0\no=x 1 5 IN IP4 10.0.0.1\ns=-\na=sendonly\nc=IN IP4 10.0.0.1\nt=0 0\n\
+                m=audio 4000 RTP/AVP 0\na=inactive\nm=video 5000 RTP/AVP 96\n";
+    let revised = revise(ours, 3, Direction::SendOnly).unwrap();
+    assert_eq!(
+        revised,
+        "v=0\r\no=x 1 8 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
+         m=audio 4000 RTP/AVP 0\r\na=sendonly\r\nm=video 5000 RTP/AVP 96\r\n"
+    );
+}
+
+#[test]
+fn an_sdp_without_origin_or_audio_cannot_be_revised() {
+    assert_eq!(revise("v=0\r\n", 1, Direction::SendRecv), None);
+    assert_eq!(
+        revise(
+            "v=0\r\no=x 1 one IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n",
+            1,
+            Direction::SendRecv
+        ),
+        None
+    );
+    assert_eq!(
+        revise(
+            "v=0\r\no=x 1 1 IN IP4 10.0.0.1\r\nm=video 4000 RTP/AVP 96\r\n",
+            1,
+            Direction::SendRecv
+        ),
+        None
+    );
+    assert_eq!(
+        revise(
+            &format!(
+                "v=0\r\no=x 1 {} IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n",
+                u64::MAX
+            ),
+            1,
+            Direction::SendRecv
+        ),
+        None
+    );
+}

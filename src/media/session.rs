@@ -77,6 +77,7 @@ enum MediaCommand {
         interruptible: bool,
     },
     StopPlayback,
+    UpdateRemote(RemoteMedia),
     SendDigits {
         digits: String,
         duration_ms: u32,
@@ -125,6 +126,17 @@ impl MediaHandle {
     /// Stops the current prompt (reported as interrupted).
     pub fn stop_playback(&self) -> Result<(), SessionClosed> {
         self.send(MediaCommand::StopPlayback)
+    }
+
+    /// Applies the far end's new SDP (a re-INVITE or UPDATE the call accepted): packets go to
+    /// its address with its payload types from the next slot on, with the same SSRC and
+    /// running sequence numbers. A new address starts symmetric RTP latching again from it.
+    /// A far end that will not receive (`sendonly`, `inactive`, `c=0.0.0.0`) gets no packets
+    /// and holds the prompt where it is until an update lets it receive again; one that will
+    /// not send (`recvonly`, `inactive`) cannot time out until an update says it sends again,
+    /// and the RTP timeout then counts from that update.
+    pub fn update_remote(&self, remote: RemoteMedia) -> Result<(), SessionClosed> {
+        self.send(MediaCommand::UpdateRemote(remote))
     }
 
     /// Sends digits as RFC 4733 events, each `duration_ms` long with `interval_ms` between.
@@ -187,13 +199,17 @@ pub fn spawn_holding(
         remote.telephone_event,
         remote.wants_audio(),
     );
+    let announced = (!remote.on_hold).then_some(remote.addr);
     let task = Task {
         socket,
-        target: (!remote.on_hold).then_some(remote.addr),
+        announced,
+        target: announced,
         latched: false,
         event_pt: remote.telephone_event,
         watch_silence: remote.will_send(),
         timeout: config.rtp_timeout,
+        last_heard: Instant::now(),
+        timed_out: false,
         outbound,
         detector: Detector::new(),
         events: event_tx,
@@ -213,12 +229,19 @@ pub fn spawn_holding(
 /// The session task's state.
 struct Task {
     socket: UdpSocket,
+    /// The address in the far end's latest SDP (`None` for `c=0.0.0.0`).
+    announced: Option<SocketAddr>,
     /// Where packets go: the SDP address until the far end's first packet names its source.
     target: Option<SocketAddr>,
     latched: bool,
     event_pt: Option<u8>,
+    /// Whether the far end said it sends, so that its silence means trouble.
     watch_silence: bool,
     timeout: Duration,
+    /// When the far end was last heard (or began to be watched).
+    last_heard: Instant,
+    /// `RtpTimeout` was reported for the current silence.
+    timed_out: bool,
     outbound: Outbound,
     detector: Detector,
     events: mpsc::Sender<MediaEvent>,
@@ -234,8 +257,7 @@ impl Task {
         clock.set_missed_tick_behavior(MissedTickBehavior::Burst);
         let mut recv_buf = [0u8; RECV_BUFFER];
         let mut send_buf = [0u8; MAX_PACKET];
-        let mut last_heard = Instant::now();
-        let mut timed_out = false;
+        self.last_heard = Instant::now();
         loop {
             tokio::select! {
                 // Commands first, then the clock, then the socket: a flood of inbound
@@ -255,16 +277,19 @@ impl Task {
                         continue;
                     }
                     self.send_slot(&mut send_buf).await;
-                    if self.watch_silence && !timed_out && now.duration_since(last_heard) >= self.timeout {
-                        timed_out = true;
+                    if self.watch_silence
+                        && !self.timed_out
+                        && now.duration_since(self.last_heard) >= self.timeout
+                    {
+                        self.timed_out = true;
                         self.emit(MediaEvent::RtpTimeout);
                     }
                 }
                 received = self.socket.recv_from(&mut recv_buf) => {
                     if let Ok((len, from)) = received {
                         if self.receive(&recv_buf[..len], from) {
-                            last_heard = Instant::now();
-                            timed_out = false;
+                            self.last_heard = Instant::now();
+                            self.timed_out = false;
                         }
                     }
                 }
@@ -285,6 +310,30 @@ impl Task {
                 interruptible,
             } => self.outbound.play(id, samples, interruptible, &mut emit),
             MediaCommand::StopPlayback => self.outbound.stop(&mut emit),
+            MediaCommand::UpdateRemote(remote) => {
+                let announced = (!remote.on_hold).then_some(remote.addr);
+                if announced != self.announced {
+                    // A new address: send there, and latch again onto the source of the first
+                    // packet that arrives from now on. The same address keeps the latched source.
+                    self.announced = announced;
+                    self.target = announced;
+                    self.latched = false;
+                }
+                self.event_pt = remote.telephone_event;
+                self.outbound.update(
+                    remote.codec,
+                    remote.telephone_event,
+                    remote.wants_audio(),
+                    &mut emit,
+                );
+                let watch = remote.will_send();
+                if watch && !self.watch_silence {
+                    // The far end sends again: its silence counts from now.
+                    self.last_heard = Instant::now();
+                    self.timed_out = false;
+                }
+                self.watch_silence = watch;
+            }
             MediaCommand::SendDigits {
                 digits,
                 duration_ms,

@@ -98,3 +98,182 @@ fn rtp_parsing_strips_padding_and_refuses_bad_packets() {
     // CSRC count of 15 with no room for them.
     assert!(parse_rtp(&[0x8F, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]).is_none());
 }
+
+/// (sequence number, timestamp, SSRC, payload type, marker) of a packet received.
+type Seen = (u16, u32, u32, u8, bool);
+
+/// Every RTP packet arriving at `far` within `window`.
+async fn record(far: &UdpSocket, window: Duration) -> Vec<Seen> {
+    let end = Instant::now() + window;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 2048];
+    while let Ok(Ok((n, _))) = tokio::time::timeout_at(end, far.recv_from(&mut buf)).await {
+        out.push(seen(&buf[..n]));
+    }
+    out.extend(drain(far));
+    out
+}
+
+/// The packets already waiting at `far`.
+fn drain(far: &UdpSocket) -> Vec<Seen> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 2048];
+    while let Ok((n, _)) = far.try_recv_from(&mut buf) {
+        out.push(seen(&buf[..n]));
+    }
+    out
+}
+
+fn seen(datagram: &[u8]) -> Seen {
+    let (h, _) = parse_rtp(datagram).expect("valid RTP");
+    (
+        h.sequence_number,
+        h.timestamp,
+        h.ssrc,
+        h.payload_type,
+        h.marker,
+    )
+}
+
+/// Sequence numbers one apart, timestamps 160 apart, one SSRC.
+fn assert_continuous(packets: &[Seen]) {
+    for pair in packets.windows(2) {
+        assert_eq!(pair[1].0, pair[0].0.wrapping_add(1), "{pair:?}");
+        assert_eq!(pair[1].1, pair[0].1.wrapping_add(160), "{pair:?}");
+        assert_eq!(pair[1].2, pair[0].2, "{pair:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_update_to_a_new_port_moves_the_stream_without_resetting_it() {
+    let (first, remote) = far_end().await;
+    let (second, mut moved) = far_end().await;
+    moved.codec = Codec::Pcmu;
+    let (handle, _events) = spawn(socket().await, remote, SessionConfig::default());
+    let before = record(&first, Duration::from_millis(200)).await;
+    assert!(before.len() >= 9, "{}", before.len());
+    assert!(before.iter().all(|p| p.3 == 8), "PCMA first");
+
+    handle.update_remote(moved).unwrap();
+    let after = record(&second, Duration::from_millis(200)).await;
+    assert!(after.len() >= 9, "{}", after.len());
+    assert!(drain(&first).is_empty(), "nothing more at the old port");
+    assert!(
+        after.iter().all(|p| p.3 == 0),
+        "the new payload type (PCMU)"
+    );
+    let all: Vec<Seen> = before.iter().chain(&after).copied().collect();
+    assert_continuous(&all);
+    assert_eq!(
+        handle.counters().sent.load(Ordering::Relaxed) as usize,
+        all.len()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_stream_latches_again_after_a_move() {
+    let (first, remote) = far_end().await;
+    let (second, mut moved) = far_end().await;
+    let session = socket().await;
+    let ours = session.local_addr().unwrap();
+    let (handle, _events) = spawn(session, remote, SessionConfig::default());
+    // The far end sends from `second` while its SDP still names `first`: we latch onto it.
+    let mut rtp = [0u8; 172];
+    rtp[..12].copy_from_slice(&[0x80, 8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9]);
+    second.send_to(&rtp, ours).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!drain(&second).is_empty(), "latched onto the source");
+    drain(&first);
+
+    // A move to a third address: packets go there until the far end sends from elsewhere.
+    let (third, _) = far_end().await;
+    moved.addr = third.local_addr().unwrap();
+    handle.update_remote(moved.clone()).unwrap();
+    drain(&second);
+    assert!(record(&third, Duration::from_millis(100)).await.len() >= 4);
+    assert!(drain(&second).is_empty());
+    first.send_to(&rtp, ours).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    drain(&third);
+    assert!(record(&first, Duration::from_millis(100)).await.len() >= 4);
+
+    // An update naming the same address again keeps the latched source.
+    handle.update_remote(moved).unwrap();
+    assert!(record(&first, Duration::from_millis(100)).await.len() >= 4);
+    assert!(drain(&third).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hold_stops_the_packets_and_the_prompt_and_a_resume_restarts_both() {
+    let (far, remote) = far_end().await;
+    let (handle, mut events) = spawn(socket().await, remote.clone(), SessionConfig::default());
+    // One second of prompt: 50 frames.
+    handle.play(3, vec![100i16; 8000].into(), false).unwrap();
+    let before = record(&far, Duration::from_millis(200)).await;
+    assert!((9..=12).contains(&before.len()), "{}", before.len());
+
+    for direction in [Direction::SendOnly, Direction::Inactive] {
+        let hold = RemoteMedia {
+            direction,
+            ..remote.clone()
+        };
+        handle.update_remote(hold).unwrap();
+        assert!(
+            record(&far, Duration::from_secs(2)).await.is_empty(),
+            "no packets while held ({direction:?})"
+        );
+        assert!(
+            events.try_recv().is_err(),
+            "the prompt waits ({direction:?})"
+        );
+    }
+
+    handle.update_remote(remote).unwrap();
+    let resumed = Instant::now();
+    assert_eq!(
+        events.recv().await,
+        Some(MediaEvent::PlayFinished {
+            id: 3,
+            interrupted: false
+        })
+    );
+    // The rest of the prompt, about 0.8 s, plays after the resume.
+    let rest = resumed.elapsed();
+    assert!(
+        rest >= Duration::from_millis(740) && rest <= Duration::from_millis(820),
+        "{rest:?}"
+    );
+    let after = drain(&far);
+    assert!(after[0].4, "a new talk spurt after the hold");
+    assert_eq!(after[0].0, before.last().unwrap().0.wrapping_add(1));
+    assert_eq!(after[0].2, before[0].2);
+    assert_continuous(&after);
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_rtp_timeout_while_the_far_end_will_not_send() {
+    let (_far, remote) = far_end().await;
+    let config = SessionConfig {
+        rtp_timeout: Duration::from_secs(5),
+    };
+    let (handle, mut events) = spawn(socket().await, remote.clone(), config);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for direction in [Direction::RecvOnly, Direction::Inactive] {
+        let hold = RemoteMedia {
+            direction,
+            ..remote.clone()
+        };
+        handle.update_remote(hold).unwrap();
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        assert!(events.try_recv().is_err(), "no RTP timeout ({direction:?})");
+    }
+    // Sending again: the timeout counts from the update.
+    handle.update_remote(remote).unwrap();
+    let resumed = Instant::now();
+    assert_eq!(events.recv().await, Some(MediaEvent::RtpTimeout));
+    let waited = resumed.elapsed();
+    assert!(
+        waited >= Duration::from_secs(5) && waited <= Duration::from_millis(5_040),
+        "{waited:?}"
+    );
+}

@@ -26,6 +26,9 @@ pub struct Proc(pub Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.0.try_wait() {
+            return; // ended by itself (SIPp with -m)
+        }
         // SIGTERM first: `timeout` passes it on to the SIPp it runs, and ringmaster stops
         // cleanly on it. SIGKILL if it has not ended in five seconds.
         let _ = Command::new("kill").arg(self.0.id().to_string()).status();

@@ -1,5 +1,6 @@
 //! Requests that reach us: retransmissions absorbed by their server transaction, in-dialog
-//! BYE / re-INVITE / UPDATE / INFO / OPTIONS answered, and everything a stranger sends refused.
+//! BYE / re-INVITE / UPDATE / INFO / OPTIONS answered (a new SDP offer answered and reported
+//! to the call), and everything a stranger sends refused.
 //! ringmaster never places or bridges a call a stranger asked for.
 
 use super::{CallEvent, Endpoint, EndpointEvent, Owner};
@@ -8,6 +9,7 @@ use crate::sip::dialog::DialogId;
 use crate::sip::message::{self, headers, Header, Method, Request};
 use crate::sip::transaction::{Role, ServerInvite, ServerNonInvite, Transaction, TransactionKey};
 use crate::sip::uri::TransportKind;
+use bytes::Bytes;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -110,25 +112,47 @@ impl Endpoint {
                 self.respond_non_invite(now, req, peer, transport, 200, vec![], vec![]);
                 self.on_remote_bye(now, handle);
             }
-            // A session refresh or hold: answer with the SDP we already offered, else 488.
+            // A new offer (hold, resume, a new media address): answered with our offer revised
+            // (next version, direction mirrored) and reported to the call, or refused with 488
+            // and the call left as it was. A re-INVITE without an offer gets our offer again
+            // (its answer comes in the ACK, which we do not read); an UPDATE without one is a
+            // refresh and gets no SDP (RFC 3311 section 5.2).
             Method::Invite | Method::Update => {
-                let sdp = self.call_sdp(handle);
-                let (code, extra, body) = match sdp {
-                    Some(sdp) if !sdp.is_empty() => (
-                        200,
-                        vec![
-                            contact(self, transport),
-                            headers::ContentType::new("application/sdp").into(),
-                        ],
-                        sdp,
-                    ),
-                    _ if req.body.is_empty() => (200, vec![contact(self, transport)], vec![]),
-                    _ => (488, vec![], vec![]),
+                let is_invite = req.method == Method::Invite;
+                let mut extra = Vec::new();
+                let (code, body, remote) = if req.body.is_empty() {
+                    let body = match is_invite {
+                        true => self.offer_again(handle).unwrap_or_default(),
+                        false => Vec::new(),
+                    };
+                    (200, body, None)
+                } else {
+                    match self.answer_reoffer(handle, &req.body) {
+                        Ok(answer) => (200, answer, Some(Bytes::from(req.body.clone()))),
+                        Err(reason) => {
+                            tracing::info!(%reason, method = %req.method, "re-offer refused");
+                            let text = reason.replace(['"', '\\'], "");
+                            extra.push(
+                                headers::Warning::new(format!("399 ringmaster \"{text}\"")).into(),
+                            );
+                            (488, Vec::new(), None)
+                        }
+                    }
                 };
-                if req.method == Method::Invite {
+                if code == 200 {
+                    extra.push(contact(self, transport));
+                    if !body.is_empty() {
+                        extra.push(headers::ContentType::new("application/sdp").into());
+                    }
+                }
+                if is_invite {
                     self.respond_invite(now, req, peer, transport, code, extra, body);
                 } else {
                     self.respond_non_invite(now, req, peer, transport, code, extra, body);
+                }
+                if let Some(sdp) = remote {
+                    self.events
+                        .push_back(EndpointEvent::Call(handle, CallEvent::RemoteSdp { sdp }));
                 }
             }
             Method::Info => {

@@ -31,9 +31,14 @@ fn spec() -> CallSpec {
             password: "secret".into(),
         }),
         dial_timeout: Duration::from_secs(20),
-        sdp: Some(b"v=0\r\n".to_vec()),
+        sdp: Some(our_offer().into_bytes()),
         extra_headers: vec![],
     }
+}
+
+/// The SDP offer of the calls placed in these tests (session id and version 7).
+fn our_offer() -> String {
+    crate::media::sdp::offer("127.0.0.1".parse().unwrap(), 20000, 7)
 }
 
 /// Everything the endpoint sent, parsed.
@@ -346,6 +351,17 @@ fn answered_call() -> (Endpoint, Instant, Request) {
 
 /// A request the callee sends in the dialog of `invite` (answered with `callee-tag`).
 fn request_from_callee(invite: &Request, method: &str, content_type: &str, body: &str) -> String {
+    request_from_callee_seq(invite, method, 1, content_type, body)
+}
+
+/// The same with CSeq `seq` (and a branch of its own).
+fn request_from_callee_seq(
+    invite: &Request,
+    method: &str,
+    seq: u32,
+    content_type: &str,
+    body: &str,
+) -> String {
     let call_id = message::call_id(&invite.headers).unwrap();
     let from_tag = message::from_tag(&invite.headers).unwrap();
     let content_type = match content_type {
@@ -353,9 +369,9 @@ fn request_from_callee(invite: &Request, method: &str, content_type: &str, body:
         ct => format!("Content-Type: {ct}\r\n"),
     };
     format!(
-        "{method} sip:ringmaster@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {PEER};branch=z9hG4bK{method}1\r\n\
+        "{method} sip:ringmaster@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {PEER};branch=z9hG4bK{method}{seq}\r\n\
          From: <sip:+15551234567@{PEER}>;tag=callee-tag\r\nTo: <sip:x@{PEER}>;tag={from_tag}\r\n\
-         Call-ID: {call_id}\r\nCSeq: 1 {method}\r\n{content_type}Content-Length: {}\r\n\r\n{body}",
+         Call-ID: {call_id}\r\nCSeq: {seq} {method}\r\n{content_type}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
 }
@@ -435,29 +451,264 @@ fn strangers_get_403_for_invite_481_for_unknown_dialogs_and_200_for_options() {
     assert_eq!(ep.stats().malformed_in, 1);
 }
 
+/// A callee's SDP offer: PCMA and telephone-events at `port`, with `direction` (none when
+/// empty).
+fn callee_offer(port: u16, direction: &str) -> String {
+    let direction = match direction {
+        "" => String::new(),
+        d => format!("a={d}\r\n"),
+    };
+    format!(
+        "v=0\r\no=callee 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n{direction}"
+    )
+}
+
+/// The one response the endpoint sent.
+fn the_response(ep: &mut Endpoint) -> Response {
+    match &sent(ep)[..] {
+        [SipMessage::Response(r)] => r.clone(),
+        other => panic!("expected one response, got {other:?}"),
+    }
+}
+
+/// The `a=` direction attributes of an SDP body.
+fn directions(body: &[u8]) -> Vec<String> {
+    let text = std::str::from_utf8(body).unwrap();
+    text.lines()
+        .filter(|l| {
+            matches!(
+                *l,
+                "a=sendrecv" | "a=sendonly" | "a=recvonly" | "a=inactive"
+            )
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// The `o=` line of an SDP body.
+fn origin(body: &[u8]) -> String {
+    let text = std::str::from_utf8(body).unwrap();
+    text.lines()
+        .find(|l| l.starts_with("o="))
+        .unwrap()
+        .to_string()
+}
+
+fn has_sdp_content_type(r: &Response) -> bool {
+    r.headers
+        .iter()
+        .any(|h| matches!(h, Header::ContentType(ct) if ct.value() == "application/sdp"))
+}
+
 #[test]
 fn a_reinvite_is_answered_with_the_sdp_we_offered() {
-    let mut ep = endpoint();
-    let t0 = Instant::now();
-    let invite = place(&mut ep, t0);
-    answer(&mut ep, t0, &invite, 200, vec![]);
-    sent(&mut ep);
-    let call_id = message::call_id(&invite.headers).unwrap();
-    let from_tag = message::from_tag(&invite.headers).unwrap();
-    let reinvite = format!(
-        "INVITE sip:ringmaster@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {PEER};branch=z9hG4bKre1\r\n\
-         From: <sip:+15551234567@{PEER}>;tag=callee-tag\r\nTo: <sip:x@{PEER}>;tag={from_tag}\r\n\
-         Call-ID: {call_id}\r\nCSeq: 2 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 5\r\n\r\nv=0\r\n"
+    // No offer in the re-INVITE: ours goes in the 200, exactly as first offered.
+    let (mut ep, t0, invite) = answered_call();
+    peer_sends(
+        &mut ep,
+        t0,
+        &request_from_callee_seq(&invite, "INVITE", 2, "", ""),
     );
-    peer_sends(&mut ep, t0, &reinvite);
-    let out = sent(&mut ep);
-    match &out[..] {
-        [SipMessage::Response(r)] => {
-            assert_eq!(r.status_code.code(), 200);
-            assert_eq!(r.body, b"v=0\r\n");
-        }
-        other => panic!("expected a 200, got {other:?}"),
+    let r = the_response(&mut ep);
+    assert_eq!(r.status_code.code(), 200);
+    assert_eq!(r.body, our_offer().as_bytes());
+    assert!(has_sdp_content_type(&r));
+    assert!(events(&mut ep).is_empty(), "no new remote SDP");
+}
+
+#[test]
+fn a_hold_is_answered_recvonly_with_the_next_version_and_reported() {
+    let (mut ep, t0, invite) = answered_call();
+    let offer = callee_offer(6000, "sendonly");
+    peer_sends(
+        &mut ep,
+        t0,
+        &request_from_callee_seq(&invite, "INVITE", 2, "application/sdp", &offer),
+    );
+    let r = the_response(&mut ep);
+    assert_eq!(r.status_code.code(), 200);
+    assert!(has_sdp_content_type(&r));
+    assert_eq!(directions(&r.body), ["a=recvonly"]);
+    assert_eq!(origin(&r.body), "o=ringmaster 7 8 IN IP4 127.0.0.1");
+    assert!(
+        std::str::from_utf8(&r.body)
+            .unwrap()
+            .contains("m=audio 20000 RTP/AVP 0 8 101\r\n"),
+        "codec list and port kept"
+    );
+    let evs = events(&mut ep);
+    match &evs[..] {
+        [CallEvent::RemoteSdp { sdp }] => assert_eq!(sdp, offer.as_bytes()),
+        other => panic!("expected the new remote SDP, got {other:?}"),
     }
+}
+
+#[test]
+fn a_resume_after_a_hold_is_answered_sendrecv_with_the_version_bumped_again() {
+    let (mut ep, t0, invite) = answered_call();
+    let hold = callee_offer(6000, "sendonly");
+    peer_sends(
+        &mut ep,
+        t0,
+        &request_from_callee_seq(&invite, "INVITE", 2, "application/sdp", &hold),
+    );
+    the_response(&mut ep);
+    events(&mut ep);
+    // The resume moves the callee's media and names no direction (sendrecv).
+    let resume = callee_offer(6002, "");
+    peer_sends(
+        &mut ep,
+        t0 + Duration::from_secs(1),
+        &request_from_callee_seq(&invite, "INVITE", 3, "application/sdp", &resume),
+    );
+    let r = the_response(&mut ep);
+    assert_eq!(r.status_code.code(), 200);
+    assert_eq!(directions(&r.body), ["a=sendrecv"]);
+    assert_eq!(origin(&r.body), "o=ringmaster 7 9 IN IP4 127.0.0.1");
+    let evs = events(&mut ep);
+    assert!(
+        matches!(&evs[..], [CallEvent::RemoteSdp { sdp }] if sdp == resume.as_bytes()),
+        "{evs:?}"
+    );
+    // After a revised answer, an offerless re-INVITE gets our offer with a newer version.
+    peer_sends(
+        &mut ep,
+        t0 + Duration::from_secs(2),
+        &request_from_callee_seq(&invite, "INVITE", 4, "", ""),
+    );
+    let r = the_response(&mut ep);
+    assert_eq!(directions(&r.body), ["a=sendrecv"]);
+    assert_eq!(origin(&r.body), "o=ringmaster 7 10 IN IP4 127.0.0.1");
+}
+
+#[test]
+fn every_offered_direction_is_mirrored() {
+    let (mut ep, t0, invite) = answered_call();
+    let cases = [
+        ("inactive", "a=inactive"),
+        ("recvonly", "a=sendonly"),
+        ("sendrecv", "a=sendrecv"),
+        ("sendonly", "a=recvonly"),
+    ];
+    for (i, (offered, answered)) in cases.into_iter().enumerate() {
+        let seq = 2 + i as u32;
+        let offer = callee_offer(6000, offered);
+        peer_sends(
+            &mut ep,
+            t0,
+            &request_from_callee_seq(&invite, "INVITE", seq, "application/sdp", &offer),
+        );
+        let r = the_response(&mut ep);
+        assert_eq!(directions(&r.body), [answered], "{offered}");
+        assert_eq!(
+            origin(&r.body),
+            format!("o=ringmaster 7 {} IN IP4 127.0.0.1", 8 + i),
+            "one version per answer"
+        );
+        assert_eq!(events(&mut ep).len(), 1);
+    }
+}
+
+#[test]
+fn an_unusable_offer_is_refused_488_and_leaves_the_call_as_it_was() {
+    let (mut ep, t0, invite) = answered_call();
+    let bad = [
+        ("application/sdp", "v=0\r\n".to_string()),
+        ("application/sdp", "this is not SDP".to_string()),
+        (
+            "application/sdp",
+            callee_offer(6000, "sendonly").replace("RTP/AVP 8 101", "RTP/AVP 18"),
+        ),
+        ("text/plain", "hello".to_string()),
+    ];
+    for (i, (content_type, body)) in bad.iter().enumerate() {
+        let seq = 2 + i as u32;
+        peer_sends(
+            &mut ep,
+            t0,
+            &request_from_callee_seq(&invite, "INVITE", seq, content_type, body),
+        );
+        let r = the_response(&mut ep);
+        assert_eq!(r.status_code.code(), 488, "{body}");
+        assert!(r.body.is_empty());
+        assert!(
+            r.headers.iter().any(|h| matches!(h, Header::Warning(_))),
+            "a Warning says why"
+        );
+        // The 488 is a final non-2xx: the callee's ACK goes to its transaction.
+        let ack = request_from_callee_seq(&invite, "ACK", seq, "", "").replace(
+            &format!("branch=z9hG4bKACK{seq}"),
+            &format!("branch=z9hG4bKINVITE{seq}"),
+        );
+        peer_sends(&mut ep, t0, &ack);
+        assert!(sent(&mut ep).is_empty(), "the ACK is absorbed");
+        assert!(events(&mut ep).is_empty(), "nothing reported for {body}");
+    }
+    // A refused offer used no version: the next answer is still the first revision.
+    let offer = callee_offer(6000, "sendonly");
+    peer_sends(
+        &mut ep,
+        t0,
+        &request_from_callee_seq(&invite, "INVITE", 10, "application/sdp", &offer),
+    );
+    let r = the_response(&mut ep);
+    assert_eq!(r.status_code.code(), 200);
+    assert_eq!(origin(&r.body), "o=ringmaster 7 8 IN IP4 127.0.0.1");
+    assert_eq!(events(&mut ep).len(), 1);
+    // And the call goes on to end normally.
+    peer_sends(
+        &mut ep,
+        t0 + Duration::from_secs(3),
+        &request_from_callee_seq(&invite, "BYE", 11, "", ""),
+    );
+    sent(&mut ep);
+    let o = outcome(&events(&mut ep));
+    assert_eq!(
+        (o.disposition, o.hangup_by),
+        (Disposition::Answered, Some(HangupBy::Remote))
+    );
+}
+
+#[test]
+fn an_update_with_an_offer_is_answered_and_reported_the_same_way() {
+    let (mut ep, t0, invite) = answered_call();
+    let offer = callee_offer(6000, "sendonly");
+    peer_sends(
+        &mut ep,
+        t0,
+        &request_from_callee_seq(&invite, "UPDATE", 2, "application/sdp", &offer),
+    );
+    let r = the_response(&mut ep);
+    assert_eq!(r.status_code.code(), 200);
+    assert_eq!(message::cseq(&r.headers), Some((2, "UPDATE")));
+    assert_eq!(directions(&r.body), ["a=recvonly"]);
+    assert_eq!(origin(&r.body), "o=ringmaster 7 8 IN IP4 127.0.0.1");
+    let evs = events(&mut ep);
+    assert!(
+        matches!(&evs[..], [CallEvent::RemoteSdp { sdp }] if sdp == offer.as_bytes()),
+        "{evs:?}"
+    );
+
+    // A bad offer in an UPDATE: 488, nothing reported.
+    peer_sends(
+        &mut ep,
+        t0,
+        &request_from_callee_seq(&invite, "UPDATE", 3, "application/sdp", "v=0\r\n"),
+    );
+    assert_eq!(the_response(&mut ep).status_code.code(), 488);
+    assert!(events(&mut ep).is_empty());
+
+    // An UPDATE without an offer (a session refresh) gets a 200 without SDP.
+    peer_sends(
+        &mut ep,
+        t0,
+        &request_from_callee_seq(&invite, "UPDATE", 4, "", ""),
+    );
+    let r = the_response(&mut ep);
+    assert_eq!(r.status_code.code(), 200);
+    assert!(r.body.is_empty() && !has_sdp_content_type(&r));
+    assert!(events(&mut ep).is_empty());
 }
 
 #[test]

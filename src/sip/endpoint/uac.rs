@@ -4,6 +4,7 @@
 use super::timers::Wake;
 use super::{CallHandle, Endpoint, EndpointEvent, Owner};
 use crate::domain::{Disposition, HangupBy};
+use crate::media::sdp;
 use crate::sip::auth::{self, Credentials};
 use crate::sip::build::{self, BuildError};
 use crate::sip::dialog::Dialog;
@@ -59,6 +60,13 @@ pub enum CallEvent {
     Digit {
         /// `0-9`, `*`, `#`, `A-D`.
         digit: char,
+    },
+    /// The callee made a new SDP offer on the answered call (a re-INVITE or UPDATE: hold,
+    /// resume, a new media address) and we accepted it with a 200. Reported after the answer
+    /// has gone out; an offer we refused (488) is not reported and changes nothing.
+    RemoteSdp {
+        /// The callee's new SDP.
+        sdp: Bytes,
     },
     /// The call is over; nothing more will be reported for it.
     Ended(CallOutcome),
@@ -121,6 +129,8 @@ pub(super) struct UacCall {
     final_code: Option<u16>,
     /// The outcome decided when BYE was sent, reported when it completes.
     pending_outcome: Option<(Disposition, String, Option<HangupBy>)>,
+    /// How far the `o=` version of the SDP we last sent is past the one of our offer.
+    sdp_revision: u64,
 }
 
 impl UacCall {
@@ -221,6 +231,7 @@ impl Endpoint {
                 answered_at: None,
                 final_code: None,
                 pending_outcome: None,
+                sdp_revision: 0,
             },
         );
         self.timers
@@ -648,9 +659,47 @@ impl Endpoint {
         }
     }
 
-    /// The local SDP we offered on a call (answers re-INVITE and UPDATE with it).
-    pub(super) fn call_sdp(&self, handle: CallHandle) -> Option<Vec<u8>> {
-        self.calls.get(&handle).and_then(|c| c.spec.sdp.clone())
+    /// Our SDP for a re-INVITE without an offer (RFC 3264 section 8: the offer is then in our
+    /// 200 and the answer in the ACK): the offer we made when we placed the call. After we
+    /// have answered a re-offer the `o=` version may not go back, so it is then our offer
+    /// (`sendrecv` again) with the next version. `None` when we offered no media.
+    pub(super) fn offer_again(&mut self, handle: CallHandle) -> Option<Vec<u8>> {
+        let call = self.calls.get_mut(&handle)?;
+        let ours = call.spec.sdp.as_deref().filter(|s| !s.is_empty())?;
+        if call.sdp_revision == 0 {
+            return Some(ours.to_vec());
+        }
+        let revised = std::str::from_utf8(ours)
+            .ok()
+            .and_then(|s| sdp::revise(s, call.sdp_revision + 1, sdp::Direction::SendRecv))?;
+        call.sdp_revision += 1;
+        Some(revised.into_bytes())
+    }
+
+    /// Answers the callee's re-offer (a re-INVITE or UPDATE with SDP) on call `handle`: our
+    /// offer with the next `o=` version and the offered direction mirrored (RFC 3264 sections
+    /// 6.1 and 8). Codec list, address and port stay those of our offer. The reason, when the
+    /// offer cannot be accepted (not SDP, no PCMU or PCMA, no audio) or we never offered media;
+    /// the call is then left as it was.
+    pub(super) fn answer_reoffer(
+        &mut self,
+        handle: CallHandle,
+        offer: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        let remote = sdp::parse_answer(offer).map_err(|e| e.to_string())?;
+        let call = self.calls.get_mut(&handle).ok_or("no such call")?;
+        let ours = call
+            .spec
+            .sdp
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or("the call has no media")?;
+        let answer = std::str::from_utf8(ours)
+            .ok()
+            .and_then(|s| sdp::revise(s, call.sdp_revision + 1, remote.direction.answered()))
+            .ok_or("our offer cannot be revised")?;
+        call.sdp_revision += 1;
+        Ok(answer.into_bytes())
     }
 
     /// Accepts the CSeq of an in-dialog request from the peer.
