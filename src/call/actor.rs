@@ -145,8 +145,11 @@ impl<S: AttemptSink> CallActor<S> {
 
     fn hangup(&mut self) {
         self.generation += 1;
-        if let Some(m) = &self.media {
-            let _ = m.stop_playback();
+        // Our side is done with the media: no more packets while the BYE is answered (under
+        // load that can take a while, and thousands of calls sending silence meanwhile would
+        // only add to it).
+        if let Some(m) = self.media.take() {
+            let _ = m.close();
         }
         if let Some(handle) = self.handle {
             let endpoint = self.setup.endpoint.clone();
