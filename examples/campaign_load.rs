@@ -92,6 +92,9 @@ fn main() -> anyhow::Result<()> {
         // a second, as a dashboard would (the peak of attempts in flight).
         let mut peak = 0;
         let mut last_stats = Instant::now();
+        // Attempts ended by each second: the sustained rate is the median of the whole
+        // seconds between the first and the last (the ramp-up and the tail left out).
+        let mut ended_by_second: Vec<u64> = Vec::new();
         loop {
             tokio::time::sleep(Duration::from_millis(50)).await;
             let current: Campaign = docs
@@ -104,8 +107,10 @@ fn main() -> anyhow::Result<()> {
                 break;
             }
             if last_stats.elapsed() >= Duration::from_secs(1) {
-                last_stats = Instant::now();
-                peak = peak.max(campaign_stats(node.store.as_ref(), &current).await?.dialing);
+                last_stats += Duration::from_secs(1);
+                let stats = campaign_stats(node.store.as_ref(), &current).await?;
+                peak = peak.max(stats.dialing);
+                ended_by_second.push(stats.dispositions.values().sum());
             }
         }
         let elapsed = started.elapsed().as_secs_f64();
@@ -115,6 +120,12 @@ fn main() -> anyhow::Result<()> {
             .await?
             .unwrap_or_else(|| campaign.clone());
         let stats = campaign_stats(node.store.as_ref(), &current).await?;
+        let mut per_second: Vec<u64> = ended_by_second
+            .windows(2)
+            .map(|w| w[1].saturating_sub(w[0]))
+            .collect();
+        per_second.sort_unstable();
+        let sustained = per_second.get(per_second.len() / 2).copied();
         // Why the attempts that were not answered ended, with how many of each.
         let mut failure_reasons = std::collections::BTreeMap::<String, u64>::new();
         let mut page = Page {
@@ -152,6 +163,7 @@ fn main() -> anyhow::Result<()> {
                 "elapsed_s": (elapsed * 100.0).round() / 100.0,
                 "attempts": stats.attempts,
                 "attempts_per_s": (stats.attempts as f64 / elapsed).round(),
+                "sustained_attempts_per_s": sustained,
                 "succeeded": stats.succeeded,
                 "failed": stats.failed,
                 "dispositions": stats.dispositions,

@@ -6,7 +6,7 @@
 
 use crate::call::trunk::Trunk;
 use crate::domain::{Action, Disposition};
-use crate::flow::{Command, Input, Runner, Variables};
+use crate::flow::{CallContext, Command, Input, Runner, Variables};
 use crate::media::{self, MediaEvent, MediaHandle, SessionConfig};
 use crate::sip::endpoint::{CallEvent, CallHandle, CallOutcome};
 use crate::sip::transport::EndpointHandle;
@@ -66,10 +66,10 @@ pub struct CallSetup {
     pub dial_timeout: Duration,
     /// Run after answer.
     pub actions: Arc<Vec<Action>>,
-    /// The flow's variables (target, call, campaign).
-    pub variables: Variables,
+    /// What the flow's variables are made of (target, call, campaign).
+    pub context: CallContext,
     /// The trunk.
-    pub trunk: Trunk,
+    pub trunk: Arc<Trunk>,
     /// The SIP endpoint.
     pub endpoint: EndpointHandle,
     /// Media settings.
@@ -186,7 +186,7 @@ impl<S: AttemptSink> CallActor<S> {
             ctx.add_stream(tokio_stream::wrappers::ReceiverStream::new(events));
         }
         let actions = self.setup.actions.as_ref().clone();
-        let variables = std::mem::take(&mut self.setup.variables);
+        let variables = Variables::for_call(&self.setup.context);
         self.runner = Some(Runner::new(actions, variables));
         self.drive(Input::Started, ctx);
     }
@@ -392,10 +392,8 @@ impl<S: AttemptSink> Actor for CallActor<S> {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         let endpoint = self.setup.endpoint.clone();
-        let mut trunk = self.setup.trunk.clone();
-        if !self.setup.caller_id.is_empty() {
-            trunk.config.caller_id = self.setup.caller_id.clone();
-        }
+        let trunk = self.setup.trunk.clone();
+        let caller_id = std::mem::take(&mut self.setup.caller_id);
         let destination = self.setup.destination.clone();
         let dial_timeout = self.setup.dial_timeout;
         let ports = self.setup.media.ports.clone();
@@ -412,7 +410,10 @@ impl<S: AttemptSink> Actor for CallActor<S> {
             }
             .map_err(|e| e.to_string())?;
             let offer = media::sdp::offer(ip, lease.port(), rand::random::<u32>() as u64);
-            let spec = trunk.call_spec(&destination, dial_timeout, Some(offer.into_bytes()));
+            let mut spec = trunk.call_spec(&destination, dial_timeout, Some(offer.into_bytes()));
+            if !caller_id.is_empty() {
+                spec.from_user = caller_id;
+            }
             let placed = endpoint.place_call(spec).await.map_err(|e| e.to_string())?;
             Ok::<_, String>((placed, rtp, lease))
         };

@@ -12,7 +12,7 @@ use crate::domain::{
     time, Address, CallStatus, Campaign, CampaignStatus, Campaigncall, Disposition, EndHandle,
     Outplan, Target,
 };
-use crate::flow::Variables;
+use crate::flow::CallContext;
 use crate::media::ports::PortLease;
 use crate::store::{AttemptEnd, WriteOp};
 use actix::prelude::*;
@@ -308,13 +308,16 @@ impl CampaignActor {
             return;
         };
         let port = attempt.port.take();
-        let variables = Variables::for_target(
-            &attempt.target,
-            &destination.target,
+        // The target's name and data are not needed here again: moved, not copied.
+        let context = CallContext {
+            target_id: attempt.target.id,
+            target_name: std::mem::take(&mut attempt.target.name),
+            target_data: std::mem::take(&mut attempt.target.data),
+            destination: destination.target.clone(),
             campaigncall_id,
-            self.campaign.id,
-            &self.outplan.source.target,
-        );
+            campaign_id: self.campaign.id,
+            source: self.outplan.source.target.clone(),
+        };
         let call = CallActor::new(
             CallSetup {
                 campaigncall_id,
@@ -322,7 +325,7 @@ impl CampaignActor {
                 caller_id,
                 dial_timeout: Duration::from_millis(self.outplan.dial_timeout),
                 actions: self.actions.clone(),
-                variables,
+                context,
                 trunk: self.gate.trunk.clone(),
                 endpoint: self.deps.endpoint.clone(),
                 media: self.deps.media.clone(),

@@ -4,13 +4,13 @@
 use super::pacing::TokenBucket;
 use crate::call::trunk::Trunk;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// One trunk's shared limits.
 pub struct TrunkGate {
-    /// The trunk.
-    pub trunk: Trunk,
+    /// The trunk (shared with every call placed through it).
+    pub trunk: Arc<Trunk>,
     in_flight: AtomicU32,
     bucket: Mutex<TokenBucket>,
 }
@@ -20,7 +20,7 @@ impl TrunkGate {
     pub fn new(trunk: Trunk, now: Instant) -> TrunkGate {
         let bucket = TokenBucket::new(trunk.config.max_cps, now);
         TrunkGate {
-            trunk,
+            trunk: Arc::new(trunk),
             in_flight: AtomicU32::new(0),
             bucket: Mutex::new(bucket),
         }

@@ -19,4 +19,4 @@ pub use command::{Command, Input};
 pub use interpreter::Runner;
 pub use outcome::{ActionRun, FlowOutcome, RunResult};
 pub use validate::{parse_actions, validate_actions, ActionError, ACTION_TYPES};
-pub use variables::Variables;
+pub use variables::{CallContext, Variables};

@@ -14,6 +14,26 @@ pub const DIGITS: &str = "voipbin.call.digits";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Variables(BTreeMap<String, String>);
 
+/// What a call's variables are made of, kept as is until the call is answered (most attempts
+/// never are, and their variables are never needed).
+#[derive(Debug, Clone, Default)]
+pub struct CallContext {
+    /// The target.
+    pub target_id: Uuid,
+    /// Its name.
+    pub target_name: String,
+    /// Its data columns.
+    pub target_data: serde_json::Map<String, serde_json::Value>,
+    /// The number dialed.
+    pub destination: String,
+    /// The attempt's campaigncall.
+    pub campaigncall_id: Uuid,
+    /// The campaign.
+    pub campaign_id: Uuid,
+    /// The caller id.
+    pub source: String,
+}
+
 impl Variables {
     /// No variables.
     pub fn new() -> Variables {
@@ -32,22 +52,36 @@ impl Variables {
         campaign_id: Uuid,
         source: &str,
     ) -> Variables {
+        Variables::for_call(&CallContext {
+            target_id: target.id,
+            target_name: target.name.clone(),
+            target_data: target.data.clone(),
+            destination: destination.to_string(),
+            campaigncall_id,
+            campaign_id,
+            source: source.to_string(),
+        })
+    }
+
+    /// The variables a call's flow starts with (see [`Variables::for_target`]).
+    pub fn for_call(c: &CallContext) -> Variables {
         let mut v = Variables::new();
-        for (key, value) in &target.data {
+        for (key, value) in &c.target_data {
             let text = data_text(value);
             v.set(format!("voipbin.target.data.{key}"), text.clone());
             v.set(key.clone(), text);
         }
+        let destination = c.destination.as_str();
         let builtins = [
             (DIGITS, ""),
             ("voipbin.call.destination", destination),
-            ("voipbin.call.source", source),
-            ("voipbin.call.id", &campaigncall_id.to_string()),
-            ("voipbin.campaign.id", &campaign_id.to_string()),
-            ("voipbin.target.id", &target.id.to_string()),
-            ("voipbin.target.name", &target.name),
+            ("voipbin.call.source", &c.source),
+            ("voipbin.call.id", &c.campaigncall_id.to_string()),
+            ("voipbin.campaign.id", &c.campaign_id.to_string()),
+            ("voipbin.target.id", &c.target_id.to_string()),
+            ("voipbin.target.name", &c.target_name),
             ("voipbin.target.destination", destination),
-            ("name", &target.name),
+            ("name", &c.target_name),
             ("phone", destination),
             ("destination", destination),
         ];

@@ -31,6 +31,14 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
     let mut answered = Vec::new();
     let mut ends = Vec::new();
     let mut begun_targets = HashMap::new();
+    // An answer whose end is in the same batch needs no write of its own.
+    let ending: std::collections::HashSet<Uuid> = ops
+        .iter()
+        .filter_map(|op| match op {
+            WriteOp::End(end) => Some(end.campaigncall_id),
+            _ => None,
+        })
+        .collect();
     for (i, op) in ops.iter().enumerate() {
         match op {
             WriteOp::Begin { call, slot } => {
@@ -46,7 +54,11 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
             WriteOp::Answered {
                 campaigncall_id,
                 at,
-            } => answered.push((*campaigncall_id, at)),
+            } => {
+                if !ending.contains(campaigncall_id) {
+                    answered.push((*campaigncall_id, at));
+                }
+            }
             WriteOp::End(end) => ends.push(end.as_ref()),
         }
     }
