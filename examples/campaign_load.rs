@@ -128,6 +128,8 @@ fn main() -> anyhow::Result<()> {
         let sustained = per_second.get(per_second.len() / 2).copied();
         // Why the attempts that were not answered ended, with how many of each.
         let mut failure_reasons = std::collections::BTreeMap::<String, u64>::new();
+        // INVITE → final response of every attempt, to see whether calls queued up.
+        let mut setup_ms = Vec::new();
         let mut page = Page {
             size: 100,
             token: None,
@@ -145,6 +147,7 @@ fn main() -> anyhow::Result<()> {
                 )
                 .await?;
             for c in &listed.result {
+                setup_ms.push(c.setup_ms);
                 if c.disposition != Some(Disposition::Answered) {
                     *failure_reasons.entry(c.reason.clone()).or_default() += 1;
                 }
@@ -154,6 +157,12 @@ fn main() -> anyhow::Result<()> {
             }
             page.token = Some(listed.next_page_token);
         }
+        setup_ms.sort_unstable();
+        let setup = |q: f64| {
+            setup_ms
+                .get(((setup_ms.len() as f64 - 1.0) * q) as usize)
+                .copied()
+        };
         println!(
             "{}",
             serde_json::json!({
@@ -171,6 +180,7 @@ fn main() -> anyhow::Result<()> {
                 "cpu_s": ((cpu1 - cpu0) * 100.0).round() / 100.0,
                 "max_rss_kb": rss,
                 "failure_reasons": failure_reasons,
+                "setup_ms_p50_p99_max": [setup(0.5), setup(0.99), setup(1.0)],
             })
         );
         Ok(())

@@ -584,8 +584,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_batch_larger_than_a_statement_applies_each_write_as_if_alone() {
-        // 1,203 targets: more than two statements' worth of rows for each kind of write.
+    async fn a_large_batch_applies_each_write_as_if_alone() {
+        // 1,203 targets in one batch of each kind of write.
         let (store, targets) = store_with_targets(1203).await;
         let mut ops: Vec<WriteOp> = targets.iter().map(|t| begin(t, 1)).collect();
         // A stale read of target 7 (it has no try yet) and a second begin of target 8.

@@ -92,6 +92,9 @@ impl ClientInvite {
             }
             // RFC 6026 §7.2: a 2xx in Calling or Proceeding moves to Accepted and arms M.
             (Calling | Proceeding, Status::Success) => {
+                // Nothing is retransmitted from here on: the bytes need not be held through
+                // timer M (tens of thousands of calls at high rates).
+                self.invite_bytes = Bytes::new();
                 self.timers.clear();
                 self.timers.arm(Timer::M, now + self.config.timeout());
                 self.state = Accepted;
