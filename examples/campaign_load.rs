@@ -17,6 +17,10 @@ use ringmaster::domain::{Campaign, CampaignStatus};
 use ringmaster::store::{CallFilter, Docs, Page};
 use std::time::{Duration, Instant};
 
+/// Seconds between two looks at the campaign's figures (each counts every target and
+/// attempt of the campaign, as `GET /campaigns/{id}/stats` does).
+const STATS_EVERY_S: u64 = 5;
+
 fn proc_figures() -> (f64, u64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let fields: Vec<&str> = stat
@@ -88,13 +92,14 @@ fn main() -> anyhow::Result<()> {
             status: CampaignStatus::Run,
         });
         let docs = Docs(node.store.as_ref());
-        // The campaign's status is looked at every 50 ms (when it finished); its figures once
-        // a second, as a dashboard would (the peak of attempts in flight).
+        // The campaign's status is looked at every 50 ms (when it finished); its figures every
+        // STATS_EVERY_S, as a dashboard would (the peak of attempts in flight).
         let mut peak = 0;
         let mut last_stats = Instant::now();
-        // Attempts ended by each second: the sustained rate is the median of the whole
-        // seconds between the first and the last (the ramp-up and the tail left out).
+        // Attempts ended at each look: the sustained rate is the median rate over the whole
+        // intervals between the first look and the last (the ramp-up and the tail left out).
         let mut ended_by_second: Vec<u64> = Vec::new();
+        let every = Duration::from_secs(STATS_EVERY_S);
         loop {
             tokio::time::sleep(Duration::from_millis(50)).await;
             let current: Campaign = docs
@@ -106,8 +111,8 @@ fn main() -> anyhow::Result<()> {
             {
                 break;
             }
-            if last_stats.elapsed() >= Duration::from_secs(1) {
-                last_stats += Duration::from_secs(1);
+            if last_stats.elapsed() >= every {
+                last_stats += every;
                 let stats = campaign_stats(node.store.as_ref(), &current).await?;
                 peak = peak.max(stats.dialing);
                 ended_by_second.push(stats.dispositions.values().sum());
@@ -122,7 +127,7 @@ fn main() -> anyhow::Result<()> {
         let stats = campaign_stats(node.store.as_ref(), &current).await?;
         let mut per_second: Vec<u64> = ended_by_second
             .windows(2)
-            .map(|w| w[1].saturating_sub(w[0]))
+            .map(|w| w[1].saturating_sub(w[0]) / STATS_EVERY_S)
             .collect();
         per_second.sort_unstable();
         let sustained = per_second.get(per_second.len() / 2).copied();
