@@ -104,7 +104,9 @@ struct TxEntry {
 /// The SIP endpoint core.
 pub struct Endpoint {
     config: EndpointConfig,
-    transactions: HashMap<u64, TxEntry>,
+    /// Boxed: the map holds tens of thousands of entries at high rates (timer M keeps each
+    /// accepted INVITE 32 s) and growing it moves every entry; a pointer moves cheaply.
+    transactions: HashMap<u64, Box<TxEntry>>,
     by_key: HashMap<TransactionKey, u64>,
     calls: HashMap<CallHandle, uac::UacCall>,
     dialogs: HashMap<crate::sip::dialog::DialogId, CallHandle>,
@@ -305,14 +307,14 @@ impl Endpoint {
         self.by_key.insert(key.clone(), id);
         self.transactions.insert(
             id,
-            TxEntry {
+            Box::new(TxEntry {
                 tx,
                 key,
                 peer,
                 transport,
                 owner,
                 armed: None,
-            },
+            }),
         );
         self.service_tx(now, id);
         id
