@@ -103,11 +103,6 @@ impl PortPool {
         })
     }
 
-    /// The range.
-    pub fn range(&self) -> PortRange {
-        self.range
-    }
-
     /// Ports free (some may turn out taken by other processes).
     pub fn available(&self) -> usize {
         self.queue().len()
