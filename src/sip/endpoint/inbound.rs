@@ -42,8 +42,23 @@ impl Endpoint {
         }
         let peer = response_destination(&req, from, transport);
         match req.method {
-            // An ACK outside any transaction acknowledges a 2xx we sent (re-INVITE) or is stray.
-            Method::Ack => {}
+            // An ACK outside any transaction acknowledges a 2xx we sent (re-INVITE), which then
+            // stops being re-sent, or is stray.
+            Method::Ack => {
+                let answered = message::call_id(&req.headers)
+                    .zip(message::cseq(&req.headers))
+                    .and_then(|(call_id, (seq, _))| {
+                        self.awaiting_ack.remove(&(call_id.to_string(), seq))
+                    });
+                if let Some(id) = answered {
+                    if let Some(e) = self.transactions.get_mut(&id) {
+                        if let Transaction::ServerInvite(t) = &mut e.tx {
+                            t.acknowledged();
+                        }
+                    }
+                    self.service_tx(now, id);
+                }
+            }
             Method::Cancel => {
                 let invite_key = TransactionKey::new(&branch, "INVITE", Role::Server);
                 let code = if self.by_key.contains_key(&invite_key) {
@@ -196,10 +211,15 @@ impl Endpoint {
             .unwrap_or_default()
             .to_string();
         let resp = build::response(&req, code, Some(&build::new_tag()), extra, body);
+        // A 2xx over UDP is re-sent until its ACK arrives (RFC 3261 §13.3.1.4).
+        let awaiting_ack = ((200..300).contains(&code) && !transport.is_reliable())
+            .then(|| message::call_id(&req.headers).zip(message::cseq(&req.headers)))
+            .flatten()
+            .map(|(call_id, (seq, _))| (call_id.to_string(), seq));
         let mut tx = ServerInvite::new(now, req, transport.is_reliable(), self.config.timers);
         tx.respond(now, resp);
         let key = TransactionKey::new(&branch, "INVITE", Role::Server);
-        self.insert_tx(
+        let id = self.insert_tx(
             now,
             key,
             Transaction::ServerInvite(tx),
@@ -207,6 +227,9 @@ impl Endpoint {
             transport,
             Owner::Nobody,
         );
+        if let Some(dialog_seq) = awaiting_ack {
+            self.awaiting_ack.insert(dialog_seq, id);
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -110,6 +110,9 @@ pub struct Endpoint {
     by_key: HashMap<TransactionKey, u64>,
     calls: HashMap<CallHandle, uac::UacCall>,
     dialogs: HashMap<crate::sip::dialog::DialogId, CallHandle>,
+    /// Our 2xx answers to re-INVITEs over UDP still waiting for their ACK, by Call-ID and
+    /// CSeq number: the ACK is a transaction of its own, matched to the answer here.
+    awaiting_ack: HashMap<(String, u32), u64>,
     timers: TimerQueue,
     outbox: VecDeque<Transmit>,
     events: VecDeque<EndpointEvent>,
@@ -126,6 +129,7 @@ impl Endpoint {
             by_key: HashMap::new(),
             calls: HashMap::new(),
             dialogs: HashMap::new(),
+            awaiting_ack: HashMap::new(),
             timers: TimerQueue::default(),
             outbox: VecDeque::new(),
             events: VecDeque::new(),
@@ -351,6 +355,9 @@ impl Endpoint {
             if e.tx.is_terminated() {
                 let key = e.key.clone();
                 self.transactions.remove(&id);
+                if !self.awaiting_ack.is_empty() {
+                    self.awaiting_ack.retain(|_, tx| *tx != id);
+                }
                 if self.by_key.get(&key) == Some(&id) {
                     self.by_key.remove(&key);
                 }

@@ -545,6 +545,44 @@ fn a_hold_is_answered_recvonly_with_the_next_version_and_reported() {
 }
 
 #[test]
+fn a_2xx_to_a_reinvite_over_udp_is_resent_until_its_ack_arrives() {
+    let (mut ep, t0, invite) = answered_call();
+    let offer = callee_offer(6000, "sendonly");
+    peer_sends(
+        &mut ep,
+        t0,
+        &request_from_callee_seq(&invite, "INVITE", 2, "application/sdp", &offer),
+    );
+    let first = the_response(&mut ep);
+    let after = |ep: &mut Endpoint, ms: u64| {
+        ep.handle_timeout(t0 + std::time::Duration::from_millis(ms));
+        sent(ep)
+    };
+    // No ACK yet: the same 200 again after T1, then 2·T1 later.
+    for ms in [500, 1_500] {
+        match &after(&mut ep, ms)[..] {
+            [SipMessage::Response(r)] => {
+                assert_eq!(
+                    (r.status_code.code(), &r.body),
+                    (200, &first.body),
+                    "at {ms} ms"
+                )
+            }
+            other => panic!("expected the 200 again at {ms} ms, got {other:?}"),
+        }
+    }
+    // The ACK (a transaction of its own: another branch, the same CSeq number) stops it.
+    peer_sends(
+        &mut ep,
+        t0 + std::time::Duration::from_millis(1_600),
+        &request_from_callee_seq(&invite, "ACK", 2, "", ""),
+    );
+    for ms in [3_500, 7_500, 40_000] {
+        assert_eq!(after(&mut ep, ms), vec![], "nothing more at {ms} ms");
+    }
+}
+
+#[test]
 fn a_resume_after_a_hold_is_answered_sendrecv_with_the_version_bumped_again() {
     let (mut ep, t0, invite) = answered_call();
     let hold = callee_offer(6000, "sendonly");

@@ -69,10 +69,16 @@ impl ServerInvite {
             // §17.2.1: a provisional response from the TU is sent; still Proceeding.
             (Proceeding, Status::Provisional) => self.send(response),
             // RFC 6026 §7.1: a 2xx from the TU is sent and moves to Accepted with timer L.
+            // Over UDP the 2xx is also re-sent on timer G's schedule until the TU reports its
+            // ACK (RFC 3261 §13.3.1.4 puts that in the UAS core; the bytes are held here).
             (Proceeding, Status::Success) => {
                 self.send(response);
                 self.state = Accepted;
                 self.timers.arm(Timer::L, now + self.config.timeout());
+                if !self.reliable {
+                    self.interval_g = self.config.t1;
+                    self.timers.arm(Timer::G, now + self.config.t1);
+                }
             }
             // RFC 6026 §7.1: further 2xx from the TU in Accepted are sent.
             (Accepted, Status::Success) => self.send(response),
@@ -117,13 +123,22 @@ impl ServerInvite {
         }
     }
 
+    /// The TU matched the ACK of the 2xx sent (an ACK to a 2xx is a transaction of its own):
+    /// the 2xx stops being re-sent; INVITE retransmissions are still absorbed until timer L.
+    pub fn acknowledged(&mut self) {
+        if self.state == ServerInviteState::Accepted {
+            self.timers.cancel(Timer::G);
+        }
+    }
+
     /// Fires every timer due at or before `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         use ServerInviteState::*;
         while let Some((timer, deadline)) = self.timers.pop_due(now) {
             match (self.state, timer) {
-                // §17.2.1: timer G retransmits the final response, doubling up to T2.
-                (Completed, Timer::G) => {
+                // §17.2.1: timer G retransmits the final response, doubling up to T2 (and in
+                // Accepted the 2xx, until its ACK: §13.3.1.4).
+                (Completed | Accepted, Timer::G) => {
                     if let Some(last) = &self.last_response {
                         self.out.send(last);
                     }
@@ -358,9 +373,12 @@ mod tests {
         tx.respond(t0, response(180, "INVITE", BRANCH, "s"));
         tx.respond(at(t0, 100), response(200, "INVITE", BRANCH, "s"));
         assert_eq!(tx.state(), Accepted);
-        assert_eq!(tx.poll_timeout(), Some(at(t0, 32_100)));
+        assert_eq!(tx.poll_timeout(), Some(at(t0, 600)), "G re-sends the 2xx");
         tx.handle_request(at(t0, 200), &invite);
         tx.handle_request(at(t0, 300), &ack());
+        // The ACK of a 2xx is the TU's to match; it tells the transaction so.
+        tx.acknowledged();
+        assert_eq!(tx.poll_timeout(), Some(at(t0, 32_100)));
         tx.respond(at(t0, 400), response(200, "INVITE", BRANCH, "s"));
         tx.respond(at(t0, 500), response(486, "INVITE", BRANCH, "s"));
         let mut trace = drain(&mut tx, 500);
@@ -368,6 +386,24 @@ mod tests {
         assert_eq!(tx.state(), Accepted);
         trace.extend(run_until(&mut tx, t0, 100_000));
         assert_eq!(events(&trace), vec![(32_100, TransactionEvent::Terminated)]);
+    }
+
+    #[test]
+    fn a_2xx_over_udp_is_resent_on_timer_g_until_acknowledged() {
+        let t0 = Instant::now();
+        let mut tx = udp(t0);
+        tx.respond(t0, response(200, "INVITE", BRANCH, "s"));
+        let first = drain(&mut tx, 0);
+        let mut trace = run_until(&mut tx, t0, 5_000);
+        assert_eq!(send_times(&trace), vec![500, 1_500, 3_500]);
+        assert!(trace
+            .iter()
+            .filter(|(_, s)| matches!(s, Step::Sent(_)))
+            .all(|(_, s)| *s == first[0].1));
+        tx.acknowledged();
+        trace = run_until(&mut tx, t0, 100_000);
+        assert_eq!(send_times(&trace), Vec::<u64>::new());
+        assert_eq!(events(&trace), vec![(32_000, TransactionEvent::Terminated)]);
     }
 
     #[test]
