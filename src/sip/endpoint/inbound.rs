@@ -3,7 +3,7 @@
 //! to the call), and everything a stranger sends refused.
 //! ringmaster never places or bridges a call a stranger asked for.
 
-use super::{CallEvent, Endpoint, EndpointEvent, Owner};
+use super::{CallEvent, CallHandle, Endpoint, EndpointEvent, Owner};
 use crate::sip::build;
 use crate::sip::dialog::DialogId;
 use crate::sip::message::{self, headers, Header, Method, Request};
@@ -49,7 +49,8 @@ impl Endpoint {
                     .zip(message::cseq(&req.headers))
                     .and_then(|(call_id, (seq, _))| {
                         self.awaiting_ack.remove(&(call_id.to_string(), seq))
-                    });
+                    })
+                    .map(|(id, _)| id);
                 if let Some(id) = answered {
                     if let Some(e) = self.transactions.get_mut(&id) {
                         if let Transaction::ServerInvite(t) = &mut e.tx {
@@ -73,7 +74,7 @@ impl Endpoint {
             }
             Method::Invite => {
                 tracing::info!(%from, "refusing INVITE from outside: ringmaster only places calls");
-                self.respond_invite(now, req, peer, transport, 403, vec![], vec![]);
+                self.respond_invite(now, req, peer, transport, 403, vec![], vec![], None);
             }
             Method::Options => {
                 let extra = capabilities();
@@ -111,7 +112,7 @@ impl Endpoint {
         };
         let Some(handle) = self.dialogs.get(&id).copied() else {
             if req.method == Method::Invite {
-                self.respond_invite(now, req, peer, transport, 481, vec![], vec![]);
+                self.respond_invite(now, req, peer, transport, 481, vec![], vec![], None);
             } else {
                 self.respond_non_invite(now, req, peer, transport, 481, vec![], vec![]);
             }
@@ -161,7 +162,7 @@ impl Endpoint {
                     }
                 }
                 if is_invite {
-                    self.respond_invite(now, req, peer, transport, code, extra, body);
+                    self.respond_invite(now, req, peer, transport, code, extra, body, Some(handle));
                 } else {
                     self.respond_non_invite(now, req, peer, transport, code, extra, body);
                 }
@@ -206,16 +207,21 @@ impl Endpoint {
         code: u16,
         extra: Vec<Header>,
         body: Vec<u8>,
+        call: Option<CallHandle>,
     ) {
         let branch = message::top_via_branch(&req.headers)
             .unwrap_or_default()
             .to_string();
         let resp = build::response(&req, code, Some(&build::new_tag()), extra, body);
-        // A 2xx over UDP is re-sent until its ACK arrives (RFC 3261 §13.3.1.4).
-        let awaiting_ack = ((200..300).contains(&code) && !transport.is_reliable())
-            .then(|| message::call_id(&req.headers).zip(message::cseq(&req.headers)))
-            .flatten()
-            .map(|(call_id, (seq, _))| (call_id.to_string(), seq));
+        // A 2xx to a call's re-INVITE over UDP is re-sent until its ACK arrives, and without
+        // one the call is hung up (RFC 3261 §13.3.1.4).
+        let awaiting_ack = call
+            .filter(|_| (200..300).contains(&code) && !transport.is_reliable())
+            .and_then(|call| {
+                let (call_id, (seq, _)) =
+                    message::call_id(&req.headers).zip(message::cseq(&req.headers))?;
+                Some(((call_id.to_string(), seq), call))
+            });
         let mut tx = ServerInvite::new(now, req, transport.is_reliable(), self.config.timers);
         tx.respond(now, resp);
         let key = TransactionKey::new(&branch, "INVITE", Role::Server);
@@ -227,8 +233,8 @@ impl Endpoint {
             transport,
             Owner::Nobody,
         );
-        if let Some(dialog_seq) = awaiting_ack {
-            self.awaiting_ack.insert(dialog_seq, id);
+        if let Some((dialog_seq, call)) = awaiting_ack {
+            self.awaiting_ack.insert(dialog_seq, (id, call));
         }
     }
 

@@ -112,7 +112,8 @@ pub struct Endpoint {
     dialogs: HashMap<crate::sip::dialog::DialogId, CallHandle>,
     /// Our 2xx answers to re-INVITEs over UDP still waiting for their ACK, by Call-ID and
     /// CSeq number: the ACK is a transaction of its own, matched to the answer here.
-    awaiting_ack: HashMap<(String, u32), u64>,
+    /// The value: the answer's server transaction and the call it belongs to.
+    awaiting_ack: HashMap<(String, u32), (u64, CallHandle)>,
     timers: TimerQueue,
     outbox: VecDeque<Transmit>,
     events: VecDeque<EndpointEvent>,
@@ -329,6 +330,8 @@ impl Endpoint {
     fn service_tx(&mut self, now: Instant, id: u64) {
         let mut events = Vec::new();
         let owner;
+        // A 2xx to a re-INVITE whose transaction ended before its ACK came.
+        let mut unacknowledged = None;
         {
             let Some(e) = self.transactions.get_mut(&id) else {
                 return;
@@ -356,7 +359,12 @@ impl Endpoint {
                 let key = e.key.clone();
                 self.transactions.remove(&id);
                 if !self.awaiting_ack.is_empty() {
-                    self.awaiting_ack.retain(|_, tx| *tx != id);
+                    self.awaiting_ack.retain(|_, (tx, call)| {
+                        if *tx == id {
+                            unacknowledged = Some(*call);
+                        }
+                        *tx != id
+                    });
                 }
                 if self.by_key.get(&key) == Some(&id) {
                     self.by_key.remove(&key);
@@ -365,6 +373,9 @@ impl Endpoint {
         }
         for ev in events {
             self.dispatch_tx_event(now, owner, ev);
+        }
+        if let Some(call) = unacknowledged {
+            self.on_reinvite_unacknowledged(now, call);
         }
     }
 

@@ -583,6 +583,34 @@ fn a_2xx_to_a_reinvite_over_udp_is_resent_until_its_ack_arrives() {
 }
 
 #[test]
+fn without_an_ack_for_our_200_to_a_reinvite_the_call_is_hung_up() {
+    let (mut ep, t0, invite) = answered_call();
+    peer_sends(
+        &mut ep,
+        t0,
+        &request_from_callee_seq(&invite, "INVITE", 2, "", ""),
+    );
+    the_response(&mut ep);
+    // The 200 is re-sent up to timer L (64·T1) and then, still without an ACK, a BYE goes.
+    let mut byes = Vec::new();
+    for ms in (500..=33_000).step_by(500) {
+        ep.handle_timeout(t0 + std::time::Duration::from_millis(ms));
+        for m in sent(&mut ep) {
+            if let SipMessage::Request(r) = m {
+                assert_eq!(r.method, Method::Bye, "at {ms} ms");
+                byes.push(ms);
+            }
+        }
+    }
+    // The BYE at timer L, then its own retransmission (timer E) while unanswered.
+    assert_eq!(byes, vec![32_000, 32_500]);
+    assert!(
+        events(&mut ep).is_empty(),
+        "the call ends once the BYE is answered"
+    );
+}
+
+#[test]
 fn a_resume_after_a_hold_is_answered_sendrecv_with_the_version_bumped_again() {
     let (mut ep, t0, invite) = answered_call();
     let hold = callee_offer(6000, "sendonly");

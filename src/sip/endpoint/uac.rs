@@ -258,6 +258,25 @@ impl Endpoint {
         }
     }
 
+    /// Our 200 to the callee's re-INVITE was never acknowledged: the dialog stands but the
+    /// session is ended with a BYE (RFC 3261 §13.3.1.4).
+    pub(super) fn on_reinvite_unacknowledged(&mut self, now: Instant, handle: CallHandle) {
+        if self
+            .calls
+            .get(&handle)
+            .is_some_and(|c| c.phase == Phase::Confirmed)
+        {
+            tracing::warn!("no ACK for our 200 to a re-INVITE; hanging up");
+            self.send_bye(
+                now,
+                handle,
+                Disposition::Answered,
+                "no ACK for our answer to a re-INVITE",
+                Some(HangupBy::Local),
+            );
+        }
+    }
+
     pub(super) fn on_dial_timeout(&mut self, now: Instant, handle: CallHandle) {
         if self
             .calls
