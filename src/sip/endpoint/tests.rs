@@ -464,6 +464,24 @@ fn callee_offer(port: u16, direction: &str) -> String {
     )
 }
 
+/// The callee sends `method` with CSeq `seq` in the dialog of `invite`; the one response.
+fn callee_asks(
+    ep: &mut Endpoint,
+    now: Instant,
+    invite: &Request,
+    method: &str,
+    seq: u32,
+    content_type: &str,
+    body: &str,
+) -> Response {
+    peer_sends(
+        ep,
+        now,
+        &request_from_callee_seq(invite, method, seq, content_type, body),
+    );
+    the_response(ep)
+}
+
 /// The one response the endpoint sent.
 fn the_response(ep: &mut Endpoint) -> Response {
     match &sent(ep)[..] {
@@ -505,12 +523,7 @@ fn has_sdp_content_type(r: &Response) -> bool {
 fn a_reinvite_is_answered_with_the_sdp_we_offered() {
     // No offer in the re-INVITE: ours goes in the 200, exactly as first offered.
     let (mut ep, t0, invite) = answered_call();
-    peer_sends(
-        &mut ep,
-        t0,
-        &request_from_callee_seq(&invite, "INVITE", 2, "", ""),
-    );
-    let r = the_response(&mut ep);
+    let r = callee_asks(&mut ep, t0, &invite, "INVITE", 2, "", "");
     assert_eq!(r.status_code.code(), 200);
     assert_eq!(r.body, our_offer().as_bytes());
     assert!(has_sdp_content_type(&r));
@@ -521,12 +534,7 @@ fn a_reinvite_is_answered_with_the_sdp_we_offered() {
 fn a_hold_is_answered_recvonly_with_the_next_version_and_reported() {
     let (mut ep, t0, invite) = answered_call();
     let offer = callee_offer(6000, "sendonly");
-    peer_sends(
-        &mut ep,
-        t0,
-        &request_from_callee_seq(&invite, "INVITE", 2, "application/sdp", &offer),
-    );
-    let r = the_response(&mut ep);
+    let r = callee_asks(&mut ep, t0, &invite, "INVITE", 2, "application/sdp", &offer);
     assert_eq!(r.status_code.code(), 200);
     assert!(has_sdp_content_type(&r));
     assert_eq!(directions(&r.body), ["a=recvonly"]);
@@ -548,12 +556,7 @@ fn a_hold_is_answered_recvonly_with_the_next_version_and_reported() {
 fn a_2xx_to_a_reinvite_over_udp_is_resent_until_its_ack_arrives() {
     let (mut ep, t0, invite) = answered_call();
     let offer = callee_offer(6000, "sendonly");
-    peer_sends(
-        &mut ep,
-        t0,
-        &request_from_callee_seq(&invite, "INVITE", 2, "application/sdp", &offer),
-    );
-    let first = the_response(&mut ep);
+    let first = callee_asks(&mut ep, t0, &invite, "INVITE", 2, "application/sdp", &offer);
     let after = |ep: &mut Endpoint, ms: u64| {
         ep.handle_timeout(t0 + std::time::Duration::from_millis(ms));
         sent(ep)
@@ -585,12 +588,7 @@ fn a_2xx_to_a_reinvite_over_udp_is_resent_until_its_ack_arrives() {
 #[test]
 fn without_an_ack_for_our_200_to_a_reinvite_the_call_is_hung_up() {
     let (mut ep, t0, invite) = answered_call();
-    peer_sends(
-        &mut ep,
-        t0,
-        &request_from_callee_seq(&invite, "INVITE", 2, "", ""),
-    );
-    the_response(&mut ep);
+    callee_asks(&mut ep, t0, &invite, "INVITE", 2, "", "");
     // The 200 is re-sent up to timer L (64·T1) and then, still without an ACK, a BYE goes.
     let mut byes = Vec::new();
     for ms in (500..=33_000).step_by(500) {
@@ -614,12 +612,7 @@ fn without_an_ack_for_our_200_to_a_reinvite_the_call_is_hung_up() {
 fn a_resume_after_a_hold_is_answered_sendrecv_with_the_version_bumped_again() {
     let (mut ep, t0, invite) = answered_call();
     let hold = callee_offer(6000, "sendonly");
-    peer_sends(
-        &mut ep,
-        t0,
-        &request_from_callee_seq(&invite, "INVITE", 2, "application/sdp", &hold),
-    );
-    the_response(&mut ep);
+    callee_asks(&mut ep, t0, &invite, "INVITE", 2, "application/sdp", &hold);
     events(&mut ep);
     // The resume moves the callee's media and names no direction (sendrecv).
     let resume = callee_offer(6002, "");
@@ -660,12 +653,15 @@ fn every_offered_direction_is_mirrored() {
     for (i, (offered, answered)) in cases.into_iter().enumerate() {
         let seq = 2 + i as u32;
         let offer = callee_offer(6000, offered);
-        peer_sends(
+        let r = callee_asks(
             &mut ep,
             t0,
-            &request_from_callee_seq(&invite, "INVITE", seq, "application/sdp", &offer),
+            &invite,
+            "INVITE",
+            seq,
+            "application/sdp",
+            &offer,
         );
-        let r = the_response(&mut ep);
         assert_eq!(directions(&r.body), [answered], "{offered}");
         assert_eq!(
             origin(&r.body),
@@ -690,12 +686,7 @@ fn an_unusable_offer_is_refused_488_and_leaves_the_call_as_it_was() {
     ];
     for (i, (content_type, body)) in bad.iter().enumerate() {
         let seq = 2 + i as u32;
-        peer_sends(
-            &mut ep,
-            t0,
-            &request_from_callee_seq(&invite, "INVITE", seq, content_type, body),
-        );
-        let r = the_response(&mut ep);
+        let r = callee_asks(&mut ep, t0, &invite, "INVITE", seq, content_type, body);
         assert_eq!(r.status_code.code(), 488, "{body}");
         assert!(r.body.is_empty());
         assert!(
@@ -713,12 +704,15 @@ fn an_unusable_offer_is_refused_488_and_leaves_the_call_as_it_was() {
     }
     // A refused offer used no version: the next answer is still the first revision.
     let offer = callee_offer(6000, "sendonly");
-    peer_sends(
+    let r = callee_asks(
         &mut ep,
         t0,
-        &request_from_callee_seq(&invite, "INVITE", 10, "application/sdp", &offer),
+        &invite,
+        "INVITE",
+        10,
+        "application/sdp",
+        &offer,
     );
-    let r = the_response(&mut ep);
     assert_eq!(r.status_code.code(), 200);
     assert_eq!(origin(&r.body), "o=ringmaster 7 8 IN IP4 127.0.0.1");
     assert_eq!(events(&mut ep).len(), 1);
@@ -740,12 +734,7 @@ fn an_unusable_offer_is_refused_488_and_leaves_the_call_as_it_was() {
 fn an_update_with_an_offer_is_answered_and_reported_the_same_way() {
     let (mut ep, t0, invite) = answered_call();
     let offer = callee_offer(6000, "sendonly");
-    peer_sends(
-        &mut ep,
-        t0,
-        &request_from_callee_seq(&invite, "UPDATE", 2, "application/sdp", &offer),
-    );
-    let r = the_response(&mut ep);
+    let r = callee_asks(&mut ep, t0, &invite, "UPDATE", 2, "application/sdp", &offer);
     assert_eq!(r.status_code.code(), 200);
     assert_eq!(message::cseq(&r.headers), Some((2, "UPDATE")));
     assert_eq!(directions(&r.body), ["a=recvonly"]);
@@ -766,12 +755,7 @@ fn an_update_with_an_offer_is_answered_and_reported_the_same_way() {
     assert!(events(&mut ep).is_empty());
 
     // An UPDATE without an offer (a session refresh) gets a 200 without SDP.
-    peer_sends(
-        &mut ep,
-        t0,
-        &request_from_callee_seq(&invite, "UPDATE", 4, "", ""),
-    );
-    let r = the_response(&mut ep);
+    let r = callee_asks(&mut ep, t0, &invite, "UPDATE", 4, "", "");
     assert_eq!(r.status_code.code(), 200);
     assert!(r.body.is_empty() && !has_sdp_content_type(&r));
     assert!(events(&mut ep).is_empty());
