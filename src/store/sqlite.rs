@@ -5,8 +5,6 @@
 //! the last few commits.
 
 use super::*;
-
-mod apply;
 use crate::domain::{Address, CallStatus, Destinations, TryCounts};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -14,6 +12,8 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
+
+mod apply;
 
 /// SQLite behind the [`Store`] trait.
 #[derive(Clone)]

@@ -14,7 +14,7 @@ use crate::domain::{Campaigncall, Disposition};
 use crate::store::{target_status_after, StoreError, StoreResult, WriteOp};
 use serde_json::{json, Value};
 use sqlx::{Row, SqliteConnection};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use uuid::Uuid;
 
 /// Moves each target from `idle` with the try count its dialer read to `progressing` with one
@@ -160,7 +160,7 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
         let claimed = claim_targets(conn, claims).await?;
         let mut created = Vec::with_capacity(begins.len());
         for (i, call) in begins {
-            if claimed.contains_key(&call.outdial_target_id) {
+            if claimed.contains(&call.outdial_target_id) {
                 created.push(campaigncall_row(call)?);
             } else {
                 applied[i] = false;
@@ -178,16 +178,16 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
 async fn claim_targets(
     conn: &mut SqliteConnection,
     rows: Vec<Value>,
-) -> StoreResult<HashMap<Uuid, ()>> {
+) -> StoreResult<HashSet<Uuid>> {
     let rows = sqlx::query(CLAIM)
         .bind(Value::Array(rows).to_string())
         .fetch_all(&mut *conn)
         .await?;
-    let mut claimed = HashMap::with_capacity(rows.len());
+    let mut claimed = HashSet::with_capacity(rows.len());
     for row in rows {
         let id: String = row.try_get(0)?;
         let id = Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("id: {e}")))?;
-        claimed.insert(id, ());
+        claimed.insert(id);
     }
     Ok(claimed)
 }
