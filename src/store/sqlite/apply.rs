@@ -1,8 +1,9 @@
 //! The dialer's hot-path writes on SQLite, a batch at a time: each kind of write becomes one
-//! statement for the whole batch, its rows passed as one JSON array read with `json_each`
-//! (`UPDATE … FROM (SELECT … FROM json_each(?))`, `INSERT … SELECT … FROM json_each(?)`). A
-//! batch of thousands of writes costs a handful of statements, and since their text never
-//! changes they are prepared once per connection and kept.
+//! statement per 256 rows of the batch, its rows bound as parameters of a `VALUES` list named
+//! by a common table expression (`WITH v(id, at) AS (VALUES (?, ?), …) UPDATE … FROM v …`).
+//! The list is padded with rows of NULLs to one of a few fixed lengths, so each statement's
+//! text is one of a handful, prepared once per connection and kept; a NULL row matches no
+//! row and inserts none.
 //!
 //! Within a batch the writes are applied by kind — begins, exhausted targets, answers, ends —
 //! which keeps their meaning: a write never depends on a later one of an earlier kind (an
@@ -12,86 +13,223 @@
 use super::{hangup_str, to_json};
 use crate::domain::{Campaigncall, Disposition};
 use crate::store::{target_status_after, StoreError, StoreResult, WriteOp};
-use serde_json::{json, Value};
+use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 use std::collections::HashSet;
+use std::sync::OnceLock;
 use uuid::Uuid;
+
+/// The lengths a statement's `VALUES` list is padded to; a longer batch takes several
+/// statements of the longest.
+const LENGTHS: [usize; 5] = [1, 4, 16, 64, 256];
+
+/// One kind of write: `WITH v(<columns>) AS (VALUES …) <body>`.
+struct Bulk {
+    columns: &'static str,
+    body: &'static str,
+    /// The statement's text for each of `LENGTHS`, built on first use.
+    texts: OnceLock<Vec<String>>,
+}
+
+impl Bulk {
+    const fn new(columns: &'static str, body: &'static str) -> Bulk {
+        Bulk {
+            columns,
+            body,
+            texts: OnceLock::new(),
+        }
+    }
+
+    fn width(&self) -> usize {
+        self.columns.split(',').count()
+    }
+
+    /// The text for a list of `LENGTHS[i]` rows.
+    fn text(&self, i: usize) -> &str {
+        let texts = self.texts.get_or_init(|| {
+            let row = format!("({})", vec!["?"; self.width()].join(", "));
+            LENGTHS
+                .iter()
+                .map(|&n| {
+                    format!(
+                        "WITH v({}) AS (VALUES {}) {}",
+                        self.columns,
+                        vec![row.as_str(); n].join(", "),
+                        self.body
+                    )
+                })
+                .collect()
+        });
+        &texts[i]
+    }
+}
+
+/// One bound value.
+enum Cell {
+    Text(String),
+    Int(i64),
+    Null,
+}
+
+impl From<String> for Cell {
+    fn from(s: String) -> Cell {
+        Cell::Text(s)
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(s: &str) -> Cell {
+        Cell::Text(s.to_string())
+    }
+}
+
+impl From<Uuid> for Cell {
+    fn from(id: Uuid) -> Cell {
+        Cell::Text(id.to_string())
+    }
+}
+
+impl From<i64> for Cell {
+    fn from(n: i64) -> Cell {
+        Cell::Int(n)
+    }
+}
+
+impl From<u64> for Cell {
+    fn from(n: u64) -> Cell {
+        Cell::Int(n.min(i64::MAX as u64) as i64)
+    }
+}
+
+impl From<u32> for Cell {
+    fn from(n: u32) -> Cell {
+        Cell::Int(i64::from(n))
+    }
+}
+
+impl<T: Into<Cell>> From<Option<T>> for Cell {
+    fn from(v: Option<T>) -> Cell {
+        v.map_or(Cell::Null, Into::into)
+    }
+}
+
+/// The rows of one kind of write, flattened.
+struct Rows<'a> {
+    bulk: &'a Bulk,
+    cells: Vec<Cell>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(bulk: &'a Bulk) -> Rows<'a> {
+        Rows {
+            bulk,
+            cells: Vec::new(),
+        }
+    }
+
+    fn push<const N: usize>(&mut self, row: [Cell; N]) {
+        debug_assert_eq!(N, self.bulk.width());
+        self.cells.extend(row);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// Runs the statement over every row; what it returned (`RETURNING`), all statements
+    /// together.
+    async fn run(self, conn: &mut SqliteConnection) -> StoreResult<Vec<SqliteRow>> {
+        let width = self.bulk.width();
+        let longest = LENGTHS[LENGTHS.len() - 1];
+        let mut returned = Vec::new();
+        let mut cells = self.cells.into_iter().peekable();
+        while cells.peek().is_some() {
+            let chunk: Vec<Cell> = cells.by_ref().take(longest * width).collect();
+            let rows = chunk.len() / width;
+            let i = LENGTHS
+                .iter()
+                .position(|&n| n >= rows)
+                .unwrap_or(LENGTHS.len() - 1);
+            let mut query = sqlx::query(self.bulk.text(i));
+            for cell in chunk {
+                query = match cell {
+                    Cell::Text(s) => query.bind(s),
+                    Cell::Int(n) => query.bind(n),
+                    Cell::Null => query.bind(None::<String>),
+                };
+            }
+            for _ in rows * width..LENGTHS[i] * width {
+                query = query.bind(None::<String>);
+            }
+            returned.extend(query.fetch_all(&mut *conn).await?);
+        }
+        Ok(returned)
+    }
+}
 
 /// Moves each target from `idle` with the try count its dialer read to `progressing` with one
 /// more try on the slot dialed (a compare-and-set); returns the targets that moved.
-/// Rows: `[target id, slot, try count read, at]`.
-const CLAIM: &str = "UPDATE targets SET status = 'progressing',
+static CLAIM: Bulk = Bulk::new(
+    "id, slot, expected, at",
+    "UPDATE targets SET status = 'progressing',
        try_count_0 = try_count_0 + (v.slot = 0), try_count_1 = try_count_1 + (v.slot = 1),
        try_count_2 = try_count_2 + (v.slot = 2), try_count_3 = try_count_3 + (v.slot = 3),
        try_count_4 = try_count_4 + (v.slot = 4), tm_update = v.at
-     FROM (SELECT value->>0 AS id, value->>1 AS slot, value->>2 AS expected, value->>3 AS at
-           FROM json_each(?)) AS v
+     FROM v
      WHERE targets.id = v.id AND targets.status = 'idle' AND targets.deleted = 0
        AND CASE v.slot WHEN 0 THEN targets.try_count_0 WHEN 1 THEN targets.try_count_1
              WHEN 2 THEN targets.try_count_2 WHEN 3 THEN targets.try_count_3
              ELSE targets.try_count_4 END = v.expected
-     RETURNING targets.id";
+     RETURNING targets.id",
+);
 
-/// Rows: the campaigncall's 18 columns in this order.
-const INSERT_CALLS: &str = "INSERT INTO campaigncalls (id, customer_id, campaign_id, outplan_id,
-       outdial_id, outdial_target_id, queue_id, reference_type, reference_id, status, result,
-       source, destination, destination_index, try_count, tm_create, tm_update, tm_delete)
-     SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6,
-       value->>7, value->>8, value->>9, value->>10, value->>11, value->>12, value->>13,
-       value->>14, value->>15, value->>16, value->>17
-     FROM json_each(?)";
+static INSERT_CALLS: Bulk = Bulk::new(
+    "id, customer_id, campaign_id, outplan_id, outdial_id, outdial_target_id, queue_id,
+     reference_type, reference_id, status, result, source, destination, destination_index,
+     try_count, tm_create, tm_update, tm_delete",
+    "INSERT INTO campaigncalls (id, customer_id, campaign_id, outplan_id, outdial_id,
+       outdial_target_id, queue_id, reference_type, reference_id, status, result, source,
+       destination, destination_index, try_count, tm_create, tm_update, tm_delete)
+     SELECT * FROM v WHERE v.id IS NOT NULL",
+);
 
-/// Rows: `[target id, at]`.
-const EXHAUST: &str = "UPDATE targets SET status = 'done', result = 'fail', tm_update = v.at
-     FROM (SELECT value->>0 AS id, value->>1 AS at FROM json_each(?)) AS v
-     WHERE targets.id = v.id AND targets.status = 'idle'";
+static EXHAUST: Bulk = Bulk::new(
+    "id, at",
+    "UPDATE targets SET status = 'done', result = 'fail', tm_update = v.at
+     FROM v WHERE targets.id = v.id AND targets.status = 'idle'",
+);
 
-/// Rows: `[campaigncall id, at]`.
-const ANSWER: &str = "UPDATE campaigncalls SET status = 'progressing', tm_update = v.at
-     FROM (SELECT value->>0 AS id, value->>1 AS at FROM json_each(?)) AS v
-     WHERE campaigncalls.id = v.id AND campaigncalls.status = 'dialing'";
+static ANSWER: Bulk = Bulk::new(
+    "id, at",
+    "UPDATE campaigncalls SET status = 'progressing', tm_update = v.at
+     FROM v WHERE campaigncalls.id = v.id AND campaigncalls.status = 'dialing'",
+);
 
-/// Rows: `[campaigncall id, result, disposition, sip_code, reason, hangup_by, setup_ms,
-/// talk_ms, flow_result, at]`.
-const END_CALLS: &str = "UPDATE campaigncalls SET status = 'done', result = v.result,
+static END_CALLS: Bulk = Bulk::new(
+    "id, result, disposition, sip_code, reason, hangup_by, setup_ms, talk_ms, flow_result, at",
+    "UPDATE campaigncalls SET status = 'done', result = v.result,
        disposition = v.disposition, sip_code = v.sip_code, reason = v.reason,
        hangup_by = v.hangup_by, setup_ms = v.setup_ms, talk_ms = v.talk_ms,
        flow_result = v.flow_result, tm_update = v.at
-     FROM (SELECT value->>0 AS id, value->>1 AS result, value->>2 AS disposition,
-             value->>3 AS sip_code, value->>4 AS reason, value->>5 AS hangup_by,
-             value->>6 AS setup_ms, value->>7 AS talk_ms, value->>8 AS flow_result,
-             value->>9 AS at
-           FROM json_each(?)) AS v
-     WHERE campaigncalls.id = v.id";
+     FROM v WHERE campaigncalls.id = v.id",
+);
 
-/// Rows: `[target id, status, result, next_at, at]`.
-const END_TARGETS: &str = "UPDATE targets SET status = v.status, result = v.result,
-       next_at = v.next_at, tm_update = v.at
-     FROM (SELECT value->>0 AS id, value->>1 AS status, value->>2 AS result,
-             value->>3 AS next_at, value->>4 AS at
-           FROM json_each(?)) AS v
-     WHERE targets.id = v.id";
-
-/// Runs `sql` over `rows` (nothing when there are none).
-async fn execute(conn: &mut SqliteConnection, sql: &str, rows: Vec<Value>) -> StoreResult<()> {
-    if !rows.is_empty() {
-        sqlx::query(sql)
-            .bind(Value::Array(rows).to_string())
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
+static END_TARGETS: Bulk = Bulk::new(
+    "id, status, result, next_at, at",
+    "UPDATE targets SET status = v.status, result = v.result, next_at = v.next_at,
+       tm_update = v.at
+     FROM v WHERE targets.id = v.id",
+);
 
 /// Applies `ops` on `conn` (inside the caller's transaction); whether each took effect.
 pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> StoreResult<Vec<bool>> {
     let mut applied = vec![true; ops.len()];
     let mut begins: Vec<(usize, &Campaigncall)> = Vec::new();
-    let mut claims = Vec::new();
-    let mut exhausted = Vec::new();
-    let mut answered = Vec::new();
-    let mut ends = Vec::new();
-    let mut end_targets = Vec::new();
+    let mut claims = Rows::new(&CLAIM);
+    let mut exhausted = Rows::new(&EXHAUST);
+    let mut answered = Rows::new(&ANSWER);
+    let mut ends = Rows::new(&END_CALLS);
+    let mut end_targets = Rows::new(&END_TARGETS);
     let mut begun_targets = HashSet::new();
     // An answer whose end is in the same batch needs no write of its own.
     let ending: HashSet<Uuid> = ops
@@ -110,21 +248,23 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
                     applied[i] = false;
                     continue;
                 }
-                claims.push(json!([
-                    call.outdial_target_id,
-                    (*slot).min(4),
-                    i64::from(call.try_count) - 1,
-                    call.tm_create
-                ]));
+                claims.push([
+                    call.outdial_target_id.into(),
+                    ((*slot).min(4) as u32).into(),
+                    (i64::from(call.try_count) - 1).into(),
+                    call.tm_create.as_str().into(),
+                ]);
                 begins.push((i, call.as_ref()));
             }
-            WriteOp::Exhausted { target_id, at } => exhausted.push(json!([target_id, at])),
+            WriteOp::Exhausted { target_id, at } => {
+                exhausted.push([(*target_id).into(), at.as_str().into()])
+            }
             WriteOp::Answered {
                 campaigncall_id,
                 at,
             } => {
                 if !ending.contains(campaigncall_id) {
-                    answered.push(json!([campaigncall_id, at]));
+                    answered.push([(*campaigncall_id).into(), at.as_str().into()]);
                 }
             }
             WriteOp::End(end) => {
@@ -133,32 +273,32 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
                 } else {
                     "fail"
                 };
-                ends.push(json!([
-                    end.campaigncall_id,
-                    result,
-                    end.disposition.as_str(),
-                    end.sip_code,
-                    end.reason,
-                    hangup_str(end.hangup_by),
-                    end.setup_ms,
-                    end.talk_ms,
-                    end.flow_result.as_ref().map(Value::to_string),
-                    end.at
-                ]));
+                ends.push([
+                    end.campaigncall_id.into(),
+                    result.into(),
+                    end.disposition.as_str().into(),
+                    end.sip_code.map(u32::from).into(),
+                    end.reason.as_str().into(),
+                    hangup_str(end.hangup_by).into(),
+                    end.setup_ms.into(),
+                    end.talk_ms.into(),
+                    end.flow_result.as_ref().map(|v| v.to_string()).into(),
+                    end.at.as_str().into(),
+                ]);
                 let (status, result, next_at) = target_status_after(end.next);
-                end_targets.push(json!([
-                    end.target_id,
-                    status.as_str(),
-                    result,
-                    next_at,
-                    end.at
-                ]));
+                end_targets.push([
+                    end.target_id.into(),
+                    status.as_str().into(),
+                    result.into(),
+                    next_at.into(),
+                    end.at.as_str().into(),
+                ]);
             }
         }
     }
     if !claims.is_empty() {
-        let claimed = claim_targets(conn, claims).await?;
-        let mut created = Vec::with_capacity(begins.len());
+        let claimed = claimed_targets(claims.run(conn).await?)?;
+        let mut created = Rows::new(&INSERT_CALLS);
         for (i, call) in begins {
             if claimed.contains(&call.outdial_target_id) {
                 created.push(campaigncall_row(call)?);
@@ -166,51 +306,43 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
                 applied[i] = false;
             }
         }
-        execute(conn, INSERT_CALLS, created).await?;
+        created.run(conn).await?;
     }
-    execute(conn, EXHAUST, exhausted).await?;
-    execute(conn, ANSWER, answered).await?;
-    execute(conn, END_CALLS, ends).await?;
-    execute(conn, END_TARGETS, end_targets).await?;
+    for rows in [exhausted, answered, ends, end_targets] {
+        rows.run(conn).await?;
+    }
     Ok(applied)
 }
 
-async fn claim_targets(
-    conn: &mut SqliteConnection,
-    rows: Vec<Value>,
-) -> StoreResult<HashSet<Uuid>> {
-    let rows = sqlx::query(CLAIM)
-        .bind(Value::Array(rows).to_string())
-        .fetch_all(&mut *conn)
-        .await?;
+fn claimed_targets(rows: Vec<SqliteRow>) -> StoreResult<HashSet<Uuid>> {
     let mut claimed = HashSet::with_capacity(rows.len());
     for row in rows {
-        let id: String = row.try_get(0)?;
-        let id = Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(format!("id: {e}")))?;
+        let id: &str = row.try_get(0)?;
+        let id = Uuid::parse_str(id).map_err(|e| StoreError::Corrupt(format!("id: {e}")))?;
         claimed.insert(id);
     }
     Ok(claimed)
 }
 
-fn campaigncall_row(c: &Campaigncall) -> StoreResult<Value> {
-    Ok(json!([
-        c.id,
-        c.customer_id,
-        c.campaign_id,
-        c.outplan_id,
-        c.outdial_id,
-        c.outdial_target_id,
-        c.queue_id,
-        c.reference_type,
-        c.reference_id,
-        c.status.as_str(),
-        c.result,
-        to_json(&c.source)?,
-        to_json(&c.destination)?,
-        c.destination_index,
-        c.try_count,
-        c.tm_create,
-        c.tm_update,
-        c.tm_delete
-    ]))
+fn campaigncall_row(c: &Campaigncall) -> StoreResult<[Cell; 18]> {
+    Ok([
+        c.id.into(),
+        c.customer_id.into(),
+        c.campaign_id.into(),
+        c.outplan_id.into(),
+        c.outdial_id.into(),
+        c.outdial_target_id.into(),
+        c.queue_id.into(),
+        c.reference_type.as_str().into(),
+        c.reference_id.as_str().into(),
+        c.status.as_str().into(),
+        c.result.as_str().into(),
+        to_json(&c.source)?.into(),
+        to_json(&c.destination)?.into(),
+        c.destination_index.into(),
+        c.try_count.into(),
+        c.tm_create.as_str().into(),
+        c.tm_update.as_str().into(),
+        c.tm_delete.as_str().into(),
+    ])
 }
