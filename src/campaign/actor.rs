@@ -14,7 +14,7 @@ use crate::domain::{
 };
 use crate::flow::CallContext;
 use crate::media::ports::PortLease;
-use crate::store::{AttemptEnd, WriteOp};
+use crate::store::{AttemptEnd, DueCursor, WriteOp};
 use actix::prelude::*;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -68,6 +68,10 @@ pub struct CampaignActor {
     in_flight: HashMap<Uuid, Attempt>,
     refilling: bool,
     next_refill: Instant,
+    /// Where the last refill stopped in the order of due targets; `None` once a refill came
+    /// back short (the next one starts again from the first due target, which finds targets
+    /// added or made due behind this point).
+    cursor: Option<DueCursor>,
     winding_down: bool,
     ended: bool,
 }
@@ -94,6 +98,7 @@ impl CampaignActor {
             in_flight: HashMap::new(),
             refilling: false,
             next_refill: Instant::now(),
+            cursor: None,
             winding_down: false,
             ended: false,
         }
@@ -123,22 +128,34 @@ impl CampaignActor {
         self.refilling = true;
         let store = self.deps.store.clone();
         let outdial = self.campaign.outdial_id;
-        let limit = REFILL_BATCH + self.claimed.len() as u32;
+        let cursor = self.cursor;
+        // From the first due target, the ones this campaign holds are read again (and
+        // skipped); after the cursor there are none of them.
+        let limit = match cursor {
+            Some(_) => REFILL_BATCH,
+            None => REFILL_BATCH + self.claimed.len() as u32,
+        };
         let check_end = self.hopper.is_empty() && self.in_flight.is_empty();
         let fetch = async move {
             let now_ms = chrono::Utc::now().timestamp_millis();
-            let due = store.due_targets(outdial, now_ms, limit).await?;
+            let (due, next) = store.due_targets(outdial, now_ms, cursor, limit).await?;
+            let next = if due.len() < limit as usize {
+                None
+            } else {
+                next
+            };
             let counts = if check_end && due.is_empty() {
                 Some(store.count_targets(outdial, now_ms).await?)
             } else {
                 None
             };
-            Ok::<_, crate::store::StoreError>((due, counts))
+            Ok::<_, crate::store::StoreError>((due, next, counts))
         };
         ctx.spawn(fetch.into_actor(self).map(|res, act, ctx| {
             act.refilling = false;
             match res {
-                Ok((due, counts)) => {
+                Ok((due, next, counts)) => {
+                    act.cursor = next;
                     let mut fresh = 0;
                     for t in due {
                         if act.claimed.insert(t.id) {

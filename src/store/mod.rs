@@ -153,6 +153,17 @@ pub struct InsertReport {
     pub duplicates: Vec<String>,
 }
 
+/// A place in the order targets are dialed: a target's `next_at` and then its position among
+/// the outdial's targets. A dialer reading due targets in batches carries on from the last
+/// one instead of reading again the ones it already holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DueCursor {
+    /// The target's `next_at` (unix ms).
+    pub next_at: i64,
+    /// Its position (insertion order).
+    pub seq: i64,
+}
+
 /// Counts of an outdial's targets by where they stand.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct TargetCounts {
@@ -291,9 +302,16 @@ pub trait Store: Send + Sync + 'static {
     /// Marks a target deleted; returns it.
     async fn delete_target(&self, outdial: Uuid, id: Uuid, at: &str)
         -> StoreResult<Option<Target>>;
-    /// Idle targets due at `now_ms`, in order, at most `limit`.
-    async fn due_targets(&self, outdial: Uuid, now_ms: i64, limit: u32)
-        -> StoreResult<Vec<Target>>;
+    /// Idle targets due at `now_ms` in the order they are dialed (`next_at`, then the order
+    /// they were added), at most `limit`, starting after `after` (from the first with `None`).
+    /// Also returns where the read stopped, to carry on from there next time.
+    async fn due_targets(
+        &self,
+        outdial: Uuid,
+        now_ms: i64,
+        after: Option<DueCursor>,
+        limit: u32,
+    ) -> StoreResult<(Vec<Target>, Option<DueCursor>)>;
     /// The outdial's targets by where they stand.
     async fn count_targets(&self, outdial: Uuid, now_ms: i64) -> StoreResult<TargetCounts>;
 

@@ -372,18 +372,34 @@ impl Store for SqliteStore {
         &self,
         outdial: Uuid,
         now_ms: i64,
+        after: Option<DueCursor>,
         limit: u32,
-    ) -> StoreResult<Vec<Target>> {
+    ) -> StoreResult<(Vec<Target>, Option<DueCursor>)> {
+        let after = after.unwrap_or(DueCursor {
+            next_at: i64::MIN,
+            seq: i64::MIN,
+        });
         let rows = sqlx::query(
-            "SELECT * FROM targets WHERE outdial_id = ? AND status = 'idle' AND deleted = 0 AND next_at <= ?
+            "SELECT * FROM targets WHERE outdial_id = ? AND status = 'idle' AND deleted = 0
+               AND next_at <= ? AND (next_at, seq) > (?, ?)
              ORDER BY next_at, seq LIMIT ?",
         )
         .bind(outdial.to_string())
         .bind(now_ms)
+        .bind(after.next_at)
+        .bind(after.seq)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(target_from_row).collect()
+        let cursor = rows.last().map(|row| DueCursor {
+            next_at: row.get("next_at"),
+            seq: row.get("seq"),
+        });
+        let targets = rows
+            .iter()
+            .map(target_from_row)
+            .collect::<StoreResult<_>>()?;
+        Ok((targets, cursor))
     }
 
     async fn count_targets(&self, outdial: Uuid, now_ms: i64) -> StoreResult<TargetCounts> {
@@ -608,6 +624,52 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn due_targets_carry_on_after_the_cursor() {
+        let (store, targets) = store_with_targets(5).await;
+        let outdial = targets[0].outdial_id;
+        let ids = |ts: &[Target]| ts.iter().map(|t| t.id).collect::<Vec<_>>();
+        let (first, cursor) = store.due_targets(outdial, 0, None, 2).await.expect("due");
+        assert_eq!(ids(&first), ids(&targets[..2]));
+        let (rest, end) = store
+            .due_targets(outdial, 0, cursor, 10)
+            .await
+            .expect("due");
+        assert_eq!(ids(&rest), ids(&targets[2..]));
+        assert!(end > cursor);
+        // A target begun and ended with a retry later moves behind the others, and is due
+        // only from its `next_at`.
+        let op = begin(&targets[0], 1);
+        let WriteOp::Begin { call, .. } = &op else {
+            unreachable!()
+        };
+        let end_op = WriteOp::End(Box::new(AttemptEnd {
+            campaigncall_id: call.id,
+            target_id: targets[0].id,
+            disposition: Disposition::Busy,
+            sip_code: Some(486),
+            reason: String::new(),
+            hangup_by: None,
+            setup_ms: 1,
+            talk_ms: 0,
+            next: TargetNext::RetryAt(100),
+            at: time::now_string(),
+            flow_result: None,
+        }));
+        store.apply(std::slice::from_ref(&op)).await.expect("begin");
+        store.apply(&[end_op]).await.expect("end");
+        let (now_due, _) = store.due_targets(outdial, 99, end, 10).await.expect("due");
+        assert!(now_due.is_empty());
+        let (later, _) = store.due_targets(outdial, 100, end, 10).await.expect("due");
+        assert_eq!(ids(&later), [targets[0].id]);
+        let (all, _) = store
+            .due_targets(outdial, 100, None, 10)
+            .await
+            .expect("due");
+        assert_eq!(all.last().map(|t| t.id), Some(targets[0].id));
+        assert_eq!(all.len(), 5);
+    }
+
+    #[tokio::test]
     async fn a_large_batch_applies_each_write_as_if_alone() {
         // 1,203 targets in one batch of each kind of write.
         let (store, targets) = store_with_targets(1203).await;
@@ -715,15 +777,17 @@ mod tests {
             .await
             .expect("end");
         assert!(store
-            .due_targets(target.outdial_id, 41, 10)
+            .due_targets(target.outdial_id, 41, None, 10)
             .await
             .expect("due")
+            .0
             .is_empty());
         assert_eq!(
             store
-                .due_targets(target.outdial_id, 42, 10)
+                .due_targets(target.outdial_id, 42, None, 10)
                 .await
                 .expect("due")
+                .0
                 .len(),
             1
         );
