@@ -117,9 +117,80 @@ pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
     pieces.into_iter().filter(|p| !p.is_empty())
 }
 
+/// A request as it goes on the wire, written into one buffer sized for a typical message
+/// (the same bytes as `Request::to_bytes`, without a string per header and a join).
+pub fn request_bytes(request: &Request) -> Vec<u8> {
+    use std::fmt::Write;
+    let mut head = String::with_capacity(HEAD_CAPACITY + request.body.len());
+    let _ = write!(
+        head,
+        "{} {} {}\r\n",
+        request.method, request.uri, request.version
+    );
+    finish(head, &request.headers, &request.body)
+}
+
+/// A response as it goes on the wire (the same bytes as `Response::to_bytes`).
+pub fn response_bytes(response: &Response) -> Vec<u8> {
+    use std::fmt::Write;
+    let mut head = String::with_capacity(HEAD_CAPACITY + response.body.len());
+    let _ = write!(
+        head,
+        "{} {} {}\r\n",
+        response.version,
+        response.status_code.code(),
+        response.status_code.text()
+    );
+    finish(head, &response.headers, &response.body)
+}
+
+/// Room for a start line and headers: most messages fit without growing the buffer.
+const HEAD_CAPACITY: usize = 1024;
+
+fn finish(mut head: String, headers: &Headers, body: &[u8]) -> Vec<u8> {
+    use std::fmt::Write;
+    for header in headers.iter() {
+        let _ = write!(head, "{header}\r\n");
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_are_written_as_rsip_writes_them() {
+        let invite = "INVITE sip:+15550001@127.0.0.1:5080 SIP/2.0\r\n\
+            Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1;rport\r\n\
+            Max-Forwards: 70\r\n\
+            From: <sip:ringmaster@127.0.0.1>;tag=a1\r\n\
+            To: <sip:+15550001@127.0.0.1>\r\n\
+            Call-ID: c1@127.0.0.1\r\n\
+            CSeq: 1 INVITE\r\n\
+            Contact: <sip:ringmaster@127.0.0.1:5060>\r\n\
+            Content-Type: application/sdp\r\n\
+            Content-Length: 9\r\n\r\nv=0\r\no=x\r\n";
+        let SipMessage::Request(request) = parse(invite.as_bytes()).expect("invite") else {
+            panic!("not a request")
+        };
+        assert_eq!(request_bytes(&request), request.to_bytes());
+        let ok = "SIP/2.0 200 OK\r\n\
+            Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1\r\n\
+            From: <sip:ringmaster@127.0.0.1>;tag=a1\r\n\
+            To: <sip:+15550001@127.0.0.1>;tag=b2\r\n\
+            Call-ID: c1@127.0.0.1\r\n\
+            CSeq: 1 INVITE\r\n\
+            Content-Length: 0\r\n\r\n";
+        let SipMessage::Response(response) = parse(ok.as_bytes()).expect("200") else {
+            panic!("not a response")
+        };
+        assert_eq!(response_bytes(&response), response.to_bytes());
+        assert_eq!(response_bytes(&response), ok.as_bytes());
+    }
 
     #[test]
     fn params_are_found_case_insensitively_and_outside_the_uri() {

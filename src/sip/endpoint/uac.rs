@@ -456,7 +456,7 @@ impl Endpoint {
         let transport = call.spec.transport;
         match dialog.request(Method::Ack, &via, Vec::new(), Vec::new()) {
             Ok(ack) => {
-                let bytes = Bytes::from(ack.to_bytes());
+                let bytes = Bytes::from(message::request_bytes(&ack));
                 call.ack = Some((bytes.clone(), peer));
                 self.dialogs.insert(dialog.id.clone(), handle);
                 call.dialog = Some(dialog);

@@ -52,7 +52,7 @@ pub struct ClientInvite {
 impl ClientInvite {
     /// Starts a client INVITE transaction in Calling: queues the INVITE, arms A (unreliable only) and B.
     pub fn new(now: Instant, invite: Request, reliable: bool, timers: TimerConfig) -> Self {
-        let invite_bytes = Bytes::from(invite.to_bytes());
+        let invite_bytes = Bytes::from(crate::sip::message::request_bytes(&invite));
         let mut tx = ClientInvite {
             state: ClientInviteState::Calling,
             invite,
@@ -103,7 +103,9 @@ impl ClientInvite {
             // §17.1.1.2: a 300-699 is ACKed by the transaction, passed up, and arms D.
             (Calling | Proceeding, Status::Failure) => {
                 self.timers.clear();
-                let ack = Bytes::from(self.build_ack(&response).to_bytes());
+                let ack = Bytes::from(crate::sip::message::request_bytes(
+                    &self.build_ack(&response),
+                ));
                 self.out.send(&ack);
                 self.ack_bytes = Some(ack);
                 self.state = Completed;

@@ -45,7 +45,7 @@ pub struct ClientNonInvite {
 impl ClientNonInvite {
     /// Starts a non-INVITE client transaction in Trying: queues the request, arms E (unreliable only) and F.
     pub fn new(now: Instant, request: Request, reliable: bool, timers: TimerConfig) -> Self {
-        let request_bytes = Bytes::from(request.to_bytes());
+        let request_bytes = Bytes::from(crate::sip::message::request_bytes(&request));
         let mut tx = ClientNonInvite {
             state: ClientNonInviteState::Trying,
             request,

@@ -199,7 +199,7 @@ impl ServerInvite {
 
     /// Serializes a response once, queues it and remembers it for retransmission.
     fn send(&mut self, response: Response) {
-        let bytes = Bytes::from(response.to_bytes());
+        let bytes = Bytes::from(crate::sip::message::response_bytes(&response));
         self.out.send(&bytes);
         self.last_response = Some(bytes);
     }
