@@ -40,7 +40,10 @@ impl SqliteStore {
             .pragma("cache_size", "-32768")
             // No checkpoint in a committing connection: `checkpoints` runs them beside the
             // writes, so that a commit never waits for a checkpoint's copying and syncing.
-            .pragma("wal_autocheckpoint", "0");
+            .pragma("wal_autocheckpoint", "0")
+            // A batch of due targets (1,000 or more rows) or of claimed ids comes back without
+            // the connection's thread stopping every 50 rows until the caller has taken them.
+            .row_buffer_size(2048);
         let in_memory = url.contains(":memory:");
         let pool = SqlitePoolOptions::new()
             // One connection for an in-memory database: each connection would see its own.

@@ -83,11 +83,10 @@ enum Owner {
     Invite(CallHandle),
     /// The CANCEL of a call's INVITE.
     Cancel(CallHandle),
-    /// A BYE we sent on a call.
-    Bye(CallHandle),
     /// An OPTIONS keep-alive.
     Probe(ProbeHandle),
-    /// A server transaction, or one whose owner is gone.
+    /// A server transaction, a BYE we sent (its call is over once it is sent), or one whose
+    /// owner is gone.
     Nobody,
 }
 
@@ -147,6 +146,15 @@ impl Endpoint {
     /// How many calls are in progress.
     pub fn active_calls(&self) -> usize {
         self.calls.len()
+    }
+
+    /// Whether a request we sent outside an INVITE (a BYE, a CANCEL, an OPTIONS) still waits
+    /// for its final response: a driver shutting down lets these finish first.
+    pub fn requests_pending(&self) -> bool {
+        use crate::sip::transaction::ClientNonInviteState::{Proceeding, Trying};
+        self.transactions.values().any(|e| {
+            matches!(&e.tx, Transaction::ClientNonInvite(t) if matches!(t.state(), Trying | Proceeding))
+        })
     }
 
     /// Feeds one received datagram (UDP) or framed message (TCP).
@@ -383,7 +391,6 @@ impl Endpoint {
         match owner {
             Owner::Invite(h) => self.on_invite_event(now, h, ev),
             Owner::Cancel(h) => self.on_cancel_event(now, h, ev),
-            Owner::Bye(h) => self.on_bye_event(now, h, ev),
             Owner::Probe(p) => match ev {
                 TransactionEvent::Response(r) if r.status_code.code() >= 200 => self
                     .events

@@ -151,14 +151,41 @@ fn an_answered_call_is_acked_and_ends_answered_when_we_hang_up() {
     let bye = requests(&out)[0].clone();
     assert_eq!(bye.method, Method::Bye);
     assert_eq!(message::cseq(&bye.headers), Some((2, "BYE")));
-    answer(&mut ep, t0 + Duration::from_millis(1310), &bye, 200, vec![]);
+    // The call is over once the BYE is sent (RFC 3261 §15.1.1): its answer is not waited for.
     let o = outcome(&events(&mut ep));
     assert_eq!(o.disposition, Disposition::Answered);
     assert_eq!(o.hangup_by, Some(HangupBy::Local));
     assert_eq!(o.sip_code, Some(200));
     assert_eq!(o.setup_ms, 300);
-    assert_eq!(o.talk_ms, 1010);
+    assert_eq!(o.talk_ms, 1000);
     assert_eq!(ep.active_calls(), 0);
+    // The BYE's transaction goes on alone: its 200 is absorbed, and reported to nobody.
+    assert!(
+        ep.requests_pending(),
+        "a driver stopping now waits for the BYE's answer"
+    );
+    answer(&mut ep, t0 + Duration::from_millis(1310), &bye, 200, vec![]);
+    assert!(!ep.requests_pending());
+    assert!(events(&mut ep).is_empty());
+    assert!(sent(&mut ep).is_empty());
+}
+
+#[test]
+fn a_bye_never_answered_is_re_sent_without_holding_the_call() {
+    let (mut ep, t0, _invite) = answered_call();
+    let h = CallHandle(ep.calls.keys().next().unwrap().0);
+    ep.hangup(t0, h);
+    assert_eq!(requests(&sent(&mut ep))[0].method, Method::Bye);
+    assert_eq!(outcome(&events(&mut ep)).disposition, Disposition::Answered);
+    assert_eq!(ep.active_calls(), 0);
+    // Timer E re-sends it (UDP) until timer F; nothing more reaches the call's listener.
+    let mut resent = 0;
+    for ms in (100..=33_000).step_by(100) {
+        ep.handle_timeout(t0 + Duration::from_millis(ms));
+        resent += requests(&sent(&mut ep)).len();
+    }
+    assert!(resent >= 5, "BYE re-sent {resent} times");
+    assert!(events(&mut ep).is_empty());
 }
 
 #[test]
@@ -293,7 +320,7 @@ fn a_finished_call_releases_its_own_transactions_and_no_others() {
     let owners: Vec<Owner> = ep.transactions.values().map(|e| e.owner).collect();
     let mine = owners
         .iter()
-        .filter(|o| matches!(o, Owner::Invite(h) | Owner::Bye(h) if *h == first))
+        .filter(|o| matches!(o, Owner::Invite(h) if *h == first))
         .count();
     let nobody = owners.iter().filter(|o| matches!(o, Owner::Nobody)).count();
     let others = owners
@@ -602,10 +629,9 @@ fn without_an_ack_for_our_200_to_a_reinvite_the_call_is_hung_up() {
     }
     // The BYE at timer L, then its own retransmission (timer E) while unanswered.
     assert_eq!(byes, vec![32_000, 32_500]);
-    assert!(
-        events(&mut ep).is_empty(),
-        "the call ends once the BYE is answered"
-    );
+    let o = outcome(&events(&mut ep));
+    assert_eq!(o.disposition, Disposition::Answered);
+    assert_eq!(o.reason, "no ACK for our answer to a re-INVITE");
 }
 
 #[test]

@@ -104,8 +104,6 @@ enum Phase {
     Inviting,
     /// 2xx received and ACKed.
     Confirmed,
-    /// We sent BYE and wait for its answer.
-    Terminating,
 }
 
 /// One call in progress.
@@ -127,8 +125,6 @@ pub(super) struct UacCall {
     final_at: Option<Instant>,
     answered_at: Option<Instant>,
     final_code: Option<u16>,
-    /// The outcome decided when BYE was sent, reported when it completes.
-    pending_outcome: Option<(Disposition, String, Option<HangupBy>)>,
     /// How far the `o=` version of the SDP we last sent is past the one of our offer.
     sdp_revision: u64,
 }
@@ -230,7 +226,6 @@ impl Endpoint {
                 final_at: None,
                 answered_at: None,
                 final_code: None,
-                pending_outcome: None,
                 sdp_revision: 0,
             },
         );
@@ -254,7 +249,6 @@ impl Endpoint {
                 "normal clearing",
                 Some(HangupBy::Local),
             ),
-            Phase::Terminating => {}
         }
     }
 
@@ -608,24 +602,10 @@ impl Endpoint {
         }
     }
 
-    pub(super) fn on_bye_event(&mut self, now: Instant, handle: CallHandle, ev: TransactionEvent) {
-        let done = match ev {
-            TransactionEvent::Response(r) => r.status_code.code() >= 200,
-            TransactionEvent::Timeout | TransactionEvent::TransportError => true,
-            TransactionEvent::Terminated => false,
-        };
-        if done {
-            if let Some((d, reason, by)) = self
-                .calls
-                .get_mut(&handle)
-                .and_then(|c| c.pending_outcome.take())
-            {
-                let code = self.calls.get(&handle).and_then(|c| c.final_code);
-                self.finish(now, handle, d, code, reason, by);
-            }
-        }
-    }
-
+    /// Ends a confirmed call with a BYE. The call is over as soon as the BYE is handed to its
+    /// transaction (RFC 3261 §15.1.1): its outcome is reported at once, and the transaction
+    /// goes on alone (re-sent until answered or timer F), so a far end that never answers
+    /// the BYE does not hold the call open for 32 s.
     fn send_bye(
         &mut self,
         now: Instant,
@@ -641,23 +621,18 @@ impl Endpoint {
         let Some(call) = self.calls.get_mut(&handle) else {
             return;
         };
-        call.phase = Phase::Terminating;
-        call.pending_outcome = Some((d, reason.to_string(), by));
-        let (default_peer, transport) = (call.spec.peer, call.spec.transport);
-        let Some(dialog) = call.dialog.as_mut() else {
-            return;
-        };
-        let peer = next_hop_addr(dialog, default_peer);
-        match dialog.request(Method::Bye, &via, Vec::new(), Vec::new()) {
-            Ok(bye) => {
-                self.start_call_tx(now, handle, bye, peer, transport, Owner::Bye(handle));
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not build BYE");
-                let code = call.final_code;
-                self.finish(now, handle, d, code, reason.to_string(), by);
+        let (default_peer, transport, code) =
+            (call.spec.peer, call.spec.transport, call.final_code);
+        if let Some(dialog) = call.dialog.as_mut() {
+            let peer = next_hop_addr(dialog, default_peer);
+            match dialog.request(Method::Bye, &via, Vec::new(), Vec::new()) {
+                Ok(bye) => {
+                    self.start_call_tx(now, handle, bye, peer, transport, Owner::Nobody);
+                }
+                Err(e) => tracing::warn!(error = %e, "could not build BYE"),
             }
         }
+        self.finish(now, handle, d, code, reason.to_string(), by);
     }
 
     /// The callee sent BYE on a confirmed call.

@@ -20,6 +20,10 @@ const UDP_BATCH: usize = 256;
 const CALL_EVENT_CAPACITY: usize = 16;
 /// At shutdown, how long messages already queued for TCP peers may take to be written.
 const TCP_CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// At shutdown, how long requests already sent (a hung-up call's BYE) may take to be answered,
+/// re-sent as their timers say: a call is over for its owner once its BYE is sent, and a
+/// process exiting right after must not leave the far end's side of the call up.
+const REQUEST_GRACE: Duration = Duration::from_secs(5);
 
 struct Driver {
     endpoint: Endpoint,
@@ -48,8 +52,19 @@ pub(super) async fn run(
         tcp: pool,
     };
     let mut buf = vec![0u8; 65_536];
+    // Once asked to stop: whom to tell, and when to stop at the latest.
+    let mut stopping: Option<(oneshot::Sender<()>, Instant)> = None;
     let stopped = loop {
-        let deadline = d.endpoint.poll_timeout();
+        if let Some((_, until)) = &stopping {
+            if !d.endpoint.requests_pending() || Instant::now() >= *until {
+                break stopping.take().map(|(done, _)| done);
+            }
+        }
+        let deadline = match (&stopping, d.endpoint.poll_timeout()) {
+            (Some((_, until)), Some(at)) => Some(at.min(*until)),
+            (Some((_, until)), None) => Some(*until),
+            (None, at) => at,
+        };
         let sleep = async {
             match deadline {
                 Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -70,8 +85,8 @@ pub(super) async fn run(
                 }
                 Err(e) => tracing::debug!(error = %e, "UDP receive error"),
             },
-            cmd = commands.recv() => match cmd {
-                Some(Command::Shutdown(done)) => break Some(done),
+            cmd = commands.recv(), if stopping.is_none() => match cmd {
+                Some(Command::Shutdown(done)) => stopping = Some((done, Instant::now() + REQUEST_GRACE)),
                 None => break None,
                 Some(cmd) => d.command(cmd),
             },

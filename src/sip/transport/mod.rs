@@ -124,8 +124,10 @@ impl EndpointHandle {
         rx.await.map_err(|_| TransportError::Stopped)
     }
 
-    /// Stops the driver (calls in progress are abandoned) and returns once it has ended, after
-    /// what was already queued for TCP peers is written (at most a second).
+    /// Stops the driver (calls in progress are abandoned) and returns once it has ended: after
+    /// the requests already sent, such as the BYE of a call just hung up, are answered (re-sent
+    /// meanwhile, at most 5 s), and what was queued for TCP peers is written (at most a
+    /// second).
     pub async fn shutdown(&self) {
         let (tx, rx) = oneshot::channel();
         if self.commands.send(Command::Shutdown(tx)).await.is_ok() {
