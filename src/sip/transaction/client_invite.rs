@@ -92,9 +92,12 @@ impl ClientInvite {
             }
             // RFC 6026 §7.2: a 2xx in Calling or Proceeding moves to Accepted and arms M.
             (Calling | Proceeding, Status::Success) => {
-                // Nothing is retransmitted from here on: the bytes need not be held through
-                // timer M (tens of thousands of calls at high rates).
+                // Nothing is retransmitted or ACKed by the transaction from here on: neither the
+                // bytes nor the INVITE's headers and body need be held through timer M (tens of
+                // thousands of calls at high rates).
                 self.invite_bytes = Bytes::new();
+                self.invite.headers = Headers::default();
+                self.invite.body = Vec::new();
                 self.timers.clear();
                 self.timers.arm(Timer::M, now + self.config.timeout());
                 self.state = Accepted;
@@ -186,7 +189,7 @@ impl ClientInvite {
         self.state
     }
 
-    /// The INVITE as sent.
+    /// The INVITE as sent (only its method and Request-URI once a 2xx has been accepted).
     pub fn request(&self) -> &Request {
         &self.invite
     }
@@ -361,6 +364,9 @@ mod tests {
         let mut tx = udp(t0);
         tx.handle_response(at(t0, 200), response(200, "INVITE", BRANCH, "t1"));
         assert_eq!(tx.state(), Accepted);
+        // Held through timer M: only what Accepted needs, not the INVITE's headers and body.
+        assert!(tx.request().headers.iter().next().is_none());
+        assert!(tx.request().body.is_empty());
         assert_eq!(tx.poll_timeout(), Some(at(t0, 200 + 32_000)));
         let mut trace = drain(&mut tx, 200);
         trace.extend(run_until(&mut tx, t0, 100_000));
