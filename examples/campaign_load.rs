@@ -72,6 +72,10 @@ fn main() -> anyhow::Result<()> {
             asserted_identity: false,
             max_cps,
             max_concurrent,
+            max_setup: std::env::var("LOAD_MAX_SETUP")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
             keepalive_secs: 0,
         }];
         let node =

@@ -38,6 +38,7 @@ async fn main() -> anyhow::Result<()> {
         asserted_identity: false,
         max_cps: rate as u32,
         max_concurrent: max_concurrent as u32,
+        max_setup: 0,
         keepalive_secs: 0,
     })
     .await?;

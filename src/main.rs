@@ -172,6 +172,7 @@ async fn call(settings: Settings, args: CallArgs) -> anyhow::Result<()> {
             asserted_identity: false,
             max_cps: 1,
             max_concurrent: 1,
+            max_setup: 0,
             keepalive_secs: 0,
         },
         None => bail!(

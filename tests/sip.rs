@@ -489,6 +489,7 @@ fn every_call_is_answered_when_sipp_loses_ten_percent() {
             asserted_identity: false,
             max_cps: 100,
             max_concurrent: 100,
+            max_setup: 0,
             keepalive_secs: 0,
         })
         .await

@@ -76,6 +76,9 @@ pub struct CallSetup {
     pub media: Arc<MediaDeps>,
     /// The RTP port taken for this attempt when it was admitted (`None`: take one now).
     pub port: Option<media::ports::PortLease>,
+    /// Counts the call as setting up through its trunk until its first response (dropped
+    /// then, or when the call ends).
+    pub setup_slot: Option<crate::campaign::gate::SetupSlot>,
 }
 
 /// What the flow is waiting for from the media session.
@@ -445,6 +448,8 @@ impl<S: AttemptSink> Actor for CallActor<S> {
 
 impl<S: AttemptSink> StreamHandler<CallEvent> for CallActor<S> {
     fn handle(&mut self, event: CallEvent, ctx: &mut Context<Self>) {
+        // Any response (or the end) means the INVITE is no longer waiting at the trunk.
+        self.setup.setup_slot = None;
         match event {
             CallEvent::Progress { .. } => {}
             CallEvent::Answered { sdp } => self.answered(&sdp, ctx),

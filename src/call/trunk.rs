@@ -38,6 +38,11 @@ pub struct TrunkConfig {
     /// Most simultaneous calls through this trunk.
     #[serde(default = "default_max_concurrent")]
     pub max_concurrent: u32,
+    /// Most calls through this trunk whose INVITE has had no response yet, not even
+    /// `100 Trying` (0: no limit). A trunk that falls behind then slows the dialing down to
+    /// what it absorbs, instead of INVITEs queueing at it until they are re-sent.
+    #[serde(default)]
+    pub max_setup: u32,
     /// Seconds between OPTIONS keep-alives (0: none).
     #[serde(default = "default_keepalive")]
     pub keepalive_secs: u64,

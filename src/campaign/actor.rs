@@ -3,7 +3,7 @@
 //! only then starts its `CallActor`; when an attempt ends it asks `retry` what becomes of the
 //! target and records that before the target counts as done.
 
-use super::gate::TrunkGate;
+use super::gate::{SetupSlot, TrunkGate};
 use super::pacing::{dials_to_place, PacingInput};
 use super::retry;
 use super::Deps;
@@ -52,6 +52,8 @@ struct Attempt {
     answered: bool,
     /// The RTP port taken for it, handed to its call once the attempt is recorded.
     port: Option<PortLease>,
+    /// Counts it as setting up through the trunk; handed to its call with the port.
+    setup_slot: Option<SetupSlot>,
 }
 
 /// One running campaign.
@@ -194,6 +196,8 @@ impl CampaignActor {
         let ready = self.hopper.len() as u32;
         let trunk_max = self.gate.trunk.config.max_concurrent;
         let trunk_in_flight = self.gate.in_flight();
+        let trunk_max_setup = self.gate.trunk.config.max_setup;
+        let trunk_setting_up = self.gate.setting_up();
         let ports = &self.deps.media.ports;
         let media_ports = Some(ports.available().min(u32::MAX as usize) as u32);
         let n = self.gate.admit(now, |tokens| {
@@ -203,6 +207,8 @@ impl CampaignActor {
                 campaign_max_concurrent: campaign_max,
                 trunk_in_flight,
                 trunk_max_concurrent: trunk_max,
+                trunk_setting_up,
+                trunk_max_setup,
                 tokens,
                 agents: None,
                 media_ports,
@@ -281,6 +287,7 @@ impl CampaignActor {
                     tries,
                     answered: false,
                     port,
+                    setup_slot: Some(self.gate.setup_slot()),
                 },
             );
         }
@@ -327,6 +334,7 @@ impl CampaignActor {
             return;
         };
         let port = attempt.port.take();
+        let setup_slot = attempt.setup_slot.take();
         // The target's name and data are not needed here again: moved, not copied.
         let context = CallContext {
             target_id: attempt.target.id,
@@ -349,6 +357,7 @@ impl CampaignActor {
                 endpoint: self.deps.endpoint.clone(),
                 media: self.deps.media.clone(),
                 port,
+                setup_slot,
             },
             ctx.address(),
         );

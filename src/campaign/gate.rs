@@ -1,5 +1,6 @@
-//! A trunk as the campaigns share it: its calls in flight and its calls-per-second bucket,
-//! counted across every campaign dialing through it.
+//! A trunk as the campaigns share it: its calls in flight, its calls still waiting for a
+//! first response and its calls-per-second bucket, counted across every campaign dialing
+//! through it.
 
 use super::pacing::TokenBucket;
 use crate::call::trunk::Trunk;
@@ -12,7 +13,22 @@ pub struct TrunkGate {
     /// The trunk (shared with every call placed through it).
     pub trunk: Arc<Trunk>,
     in_flight: AtomicU32,
+    /// Calls whose INVITE has had no response yet.
+    setting_up: Arc<AtomicU32>,
     bucket: Mutex<TokenBucket>,
+}
+
+/// One call counted as setting up through a trunk until it is dropped: when the call hears
+/// its first response (or ends, or is never placed).
+#[derive(Debug)]
+pub struct SetupSlot(Arc<AtomicU32>);
+
+impl Drop for SetupSlot {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
 }
 
 impl TrunkGate {
@@ -22,6 +38,7 @@ impl TrunkGate {
         TrunkGate {
             trunk: Arc::new(trunk),
             in_flight: AtomicU32::new(0),
+            setting_up: Arc::default(),
             bucket: Mutex::new(bucket),
         }
     }
@@ -29,6 +46,17 @@ impl TrunkGate {
     /// Calls through the trunk right now.
     pub fn in_flight(&self) -> u32 {
         self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Calls through the trunk whose INVITE has had no response yet.
+    pub fn setting_up(&self) -> u32 {
+        self.setting_up.load(Ordering::Relaxed)
+    }
+
+    /// Counts one more call as setting up, until the slot is dropped.
+    pub fn setup_slot(&self) -> SetupSlot {
+        self.setting_up.fetch_add(1, Ordering::Relaxed);
+        SetupSlot(self.setting_up.clone())
     }
 
     /// Lets `decide(tokens_available)` choose how many dials to start and spends that many

@@ -61,6 +61,10 @@ pub struct PacingInput {
     pub trunk_in_flight: u32,
     /// The trunk's concurrency limit.
     pub trunk_max_concurrent: u32,
+    /// Calls through the trunk whose INVITE has had no response yet, all campaigns together.
+    pub trunk_setting_up: u32,
+    /// The trunk's limit on those (0: none).
+    pub trunk_max_setup: u32,
     /// Tokens in the trunk's calls-per-second bucket.
     pub tokens: u32,
     /// For a campaign with a queue: available agents and the service level (percent).
@@ -77,6 +81,9 @@ pub fn dials_to_place(input: &PacingInput) -> u32 {
         .ready
         .min(input.tokens)
         .min(headroom(input.trunk_max_concurrent, input.trunk_in_flight));
+    if input.trunk_max_setup > 0 {
+        n = n.min(headroom(input.trunk_max_setup, input.trunk_setting_up));
+    }
     if input.campaign_max_concurrent > 0 {
         n = n.min(headroom(
             input.campaign_max_concurrent,
@@ -104,6 +111,8 @@ mod tests {
             campaign_max_concurrent: 0,
             trunk_in_flight: 0,
             trunk_max_concurrent: 1000,
+            trunk_setting_up: 0,
+            trunk_max_setup: 0,
             tokens: 1000,
             agents: None,
             media_ports: None,
@@ -136,6 +145,17 @@ mod tests {
             ..open()
         };
         assert_eq!(dials_to_place(&over), 0);
+        let trunk_slow = PacingInput {
+            trunk_max_setup: 100,
+            trunk_setting_up: 97,
+            ..open()
+        };
+        assert_eq!(dials_to_place(&trunk_slow), 3);
+        let no_setup_limit = PacingInput {
+            trunk_setting_up: 5000,
+            ..open()
+        };
+        assert_eq!(dials_to_place(&no_setup_limit), 1000);
         let ports_short = PacingInput {
             media_ports: Some(2),
             ..open()

@@ -55,6 +55,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<CampaignStats> {
         asserted_identity: false,
         max_cps: 100,
         max_concurrent: 200,
+        max_setup: 0,
         keepalive_secs: 0,
     }];
     let api = std::net::TcpListener::bind("127.0.0.1:0")?;

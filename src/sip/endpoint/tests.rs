@@ -142,8 +142,9 @@ fn an_answered_call_is_acked_and_ends_answered_when_we_hang_up() {
     assert_eq!(message::to_tag(&ack.headers), Some("callee-tag"));
     assert_eq!(ack.uri.to_string(), "sip:callee@127.0.0.1:5080");
     let evs = events(&mut ep);
-    assert!(matches!(evs[0], CallEvent::Progress { code: 180 }));
-    assert!(matches!(evs[1], CallEvent::Answered { .. }));
+    assert!(matches!(evs[0], CallEvent::Progress { code: 100 }));
+    assert!(matches!(evs[1], CallEvent::Progress { code: 180 }));
+    assert!(matches!(evs[2], CallEvent::Answered { .. }));
 
     let h = CallHandle(ep.calls.keys().next().unwrap().0);
     ep.hangup(t0 + Duration::from_millis(1300), h);

@@ -45,7 +45,7 @@ pub struct CallSpec {
 /// What happened on a call.
 #[derive(Debug, Clone)]
 pub enum CallEvent {
-    /// A provisional response (180, 183, ...) other than 100.
+    /// A provisional response (100, 180, 183, ...).
     Progress {
         /// Its status code.
         code: u16,
@@ -375,7 +375,7 @@ impl Endpoint {
                         call.provisional_seen = true;
                         if call.cancel.is_some() {
                             self.send_cancel(now, handle);
-                        } else if code > 100 {
+                        } else {
                             self.events.push_back(EndpointEvent::Call(
                                 handle,
                                 CallEvent::Progress { code },
