@@ -79,3 +79,25 @@ impl TrunkGate {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::trunk::TrunkConfig;
+
+    #[tokio::test]
+    async fn a_call_counts_as_setting_up_until_its_slot_is_dropped() {
+        let config: TrunkConfig =
+            toml::from_str("name = \"t\"\nuri = \"sip:127.0.0.1:5080\"\nmax_setup = 2")
+                .expect("config");
+        let trunk = Trunk::resolve(config).await.expect("trunk");
+        let gate = TrunkGate::new(trunk, Instant::now());
+        let first = gate.setup_slot();
+        let second = gate.setup_slot();
+        assert_eq!(gate.setting_up(), 2);
+        drop(first);
+        assert_eq!(gate.setting_up(), 1);
+        drop(second);
+        assert_eq!(gate.setting_up(), 0);
+    }
+}
