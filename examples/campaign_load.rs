@@ -5,7 +5,7 @@
 //! CPU seconds and peak RSS of this process. Used by `sip-test/load-campaign`; bounded in
 //! count and time.
 //!
-//! `cargo run --release --example campaign_load -- <trunk host:port> <targets> <max_cps> [max_concurrent]`
+//! `cargo run --release --example campaign_load -- <trunk host:port> <targets> <max_cps> [max_concurrent] [max_setup]`
 
 use ringmaster::call::trunk::TrunkConfig;
 use ringmaster::campaign::engine::StatusChanged;
@@ -50,13 +50,14 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 3 {
         anyhow::bail!(
-            "usage: campaign_load <trunk host:port> <targets> <max_cps> [max_concurrent]"
+            "usage: campaign_load <trunk host:port> <targets> <max_cps> [max_concurrent] [max_setup]"
         );
     }
     let trunk = args[0].clone();
     let targets: usize = args[1].parse()?;
     let max_cps: u32 = args[2].parse()?;
     let max_concurrent: u32 = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(5000);
+    let max_setup: u32 = args.get(4).map(|s| s.parse()).transpose()?.unwrap_or(0);
     actix::System::new().block_on(async move {
         let dir = tempfile::tempdir()?;
         let mut settings = Settings::default();
@@ -72,10 +73,7 @@ fn main() -> anyhow::Result<()> {
             asserted_identity: false,
             max_cps,
             max_concurrent,
-            max_setup: std::env::var("LOAD_MAX_SETUP")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
+            max_setup,
             keepalive_secs: 0,
         }];
         let node =
