@@ -7,9 +7,9 @@
 //! `cargo run --release --example store_load -- [targets] [attempts per batch]`
 
 use ringmaster::demo::sample;
-use ringmaster::domain::{time, CallStatus, Campaigncall, Disposition, Target};
+use ringmaster::domain::{time, Campaign, Campaigncall, Disposition, Outplan, Target};
 use ringmaster::store::sqlite::SqliteStore;
-use ringmaster::store::{AttemptEnd, Store, TargetNext, WriteOp};
+use ringmaster::store::{AttemptEnd, Docs, Store, TargetNext, WriteOp};
 use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -17,54 +17,22 @@ use uuid::Uuid;
 /// Targets fetched per refill, and the hopper level that triggers one (as a campaign does).
 const REFILL_BATCH: u32 = 1000;
 
-/// This thread's CPU time so far (the store's own threads are counted by the process total).
-fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
-}
+#[path = "support/process.rs"]
+mod process;
 
-fn begin(campaign: &ringmaster::domain::Campaign, target: &Target, at: &str) -> WriteOp {
+fn begin(campaign: &Campaign, outplan: &Outplan, target: &Target, at: &str) -> WriteOp {
     let destination = target.destinations.get(0).cloned().unwrap_or_default();
+    let try_count = target.tries.to_array()[0] + 1;
     WriteOp::Begin {
-        call: Box::new(Campaigncall {
-            id: Uuid::now_v7(),
-            customer_id: campaign.customer_id,
-            campaign_id: campaign.id,
-            outplan_id: campaign.outplan_id,
-            outdial_id: campaign.outdial_id,
-            outdial_target_id: target.id,
-            queue_id: campaign.queue_id,
-            reference_type: "call".into(),
-            reference_id: String::new(),
-            status: CallStatus::Dialing,
-            result: String::new(),
-            source: ringmaster::domain::Address::tel("+15551230000"),
-            destination,
-            destination_index: 0,
-            try_count: target.tries.to_array()[0] + 1,
-            disposition: None,
-            sip_code: None,
-            reason: String::new(),
-            hangup_by: None,
-            setup_ms: 0,
-            talk_ms: 0,
-            flow_result: None,
-            tm_create: at.to_string(),
-            tm_update: at.to_string(),
-            tm_delete: time::NEVER.to_string(),
-        }),
+        call: Box::new(Campaigncall::dialing(
+            campaign,
+            outplan,
+            target.id,
+            &destination,
+            0,
+            try_count,
+            at,
+        )),
         slot: 0,
     }
 }
@@ -110,6 +78,10 @@ fn main() -> anyhow::Result<()> {
         };
         let campaign = sample::create(&store, &numbers, plan, Vec::new()).await?;
         let outdial = campaign.outdial_id;
+        let outplan: Outplan = Docs(&store)
+            .get(None, campaign.outplan_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the sample outplan is missing"))?;
         let mut hopper: VecDeque<Target> = VecDeque::new();
         let mut claimed: HashSet<Uuid> = HashSet::new();
         let mut cursor = None;
@@ -117,7 +89,7 @@ fn main() -> anyhow::Result<()> {
         let mut open: Vec<(Uuid, Uuid)> = Vec::new();
         let (mut reads, mut writes) = (Duration::ZERO, Duration::ZERO);
         let mut attempts = 0usize;
-        let cpu0 = process_cpu();
+        let (cpu0, _) = process::proc_figures();
         let started = Instant::now();
         loop {
             if hopper.len() < (REFILL_BATCH / 2) as usize {
@@ -155,7 +127,7 @@ fn main() -> anyhow::Result<()> {
             }
             let mut begun = Vec::new();
             for target in hopper.drain(..per_batch.min(hopper.len())) {
-                let op = begin(&campaign, &target, &at);
+                let op = begin(&campaign, &outplan, &target, &at);
                 if let WriteOp::Begin { call, .. } = &op {
                     begun.push((call.id, target.id));
                 }
@@ -175,7 +147,7 @@ fn main() -> anyhow::Result<()> {
             }
         }
         let wall = started.elapsed();
-        let cpu = process_cpu() - cpu0;
+        let cpu = Duration::from_secs_f64(process::proc_figures().0 - cpu0);
         let per = |d: Duration| (d.as_secs_f64() * 1e6 / attempts.max(1) as f64).round();
         println!(
             "{}",

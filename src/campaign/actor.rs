@@ -9,8 +9,7 @@ use super::retry;
 use super::Deps;
 use crate::call::actor::{AttemptEvent, CallActor, CallSetup};
 use crate::domain::{
-    time, Address, CallStatus, Campaign, CampaignStatus, Campaigncall, Disposition, EndHandle,
-    Outplan, Target,
+    time, Address, Campaign, CampaignStatus, Campaigncall, Disposition, EndHandle, Outplan, Target,
 };
 use crate::flow::CallContext;
 use crate::media::ports::PortLease;
@@ -245,35 +244,15 @@ impl CampaignActor {
             };
             tries[slot] += 1;
             let destination = target.destinations.get(slot).cloned().unwrap_or_default();
-            let call = Campaigncall {
-                // Time-ordered (v7): each new attempt lands at the end of the campaigncalls id
-                // index instead of at a random page of it.
-                id: Uuid::now_v7(),
-                customer_id: self.campaign.customer_id,
-                campaign_id: self.campaign.id,
-                outplan_id: self.outplan.id,
-                outdial_id: self.campaign.outdial_id,
-                outdial_target_id: target.id,
-                queue_id: self.campaign.queue_id,
-                reference_type: "call".into(),
-                reference_id: String::new(),
-                status: CallStatus::Dialing,
-                result: String::new(),
-                source: self.outplan.source.clone(),
-                destination: destination.clone(),
-                destination_index: slot as u32,
-                try_count: tries[slot],
-                disposition: None,
-                sip_code: None,
-                reason: String::new(),
-                hangup_by: None,
-                setup_ms: 0,
-                talk_ms: 0,
-                flow_result: None,
-                tm_create: at.clone(),
-                tm_update: at.clone(),
-                tm_delete: time::NEVER.to_string(),
-            };
+            let call = Campaigncall::dialing(
+                &self.campaign,
+                &self.outplan,
+                target.id,
+                &destination,
+                slot,
+                tries[slot],
+                &at,
+            );
             started.push((call.id, destination));
             ops.push(WriteOp::Begin {
                 call: Box::new(call),

@@ -94,3 +94,47 @@ pub struct Campaigncall {
     /// Deleted.
     pub tm_delete: String,
 }
+
+impl Campaigncall {
+    /// A new attempt of `campaign` at a target, `dialing` slot `slot` (`destination`) for the
+    /// `try_count`th time, created `at`.
+    pub fn dialing(
+        campaign: &super::Campaign,
+        outplan: &super::Outplan,
+        target_id: Uuid,
+        destination: &Address,
+        slot: usize,
+        try_count: u32,
+        at: &str,
+    ) -> Campaigncall {
+        Campaigncall {
+            // Time-ordered (v7): each new attempt lands at the end of the campaigncalls id
+            // index instead of at a random page of it.
+            id: Uuid::now_v7(),
+            customer_id: campaign.customer_id,
+            campaign_id: campaign.id,
+            outplan_id: outplan.id,
+            outdial_id: campaign.outdial_id,
+            outdial_target_id: target_id,
+            queue_id: campaign.queue_id,
+            reference_type: "call".into(),
+            reference_id: String::new(),
+            status: CallStatus::Dialing,
+            result: String::new(),
+            source: outplan.source.clone(),
+            destination: destination.clone(),
+            destination_index: slot as u32,
+            try_count,
+            disposition: None,
+            sip_code: None,
+            reason: String::new(),
+            hangup_by: None,
+            setup_ms: 0,
+            talk_ms: 0,
+            flow_result: None,
+            tm_create: at.to_string(),
+            tm_update: at.to_string(),
+            tm_delete: super::time::NEVER.to_string(),
+        }
+    }
+}
