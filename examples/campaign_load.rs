@@ -11,7 +11,6 @@ use ringmaster::call::trunk::TrunkConfig;
 use ringmaster::campaign::engine::StatusChanged;
 use ringmaster::campaign::stats::campaign_stats;
 use ringmaster::config::Settings;
-use ringmaster::demo::sample;
 use ringmaster::domain::Disposition;
 use ringmaster::domain::{Campaign, CampaignStatus};
 use ringmaster::store::{CallFilter, Docs, Page};
@@ -23,6 +22,8 @@ const STATS_EVERY_S: u64 = 5;
 
 #[path = "support/process.rs"]
 mod process;
+#[path = "support/sample_campaign.rs"]
+mod sample_campaign;
 use process::proc_figures;
 
 fn main() -> anyhow::Result<()> {
@@ -57,15 +58,7 @@ fn main() -> anyhow::Result<()> {
         }];
         let node =
             ringmaster::node::start(&settings, std::net::TcpListener::bind("127.0.0.1:0")?).await?;
-        let numbers: Vec<String> = (0..targets)
-            .map(|i| format!("+155501{:07}", 1_000_000 + i))
-            .collect();
-        let plan = sample::Plan {
-            dial_timeout: 10_000,
-            try_interval: 1000,
-            max_tries: 1,
-        };
-        let campaign = sample::create(node.store.as_ref(), &numbers, plan, Vec::new()).await?;
+        let campaign = sample_campaign::one_try_campaign(node.store.as_ref(), targets).await?;
         let (cpu0, _) = proc_figures();
         let started = Instant::now();
         node.engine.do_send(StatusChanged {

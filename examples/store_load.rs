@@ -6,7 +6,6 @@
 //!
 //! `cargo run --release --example store_load -- [targets] [attempts per batch]`
 
-use ringmaster::demo::sample;
 use ringmaster::domain::{time, Campaign, Campaigncall, Disposition, Outplan, Target};
 use ringmaster::store::sqlite::SqliteStore;
 use ringmaster::store::{AttemptEnd, Docs, Store, TargetNext, WriteOp};
@@ -19,6 +18,8 @@ const REFILL_BATCH: u32 = 1000;
 
 #[path = "support/process.rs"]
 mod process;
+#[path = "support/sample_campaign.rs"]
+mod sample_campaign;
 
 fn begin(campaign: &Campaign, outplan: &Outplan, target: &Target, at: &str) -> WriteOp {
     let destination = target.destinations.get(0).cloned().unwrap_or_default();
@@ -68,15 +69,7 @@ fn main() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let url = format!("sqlite://{}", dir.path().join("load.db").display());
         let store = SqliteStore::open(&url).await?;
-        let numbers: Vec<String> = (0..targets)
-            .map(|i| format!("+155501{:07}", 1_000_000 + i))
-            .collect();
-        let plan = sample::Plan {
-            dial_timeout: 10_000,
-            try_interval: 1000,
-            max_tries: 1,
-        };
-        let campaign = sample::create(&store, &numbers, plan, Vec::new()).await?;
+        let campaign = sample_campaign::one_try_campaign(&store, targets).await?;
         let outdial = campaign.outdial_id;
         let outplan: Outplan = Docs(&store)
             .get(None, campaign.outplan_id)
