@@ -108,11 +108,13 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
     })
 }
 
-/// One arbiter (thread with its own event loop) per core for call actors, so that calls are
-/// not all handled on the thread of the campaign actors and the API.
+/// Arbiters (threads with their own event loop) for call actors, so that calls are not all
+/// handled on the thread of the campaign actors and the API: one per two cores. A call actor
+/// mostly hands messages between the SIP thread, its campaign and the store, which have
+/// threads of their own; more call threads than that only add switches between them.
 fn call_arbiters() -> Vec<actix::ArbiterHandle> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (0..cores)
+    (0..(cores / 2).max(1))
         .map(|_| {
             let arbiter = actix::Arbiter::new();
             let handle = arbiter.handle();

@@ -46,7 +46,7 @@ pub struct Deps {
     pub default_trunk: String,
     /// What calls' media need.
     pub media: Arc<crate::call::actor::MediaDeps>,
-    /// The arbiters (threads) call actors are spread over, one per core.
+    /// The arbiters (threads) call actors are spread over, one per two cores.
     pub call_arbiters: Vec<actix::ArbiterHandle>,
     /// Round-robin position in `call_arbiters`.
     pub next_arbiter: std::sync::atomic::AtomicUsize,
