@@ -65,7 +65,7 @@ pub struct CallSetup {
     /// CANCEL after this long.
     pub dial_timeout: Duration,
     /// Run after answer.
-    pub actions: Arc<Vec<Action>>,
+    pub actions: Arc<[Action]>,
     /// What the flow's variables are made of (target, call, campaign).
     pub context: CallContext,
     /// The trunk.
@@ -94,7 +94,8 @@ pub struct CallActor<S: AttemptSink> {
     setup: CallSetup,
     campaign: Addr<S>,
     handle: Option<CallHandle>,
-    rtp: Option<tokio::net::UdpSocket>,
+    /// The RTP socket bound for the offer, until a media session takes it.
+    rtp: Option<std::net::UdpSocket>,
     /// The RTP port, held until the call is over.
     port: Option<media::ports::PortLease>,
     media: Option<MediaHandle>,
@@ -178,20 +179,44 @@ impl<S: AttemptSink> CallActor<S> {
             Ok(r) => r,
             Err(e) => return self.end_call(Some(Disposition::Failed), format!("488/sdp: {e}")),
         };
-        if let Some(socket) = self.rtp.take() {
-            let (handle, events) = media::session::spawn_holding(
-                socket,
-                self.port.take(),
-                remote,
-                self.setup.media.session.clone(),
-            );
-            self.media = Some(handle);
-            ctx.add_stream(tokio_stream::wrappers::ReceiverStream::new(events));
+        let actions = self.setup.actions.clone();
+        // A flow without actions reads no variable.
+        let variables = if actions.is_empty() {
+            Variables::new()
+        } else {
+            Variables::for_call(&self.setup.context)
+        };
+        let mut runner = Runner::new(actions, variables);
+        let first = runner.next(Input::Started);
+        self.runner = Some(runner);
+        // A flow that ends at once (no actions, or a hangup first) needs no media session.
+        if !matches!(first, Command::Done | Command::Hangup { .. }) {
+            if let Err(e) = self.start_media(remote, ctx) {
+                return self.end_call(Some(Disposition::Failed), format!("rtp: {e}"));
+            }
         }
-        let actions = self.setup.actions.as_ref().clone();
-        let variables = Variables::for_call(&self.setup.context);
-        self.runner = Some(Runner::new(actions, variables));
-        self.drive(Input::Started, ctx);
+        self.execute(first, ctx);
+    }
+
+    /// Starts the call's media session on the RTP socket bound for the offer.
+    fn start_media(
+        &mut self,
+        remote: media::RemoteMedia,
+        ctx: &mut Context<Self>,
+    ) -> std::io::Result<()> {
+        let Some(socket) = self.rtp.take() else {
+            return Ok(());
+        };
+        let socket = tokio::net::UdpSocket::from_std(socket)?;
+        let (handle, events) = media::session::spawn_holding(
+            socket,
+            self.port.take(),
+            remote,
+            self.setup.media.session.clone(),
+        );
+        self.media = Some(handle);
+        ctx.add_stream(tokio_stream::wrappers::ReceiverStream::new(events));
+        Ok(())
     }
 
     /// The callee's new offer, already accepted by the SIP endpoint (hold, resume, a new

@@ -59,7 +59,7 @@ struct Attempt {
 pub struct CampaignActor {
     campaign: Campaign,
     outplan: Outplan,
-    actions: Arc<Vec<crate::domain::Action>>,
+    actions: Arc<[crate::domain::Action]>,
     gate: Arc<TrunkGate>,
     deps: Arc<Deps>,
     engine: Recipient<CampaignEnded>,
@@ -90,7 +90,7 @@ impl CampaignActor {
         CampaignActor {
             campaign,
             outplan,
-            actions: Arc::new(actions),
+            actions: actions.into(),
             gate,
             deps,
             engine,

@@ -22,6 +22,7 @@ use super::variables::{Variables, DIGITS};
 use crate::domain::Action;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Most actions one run may take: a guard against flows that loop forever.
@@ -65,7 +66,7 @@ enum Step {
 /// One run of a flow on one call.
 #[derive(Debug, Clone)]
 pub struct Runner {
-    actions: Vec<Action>,
+    actions: Arc<[Action]>,
     index_of: HashMap<Uuid, usize>,
     /// The action in progress.
     pc: usize,
@@ -86,7 +87,8 @@ pub struct Runner {
 
 impl Runner {
     /// A run of `actions` over `variables` (see [`Variables::for_target`]).
-    pub fn new(actions: Vec<Action>, variables: Variables) -> Runner {
+    pub fn new(actions: impl Into<Arc<[Action]>>, variables: Variables) -> Runner {
+        let actions = actions.into();
         let index_of = actions
             .iter()
             .enumerate()

@@ -126,11 +126,13 @@ impl PortPool {
     }
 
     /// Binds a UDP socket on `ip` at the port free the longest. A port some other process
-    /// holds goes to the back of the queue and the next one is tried.
+    /// holds goes to the back of the queue and the next one is tried. The socket is
+    /// non-blocking and not yet registered with the runtime: a call whose flow never needs
+    /// media never pays for that.
     pub fn bind(
         self: &Arc<Self>,
         ip: IpAddr,
-    ) -> Result<(tokio::net::UdpSocket, PortLease), PortError> {
+    ) -> Result<(std::net::UdpSocket, PortLease), PortError> {
         for _ in 0..FOREIGN_TRIES {
             let Some(lease) = self.take() else {
                 break;
@@ -148,7 +150,7 @@ impl PortPool {
         self: &Arc<Self>,
         lease: PortLease,
         ip: IpAddr,
-    ) -> Result<(tokio::net::UdpSocket, PortLease), PortError> {
+    ) -> Result<(std::net::UdpSocket, PortLease), PortError> {
         match try_bind(ip, lease.port)? {
             Some(socket) => Ok((socket, lease)),
             None => {
@@ -160,13 +162,11 @@ impl PortPool {
 }
 
 /// `Ok(None)` when the port is taken.
-fn try_bind(ip: IpAddr, port: u16) -> Result<Option<tokio::net::UdpSocket>, PortError> {
+fn try_bind(ip: IpAddr, port: u16) -> Result<Option<std::net::UdpSocket>, PortError> {
     match std::net::UdpSocket::bind(SocketAddr::new(ip, port)) {
         Ok(socket) => {
             socket.set_nonblocking(true).map_err(PortError::Bind)?;
-            tokio::net::UdpSocket::from_std(socket)
-                .map(Some)
-                .map_err(PortError::Bind)
+            Ok(Some(socket))
         }
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Ok(None),
         Err(e) => Err(PortError::Bind(e)),
@@ -208,8 +208,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_pool_hands_out_each_port_once_and_takes_it_back_at_the_end_of_the_queue() {
+    #[test]
+    fn a_pool_hands_out_each_port_once_and_takes_it_back_at_the_end_of_the_queue() {
         let range: PortRange = "47311-47318".parse().unwrap();
         let pool = PortPool::new(range);
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
@@ -232,8 +232,8 @@ mod tests {
         assert_eq!(again.port(), freed);
     }
 
-    #[tokio::test]
-    async fn a_port_held_elsewhere_is_skipped_and_kept_for_later() {
+    #[test]
+    fn a_port_held_elsewhere_is_skipped_and_kept_for_later() {
         let range: PortRange = "47321-47324".parse().unwrap();
         let pool = PortPool::new(range);
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
