@@ -75,6 +75,8 @@ pub struct CampaignActor {
     cursor: Option<DueCursor>,
     winding_down: bool,
     ended: bool,
+    /// Answers and ends of attempts heard since the last tick, written together at the next.
+    pending: Vec<WriteOp>,
 }
 
 impl CampaignActor {
@@ -102,6 +104,7 @@ impl CampaignActor {
             cursor: None,
             winding_down: false,
             ended: false,
+            pending: Vec::new(),
         }
     }
 
@@ -109,6 +112,7 @@ impl CampaignActor {
         if self.ended {
             return;
         }
+        self.write_pending(ctx);
         let now = Instant::now();
         if self.winding_down {
             if self.in_flight.is_empty() {
@@ -377,7 +381,6 @@ impl CampaignActor {
         campaigncall_id: Uuid,
         outcome: crate::sip::endpoint::CallOutcome,
         flow_result: Option<serde_json::Value>,
-        ctx: &mut Context<Self>,
     ) {
         let Some(attempt) = self.in_flight.get(&campaigncall_id) else {
             return;
@@ -405,33 +408,57 @@ impl CampaignActor {
             at: time::now_string(),
             flow_result,
         };
+        self.pending.push(WriteOp::End(Box::new(end)));
+    }
+
+    /// Writes the answers and ends heard since the last tick as one batch; once it is
+    /// committed (or could not be), the ended attempts' targets are released. One write a tick
+    /// instead of one per event: thousands of attempts a second would otherwise each cost a
+    /// task, a queue entry and an acknowledgement.
+    fn write_pending(&mut self, ctx: &mut Context<Self>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let ops = std::mem::take(&mut self.pending);
+        let ended: Vec<Uuid> = ops
+            .iter()
+            .filter_map(|op| match op {
+                WriteOp::End(end) => Some(end.campaigncall_id),
+                _ => None,
+            })
+            .collect();
         // A detached task, not an actor future: actix polls every future an actor has spawned
-        // each time the actor wakes, so thousands of pending writes would cost O(n) per event.
+        // each time the actor wakes, so pending writes would cost O(n) per event.
         let writer = self.deps.writer.clone();
         let me = ctx.address();
         actix::spawn(async move {
-            if let Err(e) = writer.write(vec![WriteOp::End(Box::new(end))]).await {
-                // The attempt stays open in the store: recovery closes it as unknown.
-                tracing::error!(error = %e, "cannot record an attempt's end");
+            if let Err(e) = writer.write(ops).await {
+                // The attempts stay open in the store: recovery closes them as unknown.
+                tracing::error!(error = %e, attempts = ended.len(), "cannot record attempts' answers and ends");
             }
-            me.do_send(EndCommitted { campaigncall_id });
+            if !ended.is_empty() {
+                me.do_send(EndsCommitted { ended });
+            }
         });
     }
 }
 
-/// An attempt's end is durable (or could not be made so): its target is released.
+/// The ends of these attempts are durable (or could not be made so): their targets are
+/// released.
 #[derive(Message)]
 #[rtype(result = "()")]
-struct EndCommitted {
-    campaigncall_id: Uuid,
+struct EndsCommitted {
+    ended: Vec<Uuid>,
 }
 
-impl Handler<EndCommitted> for CampaignActor {
+impl Handler<EndsCommitted> for CampaignActor {
     type Result = ();
 
-    fn handle(&mut self, msg: EndCommitted, _ctx: &mut Context<Self>) {
-        if let Some(a) = self.in_flight.remove(&msg.campaigncall_id) {
-            self.claimed.remove(&a.target.id);
+    fn handle(&mut self, msg: EndsCommitted, _ctx: &mut Context<Self>) {
+        for id in msg.ended {
+            if let Some(a) = self.in_flight.remove(&id) {
+                self.claimed.remove(&a.target.id);
+            }
         }
     }
 }
@@ -448,26 +475,22 @@ impl Actor for CampaignActor {
 impl Handler<AttemptEvent> for CampaignActor {
     type Result = ();
 
-    fn handle(&mut self, event: AttemptEvent, ctx: &mut Context<Self>) {
+    fn handle(&mut self, event: AttemptEvent, _ctx: &mut Context<Self>) {
         match event {
             AttemptEvent::Answered { campaigncall_id } => {
                 if let Some(a) = self.in_flight.get_mut(&campaigncall_id) {
                     a.answered = true;
                 }
-                let writer = self.deps.writer.clone();
-                let op = WriteOp::Answered {
+                self.pending.push(WriteOp::Answered {
                     campaigncall_id,
                     at: time::now_string(),
-                };
-                actix::spawn(async move {
-                    let _ = writer.write(vec![op]).await;
                 });
             }
             AttemptEvent::Ended {
                 campaigncall_id,
                 outcome,
                 flow_result,
-            } => self.ended_attempt(campaigncall_id, outcome, flow_result, ctx),
+            } => self.ended_attempt(campaigncall_id, outcome, flow_result),
         }
     }
 }
