@@ -52,6 +52,8 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         ));
         trunks.push(trunk);
     }
+    let open_files = crate::media::ports::raise_open_files_limit();
+    tracing::debug!(open_files, "open-file limit");
     let deps = Arc::new(Deps {
         store: store.clone(),
         writer: Writer::start(store.clone())?,

@@ -94,9 +94,8 @@ pub struct CallActor<S: AttemptSink> {
     setup: CallSetup,
     campaign: Addr<S>,
     handle: Option<CallHandle>,
-    /// The RTP socket bound for the offer, until a media session takes it.
-    rtp: Option<std::net::UdpSocket>,
-    /// The RTP port, held until the call is over.
+    /// The RTP port and its socket bound for the offer, held until the call is over (a
+    /// media session takes the socket; otherwise the port goes back with it).
     port: Option<media::ports::PortLease>,
     media: Option<MediaHandle>,
     runner: Option<Runner>,
@@ -115,7 +114,6 @@ impl<S: AttemptSink> CallActor<S> {
             setup,
             campaign,
             handle: None,
-            rtp: None,
             port: None,
             media: None,
             runner: None,
@@ -204,13 +202,16 @@ impl<S: AttemptSink> CallActor<S> {
         remote: media::RemoteMedia,
         ctx: &mut Context<Self>,
     ) -> std::io::Result<()> {
-        let Some(socket) = self.rtp.take() else {
+        let Some(mut lease) = self.port.take() else {
+            return Ok(());
+        };
+        let Some(socket) = lease.take_socket() else {
             return Ok(());
         };
         let socket = tokio::net::UdpSocket::from_std(socket)?;
         let (handle, events) = media::session::spawn_holding(
             socket,
-            self.port.take(),
+            Some(lease),
             remote,
             self.setup.media.session.clone(),
         );
@@ -432,7 +433,7 @@ impl<S: AttemptSink> Actor for CallActor<S> {
                 ip => ip,
             };
             // Our RTP port, held from the offer on; the media session takes it at answer.
-            let (rtp, lease) = match leased {
+            let lease = match leased {
                 Some(lease) => ports.bind_leased(lease, ip),
                 None => ports.bind(ip),
             }
@@ -443,12 +444,11 @@ impl<S: AttemptSink> Actor for CallActor<S> {
                 spec.from_user = caller_id;
             }
             let placed = endpoint.place_call(spec).await.map_err(|e| e.to_string())?;
-            Ok::<_, String>((placed, rtp, lease))
+            Ok::<_, String>((placed, lease))
         };
         ctx.wait(place.into_actor(self).map(|res, act, ctx| match res {
-            Ok((placed, rtp, lease)) => {
+            Ok((placed, lease)) => {
                 act.handle = Some(placed.handle);
-                act.rtp = Some(rtp);
                 act.port = Some(lease);
                 ctx.add_stream(tokio_stream::wrappers::ReceiverStream::new(placed.events));
             }
