@@ -154,10 +154,7 @@ impl<S: AttemptSink> CallActor<S> {
             let _ = m.close();
         }
         if let Some(handle) = self.handle {
-            let endpoint = self.setup.endpoint.clone();
-            actix::spawn(async move {
-                let _ = endpoint.hangup(handle).await;
-            });
+            self.setup.endpoint.hangup_now(handle);
         }
     }
 

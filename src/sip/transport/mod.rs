@@ -104,6 +104,20 @@ impl EndpointHandle {
         self.send(Command::Hangup(handle)).await
     }
 
+    /// [`hangup`](Self::hangup) without waiting: queued at once when the driver's queue has
+    /// room, else sent from a task of its own on the current runtime.
+    pub fn hangup_now(&self, handle: CallHandle) {
+        match self.commands.try_send(Command::Hangup(handle)) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(command)) => {
+                let commands = self.commands.clone();
+                tokio::spawn(async move {
+                    let _ = commands.send(command).await;
+                });
+            }
+        }
+    }
+
     /// Sends an OPTIONS and waits for its final status (`None`: no answer).
     pub async fn probe(
         &self,
