@@ -99,10 +99,14 @@ fn main() -> anyhow::Result<()> {
             .await?
             .unwrap_or_else(|| campaign.clone());
         let stats = campaign_stats(node.store.as_ref(), &current).await?;
-        let mut per_second: Vec<u64> = ended_by_second
+        // The rate of each interval from the start, in order (the first one has the ramp-up).
+        let by_interval: Vec<u64> = std::iter::once(0)
+            .chain(ended_by_second.iter().copied())
+            .collect::<Vec<_>>()
             .windows(2)
             .map(|w| w[1].saturating_sub(w[0]) / STATS_EVERY_S)
             .collect();
+        let mut per_second: Vec<u64> = by_interval.iter().skip(1).copied().collect();
         per_second.sort_unstable();
         let sustained = per_second.get(per_second.len() / 2).copied();
         // Why the attempts that were not answered ended, with how many of each.
@@ -152,6 +156,7 @@ fn main() -> anyhow::Result<()> {
                 "attempts": stats.attempts,
                 "attempts_per_s": (stats.attempts as f64 / elapsed).round(),
                 "sustained_attempts_per_s": sustained,
+                "attempts_per_s_by_interval": by_interval,
                 "succeeded": stats.succeeded,
                 "failed": stats.failed,
                 "dispositions": stats.dispositions,
