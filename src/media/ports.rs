@@ -410,6 +410,25 @@ mod tests {
     }
 
     #[test]
+    fn the_open_file_limit_is_raised_to_the_hard_one() {
+        let before = open_files_limit();
+        let after = raise_open_files_limit();
+        assert!(after >= before, "{before} -> {after}");
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit only writes the struct it is given.
+        assert_eq!(
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+            0
+        );
+        if limit.rlim_max != libc::RLIM_INFINITY {
+            assert_eq!(limit.rlim_cur, limit.rlim_max);
+        }
+    }
+
+    #[test]
     fn a_socket_a_session_took_is_not_kept_nor_more_than_the_pool_may_hold() {
         let range: PortRange = "47341-47346".parse().unwrap();
         let pool = PortPool::keeping(range, 1);
