@@ -209,19 +209,13 @@ pub async fn recover(store: &dyn Store) -> Result<Vec<Uuid>, StoreError> {
             ),
             _ => crate::store::TargetNext::Done("fail"),
         };
-        ops.push(WriteOp::End(Box::new(AttemptEnd {
-            campaigncall_id: call.id,
-            target_id: call.outdial_target_id,
-            disposition: super::actor::RECOVERED,
-            sip_code: None,
-            reason: "in flight when ringmaster stopped".into(),
-            hangup_by: None,
-            setup_ms: 0,
-            talk_ms: 0,
+        ops.push(WriteOp::End(Box::new(AttemptEnd::closed(
+            call.id,
+            call.outdial_target_id,
+            super::actor::RECOVERED,
+            "in flight when ringmaster stopped",
             next,
-            at: time::now_string(),
-            flow_result: None,
-        })));
+        ))));
     }
     if !ops.is_empty() {
         tracing::warn!(

@@ -215,6 +215,32 @@ pub struct AttemptEnd {
     pub flow_result: Option<serde_json::Value>,
 }
 
+impl AttemptEnd {
+    /// An end known only by its disposition and reason, recorded now: no SIP status, no
+    /// timings, no flow (an attempt closed at recovery, for example).
+    pub fn closed(
+        campaigncall_id: Uuid,
+        target_id: Uuid,
+        disposition: Disposition,
+        reason: impl Into<String>,
+        next: TargetNext,
+    ) -> AttemptEnd {
+        AttemptEnd {
+            campaigncall_id,
+            target_id,
+            disposition,
+            sip_code: None,
+            reason: reason.into(),
+            hangup_by: None,
+            setup_ms: 0,
+            talk_ms: 0,
+            next,
+            at: crate::domain::time::now_string(),
+            flow_result: None,
+        }
+    }
+}
+
 /// One write of the dialer's hot path.
 #[derive(Debug, Clone)]
 pub enum WriteOp {

@@ -623,19 +623,13 @@ mod tests {
         let WriteOp::Begin { call, .. } = begun else {
             unreachable!()
         };
-        WriteOp::End(Box::new(AttemptEnd {
-            campaigncall_id: call.id,
-            target_id: call.outdial_target_id,
+        WriteOp::End(Box::new(AttemptEnd::closed(
+            call.id,
+            call.outdial_target_id,
             disposition,
-            sip_code: None,
-            reason: String::new(),
-            hangup_by: None,
-            setup_ms: 0,
-            talk_ms: 0,
+            "",
             next,
-            at: time::now_string(),
-            flow_result: None,
-        }))
+        )))
     }
 
     #[tokio::test]
