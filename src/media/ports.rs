@@ -386,12 +386,12 @@ mod tests {
         let first = lease.socket().unwrap().local_addr().unwrap();
         drop(lease);
         assert_eq!(pool.kept(), 1, "the socket came back with its port");
-        // The last call's far end sends after the call.
+        // The last call's far end sends after the call (on loopback a datagram is queued at
+        // the receiver by the time `send_to` returns).
         let far = std::net::UdpSocket::bind((ip, 0)).unwrap();
         for _ in 0..3 {
             far.send_to(b"late rtp", first).unwrap();
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
         let lease = pool.bind(ip).expect("the kept port");
         assert_eq!(lease.port(), port);
         assert_eq!(pool.kept(), 0);
@@ -404,7 +404,10 @@ mod tests {
         );
         // What arrives now is the new call's.
         far.send_to(b"new call", first).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        socket.set_nonblocking(false).unwrap();
+        socket
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
         let (n, _) = socket.recv_from(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"new call");
     }
