@@ -42,6 +42,7 @@ pub mod campaign;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod fast;
 pub mod flow;
 pub mod media;
 pub mod node;

@@ -11,11 +11,12 @@ use crate::call::actor::{AttemptEvent, CallActor, CallSetup};
 use crate::domain::{
     time, Address, Campaign, CampaignStatus, Campaigncall, Disposition, EndHandle, Outplan, Target,
 };
+use crate::fast::{FastMap, FastSet};
 use crate::flow::CallContext;
 use crate::media::ports::PortLease;
 use crate::store::{AttemptEnd, DueCursor, WriteOp};
 use actix::prelude::*;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -65,8 +66,8 @@ pub struct CampaignActor {
     engine: Recipient<CampaignEnded>,
     hopper: VecDeque<Target>,
     /// Targets in the hopper or in flight (the store still says `idle` for some of them).
-    claimed: HashSet<Uuid>,
-    in_flight: HashMap<Uuid, Attempt>,
+    claimed: FastSet<Uuid>,
+    in_flight: FastMap<Uuid, Attempt>,
     refilling: bool,
     next_refill: Instant,
     /// Where the last refill stopped in the order of due targets; `None` once a refill came
@@ -97,8 +98,8 @@ impl CampaignActor {
             deps,
             engine,
             hopper: VecDeque::new(),
-            claimed: HashSet::new(),
-            in_flight: HashMap::new(),
+            claimed: FastSet::default(),
+            in_flight: FastMap::default(),
             refilling: false,
             next_refill: Instant::now(),
             cursor: None,

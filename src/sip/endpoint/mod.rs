@@ -9,12 +9,13 @@ mod raw;
 mod timers;
 mod uac;
 
+use crate::fast::FastMap;
 use crate::sip::auth::Credentials;
 use crate::sip::message::{self, Request, Response, SipMessage};
 use crate::sip::transaction::{Role, TimerConfig, Transaction, TransactionEvent, TransactionKey};
 use crate::sip::uri::TransportKind;
 use bytes::Bytes;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use timers::{TimerQueue, Wake};
@@ -105,14 +106,14 @@ pub struct Endpoint {
     config: EndpointConfig,
     /// Boxed: the map holds tens of thousands of entries at high rates (timer M keeps each
     /// accepted INVITE 32 s) and growing it moves every entry; a pointer moves cheaply.
-    transactions: HashMap<u64, Box<TxEntry>>,
-    by_key: HashMap<TransactionKey, u64>,
-    calls: HashMap<CallHandle, uac::UacCall>,
-    dialogs: HashMap<crate::sip::dialog::DialogId, CallHandle>,
+    transactions: FastMap<u64, Box<TxEntry>>,
+    by_key: FastMap<TransactionKey, u64>,
+    calls: FastMap<CallHandle, uac::UacCall>,
+    dialogs: FastMap<crate::sip::dialog::DialogId, CallHandle>,
     /// Our 2xx answers to re-INVITEs over UDP still waiting for their ACK, by Call-ID and
     /// CSeq number: the ACK is a transaction of its own, matched to the answer here.
     /// The value: the answer's server transaction and the call it belongs to.
-    awaiting_ack: HashMap<(String, u32), (u64, CallHandle)>,
+    awaiting_ack: FastMap<(String, u32), (u64, CallHandle)>,
     timers: TimerQueue,
     outbox: VecDeque<Transmit>,
     events: VecDeque<EndpointEvent>,
@@ -125,11 +126,11 @@ impl Endpoint {
     pub fn new(config: EndpointConfig) -> Endpoint {
         Endpoint {
             config,
-            transactions: HashMap::new(),
-            by_key: HashMap::new(),
-            calls: HashMap::new(),
-            dialogs: HashMap::new(),
-            awaiting_ack: HashMap::new(),
+            transactions: FastMap::default(),
+            by_key: FastMap::default(),
+            calls: FastMap::default(),
+            dialogs: FastMap::default(),
+            awaiting_ack: FastMap::default(),
             timers: TimerQueue::default(),
             outbox: VecDeque::new(),
             events: VecDeque::new(),

@@ -3,12 +3,12 @@
 
 use super::tcp::{self, TcpEvent};
 use super::{Command, PlacedCall, TransportError};
+use crate::fast::FastMap;
 use crate::sip::endpoint::{
     CallEvent, CallHandle, Endpoint, EndpointConfig, EndpointEvent, ProbeHandle, Transmit,
 };
 use crate::sip::uri::TransportKind;
 use bytes::Bytes;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, UdpSocket};
@@ -28,8 +28,8 @@ const REQUEST_GRACE: Duration = Duration::from_secs(5);
 struct Driver {
     endpoint: Endpoint,
     udp: UdpSocket,
-    calls: HashMap<CallHandle, mpsc::Sender<CallEvent>>,
-    probes: HashMap<ProbeHandle, oneshot::Sender<Option<u16>>>,
+    calls: FastMap<CallHandle, mpsc::Sender<CallEvent>>,
+    probes: FastMap<ProbeHandle, oneshot::Sender<Option<u16>>>,
     tcp: tcp::Pool,
 }
 
@@ -47,8 +47,8 @@ pub(super) async fn run(
     let mut d = Driver {
         endpoint: Endpoint::new(config),
         udp,
-        calls: HashMap::new(),
-        probes: HashMap::new(),
+        calls: FastMap::default(),
+        probes: FastMap::default(),
         tcp: pool,
     };
     let mut buf = vec![0u8; 65_536];

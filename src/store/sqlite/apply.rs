@@ -12,10 +12,10 @@
 
 use super::{hangup_str, to_json};
 use crate::domain::{Campaigncall, Disposition};
+use crate::fast::FastSet;
 use crate::store::{target_status_after, StoreError, StoreResult, WriteOp};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
-use std::collections::HashSet;
 use std::sync::OnceLock;
 use uuid::Uuid;
 
@@ -230,9 +230,9 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
     let mut answered = Rows::new(&ANSWER);
     let mut ends = Rows::new(&END_CALLS);
     let mut end_targets = Rows::new(&END_TARGETS);
-    let mut begun_targets = HashSet::new();
+    let mut begun_targets = FastSet::default();
     // An answer whose end is in the same batch needs no write of its own.
-    let ending: HashSet<Uuid> = ops
+    let ending: FastSet<Uuid> = ops
         .iter()
         .filter_map(|op| match op {
             WriteOp::End(end) => Some(end.campaigncall_id),
@@ -314,8 +314,8 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
     Ok(applied)
 }
 
-fn claimed_targets(rows: Vec<SqliteRow>) -> StoreResult<HashSet<Uuid>> {
-    let mut claimed = HashSet::with_capacity(rows.len());
+fn claimed_targets(rows: Vec<SqliteRow>) -> StoreResult<FastSet<Uuid>> {
+    let mut claimed = FastSet::with_capacity_and_hasher(rows.len(), Default::default());
     for row in rows {
         let id: &str = row.try_get(0)?;
         let id = Uuid::parse_str(id).map_err(|e| StoreError::Corrupt(format!("id: {e}")))?;
