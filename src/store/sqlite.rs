@@ -55,9 +55,12 @@ impl SqliteStore {
             pool.clone()
         } else {
             tokio::spawn(checkpoints(pool.clone()));
+            // The writer's page cache is smaller, 8 MiB: its hot-path writes touch few pages (the
+            // newest rows, the due-targets index), and each commit walks the cache to drop
+            // pages past the database's end, which took 1–4 % of the node's CPU at 32 MiB.
             SqlitePoolOptions::new()
                 .max_connections(1)
-                .connect_with(options)
+                .connect_with(options.pragma("cache_size", "-8192"))
                 .await?
         };
         Ok(SqliteStore { pool, writes })
