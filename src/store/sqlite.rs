@@ -35,6 +35,10 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             // Statement journals of the multi-row writes in memory, not in temporary files.
+            // 8 KiB pages for a new database (an existing one keeps its own): a commit writes
+            // each page it changed to the WAL as one frame, and the dialer's writes change
+            // runs of neighbouring rows, so fewer, larger frames cost fewer writes.
+            .pragma("page_size", "8192")
             .pragma("temp_store", "memory")
             // 32 MiB of page cache per connection (the default is 2 MiB).
             .pragma("cache_size", "-32768")
@@ -531,6 +535,28 @@ mod tests {
     async fn store_with_target() -> (SqliteStore, Target) {
         let (store, mut targets) = store_with_targets(1).await;
         (store, targets.remove(0))
+    }
+
+    #[tokio::test]
+    async fn a_new_database_file_has_8_kib_pages_and_the_writer_an_8_mib_cache() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("new.db").display());
+        let store = SqliteStore::open(&url).await.expect("open");
+        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(&store.pool)
+            .await
+            .expect("page_size");
+        assert_eq!(page_size, 8192);
+        let cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&store.writes)
+            .await
+            .expect("cache_size");
+        assert_eq!(cache, -8192);
+        let cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&store.pool)
+            .await
+            .expect("cache_size");
+        assert_eq!(cache, -32768);
     }
 
     /// `n` idle targets of one outdial, numbered +1555011xxxx from 0001.
