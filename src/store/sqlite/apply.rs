@@ -1,9 +1,9 @@
 //! The dialer's hot-path writes on SQLite, a batch at a time: each kind of write becomes one
 //! statement per 256 rows of the batch, its rows bound as parameters of a `VALUES` list named
 //! by a common table expression (`WITH v(id, at) AS (VALUES (?, ?), …) UPDATE … FROM v …`).
-//! The list is padded with rows of NULLs to one of a few fixed lengths, so each statement's
-//! text is one of a handful, prepared once per connection and kept; a NULL row matches no
-//! row and inserts none.
+//! The list is padded with rows of NULLs (parameters left unbound, which SQLite reads as
+//! NULL) to one of a few fixed lengths, so each statement's text is one of a handful, prepared
+//! once per connection and kept; a NULL row matches no row and inserts none.
 //!
 //! Within a batch the writes are applied by kind — begins, exhausted targets, answers, ends —
 //! which keeps their meaning: a write never depends on a later one of an earlier kind (an
@@ -158,9 +158,8 @@ impl<'a> Rows<'a> {
                     Cell::Null => query.bind(None::<String>),
                 };
             }
-            for _ in rows * width..LENGTHS[i] * width {
-                query = query.bind(None::<String>);
-            }
+            // The padding rows are left unbound: the statement's bindings are cleared before
+            // each run, and SQLite reads an unbound parameter as NULL.
             returned.extend(query.fetch_all(&mut *conn).await?);
         }
         Ok(returned)
