@@ -45,6 +45,7 @@ fn spec() -> CallSpec {
         dial_timeout: Duration::from_secs(30),
         sdp: None,
         extra_headers: vec![],
+        report_progress: false,
     }
 }
 

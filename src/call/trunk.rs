@@ -153,6 +153,8 @@ impl Trunk {
             dial_timeout,
             sdp,
             extra_headers: Vec::new(),
+            // The call actor and `ringmaster call` wait for the answer or the end only.
+            report_progress: false,
         }
     }
 }

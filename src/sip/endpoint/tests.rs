@@ -33,6 +33,7 @@ fn spec() -> CallSpec {
         dial_timeout: Duration::from_secs(20),
         sdp: Some(our_offer().into_bytes()),
         extra_headers: vec![],
+        report_progress: true,
     }
 }
 
@@ -169,6 +170,31 @@ fn an_answered_call_is_acked_and_ends_answered_when_we_hang_up() {
     assert!(!ep.requests_pending());
     assert!(events(&mut ep).is_empty());
     assert!(sent(&mut ep).is_empty());
+}
+
+#[test]
+fn a_call_that_does_not_ask_for_progress_reports_only_its_answer_and_end() {
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    ep.place_call(
+        t0,
+        CallSpec {
+            report_progress: false,
+            ..spec()
+        },
+    )
+    .unwrap();
+    let invite = requests(&sent(&mut ep))[0].clone();
+    answer(&mut ep, t0, &invite, 100, vec![]);
+    answer(&mut ep, t0, &invite, 180, vec![]);
+    assert!(events(&mut ep).is_empty(), "no Progress for 100 and 180");
+    answer(&mut ep, t0, &invite, 200, vec![]);
+    let evs = events(&mut ep);
+    assert_eq!(evs.len(), 1);
+    assert!(matches!(evs[0], CallEvent::Answered { .. }));
+    let h = CallHandle(ep.calls.keys().next().unwrap().0);
+    ep.hangup(t0 + Duration::from_millis(10), h);
+    assert_eq!(outcome(&events(&mut ep)).disposition, Disposition::Answered);
 }
 
 #[test]

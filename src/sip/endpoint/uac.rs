@@ -40,6 +40,10 @@ pub struct CallSpec {
     pub sdp: Option<Vec<u8>>,
     /// Further headers, as (name, value).
     pub extra_headers: Vec<(String, String)>,
+    /// Whether provisional responses are reported ([`CallEvent::Progress`]). A dialer that
+    /// only waits for the answer leaves it off: each event wakes the call's owner on its own
+    /// thread, two or more per call for nothing.
+    pub report_progress: bool,
 }
 
 /// What happened on a call.
@@ -375,7 +379,7 @@ impl Endpoint {
                         call.provisional_seen = true;
                         if call.cancel.is_some() {
                             self.send_cancel(now, handle);
-                        } else {
+                        } else if call.spec.report_progress {
                             self.events.push_back(EndpointEvent::Call(
                                 handle,
                                 CallEvent::Progress { code },
