@@ -291,9 +291,10 @@ impl CampaignActor {
                     Vec::new()
                 }
             };
+            let mut calls = Vec::with_capacity(started.len());
             for (i, (id, destination)) in started.into_iter().enumerate() {
                 if applied.get(i).copied().unwrap_or(false) {
-                    act.start_call(id, &destination, ctx);
+                    calls.extend(act.call_actor(id, &destination, ctx));
                 } else if let Some(a) = act.in_flight.remove(&id) {
                     // The store refused it: the target moved on since we read it (another
                     // attempt of it, a stale copy, another node). It is read afresh later.
@@ -301,22 +302,22 @@ impl CampaignActor {
                     act.gate.release();
                 }
             }
+            act.deps.start_calls(calls);
         }));
     }
 
-    fn start_call(
+    /// The actor that places the attempt `campaigncall_id` (none if it is no longer in flight).
+    fn call_actor(
         &mut self,
         campaigncall_id: Uuid,
         destination: &Address,
         ctx: &mut Context<Self>,
-    ) {
+    ) -> Option<CallActor<CampaignActor>> {
         let caller_id = match self.outplan.source.target.as_str() {
             "" => String::new(),
             s => s.to_string(),
         };
-        let Some(attempt) = self.in_flight.get_mut(&campaigncall_id) else {
-            return;
-        };
+        let attempt = self.in_flight.get_mut(&campaigncall_id)?;
         let port = attempt.port.take();
         let setup_slot = attempt.setup_slot.take();
         // The target's name and data are not needed here again: moved, not copied.
@@ -329,7 +330,7 @@ impl CampaignActor {
             campaign_id: self.campaign.id,
             source: self.outplan.source.target.clone(),
         };
-        let call = CallActor::new(
+        Some(CallActor::new(
             CallSetup {
                 campaigncall_id,
                 destination: destination.target.clone(),
@@ -344,8 +345,7 @@ impl CampaignActor {
                 setup_slot,
             },
             ctx.address(),
-        );
-        CallActor::start_in_arbiter(&self.deps.call_arbiter(), move |_| call);
+        ))
     }
 
     fn end(&mut self, status: CampaignStatus, ctx: &mut Context<Self>) {

@@ -53,15 +53,39 @@ pub struct Deps {
 }
 
 impl Deps {
-    /// The arbiter the next call actor starts on (the current one when there is no pool).
-    pub fn call_arbiter(&self) -> actix::ArbiterHandle {
-        if self.call_arbiters.is_empty() {
-            return actix::Arbiter::current();
+    /// Starts `calls` (actors of one batch of attempts) spread round-robin over the call
+    /// arbiters, with one message per arbiter rather than one per call: each message to an
+    /// arbiter wakes its thread. Without a pool they start on the current arbiter.
+    pub fn start_calls<A>(&self, calls: Vec<A>)
+    where
+        A: actix::Actor<Context = actix::Context<A>> + Send,
+    {
+        if calls.is_empty() {
+            return;
         }
-        let i = self
+        if self.call_arbiters.is_empty() {
+            calls.into_iter().for_each(|call| {
+                call.start();
+            });
+            return;
+        }
+        let n = self.call_arbiters.len();
+        let first = self
             .next_arbiter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.call_arbiters[i % self.call_arbiters.len()].clone()
+            .fetch_add(calls.len(), std::sync::atomic::Ordering::Relaxed);
+        let mut shares: Vec<Vec<A>> = (0..n.min(calls.len())).map(|_| Vec::new()).collect();
+        let k = shares.len();
+        for (i, call) in calls.into_iter().enumerate() {
+            shares[i % k].push(call);
+        }
+        for (i, share) in shares.into_iter().enumerate() {
+            let arbiter = &self.call_arbiters[(first + i) % n];
+            arbiter.spawn_fn(move || {
+                share.into_iter().for_each(|call| {
+                    call.start();
+                });
+            });
+        }
     }
 
     /// The trunk called `name` (empty: the default one).
