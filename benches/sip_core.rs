@@ -46,6 +46,7 @@ fn spec() -> CallSpec {
         sdp: None,
         extra_headers: vec![],
         report_progress: false,
+        until_first_response: None,
     }
 }
 

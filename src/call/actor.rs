@@ -76,8 +76,9 @@ pub struct CallSetup {
     pub media: Arc<MediaDeps>,
     /// The RTP port taken for this attempt when it was admitted (`None`: take one now).
     pub port: Option<media::ports::PortLease>,
-    /// Counts the call as setting up through its trunk until its first response (dropped
-    /// then, or when the call ends).
+    /// Counts the call as setting up through its trunk until its first response: handed to
+    /// the endpoint with the call, which drops it then (or when the call ends, or if it is
+    /// never placed).
     pub setup_slot: Option<crate::campaign::gate::SetupSlot>,
 }
 
@@ -424,6 +425,7 @@ impl<S: AttemptSink> Actor for CallActor<S> {
         let dial_timeout = self.setup.dial_timeout;
         let ports = self.setup.media.ports.clone();
         let leased = self.setup.port.take();
+        let setup_slot = self.setup.setup_slot.take();
         let place = async move {
             let ip = match endpoint.udp_addr().ip() {
                 ip if ip.is_unspecified() => trunk.local_ip,
@@ -440,6 +442,8 @@ impl<S: AttemptSink> Actor for CallActor<S> {
             if !caller_id.is_empty() {
                 spec.from_user = caller_id;
             }
+            spec.until_first_response =
+                setup_slot.map(|s| Arc::new(s) as Arc<dyn std::any::Any + Send + Sync>);
             let placed = endpoint.place_call(spec).await.map_err(|e| e.to_string())?;
             Ok::<_, String>((placed, lease))
         };
@@ -470,8 +474,6 @@ impl<S: AttemptSink> Actor for CallActor<S> {
 
 impl<S: AttemptSink> StreamHandler<CallEvent> for CallActor<S> {
     fn handle(&mut self, event: CallEvent, ctx: &mut Context<Self>) {
-        // Any response (or the end) means the INVITE is no longer waiting at the trunk.
-        self.setup.setup_slot = None;
         match event {
             CallEvent::Progress { .. } => {}
             CallEvent::Answered { sdp } => self.answered(&sdp, ctx),

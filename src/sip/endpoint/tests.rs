@@ -5,6 +5,8 @@ use super::*;
 use crate::domain::{Disposition, HangupBy};
 use crate::sip::build;
 use crate::sip::message::{Header, Method};
+use std::any::Any;
+use std::sync::Arc;
 
 const PEER: &str = "127.0.0.1:5080";
 
@@ -34,6 +36,7 @@ fn spec() -> CallSpec {
         sdp: Some(our_offer().into_bytes()),
         extra_headers: vec![],
         report_progress: true,
+        until_first_response: None,
     }
 }
 
@@ -170,6 +173,27 @@ fn an_answered_call_is_acked_and_ends_answered_when_we_hang_up() {
     assert!(!ep.requests_pending());
     assert!(events(&mut ep).is_empty());
     assert!(sent(&mut ep).is_empty());
+}
+
+#[test]
+fn the_guard_held_until_the_first_response_is_dropped_at_the_first_response() {
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    let guard: Arc<dyn Any + Send + Sync> = Arc::new(());
+    let held = Arc::downgrade(&guard);
+    ep.place_call(
+        t0,
+        CallSpec {
+            until_first_response: Some(guard),
+            ..spec()
+        },
+    )
+    .unwrap();
+    let invite = requests(&sent(&mut ep))[0].clone();
+    assert!(held.upgrade().is_some(), "held while the INVITE waits");
+    answer(&mut ep, t0, &invite, 100, vec![]);
+    assert!(held.upgrade().is_none(), "dropped at the 100");
+    assert_eq!(ep.active_calls(), 1);
 }
 
 #[test]

@@ -12,7 +12,9 @@ use crate::sip::message::{self, headers, Header, Method, Request, Response};
 use crate::sip::transaction::TransactionEvent;
 use crate::sip::uri::{self, TransportKind};
 use bytes::Bytes;
+use std::any::Any;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Everything needed to place one call.
@@ -44,6 +46,10 @@ pub struct CallSpec {
     /// only waits for the answer leaves it off: each event wakes the call's owner on its own
     /// thread, two or more per call for nothing.
     pub report_progress: bool,
+    /// Held until the INVITE's first response (or the call's end) and dropped then, on the
+    /// endpoint's thread: a guard whose drop counts the call as no longer setting up, without
+    /// an event to its owner.
+    pub until_first_response: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 /// What happened on a call.
@@ -374,6 +380,7 @@ impl Endpoint {
         match ev {
             TransactionEvent::Response(resp) => {
                 let code = resp.status_code.code();
+                call.spec.until_first_response = None;
                 match code {
                     100..=199 => {
                         call.provisional_seen = true;
