@@ -403,58 +403,47 @@ impl<S: AttemptSink> CallActor<S> {
 }
 
 fn failed(reason: &str) -> CallOutcome {
-    CallOutcome {
-        disposition: Disposition::Failed,
-        sip_code: None,
-        reason: reason.to_string(),
-        hangup_by: None,
-        call_id: String::new(),
-        setup_ms: 0,
-        talk_ms: 0,
-    }
+    CallOutcome::failed(reason)
 }
 
 impl<S: AttemptSink> Actor for CallActor<S> {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let endpoint = self.setup.endpoint.clone();
-        let trunk = self.setup.trunk.clone();
-        let caller_id = std::mem::take(&mut self.setup.caller_id);
-        let destination = self.setup.destination.clone();
-        let dial_timeout = self.setup.dial_timeout;
-        let ports = self.setup.media.ports.clone();
-        let leased = self.setup.port.take();
-        let setup_slot = self.setup.setup_slot.take();
-        let place = async move {
-            let ip = match endpoint.udp_addr().ip() {
-                ip if ip.is_unspecified() => trunk.local_ip,
-                ip => ip,
-            };
-            // Our RTP port, held from the offer on; the media session takes it at answer.
-            let lease = match leased {
-                Some(lease) => ports.bind_leased(lease, ip),
-                None => ports.bind(ip),
-            }
-            .map_err(|e| e.to_string())?;
-            let offer = media::sdp::offer(ip, lease.port(), rand::random::<u32>() as u64);
-            let mut spec = trunk.call_spec(&destination, dial_timeout, Some(offer.into_bytes()));
-            if !caller_id.is_empty() {
-                spec.from_user = caller_id;
-            }
-            spec.until_first_response =
-                setup_slot.map(|s| Arc::new(s) as Arc<dyn std::any::Any + Send + Sync>);
-            let placed = endpoint.place_call(spec).await.map_err(|e| e.to_string())?;
-            Ok::<_, String>((placed, lease))
+        let ip = match self.setup.endpoint.udp_addr().ip() {
+            ip if ip.is_unspecified() => self.setup.trunk.local_ip,
+            ip => ip,
         };
-        ctx.wait(place.into_actor(self).map(|res, act, ctx| match res {
-            Ok((placed, lease)) => {
-                act.handle = Some(placed.handle);
-                act.port = Some(lease);
-                ctx.add_stream(tokio_stream::wrappers::ReceiverStream::new(placed.events));
-            }
-            Err(e) => act.finish(failed(&format!("transport: {e}")), ctx),
-        }));
+        // Our RTP port, held from the offer on; the media session takes it at answer.
+        let ports = &self.setup.media.ports;
+        let lease = match self.setup.port.take() {
+            Some(lease) => ports.bind_leased(lease, ip),
+            None => ports.bind(ip),
+        };
+        let lease = match lease {
+            Ok(lease) => lease,
+            Err(e) => return self.finish(failed(&format!("transport: {e}")), ctx),
+        };
+        let offer = media::sdp::offer(ip, lease.port(), rand::random::<u32>() as u64);
+        let mut spec = self.setup.trunk.call_spec(
+            &self.setup.destination,
+            self.setup.dial_timeout,
+            Some(offer.into_bytes()),
+        );
+        let caller_id = std::mem::take(&mut self.setup.caller_id);
+        if !caller_id.is_empty() {
+            spec.from_user = caller_id;
+        }
+        spec.until_first_response = self
+            .setup
+            .setup_slot
+            .take()
+            .map(|s| Arc::new(s) as Arc<dyn std::any::Any + Send + Sync>);
+        // Nothing comes back from the endpoint but the call's events.
+        let placed = self.setup.endpoint.dial(spec);
+        self.handle = Some(placed.handle);
+        self.port = Some(lease);
+        ctx.add_stream(tokio_stream::wrappers::ReceiverStream::new(placed.events));
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {

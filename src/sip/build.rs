@@ -14,6 +14,9 @@ pub enum BuildError {
     /// A URI we were given does not parse.
     #[error("invalid SIP URI {0}")]
     BadUri(String),
+    /// A call handle made by the caller is not one (its top bit is clear) or is in use.
+    #[error("call handle {0:#x} is not the caller's to use")]
+    Handle(u64),
 }
 
 /// A fresh Via branch (`z9hG4bK` + 16 random alphanumerics).

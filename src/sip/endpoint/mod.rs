@@ -26,6 +26,12 @@ pub use uac::{CallEvent, CallOutcome, CallSpec};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallHandle(pub u64);
 
+impl CallHandle {
+    /// The top bit of the handles a caller makes itself ([`Endpoint::place_call_as`]): the
+    /// endpoint's own never reach it, so the two never meet.
+    pub const CALLER_MADE: u64 = 1 << 63;
+}
+
 /// Identifies one OPTIONS probe (trunk keep-alive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProbeHandle(pub u64);

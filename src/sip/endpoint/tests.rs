@@ -197,6 +197,23 @@ fn the_guard_held_until_the_first_response_is_dropped_at_the_first_response() {
 }
 
 #[test]
+fn a_caller_made_handle_must_have_its_top_bit_and_be_free() {
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    let mine = CallHandle(CallHandle::CALLER_MADE | 7);
+    ep.place_call_as(t0, mine, spec()).expect("placed");
+    assert_eq!(ep.active_calls(), 1);
+    assert!(ep.place_call_as(t0, mine, spec()).is_err(), "in use");
+    assert!(
+        ep.place_call_as(t0, CallHandle(7), spec()).is_err(),
+        "the endpoint's own space"
+    );
+    assert_eq!(ep.active_calls(), 1);
+    let own = ep.place_call(t0, spec()).expect("placed");
+    assert_eq!(own.0 & CallHandle::CALLER_MADE, 0);
+}
+
+#[test]
 fn a_call_that_does_not_ask_for_progress_reports_only_its_answer_and_end() {
     let mut ep = endpoint();
     let t0 = Instant::now();

@@ -101,6 +101,21 @@ pub struct CallOutcome {
     pub talk_ms: u64,
 }
 
+impl CallOutcome {
+    /// A call that failed before any SIP exchange, for `reason`.
+    pub fn failed(reason: impl Into<String>) -> CallOutcome {
+        CallOutcome {
+            disposition: Disposition::Failed,
+            sip_code: None,
+            reason: reason.into(),
+            hangup_by: None,
+            call_id: String::new(),
+            setup_ms: 0,
+            talk_ms: 0,
+        }
+    }
+}
+
 /// Why we are cancelling an unanswered call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CancelReason {
@@ -178,6 +193,30 @@ impl Endpoint {
     /// [`EndpointEvent::Call`].
     pub fn place_call(&mut self, now: Instant, spec: CallSpec) -> Result<CallHandle, BuildError> {
         let handle = CallHandle(self.fresh_id());
+        self.start_call(now, handle, spec)?;
+        Ok(handle)
+    }
+
+    /// [`place_call`](Self::place_call) under a handle the caller made: one with
+    /// [`CallHandle::CALLER_MADE`] set, not in use.
+    pub fn place_call_as(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        spec: CallSpec,
+    ) -> Result<(), BuildError> {
+        if handle.0 & CallHandle::CALLER_MADE == 0 || self.calls.contains_key(&handle) {
+            return Err(BuildError::Handle(handle.0));
+        }
+        self.start_call(now, handle, spec)
+    }
+
+    fn start_call(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        spec: CallSpec,
+    ) -> Result<(), BuildError> {
         let local = self.local_addr(spec.transport);
         let display = spec
             .from_display
@@ -242,7 +281,7 @@ impl Endpoint {
         self.timers
             .push(now + dial_timeout, Wake::DialTimeout(handle));
         self.start_call_tx(now, handle, invite, peer, transport, Owner::Invite(handle));
-        Ok(handle)
+        Ok(())
     }
 
     /// Ends a call from our side: CANCEL while it rings, BYE once answered.

@@ -2,10 +2,11 @@
 //! next deadline.
 
 use super::tcp::{self, TcpEvent};
-use super::{Command, PlacedCall, TransportError};
+use super::{Command, PlacedCall, TransportError, CALL_EVENT_CAPACITY};
 use crate::fast::FastMap;
 use crate::sip::endpoint::{
-    CallEvent, CallHandle, Endpoint, EndpointConfig, EndpointEvent, ProbeHandle, Transmit,
+    CallEvent, CallHandle, CallOutcome, Endpoint, EndpointConfig, EndpointEvent, ProbeHandle,
+    Transmit,
 };
 use crate::sip::uri::TransportKind;
 use bytes::Bytes;
@@ -16,8 +17,6 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Most datagrams handled per wake-up before the driver looks at its other inputs.
 const UDP_BATCH: usize = 256;
-/// Events buffered per call: a call reports at most a handful.
-const CALL_EVENT_CAPACITY: usize = 16;
 /// At shutdown, how long messages already queued for TCP peers may take to be written.
 const TCP_CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// At shutdown, how long requests already sent (a hung-up call's BYE) may take to be answered,
@@ -118,6 +117,18 @@ impl Driver {
                     Err(e) => Err(TransportError::InvalidCall(e.to_string())),
                 };
                 let _ = reply.send(result);
+            }
+            Command::Dial(spec, handle, tx) => {
+                match self.endpoint.place_call_as(now, handle, *spec) {
+                    Ok(()) => {
+                        self.calls.insert(handle, tx);
+                    }
+                    Err(e) => {
+                        let _ = tx.try_send(CallEvent::Ended(CallOutcome::failed(format!(
+                            "invalid call: {e}"
+                        ))));
+                    }
+                }
             }
             Command::Hangup(h) => self.endpoint.hangup(now, h),
             Command::Probe(uri, peer, transport, reply) => {

@@ -12,6 +12,8 @@ use crate::sip::transaction::TimerConfig;
 use crate::sip::uri::TransportKind;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// How to open the SIP sockets.
@@ -72,6 +74,8 @@ pub(crate) enum Command {
         Box<CallSpec>,
         oneshot::Sender<Result<PlacedCall, TransportError>>,
     ),
+    /// A call whose handle and event queue the caller made (`EndpointHandle::dial`).
+    Dial(Box<CallSpec>, CallHandle, mpsc::Sender<CallEvent>),
     Hangup(CallHandle),
     Probe(
         String,
@@ -89,7 +93,12 @@ pub struct EndpointHandle {
     commands: mpsc::Sender<Command>,
     udp: SocketAddr,
     tcp: Option<SocketAddr>,
+    /// The next handle [`dial`](Self::dial) gives out (in `CallHandle::CALLER_MADE`'s space).
+    next_call: Arc<AtomicU64>,
 }
+
+/// Events buffered per call: a call reports at most a handful.
+const CALL_EVENT_CAPACITY: usize = 16;
 
 impl EndpointHandle {
     /// Places a call; its events arrive on the returned receiver.
@@ -99,15 +108,32 @@ impl EndpointHandle {
         rx.await.map_err(|_| TransportError::Stopped)?
     }
 
+    /// Places a call without waiting for the endpoint: the handle and the event queue are
+    /// made here, so nothing comes back but the call's events. A call the endpoint cannot
+    /// place (its URI does not parse) ends at once, `failed`, its reason saying why; if the
+    /// endpoint has stopped, the events end without `Ended`.
+    pub fn dial(&self, spec: CallSpec) -> PlacedCall {
+        let n = self.next_call.fetch_add(1, Ordering::Relaxed);
+        let handle = CallHandle(CallHandle::CALLER_MADE | n);
+        let (tx, events) = mpsc::channel(CALL_EVENT_CAPACITY);
+        self.send_now(Command::Dial(Box::new(spec), handle, tx));
+        PlacedCall { handle, events }
+    }
+
     /// Hangs up a call (CANCEL while ringing, BYE once answered).
     pub async fn hangup(&self, handle: CallHandle) -> Result<(), TransportError> {
         self.send(Command::Hangup(handle)).await
     }
 
-    /// [`hangup`](Self::hangup) without waiting: queued at once when the driver's queue has
-    /// room, else sent from a task of its own on the current runtime.
+    /// [`hangup`](Self::hangup) without waiting.
     pub fn hangup_now(&self, handle: CallHandle) {
-        match self.commands.try_send(Command::Hangup(handle)) {
+        self.send_now(Command::Hangup(handle));
+    }
+
+    /// Queues `command` at once when the driver's queue has room, else sends it from a task
+    /// of its own on the current runtime.
+    fn send_now(&self, command: Command) {
+        match self.commands.try_send(command) {
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
             Err(mpsc::error::TrySendError::Full(command)) => {
                 let commands = self.commands.clone();
@@ -195,6 +221,7 @@ pub async fn start(config: TransportConfig) -> Result<EndpointHandle, TransportE
         commands,
         udp: udp_addr,
         tcp: tcp_addr,
+        next_call: Arc::default(),
     })
 }
 
@@ -219,4 +246,67 @@ pub fn local_ip_towards(peer: SocketAddr) -> io::Result<IpAddr> {
     let s = std::net::UdpSocket::bind(bind)?;
     s.connect(peer)?;
     Ok(s.local_addr()?.ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Disposition;
+    use std::time::Duration;
+
+    fn spec(request_uri: String, peer: SocketAddr) -> CallSpec {
+        CallSpec {
+            request_uri,
+            from_user: "ringmaster".into(),
+            from_display: None,
+            from_host: "127.0.0.1".into(),
+            asserted_identity: false,
+            peer,
+            transport: TransportKind::Udp,
+            credentials: None,
+            dial_timeout: Duration::from_secs(30),
+            sdp: None,
+            extra_headers: Vec::new(),
+            report_progress: false,
+            until_first_response: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dialed_call_goes_out_under_the_handle_made_for_it() {
+        let endpoint = start(TransportConfig::default()).await.expect("endpoint");
+        let peer = tokio::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("peer");
+        let to = peer.local_addr().expect("addr");
+        let first = endpoint.dial(spec(format!("sip:+15550001@{to}"), to));
+        let second = endpoint.dial(spec(format!("sip:+15550002@{to}"), to));
+        assert_ne!(first.handle, second.handle);
+        assert_ne!(first.handle.0 & CallHandle::CALLER_MADE, 0);
+        let mut buf = [0u8; 4096];
+        let (n, _) = tokio::time::timeout(Duration::from_secs(5), peer.recv_from(&mut buf))
+            .await
+            .expect("in time")
+            .expect("an INVITE");
+        let invite = String::from_utf8_lossy(&buf[..n]);
+        assert!(invite.starts_with("INVITE sip:+1555000"), "{invite}");
+        endpoint.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_dialed_call_the_endpoint_cannot_place_ends_failed_saying_why() {
+        let endpoint = start(TransportConfig::default()).await.expect("endpoint");
+        let to: SocketAddr = "127.0.0.1:9".parse().expect("addr");
+        // No host: not a URI a request can carry.
+        let mut placed = endpoint.dial(spec("sip:".into(), to));
+        match placed.events.recv().await {
+            Some(CallEvent::Ended(outcome)) => {
+                assert_eq!(outcome.disposition, Disposition::Failed);
+                assert!(outcome.reason.starts_with("invalid call:"), "{outcome:?}");
+            }
+            other => panic!("expected the call's end, got {other:?}"),
+        }
+        assert!(placed.events.recv().await.is_none());
+        endpoint.shutdown().await;
+    }
 }
