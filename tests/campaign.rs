@@ -96,6 +96,43 @@ fn retries_failover_and_final_dispositions_give_each_target_the_right_attempts()
     );
 }
 
+/// `max_setup` counts the calls whose INVITE has had no response yet: a call that rings
+/// (180) frees its place at once, so one place lets every ringing callee be dialed together
+/// rather than one after the other's dial timeout.
+#[test]
+fn max_setup_counts_only_calls_without_a_response_so_ringing_calls_do_not_hold_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sipp, trunk) = sipp_trunk(dir.path());
+    let s = Server::start_with(dir.path(), trunk, 50, "max_setup = 1\n");
+    let ringing: &[&[&str]] = &[&["+15550130001"], &["+15550130002"], &["+15550130003"]];
+    let plan = json!({"name": "ring long", "dial_timeout": 3000, "try_interval": 200,
+                      "max_try_count_0": 1,
+                      "source": {"type": "tel", "target": "+15551230000"}});
+    let (id, _, _) = campaign(&s, plan, ringing, json!({}));
+    s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    s.wait_status(&id, "finished", Duration::from_secs(30));
+    let calls = s.campaigncalls(&id);
+    assert_eq!(calls.len(), 3);
+    let mut created: Vec<chrono::NaiveDateTime> = calls
+        .iter()
+        .map(|c| {
+            assert_eq!(c["disposition"], "no_answer", "{c}");
+            let at = c["tm_create"].as_str().expect("tm_create");
+            chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S%.f").expect("a time")
+        })
+        .collect();
+    created.sort();
+    let spread = created[2] - created[0];
+    assert!(
+        spread < chrono::Duration::milliseconds(1500),
+        "the three ringing calls were dialed {spread} apart: a ringing call held max_setup"
+    );
+}
+
 #[test]
 fn end_handle_continue_dials_targets_added_later_and_next_campaign_starts_after_finish() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -92,6 +92,11 @@ pub struct Server {
 impl Server {
     /// Writes a config for `trunk` under `dir` and starts serving.
     pub fn start(dir: &Path, trunk: SocketAddr, max_cps: u32) -> Server {
+        Server::start_with(dir, trunk, max_cps, "")
+    }
+
+    /// [`start`](Self::start) with more `[[trunk]]` settings (TOML lines).
+    pub fn start_with(dir: &Path, trunk: SocketAddr, max_cps: u32, trunk_extra: &str) -> Server {
         let api = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let db = dir.join("ringmaster.db");
         let config = dir.join("ringmaster.toml");
@@ -100,7 +105,7 @@ impl Server {
             format!(
                 "[sip]\nlisten = \"127.0.0.1:0\"\n\n[api]\nlisten = \"{api}\"\n\n[database]\nurl = \"sqlite://{}\"\n\n\
                  [[auth.tokens]]\ntoken = \"{TOKEN}\"\ncustomer_id = \"7a1b2c3d-4e5f-6789-abcd-ef0123456789\"\n\n\
-                 [[trunk]]\nname = \"sipp\"\nuri = \"sip:{trunk}\"\nmax_cps = {max_cps}\nmax_concurrent = 200\nkeepalive_secs = 0\n",
+                 [[trunk]]\nname = \"sipp\"\nuri = \"sip:{trunk}\"\nmax_cps = {max_cps}\nmax_concurrent = 200\nkeepalive_secs = 0\n{trunk_extra}",
                 db.display()
             ),
         )
