@@ -749,6 +749,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_batch_that_fails_leaves_nothing_behind() {
+        let (store, targets) = store_with_targets(2).await;
+        let first = begin(&targets[0], 1);
+        assert_eq!(
+            store
+                .apply(std::slice::from_ref(&first))
+                .await
+                .expect("apply"),
+            [true]
+        );
+        // The second target's claim runs, then the insert of its attempt fails on the first
+        // attempt's id: the claim is undone with the rest of the batch.
+        let WriteOp::Begin { call, .. } = &first else {
+            unreachable!()
+        };
+        let mut clash = begin(&targets[1], 1);
+        if let WriteOp::Begin { call: c, .. } = &mut clash {
+            c.id = call.id;
+        }
+        assert!(store.apply(&[clash]).await.is_err());
+        let second = store
+            .get_target(targets[1].outdial_id, targets[1].id)
+            .await
+            .expect("get")
+            .expect("target");
+        assert_eq!(second.status, TargetStatus::Idle);
+        assert_eq!(second.tries.try_count_0, 0);
+        assert_eq!(store.open_attempts().await.expect("open").len(), 1);
+    }
+
+    #[tokio::test]
     async fn due_targets_carry_on_after_the_cursor() {
         let (store, targets) = store_with_targets(5).await;
         let outdial = targets[0].outdial_id;

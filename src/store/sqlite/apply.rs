@@ -5,6 +5,11 @@
 //! NULL) to one of a few fixed lengths, so each statement's text is one of a handful, prepared
 //! once per connection and kept; a NULL row matches no row and inserts none.
 //!
+//! Every statement is `OR FAIL`: a failing statement keeps the rows it already changed, which
+//! spares SQLite a statement journal (a copy of each page before a multi-row statement changes
+//! it, kept to undo that statement alone); nothing of it survives anyway, since a failing batch
+//! rolls back its whole transaction.
+//!
 //! Within a batch the writes are applied by kind — begins, exhausted targets, answers, ends —
 //! which keeps their meaning: a write never depends on a later one of an earlier kind (an
 //! attempt's answer and end are only sent once its begin is committed, and a target is begun
@@ -170,7 +175,7 @@ impl<'a> Rows<'a> {
 /// more try on the slot dialed (a compare-and-set); returns the targets that moved.
 static CLAIM: Bulk = Bulk::new(
     "id, slot, expected, at",
-    "UPDATE targets SET status = 'progressing',
+    "UPDATE OR FAIL targets SET status = 'progressing',
        try_count_0 = try_count_0 + (v.slot = 0), try_count_1 = try_count_1 + (v.slot = 1),
        try_count_2 = try_count_2 + (v.slot = 2), try_count_3 = try_count_3 + (v.slot = 3),
        try_count_4 = try_count_4 + (v.slot = 4), tm_update = v.at
@@ -186,7 +191,7 @@ static INSERT_CALLS: Bulk = Bulk::new(
     "id, customer_id, campaign_id, outplan_id, outdial_id, outdial_target_id, queue_id,
      reference_type, reference_id, status, result, source, destination, destination_index,
      try_count, tm_create, tm_update, tm_delete",
-    "INSERT INTO campaigncalls (id, customer_id, campaign_id, outplan_id, outdial_id,
+    "INSERT OR FAIL INTO campaigncalls (id, customer_id, campaign_id, outplan_id, outdial_id,
        outdial_target_id, queue_id, reference_type, reference_id, status, result, source,
        destination, destination_index, try_count, tm_create, tm_update, tm_delete)
      SELECT * FROM v WHERE v.id IS NOT NULL",
@@ -194,19 +199,19 @@ static INSERT_CALLS: Bulk = Bulk::new(
 
 static EXHAUST: Bulk = Bulk::new(
     "id, at",
-    "UPDATE targets SET status = 'done', result = 'fail', tm_update = v.at
+    "UPDATE OR FAIL targets SET status = 'done', result = 'fail', tm_update = v.at
      FROM v WHERE targets.id = v.id AND targets.status = 'idle'",
 );
 
 static ANSWER: Bulk = Bulk::new(
     "id, at",
-    "UPDATE campaigncalls SET status = 'progressing', tm_update = v.at
+    "UPDATE OR FAIL campaigncalls SET status = 'progressing', tm_update = v.at
      FROM v WHERE campaigncalls.id = v.id AND campaigncalls.status = 'dialing'",
 );
 
 static END_CALLS: Bulk = Bulk::new(
     "id, result, disposition, sip_code, reason, hangup_by, setup_ms, talk_ms, flow_result, at",
-    "UPDATE campaigncalls SET status = 'done', result = v.result,
+    "UPDATE OR FAIL campaigncalls SET status = 'done', result = v.result,
        disposition = v.disposition, sip_code = v.sip_code, reason = v.reason,
        hangup_by = v.hangup_by, setup_ms = v.setup_ms, talk_ms = v.talk_ms,
        flow_result = v.flow_result, tm_update = v.at
@@ -215,7 +220,7 @@ static END_CALLS: Bulk = Bulk::new(
 
 static END_TARGETS: Bulk = Bulk::new(
     "id, status, result, next_at, at",
-    "UPDATE targets SET status = v.status, result = v.result, next_at = v.next_at,
+    "UPDATE OR FAIL targets SET status = v.status, result = v.result, next_at = v.next_at,
        tm_update = v.at
      FROM v WHERE targets.id = v.id",
 );
