@@ -402,10 +402,6 @@ impl<S: AttemptSink> CallActor<S> {
     }
 }
 
-fn failed(reason: &str) -> CallOutcome {
-    CallOutcome::failed(reason)
-}
-
 impl<S: AttemptSink> Actor for CallActor<S> {
     type Context = Context<Self>;
 
@@ -422,7 +418,7 @@ impl<S: AttemptSink> Actor for CallActor<S> {
         };
         let lease = match lease {
             Ok(lease) => lease,
-            Err(e) => return self.finish(failed(&format!("transport: {e}")), ctx),
+            Err(e) => return self.finish(CallOutcome::failed(format!("transport: {e}")), ctx),
         };
         let offer = media::sdp::offer(ip, lease.port(), rand::random::<u32>() as u64);
         let mut spec = self.setup.trunk.call_spec(
@@ -451,7 +447,7 @@ impl<S: AttemptSink> Actor for CallActor<S> {
             self.reported = true;
             self.campaign.do_send(AttemptEvent::Ended {
                 campaigncall_id: self.setup.campaigncall_id,
-                outcome: failed("call actor stopped"),
+                outcome: CallOutcome::failed("call actor stopped"),
                 flow_result: self.runner.as_ref().map(|r| r.outcome().to_value()),
             });
         }
@@ -473,7 +469,7 @@ impl<S: AttemptSink> StreamHandler<CallEvent> for CallActor<S> {
     }
 
     fn finished(&mut self, ctx: &mut Context<Self>) {
-        self.finish(failed("SIP endpoint stopped"), ctx);
+        self.finish(CallOutcome::failed("SIP endpoint stopped"), ctx);
     }
 }
 

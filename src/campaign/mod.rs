@@ -64,9 +64,9 @@ impl Deps {
             return;
         }
         if self.call_arbiters.is_empty() {
-            calls.into_iter().for_each(|call| {
+            for call in calls {
                 call.start();
-            });
+            }
             return;
         }
         let n = self.call_arbiters.len();
@@ -81,9 +81,9 @@ impl Deps {
         for (i, share) in shares.into_iter().enumerate() {
             let arbiter = &self.call_arbiters[(first + i) % n];
             arbiter.spawn_fn(move || {
-                share.into_iter().for_each(|call| {
+                for call in share {
                     call.start();
-                });
+                }
             });
         }
     }

@@ -34,11 +34,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            // Statement journals of the multi-row writes in memory, not in temporary files.
             // 8 KiB pages for a new database (an existing one keeps its own): a commit writes
             // each page it changed to the WAL as one frame, and the dialer's writes change
             // runs of neighbouring rows, so fewer, larger frames cost fewer writes.
             .pragma("page_size", "8192")
+            // Statement journals (of multi-row writes that need one) in memory, not in
+            // temporary files.
             .pragma("temp_store", "memory")
             // 32 MiB of page cache per connection (the default is 2 MiB).
             .pragma("cache_size", "-32768")
