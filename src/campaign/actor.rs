@@ -421,13 +421,7 @@ impl CampaignActor {
             return;
         }
         let ops = std::mem::take(&mut self.pending);
-        let ended: Vec<Uuid> = ops
-            .iter()
-            .filter_map(|op| match op {
-                WriteOp::End(end) => Some(end.campaigncall_id),
-                _ => None,
-            })
-            .collect();
+        let ended: Vec<Uuid> = ops.iter().filter_map(WriteOp::ended_call).collect();
         // A detached task, not an actor future: actix polls every future an actor has spawned
         // each time the actor wakes, so pending writes would cost O(n) per event.
         let writer = self.deps.writer.clone();

@@ -271,6 +271,16 @@ pub enum WriteOp {
     },
 }
 
+impl WriteOp {
+    /// The campaigncall this write ends, if it is an `End`.
+    pub fn ended_call(&self) -> Option<Uuid> {
+        match self {
+            WriteOp::End(end) => Some(end.campaigncall_id),
+            _ => None,
+        }
+    }
+}
+
 /// Which campaigncalls a list wants.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallFilter {

@@ -236,13 +236,7 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
     let mut end_targets = Rows::new(&END_TARGETS);
     let mut begun_targets = FastSet::default();
     // An answer whose end is in the same batch needs no write of its own.
-    let ending: FastSet<Uuid> = ops
-        .iter()
-        .filter_map(|op| match op {
-            WriteOp::End(end) => Some(end.campaigncall_id),
-            _ => None,
-        })
-        .collect();
+    let ending: FastSet<Uuid> = ops.iter().filter_map(WriteOp::ended_call).collect();
     for (i, op) in ops.iter().enumerate() {
         match op {
             WriteOp::Begin { call, slot } => {
