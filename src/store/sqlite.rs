@@ -560,6 +560,15 @@ mod tests {
         assert_eq!(cache, -32768);
     }
 
+    /// The target as the store has it now.
+    async fn stored(store: &SqliteStore, outdial: Uuid, id: Uuid) -> Target {
+        store
+            .get_target(outdial, id)
+            .await
+            .expect("get")
+            .expect("target")
+    }
+
     /// `n` idle targets of one outdial, numbered +1555011xxxx from 0001.
     async fn store_with_targets(n: usize) -> (SqliteStore, Vec<Target>) {
         let store = SqliteStore::open("sqlite::memory:").await.expect("open");
@@ -739,11 +748,7 @@ mod tests {
             .await
             .expect("apply");
         assert_eq!(applied, [true, false]);
-        let stored = store
-            .get_target(target.outdial_id, target.id)
-            .await
-            .expect("get")
-            .expect("target");
+        let stored = stored(&store, target.outdial_id, target.id).await;
         assert_eq!(stored.status, TargetStatus::Progressing);
         assert_eq!(stored.tries.try_count_0, 1);
         assert_eq!(store.open_attempts().await.expect("open").len(), 1);
@@ -770,11 +775,7 @@ mod tests {
             c.id = call.id;
         }
         assert!(store.apply(&[clash]).await.is_err());
-        let second = store
-            .get_target(targets[1].outdial_id, targets[1].id)
-            .await
-            .expect("get")
-            .expect("target");
+        let second = stored(&store, targets[1].outdial_id, targets[1].id).await;
         assert_eq!(second.status, TargetStatus::Idle);
         assert_eq!(second.tries.try_count_0, 0);
         assert_eq!(store.open_attempts().await.expect("open").len(), 1);
@@ -962,11 +963,7 @@ mod tests {
             at: time::now_string(),
         };
         assert_eq!(store.apply(&[exhausted]).await.expect("not idle"), [true]);
-        let t = store
-            .get_target(target.outdial_id, target.id)
-            .await
-            .expect("get")
-            .expect("target");
+        let t = stored(&store, target.outdial_id, target.id).await;
         assert_eq!(
             t.status,
             TargetStatus::Progressing,
@@ -985,11 +982,7 @@ mod tests {
             at: time::now_string(),
         };
         store.apply(&[op]).await.expect("apply");
-        let t = store
-            .get_target(target.outdial_id, target.id)
-            .await
-            .expect("get")
-            .expect("target");
+        let t = stored(&store, target.outdial_id, target.id).await;
         assert_eq!((t.status, t.result.as_str()), (TargetStatus::Done, "fail"));
         assert_eq!(
             store
