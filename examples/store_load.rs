@@ -8,7 +8,7 @@
 
 use ringmaster::domain::{time, Campaign, Campaigncall, Disposition, Outplan, Target};
 use ringmaster::store::sqlite::SqliteStore;
-use ringmaster::store::{AttemptEnd, Docs, Store, TargetNext, WriteOp};
+use ringmaster::store::{AttemptEnd, Commits, Docs, Store, TargetNext, WriteOp};
 use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 use uuid::Uuid;

@@ -96,12 +96,16 @@ impl Default for ApiSettings {
 pub struct DatabaseSettings {
     /// `sqlite://path` (created and migrated on start).
     pub url: String,
+    /// Most MiB the database may grow to (0: no cap but the disk). Past it a commit fails as on
+    /// a full disk: the dialing stops until there is room again.
+    pub max_size_mb: u64,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
         DatabaseSettings {
             url: "sqlite://ringmaster.db".into(),
+            max_size_mb: 0,
         }
     }
 }

@@ -6,13 +6,15 @@
 //! domain/      plain types shared by every layer (Disposition, ...); depends on nothing else
 //! sip/         sans-IO SIP core: message model, transactions, dialogs, digest auth, endpoint
 //! sip/transport/  the only IO in the SIP layer: one thin tokio driver per socket (UDP, TCP)
-//! call/        trunks, `ringmaster call`, and the CallActor: one dial attempt, its media
-//!              session and its flow
+//! call/        trunk configuration, `ringmaster call`, and the CallActor: one dial attempt,
+//!              its media session and its flow
+//! trunk/       trunks as the campaigns share them: limits, health (pure) and keep-alives
 //! flow/        the actions a campaign runs: validation and the interpreter (pure)
 //! media/       SDP answers, G.711, RFC 4733 digits, one RTP task per call leg, prompts
 //! store/       durable state behind the Store trait (SQLite)
 //! campaign/    running campaigns: engine, CampaignActor, pacing and retry (pure), stats
 //! api/         the REST control API under /v1.0 (actix-web), over Store and Control
+//! health.rs    what stops the dialing (store cannot write, trunk down) and `GET /health`
 //! node.rs      one node: store, SIP thread, engine and API started together
 //! demo/        `ringmaster demo`: a simulated trunk and a sample campaign
 //! config.rs    settings: config/*.toml with RINGMASTER_* environment overrides
@@ -44,7 +46,9 @@ pub mod demo;
 pub mod domain;
 pub mod fast;
 pub mod flow;
+pub mod health;
 pub mod media;
 pub mod node;
 pub mod sip;
 pub mod store;
+pub mod trunk;

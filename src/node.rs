@@ -6,11 +6,15 @@ use crate::campaign::engine::{self, Engine, EngineControl, StatusChanged};
 use crate::campaign::Deps;
 use crate::config::Settings;
 use crate::domain::CampaignStatus;
+use crate::health::NodeHealth;
 use crate::sip::transport::{self, EndpointHandle, TransportConfig};
+use crate::store::sqlite::SqliteLimits;
 use crate::store::writer::Writer;
 use crate::store::{SqliteStore, Store};
+use crate::trunk::TrunkGate;
 use actix::prelude::*;
 use anyhow::Context as _;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -30,8 +34,11 @@ pub struct Node {
 
 /// Starts a node inside the current actix system. `api` is an already-bound listener.
 pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::Result<Node> {
+    let limits = SqliteLimits {
+        max_bytes: settings.database.max_size_mb.saturating_mul(1 << 20),
+    };
     let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&settings.database.url)
+        SqliteStore::open_with(&settings.database.url, limits)
             .await
             .with_context(|| format!("cannot open the database {}", settings.database.url))?,
     );
@@ -39,31 +46,36 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         .await
         .context("cannot recover after the last run")?;
     let endpoint = start_sip(settings).await?;
-    let mut trunks = Vec::new();
+    let now = std::time::Instant::now();
+    let mut trunks = BTreeMap::new();
     for t in &settings.trunk {
         let trunk = Trunk::resolve(t.clone())
             .await
             .with_context(|| format!("trunk {:?}", t.name))?;
-        let (state, _) = tokio::sync::watch::channel(crate::call::trunk::TrunkState::Unknown);
-        actix::spawn(crate::call::trunk::keepalive(
+        let gate = Arc::new(TrunkGate::new(trunk, now));
+        actix::spawn(crate::trunk::health::keepalive(
             endpoint.clone(),
-            trunk.clone(),
-            state,
+            gate.clone(),
         ));
-        trunks.push(trunk);
+        trunks.insert(t.name.clone(), gate);
     }
     let open_files = crate::media::ports::raise_open_files_limit();
     tracing::debug!(open_files, "open-file limit");
-    let deps = Arc::new(Deps {
-        store: store.clone(),
-        writer: Writer::start(store.clone())?,
-        endpoint: endpoint.clone(),
+    let writer = Writer::start(store.clone())?;
+    let health = Arc::new(NodeHealth {
+        store: writer.health().clone(),
+        trunks,
         default_trunk: settings
             .trunk
             .first()
             .map(|t| t.name.clone())
             .unwrap_or_default(),
-        gates: engine::gates(trunks),
+    });
+    let deps = Arc::new(Deps {
+        store: store.clone(),
+        writer,
+        endpoint: endpoint.clone(),
+        health: health.clone(),
         media: Arc::new(crate::call::actor::MediaDeps {
             ports: crate::media::ports::PortPool::new(settings.media.port_range()?),
             session: settings.media.session(),
@@ -93,6 +105,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
             .collect(),
         default_region: settings.api.default_region.clone(),
         trunks: settings.trunk.iter().map(|t| t.name.clone()).collect(),
+        health,
     };
     let server = crate::api::serve(api, state).await?;
     let handle = server.handle();

@@ -8,6 +8,7 @@ use super::campaign_status::{self, parse_requested, store_and_notify};
 use super::documents::{self, owned, save};
 use super::error::ApiError;
 use super::fields::Fields;
+use super::health::CampaignView;
 use super::ApiState;
 use crate::domain::time::{now_string, NEVER};
 use crate::domain::{Campaign, CampaignStatus, CampaignType, EndHandle};
@@ -24,7 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::resource("/campaigns/{id}")
-            .route(web::get().to(documents::get::<Campaign>))
+            .route(web::get().to(get))
             .route(web::put().to(update))
             .route(web::delete().to(delete)),
     )
@@ -59,6 +60,17 @@ fn new_campaign(customer: Uuid) -> Campaign {
         tm_update: NEVER.into(),
         tm_delete: NEVER.into(),
     }
+}
+
+/// `GET /campaigns/{id}`: the campaign, and whether it is dialing (`paused`,
+/// `paused_reason`).
+async fn get(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let campaign = owned::<Campaign>(&state, customer, *id).await?;
+    Ok(HttpResponse::Ok().json(CampaignView::new(&state, campaign)))
 }
 
 async fn create(

@@ -34,6 +34,7 @@ mod documents;
 pub mod error;
 mod fields;
 mod flows;
+mod health;
 mod openapi;
 mod outdials;
 mod outplans;
@@ -44,6 +45,7 @@ mod target_rows;
 mod targets;
 
 use crate::campaign::Control;
+use crate::health::NodeHealth;
 use crate::store::{Docs, Store};
 use actix_web::{web, App, HttpServer};
 use phonenumber::country::Id as Country;
@@ -69,6 +71,8 @@ pub struct ApiState {
     pub default_region: String,
     /// The configured trunk names a campaign's `trunk` may name.
     pub trunks: Vec<String>,
+    /// What stops the dialing (store, trunks), for `/health` and campaigns' `paused_reason`.
+    pub health: Arc<NodeHealth>,
 }
 
 impl ApiState {
@@ -106,7 +110,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(flows::routes)
             .configure(openapi::routes)
             .default_service(web::to(error::no_route)),
-    );
+    )
+    .configure(health::routes);
 }
 
 /// Serves the API on an already-bound listener (bind port 0 in tests) with two workers. The

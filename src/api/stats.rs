@@ -20,5 +20,20 @@ async fn get(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let campaign = owned::<Campaign>(&state, customer, *id).await?;
-    Ok(HttpResponse::Ok().json(campaign_stats(state.store.as_ref(), &campaign).await?))
+    let stats = campaign_stats(state.store.as_ref(), &campaign).await?;
+    let paused_reason = super::health::paused_reason(&state, &campaign);
+    Ok(HttpResponse::Ok().json(Stats {
+        stats,
+        paused: !paused_reason.is_empty(),
+        paused_reason,
+    }))
+}
+
+/// The figures, and whether a running campaign is dialing now.
+#[derive(serde::Serialize)]
+struct Stats {
+    #[serde(flatten)]
+    stats: crate::campaign::stats::CampaignStats,
+    paused: bool,
+    paused_reason: String,
 }

@@ -79,7 +79,7 @@ pub struct CallSetup {
     /// Counts the call as setting up through its trunk until its first response: handed to
     /// the endpoint with the call, which drops it then (or when the call ends, or if it is
     /// never placed).
-    pub setup_slot: Option<crate::campaign::gate::SetupSlot>,
+    pub setup_slot: Option<crate::trunk::SetupSlot>,
 }
 
 /// What the flow is waiting for from the media session.

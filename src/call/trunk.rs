@@ -1,9 +1,8 @@
-//! Trunks: where calls leave ringmaster. Configured by name with a URI, transport, credentials
-//! and caller id; an OPTIONS keep-alive marks each one up or down.
+//! A trunk's configuration: configured by name with a URI, transport, credentials and caller
+//! id, resolved once to an address (its health and shared limits: `crate::trunk`).
 
 use crate::sip::auth::Credentials;
 use crate::sip::endpoint::CallSpec;
-use crate::sip::transport::EndpointHandle;
 use crate::sip::uri::{self, TransportKind};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -157,102 +156,5 @@ impl Trunk {
             report_progress: false,
             until_first_response: None,
         }
-    }
-}
-
-/// Whether a trunk answers its keep-alives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TrunkState {
-    /// Not probed yet.
-    Unknown,
-    /// The last probe got an answer (any final status: even 404 or 405 proves the peer lives).
-    Up,
-    /// Two probes in a row went unanswered.
-    Down,
-}
-
-/// Keep-alive bookkeeping: pure, fed with each probe's result.
-#[derive(Debug, Clone, Copy)]
-pub struct TrunkHealth {
-    state: TrunkState,
-    misses: u32,
-}
-
-impl Default for TrunkHealth {
-    fn default() -> Self {
-        TrunkHealth {
-            state: TrunkState::Unknown,
-            misses: 0,
-        }
-    }
-}
-
-impl TrunkHealth {
-    /// Misses in a row that mark a trunk down.
-    pub const MISSES_FOR_DOWN: u32 = 2;
-
-    /// Records one probe (`Some(status)` answered, `None` unanswered) and returns the state.
-    pub fn record(&mut self, answer: Option<u16>) -> TrunkState {
-        match answer {
-            Some(_) => {
-                self.misses = 0;
-                self.state = TrunkState::Up;
-            }
-            None => {
-                self.misses += 1;
-                if self.misses >= Self::MISSES_FOR_DOWN {
-                    self.state = TrunkState::Down;
-                }
-            }
-        }
-        self.state
-    }
-
-    /// The current state.
-    pub fn state(&self) -> TrunkState {
-        self.state
-    }
-}
-
-/// Probes `trunk` every `keepalive_secs` until the endpoint stops, publishing its state.
-pub async fn keepalive(
-    endpoint: EndpointHandle,
-    trunk: Trunk,
-    state: tokio::sync::watch::Sender<TrunkState>,
-) {
-    if trunk.config.keepalive_secs == 0 {
-        return;
-    }
-    let mut health = TrunkHealth::default();
-    let mut tick = tokio::time::interval(Duration::from_secs(trunk.config.keepalive_secs));
-    let target = format!("sip:{}", trunk.host);
-    loop {
-        tick.tick().await;
-        let Ok(answer) = endpoint.probe(&target, trunk.peer, trunk.transport).await else {
-            return;
-        };
-        let before = health.state();
-        let now = health.record(answer);
-        if now != before {
-            tracing::info!(trunk = %trunk.config.name, state = ?now, "trunk state changed");
-        }
-        if state.send(now).is_err() {
-            return;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_trunk_goes_down_after_two_unanswered_probes_and_up_after_one_answer() {
-        let mut h = TrunkHealth::default();
-        assert_eq!(h.record(None), TrunkState::Unknown);
-        assert_eq!(h.record(None), TrunkState::Down);
-        assert_eq!(h.record(Some(405)), TrunkState::Up);
-        assert_eq!(h.record(None), TrunkState::Up);
     }
 }

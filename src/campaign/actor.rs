@@ -3,7 +3,6 @@
 //! only then starts its `CallActor`; when an attempt ends it asks `retry` what becomes of the
 //! target and records that before the target counts as done.
 
-use super::gate::{SetupSlot, TrunkGate};
 use super::pacing::{dials_to_place, PacingInput};
 use super::retry;
 use super::Deps;
@@ -14,7 +13,9 @@ use crate::domain::{
 use crate::fast::{FastMap, FastSet};
 use crate::flow::CallContext;
 use crate::media::ports::PortLease;
-use crate::store::{AttemptEnd, DueCursor, WriteOp};
+use crate::sip::endpoint::PeerFault;
+use crate::store::{AttemptEnd, DueCursor, TargetNext, WriteOp};
+use crate::trunk::{Observation, SetupSlot, TrunkGate};
 use actix::prelude::*;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -78,6 +79,11 @@ pub struct CampaignActor {
     ended: bool,
     /// Answers and ends of attempts heard since the last tick, written together at the next.
     pending: Vec<WriteOp>,
+    /// Why the campaign places no call now (the store cannot write, its trunk is down).
+    held: Option<String>,
+    /// Targets given their try back once already after an isolated trunk fault: a second
+    /// one counts (a number that the trunk always drops is not dialed for ever).
+    given_back: FastSet<Uuid>,
 }
 
 impl CampaignActor {
@@ -106,6 +112,8 @@ impl CampaignActor {
             winding_down: false,
             ended: false,
             pending: Vec::new(),
+            held: None,
+            given_back: FastSet::default(),
         }
     }
 
@@ -191,8 +199,23 @@ impl CampaignActor {
         }));
     }
 
+    /// Whether the campaign may place calls now; logs when that changes.
+    fn may_dial(&mut self, now: Instant) -> bool {
+        let held = self.deps.health.dialing_held(&self.campaign.trunk, now);
+        if held != self.held {
+            match &held {
+                Some(reason) => {
+                    tracing::warn!(campaign = %self.campaign.id, reason, "campaign paused")
+                }
+                None => tracing::info!(campaign = %self.campaign.id, "campaign dialing again"),
+            }
+            self.held = held;
+        }
+        self.held.is_none()
+    }
+
     fn dial(&mut self, now: Instant, ctx: &mut Context<Self>) {
-        if self.hopper.is_empty() {
+        if self.hopper.is_empty() || !self.may_dial(now) {
             return;
         }
         let campaign_in_flight = self.in_flight.len() as u32;
@@ -387,14 +410,37 @@ impl CampaignActor {
             return;
         };
         self.gate.release();
+        let now = Instant::now();
+        match outcome.peer_fault {
+            Some(fault) => self.gate.observe(now, Observation::CallFault(fault)),
+            None if outcome.sip_code.is_some() => self.gate.observe(now, Observation::CallTaken),
+            None => {}
+        }
         let now_ms = chrono::Utc::now().timestamp_millis();
-        let next = retry::after_attempt(
-            &self.outplan,
-            attempt.tries,
-            attempt.target.destinations.present(),
-            outcome.disposition,
-            now_ms,
-        );
+        let target_id = attempt.target.id;
+        let next = match outcome.peer_fault {
+            // The callee never saw the call: its try is given back when the trunk is now
+            // held (down, or asked for a pause), or once for an isolated fault.
+            Some(fault) if self.gate.hold(now).is_some() || self.given_back.insert(target_id) => {
+                let pause = match fault {
+                    PeerFault::Unavailable {
+                        retry_after: Some(secs),
+                    } => i64::from(secs) * 1000,
+                    _ => 0,
+                };
+                TargetNext::Requeue {
+                    at: now_ms + pause,
+                    slot: attempt.slot,
+                }
+            }
+            _ => retry::after_attempt(
+                &self.outplan,
+                attempt.tries,
+                attempt.target.destinations.present(),
+                outcome.disposition,
+                now_ms,
+            ),
+        };
         tracing::debug!(campaign = %self.campaign.id, slot = attempt.slot, answered = attempt.answered, disposition = %outcome.disposition, "attempt ended");
         let end = AttemptEnd {
             campaigncall_id,

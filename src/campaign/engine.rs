@@ -3,7 +3,6 @@
 //! down on `stop`, and closes attempts that a crash left open.
 
 use super::actor::{CampaignActor, CampaignEnded, WindDown};
-use super::gate::TrunkGate;
 use super::{retry, Control, Deps};
 use crate::domain::{time, Campaign, CampaignStatus, CampaignType, Outplan};
 use crate::store::{AttemptEnd, Docs, Store, StoreError, WriteOp};
@@ -236,13 +235,4 @@ pub async fn recover(store: &dyn Store) -> Result<Vec<Uuid>, StoreError> {
         .into_iter()
         .map(|c| c.id)
         .collect())
-}
-
-/// Builds the gate of every trunk once, so that campaigns on one trunk share its limits.
-pub fn gates(trunks: Vec<crate::call::trunk::Trunk>) -> HashMap<String, Arc<TrunkGate>> {
-    let now = std::time::Instant::now();
-    trunks
-        .into_iter()
-        .map(|t| (t.config.name.clone(), Arc::new(TrunkGate::new(t, now))))
-        .collect()
 }

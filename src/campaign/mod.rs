@@ -20,16 +20,15 @@ impl Control for NoEngine {
 
 pub mod actor;
 pub mod engine;
-pub mod gate;
 pub mod pacing;
 pub mod retry;
 pub mod stats;
 
+use crate::health::NodeHealth;
 use crate::sip::transport::EndpointHandle;
 use crate::store::writer::Writer;
 use crate::store::Store;
-use gate::TrunkGate;
-use std::collections::HashMap;
+use crate::trunk::TrunkGate;
 use std::sync::Arc;
 
 /// What every campaign and call actor shares.
@@ -40,10 +39,8 @@ pub struct Deps {
     pub writer: Writer,
     /// The SIP endpoint.
     pub endpoint: EndpointHandle,
-    /// Trunks by name.
-    pub gates: HashMap<String, Arc<TrunkGate>>,
-    /// The trunk used when a campaign names none.
-    pub default_trunk: String,
+    /// The store's and the trunks' health, and the trunks by name.
+    pub health: Arc<NodeHealth>,
     /// What calls' media need.
     pub media: Arc<crate::call::actor::MediaDeps>,
     /// The arbiters (threads) call actors are spread over, one per two cores.
@@ -90,11 +87,6 @@ impl Deps {
 
     /// The trunk called `name` (empty: the default one).
     pub fn gate(&self, name: &str) -> Option<Arc<TrunkGate>> {
-        let name = if name.is_empty() {
-            &self.default_trunk
-        } else {
-            name
-        };
-        self.gates.get(name).cloned()
+        self.health.trunk(name).cloned()
     }
 }

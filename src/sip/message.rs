@@ -40,6 +40,24 @@ pub fn cseq(headers: &Headers) -> Option<(u32, &str)> {
     Some((seq, method))
 }
 
+/// The seconds of a `Retry-After` header (RFC 3261 §20.33: delta-seconds, then optional
+/// comment and parameters), if present and well formed.
+pub fn retry_after(headers: &Headers) -> Option<u32> {
+    headers.iter().find_map(|h| match h {
+        Header::RetryAfter(v) => leading_seconds(v.value()),
+        Header::Other(name, v) if name.eq_ignore_ascii_case("Retry-After") => leading_seconds(v),
+        _ => None,
+    })
+}
+
+fn leading_seconds(value: &str) -> Option<u32> {
+    let digits: &str = value
+        .trim_start()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?;
+    digits.parse().ok()
+}
+
 /// The raw value of the topmost Via (first entry of the first Via header).
 pub fn top_via(headers: &Headers) -> Option<&str> {
     let value = first_header(headers, |h| match h {

@@ -5,6 +5,7 @@
 //! dialer writes on its hot path goes through [`Store::apply`], one transaction per batch
 //! (see [`writer`] for the group commit in front of it).
 
+pub mod health;
 pub mod sqlite;
 pub mod writer;
 
@@ -186,6 +187,15 @@ pub enum TargetNext {
     RetryAt(i64),
     /// No further try: `success` or `fail`.
     Done(&'static str),
+    /// The attempt never reached the callee because the trunk failed it (no response,
+    /// transport error, 503): it does not count as a try of `slot`, and the target is tried
+    /// again no earlier than `at` (unix ms).
+    Requeue {
+        /// Unix ms.
+        at: i64,
+        /// The slot whose try is given back.
+        slot: usize,
+    },
 }
 
 /// The end of an attempt, as recorded.
@@ -299,9 +309,25 @@ pub struct CallCounts {
     pub dispositions: BTreeMap<String, u64>,
 }
 
+/// The dialer's hot-path writes: what the group-commit [`writer`] needs of a store.
+#[async_trait]
+pub trait Commits: Send + Sync + 'static {
+    /// Applies a batch of hot-path writes in one transaction. Returns, per write, whether it
+    /// took effect: a `Begin` whose target is no longer `idle` with the try count the dialer
+    /// saw is refused (the guard that no target is ever dialed twice at once, even by two
+    /// nodes sharing the database); other writes always take effect.
+    async fn apply(&self, ops: &[WriteOp]) -> StoreResult<Vec<bool>>;
+    /// Closes the connection [`apply`](Self::apply) writes on, which rolls back whatever a
+    /// failed commit left open and releases its locks, and opens a new one.
+    async fn reopen_writes(&self) -> StoreResult<()>;
+    /// Commits a write that needs new pages (and drops what it wrote): it fails while the
+    /// database has no room to grow, after a commit failed for a full disk or the size cap.
+    async fn probe_write(&self) -> StoreResult<()>;
+}
+
 /// Durable state.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Commits {
     /// Inserts or replaces a document.
     async fn put_doc(
         &self,
@@ -351,11 +377,6 @@ pub trait Store: Send + Sync + 'static {
     /// The outdial's targets by where they stand.
     async fn count_targets(&self, outdial: Uuid, now_ms: i64) -> StoreResult<TargetCounts>;
 
-    /// Applies a batch of hot-path writes in one transaction. Returns, per write, whether it
-    /// took effect: a `Begin` whose target is no longer `idle` with the try count the dialer
-    /// saw is refused (the guard that no target is ever dialed twice at once, even by two
-    /// nodes sharing the database); other writes always take effect.
-    async fn apply(&self, ops: &[WriteOp]) -> StoreResult<Vec<bool>>;
     /// Attempts not `done` (for recovery after a crash).
     async fn open_attempts(&self) -> StoreResult<Vec<Campaigncall>>;
     /// One campaigncall of the customer.
@@ -430,7 +451,15 @@ fn decode<D: DeserializeOwned>(body: &str) -> StoreResult<D> {
 /// Where a target stands after an attempt ends; shared by backends.
 pub fn target_status_after(next: TargetNext) -> (TargetStatus, &'static str, i64) {
     match next {
-        TargetNext::RetryAt(at) => (TargetStatus::Idle, "", at),
+        TargetNext::RetryAt(at) | TargetNext::Requeue { at, .. } => (TargetStatus::Idle, "", at),
         TargetNext::Done(result) => (TargetStatus::Done, result, 0),
+    }
+}
+
+/// The slot whose try an attempt's end gives back, if any (see [`TargetNext::Requeue`]).
+pub fn try_given_back(next: TargetNext) -> Option<usize> {
+    match next {
+        TargetNext::Requeue { slot, .. } => Some(slot),
+        _ => None,
     }
 }

@@ -11,6 +11,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 mod apply;
@@ -20,14 +21,31 @@ mod apply;
 pub struct SqliteStore {
     pool: SqlitePool,
     /// The dialer's hot-path writes ([`Store::apply`]) on a connection of their own, whose
-    /// page cache no other connection's writes invalidate (the same pool in memory).
-    writes: SqlitePool,
+    /// page cache no other connection's writes invalidate (the same pool in memory). Replaced
+    /// by [`Store::reopen_writes`] after a failed commit.
+    writes: Arc<RwLock<SqlitePool>>,
+    /// How the writer's connection is opened (`None` in memory: it is the readers' pool).
+    write_options: Option<SqliteConnectOptions>,
+}
+
+/// Settings of a SQLite store beyond its URL.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SqliteLimits {
+    /// Most bytes the database may hold (0: as much as the disk holds). A commit that would
+    /// grow it past this fails as on a full disk, and the dialing stops until there is room:
+    /// headroom kept for the rest of the machine, and how a full disk is tested.
+    pub max_bytes: u64,
 }
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://path` or `sqlite::memory:`)
     /// and applies the migrations.
     pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+        SqliteStore::open_with(url, SqliteLimits::default()).await
+    }
+
+    /// [`open`](Self::open) with limits.
+    pub async fn open_with(url: &str, limits: SqliteLimits) -> StoreResult<SqliteStore> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -49,6 +67,22 @@ impl SqliteStore {
             // A batch of due targets (1,000 or more rows) or of claimed ids comes back without
             // the connection's thread stopping every 50 rows until the caller has taken them.
             .row_buffer_size(2048);
+        let options = match limits.max_bytes {
+            0 => options,
+            bytes => {
+                // The page size of an existing database is its own: read it first.
+                let probe = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(options.clone())
+                    .await?;
+                let page: i64 = sqlx::query_scalar("PRAGMA page_size")
+                    .fetch_one(&probe)
+                    .await?;
+                probe.close().await;
+                let pages = (bytes / page.max(512) as u64).max(1);
+                options.pragma("max_page_count", pages.to_string())
+            }
+        };
         let in_memory = url.contains(":memory:");
         let pool = SqlitePoolOptions::new()
             // One connection for an in-memory database: each connection would see its own.
@@ -56,20 +90,39 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        let writes = if in_memory {
-            pool.clone()
-        } else {
-            tokio::spawn(checkpoints(pool.clone()));
-            // The writer's page cache is smaller, 8 MiB: its hot-path writes touch few pages (the
-            // newest rows, the due-targets index), and each commit walks the cache to drop
-            // pages past the database's end, which took 1–4 % of the node's CPU at 32 MiB.
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(options.pragma("cache_size", "-8192"))
-                .await?
-        };
-        Ok(SqliteStore { pool, writes })
+        if in_memory {
+            return Ok(SqliteStore {
+                writes: Arc::new(RwLock::new(pool.clone())),
+                pool,
+                write_options: None,
+            });
+        }
+        tokio::spawn(checkpoints(pool.clone()));
+        // The writer's page cache is smaller, 8 MiB: its hot-path writes touch few pages (the
+        // newest rows, the due-targets index), and each commit walks the cache to drop
+        // pages past the database's end, which took 1–4 % of the node's CPU at 32 MiB.
+        let write_options = options.pragma("cache_size", "-8192");
+        let writes = writer_pool(&write_options).await?;
+        Ok(SqliteStore {
+            pool,
+            writes: Arc::new(RwLock::new(writes)),
+            write_options: Some(write_options),
+        })
     }
+
+    fn writes(&self) -> SqlitePool {
+        match self.writes.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+async fn writer_pool(options: &SqliteConnectOptions) -> StoreResult<SqlitePool> {
+    Ok(SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
+        .await?)
 }
 
 /// How often the WAL is copied back into the database.
@@ -197,6 +250,47 @@ fn hangup_str(h: Option<HangupBy>) -> Option<&'static str> {
         HangupBy::Local => "local",
         HangupBy::Remote => "remote",
     })
+}
+
+#[async_trait]
+impl Commits for SqliteStore {
+    async fn apply(&self, ops: &[WriteOp]) -> StoreResult<Vec<bool>> {
+        let writes = self.writes();
+        let mut tx = writes.begin().await?;
+        let applied = apply::apply(&mut tx, ops).await?;
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    async fn reopen_writes(&self) -> StoreResult<()> {
+        let Some(options) = &self.write_options else {
+            return Ok(());
+        };
+        let fresh = writer_pool(options).await?;
+        let old = match self.writes.write() {
+            Ok(mut w) => std::mem::replace(&mut *w, fresh),
+            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), fresh),
+        };
+        // Closing the connection rolls back the transaction a failed COMMIT left open (SQLite
+        // keeps it, with its write lock, after SQLITE_FULL) so that other connections can
+        // write again.
+        old.close().await;
+        Ok(())
+    }
+
+    async fn probe_write(&self) -> StoreResult<()> {
+        let writes = self.writes();
+        let mut tx = writes.begin().await?;
+        // Eight pages' worth: beyond the free space of the pages at hand.
+        sqlx::query("INSERT INTO write_probe (id, pad) VALUES (1, zeroblob(65536))")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM write_probe")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -447,13 +541,6 @@ impl Store for SqliteStore {
         Ok(counts)
     }
 
-    async fn apply(&self, ops: &[WriteOp]) -> StoreResult<Vec<bool>> {
-        let mut tx = self.writes.begin().await?;
-        let applied = apply::apply(&mut tx, ops).await?;
-        tx.commit().await?;
-        Ok(applied)
-    }
-
     async fn open_attempts(&self) -> StoreResult<Vec<Campaigncall>> {
         let rows = sqlx::query("SELECT * FROM campaigncalls WHERE status <> 'done' ORDER BY seq")
             .fetch_all(&self.pool)
@@ -549,7 +636,7 @@ mod tests {
             .expect("page_size");
         assert_eq!(page_size, 8192);
         let cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
-            .fetch_one(&store.writes)
+            .fetch_one(&store.writes())
             .await
             .expect("cache_size");
         assert_eq!(cache, -8192);
@@ -992,5 +1079,95 @@ mod tests {
                 .failed,
             1
         );
+    }
+
+    #[tokio::test]
+    async fn an_end_that_gives_its_try_back_leaves_the_target_due_with_the_count_it_had() {
+        let (store, targets) = store_with_targets(1).await;
+        let begun = begin(&targets[0], 1);
+        store
+            .apply(std::slice::from_ref(&begun))
+            .await
+            .expect("begin");
+        let next = TargetNext::Requeue { at: 5, slot: 0 };
+        store
+            .apply(&[end(&begun, Disposition::Failed, next)])
+            .await
+            .expect("end");
+        let t = stored(&store, targets[0].outdial_id, targets[0].id).await;
+        assert_eq!((t.status, t.tries.to_array()[0]), (TargetStatus::Idle, 0));
+        // The next attempt is begun as a first try again.
+        let again = store.apply(&[begin(&t, 1)]).await.expect("begin again");
+        assert_eq!(again, vec![true]);
+    }
+
+    /// The database is capped at its current size, as a full disk would leave it.
+    async fn fill_up(store: &SqliteStore) {
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&store.pool)
+            .await
+            .expect("page count");
+        sqlx::query(&format!("PRAGMA max_page_count = {pages}"))
+            .execute(&store.pool)
+            .await
+            .expect("cap");
+    }
+
+    #[tokio::test]
+    async fn a_full_database_refuses_begins_keeps_ends_and_resumes_once_there_is_room() {
+        use crate::store::writer::{WriteError, Writer};
+        let (store, targets) = store_with_targets(600).await;
+        let writer = Writer::start(Arc::new(store.clone())).expect("writer");
+        let first = begin(&targets[0], 1);
+        assert_eq!(
+            writer.write(vec![first.clone()]).await.expect("room"),
+            [true]
+        );
+        fill_up(&store).await;
+        let mut failed = None;
+        for chunk in targets[1..].chunks(20) {
+            let ops = chunk.iter().map(|t| begin(t, 1)).collect();
+            if let Err(e) = writer.write(ops).await {
+                failed = Some(e);
+                break;
+            }
+        }
+        let failed = failed.expect("the capped database filled up");
+        assert!(failed.to_string().contains("full"), "{failed}");
+        let health = writer.health().clone();
+        assert!(!health.writable());
+        assert!(health.failure().expect("why").reason.contains("full"));
+        // While it cannot write, attempts are not begun at all.
+        let refused = writer.write(vec![begin(&targets[599], 1)]).await;
+        assert!(
+            matches!(refused, Err(WriteError::Unwritable(_))),
+            "{refused:?}"
+        );
+        // The end of the call already placed is kept and written (it changes rows in place),
+        // but the store stays unwritable for new attempts while it cannot grow.
+        let end = end(&first, Disposition::Answered, TargetNext::Done("success"));
+        let written =
+            tokio::time::timeout(std::time::Duration::from_secs(5), writer.write(vec![end]))
+                .await
+                .expect("kept end written");
+        assert_eq!(written.expect("durable"), [true]);
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        assert!(!health.writable(), "no room to grow yet");
+        sqlx::query("PRAGMA max_page_count = 1000000")
+            .execute(&store.pool)
+            .await
+            .expect("room again");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !health.writable() {
+            assert!(std::time::Instant::now() < deadline, "never writable again");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let t = stored(&store, targets[0].outdial_id, targets[0].id).await;
+        assert_eq!(
+            (t.status, t.result.as_str()),
+            (TargetStatus::Done, "success")
+        );
+        let more = writer.write(vec![begin(&targets[599], 1)]).await;
+        assert_eq!(more.expect("writes again"), [true]);
     }
 }

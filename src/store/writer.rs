@@ -1,27 +1,61 @@
 //! Group commit: every hot-path write of every campaign goes through one writer task, which
 //! applies whatever has queued up in one transaction, at most one commit every
-//! [`MIN_COMMIT_GAP`], and then acknowledges each write. A
-//! caller learns that its write is durable only from that acknowledgement.
+//! [`MIN_COMMIT_GAP`], and then acknowledges each write. A caller learns that its write is
+//! durable only from that acknowledgement.
+//!
+//! When a commit fails (a full disk, the configured size cap, an I/O error) the store is
+//! marked unwritable in [`StoreHealth`] at once, so that no campaign places another call, and
+//! the writer reopens its connection. From then on:
+//! - a write that begins attempts is refused at once (its calls are not placed);
+//! - every other write (answers, ends: what calls in progress report) is kept, in order, and
+//!   acknowledged only once it is committed: nothing of a call already placed is dropped;
+//! - the writer tries again after a pause that doubles up to [`MAX_RETRY_GAP`]: the kept
+//!   writes (acknowledged once committed), then a write that needs the database to grow;
+//!   when that succeeds the store is writable again, and the campaigns resume.
 
-use super::{Store, StoreError, WriteOp};
+use super::health::StoreHealth;
+use super::{Commits, StoreError, WriteOp};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// Least time between the starts of two commits. Every commit writes each page it changed to
 /// the WAL, and the dialer's writes keep changing the same few pages (the newest rows, the
 /// ends of the indexes): fewer, larger commits write them fewer times. A write waits at most
 /// this long more before it is durable (an attempt's Begin, before its INVITE).
-const MIN_COMMIT_GAP: std::time::Duration = std::time::Duration::from_millis(20);
+const MIN_COMMIT_GAP: Duration = Duration::from_millis(20);
 
 /// Most writes applied in one transaction.
 const MAX_BATCH: usize = 2048;
 
-type Ack = oneshot::Sender<Result<Vec<bool>, Arc<StoreError>>>;
+/// The first pause before trying again after a failed commit.
+const FIRST_RETRY_GAP: Duration = Duration::from_millis(500);
+
+/// The longest pause between two tries while the store cannot write.
+const MAX_RETRY_GAP: Duration = Duration::from_secs(5);
+
+type Ack = oneshot::Sender<Result<Vec<bool>, WriteError>>;
+
+/// One caller's writes and where to acknowledge them.
+struct Request {
+    ops: Vec<WriteOp>,
+    ack: Ack,
+}
+
+impl Request {
+    /// Whether it begins attempts: such a write is refused, not kept, when the store fails.
+    fn begins(&self) -> bool {
+        self.ops
+            .iter()
+            .any(|op| matches!(op, WriteOp::Begin { .. }))
+    }
+}
 
 /// A handle to the writer task.
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<(Vec<WriteOp>, Ack)>,
+    tx: mpsc::Sender<Request>,
+    health: Arc<StoreHealth>,
 }
 
 /// Why a write was not made durable.
@@ -30,6 +64,10 @@ pub enum WriteError {
     /// The database refused the batch.
     #[error("{0}")]
     Store(Arc<StoreError>),
+    /// The store cannot write (a commit failed and none has succeeded since): attempts are
+    /// not begun.
+    #[error("the store cannot write: {0}")]
+    Unwritable(String),
     /// The writer has stopped.
     #[error("the store writer has stopped")]
     Stopped,
@@ -38,71 +76,188 @@ pub enum WriteError {
 impl Writer {
     /// Starts the writer on a thread of its own, so that building and binding thousands of
     /// statements a second never competes with the actors for their thread.
-    pub fn start(store: Arc<dyn Store>) -> std::io::Result<Writer> {
+    pub fn start(store: Arc<dyn Commits>) -> std::io::Result<Writer> {
         let (tx, rx) = mpsc::channel(4096);
+        let health = Arc::new(StoreHealth::default());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
+        let task = Task {
+            store,
+            health: health.clone(),
+            kept: Vec::new(),
+        };
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || runtime.block_on(run(store, rx)))?;
-        Ok(Writer { tx })
+            .spawn(move || runtime.block_on(task.run(rx)))?;
+        Ok(Writer { tx, health })
+    }
+
+    /// Whether the store can write, shared with the campaigns and the API.
+    pub fn health(&self) -> &Arc<StoreHealth> {
+        &self.health
     }
 
     /// Queues `ops` (applied together, in order) and waits until they are committed; returns
-    /// whether each took effect (see [`Store::apply`]).
+    /// whether each took effect (see [`Commits::apply`]).
     pub async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<bool>, WriteError> {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
         let (ack, done) = oneshot::channel();
         self.tx
-            .send((ops, ack))
+            .send(Request { ops, ack })
             .await
             .map_err(|_| WriteError::Stopped)?;
-        match done.await {
-            Ok(Ok(applied)) => Ok(applied),
-            Ok(Err(e)) => Err(WriteError::Store(e)),
-            Err(_) => Err(WriteError::Stopped),
+        done.await.unwrap_or(Err(WriteError::Stopped))
+    }
+}
+
+struct Task {
+    store: Arc<dyn Commits>,
+    health: Arc<StoreHealth>,
+    /// Writes of calls in progress that a failed commit left unwritten, in order.
+    kept: Vec<Request>,
+}
+
+impl Task {
+    async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+        let mut last_commit = tokio::time::Instant::now();
+        loop {
+            if !self.health.writable() {
+                if !self.recover(&mut rx).await {
+                    return;
+                }
+                continue;
+            }
+            let Some(first) = rx.recv().await else {
+                return;
+            };
+            let mut batch = vec![first];
+            tokio::time::sleep_until(last_commit + MIN_COMMIT_GAP).await;
+            last_commit = tokio::time::Instant::now();
+            let mut n = batch[0].ops.len();
+            while n < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(more) => {
+                        n += more.ops.len();
+                        batch.push(more);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit(batch).await;
+        }
+    }
+
+    /// Applies `batch` in one transaction and acknowledges it; on failure, marks the store
+    /// unwritable, refuses its begins and keeps the rest.
+    async fn commit(&mut self, batch: Vec<Request>) {
+        let ops: Vec<WriteOp> = batch.iter().flat_map(|r| r.ops.iter().cloned()).collect();
+        match self.store.apply(&ops).await {
+            Ok(applied) => acknowledge(batch, &applied),
+            Err(e) => {
+                let e = Arc::new(e);
+                tracing::error!(error = %e, writes = ops.len(), "a commit failed: no call is placed until the store can write again");
+                self.health.failed(&e.to_string());
+                self.reopen().await;
+                for r in batch {
+                    if r.begins() {
+                        let _ = r.ack.send(Err(WriteError::Store(e.clone())));
+                    } else {
+                        self.kept.push(r);
+                    }
+                }
+            }
+        }
+    }
+
+    /// While the store cannot write: refuses begins at once, keeps other writes, and tries
+    /// again after a growing pause. Returns `false` once nobody can send any more writes and
+    /// none is kept.
+    async fn recover(&mut self, rx: &mut mpsc::Receiver<Request>) -> bool {
+        let mut gap = FIRST_RETRY_GAP;
+        let mut open = true;
+        while !self.health.writable() {
+            let retry = tokio::time::sleep(gap);
+            tokio::pin!(retry);
+            loop {
+                tokio::select! {
+                    _ = &mut retry => break,
+                    request = rx.recv(), if open => match request {
+                        Some(r) => self.hold(r),
+                        None => open = false,
+                    },
+                }
+            }
+            if self.try_again().await {
+                tracing::info!("the store can write again: dialing resumes");
+                self.health.recovered();
+            } else {
+                gap = (gap * 2).min(MAX_RETRY_GAP);
+                self.reopen().await;
+            }
+            if !open && self.kept.is_empty() {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn hold(&mut self, r: Request) {
+        if r.begins() {
+            let reason = self.health.failure().map(|f| f.reason).unwrap_or_default();
+            let _ = r.ack.send(Err(WriteError::Unwritable(reason)));
+        } else {
+            self.kept.push(r);
+        }
+    }
+
+    /// Commits the kept writes, then a write that needs the database to grow: whether both
+    /// worked (the kept ones may fit where a new attempt would not).
+    async fn try_again(&mut self) -> bool {
+        if !self.kept.is_empty() {
+            let kept = std::mem::take(&mut self.kept);
+            let ops: Vec<WriteOp> = kept.iter().flat_map(|r| r.ops.iter().cloned()).collect();
+            match self.store.apply(&ops).await {
+                Ok(applied) => {
+                    tracing::info!(writes = ops.len(), "kept writes committed");
+                    acknowledge(kept, &applied);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, writes = ops.len(), "the store still cannot write");
+                    self.health.failed(&e.to_string());
+                    self.kept = kept;
+                    return false;
+                }
+            }
+        }
+        match self.store.probe_write().await {
+            Ok(()) => true,
+            Err(e) => {
+                self.health.failed(&e.to_string());
+                false
+            }
+        }
+    }
+
+    async fn reopen(&self) {
+        if let Err(e) = self.store.reopen_writes().await {
+            tracing::warn!(error = %e, "cannot reopen the store's connection");
         }
     }
 }
 
-async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<(Vec<WriteOp>, Ack)>) {
-    let mut ops = Vec::new();
-    // Each caller's ack and how many of the batch's writes are its.
-    let mut acks: Vec<(Ack, usize)> = Vec::new();
-    let mut last_commit = tokio::time::Instant::now();
-    while let Some((first, ack)) = rx.recv().await {
-        acks.push((ack, first.len()));
-        ops.extend(first);
-        tokio::time::sleep_until(last_commit + MIN_COMMIT_GAP).await;
-        last_commit = tokio::time::Instant::now();
-        while ops.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok((more, ack)) => {
-                    acks.push((ack, more.len()));
-                    ops.extend(more);
-                }
-                Err(_) => break,
-            }
-        }
-        let result = store.apply(&ops).await.map_err(Arc::new);
-        if let Err(e) = &result {
-            tracing::error!(error = %e, writes = ops.len(), "a batch of dialer writes failed");
-        }
-        let mut offset = 0;
-        for (ack, n) in acks.drain(..) {
-            let mine = match &result {
-                Ok(applied) => Ok(applied
-                    .get(offset..offset + n)
-                    .map(<[bool]>::to_vec)
-                    .unwrap_or_default()),
-                Err(e) => Err(e.clone()),
-            };
-            offset += n;
-            let _ = ack.send(mine);
-        }
-        ops.clear();
+/// Sends each request its share of `applied`.
+fn acknowledge(batch: Vec<Request>, applied: &[bool]) {
+    let mut offset = 0;
+    for r in batch {
+        let n = r.ops.len();
+        let mine = applied
+            .get(offset..offset + n)
+            .map(<[bool]>::to_vec)
+            .unwrap_or_default();
+        offset += n;
+        let _ = r.ack.send(Ok(mine));
     }
 }

@@ -5,7 +5,7 @@ use crate::helpers::{id_of, spawn_app, TestApp};
 use ringmaster::domain::time::{now_string, NEVER};
 use ringmaster::domain::{Address, CallStatus, Campaign, Campaigncall, Disposition};
 use ringmaster::flow::{Input, Runner, Variables};
-use ringmaster::store::{resolve_actions, AttemptEnd, Store, TargetNext, WriteOp};
+use ringmaster::store::{resolve_actions, AttemptEnd, Commits, TargetNext, WriteOp};
 use serde_json::{json, Value};
 use uuid::Uuid;
 

@@ -101,6 +101,7 @@ pub async fn spawn_app() -> TestApp {
         ]),
         default_region: "US".into(),
         trunks: vec![TRUNK.into()],
+        health: Default::default(),
     };
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let port = listener.local_addr().expect("local address").port();

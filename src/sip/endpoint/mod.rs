@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use timers::{TimerQueue, Wake};
 
-pub use uac::{CallEvent, CallOutcome, CallSpec};
+pub use uac::{CallEvent, CallOutcome, CallSpec, PeerFault};
 
 /// Identifies one call placed through the endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

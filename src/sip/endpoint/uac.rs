@@ -99,6 +99,24 @@ pub struct CallOutcome {
     pub setup_ms: u64,
     /// Answer → hang-up.
     pub talk_ms: u64,
+    /// Whether the call failed because the next hop did not take it (as opposed to the callee
+    /// refusing it): what a trunk's health is judged by.
+    pub peer_fault: Option<PeerFault>,
+}
+
+/// How a next hop failed to take a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerFault {
+    /// No response to the INVITE at all (timer B without even a 100).
+    NoResponse,
+    /// The transport failed (ICMP unreachable, TCP connection refused or reset).
+    Transport,
+    /// `503 Service Unavailable`, with the seconds of its `Retry-After` if it had one.
+    Unavailable {
+        /// `Retry-After`, in seconds.
+        retry_after: Option<u32>,
+    },
 }
 
 impl CallOutcome {
@@ -112,6 +130,7 @@ impl CallOutcome {
             call_id: String::new(),
             setup_ms: 0,
             talk_ms: 0,
+            peer_fault: None,
         }
     }
 }
@@ -152,6 +171,8 @@ pub(super) struct UacCall {
     final_code: Option<u16>,
     /// How far the `o=` version of the SDP we last sent is past the one of our offer.
     sdp_revision: u64,
+    /// Why the next hop did not take the call, once known.
+    peer_fault: Option<PeerFault>,
 }
 
 impl UacCall {
@@ -276,6 +297,7 @@ impl Endpoint {
                 answered_at: None,
                 final_code: None,
                 sdp_revision: 0,
+                peer_fault: None,
             },
         );
         self.timers
@@ -441,6 +463,7 @@ impl Endpoint {
                     let reason = if call.provisional_seen {
                         "timer B"
                     } else {
+                        call.peer_fault = Some(PeerFault::NoResponse);
                         "no response (timer B)"
                     };
                     self.finish(now, handle, Disposition::Failed, None, reason.into(), None);
@@ -448,6 +471,7 @@ impl Endpoint {
             }
             TransactionEvent::TransportError => {
                 if call.phase == Phase::Inviting {
+                    call.peer_fault = Some(PeerFault::Transport);
                     self.finish(
                         now,
                         handle,
@@ -551,9 +575,14 @@ impl Endpoint {
         {
             return;
         }
-        let Some(call) = self.calls.get(&handle) else {
+        let Some(call) = self.calls.get_mut(&handle) else {
             return;
         };
+        if code == 503 {
+            call.peer_fault = Some(PeerFault::Unavailable {
+                retry_after: message::retry_after(&resp.headers),
+            });
+        }
         let disposition = match (code, call.cancel) {
             (487, Some(CancelReason::DialTimeout)) => Disposition::NoAnswer,
             (487, Some(CancelReason::Hangup)) => Disposition::Cancelled,
@@ -814,6 +843,7 @@ impl Endpoint {
                 .answered_at
                 .map(|a| ms(now.saturating_duration_since(a)))
                 .unwrap_or(0),
+            peer_fault: call.peer_fault,
         };
         // Transactions of a finished call keep running (absorbing retransmissions) but report
         // to nobody. Only the call's own are visited: the endpoint holds every transaction of

@@ -18,7 +18,7 @@
 use super::{hangup_str, to_json};
 use crate::domain::{Campaigncall, Disposition};
 use crate::fast::FastSet;
-use crate::store::{target_status_after, StoreError, StoreResult, WriteOp};
+use crate::store::{target_status_after, try_given_back, StoreError, StoreResult, WriteOp};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 use std::sync::OnceLock;
@@ -218,10 +218,13 @@ static END_CALLS: Bulk = Bulk::new(
      FROM v WHERE campaigncalls.id = v.id",
 );
 
+/// `refund` is the slot whose try the attempt gives back, -1 for none.
 static END_TARGETS: Bulk = Bulk::new(
-    "id, status, result, next_at, at",
+    "id, status, result, next_at, refund, at",
     "UPDATE OR FAIL targets SET status = v.status, result = v.result, next_at = v.next_at,
-       tm_update = v.at
+       try_count_0 = try_count_0 - (v.refund = 0), try_count_1 = try_count_1 - (v.refund = 1),
+       try_count_2 = try_count_2 - (v.refund = 2), try_count_3 = try_count_3 - (v.refund = 3),
+       try_count_4 = try_count_4 - (v.refund = 4), tm_update = v.at
      FROM v WHERE targets.id = v.id",
 );
 
@@ -284,11 +287,13 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
                     end.at.as_str().into(),
                 ]);
                 let (status, result, next_at) = target_status_after(end.next);
+                let refund = try_given_back(end.next).map_or(-1, |slot| slot.min(4) as i64);
                 end_targets.push([
                     end.target_id.into(),
                     status.as_str().into(),
                     result.into(),
                     next_at.into(),
+                    refund.into(),
                     end.at.as_str().into(),
                 ]);
             }

@@ -1,11 +1,13 @@
 //! A trunk as the campaigns share it: its calls in flight, its calls still waiting for a
-//! first response and its calls-per-second bucket, counted across every campaign dialing
-//! through it.
+//! first response, its calls-per-second bucket and its health, counted across every campaign
+//! dialing through it.
 
-use super::pacing::TokenBucket;
+use super::health::{Observation, TrunkHealth, TrunkState};
 use crate::call::trunk::Trunk;
+use crate::campaign::pacing::TokenBucket;
+use serde::Serialize;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 /// One trunk's shared limits.
@@ -16,6 +18,22 @@ pub struct TrunkGate {
     /// Calls whose INVITE has had no response yet.
     setting_up: Arc<AtomicU32>,
     bucket: Mutex<TokenBucket>,
+    health: Mutex<TrunkHealth>,
+}
+
+/// A trunk's health as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrunkView {
+    /// Its configured name.
+    pub name: String,
+    /// `unknown`, `up` or `down`.
+    pub state: TrunkState,
+    /// Why it takes no call now (down, or a 503's `Retry-After`); empty when it takes them.
+    pub reason: String,
+    /// Seconds it has been down.
+    pub down_secs: Option<u64>,
+    /// Calls through it now.
+    pub calls_in_flight: u32,
 }
 
 /// One call counted as setting up through a trunk until it is dropped: when the call hears
@@ -40,6 +58,46 @@ impl TrunkGate {
             in_flight: AtomicU32::new(0),
             setting_up: Arc::default(),
             bucket: Mutex::new(bucket),
+            health: Mutex::new(TrunkHealth::default()),
+        }
+    }
+
+    fn health(&self) -> MutexGuard<'_, TrunkHealth> {
+        match self.health.lock() {
+            Ok(h) => h,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Records what the trunk did (a probe's answer, a call's fate); logs a change of state.
+    pub fn observe(&self, now: Instant, what: Observation) {
+        let mut health = self.health();
+        if health.observe(now, what) {
+            let state = health.state();
+            let reason = health.hold(now).unwrap_or_default();
+            tracing::warn!(trunk = %self.trunk.config.name, ?state, reason, "trunk state changed");
+        }
+    }
+
+    /// Why no call may go through the trunk now, if none may.
+    pub fn hold(&self, now: Instant) -> Option<String> {
+        self.health().hold(now)
+    }
+
+    /// Whether the trunk takes calls, as last seen.
+    pub fn state(&self) -> TrunkState {
+        self.health().state()
+    }
+
+    /// Its health for the API.
+    pub fn view(&self, now: Instant) -> TrunkView {
+        let health = self.health();
+        TrunkView {
+            name: self.trunk.config.name.clone(),
+            state: health.state(),
+            reason: health.hold(now).unwrap_or_default(),
+            down_secs: health.down_for(now).map(|d| d.as_secs()),
+            calls_in_flight: self.in_flight(),
         }
     }
 
