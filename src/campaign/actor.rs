@@ -411,9 +411,13 @@ impl CampaignActor {
         };
         self.gate.release();
         let now = Instant::now();
+        // An answered call told of the trunk when it was answered; its end, maybe minutes
+        // later, says nothing new.
         match outcome.peer_fault {
             Some(fault) => self.gate.observe(now, Observation::CallFault(fault)),
-            None if outcome.sip_code.is_some() => self.gate.observe(now, Observation::CallTaken),
+            None if outcome.sip_code.is_some() && !attempt.answered => {
+                self.gate.observe(now, Observation::CallTaken)
+            }
             None => {}
         }
         let now_ms = chrono::Utc::now().timestamp_millis();
@@ -522,6 +526,7 @@ impl Handler<AttemptEvent> for CampaignActor {
                 if let Some(a) = self.in_flight.get_mut(&campaigncall_id) {
                     a.answered = true;
                 }
+                self.gate.observe(Instant::now(), Observation::CallTaken);
                 self.pending.push(WriteOp::Answered {
                     campaigncall_id,
                     at: time::now_string(),

@@ -51,7 +51,16 @@ pub fn sipp_trunk(dir: &Path) -> (Proc, SocketAddr) {
 
 /// SIPp playing the trunk with one of `sip-test/scenarios/`, with extra arguments.
 pub fn sipp_scenario(dir: &Path, scenario: &str, args: &[&str]) -> (Proc, SocketAddr) {
-    let port = free_port();
+    sipp_scenario_on(dir, scenario, free_port(), args)
+}
+
+/// [`sipp_scenario`] on a given port (to start a trunk again where it was).
+pub fn sipp_scenario_on(
+    dir: &Path,
+    scenario: &str,
+    port: u16,
+    args: &[&str],
+) -> (Proc, SocketAddr) {
     let scenario = format!(
         "{}/sip-test/scenarios/{scenario}",
         env!("CARGO_MANIFEST_DIR")
@@ -82,6 +91,17 @@ pub fn sipp_scenario(dir: &Path, scenario: &str, args: &[&str]) -> (Proc, Socket
     (Proc(child), SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
+/// Settings added to sections of the test config (TOML lines).
+#[derive(Default)]
+pub struct Extra<'a> {
+    /// `[sip]`.
+    pub sip: &'a str,
+    /// `[database]`.
+    pub database: &'a str,
+    /// `[[trunk]]`.
+    pub trunk: &'a str,
+}
+
 /// A `ringmaster serve` process and where its API is.
 pub struct Server {
     pub proc: Option<Proc>,
@@ -97,26 +117,52 @@ impl Server {
 
     /// [`start`](Self::start) with more `[[trunk]]` settings (TOML lines).
     pub fn start_with(dir: &Path, trunk: SocketAddr, max_cps: u32, trunk_extra: &str) -> Server {
+        let extra = Extra {
+            trunk: trunk_extra,
+            ..Extra::default()
+        };
+        Server::start_extra(dir, trunk, max_cps, &extra)
+    }
+
+    /// [`start`](Self::start) with more settings in some sections.
+    pub fn start_extra(dir: &Path, trunk: SocketAddr, max_cps: u32, extra: &Extra) -> Server {
         let api = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let db = dir.join("ringmaster.db");
         let config = dir.join("ringmaster.toml");
+        let mut s = Server {
+            proc: None,
+            api,
+            config,
+        };
+        s.configure(trunk, max_cps, extra);
+        s.restart();
+        s
+    }
+
+    /// Writes the config (the API keeps its address), for the next (re)start.
+    pub fn configure(&self, trunk: SocketAddr, max_cps: u32, extra: &Extra) {
+        let db = self.config.with_file_name("ringmaster.db");
+        let Extra {
+            sip,
+            database,
+            trunk: trunk_extra,
+        } = extra;
+        let api = self.api;
         std::fs::write(
-            &config,
+            &self.config,
             format!(
-                "[sip]\nlisten = \"127.0.0.1:0\"\n\n[api]\nlisten = \"{api}\"\n\n[database]\nurl = \"sqlite://{}\"\n\n\
+                "[sip]\nlisten = \"127.0.0.1:0\"\n{sip}\n\n[api]\nlisten = \"{api}\"\n\n[database]\nurl = \"sqlite://{}\"\n{database}\n\n\
                  [[auth.tokens]]\ntoken = \"{TOKEN}\"\ncustomer_id = \"7a1b2c3d-4e5f-6789-abcd-ef0123456789\"\n\n\
                  [[trunk]]\nname = \"sipp\"\nuri = \"sip:{trunk}\"\nmax_cps = {max_cps}\nmax_concurrent = 200\nkeepalive_secs = 0\n{trunk_extra}",
                 db.display()
             ),
         )
         .expect("write config");
-        let mut s = Server {
-            proc: None,
-            api,
-            config,
-        };
-        s.restart();
-        s
+    }
+
+    /// Stops the process with SIGTERM (a clean stop) and waits for it.
+    #[allow(dead_code)] // not every test binary stops a server
+    pub fn stop(&mut self) {
+        self.proc.take();
     }
 
     /// (Re)starts the process on the same config and database, waiting for the API.
