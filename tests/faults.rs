@@ -166,6 +166,20 @@ fn a_full_database_stops_the_dialing_at_once_loses_nothing_and_resumes_when_ther
     );
     let why = shown["paused_reason"].as_str().unwrap_or("");
     assert!(why.contains("store cannot write"), "{shown}");
+    // A write of the API either fits or says why it cannot be made.
+    let (code, body) = s.call(
+        "POST",
+        "/v1.0/outplans",
+        Some(json!({"name": "while full"})),
+    );
+    assert!(
+        code == 200
+            || (code == 503
+                && body["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("cannot write"))),
+        "{code} {body}"
+    );
     // No new call is placed, and every INVITE the trunk got has its recorded attempt.
     std::thread::sleep(Duration::from_secs(2));
     let stats = s.ok("GET", &format!("/v1.0/campaigns/{id}/stats"), None);
@@ -191,6 +205,8 @@ fn a_full_database_stops_the_dialing_at_once_loses_nothing_and_resumes_when_ther
     let done = s.wait_status(&id, "finished", Duration::from_secs(120));
     let (code, _) = s.call("GET", "/health", None);
     assert_eq!(code, 200);
+    // Nothing of the failure is left holding a lock: the API writes again.
+    s.ok("POST", "/v1.0/outplans", Some(json!({"name": "after"})));
     assert_eq!(
         done["attempts"].as_u64(),
         Some(n as u64),

@@ -24,7 +24,8 @@ pub enum ApiError {
     /// The body is larger than accepted (413).
     #[error("{0}")]
     TooLarge(String),
-    /// The store failed (500); logged, not shown.
+    /// The store failed: 503 saying so when it cannot write (a full disk), else 500, logged
+    /// and not shown.
     #[error("internal error")]
     Store(#[from] StoreError),
     /// The server is misconfigured (500); logged, not shown.
@@ -84,6 +85,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Store(e) if e.cannot_write() => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -94,8 +96,13 @@ impl ResponseError for ApiError {
             ApiError::Internal(e) => tracing::error!(error = %e, "request failed"),
             _ => {}
         }
-        HttpResponse::build(self.status_code())
-            .json(serde_json::json!({ "message": self.to_string() }))
+        let message = match self {
+            ApiError::Store(e) if e.cannot_write() => {
+                format!("the store cannot write now ({e}); GET /health tells when it can")
+            }
+            other => other.to_string(),
+        };
+        HttpResponse::build(self.status_code()).json(serde_json::json!({ "message": message }))
     }
 }
 

@@ -34,6 +34,21 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// Whether the database could not write (full disk or size cap, read-only, I/O error,
+    /// locked): a condition of the store, not of the request, that passes.
+    pub fn cannot_write(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(e)) = self else {
+            return false;
+        };
+        // SQLite's primary result code is the low byte of its extended code: SQLITE_BUSY 5,
+        // SQLITE_LOCKED 6, SQLITE_READONLY 8, SQLITE_IOERR 10, SQLITE_FULL 13.
+        e.code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6 | 8 | 10 | 13))
+    }
+}
+
 /// Result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
