@@ -26,8 +26,15 @@ use uuid::Uuid;
 const TICK: Duration = Duration::from_millis(10);
 /// Targets fetched per refill.
 const REFILL_BATCH: u32 = 1000;
-/// How long to wait before looking again when no target is due.
+/// How long to wait before looking again when no target is due; doubled after each look that
+/// finds none, up to [`MAX_IDLE_POLL`], so that a campaign with nothing to dial costs next to
+/// nothing (a thousand of them on one node).
 const IDLE_POLL: Duration = Duration::from_millis(250);
+/// The longest wait between two looks for due targets.
+const MAX_IDLE_POLL: Duration = Duration::from_secs(2);
+/// How often a campaign that may not dial (the store cannot write, its trunk is down) looks
+/// again.
+const HELD_TICK: Duration = Duration::from_millis(100);
 
 /// The campaign tells the engine it has stopped (`finished`: every target done).
 #[derive(Message, Debug)]
@@ -71,6 +78,8 @@ pub struct CampaignActor {
     in_flight: FastMap<Uuid, Attempt>,
     refilling: bool,
     next_refill: Instant,
+    /// Looks in a row that found no target due.
+    empty_refills: u32,
     /// Where the last refill stopped in the order of due targets; `None` once a refill came
     /// back short (the next one starts again from the first due target, which finds targets
     /// added or made due behind this point).
@@ -108,6 +117,7 @@ impl CampaignActor {
             in_flight: FastMap::default(),
             refilling: false,
             next_refill: Instant::now(),
+            empty_refills: 0,
             cursor: None,
             winding_down: false,
             ended: false,
@@ -136,6 +146,32 @@ impl CampaignActor {
             self.refill(ctx);
         }
         self.dial(now, ctx);
+    }
+
+    /// Ticks again soon while there is work (targets ready, calls in flight, writes to make),
+    /// less often while dialing is held, and only at the next look for due targets when there
+    /// is nothing to do.
+    fn schedule(&mut self, ctx: &mut Context<Self>) {
+        if self.ended {
+            return;
+        }
+        let busy = !self.in_flight.is_empty()
+            || !self.pending.is_empty()
+            || self.refilling
+            || self.winding_down;
+        let wait = if busy || (!self.hopper.is_empty() && self.held.is_none()) {
+            TICK
+        } else if !self.hopper.is_empty() {
+            HELD_TICK
+        } else {
+            self.next_refill
+                .saturating_duration_since(Instant::now())
+                .clamp(TICK, MAX_IDLE_POLL)
+        };
+        ctx.run_later(wait, |act, ctx| {
+            act.tick(ctx);
+            act.schedule(ctx);
+        });
     }
 
     fn refill(&mut self, ctx: &mut Context<Self>) {
@@ -178,7 +214,11 @@ impl CampaignActor {
                         }
                     }
                     if fresh == 0 {
-                        act.next_refill = Instant::now() + IDLE_POLL;
+                        let wait = IDLE_POLL.saturating_mul(1 << act.empty_refills.min(4));
+                        act.next_refill = Instant::now() + wait.min(MAX_IDLE_POLL);
+                        act.empty_refills += 1;
+                    } else {
+                        act.empty_refills = 0;
                     }
                     if let Some(c) = counts {
                         let nothing_left = c.queued == 0 && c.dialing == 0;
@@ -513,7 +553,7 @@ impl Actor for CampaignActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         tracing::info!(campaign = %self.campaign.id, name = %self.campaign.name, "campaign running");
-        ctx.run_interval(TICK, |act, ctx| act.tick(ctx));
+        self.schedule(ctx);
     }
 }
 
