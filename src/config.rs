@@ -38,6 +38,9 @@ pub struct MediaSettings {
     pub rtp_ports: String,
     /// A call whose far end sends no RTP for this long is ended.
     pub rtp_timeout_ms: u64,
+    /// Symmetric RTP: the far end's first packet from its SDP's IP may name the port we
+    /// hear it on and answer to. Off: only the SDP's address and port.
+    pub rtp_latching: bool,
     /// Where synthesised speech and downloaded prompts are cached.
     pub tts_cache_dir: PathBuf,
     /// Where `play` looks for prompt files given as relative paths.
@@ -49,6 +52,7 @@ impl Default for MediaSettings {
         MediaSettings {
             rtp_ports: "20000-30000".into(),
             rtp_timeout_ms: 30_000,
+            rtp_latching: false,
             tts_cache_dir: std::env::temp_dir().join("ringmaster-tts"),
             prompts_dir: PathBuf::from("prompts"),
         }
@@ -67,6 +71,7 @@ impl MediaSettings {
     pub fn session(&self) -> crate::media::SessionConfig {
         crate::media::SessionConfig {
             rtp_timeout: std::time::Duration::from_millis(self.rtp_timeout_ms),
+            latching: self.rtp_latching,
         }
     }
 }
@@ -282,6 +287,7 @@ mod tests {
         let s = Settings::from_toml("", Vec::new()).unwrap();
         assert_eq!(s.media.rtp_ports, "20000-30000");
         assert_eq!(s.media.rtp_timeout_ms, 30_000);
+        assert!(!s.media.session().latching, "symmetric RTP is opt-in");
         assert!(s.media.tts_cache_dir.ends_with("ringmaster-tts"));
         assert_eq!(s.media.prompts_dir, PathBuf::from("prompts"));
         assert!(s.media.port_range().is_ok());

@@ -1,5 +1,6 @@
 //! Media sessions over loopback UDP against a far end built in the test: prompt playout with
-//! valid RTP, digit detection, barge-in, symmetric RTP and the RTP timeout.
+//! valid RTP, digit detection, barge-in, media only from the negotiated far end, symmetric
+//! RTP as an option and the RTP timeout.
 
 #[path = "media/helpers.rs"]
 mod helpers;
@@ -14,6 +15,7 @@ use std::time::Duration;
 fn config(timeout_ms: u64) -> SessionConfig {
     SessionConfig {
         rtp_timeout: Duration::from_millis(timeout_ms),
+        ..SessionConfig::default()
     }
 }
 
@@ -104,23 +106,72 @@ async fn talk_sends_the_prompt_as_paced_g711_with_valid_rtp_headers() {
 }
 
 #[tokio::test]
-async fn digits_are_reported_once_each_and_media_follows_their_source() {
-    // The answer names a decoy address; the far end really sends from another socket.
-    let decoy = FarEnd::bind().await;
+async fn digits_are_reported_once_each() {
     let mut far = FarEnd::bind().await;
     let socket = session_socket().await;
     let session_addr = socket.local_addr().unwrap();
-    let (handle, mut events) = media::spawn(socket, decoy.remote(), config(30_000));
-
+    let (handle, mut events) = media::spawn(socket, far.remote(), config(30_000));
     far.send_digit(session_addr, 1, 48_000).await;
     far.send_digit(session_addr, 11, 52_000).await;
     let got = events_within(&mut events, Duration::from_millis(300)).await;
     assert_eq!(got, [MediaEvent::Digit('1'), MediaEvent::Digit('#')]);
+    assert!(handle.counters().received.load(Ordering::Relaxed) >= 14);
+    handle.close().unwrap();
+}
 
+#[tokio::test]
+async fn an_injector_is_neither_heard_nor_sent_the_call_audio() {
+    // The answer names `far`; another socket on the same host sends to the session's port
+    // first: digits and audio, as an attacker spraying the RTP range would.
+    let far = FarEnd::bind().await;
+    let mut injector = FarEnd::bind().await;
+    let socket = session_socket().await;
+    let session_addr = socket.local_addr().unwrap();
+    let (handle, mut events) = media::spawn(socket, far.remote(), config(30_000));
+    handle.play(1, tone(400), false).unwrap();
+    injector
+        .send_rtp(session_addr, 0, true, 0, &[0x7F; 160])
+        .await;
+    injector.send_digit(session_addr, 1, 48_000).await;
+    let got = events_within(&mut events, Duration::from_millis(600)).await;
+    assert_eq!(
+        got,
+        [MediaEvent::PlayFinished {
+            id: 1,
+            interrupted: false
+        }],
+        "no digit"
+    );
+    assert!(far.record(Duration::from_millis(100)).await.len() >= 3);
+    assert!(
+        injector.record(Duration::from_millis(100)).await.is_empty(),
+        "the injector receives nothing"
+    );
+    assert_eq!(handle.counters().foreign.load(Ordering::Relaxed), 8);
+    assert_eq!(handle.counters().received.load(Ordering::Relaxed), 0);
+    handle.close().unwrap();
+}
+
+#[tokio::test]
+async fn with_latching_media_follows_the_far_ends_real_port() {
+    // The answer names a decoy port; the far end really sends from another on its host.
+    let decoy = FarEnd::bind().await;
+    let mut far = FarEnd::bind().await;
+    let socket = session_socket().await;
+    let session_addr = socket.local_addr().unwrap();
+    let latching = SessionConfig {
+        latching: true,
+        ..config(30_000)
+    };
+    let (handle, mut events) = media::spawn(socket, decoy.remote(), latching);
+    far.send_digit(session_addr, 1, 48_000).await;
+    let got = events_within(&mut events, Duration::from_millis(300)).await;
+    assert_eq!(got, [MediaEvent::Digit('1')]);
     // Symmetric RTP: the session now sends to the source of the far end's packets.
+    decoy.record(Duration::from_millis(30)).await;
     let packets = far.record(Duration::from_millis(200)).await;
     assert!(packets.len() >= 5, "{} packets", packets.len());
-    assert!(handle.counters().received.load(Ordering::Relaxed) >= 14);
+    assert!(decoy.record(Duration::from_millis(60)).await.is_empty());
     handle.close().unwrap();
 }
 
