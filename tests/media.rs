@@ -5,6 +5,10 @@
 #[path = "media/helpers.rs"]
 mod helpers;
 
+#[path = "campaign/helpers.rs"]
+#[allow(dead_code)] // shared with tests/campaign.rs, which uses the rest
+mod campaign_helpers;
+
 use helpers::{events_within, rms, session_socket, FarEnd, EVENT_PT};
 use ringmaster::media::g711::Codec;
 use ringmaster::media::{self, MediaEvent, SessionConfig};
@@ -314,4 +318,136 @@ async fn close_ends_the_session_and_reports_the_prompt_cut_short() {
     );
     assert!(events.recv().await.is_none(), "the session is gone");
     assert!(handle.stop_playback().is_err());
+}
+
+// End to end: `ringmaster serve` calls a SIPp callee, with a flow on the answered call.
+
+use campaign_helpers::{campaign, free_port, sipp_scenario, Server};
+use serde_json::{json, Value};
+
+const CONFIRM: &str = "11111111-1111-4111-8111-111111111111";
+const CANCEL: &str = "22222222-2222-4222-8222-222222222222";
+
+/// "Press 1 to confirm": a short prompt, then up to `wait_ms` for a digit.
+fn press_one_to_confirm(wait_ms: u64) -> Value {
+    json!({"max_concurrent": 1, "actions": [
+        {"type": "talk", "option": {"text": "Press 1.", "language": "en-US", "digits_handle": "next"}},
+        {"type": "digits_receive", "option": {"duration": wait_ms, "length": 1}},
+        {"type": "branch", "option": {"target_ids": {"1": CONFIRM}, "default_target_id": CANCEL}},
+        {"id": CONFIRM, "type": "variable_set", "option": {"key": "answer", "value": "confirmed"}},
+        {"id": CANCEL, "type": "variable_set", "option": {"key": "answer", "value": "cancelled"}}
+    ]})
+}
+
+/// A `[media] rtp_ports` range of `even` even ports on loopback, away from the ports tests
+/// pick with `free_port`.
+fn rtp_range(even: u16) -> (u16, u16) {
+    let first = 42_000 + (free_port() % 2_000) * 2;
+    (first, first + even * 2 - 1)
+}
+
+/// Runs a campaign of `targets` calls, one at a time, and returns them once all succeeded.
+fn run_calls(s: &Server, targets: usize, wait_ms: u64) -> Vec<Value> {
+    let plan = json!({"name": "once", "dial_timeout": 5000, "max_try_count_0": 1});
+    let numbers: Vec<String> = (0..targets).map(|i| format!("+1555011{i:04}")).collect();
+    let rows: Vec<[&str; 1]> = numbers.iter().map(|n| [n.as_str()]).collect();
+    let rows: Vec<&[&str]> = rows.iter().map(|r| &r[..]).collect();
+    let (id, _, _) = campaign(s, plan, &rows, press_one_to_confirm(wait_ms));
+    s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    let stats = s.wait_status(&id, "finished", Duration::from_secs(60));
+    assert_eq!(stats["succeeded"], targets, "{stats}");
+    s.campaigncalls(&id)
+}
+
+#[test]
+fn digits_injected_at_the_rtp_ports_by_a_stranger_are_not_the_callees() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The callee answers and never presses a key.
+    let (_sipp, trunk) = sipp_scenario(dir.path(), "uas_answer_wait_bye.xml", &[]);
+    let (low, high) = rtp_range(4);
+    let s = Server::start_with(
+        dir.path(),
+        trunk,
+        10,
+        &format!("\n[media]\nrtp_ports = \"{low}-{high}\"\n"),
+    );
+    // A stranger sprays "1" (RFC 4733) and audio at every RTP port of the range while the
+    // call runs, and listens for anything sent back.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let injector = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+            socket.set_nonblocking(true).expect("non-blocking");
+            let mut received = 0usize;
+            let mut buf = [0u8; 2048];
+            // At most 30 s at 20 ms a round.
+            for round in 0..1500u32 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let seq = (round as u16).to_be_bytes();
+                // A new event every 5 rounds, so each would count as a fresh key press.
+                let ts = (round / 5 * 1000).to_be_bytes();
+                let mut event = vec![0x80, 101, seq[0], seq[1]];
+                event.extend_from_slice(&ts);
+                event.extend_from_slice(&[0xBA, 0xD0, 0xBA, 0xD0, 1, 10, 0, 160]);
+                let mut audio = vec![0x80, 0, seq[0], seq[1]];
+                audio.extend_from_slice(&(round * 160).to_be_bytes());
+                audio.extend_from_slice(&[0xBA, 0xD0, 0xBA, 0xD1]);
+                audio.extend_from_slice(&[0x7F; 160]);
+                for port in (low..=high).step_by(2) {
+                    let _ = socket.send_to(&event, ("127.0.0.1", port));
+                    let _ = socket.send_to(&audio, ("127.0.0.1", port));
+                }
+                while socket.recv_from(&mut buf).is_ok() {
+                    received += 1;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            received
+        })
+    };
+    let calls = run_calls(&s, 1, 3000);
+    stop.store(true, Ordering::Relaxed);
+    let received = injector.join().expect("injector");
+    let result = &calls[0]["flow_result"];
+    assert_eq!(calls[0]["disposition"], "answered");
+    assert_eq!(result["digits"].as_str().unwrap_or(""), "", "{result}");
+    assert_eq!(result["variables"]["answer"], "cancelled", "{result}");
+    assert_eq!(received, 0, "the stranger got the call's audio");
+}
+
+#[test]
+fn a_port_of_the_range_held_by_another_process_is_skipped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The callee presses 1 as RFC 4733 events sent to our SDP's port: a digit in the flow
+    // result shows the call had media on the port it offered.
+    let (_sipp, trunk) = sipp_scenario(
+        dir.path(),
+        "uas_dtmf.xml",
+        &["-set", "via", "rtp", "-set", "wait_ms", "500"],
+    );
+    let (low, high) = rtp_range(2);
+    // One of the two even ports is held by someone else for the whole run.
+    let Ok(_squatter) = std::net::UdpSocket::bind(("127.0.0.1", low)) else {
+        return; // taken already: nothing to show
+    };
+    let s = Server::start_with(
+        dir.path(),
+        trunk,
+        10,
+        &format!("\n[media]\nrtp_ports = \"{low}-{high}\"\n"),
+    );
+    // Two calls one after the other: whichever port the pool offers first, one of them
+    // meets the held port.
+    let calls = run_calls(&s, 2, 8000);
+    for call in &calls {
+        assert_eq!(call["disposition"], "answered", "{call}");
+        assert_eq!(call["flow_result"]["digits"], "1", "{call}");
+    }
 }
