@@ -327,6 +327,7 @@ use serde_json::{json, Value};
 
 const CONFIRM: &str = "11111111-1111-4111-8111-111111111111";
 const CANCEL: &str = "22222222-2222-4222-8222-222222222222";
+const BYE: &str = "33333333-3333-4333-8333-333333333333";
 
 /// "Press 1 to confirm": a short prompt, then up to `wait_ms` for a digit.
 fn press_one_to_confirm(wait_ms: u64) -> Value {
@@ -334,8 +335,9 @@ fn press_one_to_confirm(wait_ms: u64) -> Value {
         {"type": "talk", "option": {"text": "Press 1.", "language": "en-US", "digits_handle": "next"}},
         {"type": "digits_receive", "option": {"duration": wait_ms, "length": 1}},
         {"type": "branch", "option": {"target_ids": {"1": CONFIRM}, "default_target_id": CANCEL}},
-        {"id": CONFIRM, "type": "variable_set", "option": {"key": "answer", "value": "confirmed"}},
-        {"id": CANCEL, "type": "variable_set", "option": {"key": "answer", "value": "cancelled"}}
+        {"id": CONFIRM, "next_id": BYE, "type": "variable_set", "option": {"key": "answer", "value": "confirmed"}},
+        {"id": CANCEL, "type": "variable_set", "option": {"key": "answer", "value": "cancelled"}},
+        {"id": BYE, "type": "hangup"}
     ]})
 }
 
@@ -449,5 +451,9 @@ fn a_port_of_the_range_held_by_another_process_is_skipped() {
     for call in &calls {
         assert_eq!(call["disposition"], "answered", "{call}");
         assert_eq!(call["flow_result"]["digits"], "1", "{call}");
+        assert_eq!(
+            call["flow_result"]["variables"]["answer"], "confirmed",
+            "{call}"
+        );
     }
 }
