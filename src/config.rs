@@ -58,7 +58,7 @@ impl Default for MediaSettings {
             rtp_timeout_ms: 30_000,
             rtp_latching: false,
             rtp_idle_socket_ms: 30_000,
-            rtp_idle_sockets_max: 1024,
+            rtp_idle_sockets_max: 4096,
             tts_cache_dir: std::env::temp_dir().join("ringmaster-tts"),
             prompts_dir: PathBuf::from("prompts"),
         }
@@ -302,7 +302,7 @@ mod tests {
         assert_eq!(s.media.rtp_ports, "20000-30000");
         assert_eq!(s.media.rtp_timeout_ms, 30_000);
         assert!(!s.media.session().latching, "symmetric RTP is opt-in");
-        assert_eq!(s.media.idle_sockets().max, 1024);
+        assert_eq!(s.media.idle_sockets().max, 4096);
         assert_eq!(
             s.media.idle_sockets().idle,
             std::time::Duration::from_secs(30)

@@ -76,7 +76,7 @@ pub struct IdleSockets {
 impl Default for IdleSockets {
     fn default() -> Self {
         IdleSockets {
-            max: 1024,
+            max: 4096,
             idle: Duration::from_secs(30),
         }
     }
