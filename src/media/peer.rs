@@ -1,7 +1,8 @@
 //! Whose datagrams a session takes as the far end's, and where it sends: the address in the
 //! far end's SDP, never an arbitrary first sender. With latching on (`[media] rtp_latching`),
-//! the first packet from the SDP's IP may name another port, and that source is then the far
-//! end for receiving and sending until the SDP names a new address (pure: no socket, no clock).
+//! the first valid RTP packet from the SDP's IP may name another port, and that source is
+//! then the far end for receiving and sending until the SDP names a new address (pure: no
+//! socket, no clock).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -47,24 +48,22 @@ impl Peer {
 
     /// Whether a datagram from `from` is the far end's. Everything else is to be dropped
     /// (and counted): it may be an attempt to inject digits or to capture the call's audio.
-    pub fn accepts(&mut self, from: SocketAddr) -> bool {
+    pub fn accepts(&self, from: SocketAddr) -> bool {
         let from = canonical(from);
         let Some(announced) = self.announced else {
             return false;
         };
         match self.latched {
             Some(latched) => from == latched,
-            None if from == announced => {
-                if self.latching {
-                    self.latched = Some(from);
-                }
-                true
-            }
-            None if self.latching && from.ip() == announced.ip() => {
-                self.latched = Some(from);
-                true
-            }
-            None => false,
+            None => from == announced || (self.latching && from.ip() == announced.ip()),
+        }
+    }
+
+    /// A valid RTP packet came from `from`, which [`accepts`](Peer::accepts) took: with
+    /// latching on, the first one decides the far end's port.
+    pub fn heard(&mut self, from: SocketAddr) {
+        if self.latching && self.latched.is_none() && self.accepts(from) {
+            self.latched = Some(canonical(from));
         }
     }
 
@@ -99,22 +98,31 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// What the session does with an RTP packet from `from`: whether it is taken.
+    fn packet(peer: &mut Peer, from: &str) -> bool {
+        let taken = peer.accepts(a(from));
+        if taken {
+            peer.heard(a(from));
+        }
+        taken
+    }
+
     #[test]
     fn without_latching_only_the_sdp_address_is_the_far_end() {
         let mut peer = Peer::new(a("192.0.2.10:4000"), false, false);
-        assert!(!peer.accepts(a("198.51.100.7:4000")), "another host");
+        assert!(!packet(&mut peer, "198.51.100.7:4000"), "another host");
         assert!(
-            !peer.accepts(a("192.0.2.10:4002")),
+            !packet(&mut peer, "192.0.2.10:4002"),
             "another port of its host"
         );
-        assert!(peer.accepts(a("192.0.2.10:4000")));
+        assert!(packet(&mut peer, "192.0.2.10:4000"));
         assert!(
-            !peer.accepts(a("192.0.2.10:4002")),
+            !packet(&mut peer, "192.0.2.10:4002"),
             "still not after it sent"
         );
         assert_eq!(peer.target(), Some(a("192.0.2.10:4000")));
         assert!(
-            peer.accepts(a("[::ffff:192.0.2.10]:4000")),
+            packet(&mut peer, "[::ffff:192.0.2.10]:4000"),
             "as seen by a v6 socket"
         );
     }
@@ -123,10 +131,13 @@ mod tests {
     fn an_injector_that_sends_first_is_neither_heard_nor_answered() {
         for latching in [false, true] {
             let mut peer = Peer::new(a("192.0.2.10:4000"), false, latching);
-            assert!(!peer.accepts(a("203.0.113.66:5000")), "latching {latching}");
+            assert!(
+                !packet(&mut peer, "203.0.113.66:5000"),
+                "latching {latching}"
+            );
             assert_eq!(peer.target(), Some(a("192.0.2.10:4000")));
-            assert!(peer.accepts(a("192.0.2.10:4000")));
-            assert!(!peer.accepts(a("203.0.113.66:5000")));
+            assert!(packet(&mut peer, "192.0.2.10:4000"));
+            assert!(!packet(&mut peer, "203.0.113.66:5000"));
             assert_eq!(peer.target(), Some(a("192.0.2.10:4000")));
         }
     }
@@ -134,26 +145,26 @@ mod tests {
     #[test]
     fn latching_takes_the_first_port_at_the_sdp_ip_and_keeps_it() {
         let mut peer = Peer::new(a("192.0.2.10:4000"), false, true);
-        assert!(peer.accepts(a("192.0.2.10:31000")));
+        assert!(packet(&mut peer, "192.0.2.10:31000"));
         assert_eq!(peer.target(), Some(a("192.0.2.10:31000")));
         // Decided: neither another port nor the SDP's own port moves it again.
-        assert!(!peer.accepts(a("192.0.2.10:31002")));
-        assert!(!peer.accepts(a("192.0.2.10:4000")));
+        assert!(!packet(&mut peer, "192.0.2.10:31002"));
+        assert!(!packet(&mut peer, "192.0.2.10:4000"));
         assert_eq!(peer.target(), Some(a("192.0.2.10:31000")));
     }
 
     #[test]
     fn latching_onto_the_sdp_address_itself_closes_the_window_too() {
         let mut peer = Peer::new(a("192.0.2.10:4000"), false, true);
-        assert!(peer.accepts(a("192.0.2.10:4000")));
-        assert!(!peer.accepts(a("192.0.2.10:31000")));
+        assert!(packet(&mut peer, "192.0.2.10:4000"));
+        assert!(!packet(&mut peer, "192.0.2.10:31000"));
         assert_eq!(peer.target(), Some(a("192.0.2.10:4000")));
     }
 
     #[test]
     fn a_new_address_starts_again_and_the_same_one_keeps_the_latch() {
         let mut peer = Peer::new(a("192.0.2.10:4000"), false, true);
-        assert!(peer.accepts(a("192.0.2.10:31000")));
+        assert!(packet(&mut peer, "192.0.2.10:31000"));
         peer.update(a("192.0.2.10:4000"), false);
         assert_eq!(
             peer.target(),
@@ -163,10 +174,10 @@ mod tests {
         peer.update(a("192.0.2.20:6000"), false);
         assert_eq!(peer.target(), Some(a("192.0.2.20:6000")));
         assert!(
-            !peer.accepts(a("192.0.2.10:31000")),
+            !packet(&mut peer, "192.0.2.10:31000"),
             "the old source is gone"
         );
-        assert!(peer.accepts(a("192.0.2.20:6002")));
+        assert!(packet(&mut peer, "192.0.2.20:6002"));
         assert_eq!(peer.target(), Some(a("192.0.2.20:6002")));
     }
 
@@ -175,18 +186,27 @@ mod tests {
         let mut peer = Peer::new(a("192.0.2.10:4000"), false, false);
         peer.update(a("0.0.0.0:4000"), true);
         assert_eq!(peer.target(), None);
-        assert!(peer.accepts(a("192.0.2.10:4000")));
-        assert!(!peer.accepts(a("0.0.0.0:4000")));
+        assert!(packet(&mut peer, "192.0.2.10:4000"));
+        assert!(!packet(&mut peer, "0.0.0.0:4000"));
         peer.update(a("192.0.2.10:4000"), false);
         assert_eq!(peer.target(), Some(a("192.0.2.10:4000")));
+    }
+
+    #[test]
+    fn only_valid_rtp_latches() {
+        let mut peer = Peer::new(a("192.0.2.10:4000"), false, true);
+        // A datagram that does not parse is dropped by the session without `heard`.
+        assert!(peer.accepts(a("192.0.2.10:31000")));
+        assert!(packet(&mut peer, "192.0.2.10:4000"));
+        assert!(!peer.accepts(a("192.0.2.10:31000")));
     }
 
     #[test]
     fn an_answer_on_hold_from_the_start_accepts_nothing_until_an_address_comes() {
         let mut peer = Peer::new(a("0.0.0.0:4000"), true, true);
         assert_eq!(peer.target(), None);
-        assert!(!peer.accepts(a("192.0.2.10:4000")));
+        assert!(!packet(&mut peer, "192.0.2.10:4000"));
         peer.update(a("192.0.2.10:4000"), false);
-        assert!(peer.accepts(a("192.0.2.10:4000")));
+        assert!(packet(&mut peer, "192.0.2.10:4000"));
     }
 }

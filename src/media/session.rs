@@ -395,6 +395,7 @@ impl Task {
             return false;
         };
         self.counters.received.fetch_add(1, Ordering::Relaxed);
+        self.peer.heard(from);
         if Some(header.payload_type) == self.event_pt {
             if let Some(digit) = self.detector.feed(header.timestamp, payload) {
                 self.emit(MediaEvent::Digit(digit));
