@@ -21,7 +21,7 @@ pub enum HttpError {
     #[error("invalid http method")]
     InvalidMethod,
     /// Connecting, TLS, sending or reading failed, or the response was not valid HTTP.
-    #[error("http: {0}")]
+    #[error("http: {}", with_cause(.0))]
     Request(#[source] reqwest::Error),
     /// The whole exchange took longer than the time limit.
     #[error("http: timed out")]
@@ -41,6 +41,20 @@ impl From<reqwest::Error> for HttpError {
         } else {
             HttpError::Request(e.without_url())
         }
+    }
+}
+
+/// `e` and its deepest cause ("error sending request: Connection refused (os error 111)"):
+/// reqwest's own message alone rarely says what went wrong.
+fn with_cause(e: &reqwest::Error) -> String {
+    let mut root: &dyn std::error::Error = e;
+    while let Some(next) = root.source() {
+        root = next;
+    }
+    if std::ptr::addr_eq(root, e as &dyn std::error::Error) {
+        e.to_string()
+    } else {
+        format!("{e}: {root}")
     }
 }
 

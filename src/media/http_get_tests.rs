@@ -182,6 +182,7 @@ async fn errors_do_not_show_the_url() {
         .await
         .unwrap_err();
     assert!(matches!(err, HttpError::Request(_)), "{err:?}");
+    assert!(err.to_string().contains("refused"), "says why: {err}");
     assert!(!err.to_string().contains("secret"), "{err}");
     assert!(!format!("{err:?}").contains("secret"), "{err:?}");
 }
