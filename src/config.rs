@@ -38,6 +38,13 @@ pub struct MediaSettings {
     pub rtp_ports: String,
     /// A call whose far end sends no RTP for this long is ended.
     pub rtp_timeout_ms: u64,
+    /// Symmetric RTP: the far end's first packet from its SDP's IP may name the port we
+    /// hear it on and answer to. Off: only the SDP's address and port.
+    pub rtp_latching: bool,
+    /// RTP sockets kept open between calls are closed after this long unused.
+    pub rtp_idle_socket_ms: u64,
+    /// At most this many RTP sockets are kept open between calls.
+    pub rtp_idle_sockets_max: usize,
     /// Where synthesised speech and downloaded prompts are cached.
     pub tts_cache_dir: PathBuf,
     /// Where `play` looks for prompt files given as relative paths.
@@ -49,6 +56,9 @@ impl Default for MediaSettings {
         MediaSettings {
             rtp_ports: "20000-30000".into(),
             rtp_timeout_ms: 30_000,
+            rtp_latching: false,
+            rtp_idle_socket_ms: 30_000,
+            rtp_idle_sockets_max: 4096,
             tts_cache_dir: std::env::temp_dir().join("ringmaster-tts"),
             prompts_dir: PathBuf::from("prompts"),
         }
@@ -67,6 +77,15 @@ impl MediaSettings {
     pub fn session(&self) -> crate::media::SessionConfig {
         crate::media::SessionConfig {
             rtp_timeout: std::time::Duration::from_millis(self.rtp_timeout_ms),
+            latching: self.rtp_latching,
+        }
+    }
+
+    /// How many RTP sockets the port pool keeps open between calls, and for how long.
+    pub fn idle_sockets(&self) -> crate::media::ports::IdleSockets {
+        crate::media::ports::IdleSockets {
+            max: self.rtp_idle_sockets_max,
+            idle: std::time::Duration::from_millis(self.rtp_idle_socket_ms),
         }
     }
 }
@@ -282,6 +301,12 @@ mod tests {
         let s = Settings::from_toml("", Vec::new()).unwrap();
         assert_eq!(s.media.rtp_ports, "20000-30000");
         assert_eq!(s.media.rtp_timeout_ms, 30_000);
+        assert!(!s.media.session().latching, "symmetric RTP is opt-in");
+        assert_eq!(s.media.idle_sockets().max, 4096);
+        assert_eq!(
+            s.media.idle_sockets().idle,
+            std::time::Duration::from_secs(30)
+        );
         assert!(s.media.tts_cache_dir.ends_with("ringmaster-tts"));
         assert_eq!(s.media.prompts_dir, PathBuf::from("prompts"));
         assert!(s.media.port_range().is_ok());

@@ -61,6 +61,12 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
     }
     let open_files = crate::media::ports::raise_open_files_limit();
     tracing::debug!(open_files, "open-file limit");
+    let ports = crate::media::ports::PortPool::with_idle_sockets(
+        settings.media.port_range()?,
+        settings.media.idle_sockets(),
+    );
+    // Ends by itself once the pool is dropped.
+    drop(ports.spawn_idle_sweeper());
     let writer = Writer::start(store.clone())?;
     let health = Arc::new(NodeHealth {
         store: writer.health().clone(),
@@ -77,7 +83,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         endpoint: endpoint.clone(),
         health: health.clone(),
         media: Arc::new(crate::call::actor::MediaDeps {
-            ports: crate::media::ports::PortPool::new(settings.media.port_range()?),
+            ports,
             session: settings.media.session(),
             cache_dir: settings.media.tts_cache_dir.clone(),
             prompts_dir: settings.media.prompts_dir.clone(),

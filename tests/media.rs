@@ -1,8 +1,13 @@
 //! Media sessions over loopback UDP against a far end built in the test: prompt playout with
-//! valid RTP, digit detection, barge-in, symmetric RTP and the RTP timeout.
+//! valid RTP, digit detection, barge-in, media only from the negotiated far end, symmetric
+//! RTP as an option and the RTP timeout.
 
 #[path = "media/helpers.rs"]
 mod helpers;
+
+#[path = "campaign/helpers.rs"]
+#[allow(dead_code)] // shared with tests/campaign.rs, which uses the rest
+mod campaign_helpers;
 
 use helpers::{events_within, rms, session_socket, FarEnd, EVENT_PT};
 use ringmaster::media::g711::Codec;
@@ -14,6 +19,7 @@ use std::time::Duration;
 fn config(timeout_ms: u64) -> SessionConfig {
     SessionConfig {
         rtp_timeout: Duration::from_millis(timeout_ms),
+        ..SessionConfig::default()
     }
 }
 
@@ -104,23 +110,72 @@ async fn talk_sends_the_prompt_as_paced_g711_with_valid_rtp_headers() {
 }
 
 #[tokio::test]
-async fn digits_are_reported_once_each_and_media_follows_their_source() {
-    // The answer names a decoy address; the far end really sends from another socket.
-    let decoy = FarEnd::bind().await;
+async fn digits_are_reported_once_each() {
     let mut far = FarEnd::bind().await;
     let socket = session_socket().await;
     let session_addr = socket.local_addr().unwrap();
-    let (handle, mut events) = media::spawn(socket, decoy.remote(), config(30_000));
-
+    let (handle, mut events) = media::spawn(socket, far.remote(), config(30_000));
     far.send_digit(session_addr, 1, 48_000).await;
     far.send_digit(session_addr, 11, 52_000).await;
     let got = events_within(&mut events, Duration::from_millis(300)).await;
     assert_eq!(got, [MediaEvent::Digit('1'), MediaEvent::Digit('#')]);
+    assert!(handle.counters().received.load(Ordering::Relaxed) >= 14);
+    handle.close().unwrap();
+}
 
+#[tokio::test]
+async fn an_injector_is_neither_heard_nor_sent_the_call_audio() {
+    // The answer names `far`; another socket on the same host sends to the session's port
+    // first: digits and audio, as an attacker spraying the RTP range would.
+    let far = FarEnd::bind().await;
+    let mut injector = FarEnd::bind().await;
+    let socket = session_socket().await;
+    let session_addr = socket.local_addr().unwrap();
+    let (handle, mut events) = media::spawn(socket, far.remote(), config(30_000));
+    handle.play(1, tone(400), false).unwrap();
+    injector
+        .send_rtp(session_addr, 0, true, 0, &[0x7F; 160])
+        .await;
+    injector.send_digit(session_addr, 1, 48_000).await;
+    let got = events_within(&mut events, Duration::from_millis(600)).await;
+    assert_eq!(
+        got,
+        [MediaEvent::PlayFinished {
+            id: 1,
+            interrupted: false
+        }],
+        "no digit"
+    );
+    assert!(far.record(Duration::from_millis(100)).await.len() >= 3);
+    assert!(
+        injector.record(Duration::from_millis(100)).await.is_empty(),
+        "the injector receives nothing"
+    );
+    assert_eq!(handle.counters().foreign.load(Ordering::Relaxed), 8);
+    assert_eq!(handle.counters().received.load(Ordering::Relaxed), 0);
+    handle.close().unwrap();
+}
+
+#[tokio::test]
+async fn with_latching_media_follows_the_far_ends_real_port() {
+    // The answer names a decoy port; the far end really sends from another on its host.
+    let decoy = FarEnd::bind().await;
+    let mut far = FarEnd::bind().await;
+    let socket = session_socket().await;
+    let session_addr = socket.local_addr().unwrap();
+    let latching = SessionConfig {
+        latching: true,
+        ..config(30_000)
+    };
+    let (handle, mut events) = media::spawn(socket, decoy.remote(), latching);
+    far.send_digit(session_addr, 1, 48_000).await;
+    let got = events_within(&mut events, Duration::from_millis(300)).await;
+    assert_eq!(got, [MediaEvent::Digit('1')]);
     // Symmetric RTP: the session now sends to the source of the far end's packets.
+    decoy.record(Duration::from_millis(30)).await;
     let packets = far.record(Duration::from_millis(200)).await;
     assert!(packets.len() >= 5, "{} packets", packets.len());
-    assert!(handle.counters().received.load(Ordering::Relaxed) >= 14);
+    assert!(decoy.record(Duration::from_millis(60)).await.is_empty());
     handle.close().unwrap();
 }
 
@@ -263,4 +318,142 @@ async fn close_ends_the_session_and_reports_the_prompt_cut_short() {
     );
     assert!(events.recv().await.is_none(), "the session is gone");
     assert!(handle.stop_playback().is_err());
+}
+
+// End to end: `ringmaster serve` calls a SIPp callee, with a flow on the answered call.
+
+use campaign_helpers::{campaign, free_port, sipp_scenario, Server};
+use serde_json::{json, Value};
+
+const CONFIRM: &str = "11111111-1111-4111-8111-111111111111";
+const CANCEL: &str = "22222222-2222-4222-8222-222222222222";
+const BYE: &str = "33333333-3333-4333-8333-333333333333";
+
+/// "Press 1 to confirm": a short prompt, then up to `wait_ms` for a digit.
+fn press_one_to_confirm(wait_ms: u64) -> Value {
+    json!({"max_concurrent": 1, "actions": [
+        {"type": "talk", "option": {"text": "Press 1.", "language": "en-US", "digits_handle": "next"}},
+        {"type": "digits_receive", "option": {"duration": wait_ms, "length": 1}},
+        {"type": "branch", "option": {"target_ids": {"1": CONFIRM}, "default_target_id": CANCEL}},
+        {"id": CONFIRM, "next_id": BYE, "type": "variable_set", "option": {"key": "answer", "value": "confirmed"}},
+        {"id": CANCEL, "type": "variable_set", "option": {"key": "answer", "value": "cancelled"}},
+        {"id": BYE, "type": "hangup"}
+    ]})
+}
+
+/// A `[media] rtp_ports` range of `even` even ports on loopback, away from the ports tests
+/// pick with `free_port`.
+fn rtp_range(even: u16) -> (u16, u16) {
+    let first = 42_000 + (free_port() % 2_000) * 2;
+    (first, first + even * 2 - 1)
+}
+
+/// Runs a campaign of `targets` calls, one at a time, and returns them once all succeeded.
+fn run_calls(s: &Server, targets: usize, wait_ms: u64) -> Vec<Value> {
+    let plan = json!({"name": "once", "dial_timeout": 5000, "max_try_count_0": 1});
+    let numbers: Vec<String> = (0..targets).map(|i| format!("+1555011{i:04}")).collect();
+    let rows: Vec<[&str; 1]> = numbers.iter().map(|n| [n.as_str()]).collect();
+    let rows: Vec<&[&str]> = rows.iter().map(|r| &r[..]).collect();
+    let (id, _, _) = campaign(s, plan, &rows, press_one_to_confirm(wait_ms));
+    s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    let stats = s.wait_status(&id, "finished", Duration::from_secs(60));
+    assert_eq!(stats["succeeded"], targets, "{stats}");
+    s.campaigncalls(&id)
+}
+
+#[test]
+fn digits_injected_at_the_rtp_ports_by_a_stranger_are_not_the_callees() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The callee answers and never presses a key.
+    let (_sipp, trunk) = sipp_scenario(dir.path(), "uas_answer_wait_bye.xml", &[]);
+    let (low, high) = rtp_range(4);
+    let s = Server::start_with(
+        dir.path(),
+        trunk,
+        10,
+        &format!("\n[media]\nrtp_ports = \"{low}-{high}\"\n"),
+    );
+    // A stranger sprays "1" (RFC 4733) and audio at every RTP port of the range while the
+    // call runs, and listens for anything sent back.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let injector = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+            socket.set_nonblocking(true).expect("non-blocking");
+            let mut received = 0usize;
+            let mut buf = [0u8; 2048];
+            // At most 30 s at 20 ms a round.
+            for round in 0..1500u32 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let seq = (round as u16).to_be_bytes();
+                // A new event every 5 rounds, so each would count as a fresh key press.
+                let ts = (round / 5 * 1000).to_be_bytes();
+                let mut event = vec![0x80, 101, seq[0], seq[1]];
+                event.extend_from_slice(&ts);
+                event.extend_from_slice(&[0xBA, 0xD0, 0xBA, 0xD0, 1, 10, 0, 160]);
+                let mut audio = vec![0x80, 0, seq[0], seq[1]];
+                audio.extend_from_slice(&(round * 160).to_be_bytes());
+                audio.extend_from_slice(&[0xBA, 0xD0, 0xBA, 0xD1]);
+                audio.extend_from_slice(&[0x7F; 160]);
+                for port in (low..=high).step_by(2) {
+                    let _ = socket.send_to(&event, ("127.0.0.1", port));
+                    let _ = socket.send_to(&audio, ("127.0.0.1", port));
+                }
+                while socket.recv_from(&mut buf).is_ok() {
+                    received += 1;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            received
+        })
+    };
+    let calls = run_calls(&s, 1, 3000);
+    stop.store(true, Ordering::Relaxed);
+    let received = injector.join().expect("injector");
+    let result = &calls[0]["flow_result"];
+    assert_eq!(calls[0]["disposition"], "answered");
+    assert_eq!(result["digits"].as_str().unwrap_or(""), "", "{result}");
+    assert_eq!(result["variables"]["answer"], "cancelled", "{result}");
+    assert_eq!(received, 0, "the stranger got the call's audio");
+}
+
+#[test]
+fn a_port_of_the_range_held_by_another_process_is_skipped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The callee presses 1 as RFC 4733 events sent to our SDP's port: a digit in the flow
+    // result shows the call had media on the port it offered.
+    let (_sipp, trunk) = sipp_scenario(
+        dir.path(),
+        "uas_dtmf.xml",
+        &["-set", "via", "rtp", "-set", "wait_ms", "500"],
+    );
+    let (low, high) = rtp_range(2);
+    // One of the two even ports is held by someone else for the whole run.
+    let Ok(_squatter) = std::net::UdpSocket::bind(("127.0.0.1", low)) else {
+        return; // taken already: nothing to show
+    };
+    let s = Server::start_with(
+        dir.path(),
+        trunk,
+        10,
+        &format!("\n[media]\nrtp_ports = \"{low}-{high}\"\n"),
+    );
+    // Two calls one after the other: whichever port the pool offers first, one of them
+    // meets the held port.
+    let calls = run_calls(&s, 2, 8000);
+    for call in &calls {
+        assert_eq!(call["disposition"], "answered", "{call}");
+        assert_eq!(call["flow_result"]["digits"], "1", "{call}");
+        assert_eq!(
+            call["flow_result"]["variables"]["answer"], "confirmed",
+            "{call}"
+        );
+    }
 }

@@ -1,68 +1,92 @@
-//! A minimal HTTP/1.1 GET over a plain TCP stream, for prompts given as `http://` URLs.
-//! No TLS, no redirects, no keep-alive: one request, read to the end, bounded in size and time.
+//! HTTP requests out of ringmaster (prompts given as `http://` or `https://` URLs, flow
+//! webhooks) with `reqwest` over rustls: one request per connection, no redirects, no proxy,
+//! bounded in time and in response size. The body is read as it arrives and the request
+//! given up as soon as it passes the limit, never buffered whole first.
 
+use reqwest::{redirect, Client, Method, Url};
+use std::sync::OnceLock;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-/// Why a download failed (the Display is short enough for a call's record).
+/// Connecting (TCP and TLS) gets at most this long, within the request's own time limit.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a request failed (the Display is short enough for a call's record and never shows the
+/// URL, whose query may carry credentials).
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    /// Not an `http://host[:port]/path` URL.
+    /// Not an `http://` or `https://` URL with a host and no user name.
     #[error("invalid http URL")]
     InvalidUrl,
-    /// Connecting, sending or reading failed.
-    #[error("http: {0}")]
-    Io(#[from] std::io::Error),
-    /// The server took longer than the time limit.
+    /// Not an HTTP method name.
+    #[error("invalid http method")]
+    InvalidMethod,
+    /// Connecting, TLS, sending or reading failed, or the response was not valid HTTP.
+    #[error("http: {}", with_cause(.0))]
+    Request(#[source] reqwest::Error),
+    /// The whole exchange took longer than the time limit.
     #[error("http: timed out")]
     Timeout,
-    /// The response is larger than the limit.
+    /// The response body is larger than the limit.
     #[error("http: response over {0} bytes")]
     TooLarge(usize),
-    /// The response is not valid HTTP/1.x.
-    #[error("http: malformed response")]
-    Malformed,
-    /// A status other than 200.
+    /// A status other than 200 (for [`get`]).
     #[error("http: status {0}")]
     Status(u16),
 }
 
-/// The parts of an `http://` URL a GET needs.
-#[derive(Debug, PartialEq, Eq)]
-struct Url<'a> {
-    host: &'a str,
-    port: u16,
-    path: &'a str,
+impl From<reqwest::Error> for HttpError {
+    fn from(e: reqwest::Error) -> HttpError {
+        if e.is_timeout() {
+            HttpError::Timeout
+        } else {
+            HttpError::Request(e.without_url())
+        }
+    }
 }
 
-fn parse_url(url: &str) -> Result<Url<'_>, HttpError> {
-    let rest = url.strip_prefix("http://").ok_or(HttpError::InvalidUrl)?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    if authority.is_empty() || authority.contains('@') || path.contains(['\r', '\n', ' ']) {
-        return Err(HttpError::InvalidUrl);
+/// `e` and its deepest cause ("error sending request: Connection refused (os error 111)"):
+/// reqwest's own message alone rarely says what went wrong.
+fn with_cause(e: &reqwest::Error) -> String {
+    let mut root: &dyn std::error::Error = e;
+    while let Some(next) = root.source() {
+        root = next;
     }
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (host, after) = v6.split_once(']').ok_or(HttpError::InvalidUrl)?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => p.parse().map_err(|_| HttpError::InvalidUrl)?,
-            None if after.is_empty() => 80,
-            None => return Err(HttpError::InvalidUrl),
-        };
-        (host, port)
+    if std::ptr::addr_eq(root, e as &dyn std::error::Error) {
+        e.to_string()
     } else {
-        match authority.split_once(':') {
-            Some((h, p)) => (h, p.parse().map_err(|_| HttpError::InvalidUrl)?),
-            None => (authority, 80),
-        }
-    };
-    if host.is_empty() {
-        return Err(HttpError::InvalidUrl);
+        format!("{e}: {root}")
     }
-    Ok(Url { host, port, path })
+}
+
+/// The process's client: built once, with no connection kept between requests (actors run
+/// on several runtimes, and a pooled connection belongs to the runtime that opened it).
+fn client() -> Result<&'static Client, HttpError> {
+    static CLIENT: OnceLock<Client> = OnceLock::new();
+    if let Some(c) = CLIENT.get() {
+        return Ok(c);
+    }
+    let built = Client::builder()
+        .user_agent("ringmaster")
+        .redirect(redirect::Policy::none())
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .build()?;
+    Ok(CLIENT.get_or_init(|| built))
+}
+
+/// `url` if it is one we fetch: `http` or `https`, a host, no credentials in it.
+fn parse_url(url: &str) -> Result<Url, HttpError> {
+    let parsed = Url::parse(url).map_err(|_| HttpError::InvalidUrl)?;
+    let fetchable = matches!(parsed.scheme(), "http" | "https")
+        && parsed.host_str().is_some_and(|h| !h.is_empty())
+        && parsed.username().is_empty()
+        && parsed.password().is_none();
+    if fetchable {
+        Ok(parsed)
+    } else {
+        Err(HttpError::InvalidUrl)
+    }
 }
 
 /// Fetches `url`'s body (status 200 only), at most `limit` bytes, within `timeout`.
@@ -84,182 +108,34 @@ pub async fn request(
     timeout: Duration,
 ) -> Result<(u16, Vec<u8>), HttpError> {
     let url = parse_url(url)?;
-    tokio::time::timeout(timeout, fetch(method, &url, content_type, body, limit))
+    let method = Method::from_bytes(method.as_bytes()).map_err(|_| HttpError::InvalidMethod)?;
+    let mut builder = client()?.request(method, url).timeout(timeout);
+    if !body.is_empty() {
+        builder = builder
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body.to_vec());
+    }
+    let exchange = async {
+        let mut response = builder.send().await?;
+        let status = response.status().as_u16();
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(HttpError::TooLarge(limit));
+        }
+        let mut out = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if out.len() + chunk.len() > limit {
+                // Dropping the response closes the connection: the rest is never read.
+                return Err(HttpError::TooLarge(limit));
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok((status, out))
+    };
+    tokio::time::timeout(timeout, exchange)
         .await
         .map_err(|_| HttpError::Timeout)?
 }
 
-async fn fetch(
-    method: &str,
-    url: &Url<'_>,
-    content_type: &str,
-    payload: &[u8],
-    limit: usize,
-) -> Result<(u16, Vec<u8>), HttpError> {
-    let mut stream = TcpStream::connect((url.host, url.port)).await?;
-    let host_header = if url.host.contains(':') {
-        format!("[{}]:{}", url.host, url.port)
-    } else {
-        format!("{}:{}", url.host, url.port)
-    };
-    let content = if payload.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
-            payload.len()
-        )
-    };
-    let request = format!(
-        "{method} {} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: ringmaster\r\nAccept: */*\r\n{content}Connection: close\r\n\r\n",
-        url.path
-    );
-    stream.write_all(request.as_bytes()).await?;
-    stream.write_all(payload).await?;
-    let mut response = Vec::new();
-    // Headers are allowed on top of the body limit.
-    let cap = limit.saturating_add(16 * 1024);
-    (&mut stream)
-        .take(cap as u64 + 1)
-        .read_to_end(&mut response)
-        .await?;
-    if response.len() > cap {
-        return Err(HttpError::TooLarge(limit));
-    }
-    let (status, body) = parse_response(&response)?;
-    if body.len() > limit {
-        return Err(HttpError::TooLarge(limit));
-    }
-    Ok((status, body))
-}
-
-/// Splits a whole HTTP/1.x response into its status and body.
-fn parse_response(response: &[u8]) -> Result<(u16, Vec<u8>), HttpError> {
-    let head_end = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or(HttpError::Malformed)?;
-    let head = std::str::from_utf8(&response[..head_end]).map_err(|_| HttpError::Malformed)?;
-    let body = &response[head_end + 4..];
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().ok_or(HttpError::Malformed)?;
-    let mut parts = status_line.split(' ');
-    if !parts.next().is_some_and(|v| v.starts_with("HTTP/1.")) {
-        return Err(HttpError::Malformed);
-    }
-    let status: u16 = parts
-        .next()
-        .and_then(|s| s.parse().ok())
-        .ok_or(HttpError::Malformed)?;
-    let mut chunked = false;
-    let mut length = None;
-    for line in lines {
-        let (name, value) = line.split_once(':').ok_or(HttpError::Malformed)?;
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = value.to_ascii_lowercase().contains("chunked");
-        } else if name.eq_ignore_ascii_case("content-length") {
-            length = Some(value.parse::<usize>().map_err(|_| HttpError::Malformed)?);
-        }
-    }
-    if chunked {
-        return Ok((status, dechunk(body)?));
-    }
-    match length {
-        Some(n) if n > body.len() => Err(HttpError::Malformed),
-        Some(n) => Ok((status, body[..n].to_vec())),
-        None => Ok((status, body.to_vec())),
-    }
-}
-
-/// Decodes a `Transfer-Encoding: chunked` body.
-fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, HttpError> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = body
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or(HttpError::Malformed)?;
-        let size_text = std::str::from_utf8(&body[..line_end]).map_err(|_| HttpError::Malformed)?;
-        let size_text = size_text.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| HttpError::Malformed)?;
-        body = &body[line_end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        let chunk = body.get(..size).ok_or(HttpError::Malformed)?;
-        out.extend_from_slice(chunk);
-        body = body.get(size + 2..).ok_or(HttpError::Malformed)?;
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_are_split_into_host_port_and_path() {
-        assert_eq!(
-            parse_url("http://example.com/a/b.wav?x=1").unwrap(),
-            Url {
-                host: "example.com",
-                port: 80,
-                path: "/a/b.wav?x=1"
-            }
-        );
-        assert_eq!(
-            parse_url("http://127.0.0.1:8081").unwrap(),
-            Url {
-                host: "127.0.0.1",
-                port: 8081,
-                path: "/"
-            }
-        );
-        assert_eq!(
-            parse_url("http://[::1]:9000/p").unwrap(),
-            Url {
-                host: "::1",
-                port: 9000,
-                path: "/p"
-            }
-        );
-        for bad in [
-            "https://x/",
-            "http://",
-            "http://:80/",
-            "http://u@h/",
-            "http://h:x/",
-            "http://h/a b",
-        ] {
-            assert!(parse_url(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn responses_with_length_chunks_or_close_are_read() {
-        let r = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef";
-        assert_eq!(parse_response(r).unwrap(), (200, b"abc".to_vec()));
-        let r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n";
-        assert_eq!(parse_response(r).unwrap(), (200, b"abcde".to_vec()));
-        let r = b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\nall of it";
-        assert_eq!(parse_response(r).unwrap(), (200, b"all of it".to_vec()));
-    }
-
-    #[test]
-    fn errors_and_garbage_are_reported() {
-        assert_eq!(
-            parse_response(b"HTTP/1.1 404 Not Found\r\n\r\n").unwrap(),
-            (404, Vec::new())
-        );
-        assert!(parse_response(b"garbage").is_err());
-        assert!(parse_response(b"SIP/2.0 200 OK\r\n\r\n").is_err());
-        assert!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc").is_err());
-        assert!(
-            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err()
-        );
-        assert!(
-            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9\r\nab")
-                .is_err()
-        );
-    }
-}
+#[path = "http_get_tests.rs"]
+mod tests;

@@ -8,6 +8,7 @@ pub mod g711;
 pub mod http_get;
 pub mod ids;
 pub mod outbound;
+pub mod peer;
 pub mod ports;
 pub mod prompts;
 pub mod resample;

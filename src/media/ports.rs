@@ -1,9 +1,10 @@
 //! RTP port allocation from the `[media] rtp_ports` range.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// An inclusive range of UDP ports for RTP; only even ports are used (RFC 3550: RTP on
 /// even, RTCP on the odd one above).
@@ -56,43 +57,97 @@ impl PortRange {
     }
 }
 
-/// Ports taken by something else tried per [`PortPool::bind`] before giving up.
-const FOREIGN_TRIES: usize = 16;
-
 /// Datagrams read off a kept socket before it is used again; one holding more is closed and
 /// its port bound afresh.
 const DRAIN_MAX: usize = 64;
+
+/// A port another process held is offered again after this long.
+const SQUAT_RETRY: Duration = Duration::from_secs(10);
+
+/// How many sockets a [`PortPool`] keeps open between calls, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdleSockets {
+    /// Kept sockets at most (the pool also stays under half the open-file limit).
+    pub max: usize,
+    /// A kept socket unused for this long is closed.
+    pub idle: Duration,
+}
+
+impl Default for IdleSockets {
+    fn default() -> Self {
+        IdleSockets {
+            max: 4096,
+            idle: Duration::from_secs(30),
+        }
+    }
+}
 
 /// The range's even ports as a queue of free ones: a call takes the port free the longest
 /// (so a port is not reused while stray packets of its last call may still arrive) and gives
 /// it back when its [`PortLease`] drops. Binding is O(1) however full the range is, and
 /// [`available`](PortPool::available) lets the dialer pace on free ports instead of failing
-/// calls once the range runs out.
+/// calls once the range runs out. A port some other process holds is set aside and offered
+/// again [`SQUAT_RETRY`] later; the call binds the next free one instead.
 ///
 /// A port whose socket no media session took (the call was never answered, or its flow
 /// needed no media) comes back with the socket still bound, and the next call on that port
 /// uses it after reading off whatever arrived meanwhile: most attempts are never answered,
 /// and a socket, a bind and a close for each was a large part of an attempt's cost. At most
-/// `keep_max` sockets are kept open this way (see [`PortPool::new`]).
+/// [`IdleSockets::max`] sockets are kept open this way, each for [`IdleSockets::idle`] at
+/// most: under load a port comes round again well within that, and an idle node closes them.
 #[derive(Debug)]
 pub struct PortPool {
     range: PortRange,
-    keep_max: usize,
+    limits: IdleSockets,
     free: Mutex<Free>,
 }
 
 #[derive(Debug, Default)]
 struct Free {
-    ports: VecDeque<(u16, Option<Kept>)>,
-    /// How many of `ports` hold a socket.
-    kept: usize,
+    /// Free ports, the one free the longest first.
+    ports: VecDeque<u16>,
+    /// The sockets kept open for free ports.
+    kept: HashMap<u16, Kept>,
+    /// Kept sockets by when they came back, oldest first; an entry whose socket was taken
+    /// since (its `since` no longer matches) is skipped.
+    idle: VecDeque<(u16, Instant)>,
+    /// Ports another process held, oldest first, with when they were found taken.
+    aside: VecDeque<(u16, Instant)>,
 }
 
-/// A bound socket and the address it is bound on.
+impl Free {
+    /// Offers again the ports set aside long enough, and closes the sockets unused too long.
+    fn maintain(&mut self, now: Instant, idle: Duration) -> usize {
+        while let Some(&(port, found)) = self.aside.front() {
+            if now.saturating_duration_since(found) < SQUAT_RETRY {
+                break;
+            }
+            self.aside.pop_front();
+            self.ports.push_back(port);
+        }
+        let mut closed = 0;
+        while let Some(&(port, since)) = self.idle.front() {
+            let current = self.kept.get(&port).is_some_and(|k| k.since == since);
+            if current && now.saturating_duration_since(since) < idle {
+                break;
+            }
+            self.idle.pop_front();
+            if current {
+                // Dropped here: the socket is closed, the port stays free.
+                self.kept.remove(&port);
+                closed += 1;
+            }
+        }
+        closed
+    }
+}
+
+/// A bound socket, the address it is bound on, and since when it is unused.
 #[derive(Debug)]
 struct Kept {
     socket: std::net::UdpSocket,
     ip: IpAddr,
+    since: Instant,
 }
 
 /// A port taken from a [`PortPool`], with its socket once bound; dropping it gives the port
@@ -102,6 +157,8 @@ pub struct PortLease {
     pool: Arc<PortPool>,
     port: u16,
     socket: Option<Kept>,
+    /// Another process holds the port: it goes aside rather than back in the queue.
+    squatted: bool,
 }
 
 impl PortLease {
@@ -124,75 +181,142 @@ impl PortLease {
 
 impl Drop for PortLease {
     fn drop(&mut self) {
-        self.pool.give_back(self.port, self.socket.take());
+        let now = Instant::now();
+        if self.squatted {
+            self.pool.set_aside(self.port, now);
+        } else {
+            self.pool.give_back(self.port, self.socket.take(), now);
+        }
     }
 }
 
 impl PortPool {
     /// Every even port of `range` free, in a random rotation (two nodes on one host started
-    /// together do not collide port by port). Up to half the process's open-file limit, less
-    /// what the rest of the node needs, goes to kept sockets.
+    /// together do not collide port by port), keeping sockets open between calls within the
+    /// default [`IdleSockets`].
     pub fn new(range: PortRange) -> Arc<PortPool> {
-        let keep_max = (open_files_limit() / 2).saturating_sub(256);
-        PortPool::keeping(range, keep_max)
+        PortPool::with_idle_sockets(range, IdleSockets::default())
     }
 
-    /// A pool that keeps at most `keep_max` sockets open between calls.
+    /// A pool that keeps sockets open between calls within `limits`, and never more than
+    /// half the process's open-file limit less what the rest of the node needs.
+    pub fn with_idle_sockets(range: PortRange, limits: IdleSockets) -> Arc<PortPool> {
+        let fd_share = (open_files_limit() / 2).saturating_sub(256);
+        PortPool::build(
+            range,
+            IdleSockets {
+                max: limits.max.min(fd_share),
+                ..limits
+            },
+        )
+    }
+
+    /// A pool that keeps at most `keep_max` sockets open between calls (for the default idle
+    /// time).
     pub fn keeping(range: PortRange, keep_max: usize) -> Arc<PortPool> {
-        let mut ports: VecDeque<(u16, Option<Kept>)> =
-            range.even_ports().map(|p| (p, None)).collect();
+        PortPool::build(
+            range,
+            IdleSockets {
+                max: keep_max,
+                ..IdleSockets::default()
+            },
+        )
+    }
+
+    fn build(range: PortRange, limits: IdleSockets) -> Arc<PortPool> {
+        let mut ports: VecDeque<u16> = range.even_ports().collect();
         let len = ports.len();
         ports.rotate_left(rand::random::<usize>() % len.max(1));
         Arc::new(PortPool {
             range,
-            keep_max,
-            free: Mutex::new(Free { ports, kept: 0 }),
+            limits,
+            free: Mutex::new(Free {
+                ports,
+                ..Free::default()
+            }),
         })
     }
 
-    /// Ports free (some may turn out taken by other processes).
+    /// Ports free (without those another process was found holding lately).
     pub fn available(&self) -> usize {
-        self.queue().ports.len()
+        self.queue(Instant::now()).ports.len()
     }
 
     /// Free ports whose socket is kept open.
     pub fn kept(&self) -> usize {
-        self.queue().kept
+        self.queue(Instant::now()).kept.len()
     }
 
-    fn queue(&self) -> std::sync::MutexGuard<'_, Free> {
-        self.free.lock().unwrap_or_else(|e| e.into_inner())
+    /// Closes the kept sockets unused for the pool's idle time as of `now`; returns how many.
+    /// Every use of the pool does this too; [`spawn_idle_sweeper`](PortPool::spawn_idle_sweeper)
+    /// does it for a pool left unused.
+    pub fn close_idle(&self, now: Instant) -> usize {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        free.maintain(now, self.limits.idle)
     }
 
-    fn give_back(&self, port: u16, socket: Option<Kept>) {
-        let mut free = self.queue();
-        let socket = socket.filter(|_| free.kept < self.keep_max);
-        free.kept += usize::from(socket.is_some());
-        free.ports.push_back((port, socket));
+    /// Closes idle sockets every few seconds until the pool is dropped (the task then ends).
+    /// Needs a tokio runtime.
+    pub fn spawn_idle_sweeper(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let pool = Arc::downgrade(self);
+        let every =
+            (self.limits.idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(pool) = pool.upgrade() else { break };
+                let closed = pool.close_idle(Instant::now());
+                if closed > 0 {
+                    tracing::debug!(closed, kept = pool.kept(), "idle RTP sockets closed");
+                }
+            }
+        })
+    }
+
+    /// The free ports, brought up to date as of `now`.
+    fn queue(&self, now: Instant) -> std::sync::MutexGuard<'_, Free> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        free.maintain(now, self.limits.idle);
+        free
+    }
+
+    fn give_back(&self, port: u16, socket: Option<Kept>, now: Instant) {
+        let mut free = self.queue(now);
+        free.ports.push_back(port);
+        if let Some(mut kept) = socket.filter(|_| free.kept.len() < self.limits.max) {
+            kept.since = now;
+            free.idle.push_back((port, now));
+            free.kept.insert(port, kept);
+        }
+    }
+
+    fn set_aside(&self, port: u16, now: Instant) {
+        self.queue(now).aside.push_back((port, now));
     }
 
     /// Takes the port free the longest, without binding it yet.
     pub fn take(self: &Arc<Self>) -> Option<PortLease> {
         let (port, socket) = {
-            let mut free = self.queue();
-            let (port, socket) = free.ports.pop_front()?;
-            free.kept -= usize::from(socket.is_some());
+            let mut free = self.queue(Instant::now());
+            let port = free.ports.pop_front()?;
+            let socket = free.kept.remove(&port);
             (port, socket)
         };
         Some(PortLease {
             pool: self.clone(),
             port,
             socket,
+            squatted: false,
         })
     }
 
     /// A lease of the port free the longest with its socket bound on `ip`. A port some other
-    /// process holds goes to the back of the queue and the next one is tried.
+    /// process holds is set aside (and offered again later) and the next one is tried.
     pub fn bind(self: &Arc<Self>, ip: IpAddr) -> Result<PortLease, PortError> {
-        for _ in 0..FOREIGN_TRIES {
-            let Some(lease) = self.take() else {
-                break;
-            };
+        // Each round takes a port out of the queue for good (bound, or set aside).
+        while let Some(lease) = self.take() {
             if let Some(bound) = ready(lease, ip)? {
                 return Ok(bound);
             }
@@ -215,8 +339,7 @@ impl PortPool {
 }
 
 /// `lease` with a socket bound on `ip`: the one it kept, emptied, or a new one; `Ok(None)`
-/// when the port is taken by someone else (the lease is dropped, and the port goes to the
-/// back of the queue).
+/// when the port is taken by someone else (the lease is dropped, and the port set aside).
 fn ready(mut lease: PortLease, ip: IpAddr) -> Result<Option<PortLease>, PortError> {
     if let Some(kept) = lease.socket.take() {
         if kept.ip == ip && drained(&kept.socket) {
@@ -227,10 +350,17 @@ fn ready(mut lease: PortLease, ip: IpAddr) -> Result<Option<PortLease>, PortErro
     }
     match try_bind(ip, lease.port)? {
         Some(socket) => {
-            lease.socket = Some(Kept { socket, ip });
+            lease.socket = Some(Kept {
+                socket,
+                ip,
+                since: Instant::now(),
+            });
             Ok(Some(lease))
         }
-        None => Ok(None),
+        None => {
+            lease.squatted = true;
+            Ok(None)
+        }
     }
 }
 
@@ -364,14 +494,148 @@ mod tests {
         let pool = PortPool::new(range);
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         // Whichever port comes first is taken by someone else.
-        let first = pool.queue().ports.front().unwrap().0;
+        let first = *pool.queue(Instant::now()).ports.front().unwrap();
         let Ok(squatter) = std::net::UdpSocket::bind(SocketAddr::new(ip, first)) else {
             return; // taken already by another process: nothing to show
         };
         let lease = pool.bind(ip).expect("the other port");
         assert_ne!(lease.port(), first);
-        assert_eq!(pool.available(), 1, "the squatted port stays in the pool");
+        assert_eq!(pool.available(), 0, "the squatted port is set aside");
         drop(squatter);
+        pool.close_idle(Instant::now() + SQUAT_RETRY);
+        assert_eq!(pool.available(), 1, "and offered again later");
+        let again = pool.bind(ip).expect("the port, free now");
+        assert_eq!(again.port(), first);
+    }
+
+    #[test]
+    fn a_block_of_ports_held_elsewhere_does_not_fail_the_call() {
+        // More squatted ports in a row than a call used to try before giving up.
+        let range: PortRange = "47401-47450".parse().unwrap();
+        let pool = PortPool::keeping(range, 0);
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let order: Vec<u16> = pool.queue(Instant::now()).ports.iter().copied().collect();
+        let squatters: Vec<std::net::UdpSocket> = order[..20]
+            .iter()
+            .filter_map(|&p| std::net::UdpSocket::bind((ip, p)).ok())
+            .collect();
+        if squatters.len() < 20 {
+            return; // some of the range is taken by another process already
+        }
+        let lease = pool.bind(ip).expect("a port past the held ones");
+        assert_eq!(lease.port(), order[20]);
+        assert_eq!(pool.available(), order.len() - 21);
+        drop(lease);
+        // The next calls do not try the held ports again until they may be free.
+        let next = pool.bind(ip).expect("a port");
+        assert_eq!(next.port(), order[21]);
+    }
+
+    #[test]
+    fn kept_sockets_are_closed_after_the_idle_time() {
+        let range: PortRange = "47351-47356".parse().unwrap();
+        let limits = IdleSockets {
+            max: 8,
+            idle: Duration::from_secs(30),
+        };
+        let pool = PortPool::build(range, limits);
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let (Ok(a), Ok(b)) = (pool.bind(ip), pool.bind(ip)) else {
+            return; // a port of the range is taken by another process
+        };
+        let port_a = a.port();
+        let returned = Instant::now();
+        drop(a);
+        drop(b);
+        assert_eq!(pool.kept(), 2);
+        assert_eq!(pool.close_idle(returned + Duration::from_secs(29)), 0);
+        assert_eq!(pool.kept(), 2, "within the idle time");
+        assert_eq!(pool.close_idle(returned + Duration::from_secs(31)), 2);
+        assert_eq!(pool.kept(), 0, "closed once idle too long");
+        assert_eq!(pool.available(), 3, "the ports stay free");
+        // Closed for real: the port binds again from outside the pool.
+        assert!(std::net::UdpSocket::bind((ip, port_a)).is_ok());
+    }
+
+    #[test]
+    fn a_socket_used_again_is_not_closed_by_its_earlier_idle_time() {
+        let range: PortRange = "47361-47362".parse().unwrap();
+        let pool = PortPool::build(range, IdleSockets::default());
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let Ok(lease) = pool.bind(ip) else {
+            return;
+        };
+        let first = Instant::now();
+        drop(lease);
+        // Taken again and given back: its idle time starts again.
+        let lease = pool.bind(ip).expect("the kept port");
+        std::thread::sleep(Duration::from_millis(5));
+        drop(lease);
+        assert_eq!(pool.kept(), 1);
+        let closed = pool.close_idle(first + Duration::from_secs(30));
+        assert_eq!(closed, 0, "idle for less than 30 s since its last call");
+        assert_eq!(pool.kept(), 1);
+    }
+
+    #[test]
+    fn the_pool_keeps_no_more_idle_sockets_than_its_limit_nor_than_the_file_limit_allows() {
+        let range: PortRange = "47371-47380".parse().unwrap();
+        let pool = PortPool::build(
+            range,
+            IdleSockets {
+                max: 2,
+                idle: Duration::from_secs(30),
+            },
+        );
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let leases: Vec<PortLease> = (0..5).filter_map(|_| pool.bind(ip).ok()).collect();
+        if leases.len() < 5 {
+            return;
+        }
+        drop(leases);
+        assert_eq!(pool.kept(), 2);
+        assert_eq!(pool.available(), 5);
+        let huge = PortPool::with_idle_sockets(
+            range,
+            IdleSockets {
+                max: usize::MAX,
+                idle: Duration::from_secs(30),
+            },
+        );
+        assert!(huge.limits.max <= open_files_limit() / 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_sweeper_closes_idle_sockets_of_an_unused_pool_and_ends_with_it() {
+        let range: PortRange = "47381-47382".parse().unwrap();
+        let pool = PortPool::build(
+            range,
+            IdleSockets {
+                max: 8,
+                idle: Duration::from_millis(200),
+            },
+        );
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let Ok(lease) = pool.bind(ip) else {
+            return;
+        };
+        drop(lease);
+        assert_eq!(pool.kept(), 1);
+        let sweeper = pool.spawn_idle_sweeper();
+        // The pool reads the real clock: give it the idle time for real, a few times over.
+        for _ in 0..40 {
+            if pool.kept() == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(pool.kept(), 0);
+        drop(pool);
+        tokio::time::timeout(Duration::from_secs(10), sweeper)
+            .await
+            .expect("the sweeper ends with its pool")
+            .unwrap();
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Prompts as 8 kHz mono samples: text to speech with espeak-ng, WAV files under the
-//! prompts folder, and WAVs fetched over HTTP. Speech and downloads are cached on disk as raw
+//! prompts folder, and WAVs fetched over HTTP(S). Speech and downloads are cached on disk as raw
 //! 16-bit samples, keyed by a hash of what produced them, so a repeat is one file read.
 
 use crate::media::http_get::{self, HttpError};
@@ -145,14 +145,14 @@ async fn speak(text: &str, voice: &str) -> Result<Vec<u8>, PromptError> {
     Ok(output.stdout)
 }
 
-/// Loads a prompt for `play`: `http://` URLs (fetched once, then from the cache), `file://`
-/// URLs and plain paths (relative to `prompts_dir`; nothing outside it).
+/// Loads a prompt for `play`: `http://` and `https://` URLs (fetched once, then from the
+/// cache), `file://` URLs and plain paths (relative to `prompts_dir`; nothing outside it).
 pub async fn load(
     source: &str,
     prompts_dir: &Path,
     cache_dir: &Path,
 ) -> Result<Arc<[i16]>, PromptError> {
-    if source.starts_with("http://") {
+    if source.starts_with("http://") || source.starts_with("https://") {
         let cached = cache_dir.join(format!("http-{}.s16", hash(&[source.as_bytes()])));
         if let Some(samples) = read_cached(&cached).await {
             return Ok(samples);

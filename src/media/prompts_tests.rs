@@ -167,3 +167,18 @@ async fn http_prompts_are_fetched_once() {
     assert_eq!(first, second);
     assert_eq!(server.await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn https_prompts_are_fetched_not_refused() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let cache = tempfile::tempdir().unwrap();
+    let got = load(
+        &format!("https://{addr}/x.wav"),
+        Path::new("prompts"),
+        cache.path(),
+    )
+    .await;
+    assert!(matches!(got, Err(PromptError::Http(_))), "{got:?}");
+}

@@ -6,6 +6,7 @@
 use crate::media::dtmf::Detector;
 use crate::media::ids::{MediaTime, SeqNo, Ssrc};
 use crate::media::outbound::{Outbound, MAX_PACKET};
+use crate::media::peer::Peer;
 use crate::media::ports::PortLease;
 use crate::media::sdp::RemoteMedia;
 use rtp::header::Header;
@@ -28,18 +29,25 @@ const COMMAND_CAPACITY: usize = 32;
 const EVENT_CAPACITY: usize = 64;
 /// Receive buffer: larger than any sane RTP packet.
 const RECV_BUFFER: usize = 2048;
+/// Datagrams from strangers are logged at most this often per session.
+const FOREIGN_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// How a session behaves.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
     /// No packet from the far end for this long → [`MediaEvent::RtpTimeout`].
     pub rtp_timeout: Duration,
+    /// Symmetric RTP: the first packet from the SDP's IP may name the port the far end
+    /// really uses, which then gets our packets (see [`Peer`]). Off: only the SDP's
+    /// address and port are heard and sent to.
+    pub latching: bool,
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
             rtp_timeout: Duration::from_secs(30),
+            latching: false,
         }
     }
 }
@@ -95,6 +103,8 @@ pub struct MediaCounters {
     pub received: AtomicU64,
     /// Datagrams dropped as malformed (not RTP version 2, truncated, bad padding).
     pub malformed: AtomicU64,
+    /// Datagrams dropped because they came from somewhere other than the negotiated far end.
+    pub foreign: AtomicU64,
     /// Packets the socket refused to send (an unreachable far end, a full buffer).
     pub send_failed: AtomicU64,
     /// Events dropped because the call was not reading them.
@@ -130,7 +140,8 @@ impl MediaHandle {
 
     /// Applies the far end's new SDP (a re-INVITE or UPDATE the call accepted): packets go to
     /// its address with its payload types from the next slot on, with the same SSRC and
-    /// running sequence numbers. A new address starts symmetric RTP latching again from it.
+    /// running sequence numbers. Only the new address is heard from then on (with latching
+    /// on, its first packet from the SDP's IP decides the port again).
     /// A far end that will not receive (`sendonly`, `inactive`, `c=0.0.0.0`) gets no packets
     /// and holds the prompt where it is until an update lets it receive again; one that will
     /// not send (`recvonly`, `inactive`) cannot time out until an update says it sends again,
@@ -199,12 +210,11 @@ pub fn spawn_holding(
         remote.telephone_event,
         remote.wants_audio(),
     );
-    let announced = (!remote.on_hold).then_some(remote.addr);
     let task = Task {
         socket,
-        announced,
-        target: announced,
-        latched: false,
+        peer: Peer::new(remote.addr, remote.on_hold, config.latching),
+        foreign_unlogged: 0,
+        foreign_logged_at: None,
         event_pt: remote.telephone_event,
         watch_silence: remote.will_send(),
         timeout: config.rtp_timeout,
@@ -229,11 +239,12 @@ pub fn spawn_holding(
 /// The session task's state.
 struct Task {
     socket: UdpSocket,
-    /// The address in the far end's latest SDP (`None` for `c=0.0.0.0`).
-    announced: Option<SocketAddr>,
-    /// Where packets go: the SDP address until the far end's first packet names its source.
-    target: Option<SocketAddr>,
-    latched: bool,
+    /// Whose datagrams are taken, and where packets go.
+    peer: Peer,
+    /// Datagrams from strangers not yet logged.
+    foreign_unlogged: u64,
+    /// When strangers were last logged.
+    foreign_logged_at: Option<Instant>,
     event_pt: Option<u8>,
     /// Whether the far end said it sends, so that its silence means trouble.
     watch_silence: bool,
@@ -295,6 +306,9 @@ impl Task {
                 }
             }
         }
+        if self.foreign_unlogged > 0 {
+            self.log_foreign(None);
+        }
         // Report a prompt cut short by the close, so nobody waits on it.
         let (events, counters) = (&self.events, &self.counters);
         self.outbound.stop(&mut |e| emit(events, counters, e));
@@ -311,14 +325,7 @@ impl Task {
             } => self.outbound.play(id, samples, interruptible, &mut emit),
             MediaCommand::StopPlayback => self.outbound.stop(&mut emit),
             MediaCommand::UpdateRemote(remote) => {
-                let announced = (!remote.on_hold).then_some(remote.addr);
-                if announced != self.announced {
-                    // A new address: send there, and latch again onto the source of the first
-                    // packet that arrives from now on. The same address keeps the latched source.
-                    self.announced = announced;
-                    self.target = announced;
-                    self.latched = false;
-                }
+                self.peer.update(remote.addr, remote.on_hold);
                 self.event_pt = remote.telephone_event;
                 self.outbound.update(
                     remote.codec,
@@ -348,7 +355,9 @@ impl Task {
     async fn send_slot(&mut self, buf: &mut [u8; MAX_PACKET]) {
         let (events, counters) = (&self.events, &self.counters);
         let len = self.outbound.tick(buf, &mut |e| emit(events, counters, e));
-        let Some(target) = self.target else { return };
+        let Some(target) = self.peer.target() else {
+            return;
+        };
         if len == 0 {
             return;
         }
@@ -364,19 +373,29 @@ impl Task {
         }
     }
 
-    /// Handles one datagram; returns whether it was RTP.
+    /// Handles one datagram; returns whether it was the far end's RTP.
     fn receive(&mut self, datagram: &[u8], from: SocketAddr) -> bool {
+        if !self.peer.accepts(from) {
+            // Not the negotiated far end: its digits are not the callee's, and it gets
+            // nothing back.
+            self.counters.foreign.fetch_add(1, Ordering::Relaxed);
+            self.foreign_unlogged += 1;
+            let now = Instant::now();
+            if self
+                .foreign_logged_at
+                .is_none_or(|at| now.duration_since(at) >= FOREIGN_LOG_INTERVAL)
+            {
+                self.log_foreign(Some(from));
+                self.foreign_logged_at = Some(now);
+            }
+            return false;
+        }
         let Some((header, payload)) = parse_rtp(datagram) else {
             self.counters.malformed.fetch_add(1, Ordering::Relaxed);
             return false;
         };
         self.counters.received.fetch_add(1, Ordering::Relaxed);
-        if !self.latched {
-            // Symmetric RTP (RFC 4961): answer where the far end really sends from, which
-            // behind a NAT is not the address in its SDP.
-            self.latched = true;
-            self.target = Some(from);
-        }
+        self.peer.heard(from);
         if Some(header.payload_type) == self.event_pt {
             if let Some(digit) = self.detector.feed(header.timestamp, payload) {
                 self.emit(MediaEvent::Digit(digit));
@@ -390,6 +409,20 @@ impl Task {
 
     fn emit(&self, event: MediaEvent) {
         emit(&self.events, &self.counters, event);
+    }
+
+    /// One line for the datagrams from strangers since the last one (`from`: the latest).
+    fn log_foreign(&mut self, from: Option<SocketAddr>) {
+        let port = self.socket.local_addr().map(|a| a.port()).unwrap_or(0);
+        tracing::warn!(
+            rtp_port = port,
+            peer = ?self.peer.target(),
+            from = ?from,
+            dropped = self.foreign_unlogged,
+            total = self.counters.foreign.load(Ordering::Relaxed),
+            "RTP from an address other than the far end's dropped"
+        );
+        self.foreign_unlogged = 0;
     }
 }
 

@@ -170,37 +170,121 @@ async fn an_update_to_a_new_port_moves_the_stream_without_resetting_it() {
     );
 }
 
+/// An RTP packet of PCMA silence.
+const RTP: [u8; 172] = {
+    let mut p = [0xD5u8; 172];
+    let header = [0x80, 8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9];
+    let mut i = 0;
+    while i < 12 {
+        p[i] = header[i];
+        i += 1;
+    }
+    p
+};
+
+/// RFC 4733 "1" (start packet).
+const DIGIT_ONE: [u8; 16] = [0x80, 0xE5, 0, 2, 0, 0, 0x10, 0, 0, 0, 0, 9, 1, 10, 0, 160];
+
+fn latching() -> SessionConfig {
+    SessionConfig {
+        latching: true,
+        ..SessionConfig::default()
+    }
+}
+
 #[tokio::test(start_paused = true)]
-async fn the_stream_latches_again_after_a_move() {
+async fn only_the_sdp_address_is_heard_and_answered() {
+    let (far, remote) = far_end().await;
+    let stranger = socket().await;
+    let session = socket().await;
+    let ours = session.local_addr().unwrap();
+    let (handle, mut events) = spawn(session, remote, SessionConfig::default());
+    // A stranger sends first, audio and a digit, from the far end's own IP.
+    stranger.send_to(&RTP, ours).await.unwrap();
+    stranger.send_to(&DIGIT_ONE, ours).await.unwrap();
+    let to_far = record(&far, Duration::from_millis(100)).await;
+    assert!(to_far.len() >= 4, "packets still go to the SDP address");
+    assert!(drain(&stranger).is_empty(), "nothing for the stranger");
+    assert!(events.try_recv().is_err(), "its digit is not the callee's");
+    assert_eq!(handle.counters().foreign.load(Ordering::Relaxed), 2);
+    assert_eq!(handle.counters().received.load(Ordering::Relaxed), 0);
+    // The far end itself is heard.
+    far.send_to(&DIGIT_ONE, ours).await.unwrap();
+    assert_eq!(events.recv().await, Some(MediaEvent::Digit('1')));
+    assert_eq!(handle.counters().received.load(Ordering::Relaxed), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stranger_does_not_keep_a_silent_far_end_from_timing_out() {
+    let (_far, remote) = far_end().await;
+    let stranger = socket().await;
+    let session = socket().await;
+    let ours = session.local_addr().unwrap();
+    let config = SessionConfig {
+        rtp_timeout: Duration::from_secs(1),
+        ..SessionConfig::default()
+    };
+    let (_handle, mut events) = spawn(session, remote, config);
+    for _ in 0..30 {
+        stranger.send_to(&RTP, ours).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(events.try_recv(), Ok(MediaEvent::RtpTimeout));
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_latching_the_first_port_at_the_sdp_ip_gets_the_stream_and_keeps_it() {
     let (first, remote) = far_end().await;
     let (second, mut moved) = far_end().await;
     let session = socket().await;
     let ours = session.local_addr().unwrap();
-    let (handle, _events) = spawn(session, remote, SessionConfig::default());
-    // The far end sends from `second` while its SDP still names `first`: we latch onto it.
-    let mut rtp = [0u8; 172];
-    rtp[..12].copy_from_slice(&[0x80, 8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9]);
-    second.send_to(&rtp, ours).await.unwrap();
+    let (handle, _events) = spawn(session, remote, latching());
+    // The far end sends from `second` while its SDP names `first` (same IP): we latch.
+    second.send_to(&RTP, ours).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!drain(&second).is_empty(), "latched onto the source");
     drain(&first);
+    // The latch is decided: a later sender at that IP does not move it.
+    let third = socket().await;
+    third.send_to(&RTP, ours).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    drain(&second);
+    assert!(record(&second, Duration::from_millis(100)).await.len() >= 4);
+    assert!(drain(&third).is_empty());
+    assert_eq!(handle.counters().foreign.load(Ordering::Relaxed), 1);
 
-    // A move to a third address: packets go there until the far end sends from elsewhere.
-    let (third, _) = far_end().await;
-    moved.addr = third.local_addr().unwrap();
+    // A move to a new address: packets go there, and its first packet decides again.
+    let (fourth, _) = far_end().await;
+    moved.addr = fourth.local_addr().unwrap();
     handle.update_remote(moved.clone()).unwrap();
     drain(&second);
-    assert!(record(&third, Duration::from_millis(100)).await.len() >= 4);
+    assert!(record(&fourth, Duration::from_millis(100)).await.len() >= 4);
     assert!(drain(&second).is_empty());
-    first.send_to(&rtp, ours).await.unwrap();
+    first.send_to(&RTP, ours).await.unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    drain(&third);
+    drain(&fourth);
     assert!(record(&first, Duration::from_millis(100)).await.len() >= 4);
 
     // An update naming the same address again keeps the latched source.
     handle.update_remote(moved).unwrap();
     assert!(record(&first, Duration::from_millis(100)).await.len() >= 4);
-    assert!(drain(&third).is_empty());
+    assert!(drain(&fourth).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_latching_a_sender_at_another_ip_is_still_a_stranger() {
+    let (far, remote) = far_end().await;
+    let Ok(stranger) = UdpSocket::bind("127.0.0.2:0").await else {
+        return; // no 127.0.0.2 on this host
+    };
+    let session = socket().await;
+    let ours = session.local_addr().unwrap();
+    let (handle, mut events) = spawn(session, remote, latching());
+    stranger.send_to(&DIGIT_ONE, ours).await.unwrap();
+    assert!(record(&far, Duration::from_millis(100)).await.len() >= 4);
+    assert!(drain(&stranger).is_empty());
+    assert!(events.try_recv().is_err());
+    assert_eq!(handle.counters().foreign.load(Ordering::Relaxed), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -255,6 +339,7 @@ async fn no_rtp_timeout_while_the_far_end_will_not_send() {
     let (_far, remote) = far_end().await;
     let config = SessionConfig {
         rtp_timeout: Duration::from_secs(5),
+        ..SessionConfig::default()
     };
     let (handle, mut events) = spawn(socket().await, remote.clone(), config);
     tokio::time::sleep(Duration::from_secs(3)).await;
