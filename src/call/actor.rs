@@ -461,7 +461,7 @@ impl<S: AttemptSink> StreamHandler<CallEvent> for CallActor<S> {
     fn handle(&mut self, event: CallEvent, ctx: &mut Context<Self>) {
         match event {
             CallEvent::Progress { .. } => {}
-            CallEvent::Answered { sdp } => self.answered(&sdp, ctx),
+            CallEvent::Answered { sdp, .. } => self.answered(&sdp, ctx),
             CallEvent::Digit { digit } => self.digit(digit, ctx),
             CallEvent::RemoteSdp { sdp } => self.remote_sdp(&sdp),
             CallEvent::Ended(outcome) => self.finish(outcome, ctx),
