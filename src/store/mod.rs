@@ -241,6 +241,15 @@ impl AttemptEnd {
     }
 }
 
+/// An attempt a previous process left open.
+#[derive(Debug, Clone)]
+pub struct OpenAttempt {
+    /// The campaigncall (`dialing`, or `progressing` once answered).
+    pub call: Campaigncall,
+    /// The dialog stored with its answer (`DialogRecord` as JSON), if it was answered.
+    pub dialog: Option<String>,
+}
+
 /// One write of the dialer's hot path.
 #[derive(Debug, Clone)]
 pub enum WriteOp {
@@ -256,6 +265,9 @@ pub enum WriteOp {
     Answered {
         /// The campaigncall.
         campaigncall_id: Uuid,
+        /// What it takes to end the dialog after a restart (`DialogRecord` as JSON), kept
+        /// until the attempt ends.
+        dialog: Option<String>,
         /// When.
         at: String,
     },
@@ -356,8 +368,8 @@ pub trait Store: Send + Sync + 'static {
     /// saw is refused (the guard that no target is ever dialed twice at once, even by two
     /// nodes sharing the database); other writes always take effect.
     async fn apply(&self, ops: &[WriteOp]) -> StoreResult<Vec<bool>>;
-    /// Attempts not `done` (for recovery after a crash).
-    async fn open_attempts(&self) -> StoreResult<Vec<Campaigncall>>;
+    /// Attempts not `done`, with their stored dialogs (for recovery after a crash).
+    async fn open_attempts(&self) -> StoreResult<Vec<OpenAttempt>>;
     /// One campaigncall of the customer.
     async fn get_campaigncall(&self, customer: Uuid, id: Uuid)
         -> StoreResult<Option<Campaigncall>>;
