@@ -47,6 +47,7 @@ fn spec() -> CallSpec {
         extra_headers: vec![],
         report_progress: false,
         until_first_response: None,
+        call_id: None,
     }
 }
 

@@ -113,6 +113,7 @@ fn main() -> anyhow::Result<()> {
             for (call, target) in open.drain(..) {
                 ops.push(WriteOp::Answered {
                     campaigncall_id: call,
+                    dialog: None,
                     at: at.clone(),
                 });
                 ops.push(end(call, target, &at));

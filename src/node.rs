@@ -42,10 +42,11 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
             .await
             .with_context(|| format!("cannot open the database {}", settings.database.url))?,
     );
-    let to_run = engine::recover(store.as_ref())
+    let recovered = engine::recover(store.as_ref())
         .await
         .context("cannot recover after the last run")?;
     let endpoint = start_sip(settings).await?;
+    engine::end_dialogs(endpoint.clone(), recovered.dialogs);
     let now = std::time::Instant::now();
     let mut trunks = BTreeMap::new();
     for t in &settings.trunk {
@@ -92,7 +93,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         next_arbiter: Default::default(),
     });
     let engine = Engine::new(deps).start();
-    for id in to_run {
+    for id in recovered.campaigns {
         tracing::info!(campaign = %id, "resuming campaign");
         engine.do_send(StatusChanged {
             id,

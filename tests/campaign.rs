@@ -4,10 +4,10 @@
 #[path = "campaign/helpers.rs"]
 mod helpers;
 
-use helpers::{campaign, sipp_trunk, Server};
+use helpers::{campaign, header, sipp_received, sipp_scenario, sipp_trunk, Server};
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 const ANSWER: &str = "+15550110001";
 const BUSY: &str = "+15550120001";
@@ -198,28 +198,47 @@ fn end_handle_continue_dials_targets_added_later_and_next_campaign_starts_after_
     s.wait_status(&watching, "stop", Duration::from_secs(10));
 }
 
+/// A crash with calls answered and calls ringing: at the next start the answered ones are
+/// closed `answered` (never dialed again) and hung up with a BYE on their stored dialog; the
+/// ringing ones are closed `unknown` and retried as the outplan says.
 #[test]
 fn a_kill_9_mid_campaign_loses_no_disposition_and_never_exceeds_the_retry_policy() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (_sipp, trunk) = sipp_trunk(dir.path());
-    let mut s = Server::start(dir.path(), trunk, 20);
-    let numbers: Vec<String> = (0..30).map(|i| format!("+155501100{i:02}")).collect();
+    let (_sipp, trunk) = sipp_scenario(dir.path(), "uas_by_number.xml", &["-trace_msg"]);
+    let mut s = Server::start(dir.path(), trunk, 50);
+    // Digit 1 after +155501: answers and waits for our BYE; digit 3: rings until CANCEL.
+    let answering: Vec<String> = (0..20).map(|i| format!("+15550110{i:03}")).collect();
+    let ringing: Vec<String> = (0..10).map(|i| format!("+15550130{i:03}")).collect();
+    let numbers: Vec<&String> = answering.iter().chain(&ringing).collect();
     let targets: Vec<Vec<&str>> = numbers.iter().map(|n| vec![n.as_str()]).collect();
     let target_refs: Vec<&[&str]> = targets.iter().map(|v| v.as_slice()).collect();
+    let plan = json!({"name": "two tries", "dial_timeout": 4000, "try_interval": 200,
+                      "max_try_count_0": 2,
+                      "source": {"type": "tel", "target": "+15551230000"}});
     let hold =
-        json!({"actions": [{"type": "sleep", "option": {"duration": 1500}}, {"type": "hangup"}]});
-    let (id, _, _) = campaign(&s, outplan(2, 0), &target_refs, hold);
+        json!({"actions": [{"type": "sleep", "option": {"duration": 30000}}, {"type": "hangup"}]});
+    let (id, _, t) = campaign(&s, plan, &target_refs, hold);
     s.ok(
         "PUT",
         &format!("/v1.0/campaigns/{id}/status"),
         Some(json!({"status": "run"})),
     );
-    std::thread::sleep(Duration::from_millis(1000));
-    let before = s.ok("GET", &format!("/v1.0/campaigns/{id}/stats"), None);
-    assert!(
-        before["dialing"].as_u64().unwrap_or(0) > 0,
-        "calls in flight at the crash: {before}"
-    );
+    // Every answering callee answered (its answer recorded), every ringing one ringing.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let calls = s.campaigncalls(&id);
+        let count = |status: &str| calls.iter().filter(|c| c["status"] == status).count();
+        if count("progressing") == 20 && count("dialing") == 10 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never 20 answered and 10 ringing: {} and {}",
+            count("progressing"),
+            count("dialing")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     s.kill9();
     s.restart();
     let stats = s.wait_status(&id, "finished", Duration::from_secs(60));
@@ -230,25 +249,62 @@ fn a_kill_9_mid_campaign_loses_no_disposition_and_never_exceeds_the_retry_policy
             .all(|c| c["status"] == "done" && !c["disposition"].is_null()),
         "every attempt closed"
     );
-    let unknown = calls
-        .iter()
-        .filter(|c| c["disposition"] == "unknown")
-        .count();
-    assert!(
-        unknown > 0,
-        "attempts in flight at the crash are recorded as unknown"
-    );
-    for (target, attempts) in by_target(&calls) {
-        assert!(
-            attempts.len() <= 2,
-            "target {target} dialed {} times",
-            attempts.len()
+    let by = by_target(&calls);
+    for target in &t[..20] {
+        let attempts = &by[target];
+        assert_eq!(attempts.len(), 1, "an answered target was dialed again");
+        let c = attempts[0];
+        assert_eq!(c["disposition"], "answered", "{c}");
+        assert_eq!(c["reason"], "interrupted by restart", "{c}");
+        assert_eq!(c["hangup_by"], "local", "{c}");
+        assert_eq!(c["result"], "success", "{c}");
+    }
+    for target in &t[20..] {
+        assert_eq!(
+            dispositions(&by[target]),
+            ["unknown", "no_answer"],
+            "a call ringing at the crash is unknown and retried, within the two tries"
         );
     }
     assert_eq!(stats["total"], 30);
-    assert_eq!(
-        stats["succeeded"], 30,
-        "each interrupted target was retried: {stats}"
-    );
+    assert_eq!(stats["succeeded"], 20, "{stats}");
+    assert_eq!(stats["failed"], 10, "{stats}");
     assert_eq!(stats["attempts"].as_u64(), Some(calls.len() as u64));
+
+    // Each answered call got its BYE from the restarted process: SIPp answered it 200 (the
+    // scenario expects it), on the call's own dialog, CSeq one past the INVITE's.
+    let answered_ids: HashSet<&str> = t[..20]
+        .iter()
+        .map(|target| by[target][0]["sip_call_id"].as_str().unwrap_or(""))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let byes = loop {
+        let byes: Vec<String> = sipp_received(dir.path())
+            .into_iter()
+            .filter(|m| m.starts_with("BYE "))
+            .collect();
+        if byes.len() >= 20 || Instant::now() >= deadline {
+            break byes;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let bye_ids: HashSet<&str> = byes.iter().filter_map(|m| header(m, "Call-ID")).collect();
+    assert_eq!(
+        bye_ids, answered_ids,
+        "one BYE per answered call, none other"
+    );
+    for bye in &byes {
+        assert_eq!(header(bye, "CSeq"), Some("2 BYE"), "{bye}");
+    }
+    // Each attempt's sip_call_id is the Call-ID its INVITE carried.
+    let invited: HashSet<String> = sipp_received(dir.path())
+        .iter()
+        .filter(|m| m.starts_with("INVITE "))
+        .filter_map(|m| header(m, "Call-ID").map(str::to_string))
+        .collect();
+    assert_eq!(invited.len(), calls.len());
+    for c in &calls {
+        let call_id = c["sip_call_id"].as_str().unwrap_or("");
+        assert!(invited.contains(call_id), "{call_id:?} never reached SIPp");
+    }
 }

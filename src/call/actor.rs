@@ -28,6 +28,9 @@ pub enum AttemptEvent {
     Answered {
         /// The attempt's campaigncall.
         campaigncall_id: Uuid,
+        /// The dialog as JSON ([`DialogRecord`](crate::sip::dialog::DialogRecord)), stored
+        /// with the answer so that a restart can end it.
+        dialog: Option<String>,
     },
     /// The attempt is over.
     Ended {
@@ -58,6 +61,8 @@ pub struct MediaDeps {
 pub struct CallSetup {
     /// The campaigncall this attempt records into.
     pub campaigncall_id: Uuid,
+    /// The SIP Call-ID recorded for the attempt (`None`: the endpoint picks one).
+    pub call_id: Option<String>,
     /// The number or user part dialed.
     pub destination: String,
     /// Caller id override (empty: the trunk's).
@@ -167,9 +172,17 @@ impl<S: AttemptSink> CallActor<S> {
         self.hangup();
     }
 
-    fn answered(&mut self, sdp: &[u8], ctx: &mut Context<Self>) {
+    fn answered(
+        &mut self,
+        sdp: &[u8],
+        dialog: Option<&crate::sip::dialog::DialogRecord>,
+        ctx: &mut Context<Self>,
+    ) {
+        // Serialised here, on the call's thread, once: the campaign and the store pass it on.
+        let dialog = dialog.and_then(|d| serde_json::to_string(d).ok());
         self.campaign.do_send(AttemptEvent::Answered {
             campaigncall_id: self.setup.campaigncall_id,
+            dialog,
         });
         let remote = match media::parse_answer(sdp) {
             Ok(r) => r,
@@ -430,6 +443,7 @@ impl<S: AttemptSink> Actor for CallActor<S> {
         if !caller_id.is_empty() {
             spec.from_user = caller_id;
         }
+        spec.call_id = self.setup.call_id.take();
         spec.until_first_response = self
             .setup
             .setup_slot
@@ -461,7 +475,7 @@ impl<S: AttemptSink> StreamHandler<CallEvent> for CallActor<S> {
     fn handle(&mut self, event: CallEvent, ctx: &mut Context<Self>) {
         match event {
             CallEvent::Progress { .. } => {}
-            CallEvent::Answered { sdp } => self.answered(&sdp, ctx),
+            CallEvent::Answered { sdp, dialog } => self.answered(&sdp, dialog.as_deref(), ctx),
             CallEvent::Digit { digit } => self.digit(digit, ctx),
             CallEvent::RemoteSdp { sdp } => self.remote_sdp(&sdp),
             CallEvent::Ended(outcome) => self.finish(outcome, ctx),

@@ -155,6 +155,7 @@ impl Trunk {
             // The call actor and `ringmaster call` wait for the answer or the end only.
             report_progress: false,
             until_first_response: None,
+            call_id: None,
         }
     }
 }

@@ -396,6 +396,8 @@ impl CampaignActor {
         Some(CallActor::new(
             CallSetup {
                 campaigncall_id,
+                // The one the attempt's Begin recorded.
+                call_id: Some(Campaigncall::sip_call_id_of(campaigncall_id)),
                 destination: destination.target.clone(),
                 caller_id,
                 dial_timeout: Duration::from_millis(self.outplan.dial_timeout),
@@ -562,13 +564,17 @@ impl Handler<AttemptEvent> for CampaignActor {
 
     fn handle(&mut self, event: AttemptEvent, _ctx: &mut Context<Self>) {
         match event {
-            AttemptEvent::Answered { campaigncall_id } => {
+            AttemptEvent::Answered {
+                campaigncall_id,
+                dialog,
+            } => {
                 if let Some(a) = self.in_flight.get_mut(&campaigncall_id) {
                     a.answered = true;
                 }
                 self.gate.observe(Instant::now(), Observation::CallTaken);
                 self.pending.push(WriteOp::Answered {
                     campaigncall_id,
+                    dialog,
                     at: time::now_string(),
                 });
             }
@@ -592,5 +598,5 @@ impl Handler<WindDown> for CampaignActor {
     }
 }
 
-/// The disposition recorded for attempts found open after a restart.
+/// The disposition recorded for attempts found open after a restart that were never answered.
 pub const RECOVERED: Disposition = Disposition::Unknown;

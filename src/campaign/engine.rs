@@ -4,7 +4,10 @@
 
 use super::actor::{CampaignActor, CampaignEnded, WindDown};
 use super::{retry, Control, Deps};
-use crate::domain::{time, Campaign, CampaignStatus, CampaignType, Outplan};
+use crate::domain::{
+    time, CallStatus, Campaign, CampaignStatus, CampaignType, Disposition, HangupBy, Outplan,
+};
+use crate::sip::dialog::DialogRecord;
 use crate::store::{AttemptEnd, Docs, Store, StoreError, WriteOp};
 use actix::prelude::*;
 use std::collections::HashMap;
@@ -179,16 +182,55 @@ impl Control for EngineControl {
     }
 }
 
-/// After a crash: closes every attempt left open as `unknown` (it counts as a try, since its
-/// try count went up before the INVITE), applies the retry rules to its target, turns
-/// `stopping` campaigns into `stop`, and returns the campaigns to run again.
-pub async fn recover(store: &dyn Store) -> Result<Vec<Uuid>, StoreError> {
+/// What [`recover`] found.
+#[derive(Debug, Default)]
+pub struct Recovered {
+    /// The campaigns to run again.
+    pub campaigns: Vec<Uuid>,
+    /// Calls that were answered and are perhaps still up at the far end: each campaigncall
+    /// and the dialog to end with a BYE.
+    pub dialogs: Vec<(Uuid, DialogRecord)>,
+}
+
+/// The reason recorded for an answered attempt that a restart ended.
+pub const INTERRUPTED: &str = "interrupted by restart";
+
+/// How an attempt found open after a crash is closed: an answered one (`progressing`) was
+/// reached and ends `answered` (hung up by us, since the BYE comes from this side), so it is
+/// never dialed again; one that never had a final response ends `unknown`.
+pub fn closing(status: CallStatus) -> (Disposition, &'static str, Option<HangupBy>) {
+    match status {
+        CallStatus::Progressing => (Disposition::Answered, INTERRUPTED, Some(HangupBy::Local)),
+        CallStatus::Dialing | CallStatus::Done => (
+            super::actor::RECOVERED,
+            "in flight when ringmaster stopped",
+            None,
+        ),
+    }
+}
+
+/// After a crash: closes every attempt left open — `answered` if its answer was recorded,
+/// else `unknown` (it counts as a try, since its try count went up before the INVITE) —,
+/// applies the retry rules to its target, turns `stopping` campaigns into `stop`, and returns
+/// the campaigns to run again and the answered calls' dialogs, to be ended.
+pub async fn recover(store: &dyn Store) -> Result<Recovered, StoreError> {
     let docs = Docs(store);
     let open = store.open_attempts().await?;
     let mut outplans: HashMap<Uuid, Option<Outplan>> = HashMap::new();
     let mut ops = Vec::new();
+    let mut dialogs = Vec::new();
     let now_ms = chrono::Utc::now().timestamp_millis();
-    for call in &open {
+    for open in &open {
+        let call = &open.call;
+        let (disposition, reason, hangup_by) = closing(call.status);
+        if let Some(json) = &open.dialog {
+            match serde_json::from_str::<DialogRecord>(json) {
+                Ok(d) => dialogs.push((call.id, d)),
+                Err(e) => {
+                    tracing::warn!(campaigncall = %call.id, error = %e, "stored dialog unreadable; its call cannot be hung up")
+                }
+            }
+        }
         let target = store
             .get_target(call.outdial_id, call.outdial_target_id)
             .await?;
@@ -203,23 +245,27 @@ pub async fn recover(store: &dyn Store) -> Result<Vec<Uuid>, StoreError> {
                 o,
                 t.tries.to_array(),
                 t.destinations.present(),
-                super::actor::RECOVERED,
+                disposition,
                 now_ms,
             ),
+            _ if disposition == Disposition::Answered => crate::store::TargetNext::Done("success"),
             _ => crate::store::TargetNext::Done("fail"),
         };
-        ops.push(WriteOp::End(Box::new(AttemptEnd::closed(
-            call.id,
-            call.outdial_target_id,
-            super::actor::RECOVERED,
-            "in flight when ringmaster stopped",
-            next,
-        ))));
+        let mut end =
+            AttemptEnd::closed(call.id, call.outdial_target_id, disposition, reason, next);
+        end.hangup_by = hangup_by;
+        ops.push(WriteOp::End(Box::new(end)));
     }
     if !ops.is_empty() {
+        let answered = open
+            .iter()
+            .filter(|o| o.call.status == CallStatus::Progressing)
+            .count();
         tracing::warn!(
             attempts = ops.len(),
-            "closing attempts left open by a previous run as unknown"
+            answered,
+            unknown = ops.len() - answered,
+            "closing attempts left open by a previous run: answered ones as answered, the others as unknown"
         );
         store.apply(&ops).await?;
     }
@@ -229,10 +275,84 @@ pub async fn recover(store: &dyn Store) -> Result<Vec<Uuid>, StoreError> {
     {
         set_status(store, c.id, CampaignStatus::Stop).await;
     }
-    Ok(docs
+    let campaigns = docs
         .with_status::<Campaign>(CampaignStatus::Run.as_str())
         .await?
         .into_iter()
         .map(|c| c.id)
-        .collect())
+        .collect();
+    Ok(Recovered { campaigns, dialogs })
+}
+
+/// Sends a BYE for each dialog a previous process left up, all at once, and logs how each
+/// ended. Runs in the background: dialing does not wait for these answers.
+pub fn end_dialogs(
+    endpoint: crate::sip::transport::EndpointHandle,
+    dialogs: Vec<(Uuid, DialogRecord)>,
+) {
+    if dialogs.is_empty() {
+        return;
+    }
+    tracing::info!(
+        calls = dialogs.len(),
+        "hanging up calls answered before the restart"
+    );
+    for (campaigncall, dialog) in dialogs {
+        let endpoint = endpoint.clone();
+        actix::spawn(async move {
+            let call_id = dialog.call_id.clone();
+            match endpoint.end_dialog(dialog).await {
+                Ok(Some(code)) => {
+                    tracing::info!(%campaigncall, %call_id, code, "BYE after restart answered")
+                }
+                Ok(None) => {
+                    tracing::info!(%campaigncall, %call_id, "BYE after restart not answered")
+                }
+                Err(e) => {
+                    tracing::warn!(%campaigncall, %call_id, error = %e, "BYE after restart not sent")
+                }
+            }
+        });
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attempt_answered_before_a_crash_closes_answered_and_its_target_succeeds() {
+        let (d, reason, by) = closing(CallStatus::Progressing);
+        assert_eq!(
+            (d, reason, by),
+            (Disposition::Answered, INTERRUPTED, Some(HangupBy::Local))
+        );
+        let outplan = Outplan {
+            id: Uuid::nil(),
+            customer_id: Uuid::nil(),
+            name: String::new(),
+            detail: String::new(),
+            source: Default::default(),
+            dial_timeout: 30_000,
+            try_interval: 60_000,
+            max_try_count_0: 5,
+            max_try_count_1: 0,
+            max_try_count_2: 0,
+            max_try_count_3: 0,
+            max_try_count_4: 0,
+            retry_dispositions: Vec::new(),
+            backoff: 1.0,
+            tm_create: String::new(),
+            tm_update: String::new(),
+            tm_delete: String::new(),
+        };
+        let present = [true, false, false, false, false];
+        let next = retry::after_attempt(&outplan, [1, 0, 0, 0, 0], present, d, 0);
+        assert_eq!(next, crate::store::TargetNext::Done("success"));
+        let (d, _, by) = closing(CallStatus::Dialing);
+        assert_eq!((d, by), (Disposition::Unknown, None));
+        assert!(matches!(
+            retry::after_attempt(&outplan, [1, 0, 0, 0, 0], present, d, 0),
+            crate::store::TargetNext::RetryAt(_)
+        ));
+    }
 }

@@ -58,6 +58,10 @@ pub struct Campaigncall {
     pub reference_type: String,
     /// The SIP Call-ID as a reference.
     pub reference_id: String,
+    /// ringmaster adds: the SIP Call-ID of the attempt's INVITE, recorded before it is sent
+    /// (match an attempt to a carrier's trace by it).
+    #[serde(default)]
+    pub sip_call_id: String,
     /// Where it stands.
     pub status: CallStatus,
     /// `""` while not done, then `success` (answered) or `fail`.
@@ -96,6 +100,12 @@ pub struct Campaigncall {
 }
 
 impl Campaigncall {
+    /// The SIP Call-ID of the attempt `id`: its id in hex, so that it is unique and known
+    /// before the INVITE is built.
+    pub fn sip_call_id_of(id: Uuid) -> String {
+        id.simple().to_string()
+    }
+
     /// A new attempt of `campaign` at a target, `dialing` slot `slot` (`destination`) for the
     /// `try_count`th time, created `at`.
     pub fn dialing(
@@ -107,10 +117,11 @@ impl Campaigncall {
         try_count: u32,
         at: &str,
     ) -> Campaigncall {
+        // Time-ordered (v7): each new attempt lands at the end of the campaigncalls id index
+        // instead of at a random page of it.
+        let id = Uuid::now_v7();
         Campaigncall {
-            // Time-ordered (v7): each new attempt lands at the end of the campaigncalls id
-            // index instead of at a random page of it.
-            id: Uuid::now_v7(),
+            id,
             customer_id: campaign.customer_id,
             campaign_id: campaign.id,
             outplan_id: outplan.id,
@@ -119,6 +130,7 @@ impl Campaigncall {
             queue_id: campaign.queue_id,
             reference_type: "call".into(),
             reference_id: String::new(),
+            sip_call_id: Campaigncall::sip_call_id_of(id),
             status: CallStatus::Dialing,
             result: String::new(),
             source: outplan.source.clone(),

@@ -17,6 +17,9 @@ pub enum BuildError {
     /// A call handle made by the caller is not one (its top bit is clear) or is in use.
     #[error("call handle {0:#x} is not the caller's to use")]
     Handle(u64),
+    /// A Call-ID we were given is not one (RFC 3261 section 25.1: `word [ "@" word ]`).
+    #[error("invalid Call-ID {0:?}")]
+    CallId(String),
 }
 
 /// A fresh Via branch (`z9hG4bK` + 16 random alphanumerics).

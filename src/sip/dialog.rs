@@ -3,7 +3,8 @@
 
 use crate::sip::build;
 use crate::sip::message::{self, headers, Header, Method, Request, Response};
-use crate::sip::uri::uri_of;
+use crate::sip::uri::{uri_of, TransportKind};
+use std::net::SocketAddr;
 
 /// Identifies a dialog: Call-ID and both tags.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -37,6 +38,30 @@ pub struct Dialog {
     pub invite_cseq: u32,
     /// Whether a 2xx confirmed the dialog (early dialogs come from 18x).
     pub confirmed: bool,
+}
+
+/// What it takes to end a confirmed dialog from another process (after a restart): stored
+/// with the answer, as compact JSON. The tags ride inside `from` and `to`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DialogRecord {
+    /// The Call-ID.
+    pub call_id: String,
+    /// Our From header value, our tag included.
+    pub from: String,
+    /// The peer's To header value, its tag included.
+    pub to: String,
+    /// The remote target (the peer's Contact URI).
+    pub target: String,
+    /// The route set, UAC order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub route: Vec<String>,
+    /// CSeq of our last request in the dialog.
+    pub cseq: u32,
+    /// Where the call was sent (the trunk): the next hop when the route set and remote target
+    /// name no IP literal.
+    pub peer: SocketAddr,
+    /// The transport of the call.
+    pub transport: TransportKind,
 }
 
 /// Why a response cannot create a dialog.
@@ -158,6 +183,47 @@ impl Dialog {
         Ok(build::request(method, &request_uri, hs, body)?)
     }
 
+    /// What a later process needs to end this dialog, for a call sent to `peer` over
+    /// `transport`.
+    pub fn record(&self, peer: SocketAddr, transport: TransportKind) -> DialogRecord {
+        DialogRecord {
+            call_id: self.id.call_id.clone(),
+            from: self.local.clone(),
+            to: self.remote.clone(),
+            target: self.remote_target.clone(),
+            route: self.route_set.clone(),
+            cseq: self.local_cseq,
+            peer,
+            transport,
+        }
+    }
+
+    /// The confirmed dialog a [`DialogRecord`] describes; its next request takes the CSeq
+    /// after the stored one.
+    pub fn from_record(record: &DialogRecord) -> Result<Dialog, DialogError> {
+        let local_tag = message::name_addr_param(&record.from, "tag")
+            .filter(|t| !t.is_empty())
+            .ok_or(DialogError::Missing("From tag"))?;
+        let remote_tag = message::name_addr_param(&record.to, "tag")
+            .filter(|t| !t.is_empty())
+            .ok_or(DialogError::NoRemoteTag)?;
+        Ok(Dialog {
+            id: DialogId {
+                call_id: record.call_id.clone(),
+                local_tag: local_tag.to_string(),
+                remote_tag: remote_tag.to_string(),
+            },
+            local: record.from.clone(),
+            remote: record.to.clone(),
+            remote_target: record.target.clone(),
+            route_set: record.route.clone(),
+            local_cseq: record.cseq,
+            remote_cseq: None,
+            invite_cseq: record.cseq,
+            confirmed: true,
+        })
+    }
+
     /// Records the CSeq of a request the peer sent in this dialog; false if it is out of order
     /// (lower than one already seen), which RFC 3261 §12.2.2 answers with 500.
     pub fn accept_remote_cseq(&mut self, seq: u32) -> bool {
@@ -244,6 +310,43 @@ mod tests {
         assert_eq!(
             routes,
             vec!["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"]
+        );
+    }
+
+    #[test]
+    fn a_dialog_record_survives_json_and_makes_the_same_bye() {
+        let rr = "Record-Route: <sip:p2.example.com;lr>, <sip:p1.example.com;lr>\r\n";
+        let d = Dialog::from_uac_response(&invite(), &ok(rr)).unwrap();
+        let peer: SocketAddr = "127.0.0.1:5080".parse().unwrap();
+        let record = d.record(peer, TransportKind::Udp);
+        let json = serde_json::to_string(&record).unwrap();
+        let back: DialogRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, record);
+        let mut restored = Dialog::from_record(&back).unwrap();
+        assert_eq!(restored.id, d.id);
+        let via = "SIP/2.0/UDP 127.0.0.1:5060";
+        let bye = restored.request(Method::Bye, via, vec![], vec![]).unwrap();
+        let want = d.clone().request(Method::Bye, via, vec![], vec![]).unwrap();
+        assert_eq!(bye.uri, want.uri);
+        assert_eq!(message::cseq(&bye.headers), Some((8, "BYE")));
+        let without_via = |r: &Request| -> Vec<String> {
+            r.headers
+                .iter()
+                .filter(|h| !matches!(h, Header::Via(_)))
+                .map(|h| h.to_string())
+                .collect()
+        };
+        assert_eq!(without_via(&bye), without_via(&want));
+    }
+
+    #[test]
+    fn a_record_without_the_peer_tag_is_refused() {
+        let d = Dialog::from_uac_response(&invite(), &ok("")).unwrap();
+        let mut record = d.record("127.0.0.1:5080".parse().unwrap(), TransportKind::Udp);
+        record.to = "<sip:+15551234567@127.0.0.1>".into();
+        assert_eq!(
+            Dialog::from_record(&record).unwrap_err(),
+            DialogError::NoRemoteTag
         );
     }
 

@@ -266,6 +266,15 @@ impl AttemptEnd {
     }
 }
 
+/// An attempt a previous process left open.
+#[derive(Debug, Clone)]
+pub struct OpenAttempt {
+    /// The campaigncall (`dialing`, or `progressing` once answered).
+    pub call: Campaigncall,
+    /// The dialog stored with its answer (`DialogRecord` as JSON), if it was answered.
+    pub dialog: Option<String>,
+}
+
 /// One write of the dialer's hot path.
 #[derive(Debug, Clone)]
 pub enum WriteOp {
@@ -281,6 +290,9 @@ pub enum WriteOp {
     Answered {
         /// The campaigncall.
         campaigncall_id: Uuid,
+        /// What it takes to end the dialog after a restart (`DialogRecord` as JSON), kept
+        /// until the attempt ends.
+        dialog: Option<String>,
         /// When.
         at: String,
     },
@@ -392,8 +404,8 @@ pub trait Store: Commits {
     /// The outdial's targets by where they stand.
     async fn count_targets(&self, outdial: Uuid, now_ms: i64) -> StoreResult<TargetCounts>;
 
-    /// Attempts not `done` (for recovery after a crash).
-    async fn open_attempts(&self) -> StoreResult<Vec<Campaigncall>>;
+    /// Attempts not `done`, with their stored dialogs (for recovery after a crash).
+    async fn open_attempts(&self) -> StoreResult<Vec<OpenAttempt>>;
     /// One campaigncall of the customer.
     async fn get_campaigncall(&self, customer: Uuid, id: Uuid)
         -> StoreResult<Option<Campaigncall>>;

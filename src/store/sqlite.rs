@@ -222,6 +222,7 @@ fn campaigncall_from_row(row: &SqliteRow) -> StoreResult<Campaigncall> {
         queue_id: uuid(row, "queue_id")?,
         reference_type: row.get("reference_type"),
         reference_id: row.get("reference_id"),
+        sip_call_id: row.get("sip_call_id"),
         status: CallStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("campaigncall status {status:?}")))?,
         result: row.get("result"),
@@ -541,11 +542,18 @@ impl Store for SqliteStore {
         Ok(counts)
     }
 
-    async fn open_attempts(&self) -> StoreResult<Vec<Campaigncall>> {
+    async fn open_attempts(&self) -> StoreResult<Vec<OpenAttempt>> {
         let rows = sqlx::query("SELECT * FROM campaigncalls WHERE status <> 'done' ORDER BY seq")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(campaigncall_from_row).collect()
+        rows.iter()
+            .map(|row| {
+                Ok(OpenAttempt {
+                    call: campaigncall_from_row(row)?,
+                    dialog: row.get("dialog"),
+                })
+            })
+            .collect()
     }
 
     async fn get_campaigncall(
@@ -713,9 +721,10 @@ mod tests {
     }
 
     fn begin(target: &Target, try_count: u32) -> WriteOp {
+        let id = Uuid::now_v7();
         WriteOp::Begin {
             call: Box::new(Campaigncall {
-                id: Uuid::new_v4(),
+                id,
                 customer_id: Uuid::nil(),
                 campaign_id: Uuid::nil(),
                 outplan_id: Uuid::nil(),
@@ -724,6 +733,7 @@ mod tests {
                 queue_id: Uuid::nil(),
                 reference_type: "call".into(),
                 reference_id: String::new(),
+                sip_call_id: Campaigncall::sip_call_id_of(id),
                 status: CallStatus::Dialing,
                 result: String::new(),
                 source: Address::default(),
@@ -915,6 +925,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_call_id_is_stored_at_begin_and_the_dialog_from_answer_to_end() {
+        let (store, target) = store_with_target().await;
+        let op = begin(&target, 1);
+        let WriteOp::Begin { call, .. } = &op else {
+            unreachable!()
+        };
+        let dialog = r#"{"call_id":"c1","from":"<sip:a@h>;tag=1","to":"<sip:b@h>;tag=2"}"#;
+        store.apply(std::slice::from_ref(&op)).await.expect("begin");
+        let answered = WriteOp::Answered {
+            campaigncall_id: call.id,
+            dialog: Some(dialog.into()),
+            at: time::now_string(),
+        };
+        store.apply(&[answered]).await.expect("answer");
+        let open = store.open_attempts().await.expect("open");
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].call.status, CallStatus::Progressing);
+        assert_eq!(open[0].call.sip_call_id, call.id.simple().to_string());
+        assert_eq!(open[0].dialog.as_deref(), Some(dialog));
+        let end = end(&op, Disposition::Answered, TargetNext::Done("success"));
+        store.apply(&[end]).await.expect("end");
+        let stored = store
+            .get_campaigncall(call.customer_id, call.id)
+            .await
+            .expect("get")
+            .expect("campaigncall");
+        assert_eq!(stored.sip_call_id, call.sip_call_id);
+        let left: Option<String> =
+            sqlx::query_scalar("SELECT dialog FROM campaigncalls WHERE id = ?")
+                .bind(call.id.to_string())
+                .fetch_one(&store.pool)
+                .await
+                .expect("row");
+        assert_eq!(left, None, "the dialog is cleared once the attempt ends");
+    }
+
+    #[tokio::test]
     async fn a_large_batch_applies_each_write_as_if_alone() {
         // 1,203 targets in one batch of each kind of write.
         let (store, targets) = store_with_targets(1203).await;
@@ -935,6 +982,7 @@ mod tests {
             };
             later.push(WriteOp::Answered {
                 campaigncall_id: call.id,
+                dialog: None,
                 at: time::now_string(),
             });
             later.push(WriteOp::End(Box::new(AttemptEnd {

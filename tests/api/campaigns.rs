@@ -300,6 +300,7 @@ async fn campaigncalls_written_by_the_engine_are_listed_for_their_customer_only(
         queue_id: Uuid::nil(),
         reference_type: "call".into(),
         reference_id: "call-1".into(),
+        sip_call_id: "0190a1b2c3d4@127.0.0.1".into(),
         status: CallStatus::Dialing,
         result: String::new(),
         source: Address::default(),
@@ -329,6 +330,10 @@ async fn campaigncalls_written_by_the_engine_are_listed_for_their_customer_only(
     assert_eq!(
         of_campaign["result"][0]["destination"]["target"],
         "+15551234567"
+    );
+    assert_eq!(
+        a.get(&format!("/campaigncalls/{}", call.id)).await.ok()["sip_call_id"],
+        "0190a1b2c3d4@127.0.0.1"
     );
     assert_eq!(
         a.get(&format!("/campaigncalls/{}", call.id)).await.ok()["status"],

@@ -208,6 +208,7 @@ async fn call_pressing(app: &TestApp, campaign: &Value, phone: &str, key: char) 
         queue_id: Uuid::nil(),
         reference_type: "call".into(),
         reference_id: String::new(),
+        sip_call_id: String::new(),
         status: CallStatus::Dialing,
         result: String::new(),
         source: Address::default(),

@@ -172,7 +172,12 @@ impl Server {
             .arg(&self.config)
             .arg("serve")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // RINGMASTER_TEST_LOGS=1 shows the server's log (with RINGMASTER_LOG for the level).
+            .stderr(if std::env::var_os("RINGMASTER_TEST_LOGS").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("start ringmaster serve");
         self.proc = Some(Proc(child));
@@ -331,4 +336,32 @@ pub fn campaign(
         outdial_id,
         ids,
     )
+}
+
+/// The SIP messages SIPp received so far, from its `-trace_msg` log in `dir`.
+pub fn sipp_received(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let text: String = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with("_messages.log"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    text.split("\n-----------------------------------------------")
+        .filter_map(|entry| {
+            let (header, message) = entry.split_once(" bytes :")?;
+            header
+                .contains("message received")
+                .then(|| message.trim().to_string())
+        })
+        .collect()
+}
+
+/// The value of header `name` in a logged SIP message.
+pub fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
+    message.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
 }

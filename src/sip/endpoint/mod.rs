@@ -32,7 +32,7 @@ impl CallHandle {
     pub const CALLER_MADE: u64 = 1 << 63;
 }
 
-/// Identifies one OPTIONS probe (trunk keep-alive).
+/// Identifies one OPTIONS probe (trunk keep-alive) or one BYE of a dialog left open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProbeHandle(pub u64);
 
@@ -52,8 +52,8 @@ pub struct Transmit {
 pub enum EndpointEvent {
     /// Something happened on a call we placed.
     Call(CallHandle, CallEvent),
-    /// An OPTIONS probe ended: the final status, or `None` when no answer came (timer F or a
-    /// transport error).
+    /// An OPTIONS probe, or the BYE of a dialog left open ([`Endpoint::end_dialog`]), ended:
+    /// the final status, or `None` when no answer came (timer F or a transport error).
     Probe(ProbeHandle, Option<u16>),
 }
 
@@ -90,7 +90,7 @@ enum Owner {
     Invite(CallHandle),
     /// The CANCEL of a call's INVITE.
     Cancel(CallHandle),
-    /// An OPTIONS keep-alive.
+    /// An OPTIONS keep-alive, or the BYE of a dialog left open by a previous process.
     Probe(ProbeHandle),
     /// A server transaction, a BYE we sent (its call is over once it is sent), or one whose
     /// owner is gone.

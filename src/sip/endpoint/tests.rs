@@ -37,6 +37,7 @@ fn spec() -> CallSpec {
         extra_headers: vec![],
         report_progress: true,
         until_first_response: None,
+        call_id: None,
     }
 }
 
@@ -890,4 +891,105 @@ fn a_digit_in_a_sip_info_is_answered_200_and_reported_on_the_call() {
         matches!(evs[..], [CallEvent::Digit { digit: '1' }]),
         "{evs:?}"
     );
+}
+
+#[test]
+fn a_call_id_chosen_by_the_caller_is_used_and_an_invalid_one_refused() {
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    let chosen = CallSpec {
+        call_id: Some("0190a1b2c3d4e5f6a7b8c9d0e1f2a3b4".into()),
+        ..spec()
+    };
+    ep.place_call(t0, chosen).unwrap();
+    let invite = requests(&sent(&mut ep))[0].clone();
+    assert_eq!(
+        message::call_id(&invite.headers),
+        Some("0190a1b2c3d4e5f6a7b8c9d0e1f2a3b4")
+    );
+    for bad in ["", "a b", "x\r\nVia: evil", "a@", "a@b@c"] {
+        let spec = CallSpec {
+            call_id: Some(bad.into()),
+            ..spec()
+        };
+        assert!(ep.place_call(t0, spec).is_err(), "{bad:?} accepted");
+    }
+    assert_eq!(ep.active_calls(), 1);
+}
+
+/// A call answered through two record-routing proxies; returns what the answer reported.
+fn answered_with_routes() -> (Request, crate::sip::dialog::DialogRecord) {
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    let invite = place(&mut ep, t0);
+    let rr = headers::RecordRoute::new("<sip:127.0.0.1:5090;lr>, <sip:127.0.0.1:5091;lr>");
+    answer(&mut ep, t0, &invite, 200, vec![rr.into()]);
+    let record = events(&mut ep)
+        .into_iter()
+        .find_map(|e| match e {
+            CallEvent::Answered { dialog, .. } => dialog,
+            _ => None,
+        })
+        .expect("the answer carries its dialog");
+    (invite, *record)
+}
+
+#[test]
+fn a_stored_dialog_is_ended_by_a_bye_a_new_endpoint_builds_from_its_record() {
+    let (invite, record) = answered_with_routes();
+    assert_eq!(record.cseq, 1);
+    assert_eq!(record.peer, PEER.parse().unwrap());
+    // Through JSON, as stored, into an endpoint that never saw the call.
+    let json = serde_json::to_string(&record).unwrap();
+    let record: crate::sip::dialog::DialogRecord = serde_json::from_str(&json).unwrap();
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    let p = ep.end_dialog(t0, &record).unwrap();
+    let out: Vec<Transmit> = std::iter::from_fn(|| ep.poll_transmit()).collect();
+    assert_eq!(out.len(), 1);
+    // Loose routing: to the first proxy, the routes in UAC order.
+    assert_eq!(out[0].destination, "127.0.0.1:5091".parse().unwrap());
+    let bye = match message::parse(&out[0].payload).unwrap() {
+        SipMessage::Request(r) => r,
+        other => panic!("not a request: {other:?}"),
+    };
+    assert_eq!(bye.method, Method::Bye);
+    assert_eq!(bye.uri.to_string(), "sip:callee@127.0.0.1:5080");
+    assert_eq!(message::cseq(&bye.headers), Some((2, "BYE")));
+    assert_eq!(
+        message::call_id(&bye.headers),
+        message::call_id(&invite.headers)
+    );
+    assert_eq!(
+        message::from_tag(&bye.headers),
+        message::from_tag(&invite.headers)
+    );
+    assert_eq!(message::to_tag(&bye.headers), Some("callee-tag"));
+    let routes: Vec<String> = bye
+        .headers
+        .iter()
+        .filter_map(|h| match h {
+            Header::Route(r) => Some(r.value().to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        ["<sip:127.0.0.1:5091;lr>", "<sip:127.0.0.1:5090;lr>"]
+    );
+    answer(&mut ep, t0, &bye, 200, vec![]);
+    assert!(matches!(ep.poll_event(), Some(EndpointEvent::Probe(h, Some(200))) if h == p));
+}
+
+#[test]
+fn a_bye_for_a_stored_dialog_that_nobody_answers_reports_no_status_at_timer_f() {
+    let (_invite, record) = answered_with_routes();
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    let p = ep.end_dialog(t0, &record).unwrap();
+    for ms in (500..=33_000).step_by(500) {
+        ep.handle_timeout(t0 + Duration::from_millis(ms));
+    }
+    assert!(matches!(ep.poll_event(), Some(EndpointEvent::Probe(h, None)) if h == p));
+    assert!(!ep.requests_pending());
 }

@@ -2,12 +2,12 @@
 //! dial timeout, ACK and BYE, and the disposition every attempt ends with.
 
 use super::timers::Wake;
-use super::{CallHandle, Endpoint, EndpointEvent, Owner};
+use super::{CallHandle, Endpoint, EndpointEvent, Owner, ProbeHandle};
 use crate::domain::{Disposition, HangupBy};
 use crate::media::sdp;
 use crate::sip::auth::{self, Credentials};
 use crate::sip::build::{self, BuildError};
-use crate::sip::dialog::Dialog;
+use crate::sip::dialog::{Dialog, DialogError, DialogRecord};
 use crate::sip::message::{self, headers, Header, Method, Request, Response};
 use crate::sip::transaction::TransactionEvent;
 use crate::sip::uri::{self, TransportKind};
@@ -50,6 +50,9 @@ pub struct CallSpec {
     /// endpoint's thread: a guard whose drop counts the call as no longer setting up, without
     /// an event to its owner.
     pub until_first_response: Option<Arc<dyn Any + Send + Sync>>,
+    /// The Call-ID to use (a caller that records it before the INVITE leaves); `None`: a
+    /// random one. It must be a SIP `word` (RFC 3261 section 25.1), optionally `@host`.
+    pub call_id: Option<String>,
 }
 
 /// What happened on a call.
@@ -64,6 +67,9 @@ pub enum CallEvent {
     Answered {
         /// The SDP answer (possibly empty).
         sdp: Bytes,
+        /// What it takes to end the dialog from another process (`None` only if the ACK could
+        /// not be built).
+        dialog: Option<Box<DialogRecord>>,
     },
     /// The callee pressed a key, sent in a SIP INFO (`application/dtmf-relay` or
     /// `application/dtmf`).
@@ -245,6 +251,11 @@ impl Endpoint {
             .map(|d| format!("\"{}\" ", d.replace('"', "")))
             .unwrap_or_default();
         let from_uri = format!("sip:{}@{}", spec.from_user, spec.from_host);
+        let call_id = match &spec.call_id {
+            Some(id) if is_call_id(id) => id.clone(),
+            Some(id) => return Err(BuildError::CallId(id.clone())),
+            None => format!("{}@{}", build::new_call_id(), local.ip()),
+        };
         let mut hs: Vec<Header> = vec![
             headers::Via::new(format!(
                 "{};branch={}",
@@ -255,7 +266,7 @@ impl Endpoint {
             headers::MaxForwards::new("70").into(),
             headers::From::new(format!("{display}<{from_uri}>;tag={}", build::new_tag())).into(),
             headers::To::new(format!("<{}>", spec.request_uri)).into(),
-            headers::CallId::new(format!("{}@{}", build::new_call_id(), local.ip())).into(),
+            headers::CallId::new(call_id).into(),
             headers::CSeq::new("1 INVITE").into(),
             headers::Contact::new(format!(
                 "<sip:{}@{local};transport={}>",
@@ -555,8 +566,14 @@ impl Endpoint {
                 call.phase = Phase::Confirmed;
                 call.answered_at = Some(now);
                 let sdp = Bytes::from(resp.body);
-                self.events
-                    .push_back(EndpointEvent::Call(handle, CallEvent::Answered { sdp }));
+                let dialog = call
+                    .dialog
+                    .as_ref()
+                    .map(|d| Box::new(d.record(call.spec.peer, call.spec.transport)));
+                self.events.push_back(EndpointEvent::Call(
+                    handle,
+                    CallEvent::Answered { sdp, dialog },
+                ));
             }
         }
     }
@@ -859,6 +876,25 @@ impl Endpoint {
 }
 
 impl Endpoint {
+    /// Ends a dialog this endpoint does not hold (one a previous process left up): sends a BYE
+    /// built from `record`, CSeq one past the stored one, in a transaction of its own. Its
+    /// final status (or `None`: timer F, a transport error) comes back as
+    /// [`EndpointEvent::Probe`].
+    pub fn end_dialog(
+        &mut self,
+        now: Instant,
+        record: &DialogRecord,
+    ) -> Result<ProbeHandle, DialogError> {
+        let mut dialog = Dialog::from_record(record)?;
+        let via = self.via_sent_by(record.transport);
+        let agent = headers::UserAgent::new(self.config.user_agent.clone()).into();
+        let bye = dialog.request(Method::Bye, &via, vec![agent], Vec::new())?;
+        let peer = next_hop_addr(&dialog, record.peer);
+        let handle = ProbeHandle(self.fresh_id());
+        self.start_client_tx(now, bye, peer, record.transport, Owner::Probe(handle));
+        Ok(handle)
+    }
+
     /// Starts a client transaction of call `handle` and records it with the call.
     fn start_call_tx(
         &mut self,
@@ -873,6 +909,19 @@ impl Endpoint {
         if let Some(call) = self.calls.get_mut(&handle) {
             call.txs.push(id);
         }
+    }
+}
+
+/// Whether `id` can be a Call-ID: `word [ "@" word ]` (RFC 3261 section 25.1).
+fn is_call_id(id: &str) -> bool {
+    let word = |w: &str| {
+        !w.is_empty()
+            && w.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~()<>:\\\"/[]?{}".contains(&b))
+    };
+    match id.split_once('@') {
+        Some((a, b)) => word(a) && word(b),
+        None => word(id),
     }
 }
 

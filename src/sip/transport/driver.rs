@@ -141,6 +141,15 @@ impl Driver {
                     }
                 }
             }
+            Command::EndDialog(record, reply) => match self.endpoint.end_dialog(now, &record) {
+                Ok(p) => {
+                    self.probes.insert(p, reply);
+                }
+                Err(e) => {
+                    tracing::warn!(call_id = %record.call_id, error = %e, "cannot build a BYE for a stored dialog");
+                    let _ = reply.send(None);
+                }
+            },
             Command::Stats(reply) => {
                 let _ = reply.send(self.endpoint.stats());
             }

@@ -7,6 +7,7 @@
 mod driver;
 mod tcp;
 
+use crate::sip::dialog::DialogRecord;
 use crate::sip::endpoint::{CallEvent, CallHandle, CallSpec, EndpointConfig, EndpointStats};
 use crate::sip::transaction::TimerConfig;
 use crate::sip::uri::TransportKind;
@@ -83,6 +84,8 @@ pub(crate) enum Command {
         TransportKind,
         oneshot::Sender<Option<u16>>,
     ),
+    /// A BYE for a dialog this endpoint does not hold (`EndpointHandle::end_dialog`).
+    EndDialog(Box<DialogRecord>, oneshot::Sender<Option<u16>>),
     Stats(oneshot::Sender<EndpointStats>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -154,6 +157,15 @@ impl EndpointHandle {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Probe(uri.to_string(), peer, transport, tx))
             .await?;
+        rx.await.map_err(|_| TransportError::Stopped)
+    }
+
+    /// Ends a dialog a previous process left up: sends a BYE built from `record` (CSeq one
+    /// past the stored one) and waits for its final status (`None`: no answer within timer F,
+    /// or the record cannot make a BYE).
+    pub async fn end_dialog(&self, record: DialogRecord) -> Result<Option<u16>, TransportError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::EndDialog(Box::new(record), tx)).await?;
         rx.await.map_err(|_| TransportError::Stopped)
     }
 
@@ -269,6 +281,7 @@ mod tests {
             extra_headers: Vec::new(),
             report_progress: false,
             until_first_response: None,
+            call_id: None,
         }
     }
 

@@ -189,11 +189,11 @@ static CLAIM: Bulk = Bulk::new(
 
 static INSERT_CALLS: Bulk = Bulk::new(
     "id, customer_id, campaign_id, outplan_id, outdial_id, outdial_target_id, queue_id,
-     reference_type, reference_id, status, result, source, destination, destination_index,
-     try_count, tm_create, tm_update, tm_delete",
+     reference_type, reference_id, sip_call_id, status, result, source, destination,
+     destination_index, try_count, tm_create, tm_update, tm_delete",
     "INSERT OR FAIL INTO campaigncalls (id, customer_id, campaign_id, outplan_id, outdial_id,
-       outdial_target_id, queue_id, reference_type, reference_id, status, result, source,
-       destination, destination_index, try_count, tm_create, tm_update, tm_delete)
+       outdial_target_id, queue_id, reference_type, reference_id, sip_call_id, status, result,
+       source, destination, destination_index, try_count, tm_create, tm_update, tm_delete)
      SELECT * FROM v WHERE v.id IS NOT NULL",
 );
 
@@ -203,9 +203,10 @@ static EXHAUST: Bulk = Bulk::new(
      FROM v WHERE targets.id = v.id AND targets.status = 'idle'",
 );
 
+/// The answer, with the dialog that a restart needs to end the call.
 static ANSWER: Bulk = Bulk::new(
-    "id, at",
-    "UPDATE OR FAIL campaigncalls SET status = 'progressing', tm_update = v.at
+    "id, dialog, at",
+    "UPDATE OR FAIL campaigncalls SET status = 'progressing', dialog = v.dialog, tm_update = v.at
      FROM v WHERE campaigncalls.id = v.id AND campaigncalls.status = 'dialing'",
 );
 
@@ -214,7 +215,7 @@ static END_CALLS: Bulk = Bulk::new(
     "UPDATE OR FAIL campaigncalls SET status = 'done', result = v.result,
        disposition = v.disposition, sip_code = v.sip_code, reason = v.reason,
        hangup_by = v.hangup_by, setup_ms = v.setup_ms, talk_ms = v.talk_ms,
-       flow_result = v.flow_result, tm_update = v.at
+       flow_result = v.flow_result, dialog = NULL, tm_update = v.at
      FROM v WHERE campaigncalls.id = v.id",
 );
 
@@ -262,10 +263,15 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
             }
             WriteOp::Answered {
                 campaigncall_id,
+                dialog,
                 at,
             } => {
                 if !ending.contains(campaigncall_id) {
-                    answered.push([(*campaigncall_id).into(), at.as_str().into()]);
+                    answered.push([
+                        (*campaigncall_id).into(),
+                        dialog.as_deref().into(),
+                        at.as_str().into(),
+                    ]);
                 }
             }
             WriteOp::End(end) => {
@@ -327,7 +333,7 @@ fn claimed_targets(rows: Vec<SqliteRow>) -> StoreResult<FastSet<Uuid>> {
     Ok(claimed)
 }
 
-fn campaigncall_row(c: &Campaigncall) -> StoreResult<[Cell; 18]> {
+fn campaigncall_row(c: &Campaigncall) -> StoreResult<[Cell; 19]> {
     Ok([
         c.id.into(),
         c.customer_id.into(),
@@ -338,6 +344,7 @@ fn campaigncall_row(c: &Campaigncall) -> StoreResult<[Cell; 18]> {
         c.queue_id.into(),
         c.reference_type.as_str().into(),
         c.reference_id.as_str().into(),
+        c.sip_call_id.as_str().into(),
         c.status.as_str().into(),
         c.result.as_str().into(),
         to_json(&c.source)?.into(),
