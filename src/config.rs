@@ -79,13 +79,38 @@ pub struct ApiSettings {
     pub listen: SocketAddr,
     /// Region used to read national phone numbers (`5559876543` in `US` is `+15559876543`).
     pub default_region: String,
+    /// Largest JSON body of an ordinary request, in bytes (413 above).
+    pub json_body_bytes: usize,
+    /// Largest body of one target import (JSON or CSV), in bytes (413 above).
+    pub import_body_bytes: usize,
+    /// Target imports handled at once; more are answered 503 with `Retry-After`.
+    pub concurrent_imports: usize,
+    /// A list page ends early (with a `next_page_token`) once its items pass this many bytes.
+    pub page_bytes: usize,
 }
 
 impl Default for ApiSettings {
     fn default() -> Self {
+        let limits = crate::api::ApiLimits::default();
         ApiSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             default_region: "US".into(),
+            json_body_bytes: limits.json_body_bytes,
+            import_body_bytes: limits.import_body_bytes,
+            concurrent_imports: limits.concurrent_imports,
+            page_bytes: limits.page_bytes,
+        }
+    }
+}
+
+impl ApiSettings {
+    /// The API's bounds.
+    pub fn limits(&self) -> crate::api::ApiLimits {
+        crate::api::ApiLimits {
+            json_body_bytes: self.json_body_bytes,
+            import_body_bytes: self.import_body_bytes,
+            concurrent_imports: self.concurrent_imports,
+            page_bytes: self.page_bytes,
         }
     }
 }

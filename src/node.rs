@@ -93,6 +93,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
             .collect(),
         default_region: settings.api.default_region.clone(),
         trunks: settings.trunk.iter().map(|t| t.name.clone()).collect(),
+        limits: settings.api.limits(),
     };
     let server = crate::api::serve(api, state).await?;
     let handle = server.handle();

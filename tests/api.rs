@@ -10,8 +10,14 @@ mod auth;
 mod campaign_status;
 #[path = "api/campaigns.rs"]
 mod campaigns;
+#[path = "api/errors.rs"]
+mod errors;
+#[path = "api/fields.rs"]
+mod fields;
 #[path = "api/flows.rs"]
 mod flows;
+#[path = "api/limits.rs"]
+mod limits;
 #[path = "api/outplans.rs"]
 mod outplans;
 #[path = "api/targets.rs"]

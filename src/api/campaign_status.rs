@@ -8,7 +8,7 @@
 use super::auth::Customer;
 use super::documents::{owned, save_updated};
 use super::error::ApiError;
-use super::fields::Fields;
+use super::fields::{Fields, Known, Write};
 use super::ApiState;
 use crate::domain::{Campaign, CampaignStatus, CampaignType, Outdial, Outplan};
 use crate::store::Document;
@@ -80,12 +80,14 @@ pub async fn request(
     Ok(next)
 }
 
-/// A campaign starts only with its outplan and outdial (for `call`, required) still there and
+/// A campaign starts only as a `call` campaign, with its outplan and outdial still there and
 /// its trunk still configured.
 async fn ensure_startable(state: &ApiState, c: &Campaign) -> Result<(), ApiError> {
-    let required = c.kind == CampaignType::Call;
-    still_there::<Outplan>(state, c, "outplan_id", c.outplan_id, required).await?;
-    still_there::<Outdial>(state, c, "outdial_id", c.outdial_id, required).await?;
+    if c.kind == CampaignType::Flow {
+        return Err(super::campaign_fields::flow_not_supported());
+    }
+    still_there::<Outplan>(state, c, "outplan_id", c.outplan_id, true).await?;
+    still_there::<Outdial>(state, c, "outdial_id", c.outdial_id, true).await?;
     super::campaign_fields::ensure_trunk(state, &c.trunk)
 }
 
@@ -135,6 +137,13 @@ async fn put_status(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let f = Fields::from_body(body.into_inner())?;
+    f.only(
+        Known {
+            writable: &["status"],
+            read_only: &[],
+        },
+        Write::Update,
+    )?;
     let text = f
         .string("status")?
         .ok_or_else(|| ApiError::invalid("status", "required; use run or stop"))?;

@@ -3,13 +3,20 @@
 use super::auth::Customer;
 use super::documents::{self, ensure_unused, owned, referenced, save};
 use super::error::ApiError;
-use super::fields::Fields;
+use super::fields::{text, Fields, Known, Write, READ_ONLY};
+use super::limits::MAX_DATA;
 use super::ApiState;
 use crate::domain::time::{now_string, NEVER};
 use crate::domain::{Campaign, Outdial};
 use actix_web::{web, HttpResponse};
 use serde_json::Value;
 use uuid::Uuid;
+
+/// The fields an outdial body may carry.
+const FIELDS: Known = Known {
+    writable: &["name", "detail", "data", "campaign_id"],
+    read_only: &READ_ONLY,
+};
 
 /// Registers the routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -27,7 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Applies the fields the body carries. `data` is free-form: a string is kept, anything else
-/// is kept as its JSON text.
+/// is kept as its JSON text; either is at most `MAX_DATA` bytes.
 async fn apply(state: &ApiState, outdial: &mut Outdial, f: &Fields) -> Result<(), ApiError> {
     if let Some(v) = f.string("name")? {
         outdial.name = v;
@@ -36,10 +43,11 @@ async fn apply(state: &ApiState, outdial: &mut Outdial, f: &Fields) -> Result<()
         outdial.detail = v;
     }
     if let Some(v) = f.raw("data") {
-        outdial.data = match v {
+        let data = match v {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
+        outdial.data = text("data", &data, MAX_DATA)?.to_string();
     }
     if let Some(id) = f.uuid("campaign_id")? {
         if !id.is_nil() {
@@ -56,6 +64,7 @@ async fn create(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let f = Fields::from_body(body.into_inner())?;
+    f.only(FIELDS, Write::Create)?;
     let mut outdial = Outdial {
         id: Uuid::new_v4(),
         customer_id: customer,
@@ -79,6 +88,7 @@ async fn update(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let f = Fields::from_body(body.into_inner())?;
+    f.only(FIELDS, Write::Update)?;
     let mut outdial = owned::<Outdial>(&state, customer, *id).await?;
     apply(&state, &mut outdial, &f).await?;
     documents::save_updated(&state, outdial).await

@@ -43,6 +43,9 @@ pub struct Page {
     pub size: u32,
     /// The `next_page_token` of the previous page.
     pub token: Option<String>,
+    /// The page ends early, with a `next_page_token`, once its items pass this many bytes (as
+    /// stored); it always holds at least one item.
+    pub max_bytes: usize,
 }
 
 /// One page of a list.

@@ -105,14 +105,35 @@ fn page_bounds(page: &Page) -> (i64, i64) {
     (size, before)
 }
 
-fn next_token(rows: &[SqliteRow], size: i64) -> String {
-    if rows.len() as i64 > size {
-        rows.get(size as usize - 1)
-            .map(|r| r.get::<i64, _>("seq").to_string())
-            .unwrap_or_default()
+/// How many of `rows` (read `size + 1` at most) make the page, and its `next_page_token`: at
+/// most `size` rows, fewer once their bytes pass `page.max_bytes` (never none); the token
+/// names the last row kept when rows are left over.
+fn page_cut(rows: &[SqliteRow], size: i64, page: &Page) -> (usize, String) {
+    let mut kept = 0;
+    let mut bytes = 0usize;
+    for row in rows.iter().take(size as usize) {
+        kept += 1;
+        bytes = bytes.saturating_add(row_bytes(row));
+        if bytes > page.max_bytes {
+            break;
+        }
+    }
+    let token = if rows.len() > kept {
+        rows[kept - 1].get::<i64, _>("seq").to_string()
     } else {
         String::new()
-    }
+    };
+    (kept, token)
+}
+
+/// The size of a row as stored: its text columns' lengths, 8 bytes for any other column.
+fn row_bytes(row: &SqliteRow) -> usize {
+    (0..row.len())
+        .map(|i| match row.try_get::<Option<&str>, _>(i) {
+            Ok(text) => text.map_or(0, str::len),
+            Err(_) => 8,
+        })
+        .sum()
 }
 
 fn json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
@@ -260,13 +281,9 @@ impl Store for SqliteStore {
         .bind(size + 1)
         .fetch_all(&self.pool)
         .await?;
-        let next_page_token = next_token(&rows, size);
+        let (kept, next_page_token) = page_cut(&rows, size, page);
         Ok(Listed {
-            result: rows
-                .iter()
-                .take(size as usize)
-                .map(|r| r.get("body"))
-                .collect(),
+            result: rows.iter().take(kept).map(|r| r.get("body")).collect(),
             next_page_token,
         })
     }
@@ -344,11 +361,12 @@ impl Store for SqliteStore {
         .bind(size + 1)
         .fetch_all(&self.pool)
         .await?;
+        let (kept, next_page_token) = page_cut(&rows, size, page);
         Ok(Listed {
-            next_page_token: next_token(&rows, size),
+            next_page_token,
             result: rows
                 .iter()
-                .take(size as usize)
+                .take(kept)
                 .map(target_from_row)
                 .collect::<Result<_, _>>()?,
         })
@@ -496,11 +514,12 @@ impl Store for SqliteStore {
         .bind(size + 1)
         .fetch_all(&self.pool)
         .await?;
+        let (kept, next_page_token) = page_cut(&rows, size, page);
         Ok(Listed {
-            next_page_token: next_token(&rows, size),
+            next_page_token,
             result: rows
                 .iter()
-                .take(size as usize)
+                .take(kept)
                 .map(campaigncall_from_row)
                 .collect::<Result<_, _>>()?,
         })
