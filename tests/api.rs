@@ -20,5 +20,7 @@ mod flows;
 mod limits;
 #[path = "api/outplans.rs"]
 mod outplans;
+#[path = "api/progress.rs"]
+mod progress;
 #[path = "api/targets.rs"]
 mod targets;

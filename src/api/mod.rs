@@ -10,7 +10,7 @@
 //! address.rs        addresses in requests, tel targets normalised to E.164
 //! documents.rs      load / check / list / soft-delete shared by the configuration resources
 //! outplans.rs       /outplans
-//! outdials.rs       /outdials
+//! outdials.rs       /outdials and /outdials/{id}/reset
 //! targets.rs        /outdials/{id}/targets (one, bulk JSON, CSV)
 //! target_rows.rs    request rows → targets, with the import report
 //! target_csv.rs     CSV imports of targets

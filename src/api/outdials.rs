@@ -1,4 +1,6 @@
-//! `/outdials`: named lists of targets (the targets themselves are in `targets.rs`).
+//! `/outdials`: named lists of targets (the targets themselves are in `targets.rs`), and
+//! `POST /outdials/{id}/reset`, which makes every done target idle again with no try counted
+//! so that a campaign can dial the list anew.
 
 use super::auth::Customer;
 use super::documents::{self, ensure_unused, owned, referenced, save};
@@ -9,6 +11,7 @@ use super::ApiState;
 use crate::domain::time::{now_string, NEVER};
 use crate::domain::{Campaign, Outdial};
 use actix_web::{web, HttpResponse};
+use serde_json::json;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -30,7 +33,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(documents::get::<Outdial>))
             .route(web::put().to(update))
             .route(web::delete().to(delete)),
-    );
+    )
+    .service(web::resource("/outdials/{id}/reset").route(web::post().to(reset)));
 }
 
 /// Applies the fields the body carries. `data` is free-form: a string is kept, anything else
@@ -92,6 +96,20 @@ async fn update(
     let mut outdial = owned::<Outdial>(&state, customer, *id).await?;
     apply(&state, &mut outdial, &f).await?;
     documents::save_updated(&state, outdial).await
+}
+
+/// Every done target back to idle with its try counts at zero; 409 while a running or
+/// stopping campaign dials the outdial. Answers `{"reset": <targets reset>}`.
+async fn reset(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let outdial = owned::<Outdial>(&state, customer, *id).await?;
+    ensure_unused(&state, customer, "outdial", |c| c.outdial_id == outdial.id).await?;
+    let reset = state.store.reset_targets(outdial.id, &now_string()).await?;
+    tracing::info!(outdial = %outdial.id, targets = reset, "outdial reset");
+    Ok(HttpResponse::Ok().json(json!({ "reset": reset })))
 }
 
 async fn delete(

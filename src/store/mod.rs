@@ -300,6 +300,10 @@ pub struct CallCounts {
     pub attempts: u64,
     /// Ended attempts by disposition.
     pub dispositions: BTreeMap<String, u64>,
+    /// Targets done with `success` that one of the campaign's own attempts reached.
+    pub succeeded_targets: u64,
+    /// Targets done with `fail` that the campaign tried.
+    pub failed_targets: u64,
 }
 
 /// Durable state.
@@ -353,6 +357,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<(Vec<Target>, Option<DueCursor>)>;
     /// The outdial's targets by where they stand.
     async fn count_targets(&self, outdial: Uuid, now_ms: i64) -> StoreResult<TargetCounts>;
+    /// Puts every done target of the outdial back to idle, due now, with no try counted and
+    /// no result; returns how many. The caller makes sure no campaign dials the outdial.
+    async fn reset_targets(&self, outdial: Uuid, at: &str) -> StoreResult<u64>;
 
     /// Applies a batch of hot-path writes in one transaction. Returns, per write, whether it
     /// took effect: a `Begin` whose target is no longer `idle` with the try count the dialer

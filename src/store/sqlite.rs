@@ -465,6 +465,19 @@ impl Store for SqliteStore {
         Ok(counts)
     }
 
+    async fn reset_targets(&self, outdial: Uuid, at: &str) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE targets SET status = 'idle', result = '', next_at = 0, try_count_0 = 0,
+               try_count_1 = 0, try_count_2 = 0, try_count_3 = 0, try_count_4 = 0, tm_update = ?
+             WHERE outdial_id = ? AND deleted = 0 AND status = 'done'",
+        )
+        .bind(at)
+        .bind(outdial.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn apply(&self, ops: &[WriteOp]) -> StoreResult<Vec<bool>> {
         let mut tx = self.writes.begin().await?;
         let applied = apply::apply(&mut tx, ops).await?;
@@ -541,6 +554,27 @@ impl Store for SqliteStore {
             let d: String = r.get("d");
             if !d.is_empty() {
                 counts.dispositions.insert(d, n);
+            }
+        }
+        // The done targets this campaign's own attempts finished: reached by one of them, or
+        // failed after it tried. A target another campaign over the same outdial finished is
+        // not this campaign's.
+        let rows = sqlx::query(
+            "SELECT t.result AS result, COUNT(DISTINCT t.id) AS n
+             FROM campaigncalls c INDEXED BY campaigncalls_by_campaign_target
+             JOIN targets t ON t.id = c.outdial_target_id
+             WHERE c.campaign_id = ? AND t.deleted = 0 AND t.status = 'done'
+               AND (t.result = 'fail' OR c.result = 'success')
+             GROUP BY t.result",
+        )
+        .bind(campaign.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            let n = r.try_get::<i64, _>("n")? as u64;
+            match r.try_get::<&str, _>("result")? {
+                "success" => counts.succeeded_targets = n,
+                _ => counts.failed_targets = n,
             }
         }
         Ok(counts)
