@@ -22,5 +22,7 @@ mod limits;
 mod outplans;
 #[path = "api/progress.rs"]
 mod progress;
+#[path = "api/serve.rs"]
+mod serve;
 #[path = "api/targets.rs"]
 mod targets;
