@@ -116,6 +116,7 @@ fn main() -> anyhow::Result<()> {
         let mut page = Page {
             size: 100,
             token: None,
+            max_bytes: usize::MAX,
         };
         loop {
             let listed = node

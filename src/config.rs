@@ -28,7 +28,35 @@ pub struct Settings {
     /// RTP, prompts and text to speech.
     #[serde(default)]
     pub media: MediaSettings,
+    /// How logs are written.
+    #[serde(default)]
+    pub log: LogSettings,
 }
+
+/// `[log]`: how logs are written to stderr (`RINGMASTER_LOG` sets which, e.g. `info`).
+#[derive(Debug, Clone, Copy, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `text` (one line per event) or `json` (one JSON object per line).
+    pub format: LogFormat,
+}
+
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines; coloured only when stderr is a terminal.
+    #[default]
+    Text,
+    /// One JSON object per event, for log collectors.
+    Json,
+}
+
+/// Shortest API token accepted on an API that listens beyond loopback.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+/// The token of the sample configuration.
+pub const SAMPLE_TOKEN: &str = "change-me";
 
 /// `[media]`: RTP sockets and prompt sources.
 #[derive(Debug, Clone, Deserialize)]
@@ -98,13 +126,38 @@ pub struct ApiSettings {
     pub listen: SocketAddr,
     /// Region used to read national phone numbers (`5559876543` in `US` is `+15559876543`).
     pub default_region: String,
+    /// Largest JSON body of an ordinary request, in bytes (413 above).
+    pub json_body_bytes: usize,
+    /// Largest body of one target import (JSON or CSV), in bytes (413 above).
+    pub import_body_bytes: usize,
+    /// Target imports handled at once; more are answered 503 with `Retry-After`.
+    pub concurrent_imports: usize,
+    /// A list page ends early (with a `next_page_token`) once its items pass this many bytes.
+    pub page_bytes: usize,
 }
 
 impl Default for ApiSettings {
     fn default() -> Self {
+        let limits = crate::api::ApiLimits::default();
         ApiSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             default_region: "US".into(),
+            json_body_bytes: limits.json_body_bytes,
+            import_body_bytes: limits.import_body_bytes,
+            concurrent_imports: limits.concurrent_imports,
+            page_bytes: limits.page_bytes,
+        }
+    }
+}
+
+impl ApiSettings {
+    /// The API's bounds.
+    pub fn limits(&self) -> crate::api::ApiLimits {
+        crate::api::ApiLimits {
+            json_body_bytes: self.json_body_bytes,
+            import_body_bytes: self.import_body_bytes,
+            concurrent_imports: self.concurrent_imports,
+            page_bytes: self.page_bytes,
         }
     }
 }
@@ -239,7 +292,7 @@ impl Settings {
             let Some((section, key)) = rest.split_once('_') else {
                 continue;
             };
-            if !matches!(section, "sip" | "api" | "database" | "media") {
+            if !matches!(section, "sip" | "api" | "database" | "media" | "log") {
                 continue;
             }
             let parsed = format!("v = {value}")
@@ -265,6 +318,35 @@ impl Settings {
     /// The trunk called `name`.
     pub fn trunk(&self, name: &str) -> Option<&TrunkConfig> {
         self.trunk.iter().find(|t| t.name == name)
+    }
+
+    /// Refuses an API reachable beyond loopback with a guessable token: the sample token, or
+    /// any shorter than [`MIN_TOKEN_LEN`] characters.
+    pub fn check_tokens_for_listen(&self) -> Result<(), ConfigError> {
+        if self.api.listen.ip().is_loopback() {
+            return Ok(());
+        }
+        let weak = self
+            .auth
+            .tokens
+            .iter()
+            .find(|t| t.token == SAMPLE_TOKEN || t.token.chars().count() < MIN_TOKEN_LEN);
+        match weak {
+            None => Ok(()),
+            Some(t) => Err(ConfigError::Invalid(format!(
+                "[[auth.tokens]] token {:?} (customer {}) is {} and the API listens on {}, \
+                 beyond loopback: set a random token of at least {MIN_TOKEN_LEN} characters \
+                 (e.g. `openssl rand -hex 24`), or listen on 127.0.0.1",
+                t.token,
+                t.customer_id,
+                if t.token == SAMPLE_TOKEN {
+                    "the sample token"
+                } else {
+                    "too short"
+                },
+                self.api.listen
+            ))),
+        }
     }
 }
 
@@ -322,6 +404,40 @@ mod tests {
         );
         let bad = Settings::from_toml("[media]\nrtp_ports = \"9-3\"\n", Vec::new()).unwrap();
         assert!(bad.media.port_range().is_err());
+    }
+
+    #[test]
+    fn weak_tokens_are_refused_beyond_loopback_only() {
+        let with = |listen: &str, token: &str| {
+            let text = format!(
+                "[api]\nlisten = \"{listen}\"\n[[auth.tokens]]\ntoken = \"{token}\"\ncustomer_id = \"7a1b2c3d-4e5f-6789-abcd-ef0123456789\"\n"
+            );
+            Settings::from_toml(&text, Vec::new())
+                .unwrap()
+                .check_tokens_for_listen()
+                .map_err(|e| e.to_string())
+        };
+        assert!(with("127.0.0.1:8080", "change-me").is_ok());
+        assert!(with("[::1]:8080", "short").is_ok());
+        let e = with("0.0.0.0:8080", "change-me").unwrap_err();
+        assert!(
+            e.contains("token \"change-me\"") && e.contains("the sample token"),
+            "{e}"
+        );
+        assert!(with("0.0.0.0:8080", "0123456789abcde")
+            .unwrap_err()
+            .contains("too short"));
+        assert!(with("0.0.0.0:8080", "0123456789abcdef").is_ok());
+    }
+
+    #[test]
+    fn the_log_format_is_text_unless_told_json() {
+        let s = Settings::from_toml("", Vec::new()).unwrap();
+        assert_eq!(s.log.format, LogFormat::Text);
+        let env = vec![("RINGMASTER_LOG_FORMAT".to_string(), "json".to_string())];
+        let s = Settings::from_toml("[log]\nformat = \"text\"\n", env).unwrap();
+        assert_eq!(s.log.format, LogFormat::Json);
+        assert!(Settings::from_toml("[log]\nformat = \"xml\"\n", Vec::new()).is_err());
     }
 
     #[test]

@@ -4,9 +4,10 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use ringmaster::call::trunk::{Trunk, TrunkConfig};
 use ringmaster::call::{run_one, OneCall};
-use ringmaster::config::Settings;
+use ringmaster::config::{LogFormat, LogSettings, Settings};
 use ringmaster::sip::transport::{self, TransportConfig};
 use ringmaster::sip::uri::TransportKind;
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -78,17 +79,32 @@ struct CallArgs {
     bind: Option<SocketAddr>,
 }
 
+/// Logs go to stderr, filtered by `RINGMASTER_LOG` (default `warn`), as text (coloured only
+/// on a terminal) or as one JSON object per line.
+fn init_logging(log: LogSettings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RINGMASTER_LOG")
+        .unwrap_or_else(|_| "warn".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match log.format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
+}
+
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RINGMASTER_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ringmaster: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    init_logging(settings.log);
     if !matches!(cli.command, Command::Call(_)) {
-        return run_actors(cli);
+        return run_actors(cli, settings);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -100,7 +116,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, settings)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ringmaster: {e:#}");
@@ -109,8 +125,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::load(cli.config.as_deref())?;
+async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Call(args) => call(settings, args).await,
         Command::Serve | Command::Demo(_) => bail!("runs under the actor system"),
@@ -118,10 +133,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// `serve` and `demo` run on the actor system.
-fn run_actors(cli: Cli) -> std::process::ExitCode {
+fn run_actors(cli: Cli, settings: Settings) -> std::process::ExitCode {
     let result = actix::System::new().block_on(async move {
         match cli.command {
-            Command::Serve => serve(Settings::load(cli.config.as_deref())?).await,
+            Command::Serve => serve(settings).await,
             Command::Demo(args) => ringmaster::demo::run(ringmaster::demo::DemoOptions {
                 targets: args.targets,
                 database: args.database,
@@ -142,6 +157,7 @@ fn run_actors(cli: Cli) -> std::process::ExitCode {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
+    settings.check_tokens_for_listen()?;
     let api = std::net::TcpListener::bind(settings.api.listen)
         .with_context(|| format!("cannot listen on {} for the API", settings.api.listen))?;
     let node = ringmaster::node::start(&settings, api).await?;
@@ -149,6 +165,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         "ringmaster: API on http://{}/v1.0, SIP on {} (udp), database {}",
         node.api, node.sip, settings.database.url
     );
+    tracing::info!(api = %node.api, sip = %node.sip, "serving");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r?,

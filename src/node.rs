@@ -113,6 +113,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         default_region: settings.api.default_region.clone(),
         trunks: settings.trunk.iter().map(|t| t.name.clone()).collect(),
         health,
+        limits: settings.api.limits(),
     };
     let server = crate::api::serve(api, state).await?;
     let handle = server.handle();

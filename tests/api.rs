@@ -10,9 +10,19 @@ mod auth;
 mod campaign_status;
 #[path = "api/campaigns.rs"]
 mod campaigns;
+#[path = "api/errors.rs"]
+mod errors;
+#[path = "api/fields.rs"]
+mod fields;
 #[path = "api/flows.rs"]
 mod flows;
+#[path = "api/limits.rs"]
+mod limits;
 #[path = "api/outplans.rs"]
 mod outplans;
+#[path = "api/progress.rs"]
+mod progress;
+#[path = "api/serve.rs"]
+mod serve;
 #[path = "api/targets.rs"]
 mod targets;

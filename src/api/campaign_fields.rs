@@ -1,16 +1,83 @@
 //! A campaign's writable fields: what a create or update body may set, and their checks.
-//! Unknown fields are ignored; `source` (which the seed overview passes) is accepted and not
-//! stored, since the outplan's `source` is the caller id.
+//! Any other field is a 400 naming it (see `fields.rs`); `source` (which the seed overview
+//! passes) is accepted and not stored, since the outplan's `source` is the caller id.
+//! `type: flow` campaigns (actions with no call) are refused until the engine runs them.
 
 use super::documents::referenced;
 use super::error::ApiError;
-use super::fields::Fields;
+use super::fields::{Fields, Known, READ_ONLY};
 use super::ApiState;
 use crate::domain::{Campaign, CampaignStatus, CampaignType, EndHandle, Flow, Outdial, Outplan};
 use crate::flow;
 
 /// Most simultaneous calls a campaign may ask for.
 const MAX_CONCURRENT: i64 = 100_000;
+
+/// What a campaign body may set: VoIPBIN's fields, the seed overview's `flow_id` and
+/// `source`, and ringmaster's `trunk` and `max_concurrent`.
+const WRITABLE: [&str; 14] = [
+    "name",
+    "detail",
+    "type",
+    "service_level",
+    "end_handle",
+    "actions",
+    "outplan_id",
+    "outdial_id",
+    "queue_id",
+    "next_campaign_id",
+    "flow_id",
+    "source",
+    "trunk",
+    "max_concurrent",
+];
+
+/// The read-only fields of a campaign's answers; `status` is set through a `PUT`, never by
+/// the create.
+const READ_ONLY_FIELDS: [&str; 8] = [
+    READ_ONLY[0],
+    READ_ONLY[1],
+    READ_ONLY[2],
+    READ_ONLY[3],
+    READ_ONLY[4],
+    "status",
+    // What a campaign read back says of its dialing (see `GET /campaigns/{id}`).
+    "paused",
+    "paused_reason",
+];
+
+/// The fields of `POST /campaigns`.
+pub const CREATE: Known = Known {
+    writable: &WRITABLE,
+    read_only: &READ_ONLY_FIELDS,
+};
+
+/// The fields of `PUT /campaigns/{id}`: those of a create, and `status`.
+pub const UPDATE: Known = Known {
+    writable: &[
+        "name",
+        "detail",
+        "type",
+        "service_level",
+        "end_handle",
+        "actions",
+        "outplan_id",
+        "outdial_id",
+        "queue_id",
+        "next_campaign_id",
+        "flow_id",
+        "source",
+        "trunk",
+        "max_concurrent",
+        "status",
+    ],
+    read_only: &READ_ONLY_FIELDS,
+};
+
+/// The answer to a `type: flow` campaign.
+pub fn flow_not_supported() -> ApiError {
+    ApiError::invalid("type", "flow campaigns are not supported yet; use call")
+}
 
 /// Applies the fields `f` carries to `c`, then checks what a call campaign needs. The fields
 /// that decide whom and how it dials (`type`, `outplan_id`, `outdial_id`, `trunk`) cannot
@@ -35,6 +102,9 @@ pub async fn apply(state: &ApiState, c: &mut Campaign, f: &Fields) -> Result<(),
     if let Some(v) = f.parse::<CampaignType>("type")? {
         frozen("type", v != c.kind)?;
         c.kind = v;
+    }
+    if c.kind == CampaignType::Flow {
+        return Err(flow_not_supported());
     }
     if let Some(v) = f.int(
         "service_level",
@@ -96,11 +166,9 @@ pub async fn apply(state: &ApiState, c: &mut Campaign, f: &Fields) -> Result<(),
     )? {
         c.max_concurrent = v as u32;
     }
-    if c.kind == CampaignType::Call {
-        for (field, id) in [("outplan_id", c.outplan_id), ("outdial_id", c.outdial_id)] {
-            if id.is_nil() {
-                return Err(ApiError::invalid(field, "required for a call campaign"));
-            }
+    for (field, id) in [("outplan_id", c.outplan_id), ("outdial_id", c.outdial_id)] {
+        if id.is_nil() {
+            return Err(ApiError::invalid(field, "required for a call campaign"));
         }
     }
     Ok(())

@@ -4,13 +4,17 @@
 //! `run` from `stop` or `finished` stores `run`; `stop` from `run` stores `stopping`, and the
 //! engine sets `stop` once the calls in flight are over. Asking for the status the campaign
 //! already has (or is heading to) changes nothing. The engine is told after the store.
+//!
+//! A campaign that would finish the moment it starts is refused (409): one with
+//! `end_handle: stop` over an outdial with no target left to dial. Its targets are done
+//! (reset them with `POST /outdials/{id}/reset`) or there are none.
 
 use super::auth::Customer;
 use super::documents::{owned, save_updated};
 use super::error::ApiError;
-use super::fields::Fields;
+use super::fields::{Fields, Known, Write};
 use super::ApiState;
-use crate::domain::{Campaign, CampaignStatus, CampaignType, Outdial, Outplan};
+use crate::domain::{Campaign, CampaignStatus, CampaignType, EndHandle, Outdial, Outplan};
 use crate::store::Document;
 use actix_web::{web, HttpResponse};
 use serde_json::Value;
@@ -80,13 +84,39 @@ pub async fn request(
     Ok(next)
 }
 
-/// A campaign starts only with its outplan and outdial (for `call`, required) still there and
-/// its trunk still configured.
+/// A campaign starts only as a `call` campaign, with its outplan and outdial still there, its
+/// trunk still configured, and something to dial.
 async fn ensure_startable(state: &ApiState, c: &Campaign) -> Result<(), ApiError> {
-    let required = c.kind == CampaignType::Call;
-    still_there::<Outplan>(state, c, "outplan_id", c.outplan_id, required).await?;
-    still_there::<Outdial>(state, c, "outdial_id", c.outdial_id, required).await?;
-    super::campaign_fields::ensure_trunk(state, &c.trunk)
+    if c.kind == CampaignType::Flow {
+        return Err(super::campaign_fields::flow_not_supported());
+    }
+    still_there::<Outplan>(state, c, "outplan_id", c.outplan_id, true).await?;
+    still_there::<Outdial>(state, c, "outdial_id", c.outdial_id, true).await?;
+    super::campaign_fields::ensure_trunk(state, &c.trunk)?;
+    ensure_targets_left(state, c).await
+}
+
+/// 409 when the campaign would finish at once: `end_handle: stop` and no target of the
+/// outdial waiting or being dialed. (`continue` waits for targets to be added.)
+async fn ensure_targets_left(state: &ApiState, c: &Campaign) -> Result<(), ApiError> {
+    if c.end_handle == EndHandle::Continue {
+        return Ok(());
+    }
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let counts = state.store.count_targets(c.outdial_id, now_ms).await?;
+    if counts.queued + counts.dialing > 0 {
+        return Ok(());
+    }
+    let done = counts.succeeded + counts.failed;
+    let outdial = c.outdial_id;
+    Err(ApiError::Conflict(if done == 0 {
+        format!("status: outdial {outdial} has no targets; add targets before running the campaign")
+    } else {
+        format!(
+            "status: outdial {outdial} has no target left to dial (all {done} are done); \
+             reset them with POST /v1.0/outdials/{outdial}/reset, or add targets, to run again"
+        )
+    }))
 }
 
 async fn still_there<D: Document>(
@@ -135,6 +165,13 @@ async fn put_status(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let f = Fields::from_body(body.into_inner())?;
+    f.only(
+        Known {
+            writable: &["status"],
+            read_only: &[],
+        },
+        Write::Update,
+    )?;
     let text = f
         .string("status")?
         .ok_or_else(|| ApiError::invalid("status", "required; use run or stop"))?;

@@ -7,7 +7,7 @@ use super::campaign_fields;
 use super::campaign_status::{self, parse_requested, store_and_notify};
 use super::documents::{self, owned, save};
 use super::error::ApiError;
-use super::fields::Fields;
+use super::fields::{Fields, Known, Write};
 use super::health::CampaignView;
 use super::ApiState;
 use crate::domain::time::{now_string, NEVER};
@@ -79,6 +79,7 @@ async fn create(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let f = Fields::from_body(body.into_inner())?;
+    f.only(campaign_fields::CREATE, Write::Create)?;
     let mut campaign = new_campaign(customer);
     campaign_fields::apply(&state, &mut campaign, &f).await?;
     save(&state, &campaign).await?;
@@ -92,6 +93,7 @@ async fn update(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let f = Fields::from_body(body.into_inner())?;
+    f.only(campaign_fields::UPDATE, Write::Update)?;
     let requested = f
         .string("status")?
         .map(|s| parse_requested(&s))
@@ -105,8 +107,8 @@ async fn update(
     store_and_notify(&state, campaign, changed).await
 }
 
-/// A `PUT /campaigns/{id}/<field>` sub-resource: the body must carry that field; nothing else
-/// in it is read.
+/// A `PUT /campaigns/{id}/<field>` sub-resource: the body must carry that field and nothing
+/// else (400 naming any other).
 async fn put_field(
     state: &ApiState,
     customer: Uuid,
@@ -115,6 +117,13 @@ async fn put_field(
     field: &str,
 ) -> Result<HttpResponse, ApiError> {
     let f = Fields::from_body(body)?;
+    f.only(
+        Known {
+            writable: &[field],
+            read_only: &[],
+        },
+        Write::Update,
+    )?;
     let only = Fields::of(serde_json::Map::from_iter([(
         field.to_string(),
         f.require(field)?.clone(),

@@ -24,6 +24,12 @@ pub enum ApiError {
     /// The body is larger than accepted (413).
     #[error("{0}")]
     TooLarge(String),
+    /// The server is at a bound it keeps (imports at once); retry shortly (503, `Retry-After`).
+    #[error("{0}")]
+    Busy(String),
+    /// The path exists but not with this method (405).
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// The store failed: 503 saying so when it cannot write (a full disk), else 500, logged
     /// and not shown.
     #[error("internal error")]
@@ -85,6 +91,8 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Store(e) if e.cannot_write() => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -102,7 +110,11 @@ impl ResponseError for ApiError {
             }
             other => other.to_string(),
         };
-        HttpResponse::build(self.status_code()).json(serde_json::json!({ "message": message }))
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, ApiError::Busy(_)) {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
+        }
+        response.json(serde_json::json!({ "message": message }))
     }
 }
 
@@ -140,4 +152,31 @@ pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
 /// Any path the API does not serve.
 pub async fn no_route() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such endpoint".into()))
+}
+
+/// Gives the 404 and 405 answers that actix makes itself (a resource asked with a method it
+/// has no route for) the JSON error body every other error has. Answers that already carry
+/// JSON are left alone.
+pub fn json_body_for_bare_errors<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::http::header::CONTENT_TYPE;
+    use actix_web::middleware::ErrorHandlerResponse;
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let (req, res) = res.into_parts();
+    let api = match res.status() {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ApiError::MethodNotAllowed(format!("{} is not allowed on {}", req.method(), req.path()))
+        }
+        _ => ApiError::NotFound("no such endpoint".into()),
+    };
+    let res = actix_web::dev::ServiceResponse::new(req, api.error_response());
+    Ok(ErrorHandlerResponse::Response(res.map_into_right_body()))
 }

@@ -1,8 +1,18 @@
 //! Reading a JSON request body field by field, so that every error names its field
-//! (`"service_level: must be an integer between 0 and 1000"`), fields the API does not know are
-//! ignored (VoIPBIN clients send extra ones), and `null` counts as absent.
+//! (`"service_level: must be an integer between 0 and 1000"`) and `null` counts as absent.
+//!
+//! Each resource names the fields it takes ([`Known`]); any other field is a 400 naming it
+//! (`"scheduled_at: not supported"`), so that a client never believes a setting was applied
+//! when it was dropped. The read-only fields of an answer (`id`, `customer_id`, `tm_*`) may be
+//! sent back in a `PUT` (a client that reads, edits and writes back a resource) and are ignored
+//! there; in a `POST` they are refused, since the server sets them.
+//!
+//! Strings are bounded: the short ones read with [`Fields::string`] (names, details, ...) at
+//! [`MAX_TEXT`] bytes, any string anywhere in a body (action texts, addresses) at
+//! [`MAX_LONG_TEXT`]; a top-level `data` is bounded as a whole by its reader.
 
 use super::error::{ApiError, FieldError};
+use super::limits::{MAX_LONG_TEXT, MAX_TEXT};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::ops::RangeInclusive;
@@ -15,11 +25,33 @@ pub struct Fields(Map<String, Value>);
 /// Result of reading one field.
 pub type FieldResult<T> = Result<T, FieldError>;
 
+/// The read-only fields every configuration resource answers with.
+pub const READ_ONLY: [&str; 5] = ["id", "customer_id", "tm_create", "tm_update", "tm_delete"];
+
+/// The fields a resource's body may carry.
+#[derive(Debug, Clone, Copy)]
+pub struct Known<'a> {
+    /// Fields the request sets.
+    pub writable: &'a [&'a str],
+    /// Fields of the resource's answers that the server sets: ignored in an update, refused
+    /// in a create.
+    pub read_only: &'a [&'a str],
+}
+
+/// Whether a body creates a resource or updates one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// `POST`: read-only fields are refused.
+    Create,
+    /// `PUT`: read-only fields are ignored.
+    Update,
+}
+
 impl Fields {
-    /// The fields of `body`, which must be an object.
+    /// The fields of `body`, which must be an object whose strings are within bounds.
     pub fn from_body(body: Value) -> Result<Fields, ApiError> {
         match body {
-            Value::Object(map) => Ok(Fields(map)),
+            Value::Object(map) => Ok(Fields::of(map).bounded()?),
             _ => Err(ApiError::invalid("body", "must be a JSON object")),
         }
     }
@@ -27,6 +59,42 @@ impl Fields {
     /// The fields of an object.
     pub fn of(map: Map<String, Value>) -> Fields {
         Fields(map)
+    }
+
+    /// Checks that no string anywhere in the fields is longer than [`MAX_LONG_TEXT`] bytes;
+    /// a top-level `data` is left to its reader, which bounds it as a whole.
+    pub fn bounded(self) -> FieldResult<Fields> {
+        for (name, value) in self.0.iter().filter(|(name, _)| *name != "data") {
+            long_string(name, value)?;
+        }
+        Ok(self)
+    }
+
+    /// Refuses any field outside `known`: fields the API does not know or does not support
+    /// yet, and read-only fields in a create. The error names every such field.
+    pub fn only(&self, known: Known<'_>, write: Write) -> FieldResult<()> {
+        let mut unsupported = Vec::new();
+        let mut read_only = Vec::new();
+        for name in self.0.keys() {
+            if known.writable.contains(&name.as_str()) {
+                continue;
+            }
+            match (known.read_only.contains(&name.as_str()), write) {
+                (true, Write::Update) => {}
+                (true, Write::Create) => read_only.push(name.as_str()),
+                (false, _) => unsupported.push(name.as_str()),
+            }
+        }
+        if !unsupported.is_empty() {
+            return Err(FieldError::new(unsupported.join(", "), "not supported"));
+        }
+        if !read_only.is_empty() {
+            return Err(FieldError::new(
+                read_only.join(", "),
+                "read only: the server sets it",
+            ));
+        }
+        Ok(())
     }
 
     /// The raw value of a field, if present and not `null`.
@@ -40,11 +108,11 @@ impl Fields {
             .ok_or_else(|| FieldError::new(name, "required"))
     }
 
-    /// A string field.
+    /// A string field of at most [`MAX_TEXT`] bytes.
     pub fn string(&self, name: &str) -> FieldResult<Option<String>> {
         match self.raw(name) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::String(s)) => text(name, s, MAX_TEXT).map(|s| Some(s.to_string())),
             Some(_) => Err(FieldError::new(name, "must be a string")),
         }
     }
@@ -110,6 +178,33 @@ impl Fields {
     }
 }
 
+/// `s` when it is at most `max` bytes long.
+pub fn text<'s>(field: &str, s: &'s str, max: usize) -> FieldResult<&'s str> {
+    if s.len() > max {
+        return Err(FieldError::new(
+            field,
+            format!("longer than {max} bytes ({} bytes)", s.len()),
+        ));
+    }
+    Ok(s)
+}
+
+/// Fails on the first string within `value` longer than [`MAX_LONG_TEXT`], naming its path
+/// (`actions[0].option.text`).
+fn long_string(path: &str, value: &Value) -> FieldResult<()> {
+    match value {
+        Value::String(s) => text(path, s, MAX_LONG_TEXT).map(|_| ()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| long_string(&format!("{path}[{i}]"), v)),
+        Value::Object(map) => map
+            .iter()
+            .try_for_each(|(k, v)| long_string(&format!("{path}.{k}"), v)),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +254,49 @@ mod tests {
         let f = fields(json!({"n": 30000.0, "u": ""}));
         assert_eq!(f.int("n", 0..=60000, "x"), Ok(Some(30000)));
         assert_eq!(f.uuid("u"), Ok(Some(Uuid::nil())));
+    }
+
+    const KNOWN: Known = Known {
+        writable: &["name", "detail"],
+        read_only: &READ_ONLY,
+    };
+
+    #[test]
+    fn unknown_fields_are_refused_by_name() {
+        let f = fields(json!({"name": "x", "timezone": "UTC", "number_pool": []}));
+        assert_eq!(
+            f.only(KNOWN, Write::Create).map_err(|e| e.to_string()),
+            Err("number_pool, timezone: not supported".into())
+        );
+        assert!(f.only(KNOWN, Write::Update).is_err());
+    }
+
+    #[test]
+    fn read_only_fields_are_ignored_in_updates_and_refused_in_creates() {
+        let f = fields(json!({"name": "x", "id": "1", "tm_create": "t"}));
+        assert_eq!(f.only(KNOWN, Write::Update), Ok(()));
+        assert_eq!(
+            f.only(KNOWN, Write::Create).map_err(|e| e.to_string()),
+            Err("id, tm_create: read only: the server sets it".into())
+        );
+    }
+
+    #[test]
+    fn long_strings_are_refused_with_their_path() {
+        let long = "x".repeat(MAX_LONG_TEXT + 1);
+        let e = Fields::from_body(json!({"actions": [{"option": {"text": long}}]}))
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert_eq!(
+            e,
+            Err(format!(
+                "actions[0].option.text: longer than {MAX_LONG_TEXT} bytes ({} bytes)",
+                MAX_LONG_TEXT + 1
+            ))
+        );
+        let name = "n".repeat(MAX_TEXT + 1);
+        let f = fields(json!({ "name": name, "data": "d".repeat(MAX_LONG_TEXT * 2) }));
+        assert!(f.string("name").is_err());
     }
 
     #[test]

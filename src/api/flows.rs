@@ -4,7 +4,7 @@
 use super::auth::Customer;
 use super::documents::{self, ensure_unused, owned, referenced, save};
 use super::error::ApiError;
-use super::fields::Fields;
+use super::fields::{Fields, Known, Write, READ_ONLY};
 use super::ApiState;
 use crate::domain::flow::FLOW_TYPE;
 use crate::domain::time::{now_string, NEVER};
@@ -13,6 +13,12 @@ use crate::flow;
 use actix_web::{web, HttpResponse};
 use serde_json::Value;
 use uuid::Uuid;
+
+/// The fields a flow body may carry.
+const FIELDS: Known = Known {
+    writable: &["name", "detail", "type", "actions", "on_complete_flow_id"],
+    read_only: &READ_ONLY,
+};
 
 /// Registers the routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -85,6 +91,7 @@ async fn create(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let f = Fields::from_body(body.into_inner())?;
+    f.only(FIELDS, Write::Create)?;
     let mut flow = new_flow(customer);
     apply(&state, &mut flow, &f).await?;
     save(&state, &flow).await?;
@@ -98,6 +105,7 @@ async fn update(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let f = Fields::from_body(body.into_inner())?;
+    f.only(FIELDS, Write::Update)?;
     let mut flow = owned::<Flow>(&state, customer, *id).await?;
     apply(&state, &mut flow, &f).await?;
     documents::save_updated(&state, flow).await

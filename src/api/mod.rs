@@ -6,10 +6,11 @@
 //! auth.rs           the Customer a token names (?token= or Authorization: Bearer)
 //! paging.rs         page_size / page_token
 //! fields.rs         reading a JSON body field by field, errors naming the field
+//! limits.rs         body, string, data and page bounds; imports at once
 //! address.rs        addresses in requests, tel targets normalised to E.164
 //! documents.rs      load / check / list / soft-delete shared by the configuration resources
 //! outplans.rs       /outplans
-//! outdials.rs       /outdials
+//! outdials.rs       /outdials and /outdials/{id}/reset
 //! targets.rs        /outdials/{id}/targets (one, bulk JSON, CSV)
 //! target_rows.rs    request rows → targets, with the import report
 //! target_csv.rs     CSV imports of targets
@@ -35,6 +36,7 @@ pub mod error;
 mod fields;
 mod flows;
 mod health;
+mod limits;
 mod openapi;
 mod outdials;
 mod outplans;
@@ -47,6 +49,8 @@ mod targets;
 use crate::campaign::Control;
 use crate::health::NodeHealth;
 use crate::store::{Docs, Store};
+use actix_web::http::StatusCode;
+use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, App, HttpServer};
 use phonenumber::country::Id as Country;
 use std::collections::HashMap;
@@ -55,9 +59,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 pub use error::ApiError;
-
-/// Largest JSON body of an ordinary request.
-const JSON_LIMIT: usize = 1024 * 1024;
+pub use limits::ApiLimits;
 
 /// What the handlers share.
 pub struct ApiState {
@@ -73,6 +75,8 @@ pub struct ApiState {
     pub trunks: Vec<String>,
     /// What stops the dialing (store, trunks), for `/health` and campaigns' `paused_reason`.
     pub health: Arc<NodeHealth>,
+    /// Body, import and page bounds.
+    pub limits: ApiLimits,
 }
 
 impl ApiState {
@@ -89,29 +93,25 @@ impl ApiState {
 }
 
 /// Registers the routes under `/v1.0` and the error mapping of actix's extractors. The
-/// state must be registered as `web::Data<ApiState>`.
+/// state must be registered as `web::Data<ApiState>`, and the JSON body limit (see
+/// [`serve`]) as a `web::JsonConfig` with [`error::json_error`].
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::JsonConfig::default()
-            .limit(JSON_LIMIT)
-            .error_handler(error::json_error),
-    )
-    .app_data(web::QueryConfig::default().error_handler(error::query_error))
-    .app_data(web::PathConfig::default().error_handler(error::path_error))
-    .service(
-        web::scope("/v1.0")
-            .configure(outplans::routes)
-            .configure(outdials::routes)
-            .configure(targets::routes)
-            .configure(campaigns::routes)
-            .configure(campaign_status::routes)
-            .configure(stats::routes)
-            .configure(campaigncalls::routes)
-            .configure(flows::routes)
-            .configure(openapi::routes)
-            .default_service(web::to(error::no_route)),
-    )
-    .configure(health::routes);
+    cfg.app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .service(
+            web::scope("/v1.0")
+                .configure(outplans::routes)
+                .configure(outdials::routes)
+                .configure(targets::routes)
+                .configure(campaigns::routes)
+                .configure(campaign_status::routes)
+                .configure(stats::routes)
+                .configure(campaigncalls::routes)
+                .configure(flows::routes)
+                .configure(openapi::routes)
+                .default_service(web::to(error::no_route)),
+        )
+        .configure(health::routes);
 }
 
 /// Serves the API on an already-bound listener (bind port 0 in tests) with two workers. The
@@ -120,12 +120,33 @@ pub async fn serve(
     listener: TcpListener,
     state: ApiState,
 ) -> std::io::Result<actix_web::dev::Server> {
+    let imports = web::Data::new(limits::ImportSlots::new(state.limits.concurrent_imports));
+    let json_limit = state.limits.json_body_bytes;
     let state = web::Data::new(state);
-    let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(configure))
-        .workers(2)
-        .disable_signals()
-        .shutdown_timeout(5)
-        .listen(listener)?
-        .run();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(
+                ErrorHandlers::new()
+                    .handler(StatusCode::NOT_FOUND, error::json_body_for_bare_errors)
+                    .handler(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        error::json_body_for_bare_errors,
+                    ),
+            )
+            .app_data(state.clone())
+            .app_data(imports.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(json_limit)
+                    .error_handler(error::json_error),
+            )
+            .configure(configure)
+            .default_service(web::to(error::no_route))
+    })
+    .workers(2)
+    .disable_signals()
+    .shutdown_timeout(5)
+    .listen(listener)?
+    .run();
     Ok(server)
 }

@@ -30,6 +30,7 @@ mod tests {
             ("/outplans/{id}", &["get", "put", "delete"]),
             ("/outdials", &["post", "get"]),
             ("/outdials/{id}", &["get", "put", "delete"]),
+            ("/outdials/{id}/reset", &["post"]),
             ("/outdials/{id}/targets", &["post", "get"]),
             ("/outdials/{id}/targets/{target_id}", &["get", "delete"]),
             ("/campaigns", &["post", "get"]),

@@ -1,15 +1,25 @@
-//! `/outdials`: named lists of targets (the targets themselves are in `targets.rs`).
+//! `/outdials`: named lists of targets (the targets themselves are in `targets.rs`), and
+//! `POST /outdials/{id}/reset`, which makes every done target idle again with no try counted
+//! so that a campaign can dial the list anew.
 
 use super::auth::Customer;
 use super::documents::{self, ensure_unused, owned, referenced, save};
 use super::error::ApiError;
-use super::fields::Fields;
+use super::fields::{text, Fields, Known, Write, READ_ONLY};
+use super::limits::MAX_DATA;
 use super::ApiState;
 use crate::domain::time::{now_string, NEVER};
 use crate::domain::{Campaign, Outdial};
 use actix_web::{web, HttpResponse};
+use serde_json::json;
 use serde_json::Value;
 use uuid::Uuid;
+
+/// The fields an outdial body may carry.
+const FIELDS: Known = Known {
+    writable: &["name", "detail", "data", "campaign_id"],
+    read_only: &READ_ONLY,
+};
 
 /// Registers the routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -23,11 +33,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(documents::get::<Outdial>))
             .route(web::put().to(update))
             .route(web::delete().to(delete)),
-    );
+    )
+    .service(web::resource("/outdials/{id}/reset").route(web::post().to(reset)));
 }
 
 /// Applies the fields the body carries. `data` is free-form: a string is kept, anything else
-/// is kept as its JSON text.
+/// is kept as its JSON text; either is at most `MAX_DATA` bytes.
 async fn apply(state: &ApiState, outdial: &mut Outdial, f: &Fields) -> Result<(), ApiError> {
     if let Some(v) = f.string("name")? {
         outdial.name = v;
@@ -36,10 +47,11 @@ async fn apply(state: &ApiState, outdial: &mut Outdial, f: &Fields) -> Result<()
         outdial.detail = v;
     }
     if let Some(v) = f.raw("data") {
-        outdial.data = match v {
+        let data = match v {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
+        outdial.data = text("data", &data, MAX_DATA)?.to_string();
     }
     if let Some(id) = f.uuid("campaign_id")? {
         if !id.is_nil() {
@@ -56,6 +68,7 @@ async fn create(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let f = Fields::from_body(body.into_inner())?;
+    f.only(FIELDS, Write::Create)?;
     let mut outdial = Outdial {
         id: Uuid::new_v4(),
         customer_id: customer,
@@ -79,9 +92,24 @@ async fn update(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let f = Fields::from_body(body.into_inner())?;
+    f.only(FIELDS, Write::Update)?;
     let mut outdial = owned::<Outdial>(&state, customer, *id).await?;
     apply(&state, &mut outdial, &f).await?;
     documents::save_updated(&state, outdial).await
+}
+
+/// Every done target back to idle with its try counts at zero; 409 while a running or
+/// stopping campaign dials the outdial. Answers `{"reset": <targets reset>}`.
+async fn reset(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let outdial = owned::<Outdial>(&state, customer, *id).await?;
+    ensure_unused(&state, customer, "outdial", |c| c.outdial_id == outdial.id).await?;
+    let reset = state.store.reset_targets(outdial.id, &now_string()).await?;
+    tracing::info!(outdial = %outdial.id, targets = reset, "outdial reset");
+    Ok(HttpResponse::Ok().json(json!({ "reset": reset })))
 }
 
 async fn delete(

@@ -4,7 +4,7 @@ use super::address::{address, is_blank};
 use super::auth::Customer;
 use super::documents::{self, ensure_unused, owned, save};
 use super::error::{ApiError, FieldError};
-use super::fields::Fields;
+use super::fields::{Fields, Known, Write, READ_ONLY};
 use super::ApiState;
 use crate::domain::time::{now_string, NEVER};
 use crate::domain::{Address, Disposition, Outplan};
@@ -23,6 +23,25 @@ const RETRYABLE: [Disposition; 6] = [
     Disposition::Cancelled,
     Disposition::Unknown,
 ];
+
+/// The fields an outplan body may carry.
+const FIELDS: Known = Known {
+    writable: &[
+        "name",
+        "detail",
+        "source",
+        "dial_timeout",
+        "try_interval",
+        "max_try_count_0",
+        "max_try_count_1",
+        "max_try_count_2",
+        "max_try_count_3",
+        "max_try_count_4",
+        "retry_dispositions",
+        "backoff",
+    ],
+    read_only: &READ_ONLY,
+};
 
 /// Registers the routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -128,6 +147,7 @@ async fn create(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let f = Fields::from_body(body.into_inner())?;
+    f.only(FIELDS, Write::Create)?;
     let mut plan = new_outplan(customer);
     apply(&mut plan, &f, state.region()?)?;
     save(&state, &plan).await?;
@@ -141,6 +161,7 @@ async fn update(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let f = Fields::from_body(body.into_inner())?;
+    f.only(FIELDS, Write::Update)?;
     let mut plan = owned::<Outplan>(&state, customer, *id).await?;
     apply(&mut plan, &f, state.region()?)?;
     documents::save_updated(&state, plan).await

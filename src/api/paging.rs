@@ -1,4 +1,5 @@
-//! List paging: `page_size` (default 25, 1..=100) and the opaque `page_token`.
+//! List paging: `page_size` (default 25, 1..=100) and the opaque `page_token`. A page also
+//! ends early once its items pass the configured `page_bytes`.
 
 use super::error::ApiError;
 use crate::store::Page;
@@ -23,7 +24,7 @@ struct RawPage {
     page_token: Option<String>,
 }
 
-fn page_of(query: &str) -> Result<Paging, ApiError> {
+fn page_of(query: &str, max_bytes: usize) -> Result<Paging, ApiError> {
     let raw = web::Query::<RawPage>::from_query(query)
         .map_err(|e| ApiError::invalid("query", e))?
         .into_inner();
@@ -43,6 +44,7 @@ fn page_of(query: &str) -> Result<Paging, ApiError> {
     Ok(Paging(Page {
         size,
         token: raw.page_token.filter(|t| !t.is_empty()),
+        max_bytes,
     }))
 }
 
@@ -51,7 +53,10 @@ impl FromRequest for Paging {
     type Future = Ready<Result<Paging, ApiError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(page_of(req.query_string()))
+        let max_bytes = req
+            .app_data::<web::Data<super::ApiState>>()
+            .map_or(usize::MAX, |s| s.limits.page_bytes);
+        ready(page_of(req.query_string(), max_bytes))
     }
 }
 
@@ -60,7 +65,7 @@ mod tests {
     use super::*;
 
     fn message(query: &str) -> String {
-        match page_of(query) {
+        match page_of(query, usize::MAX) {
             Ok(Paging(p)) => format!("{} {:?}", p.size, p.token),
             Err(e) => e.to_string(),
         }

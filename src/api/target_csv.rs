@@ -3,10 +3,16 @@
 //! The header row names the columns, matched without regard to case: `destination` (or
 //! `destination_0`, or `phone_number`) is required; `destination_1` .. `destination_4`,
 //! `name` and `detail` are read as such; every other column is kept, under its header, in
-//! the target's `data` (`email`, `company`, `appointment_date`, ...).
+//! the target's `data` (`email`, `company`, `appointment_date`, ...). A row whose `name` or
+//! `detail` passes [`MAX_TEXT`] bytes, or whose `data` passes `MAX_DATA` bytes serialised, is
+//! refused and reported like any other bad row.
 
 use super::error::ApiError;
-use super::target_rows::{cell_address, too_many, Import, InvalidRow, Rows, MAX_ROWS};
+use super::fields::text;
+use super::limits::MAX_TEXT;
+use super::target_rows::{
+    bounded_data, cell_address, too_many, Import, InvalidRow, Rows, MAX_ROWS,
+};
 use crate::domain::outplan::SLOTS;
 use crate::domain::Address;
 use serde_json::{Map, Value};
@@ -129,13 +135,12 @@ impl Import {
             .iter()
             .map(|(i, key)| (key.clone(), Value::String(cell(record, Some(*i)))))
             .collect();
-        Ok(self.target(
-            cell(record, columns.name),
-            cell(record, columns.detail),
-            data,
-            first,
-            [d1, d2, d3, d4],
-        ))
+        let data = bounded_data(data).map_err(|e| e.to_string())?;
+        let name = cell(record, columns.name);
+        let detail = cell(record, columns.detail);
+        text("name", &name, MAX_TEXT).map_err(|e| e.to_string())?;
+        text("detail", &detail, MAX_TEXT).map_err(|e| e.to_string())?;
+        Ok(self.target(name, detail, data, first, [d1, d2, d3, d4]))
     }
 }
 

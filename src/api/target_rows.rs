@@ -3,11 +3,15 @@
 //!
 //! A target's `data` may come as an object (kept) or, as VoIPBIN sends it, a string: a string
 //! holding a JSON object is that object, any other non-empty string is kept as
-//! `{"data": "<string>"}`.
+//! `{"data": "<string>"}`. Either way it is at most [`MAX_DATA`] bytes once serialised.
+//!
+//! A target object takes only the fields in [`TARGET_FIELDS`]; any other (`timezone`, or the
+//! read-only `status` and `try_count_0` of an answer) refuses the row, naming the field.
 
 use super::address::{address, from_text, is_blank};
 use super::error::{ApiError, FieldError};
-use super::fields::Fields;
+use super::fields::{Fields, Known, Write};
+use super::limits::MAX_DATA;
 use crate::domain::outplan::SLOTS;
 use crate::domain::{Address, Destinations, Target, TargetStatus, TryCounts};
 use crate::store::NewTarget;
@@ -18,6 +22,35 @@ use uuid::Uuid;
 
 /// Most rows one request may import.
 pub const MAX_ROWS: usize = 10_000;
+
+/// The fields a target object may carry (VoIPBIN's `POST /outdials/{id}/targets`).
+pub const TARGET_FIELDS: Known = Known {
+    writable: &[
+        "name",
+        "detail",
+        "data",
+        "destination_0",
+        "destination_1",
+        "destination_2",
+        "destination_3",
+        "destination_4",
+    ],
+    read_only: &[
+        "id",
+        "customer_id",
+        "outdial_id",
+        "status",
+        "result",
+        "try_count_0",
+        "try_count_1",
+        "try_count_2",
+        "try_count_3",
+        "try_count_4",
+        "tm_create",
+        "tm_update",
+        "tm_delete",
+    ],
+};
 
 /// A row that was not imported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -94,7 +127,8 @@ impl Import {
         let Value::Object(map) = value else {
             return Err(FieldError::new("target", "must be an object"));
         };
-        let f = Fields::of(map.clone());
+        let f = Fields::of(map.clone()).bounded()?;
+        f.only(TARGET_FIELDS, Write::Create)?;
         let first = match f.raw("destination_0") {
             Some(v) if !is_blank(v) => address("destination_0", v, self.region)?,
             _ => return Err(FieldError::new("destination_0", "required")),
@@ -140,16 +174,34 @@ pub fn too_many(n: usize) -> ApiError {
     )
 }
 
-/// `data` as an object (see the module docs for strings).
+/// `data` as an object (see the module docs for strings), at most [`MAX_DATA`] bytes.
 fn data_map(value: Option<&Value>) -> Result<Map<String, Value>, FieldError> {
-    match value {
-        None => Ok(Map::new()),
-        Some(Value::Object(map)) => Ok(map.clone()),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(Map::new()),
-        Some(Value::String(s)) => Ok(serde_json::from_str::<Map<String, Value>>(s)
-            .unwrap_or_else(|_| Map::from_iter([("data".to_string(), Value::String(s.clone()))]))),
-        Some(_) => Err(FieldError::new("data", "must be an object or a string")),
+    let map = match value {
+        None => return Ok(Map::new()),
+        Some(Value::Object(map)) => map.clone(),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(Map::new()),
+        Some(Value::String(s)) if s.len() > MAX_DATA => return Err(data_too_large(s.len())),
+        Some(Value::String(s)) => serde_json::from_str::<Map<String, Value>>(s)
+            .unwrap_or_else(|_| Map::from_iter([("data".to_string(), Value::String(s.clone()))])),
+        Some(_) => return Err(FieldError::new("data", "must be an object or a string")),
+    };
+    bounded_data(map)
+}
+
+/// `data` when its JSON text is at most [`MAX_DATA`] bytes.
+pub fn bounded_data(map: Map<String, Value>) -> Result<Map<String, Value>, FieldError> {
+    let size = serde_json::to_string(&map).map_or(usize::MAX, |s| s.len());
+    if size > MAX_DATA {
+        return Err(data_too_large(size));
     }
+    Ok(map)
+}
+
+fn data_too_large(size: usize) -> FieldError {
+    FieldError::new(
+        "data",
+        format!("larger than {MAX_DATA} bytes serialised ({size} bytes)"),
+    )
 }
 
 /// The number a row gave, for the report.
@@ -251,6 +303,32 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn data_and_unknown_fields_are_bounded() {
+        let big = json!({"note": "x".repeat(MAX_DATA)});
+        let e = import()
+            .json_target(&json!({
+                "destination_0": {"type": "tel", "target": "+15551234567"},
+                "data": big
+            }))
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(
+            e.as_ref()
+                .is_err_and(|e| e.starts_with("data: larger than 16384 bytes serialised")),
+            "{e:?}"
+        );
+        let e = import()
+            .json_target(&json!({
+                "destination_0": {"type": "tel", "target": "+15551234567"},
+                "timezone": "America/New_York",
+                "status": "done"
+            }))
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert_eq!(e, Err("timezone: not supported".into()));
     }
 
     #[test]

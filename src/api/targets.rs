@@ -1,10 +1,12 @@
 //! `/outdials/{id}/targets`: the people an outdial reaches. `POST` takes one VoIPBIN target
 //! object, a JSON array of them, or a CSV file (`Content-Type: text/csv`); duplicates of the
-//! first destination within the outdial are skipped.
+//! first destination within the outdial are skipped. A `POST` holds one of the import slots
+//! ([`ImportSlots`]) while it reads and stores its body, which is bounded in size.
 
 use super::auth::Customer;
 use super::documents::owned;
 use super::error::ApiError;
+use super::limits::ImportSlots;
 use super::paging::Paging;
 use super::target_rows::{Import, ImportReport};
 use super::ApiState;
@@ -16,9 +18,6 @@ use bytes::BytesMut;
 use futures::StreamExt;
 use serde_json::Value;
 use uuid::Uuid;
-
-/// Largest import body.
-const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Registers the routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -52,14 +51,27 @@ fn body_kind(req: &HttpRequest) -> Result<BodyKind, ApiError> {
     }
 }
 
-async fn read_body(mut payload: web::Payload) -> Result<BytesMut, ApiError> {
-    let mut body = BytesMut::new();
+/// Reads the body, refusing it (413) as soon as it is known to pass `limit` bytes: from its
+/// `Content-Length` before reading, or while reading.
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<BytesMut, ApiError> {
+    let too_large = || ApiError::TooLarge(format!("body: larger than {limit} bytes"));
+    let announced = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = BytesMut::with_capacity(announced.unwrap_or(0));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::invalid("body", e))?;
-        if body.len() + chunk.len() > BODY_LIMIT {
-            return Err(ApiError::TooLarge(format!(
-                "body: larger than {BODY_LIMIT} bytes"
-            )));
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }
@@ -68,14 +80,16 @@ async fn read_body(mut payload: web::Payload) -> Result<BytesMut, ApiError> {
 
 async fn create(
     state: web::Data<ApiState>,
+    slots: web::Data<ImportSlots>,
     Customer(customer): Customer,
     id: web::Path<Uuid>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let outdial = owned::<Outdial>(&state, customer, *id).await?;
     let kind = body_kind(&req)?;
-    let body = read_body(payload).await?;
+    let _slot = slots.try_take()?;
+    let outdial = owned::<Outdial>(&state, customer, *id).await?;
+    let body = read_body(&req, payload, state.limits.import_body_bytes).await?;
     let import = Import {
         outdial_id: outdial.id,
         region: state.region()?,

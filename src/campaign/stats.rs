@@ -1,11 +1,16 @@
 //! A campaign's progress: targets by where they stand, attempts and dispositions.
+//!
+//! The figures are the campaign's own: `succeeded` and `failed` count the done targets its own
+//! attempts finished. Targets done otherwise (by another campaign over the same outdial, before
+//! a reset) are `done_elsewhere` and not part of its progress.
 
 use crate::domain::Campaign;
 use crate::store::{CallCounts, Store, StoreResult, TargetCounts};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// `GET /v1.0/campaigns/{id}/stats`. `total = queued + dialing + succeeded + failed`.
+/// `GET /v1.0/campaigns/{id}/stats`.
+/// `total = queued + dialing + succeeded + failed + done_elsewhere`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CampaignStats {
     /// The campaign's status.
@@ -16,15 +21,18 @@ pub struct CampaignStats {
     pub queued: u64,
     /// A try in flight.
     pub dialing: u64,
-    /// Reached.
+    /// Reached by this campaign.
     pub succeeded: u64,
-    /// Not reached after every try allowed.
+    /// Not reached after every try allowed, this campaign having tried.
     pub failed: u64,
+    /// Done, but not by this campaign: another campaign over the outdial finished them.
+    pub done_elsewhere: u64,
     /// Ended attempts by disposition.
     pub dispositions: BTreeMap<String, u64>,
     /// Attempts made.
     pub attempts: u64,
-    /// Percent of targets done (succeeded or failed), rounded down; 0 with no target.
+    /// Percent of this campaign's targets (all but `done_elsewhere`) it has finished, rounded
+    /// down; 0 with none.
     pub progress: u64,
 }
 
@@ -32,17 +40,21 @@ impl CampaignStats {
     /// Builds the figures from the store's counts.
     pub fn new(status: &str, targets: TargetCounts, calls: CallCounts) -> CampaignStats {
         let total = targets.queued + targets.dialing + targets.succeeded + targets.failed;
-        let done = targets.succeeded + targets.failed;
+        let succeeded = calls.succeeded_targets.min(targets.succeeded);
+        let failed = calls.failed_targets.min(targets.failed);
+        let done_elsewhere = targets.succeeded + targets.failed - succeeded - failed;
+        let own = total - done_elsewhere;
         CampaignStats {
             status: status.to_string(),
             total,
             queued: targets.queued,
             dialing: targets.dialing,
-            succeeded: targets.succeeded,
-            failed: targets.failed,
+            succeeded,
+            failed,
+            done_elsewhere,
             dispositions: calls.dispositions,
             attempts: calls.attempts,
-            progress: (done * 100).checked_div(total).unwrap_or(0),
+            progress: ((succeeded + failed) * 100).checked_div(own).unwrap_or(0),
         }
     }
 }
@@ -73,9 +85,29 @@ mod tests {
             failed: 1,
             due: 2,
         };
-        let s = CampaignStats::new("run", targets, CallCounts::default());
-        assert_eq!((s.total, s.progress), (7, 28));
+        let own = CallCounts {
+            succeeded_targets: 1,
+            failed_targets: 1,
+            ..CallCounts::default()
+        };
+        let s = CampaignStats::new("run", targets, own);
+        assert_eq!((s.total, s.progress, s.done_elsewhere), (7, 28, 0));
         let empty = CampaignStats::new("stop", TargetCounts::default(), CallCounts::default());
         assert_eq!((empty.total, empty.progress), (0, 0));
+    }
+
+    #[test]
+    fn targets_another_campaign_finished_are_not_this_ones() {
+        let targets = TargetCounts {
+            queued: 2,
+            succeeded: 3,
+            failed: 1,
+            ..TargetCounts::default()
+        };
+        let s = CampaignStats::new("run", targets, CallCounts::default());
+        assert_eq!(
+            (s.total, s.succeeded, s.failed, s.done_elsewhere, s.progress),
+            (6, 0, 0, 4, 0)
+        );
     }
 }

@@ -138,6 +138,7 @@ async fn pressed_keys(
     let mut page = crate::store::Page {
         size: 100,
         token: None,
+        max_bytes: usize::MAX,
     };
     let (mut one, mut two, mut none) = (0, 0, 0);
     loop {

@@ -59,6 +59,9 @@ pub struct Page {
     pub size: u32,
     /// The `next_page_token` of the previous page.
     pub token: Option<String>,
+    /// The page ends early, with a `next_page_token`, once its items pass this many bytes (as
+    /// stored); it always holds at least one item.
+    pub max_bytes: usize,
 }
 
 /// One page of a list.
@@ -334,6 +337,10 @@ pub struct CallCounts {
     pub attempts: u64,
     /// Ended attempts by disposition.
     pub dispositions: BTreeMap<String, u64>,
+    /// Targets done with `success` that one of the campaign's own attempts reached.
+    pub succeeded_targets: u64,
+    /// Targets done with `fail` that the campaign tried.
+    pub failed_targets: u64,
 }
 
 /// The dialer's hot-path writes: what the group-commit [`writer`] needs of a store.
@@ -403,6 +410,9 @@ pub trait Store: Commits {
     ) -> StoreResult<(Vec<Target>, Option<DueCursor>)>;
     /// The outdial's targets by where they stand.
     async fn count_targets(&self, outdial: Uuid, now_ms: i64) -> StoreResult<TargetCounts>;
+    /// Puts every done target of the outdial back to idle, due now, with no try counted and
+    /// no result; returns how many. The caller makes sure no campaign dials the outdial.
+    async fn reset_targets(&self, outdial: Uuid, at: &str) -> StoreResult<u64>;
 
     /// Attempts not `done`, with their stored dialogs (for recovery after a crash).
     async fn open_attempts(&self) -> StoreResult<Vec<OpenAttempt>>;

@@ -158,14 +158,35 @@ fn page_bounds(page: &Page) -> (i64, i64) {
     (size, before)
 }
 
-fn next_token(rows: &[SqliteRow], size: i64) -> String {
-    if rows.len() as i64 > size {
-        rows.get(size as usize - 1)
-            .map(|r| r.get::<i64, _>("seq").to_string())
-            .unwrap_or_default()
+/// How many of `rows` (read `size + 1` at most) make the page, and its `next_page_token`: at
+/// most `size` rows, fewer once their bytes pass `page.max_bytes` (never none); the token
+/// names the last row kept when rows are left over.
+fn page_cut(rows: &[SqliteRow], size: i64, page: &Page) -> (usize, String) {
+    let mut kept = 0;
+    let mut bytes = 0usize;
+    for row in rows.iter().take(size as usize) {
+        kept += 1;
+        bytes = bytes.saturating_add(row_bytes(row));
+        if bytes > page.max_bytes {
+            break;
+        }
+    }
+    let token = if rows.len() > kept {
+        rows[kept - 1].get::<i64, _>("seq").to_string()
     } else {
         String::new()
-    }
+    };
+    (kept, token)
+}
+
+/// The size of a row as stored: its text columns' lengths, 8 bytes for any other column.
+fn row_bytes(row: &SqliteRow) -> usize {
+    (0..row.len())
+        .map(|i| match row.try_get::<Option<&str>, _>(i) {
+            Ok(text) => text.map_or(0, str::len),
+            Err(_) => 8,
+        })
+        .sum()
 }
 
 fn json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
@@ -355,13 +376,9 @@ impl Store for SqliteStore {
         .bind(size + 1)
         .fetch_all(&self.pool)
         .await?;
-        let next_page_token = next_token(&rows, size);
+        let (kept, next_page_token) = page_cut(&rows, size, page);
         Ok(Listed {
-            result: rows
-                .iter()
-                .take(size as usize)
-                .map(|r| r.get("body"))
-                .collect(),
+            result: rows.iter().take(kept).map(|r| r.get("body")).collect(),
             next_page_token,
         })
     }
@@ -439,11 +456,12 @@ impl Store for SqliteStore {
         .bind(size + 1)
         .fetch_all(&self.pool)
         .await?;
+        let (kept, next_page_token) = page_cut(&rows, size, page);
         Ok(Listed {
-            next_page_token: next_token(&rows, size),
+            next_page_token,
             result: rows
                 .iter()
-                .take(size as usize)
+                .take(kept)
                 .map(target_from_row)
                 .collect::<Result<_, _>>()?,
         })
@@ -542,6 +560,19 @@ impl Store for SqliteStore {
         Ok(counts)
     }
 
+    async fn reset_targets(&self, outdial: Uuid, at: &str) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE targets SET status = 'idle', result = '', next_at = 0, try_count_0 = 0,
+               try_count_1 = 0, try_count_2 = 0, try_count_3 = 0, try_count_4 = 0, tm_update = ?
+             WHERE outdial_id = ? AND deleted = 0 AND status = 'done'",
+        )
+        .bind(at)
+        .bind(outdial.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn open_attempts(&self) -> StoreResult<Vec<OpenAttempt>> {
         let rows = sqlx::query("SELECT * FROM campaigncalls WHERE status <> 'done' ORDER BY seq")
             .fetch_all(&self.pool)
@@ -591,11 +622,12 @@ impl Store for SqliteStore {
         .bind(size + 1)
         .fetch_all(&self.pool)
         .await?;
+        let (kept, next_page_token) = page_cut(&rows, size, page);
         Ok(Listed {
-            next_page_token: next_token(&rows, size),
+            next_page_token,
             result: rows
                 .iter()
-                .take(size as usize)
+                .take(kept)
                 .map(campaigncall_from_row)
                 .collect::<Result<_, _>>()?,
         })
@@ -617,6 +649,27 @@ impl Store for SqliteStore {
             let d: String = r.get("d");
             if !d.is_empty() {
                 counts.dispositions.insert(d, n);
+            }
+        }
+        // The done targets this campaign's own attempts finished: reached by one of them, or
+        // failed after it tried. A target another campaign over the same outdial finished is
+        // not this campaign's.
+        let rows = sqlx::query(
+            "SELECT t.result AS result, COUNT(DISTINCT t.id) AS n
+             FROM campaigncalls c INDEXED BY campaigncalls_by_campaign_target
+             JOIN targets t ON t.id = c.outdial_target_id
+             WHERE c.campaign_id = ? AND t.deleted = 0 AND t.status = 'done'
+               AND (t.result = 'fail' OR c.result = 'success')
+             GROUP BY t.result",
+        )
+        .bind(campaign.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            let n = r.try_get::<i64, _>("n")? as u64;
+            match r.try_get::<&str, _>("result")? {
+                "success" => counts.succeeded_targets = n,
+                _ => counts.failed_targets = n,
             }
         }
         Ok(counts)

@@ -9,7 +9,7 @@ use uuid::Uuid;
 async fn run_and_stop_through_the_status_sub_resource() {
     let app = spawn_app().await;
     let a = app.a();
-    let c = a.campaign().await;
+    let c = a.runnable_campaign().await;
     let id = c["id"].as_str().unwrap_or_default();
     let uuid = Uuid::parse_str(id).unwrap_or_default();
     let path = format!("/campaigns/{id}/status");
@@ -46,7 +46,7 @@ async fn run_and_stop_through_the_status_sub_resource() {
 async fn running_through_a_put_on_the_campaign_also_updates_its_fields() {
     let app = spawn_app().await;
     let a = app.a();
-    let c = a.campaign().await;
+    let c = a.runnable_campaign().await;
     let id = c["id"].as_str().unwrap_or_default();
     let started = a
         .put(

@@ -119,6 +119,7 @@ async fn campaign_running_a_flow(app: &TestApp) -> (Value, Value) {
         )
         .await
         .ok();
+    a.target(&outdial, "+15551234567").await;
     (flow, campaign)
 }
 

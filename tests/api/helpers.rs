@@ -1,7 +1,7 @@
 //! A real server per test: a fresh SQLite file in a temporary directory, two customers with a
 //! token each, the API bound to 127.0.0.1:0, and a small client speaking to it over HTTP.
 
-use ringmaster::api::{serve, ApiState};
+use ringmaster::api::{serve, ApiLimits, ApiState};
 use ringmaster::campaign::Control;
 use ringmaster::domain::CampaignStatus;
 use ringmaster::store::SqliteStore;
@@ -102,6 +102,10 @@ pub async fn spawn_app() -> TestApp {
         default_region: "US".into(),
         trunks: vec![TRUNK.into()],
         health: Default::default(),
+        limits: ApiLimits {
+            concurrent_imports: 1,
+            ..ApiLimits::default()
+        },
     };
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let port = listener.local_addr().expect("local address").port();
@@ -213,6 +217,26 @@ impl Caller<'_> {
         )
         .await
         .ok()
+    }
+}
+
+impl Caller<'_> {
+    /// Adds one target with this number to an outdial; returns the target.
+    pub async fn target(&self, outdial: &str, number: &str) -> Value {
+        self.post(
+            &format!("/outdials/{outdial}/targets"),
+            &json!({"destination_0": {"type": "tel", "target": number}}),
+        )
+        .await
+        .ok()
+    }
+
+    /// A call campaign whose outdial holds one target, so that it can run.
+    pub async fn runnable_campaign(&self) -> Value {
+        let c = self.campaign().await;
+        self.target(c["outdial_id"].as_str().unwrap_or_default(), "+15551234567")
+            .await;
+        c
     }
 }
 

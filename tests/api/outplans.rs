@@ -142,7 +142,7 @@ async fn an_update_changes_only_the_fields_given_and_delete_is_soft() {
 async fn an_outplan_or_outdial_of_a_running_campaign_cannot_be_deleted() {
     let app = spawn_app().await;
     let a = app.a();
-    let campaign = a.campaign().await;
+    let campaign = a.runnable_campaign().await;
     let id = campaign["id"].as_str().unwrap_or_default();
     a.put(
         &format!("/campaigns/{id}/status"),
