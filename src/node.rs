@@ -38,19 +38,22 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
     let to_run = engine::recover(store.as_ref())
         .await
         .context("cannot recover after the last run")?;
-    let endpoint = start_sip(settings).await?;
     let mut trunks = Vec::new();
     for t in &settings.trunk {
         let trunk = Trunk::resolve(t.clone())
             .await
             .with_context(|| format!("trunk {:?}", t.name))?;
+        trunks.push(trunk);
+    }
+    // The endpoint knows the trunks by IP: their requests are served without limits.
+    let endpoint = start_sip(settings, trunks.iter().map(|t| t.peer.ip()).collect()).await?;
+    for trunk in &trunks {
         let (state, _) = tokio::sync::watch::channel(crate::call::trunk::TrunkState::Unknown);
         actix::spawn(crate::call::trunk::keepalive(
             endpoint.clone(),
             trunk.clone(),
             state,
         ));
-        trunks.push(trunk);
     }
     let open_files = crate::media::ports::raise_open_files_limit();
     tracing::debug!(open_files, "open-file limit");
@@ -129,13 +132,18 @@ fn call_arbiters() -> Vec<actix::ArbiterHandle> {
 
 /// Starts the SIP endpoint on a thread of its own, so that SIP timers and retransmissions
 /// never wait behind actors or the API.
-async fn start_sip(settings: &Settings) -> anyhow::Result<EndpointHandle> {
+async fn start_sip(
+    settings: &Settings,
+    trunks: Vec<std::net::IpAddr>,
+) -> anyhow::Result<EndpointHandle> {
     let config = TransportConfig {
         udp_bind: settings.sip.listen,
         tcp_bind: settings.sip.tcp_listen,
         advertise: settings.sip.advertise,
         udp_buffer_bytes: settings.sip.udp_buffer_bytes,
         timers: settings.sip.timers(),
+        trunks,
+        limits: settings.sip.limits(),
         ..TransportConfig::default()
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
