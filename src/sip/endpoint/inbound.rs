@@ -17,12 +17,15 @@ use std::time::Instant;
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
 
 impl Endpoint {
+    /// Handles a parsed request. `screened`: it has already been admitted by its source's
+    /// rate limit (as a request outside any dialog, from its raw bytes).
     pub(super) fn handle_request(
         &mut self,
         now: Instant,
         from: SocketAddr,
         transport: TransportKind,
         mut req: Request,
+        screened: bool,
     ) {
         let Some(branch) = message::top_via_branch(&req.headers).map(str::to_string) else {
             self.note_unwanted(now, Unwanted::Stray, from, "request without a Via branch");
@@ -59,7 +62,7 @@ impl Endpoint {
         }
         let trunk = self.is_trunk(from.ip());
         if !trunk {
-            if !self.limiter.admit(now, from.ip()) {
+            if !screened && !self.limiter.admit(now, from.ip()) {
                 self.note_unwanted(
                     now,
                     Unwanted::RateLimited,

@@ -241,10 +241,16 @@ impl Endpoint {
         if data.iter().all(|b| b.is_ascii_whitespace()) {
             return; // keep-alive
         }
+        // A request outside any dialog from a stranger over its rate costs no parse.
+        let screened = !self.is_trunk(from.ip()) && raw::is_out_of_dialog_request(data);
+        if screened && !self.limiter.admit(now, from.ip()) {
+            self.note_unwanted(now, Unwanted::RateLimited, from, "request outside a dialog");
+            return;
+        }
         match message::parse(data) {
             Ok(SipMessage::Request(req)) => {
                 self.stats.messages_in += 1;
-                self.handle_request(now, from, transport, req);
+                self.handle_request(now, from, transport, req, screened);
             }
             Ok(SipMessage::Response(resp)) => {
                 self.stats.messages_in += 1;
@@ -255,7 +261,9 @@ impl Endpoint {
                 // A reply is a request's worth of the sender's rate: garbage from spoofed
                 // sources is not reflected at full rate.
                 if let Some(reply) = raw::bad_request_reply(data, &e.to_string()) {
-                    if self.is_trunk(from.ip()) || self.limiter.admit(now, from.ip()) {
+                    let admitted =
+                        screened || self.is_trunk(from.ip()) || self.limiter.admit(now, from.ip());
+                    if admitted {
                         let to = raw::reply_destination(data, from);
                         self.push_transmit(transport, to, reply.into());
                     }
