@@ -257,7 +257,8 @@ impl Endpoint {
                 self.handle_response(now, from, resp);
             }
             Err(e) => {
-                self.note_unwanted(now, Unwanted::Unparsable, from, &e);
+                let detail = format_args!("{e}: {}", unwanted::Excerpt(data));
+                self.note_unwanted(now, Unwanted::Unparsable, from, detail);
                 // A reply is a request's worth of the sender's rate: garbage from spoofed
                 // sources is not reflected at full rate.
                 if let Some(reply) = raw::bad_request_reply(data, &e.to_string()) {

@@ -82,6 +82,17 @@ impl fmt::Display for Counts {
     }
 }
 
+/// The start of a message as printable text, for the DEBUG line about the first of a kind:
+/// converted only if that line is written.
+pub(super) struct Excerpt<'a>(pub(super) &'a [u8]);
+
+impl fmt::Display for Excerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let start = &self.0[..self.0.len().min(300)];
+        write!(f, "{:?}", String::from_utf8_lossy(start))
+    }
+}
+
 /// Counts unwanted traffic and logs it once per interval.
 #[derive(Debug)]
 pub(super) struct UnwantedLog {
