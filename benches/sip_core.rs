@@ -93,6 +93,8 @@ fn endpoint(c: &mut Criterion) {
         tcp: None,
         timers: TimerConfig::default(),
         user_agent: "ringmaster-bench".into(),
+        trunks: Vec::new(),
+        limits: Default::default(),
     });
     let now = Instant::now();
     let mut g = c.benchmark_group("endpoint");

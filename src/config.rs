@@ -218,10 +218,23 @@ pub struct SipSettings {
     pub t4_ms: u64,
     /// UDP socket receive/send buffer in bytes.
     pub udp_buffer_bytes: usize,
+    /// Server transactions kept at once; past it, requests from outside our dialogs and
+    /// trunks are answered 503 without a transaction.
+    pub max_server_transactions: usize,
+    /// Requests per second one source IP (not a trunk) may send outside our dialogs; more
+    /// are dropped unanswered (0: no limit).
+    pub source_rate: u32,
+    /// How many such requests a quiet source may send at once.
+    pub source_burst: u32,
+    /// Sources whose rate is tracked apart; sources beyond share one allowance.
+    pub max_sources: usize,
+    /// Unwanted traffic is logged as one line of counts per this many seconds.
+    pub unwanted_log_secs: u64,
 }
 
 impl Default for SipSettings {
     fn default() -> Self {
+        let limits = crate::sip::endpoint::Limits::default();
         SipSettings {
             listen: SocketAddr::from(([0, 0, 0, 0], 5060)),
             tcp_listen: None,
@@ -230,6 +243,11 @@ impl Default for SipSettings {
             t2_ms: 4000,
             t4_ms: 5000,
             udp_buffer_bytes: 4 * 1024 * 1024,
+            max_server_transactions: limits.max_server_transactions,
+            source_rate: limits.source_rate,
+            source_burst: limits.source_burst,
+            max_sources: limits.max_sources,
+            unwanted_log_secs: limits.unwanted_log_interval.as_secs(),
         }
     }
 }
@@ -242,6 +260,17 @@ impl SipSettings {
             t1: Duration::from_millis(self.t1_ms),
             t2: Duration::from_millis(self.t2_ms),
             t4: Duration::from_millis(self.t4_ms),
+        }
+    }
+
+    /// The bounds on requests from outside our dialogs and trunks these settings describe.
+    pub fn limits(&self) -> crate::sip::endpoint::Limits {
+        crate::sip::endpoint::Limits {
+            max_server_transactions: self.max_server_transactions,
+            source_rate: self.source_rate,
+            source_burst: self.source_burst,
+            max_sources: self.max_sources,
+            unwanted_log_interval: std::time::Duration::from_secs(self.unwanted_log_secs),
         }
     }
 }
@@ -438,6 +467,25 @@ mod tests {
         let s = Settings::from_toml("[log]\nformat = \"text\"\n", env).unwrap();
         assert_eq!(s.log.format, LogFormat::Json);
         assert!(Settings::from_toml("[log]\nformat = \"xml\"\n", Vec::new()).is_err());
+    }
+
+    #[test]
+    fn flood_limits_have_defaults_and_overrides() {
+        let s = Settings::from_toml("", Vec::new()).unwrap();
+        assert_eq!(s.sip.limits(), crate::sip::endpoint::Limits::default());
+        let text = "[sip]\nmax_server_transactions = 500\nsource_rate = 0\n";
+        let env = vec![(
+            "RINGMASTER_SIP_UNWANTED_LOG_SECS".to_string(),
+            "60".to_string(),
+        )];
+        let limits = Settings::from_toml(text, env).unwrap().sip.limits();
+        assert_eq!(limits.max_server_transactions, 500);
+        assert_eq!(limits.source_rate, 0);
+        assert_eq!(limits.source_burst, 100);
+        assert_eq!(
+            limits.unwanted_log_interval,
+            std::time::Duration::from_secs(60)
+        );
     }
 
     #[test]

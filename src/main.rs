@@ -229,6 +229,8 @@ async fn call(settings: Settings, args: CallArgs) -> anyhow::Result<()> {
         tcp_bind: Some(bind),
         timers: settings.sip.timers(),
         udp_buffer_bytes: settings.sip.udp_buffer_bytes,
+        trunks: vec![trunk.peer.ip()],
+        limits: settings.sip.limits(),
         ..TransportConfig::default()
     })
     .await?;

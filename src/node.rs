@@ -45,20 +45,26 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
     let recovered = engine::recover(store.as_ref())
         .await
         .context("cannot recover after the last run")?;
-    let endpoint = start_sip(settings).await?;
-    engine::end_dialogs(endpoint.clone(), recovered.dialogs);
-    let now = std::time::Instant::now();
-    let mut trunks = BTreeMap::new();
+    let mut resolved = Vec::new();
     for t in &settings.trunk {
         let trunk = Trunk::resolve(t.clone())
             .await
             .with_context(|| format!("trunk {:?}", t.name))?;
+        resolved.push(trunk);
+    }
+    // The endpoint knows the trunks by IP: their requests are served without limits.
+    let endpoint = start_sip(settings, resolved.iter().map(|t| t.peer.ip()).collect()).await?;
+    engine::end_dialogs(endpoint.clone(), recovered.dialogs);
+    let now = std::time::Instant::now();
+    let mut trunks = BTreeMap::new();
+    for trunk in resolved {
+        let name = trunk.config.name.clone();
         let gate = Arc::new(TrunkGate::new(trunk, now));
         actix::spawn(crate::trunk::health::keepalive(
             endpoint.clone(),
             gate.clone(),
         ));
-        trunks.insert(t.name.clone(), gate);
+        trunks.insert(name, gate);
     }
     let open_files = crate::media::ports::raise_open_files_limit();
     tracing::debug!(open_files, "open-file limit");
@@ -150,13 +156,18 @@ fn call_arbiters() -> Vec<actix::ArbiterHandle> {
 
 /// Starts the SIP endpoint on a thread of its own, so that SIP timers and retransmissions
 /// never wait behind actors or the API.
-async fn start_sip(settings: &Settings) -> anyhow::Result<EndpointHandle> {
+async fn start_sip(
+    settings: &Settings,
+    trunks: Vec<std::net::IpAddr>,
+) -> anyhow::Result<EndpointHandle> {
     let config = TransportConfig {
         udp_bind: settings.sip.listen,
         tcp_bind: settings.sip.tcp_listen,
         advertise: settings.sip.advertise,
         udp_buffer_bytes: settings.sip.udp_buffer_bytes,
         timers: settings.sip.timers(),
+        trunks,
+        limits: settings.sip.limits(),
         ..TransportConfig::default()
     };
     let (tx, rx) = tokio::sync::oneshot::channel();

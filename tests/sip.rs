@@ -7,6 +7,9 @@
 #[path = "sip/helpers.rs"]
 mod helpers;
 
+#[path = "sip/flood.rs"]
+mod flood;
+
 use helpers::{call, ringmaster, sipp, Report, SippRun, Transport};
 use std::collections::HashMap;
 use std::time::Duration;

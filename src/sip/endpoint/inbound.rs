@@ -3,6 +3,7 @@
 //! to the call), and everything a stranger sends refused.
 //! ringmaster never places or bridges a call a stranger asked for.
 
+use super::unwanted::Unwanted;
 use super::{CallEvent, CallHandle, Endpoint, EndpointEvent, Owner};
 use crate::sip::build;
 use crate::sip::dialog::DialogId;
@@ -16,15 +17,18 @@ use std::time::Instant;
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
 
 impl Endpoint {
+    /// Handles a parsed request. `screened`: it has already been admitted by its source's
+    /// rate limit (as a request outside any dialog, from its raw bytes).
     pub(super) fn handle_request(
         &mut self,
         now: Instant,
         from: SocketAddr,
         transport: TransportKind,
         mut req: Request,
+        screened: bool,
     ) {
         let Some(branch) = message::top_via_branch(&req.headers).map(str::to_string) else {
-            self.stats.stray_in += 1;
+            self.note_unwanted(now, Unwanted::Stray, from, "request without a Via branch");
             return;
         };
         stamp_received(&mut req, from);
@@ -41,42 +45,69 @@ impl Endpoint {
             return;
         }
         let peer = response_destination(&req, from, transport);
+        if req.method == Method::Ack {
+            self.on_ack(now, &req);
+            return;
+        }
+        // Our dialogs' requests, and a CANCEL of a transaction of ours, are served whatever
+        // else arrives.
+        if let Some(handle) = self.dialog_of(&req) {
+            self.handle_in_dialog(now, req, peer, transport, handle);
+            return;
+        }
+        let invite_key = TransactionKey::new(&branch, "INVITE", Role::Server);
+        if req.method == Method::Cancel && self.by_key.contains_key(&invite_key) {
+            self.respond_non_invite(now, req, peer, transport, 200, vec![], vec![]);
+            return;
+        }
+        let trunk = self.is_trunk(from.ip());
+        if !trunk {
+            if !screened && !self.limiter.admit(now, from.ip()) {
+                self.note_unwanted(
+                    now,
+                    Unwanted::RateLimited,
+                    from,
+                    format_args!("{} request", req.method),
+                );
+                return;
+            }
+            // One answer and nothing kept: a stranger's INVITE must not make us re-send
+            // responses (towards a source that may be spoofed) until timer H.
+            if req.method == Method::Invite {
+                self.note_unwanted(
+                    now,
+                    Unwanted::Refused,
+                    from,
+                    format_args!("{} request", req.method),
+                );
+                let code = refusal_code(&req);
+                self.respond_stateless(req, peer, transport, code, vec![]);
+                return;
+            }
+            if self.server_transactions >= self.config.limits.max_server_transactions {
+                self.note_unwanted(
+                    now,
+                    Unwanted::Overloaded,
+                    from,
+                    format_args!("{} request", req.method),
+                );
+                let extra = vec![headers::RetryAfter::new("5").into()];
+                self.respond_stateless(req, peer, transport, 503, extra);
+                return;
+            }
+        }
         match req.method {
-            // An ACK outside any transaction acknowledges a 2xx we sent (re-INVITE), which then
-            // stops being re-sent, or is stray.
-            Method::Ack => {
-                let answered = message::call_id(&req.headers)
-                    .zip(message::cseq(&req.headers))
-                    .and_then(|(call_id, (seq, _))| {
-                        self.awaiting_ack.remove(&(call_id.to_string(), seq))
-                    })
-                    .map(|(id, _)| id);
-                if let Some(id) = answered {
-                    if let Some(e) = self.transactions.get_mut(&id) {
-                        if let Transaction::ServerInvite(t) = &mut e.tx {
-                            t.acknowledged();
-                        }
-                    }
-                    self.service_tx(now, id);
-                }
-            }
-            Method::Cancel => {
-                let invite_key = TransactionKey::new(&branch, "INVITE", Role::Server);
-                let code = if self.by_key.contains_key(&invite_key) {
-                    200
-                } else {
-                    481
-                };
-                self.respond_non_invite(now, req, peer, transport, code, vec![], vec![]);
-            }
-            _ if message::to_tag(&req.headers).is_some() => {
-                self.handle_in_dialog(now, req, peer, transport)
-            }
             Method::Invite => {
-                tracing::info!(%from, "refusing INVITE from outside: ringmaster only places calls");
-                self.respond_invite(now, req, peer, transport, 403, vec![], vec![], None);
+                self.note_unwanted(
+                    now,
+                    Unwanted::Refused,
+                    from,
+                    format_args!("{} request", req.method),
+                );
+                let code = refusal_code(&req);
+                self.respond_invite(now, req, peer, transport, code, vec![], vec![], None);
             }
-            Method::Options => {
+            Method::Options if message::to_tag(&req.headers).is_none() => {
                 let extra = capabilities();
                 self.respond_non_invite(now, req, peer, transport, 200, extra, vec![]);
             }
@@ -84,12 +115,73 @@ impl Endpoint {
             | Method::Message
             | Method::Subscribe
             | Method::Publish
-            | Method::Refer => {
+            | Method::Refer
+                if message::to_tag(&req.headers).is_none() =>
+            {
+                self.note_unwanted(
+                    now,
+                    Unwanted::Refused,
+                    from,
+                    format_args!("{} request", req.method),
+                );
                 let extra = vec![headers::Allow::new(ALLOW).into()];
                 self.respond_non_invite(now, req, peer, transport, 405, extra, vec![]);
             }
-            _ => self.respond_non_invite(now, req, peer, transport, 481, vec![], vec![]),
+            // CANCEL of nothing of ours, a dialog we do not know, anything else.
+            _ => {
+                self.note_unwanted(
+                    now,
+                    Unwanted::Refused,
+                    from,
+                    format_args!("{} request", req.method),
+                );
+                self.respond_non_invite(now, req, peer, transport, 481, vec![], vec![]);
+            }
         }
+    }
+
+    /// An ACK outside any transaction acknowledges a 2xx we sent (re-INVITE), which then stops
+    /// being re-sent; any other (the ACK of a stateless refusal) is absorbed silently.
+    fn on_ack(&mut self, now: Instant, req: &Request) {
+        let answered = message::call_id(&req.headers)
+            .zip(message::cseq(&req.headers))
+            .and_then(|(call_id, (seq, _))| self.awaiting_ack.remove(&(call_id.to_string(), seq)))
+            .map(|(id, _)| id);
+        if let Some(id) = answered {
+            if let Some(e) = self.transactions.get_mut(&id) {
+                if let Transaction::ServerInvite(t) = &mut e.tx {
+                    t.acknowledged();
+                }
+            }
+            self.service_tx(now, id);
+        }
+    }
+
+    /// The call whose dialog `req` belongs to, if any.
+    fn dialog_of(&self, req: &Request) -> Option<CallHandle> {
+        let local_tag = message::to_tag(&req.headers)?;
+        let id = DialogId {
+            call_id: message::call_id(&req.headers)?.to_string(),
+            local_tag: local_tag.to_string(),
+            remote_tag: message::from_tag(&req.headers)
+                .unwrap_or_default()
+                .to_string(),
+        };
+        self.dialogs.get(&id).copied()
+    }
+
+    /// Answers `req` once, keeping no transaction: a retransmission of it is answered afresh.
+    fn respond_stateless(
+        &mut self,
+        req: Request,
+        peer: SocketAddr,
+        transport: TransportKind,
+        code: u16,
+        extra: Vec<Header>,
+    ) {
+        let resp = build::response(&req, code, Some(&build::new_tag()), extra, vec![]);
+        let bytes = Bytes::from(message::response_bytes(&resp));
+        self.push_transmit(transport, peer, bytes);
     }
 
     fn handle_in_dialog(
@@ -98,26 +190,8 @@ impl Endpoint {
         req: Request,
         peer: SocketAddr,
         transport: TransportKind,
+        handle: CallHandle,
     ) {
-        let id = DialogId {
-            call_id: message::call_id(&req.headers)
-                .unwrap_or_default()
-                .to_string(),
-            local_tag: message::to_tag(&req.headers)
-                .unwrap_or_default()
-                .to_string(),
-            remote_tag: message::from_tag(&req.headers)
-                .unwrap_or_default()
-                .to_string(),
-        };
-        let Some(handle) = self.dialogs.get(&id).copied() else {
-            if req.method == Method::Invite {
-                self.respond_invite(now, req, peer, transport, 481, vec![], vec![], None);
-            } else {
-                self.respond_non_invite(now, req, peer, transport, 481, vec![], vec![]);
-            }
-            return;
-        };
         let seq = message::cseq(&req.headers).map(|(n, _)| n).unwrap_or(0);
         if !self.accept_remote_cseq(handle, seq) {
             self.respond_non_invite(now, req, peer, transport, 500, vec![], vec![]);
@@ -265,6 +339,15 @@ impl Endpoint {
             transport,
             Owner::Nobody,
         );
+    }
+}
+
+/// The refusal of an INVITE from outside our dialogs: 481 for a dialog we do not know, else
+/// 403 (ringmaster never places or bridges a call a stranger asked for).
+fn refusal_code(req: &Request) -> u16 {
+    match message::to_tag(&req.headers) {
+        Some(_) => 481,
+        None => 403,
     }
 }
 

@@ -5,9 +5,11 @@
 
 mod inbound;
 mod info;
+mod limiter;
 mod raw;
 mod timers;
 mod uac;
+mod unwanted;
 
 use crate::fast::FastMap;
 use crate::sip::auth::Credentials;
@@ -15,10 +17,12 @@ use crate::sip::message::{self, Request, Response, SipMessage};
 use crate::sip::transaction::{Role, TimerConfig, Transaction, TransactionEvent, TransactionKey};
 use crate::sip::uri::TransportKind;
 use bytes::Bytes;
+use limiter::SourceLimiter;
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use timers::{TimerQueue, Wake};
+use unwanted::{Unwanted, UnwantedLog};
 
 pub use uac::{CallEvent, CallOutcome, CallSpec, PeerFault};
 
@@ -68,6 +72,42 @@ pub struct EndpointConfig {
     pub timers: TimerConfig,
     /// The User-Agent header we send.
     pub user_agent: String,
+    /// The IPs of our trunks: their requests are never rate-limited, and an INVITE from them
+    /// is refused through a server transaction (re-sent until ACKed) rather than statelessly.
+    pub trunks: Vec<IpAddr>,
+    /// What requests from outside our dialogs and trunks may cost.
+    pub limits: Limits,
+}
+
+/// Bounds on what requests from outside our dialogs and trunks may cost: a flood of them must
+/// neither grow memory without end nor crowd out the calls we place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Server transactions kept at once. Past it, a new request from outside our dialogs and
+    /// trunks is answered `503 Service Unavailable` without a transaction.
+    pub max_server_transactions: usize,
+    /// Requests per second one source IP (not a trunk) may send outside our dialogs; more are
+    /// dropped unanswered. 0: no limit.
+    pub source_rate: u32,
+    /// How many such requests a quiet source may send at once.
+    pub source_burst: u32,
+    /// Sources whose rate is tracked apart; sources beyond share one bucket.
+    pub max_sources: usize,
+    /// Unwanted traffic (unparsable, refused, stray, rate-limited, overloaded) is logged as
+    /// one line of counts per interval.
+    pub unwanted_log_interval: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_server_transactions: 10_000,
+            source_rate: 20,
+            source_burst: 100,
+            max_sources: 10_000,
+            unwanted_log_interval: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Counters a driver may report.
@@ -81,6 +121,16 @@ pub struct EndpointStats {
     pub messages_out: u64,
     /// Responses and requests that matched no transaction, dialog or call.
     pub stray_in: u64,
+    /// Requests from outside our dialogs refused (INVITE, REGISTER, an unknown dialog).
+    pub refused_in: u64,
+    /// Requests dropped unanswered: their source was over its rate limit.
+    pub rate_limited_in: u64,
+    /// Requests answered 503 statelessly: the server transactions were at their bound.
+    pub overloaded_in: u64,
+    /// Server transactions held now.
+    pub server_transactions: usize,
+    /// Summary lines logged about unwanted traffic since start.
+    pub unwanted_summaries: u64,
 }
 
 /// Who a client transaction works for.
@@ -125,12 +175,24 @@ pub struct Endpoint {
     events: VecDeque<EndpointEvent>,
     next_id: u64,
     stats: EndpointStats,
+    /// Server transactions among `transactions`: the bound of `Limits` applies to these.
+    server_transactions: usize,
+    limiter: SourceLimiter,
+    unwanted: UnwantedLog,
 }
 
 impl Endpoint {
     /// Creates an endpoint advertising the given addresses.
     pub fn new(config: EndpointConfig) -> Endpoint {
+        let limits = config.limits;
         Endpoint {
+            limiter: SourceLimiter::new(
+                limits.source_rate,
+                limits.source_burst,
+                limits.max_sources,
+            ),
+            unwanted: UnwantedLog::new(limits.unwanted_log_interval),
+            server_transactions: 0,
             config,
             transactions: FastMap::default(),
             by_key: FastMap::default(),
@@ -147,7 +209,11 @@ impl Endpoint {
 
     /// Counters since start.
     pub fn stats(&self) -> EndpointStats {
-        self.stats
+        EndpointStats {
+            server_transactions: self.server_transactions,
+            unwanted_summaries: self.unwanted.summaries(),
+            ..self.stats
+        }
     }
 
     /// How many calls are in progress.
@@ -175,20 +241,33 @@ impl Endpoint {
         if data.iter().all(|b| b.is_ascii_whitespace()) {
             return; // keep-alive
         }
+        // A request outside any dialog from a stranger over its rate costs no parse.
+        let screened = !self.is_trunk(from.ip()) && raw::is_out_of_dialog_request(data);
+        if screened && !self.limiter.admit(now, from.ip()) {
+            self.note_unwanted(now, Unwanted::RateLimited, from, "request outside a dialog");
+            return;
+        }
         match message::parse(data) {
             Ok(SipMessage::Request(req)) => {
                 self.stats.messages_in += 1;
-                self.handle_request(now, from, transport, req);
+                self.handle_request(now, from, transport, req, screened);
             }
             Ok(SipMessage::Response(resp)) => {
                 self.stats.messages_in += 1;
-                self.handle_response(now, resp);
+                self.handle_response(now, from, resp);
             }
             Err(e) => {
-                self.stats.malformed_in += 1;
-                tracing::warn!(%from, error = %e, "malformed SIP message");
+                let detail = format_args!("{e}: {}", unwanted::Excerpt(data));
+                self.note_unwanted(now, Unwanted::Unparsable, from, detail);
+                // A reply is a request's worth of the sender's rate: garbage from spoofed
+                // sources is not reflected at full rate.
                 if let Some(reply) = raw::bad_request_reply(data, &e.to_string()) {
-                    self.push_transmit(transport, raw::reply_destination(data, from), reply.into());
+                    let admitted =
+                        screened || self.is_trunk(from.ip()) || self.limiter.admit(now, from.ip());
+                    if admitted {
+                        let to = raw::reply_destination(data, from);
+                        self.push_transmit(transport, to, reply.into());
+                    }
                 }
             }
         }
@@ -228,6 +307,9 @@ impl Endpoint {
                 }
                 Wake::DialTimeout(h) => self.on_dial_timeout(now, h),
                 Wake::CancelGuard(h) => self.on_cancel_guard(now, h),
+                Wake::UnwantedSummary => {
+                    self.unwanted.summarise(now);
+                }
             }
         }
     }
@@ -260,6 +342,32 @@ impl Endpoint {
         let req = uac::options_request(self, uri, transport)?;
         self.start_client_tx(now, req, peer, transport, Owner::Probe(handle));
         Ok(handle)
+    }
+
+    /// Whether `ip` is one of our trunks'.
+    fn is_trunk(&self, ip: IpAddr) -> bool {
+        self.config.trunks.contains(&ip)
+    }
+
+    /// Counts a message we refuse or drop, for the next summary line and the stats.
+    fn note_unwanted(
+        &mut self,
+        now: Instant,
+        kind: Unwanted,
+        from: SocketAddr,
+        detail: impl std::fmt::Display,
+    ) {
+        let counter = match kind {
+            Unwanted::Unparsable => &mut self.stats.malformed_in,
+            Unwanted::Refused => &mut self.stats.refused_in,
+            Unwanted::Stray => &mut self.stats.stray_in,
+            Unwanted::RateLimited => &mut self.stats.rate_limited_in,
+            Unwanted::Overloaded => &mut self.stats.overloaded_in,
+        };
+        *counter += 1;
+        if let Some(at) = self.unwanted.record(now, kind, from, detail) {
+            self.timers.push(at, Wake::UnwantedSummary);
+        }
     }
 
     fn fresh_id(&mut self) -> u64 {
@@ -324,6 +432,9 @@ impl Endpoint {
         owner: Owner,
     ) -> u64 {
         let id = self.fresh_id();
+        if key.role == Role::Server {
+            self.server_transactions += 1;
+        }
         self.by_key.insert(key.clone(), id);
         self.transactions.insert(
             id,
@@ -373,6 +484,9 @@ impl Endpoint {
             if e.tx.is_terminated() {
                 let key = e.key.clone();
                 self.transactions.remove(&id);
+                if key.role == Role::Server {
+                    self.server_transactions -= 1;
+                }
                 if !self.awaiting_ack.is_empty() {
                     self.awaiting_ack.retain(|_, (tx, call)| {
                         if *tx == id {
@@ -411,14 +525,19 @@ impl Endpoint {
         }
     }
 
-    fn handle_response(&mut self, now: Instant, resp: Response) {
+    fn handle_response(&mut self, now: Instant, from: SocketAddr, resp: Response) {
         let key = match (
             message::top_via_branch(&resp.headers),
             message::cseq(&resp.headers),
         ) {
             (Some(b), Some((_, m))) => TransactionKey::new(b, m, Role::Client),
             _ => {
-                self.stats.stray_in += 1;
+                self.note_unwanted(
+                    now,
+                    Unwanted::Stray,
+                    from,
+                    "response without Via branch or CSeq",
+                );
                 return;
             }
         };
@@ -433,7 +552,7 @@ impl Endpoint {
                 }
                 self.service_tx(now, id);
             }
-            None => self.on_stray_response(now, resp),
+            None => self.on_stray_response(now, from, resp),
         }
     }
 }
@@ -446,3 +565,6 @@ pub type TrunkCredentials = Credentials;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod flood_tests;

@@ -84,6 +84,36 @@ pub(super) fn bad_request_reply(data: &[u8], why: &str) -> Option<Vec<u8>> {
     Some(out.into_bytes())
 }
 
+/// Whether `data` looks like a request outside any dialog: a request line and a To header
+/// without a tag. Read from the raw bytes, so that a flood of such requests from one source can
+/// be rate-limited before it costs a parse; anything else (responses, requests with a To tag,
+/// whatever does not look like SIP) gets `false` and is parsed first.
+pub(super) fn is_out_of_dialog_request(data: &[u8]) -> bool {
+    let head_end = data
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(data.len());
+    let mut lines = data[..head_end].split(|b| *b == b'\n');
+    let Some(start) = lines.next() else {
+        return false;
+    };
+    let start = start.strip_suffix(b"\r").unwrap_or(start);
+    if start.starts_with(b"SIP/") || !start.ends_with(b" SIP/2.0") {
+        return false;
+    }
+    for line in lines {
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            continue;
+        };
+        let name = line[..colon].trim_ascii();
+        if name.eq_ignore_ascii_case(b"to") || name.eq_ignore_ascii_case(b"t") {
+            let value = line[colon + 1..].to_ascii_lowercase();
+            return !value.windows(4).any(|w| w == b"tag=");
+        }
+    }
+    false
+}
+
 /// Replies to broken requests go back to where they came from.
 pub(super) fn reply_destination(_data: &[u8], from: SocketAddr) -> SocketAddr {
     from
@@ -101,6 +131,22 @@ mod tests {
         assert!(reply.starts_with("SIP/2.0 400 Bad Request\r\n"));
         assert!(reply.contains("To: <sip:x@h>;tag=rm400\r\n"));
         assert!(reply.contains("CSeq: banana\r\n"));
+    }
+
+    #[test]
+    fn out_of_dialog_requests_are_told_apart_from_the_raw_bytes() {
+        let options = b"OPTIONS sip:x@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\n\
+            From: <sip:a@h>;tag=1\r\nTo: <sip:x@h>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n";
+        assert!(is_out_of_dialog_request(options));
+        let bye = b"BYE sip:x@h SIP/2.0\r\nt: <sip:x@h>;TAG=ours\r\n\r\n";
+        assert!(!is_out_of_dialog_request(bye));
+        assert!(!is_out_of_dialog_request(
+            b"SIP/2.0 200 OK\r\nTo: <sip:x@h>\r\n\r\n"
+        ));
+        assert!(!is_out_of_dialog_request(b"\x01 not SIP at all"));
+        assert!(!is_out_of_dialog_request(
+            b"OPTIONS sip:x@h SIP/2.0\r\n\r\nTo: <sip:x@h>"
+        ));
     }
 
     #[test]

@@ -8,14 +8,16 @@ use crate::sip::message::{Header, Method};
 use std::any::Any;
 use std::sync::Arc;
 
-const PEER: &str = "127.0.0.1:5080";
+pub(super) const PEER: &str = "127.0.0.1:5080";
 
-fn endpoint() -> Endpoint {
+pub(super) fn endpoint() -> Endpoint {
     Endpoint::new(EndpointConfig {
         udp: Some("127.0.0.1:5060".parse().unwrap()),
         tcp: None,
         timers: TimerConfig::default(),
         user_agent: "ringmaster-test".into(),
+        trunks: Vec::new(),
+        limits: Limits::default(),
     })
 }
 
@@ -47,7 +49,7 @@ fn our_offer() -> String {
 }
 
 /// Everything the endpoint sent, parsed.
-fn sent(ep: &mut Endpoint) -> Vec<SipMessage> {
+pub(super) fn sent(ep: &mut Endpoint) -> Vec<SipMessage> {
     std::iter::from_fn(|| ep.poll_transmit())
         .map(|t| message::parse(&t.payload).expect("we only send valid SIP"))
         .collect()
@@ -96,7 +98,7 @@ fn answer(ep: &mut Endpoint, now: Instant, req: &Request, code: u16, extra: Vec<
     );
 }
 
-fn peer_sends(ep: &mut Endpoint, now: Instant, raw: &str) {
+pub(super) fn peer_sends(ep: &mut Endpoint, now: Instant, raw: &str) {
     ep.handle_datagram(
         now,
         PEER.parse().unwrap(),
@@ -435,7 +437,7 @@ fn silence_ends_failed_at_timer_b_after_seven_invites() {
 }
 
 /// An endpoint with one call answered, its messages and events drained.
-fn answered_call() -> (Endpoint, Instant, Request) {
+pub(super) fn answered_call() -> (Endpoint, Instant, Request) {
     let mut ep = endpoint();
     let t0 = Instant::now();
     let invite = place(&mut ep, t0);
@@ -446,12 +448,17 @@ fn answered_call() -> (Endpoint, Instant, Request) {
 }
 
 /// A request the callee sends in the dialog of `invite` (answered with `callee-tag`).
-fn request_from_callee(invite: &Request, method: &str, content_type: &str, body: &str) -> String {
+pub(super) fn request_from_callee(
+    invite: &Request,
+    method: &str,
+    content_type: &str,
+    body: &str,
+) -> String {
     request_from_callee_seq(invite, method, 1, content_type, body)
 }
 
 /// The same with CSeq `seq` (and a branch of its own).
-fn request_from_callee_seq(
+pub(super) fn request_from_callee_seq(
     invite: &Request,
     method: &str,
     seq: u32,

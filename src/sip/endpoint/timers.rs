@@ -17,6 +17,8 @@ pub(super) enum Wake {
     DialTimeout(CallHandle),
     /// 64·T1 after a CANCEL: give up on the INVITE transaction (RFC 3261 §9.1).
     CancelGuard(CallHandle),
+    /// The end of an interval of unwanted traffic: log its summary.
+    UnwantedSummary,
 }
 
 /// A min-heap of deadlines.

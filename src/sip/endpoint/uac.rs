@@ -2,6 +2,7 @@
 //! dial timeout, ACK and BYE, and the disposition every attempt ends with.
 
 use super::timers::Wake;
+use super::unwanted::Unwanted;
 use super::{CallHandle, Endpoint, EndpointEvent, Owner, ProbeHandle};
 use crate::domain::{Disposition, HangupBy};
 use crate::media::sdp;
@@ -802,7 +803,7 @@ impl Endpoint {
     }
 
     /// A 2xx for an INVITE whose transaction is gone: re-send the ACK if it is ours.
-    pub(super) fn on_stray_response(&mut self, _now: Instant, resp: Response) {
+    pub(super) fn on_stray_response(&mut self, now: Instant, from: SocketAddr, resp: Response) {
         let code = resp.status_code.code();
         let is_invite =
             message::cseq(&resp.headers).is_some_and(|(_, m)| m.eq_ignore_ascii_case("INVITE"));
@@ -826,8 +827,12 @@ impl Endpoint {
                 }
             }
         }
-        self.stats.stray_in += 1;
-        tracing::debug!(code, "response matches no transaction");
+        self.note_unwanted(
+            now,
+            Unwanted::Stray,
+            from,
+            format_args!("{code} response matches no transaction"),
+        );
     }
 
     fn finish(

@@ -8,7 +8,9 @@ mod driver;
 mod tcp;
 
 use crate::sip::dialog::DialogRecord;
-use crate::sip::endpoint::{CallEvent, CallHandle, CallSpec, EndpointConfig, EndpointStats};
+use crate::sip::endpoint::{
+    CallEvent, CallHandle, CallSpec, EndpointConfig, EndpointStats, Limits,
+};
 use crate::sip::transaction::TimerConfig;
 use crate::sip::uri::TransportKind;
 use std::io;
@@ -33,6 +35,10 @@ pub struct TransportConfig {
     pub timers: TimerConfig,
     /// The User-Agent we send.
     pub user_agent: String,
+    /// The IPs our trunks send from: their requests are never rate-limited.
+    pub trunks: Vec<IpAddr>,
+    /// What requests from outside our dialogs and trunks may cost.
+    pub limits: Limits,
 }
 
 impl Default for TransportConfig {
@@ -44,6 +50,8 @@ impl Default for TransportConfig {
             udp_buffer_bytes: 4 * 1024 * 1024,
             timers: TimerConfig::default(),
             user_agent: format!("ringmaster/{}", env!("CARGO_PKG_VERSION")),
+            trunks: Vec::new(),
+            limits: Limits::default(),
         }
     }
 }
@@ -226,6 +234,8 @@ pub async fn start(config: TransportConfig) -> Result<EndpointHandle, TransportE
         tcp: tcp_addr.map(advertise),
         timers: config.timers,
         user_agent: config.user_agent.clone(),
+        trunks: config.trunks.clone(),
+        limits: config.limits,
     };
     let (commands, rx) = mpsc::channel(1024);
     tokio::spawn(driver::run(endpoint_config, udp, tcp, rx));
