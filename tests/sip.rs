@@ -502,7 +502,9 @@ fn every_call_is_answered_when_sipp_loses_ten_percent() {
             let (endpoint, trunk) = (endpoint.clone(), trunk.clone());
             calls.push(tokio::spawn(async move {
                 let call = OneCall {
-                    destination: format!("+1555000{i:04}"),
+                    destination: ringmaster::domain::Dialable::Number(
+                        format!("+1555000{i:04}").parse().expect("E.164"),
+                    ),
                     dial_timeout: Duration::from_secs(30),
                     hangup_after: Duration::from_millis(300),
                 };

@@ -1,6 +1,7 @@
 //! A trunk's configuration: configured by name with a URI, transport, credentials and caller
 //! id, resolved once to an address (its health and shared limits: `crate::trunk`).
 
+use crate::domain::Dialable;
 use crate::sip::auth::Credentials;
 use crate::sip::endpoint::CallSpec;
 use crate::sip::uri::{self, TransportKind};
@@ -123,10 +124,30 @@ impl Trunk {
         })
     }
 
-    /// The call spec for dialing `destination` (a number or user part) through this trunk.
+    /// Sets a tenant's caller id on `spec`: the From URI (and P-Asserted-Identity's, if the
+    /// trunk sends one) becomes `caller` (a number at the trunk's host, or a SIP URI as it is),
+    /// and the From display name `name` when there is one.
+    pub fn set_caller(&self, spec: &mut CallSpec, caller: &Dialable, name: Option<&str>) {
+        match caller {
+            Dialable::Uri(uri) => {
+                spec.from_uri = uri.to_string();
+                spec.contact_user = uri.user().unwrap_or("ringmaster").to_string();
+            }
+            Dialable::Number(_) | Dialable::User(_) => {
+                spec.from_uri = format!("sip:{caller}@{}", self.host);
+                spec.contact_user = caller.to_string();
+            }
+        }
+        if let Some(name) = name.filter(|n| !n.is_empty()) {
+            spec.from_display = Some(name.to_string());
+        }
+    }
+
+    /// The call spec for dialing `destination` through this trunk: a number or user part is
+    /// dialed at the trunk's host, a SIP URI as it is (the INVITE still goes to the trunk).
     pub fn call_spec(
         &self,
-        destination: &str,
+        destination: &Dialable,
         dial_timeout: Duration,
         sdp: Option<Vec<u8>>,
     ) -> CallSpec {
@@ -134,11 +155,17 @@ impl Trunk {
             TransportKind::Tcp => ";transport=tcp",
             TransportKind::Udp => "",
         };
+        let request_uri = match destination {
+            Dialable::Uri(uri) => uri.to_string(),
+            Dialable::Number(_) | Dialable::User(_) => {
+                format!("sip:{destination}@{}{transport_param}", self.host)
+            }
+        };
         CallSpec {
-            request_uri: format!("sip:{destination}@{}{transport_param}", self.host),
-            from_user: self.config.caller_id.clone(),
+            request_uri,
+            from_uri: format!("sip:{}@{}", self.config.caller_id, self.host),
+            contact_user: self.config.caller_id.clone(),
             from_display: self.config.caller_name.clone(),
-            from_host: self.host.clone(),
             asserted_identity: self.config.asserted_identity,
             peer: self.peer,
             transport: self.transport,
