@@ -135,3 +135,53 @@ fn a_sip_uri_target_is_the_request_uri_and_an_injected_source_never_reaches_the_
         );
     }
 }
+
+/// Addresses stored before they were checked: migration 0006 clears the ones holding a control
+/// character, so that they read again (the typed reading refuses them).
+#[tokio::test]
+async fn migration_0006_clears_stored_sources_with_control_characters() {
+    use ringmaster::domain::time::NEVER;
+    use ringmaster::domain::{Address, Outplan};
+    use ringmaster::store::{Docs, SqliteStore};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("old.db").display());
+    let store = SqliteStore::open(&url).await.expect("open store");
+    let plan: Outplan = serde_json::from_value(json!({
+        "id": uuid::Uuid::new_v4(), "customer_id": uuid::Uuid::new_v4(), "name": "old",
+        "detail": "", "source": {"type": "tel", "target": "+15551234567"},
+        "dial_timeout": 30000, "try_interval": 60000, "max_try_count_0": 1,
+        "max_try_count_1": 0, "max_try_count_2": 0, "max_try_count_3": 0, "max_try_count_4": 0,
+        "retry_dispositions": ["busy"], "backoff": 1.0,
+        "tm_create": NEVER, "tm_update": NEVER, "tm_delete": NEVER,
+    }))
+    .expect("an outplan");
+    Docs(&store).put(&plan).await.expect("put");
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+    let applied: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE version = 6")
+            .fetch_one(&pool)
+            .await
+            .expect("migrations table");
+    assert_eq!(applied, 1, "opening the store applies 0006");
+    // What an older version stored for an injecting source.
+    sqlx::query(
+        "UPDATE documents SET body = json_set(body, '$.source.type', 'sip', \
+         '$.source.target', 'evil' || char(13, 10) || 'P-Asserted-Identity: <sip:x@y>')",
+    )
+    .execute(&pool)
+    .await
+    .expect("store the old form");
+    assert!(Docs(&store).get::<Outplan>(None, plan.id).await.is_err());
+    let migration =
+        include_str!("../migrations/sqlite/0006_addresses_without_control_characters.sql");
+    sqlx::raw_sql(migration)
+        .execute(&pool)
+        .await
+        .expect("migration 0006");
+    let read = Docs(&store)
+        .get::<Outplan>(None, plan.id)
+        .await
+        .expect("reads again")
+        .expect("still there");
+    assert_eq!(read.source, Address::default());
+}
