@@ -58,8 +58,17 @@ pub fn dialable(field: &str, a: &Address) -> Result<(), FieldError> {
 }
 
 /// Whether a value leaves an optional address unset: `null`, `""`, or an object without a
-/// target (VoIPBIN sends `{"type": "", "target": ""}` for "none").
+/// target (VoIPBIN sends `{"type": "", "target": ""}` for "none"). A value holding a control
+/// character anywhere is never blank: it is read, and refused naming its field.
 pub fn is_blank(value: &Value) -> bool {
+    let control = match value {
+        Value::String(s) => has_control(s),
+        Value::Object(o) => o.values().any(|v| v.as_str().is_some_and(has_control)),
+        _ => false,
+    };
+    if control {
+        return false;
+    }
     match value {
         Value::Null => true,
         Value::String(s) => s.trim().is_empty(),
@@ -186,6 +195,10 @@ mod tests {
         assert!(is_blank(&json!({"type": "tel"})));
         assert!(!is_blank(&json!({"target": "+15551234567"})));
         assert!(!is_blank(&json!(5)));
+        assert!(!is_blank(&json!("\r\n")));
+        assert!(!is_blank(
+            &json!({"type": "tel", "target": "", "name": "\n"})
+        ));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use super::phone::{PhoneError, E164};
 use super::sip_uri::{has_control, SipUri, SipUriError, UserPart};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 use uuid::Uuid;
 
@@ -94,16 +95,21 @@ impl AddressKind {
 
     /// The wire `target`.
     pub fn target(&self) -> String {
+        self.target_text().into_owned()
+    }
+
+    /// The wire `target`, borrowed where the kind holds it as text.
+    fn target_text(&self) -> Cow<'_, str> {
         match self {
-            AddressKind::None => String::new(),
-            AddressKind::Tel(n) => n.to_string(),
-            AddressKind::Sip(u) => u.to_string(),
-            AddressKind::Agent(id) => id.to_string(),
-            AddressKind::Extension(e) => e.to_string(),
+            AddressKind::None => Cow::Borrowed(""),
+            AddressKind::Tel(n) => Cow::Borrowed(n.as_str()),
+            AddressKind::Sip(u) => Cow::Borrowed(u.as_str()),
+            AddressKind::Agent(id) => Cow::Owned(id.to_string()),
+            AddressKind::Extension(e) => Cow::Borrowed(e.as_str()),
             AddressKind::Email(t)
             | AddressKind::Conference(t)
             | AddressKind::Line(t)
-            | AddressKind::WebSession(t) => t.to_string(),
+            | AddressKind::WebSession(t) => Cow::Borrowed(t.as_str()),
         }
     }
 }
@@ -130,8 +136,8 @@ impl fmt::Display for Dialable {
 }
 
 /// A destination or source: `{type, target, target_name, name, detail}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "AddressFields", into = "AddressFields")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "AddressFields")]
 pub struct Address {
     /// The target, typed by kind.
     pub kind: AddressKind,
@@ -329,6 +335,20 @@ impl From<Address> for AddressFields {
             name: a.name.0,
             detail: a.detail.0,
         }
+    }
+}
+
+/// Written as [`AddressFields`] without copying them: every attempt's record writes two.
+impl Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Address", 5)?;
+        s.serialize_field("type", self.kind.type_name())?;
+        s.serialize_field("target", &self.kind.target_text())?;
+        s.serialize_field("target_name", self.target_name.as_str())?;
+        s.serialize_field("name", self.name.as_str())?;
+        s.serialize_field("detail", self.detail.as_str())?;
+        s.end()
     }
 }
 
