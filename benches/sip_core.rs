@@ -35,9 +35,9 @@ fn parse(c: &mut Criterion) {
 fn spec() -> CallSpec {
     CallSpec {
         request_uri: "sip:+15551234567@127.0.0.1:5080".into(),
-        from_user: "+15550000000".into(),
+        from_uri: "sip:+15550000000@127.0.0.1:5080".into(),
+        contact_user: "+15550000000".into(),
         from_display: None,
-        from_host: "127.0.0.1:5080".into(),
         asserted_identity: false,
         peer: "127.0.0.1:5080".parse().unwrap(),
         transport: TransportKind::Udp,

@@ -5,7 +5,7 @@
 //! `cargo run --release --example parallel_calls -- <trunk-uri> <calls> <rate/s> <max-concurrent> [hold-ms]`
 
 use ringmaster::call::trunk::{Trunk, TrunkConfig};
-use ringmaster::domain::Disposition;
+use ringmaster::domain::{Dialable, Disposition, E164};
 use ringmaster::sip::endpoint::CallEvent;
 use ringmaster::sip::transport::{self, TransportConfig};
 use std::collections::BTreeMap;
@@ -61,8 +61,9 @@ async fn main() -> anyhow::Result<()> {
         }
         let n = in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         peak.fetch_max(n, Ordering::Relaxed);
+        let number = format!("+1555{:07}", i).parse::<E164>()?;
         let spec = trunk.call_spec(
-            &format!("+1555{:07}", i),
+            &Dialable::Number(number),
             Duration::from_secs(30),
             Some(sdp.clone()),
         );

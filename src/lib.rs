@@ -3,7 +3,7 @@
 //! # Layout
 //!
 //! ```text
-//! domain/      plain types shared by every layer (Disposition, ...); depends on nothing else
+//! domain/      plain types shared by every layer (Address, Disposition, ...); depends on nothing else
 //! sip/         sans-IO SIP core: message model, transactions, dialogs, digest auth, endpoint
 //! sip/transport/  the only IO in the SIP layer: one thin tokio driver per socket (UDP, TCP)
 //! call/        trunk configuration, `ringmaster call`, and the CallActor: one dial attempt,

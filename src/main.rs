@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use ringmaster::call::trunk::{Trunk, TrunkConfig};
 use ringmaster::call::{run_one, OneCall};
 use ringmaster::config::{LogFormat, LogSettings, Settings};
+use ringmaster::domain::{Dialable, SipUri, UserPart};
 use ringmaster::sip::transport::{self, TransportConfig};
 use ringmaster::sip::uri::TransportKind;
 use std::io::IsTerminal;
@@ -207,12 +208,18 @@ async fn call(settings: Settings, args: CallArgs) -> anyhow::Result<()> {
         config.username = args.username;
         config.password = args.password;
     }
-    if args.destination.is_empty() || args.destination.contains(['@', ' ', '<', '>']) {
-        bail!(
-            "destination {:?} must be a number or SIP user part",
-            args.destination
-        );
+    let lower = args.destination.to_ascii_lowercase();
+    let destination = if lower.starts_with("sip:") || lower.starts_with("sips:") {
+        SipUri::parse(&args.destination).map(Dialable::Uri)
+    } else {
+        UserPart::parse(&args.destination).map(Dialable::User)
     }
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "destination {:?} must be a number, SIP user part or SIP URI: {e}",
+            args.destination
+        )
+    })?;
     let mut trunk = Trunk::resolve(config).await?;
     if let Some(t) = args.transport.as_deref() {
         trunk.transport = if t == "tcp" {
@@ -238,7 +245,7 @@ async fn call(settings: Settings, args: CallArgs) -> anyhow::Result<()> {
         &endpoint,
         &trunk,
         &OneCall {
-            destination: args.destination,
+            destination,
             dial_timeout: Duration::from_millis(args.dial_timeout_ms),
             hangup_after: Duration::from_millis(args.hangup_after_ms),
         },

@@ -4,6 +4,8 @@
 #[path = "api/helpers.rs"]
 mod helpers;
 
+#[path = "api/addresses.rs"]
+mod addresses;
 #[path = "api/auth.rs"]
 mod auth;
 #[path = "api/campaign_status.rs"]

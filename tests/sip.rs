@@ -423,7 +423,7 @@ fn a_refused_tcp_connection_fails_the_call_at_once() {
 
 #[test]
 fn bad_arguments_exit_2_with_a_message() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &["call", "+15551234567", "--trunk", "nonsense"],
             "--trunk \"nonsense\" is neither a sip: URI nor a configured trunk name",
@@ -441,7 +441,25 @@ fn bad_arguments_exit_2_with_a_message() {
         ),
         (
             &["call", "bob@example.com", "--trunk", "sip:127.0.0.1:5060"],
-            "must be a number or SIP user part",
+            "must be a number, SIP user part or SIP URI",
+        ),
+        (
+            &[
+                "call",
+                "sip:sip:bob@127.0.0.1",
+                "--trunk",
+                "sip:127.0.0.1:5060",
+            ],
+            "must be a number, SIP user part or SIP URI",
+        ),
+        (
+            &[
+                "call",
+                "+1555\r\nX-Evil: 1",
+                "--trunk",
+                "sip:127.0.0.1:5060",
+            ],
+            "contains a control character",
         ),
         (
             &["call", "+15551234567", "--trunk", "sip:"],
@@ -505,7 +523,9 @@ fn every_call_is_answered_when_sipp_loses_ten_percent() {
             let (endpoint, trunk) = (endpoint.clone(), trunk.clone());
             calls.push(tokio::spawn(async move {
                 let call = OneCall {
-                    destination: format!("+1555000{i:04}"),
+                    destination: ringmaster::domain::Dialable::Number(
+                        format!("+1555000{i:04}").parse().expect("E.164"),
+                    ),
                     dial_timeout: Duration::from_secs(30),
                     hangup_after: Duration::from_millis(300),
                 };

@@ -122,7 +122,10 @@ pub async fn apply(state: &ApiState, c: &mut Campaign, f: &Fields) -> Result<(),
     if let Some(id) = f.uuid("outplan_id")? {
         frozen("outplan_id", id != c.outplan_id)?;
         if !id.is_nil() {
-            referenced::<Outplan>(state, c.customer_id, "outplan_id", id).await?;
+            let plan = referenced::<Outplan>(state, c.customer_id, "outplan_id", id).await?;
+            // Outplans are checked when written; one stored before the check is refused here
+            // rather than at dial time.
+            super::address::dialable("outplan_id: its source", &plan.source)?;
         }
         c.outplan_id = id;
     }

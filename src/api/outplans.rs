@@ -1,6 +1,6 @@
 //! `/outplans`: how and when to dial (caller id, dial timeout, tries per slot, retry rules).
 
-use super::address::{address, is_blank};
+use super::address::{address, dialable, is_blank};
 use super::auth::Customer;
 use super::documents::{self, ensure_unused, owned, save};
 use super::error::{ApiError, FieldError};
@@ -93,7 +93,11 @@ fn apply(plan: &mut Outplan, f: &Fields, region: Country) -> Result<(), FieldErr
         plan.source = if is_blank(v) {
             Address::default()
         } else {
-            address("source", v, region)?
+            // The source becomes the From (and P-Asserted-Identity) of every call: a number
+            // or a SIP URI, nothing else.
+            let source = address("source", v, region)?;
+            dialable("source", &source)?;
+            source
         };
     }
     if let Some(v) = f.int(
@@ -203,7 +207,7 @@ mod tests {
     fn the_source_number_is_normalised() {
         let plan =
             applied(json!({"source": {"type": "tel", "target": "(555) 555-0100"}})).expect("valid");
-        assert_eq!(plan.source.target, "+15555550100");
+        assert_eq!(plan.source.kind.target(), "+15555550100");
     }
 
     #[test]
@@ -214,6 +218,9 @@ mod tests {
             (json!({"max_try_count_3": 101}), "max_try_count_3: must be an integer between 0 and 100"),
             (json!({"max_try_count_0": 0}), "max_try_count_0: at least one of max_try_count_0 .. max_try_count_4 must be above 0"),
             (json!({"backoff": 0.5}), "backoff: must be a number between 1 and 10"),
+            (json!({"source": {"type": "sip", "target": "evil\r\nP-Asserted-Identity: <sip:+18005551212@x>"}}), "source.target: contains a control character"),
+            (json!({"source": {"type": "tel", "target": "+15551234567", "target_name": "A\nB"}}), "source.target_name: contains a control character"),
+            (json!({"source": {"type": "email", "target": "a@example.com"}}), "source.type: email addresses cannot be dialed; use tel or sip"),
             (json!({"retry_dispositions": ["busy", "answered"]}), "retry_dispositions: answered is not retryable; use any of busy, no_answer, rejected, failed, cancelled, unknown"),
         ];
         for (body, want) in cases {

@@ -8,12 +8,12 @@
 //! A target object takes only the fields in [`TARGET_FIELDS`]; any other (`timezone`, or the
 //! read-only `status` and `try_count_0` of an answer) refuses the row, naming the field.
 
-use super::address::{address, from_text, is_blank};
+use super::address::{address, dialable, from_text, is_blank};
 use super::error::{ApiError, FieldError};
 use super::fields::{Fields, Known, Write};
 use super::limits::MAX_DATA;
 use crate::domain::outplan::SLOTS;
-use crate::domain::{Address, Destinations, Target, TargetStatus, TryCounts};
+use crate::domain::{Address, AddressKind, Destinations, Target, TargetStatus, TryCounts};
 use crate::store::NewTarget;
 use phonenumber::country::Id as Country;
 use serde::Serialize;
@@ -97,10 +97,9 @@ impl Import {
         first: Address,
         rest: [Option<Address>; SLOTS - 1],
     ) -> NewTarget {
-        let dedupe = if first.kind == "tel" {
-            first.target.clone()
-        } else {
-            format!("{}:{}", first.kind, first.target)
+        let dedupe = match &first.kind {
+            AddressKind::Tel(number) => number.to_string(),
+            other => format!("{}:{}", other.type_name(), other.target()),
         };
         let [d1, d2, d3, d4] = rest;
         NewTarget {
@@ -130,14 +129,14 @@ impl Import {
         let f = Fields::of(map.clone()).bounded()?;
         f.only(TARGET_FIELDS, Write::Create)?;
         let first = match f.raw("destination_0") {
-            Some(v) if !is_blank(v) => address("destination_0", v, self.region)?,
+            Some(v) if !is_blank(v) => destination("destination_0", v, self.region)?,
             _ => return Err(FieldError::new("destination_0", "required")),
         };
         let mut rest: [Option<Address>; SLOTS - 1] = Default::default();
         for (i, slot) in rest.iter_mut().enumerate() {
             let field = format!("destination_{}", i + 1);
             if let Some(v) = f.raw(&field).filter(|v| !is_blank(v)) {
-                *slot = Some(address(&field, v, self.region)?);
+                *slot = Some(destination(&field, v, self.region)?);
             }
         }
         let name = f.string("name")?.unwrap_or_default();
@@ -164,6 +163,13 @@ impl Import {
         }
         Ok(rows)
     }
+}
+
+/// A destination slot: an address a call campaign can dial.
+fn destination(field: &str, value: &Value, region: Country) -> Result<Address, FieldError> {
+    let a = address(field, value, region)?;
+    dialable(field, &a)?;
+    Ok(a)
 }
 
 /// 400 for a request over [`MAX_ROWS`].
@@ -225,10 +231,11 @@ pub fn cell_address(
     region: Country,
 ) -> Result<Option<Address>, FieldError> {
     if text.trim().is_empty() {
-        Ok(None)
-    } else {
-        from_text(column, text, region).map(Some)
+        return Ok(None);
     }
+    let a = from_text(column, text, region)?;
+    dialable(column, &a)?;
+    Ok(Some(a))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! campaign.
 
 use crate::call::trunk::Trunk;
-use crate::domain::{Action, Disposition};
+use crate::domain::{Action, Dialable, Disposition};
 use crate::flow::{CallContext, Command, Input, Runner, Variables};
 use crate::media::{self, MediaEvent, MediaHandle, SessionConfig};
 use crate::sip::endpoint::{CallEvent, CallHandle, CallOutcome};
@@ -63,10 +63,12 @@ pub struct CallSetup {
     pub campaigncall_id: Uuid,
     /// The SIP Call-ID recorded for the attempt (`None`: the endpoint picks one).
     pub call_id: Option<String>,
-    /// The number or user part dialed.
-    pub destination: String,
-    /// Caller id override (empty: the trunk's).
-    pub caller_id: String,
+    /// What is dialed.
+    pub destination: Dialable,
+    /// Caller id override (`None`: the trunk's).
+    pub caller_id: Option<Dialable>,
+    /// From display name override (`None`: the trunk's).
+    pub caller_name: Option<String>,
     /// CANCEL after this long.
     pub dial_timeout: Duration,
     /// Run after answer.
@@ -439,9 +441,11 @@ impl<S: AttemptSink> Actor for CallActor<S> {
             self.setup.dial_timeout,
             Some(offer.into_bytes()),
         );
-        let caller_id = std::mem::take(&mut self.setup.caller_id);
-        if !caller_id.is_empty() {
-            spec.from_user = caller_id;
+        if let Some(caller) = self.setup.caller_id.take() {
+            let name = self.setup.caller_name.take();
+            self.setup
+                .trunk
+                .set_caller(&mut spec, &caller, name.as_deref());
         }
         spec.call_id = self.setup.call_id.take();
         spec.until_first_response = self

@@ -4,7 +4,7 @@
 pub mod actor;
 pub mod trunk;
 
-use crate::domain::{Disposition, HangupBy};
+use crate::domain::{Dialable, Disposition, HangupBy};
 use crate::media::sdp;
 use crate::sip::endpoint::CallEvent;
 use crate::sip::transport::{EndpointHandle, TransportError};
@@ -15,8 +15,8 @@ use trunk::Trunk;
 /// How to run one call.
 #[derive(Debug, Clone)]
 pub struct OneCall {
-    /// Number or user part to dial.
-    pub destination: String,
+    /// What to dial.
+    pub destination: Dialable,
     /// Give up (CANCEL) when unanswered after this long.
     pub dial_timeout: Duration,
     /// Hang up this long after answer (if the callee has not).
@@ -95,7 +95,7 @@ pub async fn run_one(
                         setup_ms: o.setup_ms,
                         talk_ms: o.talk_ms,
                         hangup_by: o.hangup_by,
-                        destination: call.destination.clone(),
+                        destination: call.destination.to_string(),
                         trunk: trunk.config.name.clone(),
                     });
                 }

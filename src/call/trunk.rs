@@ -1,6 +1,8 @@
 //! A trunk's configuration: configured by name with a URI, transport, credentials and caller
 //! id, resolved once to an address (its health and shared limits: `crate::trunk`).
 
+use crate::domain::sip_uri::has_control;
+use crate::domain::{Dialable, UserPart};
 use crate::sip::auth::Credentials;
 use crate::sip::endpoint::CallSpec;
 use crate::sip::uri::{self, TransportKind};
@@ -72,6 +74,12 @@ pub enum TrunkError {
     /// No local interface routes to the trunk.
     #[error("no route to trunk host {0:?}")]
     NoRoute(String),
+    /// `caller_id` is not a number or SIP user part.
+    #[error("trunk caller_id {0:?} is not a number or SIP user part")]
+    BadCallerId(String),
+    /// `caller_name` holds a control character.
+    #[error("trunk caller_name {0:?} holds a control character")]
+    BadCallerName(String),
 }
 
 /// A trunk whose address is known.
@@ -93,6 +101,12 @@ pub struct Trunk {
 impl Trunk {
     /// Resolves the trunk's host (DNS A/AAAA; SRV/NAPTR are not used).
     pub async fn resolve(config: TrunkConfig) -> Result<Trunk, TrunkError> {
+        if UserPart::parse(&config.caller_id).is_err() {
+            return Err(TrunkError::BadCallerId(config.caller_id.clone()));
+        }
+        if let Some(name) = config.caller_name.as_ref().filter(|n| has_control(n)) {
+            return Err(TrunkError::BadCallerName(name.clone()));
+        }
         let (host, port) =
             uri::host_port(&config.uri).ok_or_else(|| TrunkError::BadUri(config.uri.clone()))?;
         let host = host.to_string();
@@ -123,10 +137,30 @@ impl Trunk {
         })
     }
 
-    /// The call spec for dialing `destination` (a number or user part) through this trunk.
+    /// Sets a tenant's caller id on `spec`: the From URI (and P-Asserted-Identity's, if the
+    /// trunk sends one) becomes `caller` (a number at the trunk's host, or a SIP URI as it is),
+    /// and the From display name `name` when there is one.
+    pub fn set_caller(&self, spec: &mut CallSpec, caller: &Dialable, name: Option<&str>) {
+        match caller {
+            Dialable::Uri(uri) => {
+                spec.from_uri = uri.to_string();
+                spec.contact_user = uri.user().unwrap_or("ringmaster").to_string();
+            }
+            Dialable::Number(_) | Dialable::User(_) => {
+                spec.from_uri = format!("sip:{caller}@{}", self.host);
+                spec.contact_user = caller.to_string();
+            }
+        }
+        if let Some(name) = name.filter(|n| !n.is_empty()) {
+            spec.from_display = Some(name.to_string());
+        }
+    }
+
+    /// The call spec for dialing `destination` through this trunk: a number or user part is
+    /// dialed at the trunk's host, a SIP URI as it is (the INVITE still goes to the trunk).
     pub fn call_spec(
         &self,
-        destination: &str,
+        destination: &Dialable,
         dial_timeout: Duration,
         sdp: Option<Vec<u8>>,
     ) -> CallSpec {
@@ -134,11 +168,17 @@ impl Trunk {
             TransportKind::Tcp => ";transport=tcp",
             TransportKind::Udp => "",
         };
+        let request_uri = match destination {
+            Dialable::Uri(uri) => uri.to_string(),
+            Dialable::Number(_) | Dialable::User(_) => {
+                format!("sip:{destination}@{}{transport_param}", self.host)
+            }
+        };
         CallSpec {
-            request_uri: format!("sip:{destination}@{}{transport_param}", self.host),
-            from_user: self.config.caller_id.clone(),
+            request_uri,
+            from_uri: format!("sip:{}@{}", self.config.caller_id, self.host),
+            contact_user: self.config.caller_id.clone(),
             from_display: self.config.caller_name.clone(),
-            from_host: self.host.clone(),
             asserted_identity: self.config.asserted_identity,
             peer: self.peer,
             transport: self.transport,
@@ -157,5 +197,71 @@ impl Trunk {
             until_first_response: None,
             call_id: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trunk(transport: TransportKind) -> Trunk {
+        let config: TrunkConfig = toml::from_str(
+            "name = \"t\"\nuri = \"sip:127.0.0.1:5080\"\ncaller_id = \"+15550000000\"",
+        )
+        .expect("config");
+        Trunk {
+            config,
+            host: "127.0.0.1:5080".into(),
+            peer: "127.0.0.1:5080".parse().expect("addr"),
+            transport,
+            local_ip: "127.0.0.1".parse().expect("ip"),
+        }
+    }
+
+    #[test]
+    fn numbers_are_dialed_at_the_trunk_host_and_sip_uris_as_they_are() {
+        let t = trunk(TransportKind::Tcp);
+        let number = Dialable::Number("+15551234567".parse().expect("E.164"));
+        let spec = t.call_spec(&number, Duration::from_secs(1), None);
+        assert_eq!(
+            spec.request_uri,
+            "sip:+15551234567@127.0.0.1:5080;transport=tcp"
+        );
+        assert_eq!(spec.from_uri, "sip:+15550000000@127.0.0.1:5080");
+        let uri = crate::domain::SipUri::parse("sip:alice@127.0.0.1:5090").expect("uri");
+        let spec = t.call_spec(&Dialable::Uri(uri), Duration::from_secs(1), None);
+        assert_eq!(spec.request_uri, "sip:alice@127.0.0.1:5090");
+        assert_eq!(spec.peer, t.peer, "still sent to the trunk");
+    }
+
+    #[test]
+    fn a_tenant_caller_id_replaces_the_from_uri_and_display_name() {
+        let t = trunk(TransportKind::Udp);
+        let number = Dialable::Number("+15551234567".parse().expect("E.164"));
+        let mut spec = t.call_spec(&number, Duration::from_secs(1), None);
+        let caller = Dialable::Number("+15559990000".parse().expect("E.164"));
+        t.set_caller(&mut spec, &caller, Some("Clinic"));
+        assert_eq!(spec.from_uri, "sip:+15559990000@127.0.0.1:5080");
+        assert_eq!(spec.contact_user, "+15559990000");
+        assert_eq!(spec.from_display.as_deref(), Some("Clinic"));
+        let uri = crate::domain::SipUri::parse("sips:desk@clinic.example.com").expect("uri");
+        t.set_caller(&mut spec, &Dialable::Uri(uri), None);
+        assert_eq!(spec.from_uri, "sips:desk@clinic.example.com");
+        assert_eq!(spec.contact_user, "desk");
+        assert!(!spec.asserted_identity, "the trunk decides, not the caller");
+    }
+
+    #[tokio::test]
+    async fn a_caller_id_or_name_that_would_break_a_header_is_refused_at_start() {
+        let mut config = trunk(TransportKind::Udp).config;
+        config.caller_id = "+1555\r\nP-Asserted-Identity: <sip:x@y>".into();
+        let e = Trunk::resolve(config.clone()).await.map(|_| ());
+        assert!(matches!(e, Err(TrunkError::BadCallerId(_))), "{e:?}");
+        config.caller_id = "+15550000000".into();
+        config.caller_name = Some("Clinic\n".into());
+        let e = Trunk::resolve(config.clone()).await.map(|_| ());
+        assert!(matches!(e, Err(TrunkError::BadCallerName(_))), "{e:?}");
+        config.caller_name = Some("The \"Clinic\"".into());
+        assert!(Trunk::resolve(config).await.is_ok());
     }
 }

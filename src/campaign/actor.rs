@@ -376,10 +376,23 @@ impl CampaignActor {
         destination: &Address,
         ctx: &mut Context<Self>,
     ) -> Option<CallActor<CampaignActor>> {
-        let caller_id = match self.outplan.source.target.as_str() {
-            "" => String::new(),
-            s => s.to_string(),
+        // Addresses are checked when targets and outplans are created; one that still cannot
+        // be dialed (a document older than the check) ends the attempt as failed.
+        let Some(dialed) = destination.dialable() else {
+            let reason = format!(
+                "{} addresses cannot be dialed",
+                destination.kind.type_name()
+            );
+            self.ended_attempt(
+                campaigncall_id,
+                crate::sip::endpoint::CallOutcome::failed(reason),
+                None,
+            );
+            return None;
         };
+        let source = &self.outplan.source;
+        let caller_id = source.dialable();
+        let caller_name = Some(source.target_name.to_string()).filter(|n| !n.is_empty());
         let attempt = self.in_flight.get_mut(&campaigncall_id)?;
         let port = attempt.port.take();
         let setup_slot = attempt.setup_slot.take();
@@ -388,18 +401,19 @@ impl CampaignActor {
             target_id: attempt.target.id,
             target_name: std::mem::take(&mut attempt.target.name),
             target_data: std::mem::take(&mut attempt.target.data),
-            destination: destination.target.clone(),
+            destination: dialed.to_string(),
             campaigncall_id,
             campaign_id: self.campaign.id,
-            source: self.outplan.source.target.clone(),
+            source: self.outplan.source.kind.target(),
         };
         Some(CallActor::new(
             CallSetup {
                 campaigncall_id,
                 // The one the attempt's Begin recorded.
                 call_id: Some(Campaigncall::sip_call_id_of(campaigncall_id)),
-                destination: destination.target.clone(),
+                destination: dialed,
                 caller_id,
+                caller_name,
                 dial_timeout: Duration::from_millis(self.outplan.dial_timeout),
                 actions: self.actions.clone(),
                 context,

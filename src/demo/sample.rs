@@ -4,7 +4,7 @@ use super::CUSTOMER;
 use crate::domain::outdial::TargetStatus;
 use crate::domain::{
     time, Action, Address, Campaign, CampaignStatus, CampaignType, Destinations, EndHandle,
-    Outdial, Outplan, Target, TryCounts,
+    Outdial, Outplan, Target, TryCounts, E164,
 };
 use crate::store::{Docs, NewTarget, Store};
 use uuid::Uuid;
@@ -92,7 +92,7 @@ pub async fn create(
         customer_id: CUSTOMER,
         name: "sample outplan".into(),
         detail: String::new(),
-        source: Address::tel("+15551230000"),
+        source: Address::tel(E164::parse("+15551230000")?),
         dial_timeout: plan.dial_timeout,
         try_interval: plan.try_interval,
         max_try_count_0: plan.max_tries,
@@ -126,11 +126,11 @@ pub async fn create(
         .iter()
         .enumerate()
         .map(|(i, number)| {
-            let number = number.clone();
+            let number = E164::parse(number)?;
             let mut data = serde_json::Map::new();
             data.insert("appointment".into(), format!("{}:00", 9 + i % 8).into());
-            NewTarget {
-                dedupe: number.clone(),
+            Ok(NewTarget {
+                dedupe: number.to_string(),
                 target: Target {
                     id: Uuid::new_v4(),
                     outdial_id: outdial.id,
@@ -148,9 +148,9 @@ pub async fn create(
                     tm_update: now.clone(),
                     tm_delete: time::NEVER.into(),
                 },
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, crate::domain::phone::PhoneError>>()?;
     store.insert_targets(new_targets).await?;
     let campaign = Campaign {
         id: Uuid::new_v4(),

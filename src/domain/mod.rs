@@ -1,6 +1,6 @@
 //! Plain types shared by every layer. This module depends on nothing else in the crate.
 
-mod address;
+pub mod address;
 pub mod campaign;
 pub mod campaigncall;
 mod disposition;
@@ -8,12 +8,15 @@ pub mod flow;
 pub mod outdial;
 pub mod outplan;
 pub mod phone;
+pub mod sip_uri;
 pub mod time;
 
-pub use address::Address;
+pub use address::{Address, AddressKind, Dialable, Text};
 pub use campaign::{Action, Campaign, CampaignStatus, CampaignType, EndHandle};
 pub use campaigncall::{CallStatus, Campaigncall};
 pub use disposition::{Disposition, HangupBy};
 pub use flow::Flow;
 pub use outdial::{Destinations, Outdial, Target, TargetStatus, TryCounts};
 pub use outplan::Outplan;
+pub use phone::E164;
+pub use sip_uri::{SipUri, UserPart};

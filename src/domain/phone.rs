@@ -5,6 +5,48 @@
 //! `phonenumber`'s parse plus a possible-length check, never `is_valid`.
 
 use phonenumber::country::Id as Country;
+use std::fmt;
+
+/// A number in E.164 form: `+`, a country code and at most 15 digits in all
+/// (`+15551234567`). Made only by [`to_e164`] or by [`E164::parse`] of text already in that form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct E164(String);
+
+impl E164 {
+    /// Accepts text already in E.164 form, nothing else (no spaces, no national numbers).
+    pub fn parse(text: &str) -> Result<E164, PhoneError> {
+        let digits = text
+            .strip_prefix('+')
+            .ok_or_else(|| PhoneError::Unparsable(text.to_string()))?;
+        let well_formed = (2..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0');
+        if well_formed {
+            Ok(E164(text.to_string()))
+        } else {
+            Err(PhoneError::Unparsable(text.to_string()))
+        }
+    }
+
+    /// The number as text, `+` included.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for E164 {
+    type Err = PhoneError;
+
+    fn from_str(text: &str) -> Result<E164, PhoneError> {
+        E164::parse(text)
+    }
+}
+
+impl fmt::Display for E164 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// Why a number was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,7 +71,7 @@ pub fn region(code: &str) -> Result<Country, PhoneError> {
 
 /// Normalises `text` (`+15551234567`, `5559876543`, `(555) 555-0100`, `+44 20 7946 0958`) to
 /// E.164 (`+15559876543`), reading national numbers in `default_region`.
-pub fn to_e164(text: &str, default_region: Country) -> Result<String, PhoneError> {
+pub fn to_e164(text: &str, default_region: Country) -> Result<E164, PhoneError> {
     let trimmed = text.trim();
     if trimmed.is_empty() || trimmed.chars().any(|c| c.is_ascii_alphabetic()) {
         return Err(PhoneError::Unparsable(text.to_string()));
@@ -47,7 +89,7 @@ pub fn to_e164(text: &str, default_region: Country) -> Result<String, PhoneError
     if !possible {
         return Err(PhoneError::ImpossibleLength(text.to_string()));
     }
-    Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+    E164::parse(&number.format().mode(phonenumber::Mode::E164).to_string())
 }
 
 fn possible_length(meta: &phonenumber::metadata::Metadata, len: usize) -> bool {
@@ -80,7 +122,7 @@ mod tests {
     use super::*;
 
     fn us(text: &str) -> Result<String, PhoneError> {
-        to_e164(text, region("US").expect("US is a region"))
+        to_e164(text, region("US").expect("US is a region")).map(|n| n.to_string())
     }
 
     #[test]
@@ -98,6 +140,24 @@ mod tests {
         assert!(us("555123456789012").is_err());
         assert!(us("call me").is_err());
         assert!(us("").is_err());
+    }
+
+    #[test]
+    fn only_text_already_in_e164_form_parses_as_e164() {
+        assert_eq!(
+            E164::parse("+15551234567").map(|n| n.to_string()),
+            Ok("+15551234567".into())
+        );
+        for bad in [
+            "15551234567",
+            "+1 555",
+            "+",
+            "+0123",
+            "+1234567890123456",
+            "+1\r\n",
+        ] {
+            assert!(E164::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -743,7 +743,9 @@ mod tests {
                 status: TargetStatus::Idle,
                 result: String::new(),
                 destinations: Destinations {
-                    destination_0: Some(Address::tel(format!("+1555011{i:04}"))),
+                    destination_0: Some(Address::tel(
+                        format!("+1555011{i:04}").parse().expect("E.164"),
+                    )),
                     ..Default::default()
                 },
                 tries: TryCounts::default(),
@@ -763,7 +765,8 @@ mod tests {
                             .destination_0
                             .clone()
                             .unwrap_or_default()
-                            .target,
+                            .kind
+                            .target(),
                     })
                     .collect(),
             )
@@ -790,7 +793,7 @@ mod tests {
                 status: CallStatus::Dialing,
                 result: String::new(),
                 source: Address::default(),
-                destination: Address::tel("+15550110001"),
+                destination: Address::tel("+15550110001".parse().expect("E.164")),
                 destination_index: 0,
                 try_count,
                 disposition: None,

@@ -213,7 +213,7 @@ async fn call_pressing(app: &TestApp, campaign: &Value, phone: &str, key: char) 
         status: CallStatus::Dialing,
         result: String::new(),
         source: Address::default(),
-        destination: Address::tel(phone),
+        destination: Address::tel(phone.parse().expect("E.164")),
         destination_index: 0,
         try_count: 1,
         disposition: None,

@@ -302,7 +302,9 @@ fn calls_go_through_a_flood_of_options_within_the_limits() {
             let (endpoint, trunk) = (endpoint.clone(), trunk.clone());
             calls.push(tokio::spawn(async move {
                 let call = OneCall {
-                    destination: format!("+1555000{i:04}"),
+                    destination: ringmaster::domain::Dialable::Number(
+                        format!("+1555000{i:04}").parse().expect("E.164"),
+                    ),
                     dial_timeout: Duration::from_secs(30),
                     hangup_after: Duration::from_millis(300),
                 };

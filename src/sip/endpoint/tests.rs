@@ -24,9 +24,9 @@ pub(super) fn endpoint() -> Endpoint {
 fn spec() -> CallSpec {
     CallSpec {
         request_uri: format!("sip:+15551234567@{PEER}"),
-        from_user: "+15550000000".into(),
+        from_uri: format!("sip:+15550000000@{PEER}"),
+        contact_user: "+15550000000".into(),
         from_display: Some("Clinic".into()),
-        from_host: PEER.into(),
         asserted_identity: true,
         peer: PEER.parse().unwrap(),
         transport: TransportKind::Udp,
@@ -214,6 +214,60 @@ fn a_caller_made_handle_must_have_its_top_bit_and_be_free() {
     assert_eq!(ep.active_calls(), 1);
     let own = ep.place_call(t0, spec()).expect("placed");
     assert_eq!(own.0 & CallHandle::CALLER_MADE, 0);
+}
+
+#[test]
+fn the_invite_carries_a_sip_uri_as_given_and_an_escaped_display_name() {
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    let mut s = spec();
+    s.request_uri = "sip:alice@127.0.0.1:5090".into();
+    s.from_display = Some(r#"Dr "Who" \ Co"#.into());
+    s.asserted_identity = false;
+    ep.place_call(t0, s).expect("placed");
+    let out = sent(&mut ep);
+    let invite = requests(&out)[0];
+    assert_eq!(invite.uri.to_string(), "sip:alice@127.0.0.1:5090");
+    let from = invite
+        .headers
+        .iter()
+        .find_map(|h| match h {
+            Header::From(f) => Some(f.value().to_string()),
+            _ => None,
+        })
+        .expect("From");
+    assert!(
+        from.starts_with(r#""Dr \"Who\" \\ Co" <sip:+15550000000@127.0.0.1:5080>;tag="#),
+        "{from}"
+    );
+    let pai = invite
+        .headers
+        .iter()
+        .any(|h| h.name() == "P-Asserted-Identity");
+    assert!(
+        !pai,
+        "no P-Asserted-Identity when the trunk does not assert one"
+    );
+}
+
+#[test]
+fn a_call_whose_headers_would_break_lines_is_refused_before_anything_is_sent() {
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    let mut s = spec();
+    s.from_uri = "sip:evil@x>\r\nP-Asserted-Identity: <sip:+18005551212@x".into();
+    assert!(matches!(
+        ep.place_call(t0, s),
+        Err(build::BuildError::LineBreak(_))
+    ));
+    let mut s = spec();
+    s.from_display = Some("A\r\nP-Asserted-Identity: <sip:+18005551212@x>".into());
+    assert!(matches!(
+        ep.place_call(t0, s),
+        Err(build::BuildError::Display(_))
+    ));
+    assert!(sent(&mut ep).is_empty());
+    assert_eq!(ep.active_calls(), 0);
 }
 
 #[test]

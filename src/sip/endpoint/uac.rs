@@ -23,12 +23,13 @@ use std::time::{Duration, Instant};
 pub struct CallSpec {
     /// The Request-URI, e.g. `sip:+15551234567@trunk.example.com`.
     pub request_uri: String,
-    /// Caller id: the user part of our From (and P-Asserted-Identity when set).
-    pub from_user: String,
-    /// Optional display name for From.
+    /// Caller id: our From URI (and P-Asserted-Identity's when set), e.g.
+    /// `sip:+15550000000@trunk.example.com`.
+    pub from_uri: String,
+    /// The user part of our Contact URI.
+    pub contact_user: String,
+    /// Optional display name for From (quoted and escaped when the INVITE is built).
     pub from_display: Option<String>,
-    /// The host of our From URI (the trunk's domain, usually).
-    pub from_host: String,
     /// Send a P-Asserted-Identity with the caller id.
     pub asserted_identity: bool,
     /// Where the trunk is.
@@ -246,12 +247,11 @@ impl Endpoint {
         spec: CallSpec,
     ) -> Result<(), BuildError> {
         let local = self.local_addr(spec.transport);
-        let display = spec
-            .from_display
-            .as_ref()
-            .map(|d| format!("\"{}\" ", d.replace('"', "")))
-            .unwrap_or_default();
-        let from_uri = format!("sip:{}@{}", spec.from_user, spec.from_host);
+        let display = match &spec.from_display {
+            Some(d) => format!("{} ", build::quoted_string(d)?),
+            None => String::new(),
+        };
+        let from_uri = &spec.from_uri;
         let call_id = match &spec.call_id {
             Some(id) if is_call_id(id) => id.clone(),
             Some(id) => return Err(BuildError::CallId(id.clone())),
@@ -271,7 +271,7 @@ impl Endpoint {
             headers::CSeq::new("1 INVITE").into(),
             headers::Contact::new(format!(
                 "<sip:{}@{local};transport={}>",
-                spec.from_user,
+                spec.contact_user,
                 spec.transport.via_token().to_ascii_lowercase()
             ))
             .into(),

@@ -279,9 +279,9 @@ mod tests {
     fn spec(request_uri: String, peer: SocketAddr) -> CallSpec {
         CallSpec {
             request_uri,
-            from_user: "ringmaster".into(),
+            from_uri: "sip:ringmaster@127.0.0.1".into(),
+            contact_user: "ringmaster".into(),
             from_display: None,
-            from_host: "127.0.0.1".into(),
             asserted_identity: false,
             peer,
             transport: TransportKind::Udp,
