@@ -1,4 +1,5 @@
-//! `/agents` and `PUT /agents/{id}/status`: the people at softphones that queues hand calls to.
+//! `/agents`, `PUT /agents/{id}/status` and VoIPBIN's one-field `PUT /agents/{id}/<field>`: the
+//! people at softphones that queues hand calls to.
 //!
 //! The `password` is write-only: it is kept as digest HA1 hashes for the configured realm and
 //! never answered nor logged. A `username` is the SIP user the softphone registers as, unique
@@ -75,7 +76,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(delete)),
     )
     .service(web::resource("/agents/{id}/status").route(web::put().to(put_status)));
+    for field in SUB_RESOURCES {
+        cfg.service(
+            web::resource(format!("/agents/{{id}}/{field}")).route(
+                web::put().to(move |state, customer, id, body| {
+                    put_field(state, customer, id, body, field)
+                }),
+            ),
+        );
+    }
 }
+
+/// VoIPBIN's `PUT /agents/{id}/<field>` sub-resources: the body carries that field only.
+const SUB_RESOURCES: [&str; 4] = ["addresses", "tag_ids", "permission", "password"];
 
 /// An agent as answered: the stored fields without the password's hashes, with the live
 /// state and contacts.
@@ -123,7 +136,7 @@ fn answer(state: &ApiState, agent: Agent) -> HttpResponse {
     HttpResponse::Ok().json(AgentView::new(state, agent))
 }
 
-/// A new agent: available once its softphone registers.
+/// A new agent: away until it asks to be available (as in VoIPBIN).
 fn new_agent(customer: Uuid) -> Agent {
     Agent {
         id: Uuid::new_v4(),
@@ -132,7 +145,7 @@ fn new_agent(customer: Uuid) -> Agent {
         name: String::new(),
         detail: String::new(),
         ring_method: RingMethod::Ringall,
-        status: Availability::Available,
+        status: Availability::Away,
         permission: 0,
         tag_ids: Vec::new(),
         addresses: Vec::new(),
@@ -332,6 +345,30 @@ async fn put_status(
     };
     let mut agent = owned::<Agent>(&state, customer, *id).await?;
     agent.status = wanted;
+    agent.tm_update = now_string();
+    save(&state, &agent).await?;
+    Ok(answer(&state, agent))
+}
+
+/// `PUT /agents/{id}/<field>`: sets one field; any other is a 400 naming it.
+async fn put_field(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+    field: &'static str,
+) -> Result<HttpResponse, ApiError> {
+    let f = Fields::from_body(body.into_inner())?;
+    f.only(
+        Known {
+            writable: &[field],
+            read_only: &[],
+        },
+        Write::Update,
+    )?;
+    f.require(field)?;
+    let mut agent = owned::<Agent>(&state, customer, *id).await?;
+    apply(&state, &mut agent, &f)?;
     agent.tm_update = now_string();
     save(&state, &agent).await?;
     Ok(answer(&state, agent))

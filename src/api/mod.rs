@@ -20,7 +20,7 @@
 //! stats.rs          /campaigns/{id}/stats
 //! campaigncalls.rs  /campaigncalls (read only, ?digits= filter)
 //! flows.rs          /flows
-//! agents.rs         /agents and /agents/{id}/status
+//! agents.rs         /agents, /agents/{id}/status and its one-field PUTs
 //! queues.rs         /queues
 //! openapi.rs        /openapi.json
 //! ```

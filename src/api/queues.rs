@@ -34,6 +34,8 @@ const FIELDS: Known = Known {
         "wait_actions",
         "wait_timeout",
         "service_timeout",
+        "timeout_wait",
+        "timeout_service",
         "wrap_up_time",
     ],
     read_only: &[
@@ -155,12 +157,28 @@ async fn apply(state: &ApiState, queue: &mut Queue, f: &Fields) -> Result<(), Ap
             "a queue has wait_flow_id or wait_actions, not both",
         ));
     }
+    // VoIPBIN's create body names the timeouts `timeout_wait` and `timeout_service`; its
+    // answers, `wait_timeout` and `service_timeout`. Either is taken, not both.
     let ms = format!("a number of ms between 0 (no limit) and {MAX_TIMEOUT}");
-    if let Some(v) = f.int("wait_timeout", 0..=MAX_TIMEOUT, &ms)? {
-        queue.wait_timeout = v as u64;
-    }
-    if let Some(v) = f.int("service_timeout", 0..=MAX_TIMEOUT, &ms)? {
-        queue.service_timeout = v as u64;
+    for (name, alias, slot) in [
+        ("wait_timeout", "timeout_wait", &mut queue.wait_timeout),
+        (
+            "service_timeout",
+            "timeout_service",
+            &mut queue.service_timeout,
+        ),
+    ] {
+        if f.raw(name).is_some() && f.raw(alias).is_some() {
+            return Err(ApiError::invalid(
+                alias,
+                format!("the same as {name}: give one of them"),
+            ));
+        }
+        for field in [name, alias] {
+            if let Some(v) = f.int(field, 0..=MAX_TIMEOUT, &ms)? {
+                *slot = v as u64;
+            }
+        }
     }
     if let Some(v) = f.int(
         "wrap_up_time",

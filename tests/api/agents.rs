@@ -294,3 +294,65 @@ async fn the_store_refuses_a_second_live_agent_with_the_same_username() {
         .await
         .expect("a deleted twin takes no username");
 }
+
+#[tokio::test]
+async fn the_voipbin_sub_resources_set_one_field_each() {
+    let app = spawn_app().await;
+    let a = app.a();
+    let agent = create_alice(&app).await;
+    let id = agent["id"].as_str().unwrap_or_default();
+    let tag = Uuid::new_v4();
+    let set = |field: &str| format!("/agents/{id}/{field}");
+    let got = a
+        .put(&set("tag_ids"), &json!({"tag_ids": [tag]}))
+        .await
+        .ok();
+    assert_eq!(got["tag_ids"], json!([tag]));
+    let got = a
+        .put(&set("permission"), &json!({"permission": 32}))
+        .await
+        .ok();
+    assert_eq!(got["permission"], 32);
+    let got = a
+        .put(
+            &set("addresses"),
+            &json!({"addresses": [{"type": "tel", "target": "+15559876543"}]}),
+        )
+        .await
+        .ok();
+    assert_eq!(got["addresses"][0]["target"], "+15559876543");
+    let got = a
+        .put(
+            &set("password"),
+            &json!({"password": "new_secure_password"}),
+        )
+        .await
+        .ok();
+    assert_no_secret(&got);
+    assert_eq!(got["name"], "Alice", "the other fields stay");
+    a.put(&set("permission"), &json!({"permission": 1, "name": "x"}))
+        .await
+        .invalid("name: not supported");
+    a.put(&set("password"), &json!({}))
+        .await
+        .invalid("password: required");
+    a.put(&set("tag_ids"), &json!({"tag_ids": ["x"]}))
+        .await
+        .invalid("tag_ids[0]: must be a UUID");
+    assert_eq!(
+        app.b()
+            .put(&set("permission"), &json!({"permission": 1}))
+            .await
+            .status,
+        404
+    );
+    let stored = ringmaster::store::Docs(app.store.as_ref())
+        .agent_by_username("alice")
+        .await
+        .expect("store read")
+        .expect("alice stored");
+    assert_ne!(
+        stored.password_hashes.ha1_md5, MD5_HA1,
+        "the new password's hash"
+    );
+}

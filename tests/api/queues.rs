@@ -151,9 +151,14 @@ async fn bad_queue_fields_are_refused_naming_them() {
             "wait_actions[0]",
         ),
         (
-            json!({"timeout_wait": 1, "name": "q"}),
-            "timeout_wait: not supported",
+            json!({"timeout_wait": 1, "wait_timeout": 1}),
+            "timeout_wait: the same as wait_timeout",
         ),
+        (
+            json!({"timeout_service": -5}),
+            "timeout_service: must be a number of ms",
+        ),
+        (json!({"skills": [], "name": "q"}), "skills: not supported"),
         (
             json!({"total_serviced_count": 5}),
             "total_serviced_count: read only",
@@ -208,4 +213,46 @@ async fn a_campaign_names_only_an_existing_queue_of_its_customer() {
         .await
         .ok();
     assert_eq!(cleared["queue_id"], json!(Uuid::nil()));
+}
+
+#[tokio::test]
+async fn the_voipbin_tutorial_create_body_is_accepted() {
+    let app = spawn_app().await;
+    let body = r#"{
+        "name": "test queue",
+        "detail": "test queue detail",
+        "routing_method": "random",
+        "tag_ids": [
+            "d7450dda-21e0-4611-b09a-8d771c50a5e6"
+        ],
+        "wait_actions": [
+            {
+                "type": "talk",
+                "option": {
+                    "text": "All of the agents are busy. Thank you for your waiting.",
+                    "language": "en-US"
+                }
+            },
+            {
+                "type": "sleep",
+                "option": {
+                    "duration": 10000
+                }
+            }
+
+        ],
+        "timeout_wait": 100000,
+        "timeout_service": 10000000
+    }"#;
+    let q = app
+        .a()
+        .post_raw("/queues", "application/json", body)
+        .await
+        .ok();
+    assert_eq!(
+        (q["wait_timeout"].as_u64(), q["service_timeout"].as_u64()),
+        (Some(100_000), Some(10_000_000))
+    );
+    assert_eq!(q["wait_actions"][1]["option"]["duration"], 10000);
+    assert!(q.get("timeout_wait").is_none());
 }
