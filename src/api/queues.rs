@@ -7,12 +7,12 @@ use super::auth::Customer;
 use super::documents::{ensure_unused, owned, referenced, save, Stamped};
 use super::error::ApiError;
 use super::fields::{Fields, Known, Write, READ_ONLY};
-use super::paging::Paging;
+use super::paging::{Paging, MAX_PAGE_SIZE};
 use super::ApiState;
 use crate::domain::time::{now_string, NEVER};
 use crate::domain::{Flow, Queue, RoutingMethod};
 use crate::flow;
-use crate::store::Listed;
+use crate::store::{Listed, Page};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
@@ -241,6 +241,36 @@ async fn update(
     queue.tm_update = now_string();
     save(&state, &queue).await?;
     Ok(answer(&state, queue))
+}
+
+/// Pages of queues read at most when looking for one that uses a flow.
+const MAX_QUEUE_PAGES: usize = 1_000;
+
+/// 409 when one of the customer's queues plays the flow to its waiting calls.
+pub async fn ensure_no_queue_waits_with(
+    state: &ApiState,
+    customer: Uuid,
+    flow: Uuid,
+) -> Result<(), ApiError> {
+    let mut page = Page {
+        size: MAX_PAGE_SIZE,
+        token: None,
+        max_bytes: usize::MAX,
+    };
+    for _ in 0..MAX_QUEUE_PAGES {
+        let listed = state.docs().list::<Queue>(customer, &page).await?;
+        if let Some(q) = listed.result.iter().find(|q| q.wait_flow_id == flow) {
+            return Err(ApiError::Conflict(format!(
+                "flow is the wait flow of queue {}: change the queue's wait_flow_id first",
+                q.id
+            )));
+        }
+        if listed.next_page_token.is_empty() {
+            break;
+        }
+        page.token = Some(listed.next_page_token);
+    }
+    Ok(())
 }
 
 /// A queue a running or stopping campaign uses cannot be deleted (409).

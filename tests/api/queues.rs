@@ -176,6 +176,12 @@ async fn bad_queue_fields_are_refused_naming_them() {
         .await
         .ok();
     assert_eq!(with_flow["wait_flow_id"], flow["id"]);
+    let flow_path = format!("/flows/{}", flow["id"].as_str().unwrap_or_default());
+    let in_use = a.delete(&flow_path).await;
+    assert_eq!(in_use.status, 409, "{}", in_use.body);
+    assert!(in_use
+        .message()
+        .starts_with("flow is the wait flow of queue"));
     let id = with_flow["id"].as_str().unwrap_or_default();
     a.put(
         &format!("/queues/{id}"),
@@ -183,6 +189,10 @@ async fn bad_queue_fields_are_refused_naming_them() {
     )
     .await
     .invalid("wait_actions: a queue has wait_flow_id or wait_actions, not both");
+    a.put(&format!("/queues/{id}"), &json!({"wait_flow_id": ""}))
+        .await
+        .ok();
+    a.delete(&flow_path).await.ok();
 }
 
 #[tokio::test]
@@ -255,4 +265,29 @@ async fn the_voipbin_tutorial_create_body_is_accepted() {
     );
     assert_eq!(q["wait_actions"][1]["option"]["duration"], 10000);
     assert!(q.get("timeout_wait").is_none());
+}
+
+#[tokio::test]
+async fn a_queue_of_a_running_campaign_cannot_be_deleted() {
+    let app = spawn_app().await;
+    let a = app.a();
+    let campaign = a.runnable_campaign().await;
+    let id = campaign["id"].as_str().unwrap_or_default();
+    let queue = a.queue().await;
+    a.put(&format!("/campaigns/{id}"), &json!({"queue_id": queue}))
+        .await
+        .ok();
+    a.put(
+        &format!("/campaigns/{id}/status"),
+        &json!({"status": "run"}),
+    )
+    .await
+    .ok();
+    let gone = a.delete(&format!("/queues/{queue}")).await;
+    assert_eq!(gone.status, 409, "{}", gone.body);
+    assert!(
+        gone.message().starts_with("queue is used by campaign"),
+        "{}",
+        gone.body
+    );
 }
