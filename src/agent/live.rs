@@ -3,7 +3,8 @@
 //! `contacts`. Readers get copies, never a lock.
 
 use super::state::AgentState;
-use serde::Serialize;
+use crate::domain::SipUri;
+use serde::{Serialize, Serializer};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use uuid::Uuid;
@@ -11,12 +12,17 @@ use uuid::Uuid;
 /// One registered contact of an agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Contact {
-    /// The Contact URI the softphone registered.
-    pub uri: String,
+    /// The Contact URI the softphone registered, parsed: calls to the agent go there.
+    #[serde(serialize_with = "as_text")]
+    pub uri: SipUri,
     /// When the binding expires (a `tm_*` string).
     pub expires_at: String,
     /// The softphone's User-Agent, if it sent one.
     pub user_agent: String,
+}
+
+fn as_text<S: Serializer>(uri: &SipUri, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(uri)
 }
 
 /// An agent as it is now.
@@ -88,13 +94,18 @@ mod tests {
         let live = AgentLive {
             state: AgentState::Available,
             contacts: vec![Contact {
-                uri: "sip:alice@127.0.0.1:5062".into(),
+                uri: SipUri::parse("sip:alice@127.0.0.1:5062").expect("a SIP URI"),
                 expires_at: "2026-01-01 00:00:00.000000".into(),
                 user_agent: String::new(),
             }],
         };
         board.set(id, live.clone());
         assert_eq!(board.live(id), live);
+        let shown = serde_json::to_value(&live).map_err(|e| e.to_string());
+        assert_eq!(
+            shown.map(|v| v["contacts"][0]["uri"].clone()),
+            Ok(serde_json::json!("sip:alice@127.0.0.1:5062"))
+        );
         board.remove(id);
         assert_eq!(board.live(id).state, AgentState::Offline);
     }

@@ -262,7 +262,8 @@ async fn the_answers_show_the_live_state_and_contacts_the_node_reports() {
         AgentLive {
             state: AgentState::Busy,
             contacts: vec![Contact {
-                uri: "sip:alice@127.0.0.1:5062".into(),
+                uri: ringmaster::domain::SipUri::parse("sip:alice@127.0.0.1:5062")
+                    .expect("a SIP URI"),
                 expires_at: "2026-01-01 00:00:00.000000".into(),
                 user_agent: "baresip".into(),
             }],
