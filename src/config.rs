@@ -230,6 +230,9 @@ pub struct SipSettings {
     pub max_sources: usize,
     /// Unwanted traffic is logged as one line of counts per this many seconds.
     pub unwanted_log_secs: u64,
+    /// The digest realm agents authenticate in; their passwords are stored hashed with it,
+    /// so changing it requires setting every agent's password again.
+    pub realm: String,
 }
 
 impl Default for SipSettings {
@@ -248,6 +251,7 @@ impl Default for SipSettings {
             source_burst: limits.source_burst,
             max_sources: limits.max_sources,
             unwanted_log_secs: limits.unwanted_log_interval.as_secs(),
+            realm: crate::agent::password::DEFAULT_REALM.to_string(),
         }
     }
 }

@@ -13,6 +13,8 @@
 //! media/       SDP answers, G.711, RFC 4733 digits, one RTP task per call leg, prompts
 //! store/       durable state behind the Store trait (SQLite)
 //! campaign/    running campaigns: engine, CampaignActor, pacing and retry (pure), stats
+//! queue/       agent queues: waiting list and routing strategies (pure), live board
+//! agent/       agents: state machine (pure), live board, password hashes
 //! api/         the REST control API under /v1.0 (actix-web), over Store and Control
 //! health.rs    what stops the dialing (store cannot write, trunk down) and `GET /health`
 //! node.rs      one node: store, SIP thread, engine and API started together
@@ -38,6 +40,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+pub mod agent;
 pub mod api;
 pub mod call;
 pub mod campaign;
@@ -49,6 +52,7 @@ pub mod flow;
 pub mod health;
 pub mod media;
 pub mod node;
+pub mod queue;
 pub mod sip;
 pub mod store;
 pub mod trunk;

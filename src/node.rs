@@ -120,6 +120,8 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         trunks: settings.trunk.iter().map(|t| t.name.clone()).collect(),
         health,
         limits: settings.api.limits(),
+        live: Default::default(),
+        realm: settings.sip.realm.clone(),
     };
     let server = crate::api::serve(api, state).await?;
     let handle = server.handle();
