@@ -7,6 +7,7 @@ mod inbound;
 mod info;
 mod limiter;
 mod raw;
+mod register;
 mod timers;
 mod uac;
 mod unwanted;
@@ -14,6 +15,7 @@ mod unwanted;
 use crate::fast::FastMap;
 use crate::sip::auth::Credentials;
 use crate::sip::message::{self, Request, Response, SipMessage};
+use crate::sip::registrar::{Binding, RegistrarConfig};
 use crate::sip::transaction::{Role, TimerConfig, Transaction, TransactionEvent, TransactionKey};
 use crate::sip::uri::TransportKind;
 use bytes::Bytes;
@@ -59,6 +61,16 @@ pub enum EndpointEvent {
     /// An OPTIONS probe, or the BYE of a dialog left open ([`Endpoint::end_dialog`]), ended:
     /// the final status, or `None` when no answer came (timer F or a transport error).
     Probe(ProbeHandle, Option<u16>),
+    /// A user's registered contacts changed (a REGISTER, an expiry, a contact that stopped
+    /// answering, a credential removed): the whole current set, empty when offline.
+    Registration {
+        /// The agent the user name belongs to.
+        owner: uuid::Uuid,
+        /// The user name (address of record).
+        username: String,
+        /// Its contacts now.
+        contacts: Vec<Binding>,
+    },
 }
 
 /// The addresses we advertise in Via and Contact, per transport.
@@ -77,6 +89,8 @@ pub struct EndpointConfig {
     pub trunks: Vec<IpAddr>,
     /// What requests from outside our dialogs and trunks may cost.
     pub limits: Limits,
+    /// What the registrar enforces.
+    pub registrar: RegistrarConfig,
 }
 
 /// Bounds on what requests from outside our dialogs and trunks may cost: a flood of them must
@@ -142,6 +156,8 @@ enum Owner {
     Cancel(CallHandle),
     /// An OPTIONS keep-alive, or the BYE of a dialog left open by a previous process.
     Probe(ProbeHandle),
+    /// A qualify OPTIONS to a registered contact.
+    Qualify(ProbeHandle),
     /// A server transaction, a BYE we sent (its call is over once it is sent), or one whose
     /// owner is gone.
     Nobody,
@@ -179,6 +195,7 @@ pub struct Endpoint {
     server_transactions: usize,
     limiter: SourceLimiter,
     unwanted: UnwantedLog,
+    registrar: register::RegistrarState,
 }
 
 impl Endpoint {
@@ -192,6 +209,7 @@ impl Endpoint {
                 limits.max_sources,
             ),
             unwanted: UnwantedLog::new(limits.unwanted_log_interval),
+            registrar: register::RegistrarState::new(config.registrar.clone()),
             server_transactions: 0,
             config,
             transactions: FastMap::default(),
@@ -310,6 +328,8 @@ impl Endpoint {
                 Wake::UnwantedSummary => {
                     self.unwanted.summarise(now);
                 }
+                Wake::BindingExpiry(at) => self.on_binding_expiry(now, at),
+                Wake::Qualify => self.on_qualify(now),
             }
         }
     }
@@ -521,6 +541,15 @@ impl Endpoint {
                 }
                 _ => {}
             },
+            Owner::Qualify(p) => match ev {
+                TransactionEvent::Response(r) if r.status_code.code() >= 200 => {
+                    self.on_qualify_answer(now, p, true)
+                }
+                TransactionEvent::Timeout | TransactionEvent::TransportError => {
+                    self.on_qualify_answer(now, p, false)
+                }
+                _ => {}
+            },
             Owner::Nobody => {}
         }
     }
@@ -568,3 +597,6 @@ mod tests;
 
 #[cfg(test)]
 mod flood_tests;
+
+#[cfg(test)]
+mod register_tests;
