@@ -247,6 +247,8 @@ pub struct SipSettings {
     pub register_lockout_s: u64,
     /// Registered contacts are sent OPTIONS this often, in seconds (0: never).
     pub qualify_interval_s: u64,
+    /// The digest algorithms the registrar challenges with, in order ("SHA-256", "MD5").
+    pub register_algorithms: Vec<String>,
 }
 
 impl Default for SipSettings {
@@ -274,6 +276,11 @@ impl Default for SipSettings {
             register_failure_window_s: registrar.failure_window.as_secs(),
             register_lockout_s: registrar.lockout.as_secs(),
             qualify_interval_s: registrar.qualify_interval.as_secs(),
+            register_algorithms: registrar
+                .algorithms
+                .iter()
+                .map(|a| a.as_str().to_string())
+                .collect(),
         }
     }
 }
@@ -319,7 +326,27 @@ impl SipSettings {
                 "[sip] register_min_expires is above register_max_expires".into(),
             ));
         }
+        let mut algorithms = Vec::new();
+        for name in &self.register_algorithms {
+            let alg = crate::sip::digest_server::OFFERED
+                .into_iter()
+                .find(|a| a.as_str().eq_ignore_ascii_case(name))
+                .ok_or_else(|| {
+                    ConfigError::Invalid(format!(
+                        "[sip] register_algorithms: {name:?} is not SHA-256 or MD5"
+                    ))
+                })?;
+            if !algorithms.contains(&alg) {
+                algorithms.push(alg);
+            }
+        }
+        if algorithms.is_empty() {
+            return Err(ConfigError::Invalid(
+                "[sip] register_algorithms is empty".into(),
+            ));
+        }
         Ok(crate::sip::registrar::RegistrarConfig {
+            algorithms,
             realm: self.realm.clone(),
             min_expires: self.register_min_expires,
             max_expires: self.register_max_expires,
@@ -568,6 +595,11 @@ mod tests {
         assert!(r.qualify_interval.is_zero());
         let bad = Settings::from_toml("[sip]\nrealm = \"a \\\"b\"\n", Vec::new()).unwrap();
         assert!(bad.sip.registrar().is_err());
+        let md5 = Settings::from_toml("[sip]\nregister_algorithms = [\"md5\"]\n", Vec::new());
+        let md5 = md5.unwrap().sip.registrar().unwrap();
+        assert_eq!(md5.algorithms, vec![crate::sip::auth::Algorithm::Md5]);
+        let bad = Settings::from_toml("[sip]\nregister_algorithms = [\"SHA-512\"]\n", Vec::new());
+        assert!(bad.unwrap().sip.registrar().is_err());
         let bad = Settings::from_toml("[sip]\nregister_min_expires = 7200\n", Vec::new()).unwrap();
         assert!(bad.sip.registrar().is_err());
     }

@@ -82,13 +82,13 @@ pub fn check_nonce(key: &NonceKey, nonce: &str, ip: IpAddr, now: u64, lifetime: 
     }
 }
 
-/// The algorithms we offer, strongest first: one `WWW-Authenticate` header each.
+/// The algorithms we can offer, strongest first: one `WWW-Authenticate` header each.
 pub const OFFERED: [Algorithm; 2] = [Algorithm::Sha256, Algorithm::Md5];
 
-/// The `WWW-Authenticate` values of a challenge, SHA-256 first (RFC 8760 §2.4: a client takes
-/// the first it supports).
-pub fn challenges(realm: &str, nonce: &str, stale: bool) -> Vec<String> {
-    OFFERED
+/// The `WWW-Authenticate` values of a challenge offering `algorithms` in their order
+/// (RFC 8760 §2.4: the strongest first, and a client takes the first it supports).
+pub fn challenges(realm: &str, nonce: &str, stale: bool, algorithms: &[Algorithm]) -> Vec<String> {
+    algorithms
         .iter()
         .map(|alg| {
             let mut v = format!(
@@ -276,7 +276,7 @@ mod tests {
             username: "agent1".into(),
             password: "secret".into(),
         };
-        for value in challenges("ringmaster", &n, false) {
+        for value in challenges("ringmaster", &n, false, &OFFERED) {
             let challenge = Challenge::parse(&value).expect("our challenge parses");
             let header = authorization(&challenge, &creds, "REGISTER", "sip:127.0.0.1", 1, "c1");
             let answer = DigestAnswer::parse(&header).expect("our answer parses");
@@ -310,7 +310,7 @@ mod tests {
 
     #[test]
     fn the_challenge_offers_sha256_first_then_md5() {
-        let c = challenges("ringmaster", "abc", true);
+        let c = challenges("ringmaster", "abc", true, &OFFERED);
         assert_eq!(c.len(), 2);
         assert!(c[0].contains("algorithm=SHA-256"), "{}", c[0]);
         assert!(c[1].contains("algorithm=MD5"), "{}", c[1]);

@@ -44,6 +44,10 @@ pub struct RegistrarConfig {
     pub lockout: Duration,
     /// Every bound contact is sent OPTIONS this often (zero: never).
     pub qualify_interval: Duration,
+    /// The digest algorithms challenged with, in this order (one `WWW-Authenticate` each);
+    /// an answer with another is refused. Default SHA-256 then MD5; MD5 alone for clients
+    /// that read only the first challenge and know no SHA-256.
+    pub algorithms: Vec<Algorithm>,
 }
 
 impl Default for RegistrarConfig {
@@ -57,6 +61,7 @@ impl Default for RegistrarConfig {
             failure_window: Duration::from_secs(60),
             lockout: Duration::from_secs(300),
             qualify_interval: Duration::from_secs(30),
+            algorithms: digest_server::OFFERED.to_vec(),
         }
     }
 }
@@ -300,7 +305,8 @@ impl Registrar {
         let Some(credential) = self.credentials.get(&answer.username) else {
             return self.fail(now, ip, "REGISTER of an unknown user");
         };
-        let Some(ha1) = credential.ha1(answer.algorithm) else {
+        let offered = self.config.algorithms.contains(&answer.algorithm);
+        let Some(ha1) = credential.ha1(answer.algorithm).filter(|_| offered) else {
             return self.fail(now, ip, "REGISTER with an algorithm not offered");
         };
         if !same_uri(&answer.uri, req) || !answer.verify("REGISTER", ha1) {
@@ -408,10 +414,15 @@ impl Registrar {
         let issued = self.seconds(now);
         let nonce = digest_server::nonce(&self.key, issued, ip);
         RegisterOutcome {
-            headers: digest_server::challenges(&self.config.realm, &nonce, stale)
-                .into_iter()
-                .map(|v| headers::WwwAuthenticate::new(v).into())
-                .collect(),
+            headers: digest_server::challenges(
+                &self.config.realm,
+                &nonce,
+                stale,
+                &self.config.algorithms,
+            )
+            .into_iter()
+            .map(|v| headers::WwwAuthenticate::new(v).into())
+            .collect(),
             ..RegisterOutcome::plain(401)
         }
     }

@@ -494,3 +494,50 @@ fn removing_a_credential_unbinds_its_user() {
     assert_eq!((change.owner, change.contacts.len()), (AGENT, 0));
     assert!(r.bindings("agent1").is_empty());
 }
+
+#[test]
+fn with_md5_alone_only_md5_is_challenged_and_accepted() {
+    let now = Instant::now();
+    let config = RegistrarConfig {
+        algorithms: vec![Algorithm::Md5],
+        ..RegistrarConfig::default()
+    };
+    let mut r = Registrar::new(config, NonceKey::from_bytes([3; 32]));
+    r.set_credential(Credential::from_password(AGENT, "agent1", REALM, "secret"));
+    let first = r.handle(
+        now,
+        &register("agent1", "c", 1, ""),
+        source(),
+        TransportKind::Udp,
+    );
+    let offered = challenges_of(&first);
+    assert_eq!(offered.len(), 1);
+    assert!(offered[0].contains("algorithm=MD5"), "{offered:?}");
+    // A SHA-256 answer to a nonce of ours is refused: SHA-256 was not offered.
+    let sha = digest_server::challenges(
+        REALM,
+        &first_nonce(&offered[0]),
+        false,
+        &[Algorithm::Sha256],
+    );
+    let auth = answer_with(&sha[0], "agent1", "secret");
+    let out = r.handle(
+        now,
+        &register("agent1", "c", 2, &auth),
+        source(),
+        TransportKind::Udp,
+    );
+    assert_eq!(out.code, 403);
+    let auth = answer_with(&offered[0], "agent1", "secret");
+    let out = r.handle(
+        now,
+        &register("agent1", "c", 3, &auth),
+        source(),
+        TransportKind::Udp,
+    );
+    assert_eq!(out.code, 200);
+}
+
+fn first_nonce(challenge: &str) -> String {
+    pick_challenge([challenge]).expect("a challenge").nonce
+}
