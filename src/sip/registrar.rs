@@ -148,6 +148,9 @@ pub struct RegisterOutcome {
     /// Why it was refused, when it counts as unwanted traffic (failed authentication, locked
     /// out source).
     pub refused: Option<&'static str>,
+    /// Whether to answer once and keep nothing (a locked-out source: its requests must cost
+    /// no transaction).
+    pub stateless: bool,
 }
 
 impl RegisterOutcome {
@@ -157,6 +160,7 @@ impl RegisterOutcome {
             headers: Vec::new(),
             change: None,
             refused: None,
+            stateless: false,
         }
     }
 
@@ -267,7 +271,10 @@ impl Registrar {
     ) -> RegisterOutcome {
         let ip = source.ip();
         if self.locked_out(now, ip) {
-            return RegisterOutcome::refused(403, "REGISTER from a locked-out source");
+            return RegisterOutcome {
+                stateless: true,
+                ..RegisterOutcome::refused(403, "REGISTER from a locked-out source")
+            };
         }
         let answers: Vec<&str> = req
             .headers
@@ -615,6 +622,7 @@ impl Registrar {
                 contacts,
             }),
             refused: None,
+            stateless: false,
         }
     }
 }

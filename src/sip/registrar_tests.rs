@@ -426,6 +426,7 @@ fn ten_failures_lock_the_source_out_for_a_while() {
     );
     assert_eq!(out.code, 403);
     assert_eq!(out.refused, Some("REGISTER from a locked-out source"));
+    assert!(out.stateless, "a locked-out source costs no transaction");
     let out = r.handle(
         now,
         &register("agent1", "c", 21, ""),

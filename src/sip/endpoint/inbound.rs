@@ -170,7 +170,7 @@ impl Endpoint {
     }
 
     /// Answers `req` once, keeping no transaction: a retransmission of it is answered afresh.
-    fn respond_stateless(
+    pub(super) fn respond_stateless(
         &mut self,
         req: Request,
         peer: SocketAddr,

@@ -53,6 +53,10 @@ impl Endpoint {
         if let Some(why) = outcome.refused {
             self.note_unwanted(now, Unwanted::Refused, from, why);
         }
+        if outcome.stateless {
+            self.respond_stateless(req, peer, transport, outcome.code, outcome.headers);
+            return;
+        }
         self.respond_non_invite(
             now,
             req,

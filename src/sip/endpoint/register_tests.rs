@@ -11,9 +11,12 @@ use crate::sip::registrar::Credential;
 
 const AGENT: uuid::Uuid = uuid::Uuid::from_u128(7);
 
+/// A REGISTER from the phone at PEER, on a branch of its own (a new transaction each time).
 fn register(cseq: u32, auth: &str) -> String {
+    static BRANCH: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = BRANCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!(
-        "REGISTER sip:127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {PEER};branch=z9hG4bKreg{cseq};rport\r\n\
+        "REGISTER sip:127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {PEER};branch=z9hG4bKreg{n};rport\r\n\
          From: <sip:agent1@127.0.0.1>;tag=a1\r\nTo: <sip:agent1@127.0.0.1>\r\nCall-ID: reg-1\r\n\
          CSeq: {cseq} REGISTER\r\nContact: <sip:agent1@{PEER}>;expires=600\r\n{auth}Content-Length: 0\r\n\r\n"
     )
@@ -158,4 +161,53 @@ fn a_wrong_password_is_forbidden_and_counted_as_refused() {
     assert_eq!(ep.stats().refused_in, refused + 1);
     assert!(registrations(&mut ep).is_empty());
     assert!(ep.bindings("agent1").is_empty());
+}
+
+#[test]
+fn a_retransmitted_register_is_answered_again_and_reported_once() {
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    ep.set_credential(
+        t0,
+        Credential::from_password(AGENT, "agent1", "ringmaster", "secret"),
+    );
+    peer_sends(&mut ep, t0, &register(1, ""));
+    let challenge = response(&mut ep);
+    let offered = challenge.headers.iter().filter_map(|h| match h {
+        Header::WwwAuthenticate(v) => Some(v.value()),
+        _ => None,
+    });
+    let c = pick_challenge(offered).expect("a challenge");
+    let creds = Credentials {
+        username: "agent1".into(),
+        password: "secret".into(),
+    };
+    let value = authorization(&c, &creds, "REGISTER", "sip:127.0.0.1:5060", 1, "abc");
+    let request = register(2, &format!("Authorization: {value}\r\n"));
+    peer_sends(&mut ep, t0, &request);
+    assert_eq!(response(&mut ep).status_code.code(), 200);
+    peer_sends(&mut ep, t0 + Duration::from_millis(500), &request);
+    assert_eq!(
+        response(&mut ep).status_code.code(),
+        200,
+        "the same answer again"
+    );
+    assert_eq!(registrations(&mut ep).len(), 1);
+}
+
+#[test]
+fn a_locked_out_source_is_answered_without_a_transaction() {
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    ep.set_credential(
+        t0,
+        Credential::from_password(AGENT, "agent1", "ringmaster", "secret"),
+    );
+    for _ in 0..10 {
+        assert_eq!(registered(&mut ep, t0, "guess").status_code.code(), 403);
+    }
+    let held = ep.stats().server_transactions;
+    peer_sends(&mut ep, t0, &register(50, ""));
+    assert_eq!(response(&mut ep).status_code.code(), 403);
+    assert_eq!(ep.stats().server_transactions, held);
 }
