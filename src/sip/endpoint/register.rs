@@ -36,6 +36,11 @@ impl RegistrarState {
             qualify_armed: false,
         }
     }
+
+    /// The binding expiry on the timer queue that still counts (older entries wake nothing).
+    pub(super) fn expiry_armed(&self) -> Option<Instant> {
+        self.expiry_armed
+    }
 }
 
 impl Endpoint {

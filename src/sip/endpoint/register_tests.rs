@@ -211,3 +211,28 @@ fn a_locked_out_source_is_answered_without_a_transaction() {
     assert_eq!(response(&mut ep).status_code.code(), 403);
     assert_eq!(ep.stats().server_transactions, held);
 }
+
+#[test]
+fn sweeping_the_timer_heap_keeps_the_registrars_deadlines() {
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    ep.set_credential(
+        t0,
+        Credential::from_password(AGENT, "agent1", "ringmaster", "secret"),
+    );
+    assert_eq!(registered(&mut ep, t0, "secret").status_code.code(), 200);
+    registrations(&mut ep);
+    ep.compact_timers();
+    ep.handle_timeout(t0 + Duration::from_secs(30));
+    let qualified = sent(&mut ep)
+        .iter()
+        .any(|m| matches!(m, SipMessage::Request(r) if r.method == Method::Options));
+    assert!(qualified, "the qualify round survived the sweep");
+    ep.compact_timers();
+    ep.handle_timeout(t0 + Duration::from_secs(600));
+    assert_eq!(
+        registrations(&mut ep),
+        vec![(AGENT, "agent1".to_string(), 0)],
+        "the expiry survived the sweep"
+    );
+}

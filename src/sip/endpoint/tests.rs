@@ -455,9 +455,17 @@ fn a_finished_call_releases_its_own_transactions_and_no_others() {
         .count();
     assert_eq!(
         (mine, nobody, others),
-        (0, 3, 1),
-        "two INVITEs and a BYE released, the other call's INVITE kept: {owners:?}"
+        (0, 1, 1),
+        "the challenged INVITE released, the other call's INVITE kept: {owners:?}"
     );
+    // The answered INVITE (until timer M) and the answered BYE (until timer K) are parked in
+    // what they still need; a retransmitted 200 to either is absorbed, no ACK, no event.
+    assert_eq!((ep.accepted.len(), ep.completed.len()), (1, 1));
+    answer(&mut ep, t0, &retry, 200, vec![]);
+    answer(&mut ep, t0, &bye, 200, vec![]);
+    assert!(sent(&mut ep).is_empty());
+    assert!(events(&mut ep).is_empty());
+    assert_eq!(ep.stats().stray_in, 0);
     answer(&mut ep, t0, &other, 486, vec![]);
     assert_eq!(outcome(&events(&mut ep)).disposition, Disposition::Busy);
 }
@@ -1055,4 +1063,45 @@ fn a_bye_for_a_stored_dialog_that_nobody_answers_reports_no_status_at_timer_f() 
     }
     assert!(matches!(ep.poll_event(), Some(EndpointEvent::Probe(h, None)) if h == p));
     assert!(!ep.requests_pending());
+}
+
+/// What ended calls leave behind stays bounded: their INVITEs and BYEs wait out timers M and K
+/// parked, and the timer heap entries they no longer need (timer B, the dial timeout, the
+/// BYE's timer F) are swept out rather than kept for 32 s each.
+#[test]
+fn ended_calls_leave_parked_transactions_and_a_bounded_timer_heap() {
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    let calls = 4 * TIMERS_COMPACT_MIN;
+    for i in 0..calls {
+        let now = t0 + Duration::from_millis(i as u64);
+        let invite = place(&mut ep, now);
+        answer(&mut ep, now, &invite, 200, vec![]);
+        let _ = sent(&mut ep); // ACK
+        let h = match ep.poll_event() {
+            Some(EndpointEvent::Call(h, CallEvent::Answered { .. })) => h,
+            e => panic!("expected the answer, got {e:?}"),
+        };
+        ep.hangup(now, h);
+        let bye = requests(&sent(&mut ep))[0].clone();
+        answer(&mut ep, now, &bye, 200, vec![]);
+        let _ = events(&mut ep);
+        ep.handle_timeout(now);
+    }
+    assert!(ep.transactions.is_empty());
+    assert_eq!(ep.accepted.len(), calls);
+    assert!(
+        ep.timers.len() <= 2 * TIMERS_COMPACT_MIN,
+        "{}",
+        ep.timers.len()
+    );
+    // Timer K (5 s) ends the BYEs, timer M (32 s) the INVITEs.
+    let last = t0 + Duration::from_millis(calls as u64);
+    ep.handle_timeout(last + Duration::from_secs(6));
+    assert_eq!(ep.completed.len(), 0);
+    assert!(ep.accepted.len() > 0);
+    let due = ep.poll_timeout().expect("timer M is due");
+    assert!(due <= last + Duration::from_secs(33));
+    ep.handle_timeout(last + Duration::from_secs(33));
+    assert_eq!(ep.accepted.len(), 0);
 }

@@ -45,6 +45,16 @@ impl TimerQueue {
         }
     }
 
+    /// How many entries are queued, stale ones included.
+    pub(super) fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// Keeps only the entries for which `live` holds.
+    pub(super) fn retain(&mut self, mut live: impl FnMut(&Wake) -> bool) {
+        self.heap.retain(|Reverse((_, w))| live(w));
+    }
+
     /// The earliest deadline.
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         self.heap.peek().map(|Reverse((at, _))| *at)

@@ -184,6 +184,11 @@ pub(super) struct UacCall {
 }
 
 impl UacCall {
+    /// Whether the INVITE still waits for its final answer (the dial timeout still matters).
+    pub(super) fn is_inviting(&self) -> bool {
+        self.phase == Phase::Inviting
+    }
+
     fn call_id(&self) -> String {
         message::call_id(&self.invite.headers)
             .unwrap_or_default()
