@@ -35,6 +35,7 @@ fn main() -> anyhow::Result<()> {
         user_agent: "ringmaster".into(),
         trunks: vec![peer.ip()],
         limits: Limits::default(),
+        registrar: Default::default(),
     });
     let offer = ringmaster::media::sdp::offer("127.0.0.1".parse()?, 20000, 1).into_bytes();
     let answer_sdp = ringmaster::media::sdp::offer("127.0.0.1".parse()?, 30000, 1).into_bytes();

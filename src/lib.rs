@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! domain/      plain types shared by every layer (Address, Disposition, ...); depends on nothing else
-//! sip/         sans-IO SIP core: message model, transactions, dialogs, digest auth, endpoint
+//! sip/         sans-IO SIP core: message model, transactions, dialogs, digest auth (client and
+//!              server), registrar, endpoint
 //! sip/transport/  the only IO in the SIP layer: one thin tokio driver per socket (UDP, TCP)
 //! call/        trunk configuration, `ringmaster call`, and the CallActor: one dial attempt,
 //!              its media session and its flow

@@ -170,6 +170,7 @@ async fn start_sip(
         timers: settings.sip.timers(),
         trunks,
         limits: settings.sip.limits(),
+        registrar: settings.sip.registrar()?,
         ..TransportConfig::default()
     };
     let (tx, rx) = tokio::sync::oneshot::channel();

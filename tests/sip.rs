@@ -10,6 +10,12 @@ mod helpers;
 #[path = "sip/flood.rs"]
 mod flood;
 
+#[path = "sip/registrar.rs"]
+mod registrar;
+
+#[path = "sip/baresip.rs"]
+mod baresip;
+
 use helpers::{call, ringmaster, sipp, Report, SippRun, Transport};
 use std::collections::HashMap;
 use std::time::Duration;

@@ -8,6 +8,7 @@ mod info;
 mod limiter;
 mod parked;
 mod raw;
+mod register;
 mod timers;
 mod uac;
 mod unwanted;
@@ -15,6 +16,7 @@ mod unwanted;
 use crate::fast::FastMap;
 use crate::sip::auth::Credentials;
 use crate::sip::message::{self, Request, Response, SipMessage};
+use crate::sip::registrar::{Binding, RegistrarConfig};
 use crate::sip::transaction::{Role, TimerConfig, Transaction, TransactionEvent, TransactionKey};
 use crate::sip::uri::TransportKind;
 use bytes::Bytes;
@@ -60,6 +62,16 @@ pub enum EndpointEvent {
     /// An OPTIONS probe, or the BYE of a dialog left open ([`Endpoint::end_dialog`]), ended:
     /// the final status, or `None` when no answer came (timer F or a transport error).
     Probe(ProbeHandle, Option<u16>),
+    /// A user's registered contacts changed (a REGISTER, an expiry, a contact that stopped
+    /// answering, a credential removed): the whole current set, empty when offline.
+    Registration {
+        /// The agent the user name belongs to.
+        owner: uuid::Uuid,
+        /// The user name (address of record).
+        username: String,
+        /// Its contacts now.
+        contacts: Vec<Binding>,
+    },
 }
 
 /// The addresses we advertise in Via and Contact, per transport.
@@ -78,6 +90,8 @@ pub struct EndpointConfig {
     pub trunks: Vec<IpAddr>,
     /// What requests from outside our dialogs and trunks may cost.
     pub limits: Limits,
+    /// What the registrar enforces.
+    pub registrar: RegistrarConfig,
 }
 
 /// Bounds on what requests from outside our dialogs and trunks may cost: a flood of them must
@@ -143,6 +157,8 @@ enum Owner {
     Cancel(CallHandle),
     /// An OPTIONS keep-alive, or the BYE of a dialog left open by a previous process.
     Probe(ProbeHandle),
+    /// A qualify OPTIONS to a registered contact.
+    Qualify(ProbeHandle),
     /// A server transaction, a BYE we sent (its call is over once it is sent), or one whose
     /// owner is gone.
     Nobody,
@@ -186,6 +202,7 @@ pub struct Endpoint {
     server_transactions: usize,
     limiter: SourceLimiter,
     unwanted: UnwantedLog,
+    registrar: register::RegistrarState,
 }
 
 impl Endpoint {
@@ -199,6 +216,7 @@ impl Endpoint {
                 limits.max_sources,
             ),
             unwanted: UnwantedLog::new(limits.unwanted_log_interval),
+            registrar: register::RegistrarState::new(config.registrar.clone()),
             server_transactions: 0,
             config,
             transactions: FastMap::default(),
@@ -325,6 +343,8 @@ impl Endpoint {
                 Wake::UnwantedSummary => {
                     self.unwanted.summarise(now);
                 }
+                Wake::BindingExpiry(at) => self.on_binding_expiry(now, at),
+                Wake::Qualify => self.on_qualify(now),
             }
         }
     }
@@ -347,11 +367,14 @@ impl Endpoint {
     /// call rates outweighs what the call itself still holds.
     fn compact_timers(&mut self) {
         let (transactions, calls) = (&self.transactions, &self.calls);
+        let expiry_armed = self.registrar.expiry_armed();
         self.timers.retain(|wake| match wake {
             Wake::Tx(id, at) => transactions.get(id).is_some_and(|e| e.armed == Some(*at)),
             Wake::DialTimeout(h) => calls.get(h).is_some_and(|c| c.is_inviting()),
             Wake::CancelGuard(h) => calls.contains_key(h),
             Wake::UnwantedSummary => true,
+            Wake::BindingExpiry(at) => expiry_armed == Some(*at),
+            Wake::Qualify => true,
         });
         self.timers_compact_at = (self.timers.len() * 2).max(TIMERS_COMPACT_MIN);
     }
@@ -591,6 +614,15 @@ impl Endpoint {
                 }
                 _ => {}
             },
+            Owner::Qualify(p) => match ev {
+                TransactionEvent::Response(r) if r.status_code.code() >= 200 => {
+                    self.on_qualify_answer(now, p, true)
+                }
+                TransactionEvent::Timeout | TransactionEvent::TransportError => {
+                    self.on_qualify_answer(now, p, false)
+                }
+                _ => {}
+            },
             Owner::Nobody => {}
         }
     }
@@ -665,3 +697,6 @@ mod tests;
 
 #[cfg(test)]
 mod flood_tests;
+
+#[cfg(test)]
+mod register_tests;

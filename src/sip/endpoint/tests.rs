@@ -18,6 +18,7 @@ pub(super) fn endpoint() -> Endpoint {
         user_agent: "ringmaster-test".into(),
         trunks: Vec::new(),
         limits: Limits::default(),
+        registrar: Default::default(),
     })
 }
 
@@ -598,7 +599,8 @@ fn strangers_get_403_for_invite_481_for_unknown_dialogs_and_200_for_options() {
         ("OPTIONS", "", 200),
         ("BYE", ";tag=nope", 481),
         ("INFO", "", 481),
-        ("REGISTER", "", 405),
+        ("REGISTER", "", 401),
+        ("MESSAGE", "", 405),
     ] {
         peer_sends(&mut ep, t0, &common(method, to_tag));
         let out = sent(&mut ep);

@@ -19,6 +19,10 @@ pub(super) enum Wake {
     CancelGuard(CallHandle),
     /// The end of an interval of unwanted traffic: log its summary.
     UnwantedSummary,
+    /// The earliest registrar binding expiry, armed for the given instant.
+    BindingExpiry(Instant),
+    /// The next round of qualify OPTIONS to registered contacts.
+    Qualify,
 }
 
 /// A min-heap of deadlines.

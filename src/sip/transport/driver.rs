@@ -8,12 +8,13 @@ use crate::sip::endpoint::{
     CallEvent, CallHandle, CallOutcome, Endpoint, EndpointConfig, EndpointEvent, ProbeHandle,
     Transmit,
 };
+use crate::sip::registrar::Registration;
 use crate::sip::uri::TransportKind;
 use bytes::Bytes;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Most datagrams handled per wake-up before the driver looks at its other inputs.
 const UDP_BATCH: usize = 256;
@@ -30,6 +31,7 @@ struct Driver {
     calls: FastMap<CallHandle, mpsc::Sender<CallEvent>>,
     probes: FastMap<ProbeHandle, oneshot::Sender<Option<u16>>>,
     tcp: tcp::Pool,
+    registrations: broadcast::Sender<Registration>,
 }
 
 pub(super) async fn run(
@@ -37,6 +39,7 @@ pub(super) async fn run(
     udp: UdpSocket,
     listener: Option<TcpListener>,
     mut commands: mpsc::Receiver<Command>,
+    registrations: broadcast::Sender<Registration>,
 ) {
     let (tcp_events_tx, mut tcp_events) = mpsc::channel::<TcpEvent>(4096);
     let pool = tcp::Pool::new(tcp_events_tx.clone());
@@ -49,6 +52,7 @@ pub(super) async fn run(
         calls: FastMap::default(),
         probes: FastMap::default(),
         tcp: pool,
+        registrations,
     };
     let mut buf = vec![0u8; 65_536];
     // Once asked to stop: whom to tell, and when to stop at the latest.
@@ -153,6 +157,11 @@ impl Driver {
             Command::Stats(reply) => {
                 let _ = reply.send(self.endpoint.stats());
             }
+            Command::SetCredential(credential) => self.endpoint.set_credential(now, *credential),
+            Command::RemoveCredential(username) => self.endpoint.remove_credential(&username),
+            Command::Bindings(username, reply) => {
+                let _ = reply.send(self.endpoint.bindings(&username));
+            }
             Command::Shutdown(_) => {}
         }
     }
@@ -202,6 +211,18 @@ impl Driver {
                     if let Some(tx) = self.probes.remove(&p) {
                         let _ = tx.send(code);
                     }
+                }
+                EndpointEvent::Registration {
+                    owner,
+                    username,
+                    contacts,
+                } => {
+                    // No subscriber yet is fine: the bindings stay readable.
+                    let _ = self.registrations.send(Registration {
+                        owner,
+                        username,
+                        contacts,
+                    });
                 }
             }
         }

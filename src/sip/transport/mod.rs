@@ -11,13 +11,14 @@ use crate::sip::dialog::DialogRecord;
 use crate::sip::endpoint::{
     CallEvent, CallHandle, CallSpec, EndpointConfig, EndpointStats, Limits,
 };
+use crate::sip::registrar::{Binding, Credential, RegistrarConfig, Registration};
 use crate::sip::transaction::TimerConfig;
 use crate::sip::uri::TransportKind;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// How to open the SIP sockets.
 #[derive(Debug, Clone)]
@@ -39,6 +40,8 @@ pub struct TransportConfig {
     pub trunks: Vec<IpAddr>,
     /// What requests from outside our dialogs and trunks may cost.
     pub limits: Limits,
+    /// What the registrar enforces.
+    pub registrar: RegistrarConfig,
 }
 
 impl Default for TransportConfig {
@@ -52,6 +55,7 @@ impl Default for TransportConfig {
             user_agent: format!("ringmaster/{}", env!("CARGO_PKG_VERSION")),
             trunks: Vec::new(),
             limits: Limits::default(),
+            registrar: RegistrarConfig::default(),
         }
     }
 }
@@ -95,6 +99,9 @@ pub(crate) enum Command {
     /// A BYE for a dialog this endpoint does not hold (`EndpointHandle::end_dialog`).
     EndDialog(Box<DialogRecord>, oneshot::Sender<Option<u16>>),
     Stats(oneshot::Sender<EndpointStats>),
+    SetCredential(Box<Credential>),
+    RemoveCredential(String),
+    Bindings(String, oneshot::Sender<Vec<Binding>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -106,7 +113,13 @@ pub struct EndpointHandle {
     tcp: Option<SocketAddr>,
     /// The next handle [`dial`](Self::dial) gives out (in `CallHandle::CALLER_MADE`'s space).
     next_call: Arc<AtomicU64>,
+    /// Registration changes, for whoever subscribes.
+    registrations: broadcast::Sender<Registration>,
 }
+
+/// Registration changes kept for a subscriber that falls behind; older ones are lost to it
+/// (it sees `RecvError::Lagged` and can read the current bindings instead).
+const REGISTRATION_EVENT_CAPACITY: usize = 1024;
 
 /// Events buffered per call: a call reports at most a handful.
 const CALL_EVENT_CAPACITY: usize = 16;
@@ -177,6 +190,32 @@ impl EndpointHandle {
         rx.await.map_err(|_| TransportError::Stopped)
     }
 
+    /// Adds or replaces who may register as `credential.username` (an agent's softphone).
+    pub async fn set_credential(&self, credential: Credential) -> Result<(), TransportError> {
+        self.send(Command::SetCredential(Box::new(credential)))
+            .await
+    }
+
+    /// Removes a user's credential; its registered contacts are dropped with it.
+    pub async fn remove_credential(&self, username: &str) -> Result<(), TransportError> {
+        self.send(Command::RemoveCredential(username.to_string()))
+            .await
+    }
+
+    /// The contacts `username` has registered now.
+    pub async fn bindings(&self, username: &str) -> Result<Vec<Binding>, TransportError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Bindings(username.to_string(), tx))
+            .await?;
+        rx.await.map_err(|_| TransportError::Stopped)
+    }
+
+    /// Every registration change from now on: a user's whole set of contacts after each
+    /// change (empty: offline).
+    pub fn registrations(&self) -> broadcast::Receiver<Registration> {
+        self.registrations.subscribe()
+    }
+
     /// The endpoint's counters.
     pub async fn stats(&self) -> Result<EndpointStats, TransportError> {
         let (tx, rx) = oneshot::channel();
@@ -236,14 +275,23 @@ pub async fn start(config: TransportConfig) -> Result<EndpointHandle, TransportE
         user_agent: config.user_agent.clone(),
         trunks: config.trunks.clone(),
         limits: config.limits,
+        registrar: config.registrar.clone(),
     };
     let (commands, rx) = mpsc::channel(1024);
-    tokio::spawn(driver::run(endpoint_config, udp, tcp, rx));
+    let (registrations, _) = broadcast::channel(REGISTRATION_EVENT_CAPACITY);
+    tokio::spawn(driver::run(
+        endpoint_config,
+        udp,
+        tcp,
+        rx,
+        registrations.clone(),
+    ));
     Ok(EndpointHandle {
         commands,
         udp: udp_addr,
         tcp: tcp_addr,
         next_call: Arc::default(),
+        registrations,
     })
 }
 
