@@ -5,6 +5,7 @@
 //! `cargo run --release --example parallel_calls -- <trunk-uri> <calls> <rate/s> <max-concurrent> [hold-ms]`
 
 use ringmaster::call::trunk::{Trunk, TrunkConfig};
+use ringmaster::call::CallOutcome;
 use ringmaster::domain::{Dialable, Disposition, E164};
 use ringmaster::sip::endpoint::CallEvent;
 use ringmaster::sip::transport::{self, TransportConfig};
@@ -78,7 +79,9 @@ async fn main() -> anyhow::Result<()> {
                             }
                             let _ = endpoint.hangup(placed.handle).await;
                         }
-                        Some(CallEvent::Ended(o)) => break o.disposition,
+                        Some(CallEvent::Ended(end)) => {
+                            break CallOutcome::from_leg(end).disposition
+                        }
                         Some(_) => {}
                         None => break Disposition::Failed,
                     }

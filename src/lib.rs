@@ -6,8 +6,8 @@
 //! domain/      plain types shared by every layer (Address, Disposition, ...); depends on nothing else
 //! sip/         sans-IO SIP core: message model, transactions, dialogs, digest auth, endpoint
 //! sip/transport/  the only IO in the SIP layer: one thin tokio driver per socket (UDP, TCP)
-//! call/        trunk configuration, `ringmaster call`, and the CallActor: one dial attempt,
-//!              its media session and its flow
+//! call/        `ringmaster call`, a leg's SIP facts judged into a disposition (pure), and the
+//!              CallActor: one dial attempt, its media session and its flow
 //! trunk/       trunks as the campaigns share them: limits, health (pure) and keep-alives
 //! flow/        the actions a campaign runs: validation and the interpreter (pure)
 //! media/       SDP answers, G.711, RFC 4733 digits, one RTP task per call leg, prompts

@@ -5,10 +5,11 @@
 //! campaign.
 
 use crate::call::trunk::Trunk;
+use crate::call::CallOutcome;
 use crate::domain::{Action, Dialable, Disposition};
 use crate::flow::{CallContext, Command, Input, Runner, Variables};
 use crate::media::{self, MediaEvent, MediaHandle, SessionConfig};
-use crate::sip::endpoint::{CallEvent, CallHandle, CallOutcome};
+use crate::sip::endpoint::{CallEvent, CallHandle};
 use crate::sip::transport::EndpointHandle;
 use actix::prelude::*;
 use std::path::PathBuf;
@@ -482,7 +483,7 @@ impl<S: AttemptSink> StreamHandler<CallEvent> for CallActor<S> {
             CallEvent::Answered { sdp, dialog } => self.answered(&sdp, dialog.as_deref(), ctx),
             CallEvent::Digit { digit } => self.digit(digit, ctx),
             CallEvent::RemoteSdp { sdp } => self.remote_sdp(&sdp),
-            CallEvent::Ended(outcome) => self.finish(outcome, ctx),
+            CallEvent::Ended(end) => self.finish(CallOutcome::from_leg(end), ctx),
         }
     }
 

@@ -2,6 +2,7 @@
 //! and the building block the campaign engine's call actors use.
 
 pub mod actor;
+pub mod outcome;
 pub mod trunk;
 
 use crate::domain::{Dialable, Disposition, HangupBy};
@@ -11,6 +12,8 @@ use crate::sip::transport::{EndpointHandle, TransportError};
 use serde::Serialize;
 use std::time::Duration;
 use trunk::Trunk;
+
+pub use outcome::CallOutcome;
 
 /// How to run one call.
 #[derive(Debug, Clone)]
@@ -86,7 +89,8 @@ pub async fn run_one(
                     | CallEvent::Digit { .. }
                     | CallEvent::RemoteSdp { .. },
                 ) => {}
-                Some(CallEvent::Ended(o)) => {
+                Some(CallEvent::Ended(end)) => {
+                    let o = CallOutcome::from_leg(end);
                     return Ok(CallReport {
                         disposition: o.disposition,
                         sip_code: o.sip_code,

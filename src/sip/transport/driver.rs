@@ -5,8 +5,7 @@ use super::tcp::{self, TcpEvent};
 use super::{Command, PlacedCall, TransportError, CALL_EVENT_CAPACITY};
 use crate::fast::FastMap;
 use crate::sip::endpoint::{
-    CallEvent, CallHandle, CallOutcome, Endpoint, EndpointConfig, EndpointEvent, ProbeHandle,
-    Transmit,
+    CallEvent, CallHandle, Endpoint, EndpointConfig, EndpointEvent, LegEnd, ProbeHandle, Transmit,
 };
 use crate::sip::uri::TransportKind;
 use bytes::Bytes;
@@ -124,7 +123,7 @@ impl Driver {
                         self.calls.insert(handle, tx);
                     }
                     Err(e) => {
-                        let _ = tx.try_send(CallEvent::Ended(CallOutcome::failed(format!(
+                        let _ = tx.try_send(CallEvent::Ended(LegEnd::not_placed(format!(
                             "invalid call: {e}"
                         ))));
                     }

@@ -273,7 +273,7 @@ pub fn local_ip_towards(peer: SocketAddr) -> io::Result<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Disposition;
+    use crate::sip::endpoint::LegEndCause;
     use std::time::Duration;
 
     fn spec(request_uri: String, peer: SocketAddr) -> CallSpec {
@@ -324,8 +324,10 @@ mod tests {
         let mut placed = endpoint.dial(spec("sip:".into(), to));
         match placed.events.recv().await {
             Some(CallEvent::Ended(outcome)) => {
-                assert_eq!(outcome.disposition, Disposition::Failed);
-                assert!(outcome.reason.starts_with("invalid call:"), "{outcome:?}");
+                assert!(
+                    matches!(&outcome.cause, LegEndCause::NotPlaced { reason } if reason.starts_with("invalid call:")),
+                    "{outcome:?}"
+                );
             }
             other => panic!("expected the call's end, got {other:?}"),
         }
