@@ -44,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
     let endpoint = transport::start(TransportConfig::default()).await?;
-    let sdp = ringmaster::media::sdp::offer("127.0.0.1".parse()?, 40000, 1).into_bytes();
+    let sdp = ringmaster::sdp::offer("127.0.0.1".parse()?, 40000, 1).into_bytes();
     let in_flight = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<Disposition>(calls.max(1));

@@ -6,7 +6,7 @@ pub mod outcome;
 pub mod trunk;
 
 use crate::domain::{Dialable, Disposition, HangupBy};
-use crate::media::sdp;
+use crate::sdp;
 use crate::sip::endpoint::CallEvent;
 use crate::sip::transport::{EndpointHandle, TransportError};
 use serde::Serialize;

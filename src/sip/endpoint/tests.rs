@@ -44,7 +44,7 @@ fn spec() -> CallSpec {
 
 /// The SDP offer of the calls placed in these tests (session id and version 7).
 fn our_offer() -> String {
-    crate::media::sdp::offer("127.0.0.1".parse().unwrap(), 20000, 7)
+    crate::sdp::offer("127.0.0.1".parse().unwrap(), 20000, 7)
 }
 
 /// Everything the endpoint sent, parsed.

@@ -5,7 +5,7 @@ use super::leg_end::{ByeCause, CancelCause, FinalStatus, LegEnd, LegEndCause, Pe
 use super::timers::Wake;
 use super::unwanted::Unwanted;
 use super::{CallHandle, Endpoint, EndpointEvent, Owner, ProbeHandle};
-use crate::media::sdp;
+use crate::sdp;
 use crate::sip::auth::{self, Credentials};
 use crate::sip::build::{self, BuildError};
 use crate::sip::dialog::{Dialog, DialogError, DialogRecord};
