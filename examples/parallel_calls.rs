@@ -4,11 +4,11 @@
 //!
 //! `cargo run --release --example parallel_calls -- <trunk-uri> <calls> <rate/s> <max-concurrent> [hold-ms]`
 
-use ringmaster::call::trunk::{Trunk, TrunkConfig};
 use ringmaster::call::CallOutcome;
 use ringmaster::domain::{Dialable, Disposition, E164};
 use ringmaster::sip::endpoint::CallEvent;
 use ringmaster::sip::transport::{self, TransportConfig};
+use ringmaster::trunk::{Trunk, TrunkConfig};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

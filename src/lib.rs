@@ -8,7 +8,8 @@
 //! sip/transport/  the only IO in the SIP layer: one thin tokio driver per socket (UDP, TCP)
 //! call/        `ringmaster call`, a leg's SIP facts judged into a disposition (pure), and the
 //!              CallActor: one dial attempt, its media session and its flow
-//! trunk/       trunks as the campaigns share them: limits, health (pure) and keep-alives
+//! trunk/       trunks: configuration and resolution, the limits campaigns share, health (pure),
+//!              keep-alives
 //! flow/        the actions a campaign runs: validation and the interpreter (pure)
 //! sdp/         SDP offers, answers and re-offers (pure); both sip/ and media/ use it
 //! media/       G.711, RFC 4733 digits, one RTP task per call leg, prompts

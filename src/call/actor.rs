@@ -4,7 +4,6 @@
 //! and the flow's end hangs up. It reports the outcome, with what the flow did, to its
 //! campaign.
 
-use crate::call::trunk::Trunk;
 use crate::call::CallOutcome;
 use crate::domain::{Action, Dialable, Disposition};
 use crate::flow::{CallContext, Command, Input, Runner, Variables};
@@ -12,6 +11,7 @@ use crate::media::{self, MediaEvent, MediaHandle, SessionConfig};
 use crate::sdp;
 use crate::sip::endpoint::{CallEvent, CallHandle};
 use crate::sip::transport::EndpointHandle;
+use crate::trunk::Trunk;
 use actix::prelude::*;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,17 +1,16 @@
 //! Placing one call through a trunk and reporting its outcome: what `ringmaster call` runs,
-//! and the building block the campaign engine's call actors use.
+//! the judging of a leg's SIP facts into an outcome, and the campaign engine's call actors.
 
 pub mod actor;
 pub mod outcome;
-pub mod trunk;
 
 use crate::domain::{Dialable, Disposition, HangupBy};
 use crate::sdp;
 use crate::sip::endpoint::CallEvent;
 use crate::sip::transport::{EndpointHandle, TransportError};
+use crate::trunk::Trunk;
 use serde::Serialize;
 use std::time::Duration;
-use trunk::Trunk;
 
 pub use outcome::CallOutcome;
 
