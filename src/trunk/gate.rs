@@ -2,9 +2,9 @@
 //! first response, its calls-per-second bucket and its health, counted across every campaign
 //! dialing through it.
 
+use super::bucket::TokenBucket;
 use super::config::Trunk;
 use super::health::{Observation, TrunkHealth, TrunkState};
-use crate::campaign::pacing::TokenBucket;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
