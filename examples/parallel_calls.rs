@@ -70,23 +70,19 @@ async fn main() -> anyhow::Result<()> {
         );
         let (endpoint, done_tx, in_flight) = (endpoint.clone(), done_tx.clone(), in_flight.clone());
         tokio::spawn(async move {
-            let outcome = match endpoint.place_call(spec).await {
-                Ok(mut placed) => loop {
-                    match placed.events.recv().await {
-                        Some(CallEvent::Answered { .. }) => {
-                            if !hold.is_zero() {
-                                tokio::time::sleep(hold).await;
-                            }
-                            let _ = endpoint.hangup(placed.handle).await;
+            let mut placed = endpoint.dial(spec);
+            let outcome = loop {
+                match placed.events.recv().await {
+                    Some(CallEvent::Answered { .. }) => {
+                        if !hold.is_zero() {
+                            tokio::time::sleep(hold).await;
                         }
-                        Some(CallEvent::Ended(end)) => {
-                            break CallOutcome::from_leg(end).disposition
-                        }
-                        Some(_) => {}
-                        None => break Disposition::Failed,
+                        let _ = endpoint.hangup(placed.handle).await;
                     }
-                },
-                Err(_) => Disposition::Failed,
+                    Some(CallEvent::Ended(end)) => break CallOutcome::from_leg(end).disposition,
+                    Some(_) => {}
+                    None => break Disposition::Failed,
+                }
             };
             in_flight.fetch_sub(1, Ordering::Relaxed);
             let _ = done_tx.send(outcome).await;

@@ -65,9 +65,9 @@ pub enum TransportError {
     /// The driver task has stopped.
     #[error("SIP endpoint has stopped")]
     Stopped,
-    /// The call could not be built from its spec.
-    #[error("invalid call: {0}")]
-    InvalidCall(String),
+    /// The call could not be placed (its spec does not make a request); the reason says why.
+    #[error("{0}")]
+    NotPlaced(String),
 }
 
 /// A placed call: its handle and the stream of its events (ending with `CallEvent::Ended`).
@@ -79,10 +79,6 @@ pub struct PlacedCall {
 }
 
 pub(crate) enum Command {
-    PlaceCall(
-        Box<CallSpec>,
-        oneshot::Sender<Result<PlacedCall, TransportError>>,
-    ),
     /// A call whose handle and event queue the caller made (`EndpointHandle::dial`).
     Dial(Box<CallSpec>, CallHandle, mpsc::Sender<CallEvent>),
     Hangup(CallHandle),
@@ -112,17 +108,12 @@ pub struct EndpointHandle {
 const CALL_EVENT_CAPACITY: usize = 16;
 
 impl EndpointHandle {
-    /// Places a call; its events arrive on the returned receiver.
-    pub async fn place_call(&self, spec: CallSpec) -> Result<PlacedCall, TransportError> {
-        let (tx, rx) = oneshot::channel();
-        self.send(Command::PlaceCall(Box::new(spec), tx)).await?;
-        rx.await.map_err(|_| TransportError::Stopped)?
-    }
-
     /// Places a call without waiting for the endpoint: the handle and the event queue are
     /// made here, so nothing comes back but the call's events. A call the endpoint cannot
-    /// place (its URI does not parse) ends at once, `failed`, its reason saying why; if the
-    /// endpoint has stopped, the events end without `Ended`.
+    /// place (its URI does not parse) ends at once, [`LegEndCause::NotPlaced`] saying why; if
+    /// the endpoint has stopped, the events end without `Ended`.
+    ///
+    /// [`LegEndCause::NotPlaced`]: crate::sip::endpoint::LegEndCause::NotPlaced
     pub fn dial(&self, spec: CallSpec) -> PlacedCall {
         let n = self.next_call.fetch_add(1, Ordering::Relaxed);
         let handle = CallHandle(CallHandle::CALLER_MADE | n);
@@ -317,7 +308,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_dialed_call_the_endpoint_cannot_place_ends_failed_saying_why() {
+    async fn a_dialed_call_the_endpoint_cannot_place_ends_not_placed_saying_why() {
         let endpoint = start(TransportConfig::default()).await.expect("endpoint");
         let to: SocketAddr = "127.0.0.1:9".parse().expect("addr");
         // No host: not a URI a request can carry.
