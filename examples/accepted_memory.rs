@@ -37,8 +37,8 @@ fn main() -> anyhow::Result<()> {
         limits: Limits::default(),
         registrar: Default::default(),
     });
-    let offer = ringmaster::media::sdp::offer("127.0.0.1".parse()?, 20000, 1).into_bytes();
-    let answer_sdp = ringmaster::media::sdp::offer("127.0.0.1".parse()?, 30000, 1).into_bytes();
+    let offer = ringmaster::sdp::offer("127.0.0.1".parse()?, 20000, 1).into_bytes();
+    let answer_sdp = ringmaster::sdp::offer("127.0.0.1".parse()?, 30000, 1).into_bytes();
     let t0 = Instant::now();
     // One call first, so that what every call shares (maps' first allocations, the
     // allocator's own pages) is in the baseline.

@@ -9,8 +9,8 @@
 //!
 //! `cargo run --release --example many_campaigns -- <trunk host:port> [campaigns] [targets] [max_cps]`
 
-use ringmaster::call::trunk::TrunkConfig;
 use ringmaster::config::{Settings, TokenSettings};
+use ringmaster::trunk::TrunkConfig;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

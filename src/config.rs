@@ -1,7 +1,7 @@
 //! Settings: a TOML file (`config/ringmaster.toml` documents every key) with `RINGMASTER_*`
 //! environment overrides: `RINGMASTER_SIP_LISTEN=0.0.0.0:5070` sets `[sip] listen`.
 
-use crate::call::trunk::TrunkConfig;
+use crate::trunk::TrunkConfig;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};

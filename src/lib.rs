@@ -7,11 +7,13 @@
 //! sip/         sans-IO SIP core: message model, transactions, dialogs, digest auth (client and
 //!              server), registrar, endpoint
 //! sip/transport/  the only IO in the SIP layer: one thin tokio driver per socket (UDP, TCP)
-//! call/        trunk configuration, `ringmaster call`, and the CallActor: one dial attempt,
-//!              its media session and its flow
-//! trunk/       trunks as the campaigns share them: limits, health (pure) and keep-alives
+//! call/        `ringmaster call`, a leg's SIP facts judged into a disposition (pure), and the
+//!              CallActor: one dial attempt, its media session and its flow
+//! trunk/       trunks: configuration and resolution, the limits campaigns share, health (pure),
+//!              keep-alives
 //! flow/        the actions a campaign runs: validation and the interpreter (pure)
-//! media/       SDP answers, G.711, RFC 4733 digits, one RTP task per call leg, prompts
+//! sdp/         SDP offers, answers and re-offers (pure); both sip/ and media/ use it
+//! media/       G.711, RFC 4733 digits, one RTP task per call leg, prompts
 //! store/       durable state behind the Store trait (SQLite)
 //! campaign/    running campaigns: engine, CampaignActor, pacing and retry (pure), stats
 //! queue/       agent queues: waiting list and routing strategies (pure), live board
@@ -54,6 +56,7 @@ pub mod health;
 pub mod media;
 pub mod node;
 pub mod queue;
+pub mod sdp;
 pub mod sip;
 pub mod store;
 pub mod trunk;

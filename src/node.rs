@@ -1,7 +1,6 @@
 //! One ringmaster node: the store, the SIP endpoint, the dialing engine and the REST API,
 //! started together from [`Settings`] (what `ringmaster serve` and `ringmaster demo` run).
 
-use crate::call::trunk::Trunk;
 use crate::campaign::engine::{self, Engine, EngineControl, StatusChanged};
 use crate::campaign::Deps;
 use crate::config::Settings;
@@ -11,6 +10,7 @@ use crate::sip::transport::{self, EndpointHandle, TransportConfig};
 use crate::store::sqlite::SqliteLimits;
 use crate::store::writer::Writer;
 use crate::store::{SqliteStore, Store};
+use crate::trunk::Trunk;
 use crate::trunk::TrunkGate;
 use actix::prelude::*;
 use anyhow::Context as _;

@@ -1,4 +1,4 @@
-//! Media: SDP offer/answer, G.711, RFC 4733 digits, one RTP task per call leg, and prompts
+//! Media: G.711, RFC 4733 digits, one RTP task per call leg, and prompts
 //! (WAV files, HTTP downloads and espeak-ng text to speech), all as 8 kHz mono samples.
 //!
 //! Nothing here touches the store; RTP never leaves the session task that owns its socket.
@@ -12,10 +12,8 @@ pub mod peer;
 pub mod ports;
 pub mod prompts;
 pub mod resample;
-pub mod sdp;
 pub mod session;
 pub mod wav;
 
 pub use prompts::{load, tts, PromptError};
-pub use sdp::{parse_answer, Direction, RemoteMedia, SdpError};
 pub use session::{spawn, MediaEvent, MediaHandle, SessionClosed, SessionConfig};

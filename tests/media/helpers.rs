@@ -3,7 +3,8 @@
 
 use ringmaster::media::g711::Codec;
 use ringmaster::media::session::parse_rtp;
-use ringmaster::media::{Direction, MediaEvent, RemoteMedia};
+use ringmaster::media::MediaEvent;
+use ringmaster::sdp::{Direction, RemoteMedia};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::UdpSocket;

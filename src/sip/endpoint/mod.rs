@@ -5,6 +5,7 @@
 
 mod inbound;
 mod info;
+mod leg_end;
 mod limiter;
 mod parked;
 mod raw;
@@ -27,7 +28,8 @@ use std::time::{Duration, Instant};
 use timers::{TimerQueue, Wake};
 use unwanted::{Unwanted, UnwantedLog};
 
-pub use uac::{CallEvent, CallOutcome, CallSpec, PeerFault};
+pub use leg_end::{ByeCause, CancelCause, FinalStatus, LegEnd, LegEndCause, PeerFault, Side};
+pub use uac::{CallEvent, CallSpec};
 
 /// Identifies one call placed through the endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

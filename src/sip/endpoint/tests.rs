@@ -1,8 +1,7 @@
-//! The endpoint against a scripted peer on a simulated clock: every disposition, CANCEL rules,
-//! digest retries and inbound requests, without a socket.
+//! The endpoint against a scripted peer on a simulated clock: every way a call ends, CANCEL
+//! rules, digest retries and inbound requests, without a socket.
 
 use super::*;
-use crate::domain::{Disposition, HangupBy};
 use crate::sip::build;
 use crate::sip::message::{Header, Method};
 use std::any::Any;
@@ -46,7 +45,7 @@ fn spec() -> CallSpec {
 
 /// The SDP offer of the calls placed in these tests (session id and version 7).
 fn our_offer() -> String {
-    crate::media::sdp::offer("127.0.0.1".parse().unwrap(), 20000, 7)
+    crate::sdp::offer("127.0.0.1".parse().unwrap(), 20000, 7)
 }
 
 /// Everything the endpoint sent, parsed.
@@ -74,7 +73,7 @@ fn events(ep: &mut Endpoint) -> Vec<CallEvent> {
         .collect()
 }
 
-fn outcome(evs: &[CallEvent]) -> CallOutcome {
+fn outcome(evs: &[CallEvent]) -> LegEnd {
     evs.iter()
         .find_map(|e| match e {
             CallEvent::Ended(o) => Some(o.clone()),
@@ -162,9 +161,10 @@ fn an_answered_call_is_acked_and_ends_answered_when_we_hang_up() {
     assert_eq!(message::cseq(&bye.headers), Some((2, "BYE")));
     // The call is over once the BYE is sent (RFC 3261 §15.1.1): its answer is not waited for.
     let o = outcome(&events(&mut ep));
-    assert_eq!(o.disposition, Disposition::Answered);
-    assert_eq!(o.hangup_by, Some(HangupBy::Local));
-    assert_eq!(o.sip_code, Some(200));
+    assert_eq!(o.cause, LegEndCause::LocalBye(ByeCause::Hangup));
+    assert!(o.answered);
+    assert_eq!(o.bye_from(), Some(Side::Local));
+    assert_eq!(o.final_code(), Some(200));
     assert_eq!(o.setup_ms, 300);
     assert_eq!(o.talk_ms, 1000);
     assert_eq!(ep.active_calls(), 0);
@@ -293,7 +293,10 @@ fn a_call_that_does_not_ask_for_progress_reports_only_its_answer_and_end() {
     assert!(matches!(evs[0], CallEvent::Answered { .. }));
     let h = CallHandle(ep.calls.keys().next().unwrap().0);
     ep.hangup(t0 + Duration::from_millis(10), h);
-    assert_eq!(outcome(&events(&mut ep)).disposition, Disposition::Answered);
+    assert_eq!(
+        outcome(&events(&mut ep)).cause,
+        LegEndCause::LocalBye(ByeCause::Hangup)
+    );
 }
 
 #[test]
@@ -302,7 +305,10 @@ fn a_bye_never_answered_is_re_sent_without_holding_the_call() {
     let h = CallHandle(ep.calls.keys().next().unwrap().0);
     ep.hangup(t0, h);
     assert_eq!(requests(&sent(&mut ep))[0].method, Method::Bye);
-    assert_eq!(outcome(&events(&mut ep)).disposition, Disposition::Answered);
+    assert_eq!(
+        outcome(&events(&mut ep)).cause,
+        LegEndCause::LocalBye(ByeCause::Hangup)
+    );
     assert_eq!(ep.active_calls(), 0);
     // Timer E re-sends it (UDP) until timer F; nothing more reaches the call's listener.
     let mut resent = 0;
@@ -323,8 +329,15 @@ fn busy_is_acked_by_the_transaction_and_ends_busy() {
     let out = sent(&mut ep);
     assert_eq!(requests(&out)[0].method, Method::Ack);
     let o = outcome(&events(&mut ep));
-    assert_eq!((o.disposition, o.sip_code), (Disposition::Busy, Some(486)));
-    assert_eq!(o.reason, "Busy Here");
+    assert_eq!(
+        (&o.cause, o.final_code()),
+        (&LegEndCause::FinalResponse, Some(486))
+    );
+    assert_eq!(
+        o.final_status.map(|s| s.reason).as_deref(),
+        Some("Busy Here")
+    );
+    assert!(!o.answered);
 }
 
 #[test]
@@ -349,10 +362,13 @@ fn dial_timeout_sends_cancel_and_the_487_ends_no_answer() {
     answer(&mut ep, t0 + Duration::from_secs(20), &invite, 487, vec![]);
     let o = outcome(&events(&mut ep));
     assert_eq!(
-        (o.disposition, o.sip_code),
-        (Disposition::NoAnswer, Some(487))
+        (&o.cause, o.final_code(), o.cancel),
+        (
+            &LegEndCause::FinalResponse,
+            Some(487),
+            Some(CancelCause::DialTimeout)
+        )
     );
-    assert_eq!(o.reason, "dial timeout");
 }
 
 #[test]
@@ -413,8 +429,8 @@ fn a_proxy_challenge_is_answered_once_with_digest_credentials() {
     answer(&mut ep, t0, &second, 407, vec![challenge]);
     let o = outcome(&events(&mut ep));
     assert_eq!(
-        (o.disposition, o.sip_code),
-        (Disposition::Unauthorized, Some(407))
+        (&o.cause, o.final_code()),
+        (&LegEndCause::FinalResponse, Some(407))
     );
 }
 
@@ -441,7 +457,10 @@ fn a_finished_call_releases_its_own_transactions_and_no_others() {
     let bye = requests(&sent(&mut ep))[0].clone();
     assert_eq!(bye.method, Method::Bye);
     answer(&mut ep, t0, &bye, 200, vec![]);
-    assert_eq!(outcome(&events(&mut ep)).disposition, Disposition::Answered);
+    assert_eq!(
+        outcome(&events(&mut ep)).cause,
+        LegEndCause::LocalBye(ByeCause::Hangup)
+    );
 
     let owners: Vec<Owner> = ep.transactions.values().map(|e| e.owner).collect();
     let mine = owners
@@ -467,7 +486,7 @@ fn a_finished_call_releases_its_own_transactions_and_no_others() {
     assert!(events(&mut ep).is_empty());
     assert_eq!(ep.stats().stray_in, 0);
     answer(&mut ep, t0, &other, 486, vec![]);
-    assert_eq!(outcome(&events(&mut ep)).disposition, Disposition::Busy);
+    assert_eq!(outcome(&events(&mut ep)).final_code(), Some(486));
 }
 
 #[test]
@@ -490,7 +509,8 @@ fn silence_ends_failed_at_timer_b_after_seven_invites() {
             CallEvent::Ended(o) => Some(o.clone()),
             _ => None,
         }) {
-            assert_eq!(o.disposition, Disposition::Failed);
+            assert_eq!(o.cause, LegEndCause::TimerB);
+            assert_eq!(o.peer_fault, Some(PeerFault::NoResponse));
             assert_eq!(t - t0, Duration::from_secs(32));
             assert_eq!(invites, 7);
             return;
@@ -551,8 +571,8 @@ fn the_callee_hanging_up_ends_answered_by_remote_and_is_answered_200() {
     assert!(matches!(&out[0], SipMessage::Response(r) if r.status_code.code() == 200));
     let o = outcome(&events(&mut ep));
     assert_eq!(
-        (o.disposition, o.hangup_by),
-        (Disposition::Answered, Some(HangupBy::Remote))
+        (&o.cause, o.bye_from()),
+        (&LegEndCause::RemoteBye, Some(Side::Remote))
     );
     assert_eq!(o.talk_ms, 2000);
 }
@@ -770,8 +790,10 @@ fn without_an_ack_for_our_200_to_a_reinvite_the_call_is_hung_up() {
     // The BYE at timer L, then its own retransmission (timer E) while unanswered.
     assert_eq!(byes, vec![32_000, 32_500]);
     let o = outcome(&events(&mut ep));
-    assert_eq!(o.disposition, Disposition::Answered);
-    assert_eq!(o.reason, "no ACK for our answer to a re-INVITE");
+    assert_eq!(
+        o.cause,
+        LegEndCause::LocalBye(ByeCause::ReinviteUnacknowledged)
+    );
 }
 
 #[test]
@@ -891,8 +913,8 @@ fn an_unusable_offer_is_refused_488_and_leaves_the_call_as_it_was() {
     sent(&mut ep);
     let o = outcome(&events(&mut ep));
     assert_eq!(
-        (o.disposition, o.hangup_by),
-        (Disposition::Answered, Some(HangupBy::Remote))
+        (&o.cause, o.bye_from()),
+        (&LegEndCause::RemoteBye, Some(Side::Remote))
     );
 }
 

@@ -2,11 +2,10 @@
 //! next deadline.
 
 use super::tcp::{self, TcpEvent};
-use super::{Command, PlacedCall, TransportError, CALL_EVENT_CAPACITY};
+use super::Command;
 use crate::fast::FastMap;
 use crate::sip::endpoint::{
-    CallEvent, CallHandle, CallOutcome, Endpoint, EndpointConfig, EndpointEvent, ProbeHandle,
-    Transmit,
+    CallEvent, CallHandle, Endpoint, EndpointConfig, EndpointEvent, LegEnd, ProbeHandle, Transmit,
 };
 use crate::sip::registrar::Registration;
 use crate::sip::uri::TransportKind;
@@ -111,24 +110,13 @@ impl Driver {
     fn command(&mut self, cmd: Command) {
         let now = Instant::now();
         match cmd {
-            Command::PlaceCall(spec, reply) => {
-                let result = match self.endpoint.place_call(now, *spec) {
-                    Ok(handle) => {
-                        let (tx, events) = mpsc::channel(CALL_EVENT_CAPACITY);
-                        self.calls.insert(handle, tx);
-                        Ok(PlacedCall { handle, events })
-                    }
-                    Err(e) => Err(TransportError::InvalidCall(e.to_string())),
-                };
-                let _ = reply.send(result);
-            }
             Command::Dial(spec, handle, tx) => {
                 match self.endpoint.place_call_as(now, handle, *spec) {
                     Ok(()) => {
                         self.calls.insert(handle, tx);
                     }
                     Err(e) => {
-                        let _ = tx.try_send(CallEvent::Ended(CallOutcome::failed(format!(
+                        let _ = tx.try_send(CallEvent::Ended(LegEnd::not_placed(format!(
                             "invalid call: {e}"
                         ))));
                     }

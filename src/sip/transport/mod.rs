@@ -69,9 +69,9 @@ pub enum TransportError {
     /// The driver task has stopped.
     #[error("SIP endpoint has stopped")]
     Stopped,
-    /// The call could not be built from its spec.
-    #[error("invalid call: {0}")]
-    InvalidCall(String),
+    /// The call could not be placed (its spec does not make a request); the reason says why.
+    #[error("{0}")]
+    NotPlaced(String),
 }
 
 /// A placed call: its handle and the stream of its events (ending with `CallEvent::Ended`).
@@ -83,10 +83,6 @@ pub struct PlacedCall {
 }
 
 pub(crate) enum Command {
-    PlaceCall(
-        Box<CallSpec>,
-        oneshot::Sender<Result<PlacedCall, TransportError>>,
-    ),
     /// A call whose handle and event queue the caller made (`EndpointHandle::dial`).
     Dial(Box<CallSpec>, CallHandle, mpsc::Sender<CallEvent>),
     Hangup(CallHandle),
@@ -125,17 +121,12 @@ const REGISTRATION_EVENT_CAPACITY: usize = 1024;
 const CALL_EVENT_CAPACITY: usize = 16;
 
 impl EndpointHandle {
-    /// Places a call; its events arrive on the returned receiver.
-    pub async fn place_call(&self, spec: CallSpec) -> Result<PlacedCall, TransportError> {
-        let (tx, rx) = oneshot::channel();
-        self.send(Command::PlaceCall(Box::new(spec), tx)).await?;
-        rx.await.map_err(|_| TransportError::Stopped)?
-    }
-
     /// Places a call without waiting for the endpoint: the handle and the event queue are
     /// made here, so nothing comes back but the call's events. A call the endpoint cannot
-    /// place (its URI does not parse) ends at once, `failed`, its reason saying why; if the
-    /// endpoint has stopped, the events end without `Ended`.
+    /// place (its URI does not parse) ends at once, [`LegEndCause::NotPlaced`] saying why; if
+    /// the endpoint has stopped, the events end without `Ended`.
+    ///
+    /// [`LegEndCause::NotPlaced`]: crate::sip::endpoint::LegEndCause::NotPlaced
     pub fn dial(&self, spec: CallSpec) -> PlacedCall {
         let n = self.next_call.fetch_add(1, Ordering::Relaxed);
         let handle = CallHandle(CallHandle::CALLER_MADE | n);
@@ -321,7 +312,7 @@ pub fn local_ip_towards(peer: SocketAddr) -> io::Result<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Disposition;
+    use crate::sip::endpoint::LegEndCause;
     use std::time::Duration;
 
     fn spec(request_uri: String, peer: SocketAddr) -> CallSpec {
@@ -365,15 +356,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_dialed_call_the_endpoint_cannot_place_ends_failed_saying_why() {
+    async fn a_dialed_call_the_endpoint_cannot_place_ends_not_placed_saying_why() {
         let endpoint = start(TransportConfig::default()).await.expect("endpoint");
         let to: SocketAddr = "127.0.0.1:9".parse().expect("addr");
         // No host: not a URI a request can carry.
         let mut placed = endpoint.dial(spec("sip:".into(), to));
         match placed.events.recv().await {
             Some(CallEvent::Ended(outcome)) => {
-                assert_eq!(outcome.disposition, Disposition::Failed);
-                assert!(outcome.reason.starts_with("invalid call:"), "{outcome:?}");
+                assert!(
+                    matches!(&outcome.cause, LegEndCause::NotPlaced { reason } if reason.starts_with("invalid call:")),
+                    "{outcome:?}"
+                );
             }
             other => panic!("expected the call's end, got {other:?}"),
         }
