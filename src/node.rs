@@ -106,6 +106,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
             status: CampaignStatus::Run,
         });
     }
+    let agents = Arc::new(crate::agent::AgentBoard::default());
     let api_addr = api.local_addr()?;
     let state = crate::api::ApiState {
         store: store.clone(),
@@ -120,7 +121,20 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         trunks: settings.trunk.iter().map(|t| t.name.clone()).collect(),
         health,
         limits: settings.api.limits(),
-        live: Default::default(),
+        live: crate::api::Live {
+            agents: agents.clone(),
+            agent_changes: Arc::new(
+                crate::agent::AgentDirectory::start(
+                    store.as_ref(),
+                    endpoint.clone(),
+                    agents,
+                    settings.sip.realm.clone(),
+                )
+                .await
+                .context("cannot load the agents")?,
+            ),
+            ..Default::default()
+        },
         realm: settings.sip.realm.clone(),
     };
     let server = crate::api::serve(api, state).await?;

@@ -4,24 +4,19 @@
 
 use crate::domain::agent::PasswordHashes;
 use crate::domain::Username;
-use md5::Md5;
-use sha2::{Digest, Sha256};
+use crate::sip::auth::Algorithm;
+use crate::sip::digest_server::ha1;
 
 /// The realm agents' passwords are hashed for unless `[sip] realm` says otherwise.
 pub const DEFAULT_REALM: &str = "ringmaster";
 
-/// The hashes of `password` for `username` in `realm`.
+/// The hashes of `password` for `username` in `realm`, as the registrar checks them.
 pub fn hash_password(username: &Username, realm: &str, password: &str) -> PasswordHashes {
-    let a1 = format!("{username}:{realm}:{password}");
     PasswordHashes {
         realm: realm.to_string(),
-        ha1_md5: hex(&Md5::digest(a1.as_bytes())),
-        ha1_sha256: hex(&Sha256::digest(a1.as_bytes())),
+        ha1_md5: ha1(Algorithm::Md5, username.as_str(), realm, password),
+        ha1_sha256: ha1(Algorithm::Sha256, username.as_str(), realm, password),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

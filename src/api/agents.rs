@@ -20,7 +20,7 @@ use crate::domain::agent::PasswordHashes;
 use crate::domain::sip_uri::has_control;
 use crate::domain::time::{now_string, NEVER};
 use crate::domain::{Address, AddressKind, Agent, Availability, RingMethod, Username};
-use crate::store::{Listed, StoreError};
+use crate::store::Listed;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
@@ -262,11 +262,16 @@ fn username_taken(agent: &Agent) -> ApiError {
 }
 
 /// Stores the agent; the unique index answers a username taken meanwhile with a 409.
+/// Stores `agent`, then tells the node (the registrar takes its credential, the board its
+/// status).
 async fn save(state: &ApiState, agent: &Agent) -> Result<(), ApiError> {
     match state.docs().put(agent).await {
-        Err(e) if e.is_duplicate() => Err(username_taken(agent)),
-        other => other.map_err(|e: StoreError| e.into()),
+        Err(e) if e.is_duplicate() => return Err(username_taken(agent)),
+        Err(e) => return Err(ApiError::from(e)),
+        Ok(()) => {}
     }
+    state.live.agent_changes.stored(agent);
+    Ok(())
 }
 
 async fn create(

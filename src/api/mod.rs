@@ -97,6 +97,8 @@ pub struct Live {
     pub agents: Arc<dyn LiveAgents>,
     /// Queues' waiting and served calls.
     pub queues: Arc<dyn LiveQueues>,
+    /// Told of every agent stored, so that the registrar and the board follow.
+    pub agent_changes: Arc<dyn crate::agent::AgentChanges>,
 }
 
 impl Default for Live {
@@ -105,6 +107,7 @@ impl Default for Live {
         Live {
             agents: Arc::new(AgentBoard::default()),
             queues: Arc::new(QueueBoard::default()),
+            agent_changes: Arc::new(crate::agent::NoAgentChanges),
         }
     }
 }

@@ -117,6 +117,7 @@ pub async fn spawn_app() -> TestApp {
         live: Live {
             agents: agents.clone(),
             queues: queues.clone(),
+            ..Live::default()
         },
         realm: ringmaster::agent::password::DEFAULT_REALM.into(),
     };
