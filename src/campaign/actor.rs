@@ -288,13 +288,21 @@ impl CampaignActor {
         let mut ops = Vec::with_capacity(n as usize);
         let mut started = Vec::with_capacity(n as usize);
         let mut exhausted = Vec::new();
+        let mut used = 0;
         for _ in 0..n {
             let Some(target) = self.hopper.pop_front() else {
                 break;
             };
-            // Only campaign actors take ports, all on this thread: what `available` counted
-            // is there (calls ending only add to it).
-            let port = ports.take();
+            // Only campaign actors take ports, all on this thread, so what `available` counted
+            // is there, unless another process holds some of them (they are skipped and tried
+            // later): then no call is placed that would have no port for its media.
+            let Some(port) = ports.take() else {
+                self.hopper.push_front(target);
+                tracing::warn!(campaign = %self.campaign.id, "no free RTP port; dialing waits for one");
+                break;
+            };
+            let port = Some(port);
+            used += 1;
             let mut tries = target.tries.to_array();
             let Some(slot) = retry::next_slot(
                 self.outplan.max_tries(),
@@ -337,6 +345,9 @@ impl CampaignActor {
                     setup_slot: Some(self.gate.setup_slot()),
                 },
             );
+        }
+        for _ in used..n {
+            self.gate.release();
         }
         if !exhausted.is_empty() {
             let writer = self.deps.writer.clone();
