@@ -10,7 +10,8 @@
 //!              its media session and its flow
 //! trunk/       trunks as the campaigns share them: limits, health (pure) and keep-alives
 //! flow/        the actions a campaign runs: validation and the interpreter (pure)
-//! media/       SDP answers, G.711, RFC 4733 digits, one RTP task per call leg, prompts
+//! media/       SDP answers, G.711, RFC 4733 digits, one RTP task per call leg, prompts,
+//!              the callee ⇄ agent relay and its recordings
 //! store/       durable state behind the Store trait (SQLite)
 //! campaign/    running campaigns: engine, CampaignActor, pacing and retry (pure), stats
 //! api/         the REST control API under /v1.0 (actix-web), over Store and Control
