@@ -95,6 +95,7 @@ fn endpoint(c: &mut Criterion) {
         user_agent: "ringmaster-bench".into(),
         trunks: Vec::new(),
         limits: Default::default(),
+        registrar: Default::default(),
     });
     let now = Instant::now();
     let mut g = c.benchmark_group("endpoint");

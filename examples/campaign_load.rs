@@ -7,13 +7,13 @@
 //!
 //! `cargo run --release --example campaign_load -- <trunk host:port> <targets> <max_cps> [max_concurrent] [max_setup]`
 
-use ringmaster::call::trunk::TrunkConfig;
 use ringmaster::campaign::engine::StatusChanged;
 use ringmaster::campaign::stats::campaign_stats;
 use ringmaster::config::Settings;
 use ringmaster::domain::Disposition;
 use ringmaster::domain::{Campaign, CampaignStatus};
 use ringmaster::store::{CallFilter, Docs, Page};
+use ringmaster::trunk::TrunkConfig;
 use std::time::{Duration, Instant};
 
 /// Seconds between two looks at the campaign's figures (each counts every target and

@@ -6,7 +6,8 @@
 
 use ringmaster::media::g711::Codec;
 use ringmaster::media::session::parse_rtp;
-use ringmaster::media::{self, Direction, RemoteMedia, SessionConfig};
+use ringmaster::media::{self, SessionConfig};
+use ringmaster::sdp::{Direction, RemoteMedia};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};

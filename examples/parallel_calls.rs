@@ -4,10 +4,11 @@
 //!
 //! `cargo run --release --example parallel_calls -- <trunk-uri> <calls> <rate/s> <max-concurrent> [hold-ms]`
 
-use ringmaster::call::trunk::{Trunk, TrunkConfig};
+use ringmaster::call::CallOutcome;
 use ringmaster::domain::{Dialable, Disposition, E164};
 use ringmaster::sip::endpoint::CallEvent;
 use ringmaster::sip::transport::{self, TransportConfig};
+use ringmaster::trunk::{Trunk, TrunkConfig};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -43,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
     let endpoint = transport::start(TransportConfig::default()).await?;
-    let sdp = ringmaster::media::sdp::offer("127.0.0.1".parse()?, 40000, 1).into_bytes();
+    let sdp = ringmaster::sdp::offer("127.0.0.1".parse()?, 40000, 1).into_bytes();
     let in_flight = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<Disposition>(calls.max(1));
@@ -69,21 +70,19 @@ async fn main() -> anyhow::Result<()> {
         );
         let (endpoint, done_tx, in_flight) = (endpoint.clone(), done_tx.clone(), in_flight.clone());
         tokio::spawn(async move {
-            let outcome = match endpoint.place_call(spec).await {
-                Ok(mut placed) => loop {
-                    match placed.events.recv().await {
-                        Some(CallEvent::Answered { .. }) => {
-                            if !hold.is_zero() {
-                                tokio::time::sleep(hold).await;
-                            }
-                            let _ = endpoint.hangup(placed.handle).await;
+            let mut placed = endpoint.dial(spec);
+            let outcome = loop {
+                match placed.events.recv().await {
+                    Some(CallEvent::Answered { .. }) => {
+                        if !hold.is_zero() {
+                            tokio::time::sleep(hold).await;
                         }
-                        Some(CallEvent::Ended(o)) => break o.disposition,
-                        Some(_) => {}
-                        None => break Disposition::Failed,
+                        let _ = endpoint.hangup(placed.handle).await;
                     }
-                },
-                Err(_) => Disposition::Failed,
+                    Some(CallEvent::Ended(end)) => break CallOutcome::from_leg(end).disposition,
+                    Some(_) => {}
+                    None => break Disposition::Failed,
+                }
             };
             in_flight.fetch_sub(1, Ordering::Relaxed);
             let _ = done_tx.send(outcome).await;

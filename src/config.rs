@@ -1,7 +1,7 @@
 //! Settings: a TOML file (`config/ringmaster.toml` documents every key) with `RINGMASTER_*`
 //! environment overrides: `RINGMASTER_SIP_LISTEN=0.0.0.0:5070` sets `[sip] listen`.
 
-use crate::call::trunk::TrunkConfig;
+use crate::trunk::TrunkConfig;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -242,11 +242,32 @@ pub struct SipSettings {
     pub max_sources: usize,
     /// Unwanted traffic is logged as one line of counts per this many seconds.
     pub unwanted_log_secs: u64,
+    /// The realm of the registrar's digest challenges. Agents' passwords are stored hashed
+    /// with it, so changing it requires setting every agent's password again.
+    pub realm: String,
+    /// Shorter registrations are refused 423 Interval Too Brief.
+    pub register_min_expires: u32,
+    /// Longer registrations are granted this many seconds.
+    pub register_max_expires: u32,
+    /// How long a digest nonce stays fresh, in seconds.
+    pub register_nonce_s: u64,
+    /// Failed REGISTER authentications from one source IP within `register_failure_window_s`
+    /// that lock the source out (0: never).
+    pub register_max_failures: u32,
+    /// The window failures are counted in, in seconds.
+    pub register_failure_window_s: u64,
+    /// How long a locked-out source is answered 403 unchecked, in seconds.
+    pub register_lockout_s: u64,
+    /// Registered contacts are sent OPTIONS this often, in seconds (0: never).
+    pub qualify_interval_s: u64,
+    /// The digest algorithms the registrar challenges with, in order ("SHA-256", "MD5").
+    pub register_algorithms: Vec<String>,
 }
 
 impl Default for SipSettings {
     fn default() -> Self {
         let limits = crate::sip::endpoint::Limits::default();
+        let registrar = crate::sip::registrar::RegistrarConfig::default();
         SipSettings {
             listen: SocketAddr::from(([0, 0, 0, 0], 5060)),
             tcp_listen: None,
@@ -260,6 +281,19 @@ impl Default for SipSettings {
             source_burst: limits.source_burst,
             max_sources: limits.max_sources,
             unwanted_log_secs: limits.unwanted_log_interval.as_secs(),
+            realm: registrar.realm,
+            register_min_expires: registrar.min_expires,
+            register_max_expires: registrar.max_expires,
+            register_nonce_s: registrar.nonce_lifetime.as_secs(),
+            register_max_failures: registrar.max_failures,
+            register_failure_window_s: registrar.failure_window.as_secs(),
+            register_lockout_s: registrar.lockout.as_secs(),
+            qualify_interval_s: registrar.qualify_interval.as_secs(),
+            register_algorithms: registrar
+                .algorithms
+                .iter()
+                .map(|a| a.as_str().to_string())
+                .collect(),
         }
     }
 }
@@ -284,6 +318,57 @@ impl SipSettings {
             max_sources: self.max_sources,
             unwanted_log_interval: std::time::Duration::from_secs(self.unwanted_log_secs),
         }
+    }
+
+    /// What the registrar enforces, as these settings describe it.
+    pub fn registrar(&self) -> Result<crate::sip::registrar::RegistrarConfig, ConfigError> {
+        use std::time::Duration;
+        let realm_ok = !self.realm.is_empty()
+            && self
+                .realm
+                .chars()
+                .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\');
+        if !realm_ok {
+            return Err(ConfigError::Invalid(format!(
+                "[sip] realm {:?}: printable ASCII without quotes, backslashes or spaces",
+                self.realm
+            )));
+        }
+        if self.register_min_expires > self.register_max_expires {
+            return Err(ConfigError::Invalid(
+                "[sip] register_min_expires is above register_max_expires".into(),
+            ));
+        }
+        let mut algorithms = Vec::new();
+        for name in &self.register_algorithms {
+            let alg = crate::sip::digest_server::OFFERED
+                .into_iter()
+                .find(|a| a.as_str().eq_ignore_ascii_case(name))
+                .ok_or_else(|| {
+                    ConfigError::Invalid(format!(
+                        "[sip] register_algorithms: {name:?} is not SHA-256 or MD5"
+                    ))
+                })?;
+            if !algorithms.contains(&alg) {
+                algorithms.push(alg);
+            }
+        }
+        if algorithms.is_empty() {
+            return Err(ConfigError::Invalid(
+                "[sip] register_algorithms is empty".into(),
+            ));
+        }
+        Ok(crate::sip::registrar::RegistrarConfig {
+            algorithms,
+            realm: self.realm.clone(),
+            min_expires: self.register_min_expires,
+            max_expires: self.register_max_expires,
+            nonce_lifetime: Duration::from_secs(self.register_nonce_s.max(1)),
+            max_failures: self.register_max_failures,
+            failure_window: Duration::from_secs(self.register_failure_window_s),
+            lockout: Duration::from_secs(self.register_lockout_s),
+            qualify_interval: Duration::from_secs(self.qualify_interval_s),
+        })
     }
 }
 
@@ -498,6 +583,38 @@ mod tests {
             limits.unwanted_log_interval,
             std::time::Duration::from_secs(60)
         );
+    }
+
+    #[test]
+    fn registrar_settings_have_defaults_overrides_and_checks() {
+        let shipped = include_str!("../config/ringmaster.toml");
+        let s = Settings::from_toml(shipped, Vec::new()).unwrap();
+        assert_eq!(
+            s.sip.registrar().unwrap(),
+            crate::sip::registrar::RegistrarConfig::default()
+        );
+        let text = "[sip]\nrealm = \"agents.example\"\nregister_min_expires = 120\n";
+        let env = vec![(
+            "RINGMASTER_SIP_QUALIFY_INTERVAL_S".to_string(),
+            "0".to_string(),
+        )];
+        let r = Settings::from_toml(text, env)
+            .unwrap()
+            .sip
+            .registrar()
+            .unwrap();
+        assert_eq!(r.realm, "agents.example");
+        assert_eq!(r.min_expires, 120);
+        assert!(r.qualify_interval.is_zero());
+        let bad = Settings::from_toml("[sip]\nrealm = \"a \\\"b\"\n", Vec::new()).unwrap();
+        assert!(bad.sip.registrar().is_err());
+        let md5 = Settings::from_toml("[sip]\nregister_algorithms = [\"md5\"]\n", Vec::new());
+        let md5 = md5.unwrap().sip.registrar().unwrap();
+        assert_eq!(md5.algorithms, vec![crate::sip::auth::Algorithm::Md5]);
+        let bad = Settings::from_toml("[sip]\nregister_algorithms = [\"SHA-512\"]\n", Vec::new());
+        assert!(bad.unwrap().sip.registrar().is_err());
+        let bad = Settings::from_toml("[sip]\nregister_min_expires = 7200\n", Vec::new()).unwrap();
+        assert!(bad.sip.registrar().is_err());
     }
 
     #[test]

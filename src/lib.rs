@@ -4,16 +4,21 @@
 //!
 //! ```text
 //! domain/      plain types shared by every layer (Address, Disposition, ...); depends on nothing else
-//! sip/         sans-IO SIP core: message model, transactions, dialogs, digest auth, endpoint
+//! sip/         sans-IO SIP core: message model, transactions, dialogs, digest auth (client and
+//!              server), registrar, endpoint
 //! sip/transport/  the only IO in the SIP layer: one thin tokio driver per socket (UDP, TCP)
-//! call/        trunk configuration, `ringmaster call`, and the CallActor: one dial attempt,
-//!              its media session and its flow
-//! trunk/       trunks as the campaigns share them: limits, health (pure) and keep-alives
+//! call/        `ringmaster call`, a leg's SIP facts judged into a disposition (pure), and the
+//!              CallActor: one dial attempt, its media session and its flow
+//! trunk/       trunks: configuration and resolution, the limits campaigns share, health (pure),
+//!              keep-alives
 //! flow/        the actions a campaign runs: validation and the interpreter (pure)
-//! media/       SDP answers, G.711, RFC 4733 digits, one RTP task per call leg, prompts,
-//!              the callee ⇄ agent relay and its recordings
+//! sdp/         SDP offers, answers and re-offers (pure); both sip/ and media/ use it
+//! media/       G.711, RFC 4733 digits, one RTP task per call leg, prompts, the callee ⇄
+//!              agent relay and its recordings
 //! store/       durable state behind the Store trait (SQLite)
 //! campaign/    running campaigns: engine, CampaignActor, pacing and retry (pure), stats
+//! queue/       agent queues: waiting list and routing strategies (pure), live board
+//! agent/       agents: state machine (pure), live board, password hashes
 //! api/         the REST control API under /v1.0 (actix-web), over Store and Control
 //! health.rs    what stops the dialing (store cannot write, trunk down) and `GET /health`
 //! node.rs      one node: store, SIP thread, engine and API started together
@@ -39,6 +44,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+pub mod agent;
 pub mod api;
 pub mod call;
 pub mod campaign;
@@ -50,6 +56,8 @@ pub mod flow;
 pub mod health;
 pub mod media;
 pub mod node;
+pub mod queue;
+pub mod sdp;
 pub mod sip;
 pub mod store;
 pub mod trunk;

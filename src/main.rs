@@ -2,12 +2,12 @@
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use ringmaster::call::trunk::{Trunk, TrunkConfig};
 use ringmaster::call::{run_one, OneCall};
 use ringmaster::config::{LogFormat, LogSettings, Settings};
 use ringmaster::domain::{Dialable, SipUri, UserPart};
 use ringmaster::sip::transport::{self, TransportConfig};
 use ringmaster::sip::uri::TransportKind;
+use ringmaster::trunk::{Trunk, TrunkConfig};
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,7 +1,6 @@
 //! One ringmaster node: the store, the SIP endpoint, the dialing engine and the REST API,
 //! started together from [`Settings`] (what `ringmaster serve` and `ringmaster demo` run).
 
-use crate::call::trunk::Trunk;
 use crate::campaign::engine::{self, Engine, EngineControl, StatusChanged};
 use crate::campaign::Deps;
 use crate::config::Settings;
@@ -11,6 +10,7 @@ use crate::sip::transport::{self, EndpointHandle, TransportConfig};
 use crate::store::sqlite::SqliteLimits;
 use crate::store::writer::Writer;
 use crate::store::{SqliteStore, Store};
+use crate::trunk::Trunk;
 use crate::trunk::TrunkGate;
 use actix::prelude::*;
 use anyhow::Context as _;
@@ -106,6 +106,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
             status: CampaignStatus::Run,
         });
     }
+    let agents = Arc::new(crate::agent::AgentBoard::default());
     let api_addr = api.local_addr()?;
     let state = crate::api::ApiState {
         store: store.clone(),
@@ -120,6 +121,21 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         trunks: settings.trunk.iter().map(|t| t.name.clone()).collect(),
         health,
         limits: settings.api.limits(),
+        live: crate::api::Live {
+            agents: agents.clone(),
+            agent_changes: Arc::new(
+                crate::agent::AgentDirectory::start(
+                    store.as_ref(),
+                    endpoint.clone(),
+                    agents,
+                    settings.sip.realm.clone(),
+                )
+                .await
+                .context("cannot load the agents")?,
+            ),
+            ..Default::default()
+        },
+        realm: settings.sip.realm.clone(),
     };
     let server = crate::api::serve(api, state).await?;
     let handle = server.handle();
@@ -168,6 +184,7 @@ async fn start_sip(
         timers: settings.sip.timers(),
         trunks,
         limits: settings.sip.limits(),
+        registrar: settings.sip.registrar()?,
         ..TransportConfig::default()
     };
     let (tx, rx) = tokio::sync::oneshot::channel();

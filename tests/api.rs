@@ -6,6 +6,8 @@ mod helpers;
 
 #[path = "api/addresses.rs"]
 mod addresses;
+#[path = "api/agents.rs"]
+mod agents;
 #[path = "api/auth.rs"]
 mod auth;
 #[path = "api/campaign_status.rs"]
@@ -24,6 +26,8 @@ mod limits;
 mod outplans;
 #[path = "api/progress.rs"]
 mod progress;
+#[path = "api/queues.rs"]
+mod queues;
 #[path = "api/serve.rs"]
 mod serve;
 #[path = "api/targets.rs"]

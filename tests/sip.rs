@@ -10,6 +10,12 @@ mod helpers;
 #[path = "sip/flood.rs"]
 mod flood;
 
+#[path = "sip/registrar.rs"]
+mod registrar;
+
+#[path = "sip/baresip.rs"]
+mod baresip;
+
 use helpers::{call, ringmaster, sipp, Report, SippRun, Transport};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -482,10 +488,10 @@ fn bad_arguments_exit_2_with_a_message() {
 /// hung up, through INVITE, 200, ACK and BYE retransmissions.
 #[test]
 fn every_call_is_answered_when_sipp_loses_ten_percent() {
-    use ringmaster::call::trunk::{Trunk, TrunkConfig};
     use ringmaster::call::{run_one, OneCall};
     use ringmaster::domain::{Disposition, HangupBy};
     use ringmaster::sip::transport::{self, TransportConfig};
+    use ringmaster::trunk::{Trunk, TrunkConfig};
 
     const CALLS: u32 = 20;
     // The linger (8 s) covers four BYE attempts (0, 0.5, 1.5, 3.5 s after the first).

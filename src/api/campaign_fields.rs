@@ -7,7 +7,9 @@ use super::documents::referenced;
 use super::error::ApiError;
 use super::fields::{Fields, Known, READ_ONLY};
 use super::ApiState;
-use crate::domain::{Campaign, CampaignStatus, CampaignType, EndHandle, Flow, Outdial, Outplan};
+use crate::domain::{
+    Campaign, CampaignStatus, CampaignType, EndHandle, Flow, Outdial, Outplan, Queue,
+};
 use crate::flow;
 
 /// Most simultaneous calls a campaign may ask for.
@@ -137,6 +139,10 @@ pub async fn apply(state: &ApiState, c: &mut Campaign, f: &Fields) -> Result<(),
         c.outdial_id = id;
     }
     if let Some(id) = f.uuid("queue_id")? {
+        // Stored for the queue the answered calls will join; dialing does not use it yet.
+        if !id.is_nil() {
+            referenced::<Queue>(state, c.customer_id, "queue_id", id).await?;
+        }
         c.queue_id = id;
     }
     if let Some(id) = f.uuid("next_campaign_id")? {

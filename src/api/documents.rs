@@ -1,4 +1,4 @@
-//! What every configuration resource (outplan, outdial, campaign, flow) shares: loading the
+//! What every configuration resource (outplan, outdial, campaign, flow, queue) shares: loading the
 //! customer's own document (404 otherwise), checking a reference a body names (400 naming the
 //! field), listing, stamping and soft-deleting.
 
@@ -7,7 +7,7 @@ use super::error::ApiError;
 use super::paging::Paging;
 use super::ApiState;
 use crate::domain::time::now_string;
-use crate::domain::{Campaign, CampaignStatus, Flow, Outdial, Outplan};
+use crate::domain::{Campaign, CampaignStatus, Flow, Outdial, Outplan, Queue};
 use crate::store::Document;
 use actix_web::{web, HttpResponse};
 use uuid::Uuid;
@@ -33,7 +33,8 @@ macro_rules! stamped {
         }
     )*};
 }
-stamped!(Outplan, Outdial, Campaign, Flow);
+// Not agents: their documents hold password hashes and are answered through a view.
+stamped!(Outplan, Outdial, Campaign, Flow, Queue);
 
 /// The customer's live document `id`, or 404.
 pub async fn owned<D: Document>(state: &ApiState, customer: Uuid, id: Uuid) -> Result<D, ApiError> {

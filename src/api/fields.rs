@@ -167,6 +167,29 @@ impl Fields {
         }
     }
 
+    /// A list of at most `max` UUID strings; an error names the item (`tag_ids[2]`).
+    pub fn uuids(&self, name: &str, max: usize) -> FieldResult<Option<Vec<Uuid>>> {
+        let Some(v) = self.raw(name) else {
+            return Ok(None);
+        };
+        let Value::Array(items) = v else {
+            return Err(FieldError::new(name, "must be an array of UUID strings"));
+        };
+        if items.len() > max {
+            return Err(FieldError::new(name, format!("more than {max} items")));
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                item.as_str()
+                    .and_then(|s| Uuid::parse_str(s.trim()).ok())
+                    .ok_or_else(|| FieldError::new(format!("{name}[{i}]"), "must be a UUID"))
+            })
+            .collect::<FieldResult<Vec<Uuid>>>()
+            .map(Some)
+    }
+
     /// Any field serde can read (enums such as `type`, lists of dispositions, ...).
     pub fn parse<T: DeserializeOwned>(&self, name: &str) -> FieldResult<Option<T>> {
         match self.raw(name) {

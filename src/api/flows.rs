@@ -111,7 +111,8 @@ async fn update(
     documents::save_updated(&state, flow).await
 }
 
-/// A flow a running or stopping campaign uses cannot be deleted (409).
+/// A flow a running or stopping campaign uses, or a queue plays to its waiting calls, cannot
+/// be deleted (409).
 async fn delete(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -119,5 +120,6 @@ async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let flow = owned::<Flow>(&state, customer, *id).await?;
     ensure_unused(&state, customer, "flow", |c| c.flow_id == flow.id).await?;
+    super::queues::ensure_no_queue_waits_with(&state, customer, flow.id).await?;
     documents::delete(&state, flow).await
 }

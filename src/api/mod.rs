@@ -20,12 +20,15 @@
 //! stats.rs          /campaigns/{id}/stats
 //! campaigncalls.rs  /campaigncalls (read only, ?digits= filter)
 //! flows.rs          /flows
+//! agents.rs         /agents, /agents/{id}/status and its one-field PUTs
+//! queues.rs         /queues
 //! openapi.rs        /openapi.json
 //! ```
 //!
 //! Every query is scoped to the token's customer: another tenant's id answers 404.
 
 mod address;
+mod agents;
 mod auth;
 mod campaign_fields;
 mod campaign_status;
@@ -41,13 +44,16 @@ mod openapi;
 mod outdials;
 mod outplans;
 mod paging;
+mod queues;
 mod stats;
 mod target_csv;
 mod target_rows;
 mod targets;
 
+use crate::agent::{AgentBoard, LiveAgents};
 use crate::campaign::Control;
 use crate::health::NodeHealth;
+use crate::queue::{LiveQueues, QueueBoard};
 use crate::store::{Docs, Store};
 use actix_web::http::StatusCode;
 use actix_web::middleware::ErrorHandlers;
@@ -77,6 +83,33 @@ pub struct ApiState {
     pub health: Arc<NodeHealth>,
     /// Body, import and page bounds.
     pub limits: ApiLimits,
+    /// What the node knows of its agents and queues now.
+    pub live: Live,
+    /// The digest realm agents' passwords are hashed for (`[sip] realm`).
+    pub realm: String,
+}
+
+/// The live state the API answers from (agents' `status` and `contacts`, queues' calls); the
+/// agents' and queues' actors write it.
+#[derive(Clone)]
+pub struct Live {
+    /// Agents' states and registered contacts.
+    pub agents: Arc<dyn LiveAgents>,
+    /// Queues' waiting and served calls.
+    pub queues: Arc<dyn LiveQueues>,
+    /// Told of every agent stored, so that the registrar and the board follow.
+    pub agent_changes: Arc<dyn crate::agent::AgentChanges>,
+}
+
+impl Default for Live {
+    /// Empty boards: every agent offline, every queue empty.
+    fn default() -> Live {
+        Live {
+            agents: Arc::new(AgentBoard::default()),
+            queues: Arc::new(QueueBoard::default()),
+            agent_changes: Arc::new(crate::agent::NoAgentChanges),
+        }
+    }
 }
 
 impl ApiState {
@@ -108,6 +141,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(stats::routes)
                 .configure(campaigncalls::routes)
                 .configure(flows::routes)
+                .configure(agents::routes)
+                .configure(queues::routes)
                 .configure(openapi::routes)
                 .default_service(web::to(error::no_route)),
         )

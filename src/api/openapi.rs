@@ -45,6 +45,15 @@ mod tests {
             ("/campaigncalls/{id}", &["get"]),
             ("/flows", &["post", "get"]),
             ("/flows/{id}", &["get", "put", "delete"]),
+            ("/agents", &["post", "get"]),
+            ("/agents/{id}", &["get", "put", "delete"]),
+            ("/agents/{id}/status", &["put"]),
+            ("/agents/{id}/addresses", &["put"]),
+            ("/agents/{id}/tag_ids", &["put"]),
+            ("/agents/{id}/permission", &["put"]),
+            ("/agents/{id}/password", &["put"]),
+            ("/queues", &["post", "get"]),
+            ("/queues/{id}", &["get", "put", "delete"]),
             ("/openapi.json", &["get"]),
         ];
         let paths = doc["paths"].as_object().expect("paths");

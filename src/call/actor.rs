@@ -4,12 +4,14 @@
 //! and the flow's end hangs up. It reports the outcome, with what the flow did, to its
 //! campaign.
 
-use crate::call::trunk::Trunk;
+use crate::call::CallOutcome;
 use crate::domain::{Action, Dialable, Disposition};
 use crate::flow::{CallContext, Command, Input, Runner, Variables};
 use crate::media::{self, MediaEvent, MediaHandle, SessionConfig};
-use crate::sip::endpoint::{CallEvent, CallHandle, CallOutcome};
+use crate::sdp;
+use crate::sip::endpoint::{CallEvent, CallHandle};
 use crate::sip::transport::EndpointHandle;
+use crate::trunk::Trunk;
 use actix::prelude::*;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -186,7 +188,7 @@ impl<S: AttemptSink> CallActor<S> {
             campaigncall_id: self.setup.campaigncall_id,
             dialog,
         });
-        let remote = match media::parse_answer(sdp) {
+        let remote = match sdp::parse_answer(sdp) {
             Ok(r) => r,
             Err(e) => return self.end_call(Some(Disposition::Failed), format!("488/sdp: {e}")),
         };
@@ -212,7 +214,7 @@ impl<S: AttemptSink> CallActor<S> {
     /// Starts the call's media session on the RTP socket bound for the offer.
     fn start_media(
         &mut self,
-        remote: media::RemoteMedia,
+        remote: sdp::RemoteMedia,
         ctx: &mut Context<Self>,
     ) -> std::io::Result<()> {
         let Some(mut lease) = self.port.take() else {
@@ -238,7 +240,7 @@ impl<S: AttemptSink> CallActor<S> {
     /// refused with 488 by the endpoint already; should one get through, the call goes on
     /// with the media it had.
     fn remote_sdp(&mut self, sdp: &[u8]) {
-        let remote = match media::parse_answer(sdp) {
+        let remote = match sdp::parse_answer(sdp) {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(call = %self.setup.campaigncall_id, error = %e, "new remote SDP ignored");
@@ -435,7 +437,7 @@ impl<S: AttemptSink> Actor for CallActor<S> {
             Ok(lease) => lease,
             Err(e) => return self.finish(CallOutcome::failed(format!("transport: {e}")), ctx),
         };
-        let offer = media::sdp::offer(ip, lease.port(), rand::random::<u32>() as u64);
+        let offer = sdp::offer(ip, lease.port(), rand::random::<u32>() as u64);
         let mut spec = self.setup.trunk.call_spec(
             &self.setup.destination,
             self.setup.dial_timeout,
@@ -482,7 +484,7 @@ impl<S: AttemptSink> StreamHandler<CallEvent> for CallActor<S> {
             CallEvent::Answered { sdp, dialog } => self.answered(&sdp, dialog.as_deref(), ctx),
             CallEvent::Digit { digit } => self.digit(digit, ctx),
             CallEvent::RemoteSdp { sdp } => self.remote_sdp(&sdp),
-            CallEvent::Ended(outcome) => self.finish(outcome, ctx),
+            CallEvent::Ended(end) => self.finish(CallOutcome::from_leg(end), ctx),
         }
     }
 

@@ -1,16 +1,18 @@
 //! Placing one call through a trunk and reporting its outcome: what `ringmaster call` runs,
-//! and the building block the campaign engine's call actors use.
+//! the judging of a leg's SIP facts into an outcome, and the campaign engine's call actors.
 
 pub mod actor;
-pub mod trunk;
+pub mod outcome;
 
 use crate::domain::{Dialable, Disposition, HangupBy};
-use crate::media::sdp;
-use crate::sip::endpoint::CallEvent;
+use crate::sdp;
+use crate::sip::endpoint::{CallEvent, LegEnd, LegEndCause};
 use crate::sip::transport::{EndpointHandle, TransportError};
+use crate::trunk::Trunk;
 use serde::Serialize;
 use std::time::Duration;
-use trunk::Trunk;
+
+pub use outcome::CallOutcome;
 
 /// How to run one call.
 #[derive(Debug, Clone)]
@@ -46,7 +48,8 @@ pub struct CallReport {
     pub trunk: String,
 }
 
-/// Places one call through `trunk` and waits for its end.
+/// Places one call through `trunk` and waits for its end. A call the endpoint cannot place is
+/// an error, as is the endpoint stopping first.
 pub async fn run_one(
     endpoint: &EndpointHandle,
     trunk: &Trunk,
@@ -67,7 +70,7 @@ pub async fn run_one(
         call.dial_timeout,
         Some(offer.into_bytes()),
     );
-    let mut placed = endpoint.place_call(spec).await?;
+    let mut placed = endpoint.dial(spec);
     let mut hangup_at: Option<tokio::time::Instant> = None;
     loop {
         let wait = async {
@@ -86,7 +89,12 @@ pub async fn run_one(
                     | CallEvent::Digit { .. }
                     | CallEvent::RemoteSdp { .. },
                 ) => {}
-                Some(CallEvent::Ended(o)) => {
+                Some(CallEvent::Ended(LegEnd {
+                    cause: LegEndCause::NotPlaced { reason },
+                    ..
+                })) => return Err(TransportError::NotPlaced(reason)),
+                Some(CallEvent::Ended(end)) => {
+                    let o = CallOutcome::from_leg(end);
                     return Ok(CallReport {
                         disposition: o.disposition,
                         sip_code: o.sip_code,
@@ -106,5 +114,45 @@ pub async fn run_one(
                 endpoint.hangup(placed.handle).await?;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::transport::{self, TransportConfig};
+    use crate::trunk::TrunkConfig;
+
+    #[tokio::test]
+    async fn a_call_the_endpoint_cannot_place_is_an_error_saying_why() {
+        let endpoint = transport::start(TransportConfig::default())
+            .await
+            .expect("endpoint");
+        let config: TrunkConfig =
+            toml::from_str("name = \"t\"\nuri = \"sip:127.0.0.1:9\"").expect("config");
+        // No host in the Request-URI: not a request the endpoint can build.
+        let trunk = Trunk {
+            config,
+            host: String::new(),
+            peer: "127.0.0.1:9".parse().expect("addr"),
+            transport: crate::sip::uri::TransportKind::Udp,
+            local_ip: "127.0.0.1".parse().expect("ip"),
+        };
+        let call = OneCall {
+            destination: Dialable::Number("+15551234567".parse().expect("E.164")),
+            dial_timeout: Duration::from_secs(1),
+            hangup_after: Duration::from_secs(1),
+        };
+        let result =
+            tokio::time::timeout(Duration::from_secs(5), run_one(&endpoint, &trunk, &call))
+                .await
+                .expect("in time");
+        match result {
+            Err(TransportError::NotPlaced(reason)) => {
+                assert!(reason.starts_with("invalid call:"), "{reason}")
+            }
+            other => panic!("expected the call not placed, got {other:?}"),
+        }
+        endpoint.shutdown().await;
     }
 }

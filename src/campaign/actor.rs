@@ -385,7 +385,7 @@ impl CampaignActor {
             );
             self.ended_attempt(
                 campaigncall_id,
-                crate::sip::endpoint::CallOutcome::failed(reason),
+                crate::call::CallOutcome::failed(reason),
                 None,
             );
             return None;
@@ -459,7 +459,7 @@ impl CampaignActor {
     fn ended_attempt(
         &mut self,
         campaigncall_id: Uuid,
-        outcome: crate::sip::endpoint::CallOutcome,
+        outcome: crate::call::CallOutcome,
         flow_result: Option<serde_json::Value>,
     ) {
         let Some(attempt) = self.in_flight.get(&campaigncall_id) else {

@@ -5,12 +5,12 @@
 pub mod sample;
 pub mod trunk;
 
-use crate::call::trunk::TrunkConfig;
 use crate::campaign::engine::StatusChanged;
 use crate::campaign::stats::{campaign_stats, CampaignStats};
 use crate::config::{Settings, TokenSettings};
 use crate::domain::{Campaign, CampaignStatus};
 use crate::store::Docs;
+use crate::trunk::TrunkConfig;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

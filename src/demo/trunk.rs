@@ -140,7 +140,7 @@ async fn handle(
                         _ => false,
                     };
                     if answered {
-                        let sdp = crate::media::sdp::offer(me.ip(), me.port() + 1, 1).into_bytes();
+                        let sdp = crate::sdp::offer(me.ip(), me.port() + 1, 1).into_bytes();
                         let extra: Vec<Header> = vec![
                             headers::Contact::new(format!("<sip:callee@{me}>")).into(),
                             headers::ContentType::new("application/sdp").into(),

@@ -1,6 +1,7 @@
 //! Plain types shared by every layer. This module depends on nothing else in the crate.
 
 pub mod address;
+pub mod agent;
 pub mod campaign;
 pub mod campaigncall;
 mod disposition;
@@ -8,10 +9,12 @@ pub mod flow;
 pub mod outdial;
 pub mod outplan;
 pub mod phone;
+pub mod queue;
 pub mod sip_uri;
 pub mod time;
 
 pub use address::{Address, AddressKind, Dialable, Text};
+pub use agent::{Agent, Availability, RingMethod, Username};
 pub use campaign::{Action, Campaign, CampaignStatus, CampaignType, EndHandle};
 pub use campaigncall::{CallStatus, Campaigncall};
 pub use disposition::{Disposition, HangupBy};
@@ -19,4 +22,5 @@ pub use flow::Flow;
 pub use outdial::{Destinations, Outdial, Target, TargetStatus, TryCounts};
 pub use outplan::Outplan;
 pub use phone::E164;
+pub use queue::{Queue, RoutingMethod};
 pub use sip_uri::{SipUri, UserPart};

@@ -27,6 +27,36 @@ pub const ACTION_TYPES: [&str; 16] = [
     "connect",
 ];
 
+/// The fields of an action object.
+const ACTION_KEYS: [&str; 4] = ["id", "next_id", "type", "option"];
+
+/// The options each action type takes (VoIPBIN's names); any other is refused.
+fn known_options(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "talk" => &["text", "gender", "language", "digits_handle", "async"],
+        "play" => &["stream_urls", "digits_handle"],
+        "digits_receive" => &["duration", "key", "length"],
+        "digits_send" => &["digits", "duration", "interval"],
+        "branch" => &["variable", "default_target_id", "target_ids"],
+        "goto" => &["target_id", "loop_count"],
+        "variable_set" => &["key", "value"],
+        "sleep" => &["duration"],
+        "hangup" => &["reason"],
+        "queue_join" => &["queue_id"],
+        "amd" => &["machine_handle", "async"],
+        "recording_start" => &[
+            "format",
+            "end_of_silence",
+            "end_of_key",
+            "duration",
+            "beep_start",
+        ],
+        "webhook_send" => &["sync", "uri", "method", "data_type", "data"],
+        "connect" => &["source", "destinations", "early_media", "relay_reason"],
+        _ => &[],
+    }
+}
+
 /// What is wrong with a list of actions, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {problem}")]
@@ -66,6 +96,12 @@ pub fn parse_actions(field: &str, value: &Value) -> Result<Vec<Action>, ActionEr
             Some(Value::String(_)) => {}
             None | Some(Value::Null) => return Err(err(format!("{at}.type"), "required")),
             Some(_) => return Err(err(format!("{at}.type"), "must be a string")),
+        }
+        if let Some(key) = object.keys().find(|k| !ACTION_KEYS.contains(&k.as_str())) {
+            return Err(err(
+                format!("{at}.{key}"),
+                format!("unknown field; an action has {}", ACTION_KEYS.join(", ")),
+            ));
         }
         for key in ["id", "next_id"] {
             if let Some(v) = object.get(key).filter(|v| !v.is_null()) {
@@ -132,6 +168,26 @@ struct Options<'a> {
 
 impl Options<'_> {
     fn for_type(&self) -> Result<(), ActionError> {
+        let known = known_options(self.kind);
+        if let Some(key) = self.option.keys().find(|k| !known.contains(&k.as_str())) {
+            let expected = if known.is_empty() {
+                format!("{} takes no options", self.kind)
+            } else {
+                format!("{} takes {}", self.kind, known.join(", "))
+            };
+            return Err(err(self.path(key), format!("unknown option; {expected}")));
+        }
+        // Prompts and detection run in turn with the flow; running them beside it is not
+        // supported, and saying so beats ignoring it.
+        if self.option.get("async") == Some(&Value::Bool(true)) {
+            return Err(err(
+                self.path("async"),
+                format!(
+                    "true is not supported: {} runs before the next action",
+                    self.kind
+                ),
+            ));
+        }
         match self.kind {
             "talk" => {
                 self.text("text", true)?;
@@ -446,5 +502,54 @@ mod tests {
             {"type": "hangup"}
         ]);
         assert_eq!(problem(v), "ok");
+    }
+}
+
+#[cfg(test)]
+mod unknown_field_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn problem(actions: Value) -> Option<String> {
+        parse_actions("actions", &actions)
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    #[test]
+    fn unknown_fields_and_options_are_refused_naming_them() {
+        assert_eq!(
+            problem(json!([{"type": "talk", "option": {"text": "hi", "voice": "x"}}])),
+            Some(
+                "actions[0].option.voice: unknown option; talk takes text, gender, language, \
+                 digits_handle, async"
+                    .into()
+            )
+        );
+        assert_eq!(
+            problem(json!([{"type": "hangup", "timeout": 3}])),
+            Some(
+                "actions[0].timeout: unknown field; an action has id, next_id, type, option".into()
+            )
+        );
+        assert_eq!(
+            problem(json!([{"type": "answer", "option": {"early": true}}])),
+            Some("actions[0].option.early: unknown option; answer takes no options".into())
+        );
+        assert_eq!(
+            problem(json!([{"type": "talk", "option": {"text": "hi", "async": true}}])),
+            Some(
+                "actions[0].option.async: true is not supported: talk runs before the next \
+                 action"
+                    .into()
+            )
+        );
+        // VoIPBIN's own bodies keep working.
+        assert_eq!(
+            problem(json!([{"id": "00000000-0000-0000-0000-000000000000",
+                "next_id": "00000000-0000-0000-0000-000000000000", "type": "talk",
+                "option": {"text": "Hello", "language": "en-US", "async": false}}])),
+            None
+        );
     }
 }

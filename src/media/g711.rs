@@ -3,33 +3,10 @@
 //! Decoding is a table look-up built at compile time; encoding is a few shifts around one
 //! `leading_zeros`, which is as fast as a 64 KiB table without the cache pressure.
 
-/// The two G.711 laws, with their static RTP payload types (RFC 3551).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Codec {
-    /// µ-law, payload type 0.
-    Pcmu,
-    /// A-law, payload type 8.
-    Pcma,
-}
+/// The two laws, as SDP names them (`crate::sdp::Codec`); their arithmetic is here.
+pub use crate::sdp::Codec;
 
 impl Codec {
-    /// The static RTP payload type.
-    pub fn payload_type(self) -> u8 {
-        match self {
-            Codec::Pcmu => 0,
-            Codec::Pcma => 8,
-        }
-    }
-
-    /// The codec for a static payload type we offer.
-    pub fn from_payload_type(pt: u8) -> Option<Codec> {
-        match pt {
-            0 => Some(Codec::Pcmu),
-            8 => Some(Codec::Pcma),
-            _ => None,
-        }
-    }
-
     /// Encodes one linear sample.
     #[inline]
     pub fn encode(self, sample: i16) -> u8 {

@@ -1,4 +1,4 @@
-//! Media: SDP offer/answer, G.711, RFC 4733 digits, one RTP task per call leg, and prompts
+//! Media: G.711, RFC 4733 digits, one RTP task per call leg, and prompts
 //! (WAV files, HTTP downloads and espeak-ng text to speech), all as 8 kHz mono samples; the
 //! relay between a bridged call's two legs, and its recording.
 //!
@@ -15,11 +15,9 @@ pub mod prompts;
 pub mod recording;
 pub mod relay;
 pub mod resample;
-pub mod sdp;
 pub mod session;
 pub mod wav;
 
 pub use prompts::{load, tts, PromptError};
 pub use relay::{Leg, RelayConfig, RelayEvent, RelayHandle, Side};
-pub use sdp::{parse_answer, Direction, RemoteMedia, SdpError};
 pub use session::{spawn, Handover, MediaEvent, MediaHandle, SessionClosed, SessionConfig};

@@ -8,7 +8,7 @@ use crate::media::ids::{MediaTime, SeqNo, Ssrc};
 use crate::media::outbound::{Outbound, MAX_PACKET};
 use crate::media::peer::Peer;
 use crate::media::ports::PortLease;
-use crate::media::sdp::RemoteMedia;
+use crate::sdp::RemoteMedia;
 use rtp::header::Header;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::media::g711::Codec;
-use crate::media::sdp::Direction;
+use crate::sdp::Direction;
 use std::time::Duration;
 
 async fn far_end() -> (UdpSocket, RemoteMedia) {

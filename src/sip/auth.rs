@@ -71,7 +71,7 @@ impl Algorithm {
     }
 
     /// Lower-case hex digest of `data`.
-    fn hash(self, data: &str) -> String {
+    pub(crate) fn hash(self, data: &str) -> String {
         let bytes = match self {
             Algorithm::Md5 | Algorithm::Md5Sess => Md5::digest(data).to_vec(),
             Algorithm::Sha256 | Algorithm::Sha256Sess => Sha256::digest(data).to_vec(),
@@ -142,7 +142,7 @@ impl Challenge {
 }
 
 /// Splits `a=b, c="d, e", ...` into (name, unquoted value) pairs; empty list elements are skipped.
-fn parse_params(s: &str) -> Result<Vec<(String, String)>, AuthError> {
+pub(crate) fn parse_params(s: &str) -> Result<Vec<(String, String)>, AuthError> {
     let mut out = Vec::new();
     let mut rest = s;
     loop {

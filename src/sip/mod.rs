@@ -4,10 +4,12 @@
 pub mod auth;
 pub mod build;
 pub mod dialog;
+pub mod digest_server;
 pub mod endpoint;
 pub mod framing;
 pub mod message;
 mod parse;
+pub mod registrar;
 pub mod transaction;
 pub mod transport;
 pub mod uri;

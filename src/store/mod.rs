@@ -10,8 +10,8 @@ pub mod sqlite;
 pub mod writer;
 
 use crate::domain::{
-    Action, Campaign, Campaigncall, Disposition, Flow, HangupBy, Outdial, Outplan, Target,
-    TargetStatus,
+    Action, Agent, Campaign, Campaigncall, Disposition, Flow, HangupBy, Outdial, Outplan, Queue,
+    Target, TargetStatus,
 };
 use async_trait::async_trait;
 use serde::{de::DeserializeOwned, Serialize};
@@ -46,6 +46,11 @@ impl StoreError {
         e.code()
             .and_then(|c| c.parse::<i32>().ok())
             .is_some_and(|c| matches!(c & 0xff, 5 | 6 | 8 | 10 | 13))
+    }
+
+    /// Whether a unique index refused the write (an agent's username already taken).
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
     }
 }
 
@@ -84,6 +89,10 @@ pub enum DocKind {
     Campaign,
     /// `/flows`.
     Flow,
+    /// `/agents`.
+    Agent,
+    /// `/queues`.
+    Queue,
 }
 
 impl DocKind {
@@ -94,6 +103,8 @@ impl DocKind {
             DocKind::Outdial => "outdial",
             DocKind::Campaign => "campaign",
             DocKind::Flow => "flow",
+            DocKind::Agent => "agent",
+            DocKind::Queue => "queue",
         }
     }
 }
@@ -141,6 +152,8 @@ document!(Outplan, DocKind::Outplan);
 document!(Outdial, DocKind::Outdial);
 document!(Flow, DocKind::Flow);
 document!(Campaign, DocKind::Campaign, status = |c| c.status.as_str());
+document!(Agent, DocKind::Agent, status = |a| a.status.as_str());
+document!(Queue, DocKind::Queue);
 
 /// The actions a campaign runs on each answered call: its own `actions` when it has some,
 /// else those of its flow (`flow_id`), else none (a flow deleted since counts as none).
@@ -388,6 +401,8 @@ pub trait Store: Commits {
     ) -> StoreResult<Listed<String>>;
     /// Live documents of any customer with the given status.
     async fn docs_with_status(&self, kind: DocKind, status: &str) -> StoreResult<Vec<String>>;
+    /// The live agent (of any customer) whose username is `username`.
+    async fn agent_by_username(&self, username: &str) -> StoreResult<Option<String>>;
 
     /// Inserts targets, skipping duplicates of the outdial.
     async fn insert_targets(&self, targets: Vec<NewTarget>) -> StoreResult<InsertReport>;
@@ -472,6 +487,14 @@ impl Docs<'_> {
                 .collect::<Result<_, _>>()?,
             next_page_token: listed.next_page_token,
         })
+    }
+
+    /// The live agent, of any customer, a softphone registering as `username` is.
+    pub async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>> {
+        match self.0.agent_by_username(username).await? {
+            Some(body) => decode(&body).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Every live document with a status.

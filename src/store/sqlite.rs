@@ -394,6 +394,17 @@ impl Store for SqliteStore {
         Ok(rows.iter().map(|r| r.get("body")).collect())
     }
 
+    async fn agent_by_username(&self, username: &str) -> StoreResult<Option<String>> {
+        // Reads through the unique index `agents_by_username`.
+        let row = sqlx::query(
+            "SELECT body FROM documents WHERE kind = 'agent' AND deleted = 0 AND json_extract(body, '$.username') = ?",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.get("body")))
+    }
+
     async fn insert_targets(&self, targets: Vec<NewTarget>) -> StoreResult<InsertReport> {
         let mut report = InsertReport::default();
         let mut tx = self.pool.begin().await?;

@@ -2,9 +2,9 @@
 //! first response, its calls-per-second bucket and its health, counted across every campaign
 //! dialing through it.
 
+use super::bucket::TokenBucket;
+use super::config::Trunk;
 use super::health::{Observation, TrunkHealth, TrunkState};
-use crate::call::trunk::Trunk;
-use crate::campaign::pacing::TokenBucket;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -141,7 +141,7 @@ impl TrunkGate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::trunk::TrunkConfig;
+    use crate::trunk::TrunkConfig;
 
     #[tokio::test]
     async fn a_call_counts_as_setting_up_until_its_slot_is_dropped() {

@@ -1,8 +1,13 @@
-//! Trunks: where calls leave ringmaster. A [`gate::TrunkGate`] is a trunk as every campaign
-//! dialing through it shares it (limits, health); [`health`] judges whether it takes calls.
+//! Trunks: where calls leave ringmaster. A [`Trunk`] is one configured and resolved (what a
+//! call needs to dial through it); a [`gate::TrunkGate`] is a trunk as every campaign dialing
+//! through it shares it (limits, health); [`health`] judges whether it takes calls.
 
+pub mod bucket;
+pub mod config;
 pub mod gate;
 pub mod health;
 
+pub use bucket::TokenBucket;
+pub use config::{Trunk, TrunkConfig, TrunkError};
 pub use gate::{SetupSlot, TrunkGate};
 pub use health::{Observation, TrunkHealth, TrunkState};

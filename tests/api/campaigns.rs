@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 /// The create body of the VoIPBIN campaign tutorial, with this test's ids.
-fn tutorial_body(outplan: &str, outdial: &str) -> String {
+fn tutorial_body(outplan: &str, outdial: &str, queue: &str) -> String {
     format!(
         r#"{{
     "name": "test campaign",
@@ -27,7 +27,7 @@ fn tutorial_body(outplan: &str, outdial: &str) -> String {
     ],
     "outplan_id": "{outplan}",
     "outdial_id": "{outdial}",
-    "queue_id": "99bf739a-932f-433c-b1bf-103d33d7e9bb"
+    "queue_id": "{queue}"
 }}"#
     )
 }
@@ -36,12 +36,12 @@ fn tutorial_body(outplan: &str, outdial: &str) -> String {
 async fn the_tutorial_create_body_is_answered_in_voipbin_shape() {
     let app = spawn_app().await;
     let a = app.a();
-    let (outplan, outdial) = (a.outplan().await, a.outdial().await);
+    let (outplan, outdial, queue) = (a.outplan().await, a.outdial().await, a.queue().await);
     let c = a
         .post_raw(
             "/campaigns",
             "application/json",
-            &tutorial_body(&outplan, &outdial),
+            &tutorial_body(&outplan, &outdial, &queue),
         )
         .await
         .ok();
@@ -62,7 +62,7 @@ async fn the_tutorial_create_body_is_answered_in_voipbin_shape() {
         (c["outplan_id"].as_str(), c["outdial_id"].as_str()),
         (Some(outplan.as_str()), Some(outdial.as_str()))
     );
-    assert_eq!(c["queue_id"], "99bf739a-932f-433c-b1bf-103d33d7e9bb");
+    assert_eq!(c["queue_id"], queue.as_str());
     assert_eq!(c["next_campaign_id"], json!(Uuid::nil()));
     assert_eq!(c["tm_create"].as_str().map(str::len), Some(NEVER.len()));
     assert_eq!(
@@ -96,7 +96,7 @@ async fn the_overview_create_body_with_flow_id_and_source_is_accepted() {
                 "end_handle": "stop",
                 "outdial_id": outdial,
                 "outplan_id": outplan,
-                "queue_id": Uuid::new_v4(),
+                "queue_id": a.queue().await,
                 "flow_id": flow,
                 "source": "+15551234567",
                 "trunk": TRUNK,

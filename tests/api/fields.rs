@@ -5,7 +5,7 @@ use crate::helpers::{id_of, spawn_app, Caller};
 use serde_json::{json, Value};
 
 /// An outplan, outdial (with one target), queue id and flow, as the seeds' campaign bodies name.
-async fn references(a: &Caller<'_>) -> (String, String, String) {
+async fn references(a: &Caller<'_>) -> (String, String, String, String) {
     let (outplan, outdial) = (a.outplan().await, a.outdial().await);
     a.target(&outdial, "+15551234567").await;
     let flow = id_of(
@@ -15,14 +15,14 @@ async fn references(a: &Caller<'_>) -> (String, String, String) {
         )
         .await,
     );
-    (outplan, outdial, flow)
+    (outplan, outdial, a.queue().await, flow)
 }
 
 #[tokio::test]
 async fn every_body_the_voipbin_seeds_send_is_accepted() {
     let app = spawn_app().await;
     let a = app.a();
-    let (outplan, outdial, flow) = references(&a).await;
+    let (outplan, outdial, queue, flow) = references(&a).await;
 
     // The campaign overview: create with flow_id and source, then start with "running".
     let overview = a
@@ -36,7 +36,7 @@ async fn every_body_the_voipbin_seeds_send_is_accepted() {
                 "end_handle": "stop",
                 "outdial_id": outdial,
                 "outplan_id": outplan,
-                "queue_id": "99bf739a-932f-433c-b1bf-103d33d7e9bb",
+                "queue_id": queue,
                 "flow_id": flow,
                 "source": "+15551234567"
             }),
@@ -71,7 +71,7 @@ async fn every_body_the_voipbin_seeds_send_is_accepted() {
                     "language": "en-US"}}],
                 "outplan_id": outplan,
                 "outdial_id": outdial,
-                "queue_id": "99bf739a-932f-433c-b1bf-103d33d7e9bb"
+                "queue_id": queue
             }),
         )
         .await
@@ -153,7 +153,7 @@ async fn every_body_the_voipbin_seeds_send_is_accepted() {
 async fn fields_the_api_does_not_support_are_refused_by_name() {
     let app = spawn_app().await;
     let a = app.a();
-    let (outplan, outdial, _) = references(&a).await;
+    let (outplan, outdial, _, _) = references(&a).await;
     let base = json!({"outplan_id": outplan, "outdial_id": outdial});
     for (field, value) in [
         ("scheduled_at", json!("2026-03-01T09:00:00-05:00")),
@@ -226,7 +226,7 @@ async fn fields_the_api_does_not_support_are_refused_by_name() {
 async fn flow_campaigns_are_refused_until_they_run() {
     let app = spawn_app().await;
     let a = app.a();
-    let (outplan, outdial, _) = references(&a).await;
+    let (outplan, outdial, _, _) = references(&a).await;
     let message = "type: flow campaigns are not supported yet; use call";
     a.post(
         "/campaigns",

@@ -1,9 +1,11 @@
 //! A real server per test: a fresh SQLite file in a temporary directory, two customers with a
 //! token each, the API bound to 127.0.0.1:0, and a small client speaking to it over HTTP.
 
-use ringmaster::api::{serve, ApiLimits, ApiState};
+use ringmaster::agent::AgentBoard;
+use ringmaster::api::{serve, ApiLimits, ApiState, Live};
 use ringmaster::campaign::Control;
 use ringmaster::domain::CampaignStatus;
+use ringmaster::queue::QueueBoard;
 use ringmaster::store::SqliteStore;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -50,6 +52,10 @@ pub struct TestApp {
     pub control: Arc<RecordingControl>,
     /// The HTTP client.
     pub client: reqwest::Client,
+    /// The agents' live states the API answers, to play the agents' actors.
+    pub agents: Arc<AgentBoard>,
+    /// The queues' live calls the API answers, to play the queues' actors.
+    pub queues: Arc<QueueBoard>,
     _dir: TempDir,
 }
 
@@ -92,6 +98,8 @@ pub async fn spawn_app() -> TestApp {
     let store = Arc::new(SqliteStore::open(&url).await.expect("open store"));
     let control = Arc::new(RecordingControl::default());
     let customer_a = Uuid::new_v4();
+    let agents = Arc::new(AgentBoard::default());
+    let queues = Arc::new(QueueBoard::default());
     let state = ApiState {
         store: store.clone(),
         control: control.clone(),
@@ -106,6 +114,12 @@ pub async fn spawn_app() -> TestApp {
             concurrent_imports: 1,
             ..ApiLimits::default()
         },
+        live: Live {
+            agents: agents.clone(),
+            queues: queues.clone(),
+            ..Live::default()
+        },
+        realm: ringmaster::agent::password::DEFAULT_REALM.into(),
     };
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let port = listener.local_addr().expect("local address").port();
@@ -117,6 +131,8 @@ pub async fn spawn_app() -> TestApp {
         store,
         control,
         client: reqwest::Client::new(),
+        agents,
+        queues,
         _dir: dir,
     }
 }
@@ -206,6 +222,11 @@ impl Caller<'_> {
     /// Creates an outdial; returns its id.
     pub async fn outdial(&self) -> String {
         id_of(self.post("/outdials", &json!({"name": "list"})).await)
+    }
+
+    /// Creates a queue with defaults; returns its id.
+    pub async fn queue(&self) -> String {
+        id_of(self.post("/queues", &json!({"name": "queue"})).await)
     }
 
     /// Creates a call campaign over a new outplan and outdial; returns the campaign.

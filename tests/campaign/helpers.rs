@@ -147,10 +147,16 @@ impl Server {
             trunk: trunk_extra,
         } = extra;
         let api = self.api;
+        // A test that needs the SIP port known gives its own `listen`.
+        let listen = if sip.contains("listen =") {
+            ""
+        } else {
+            "listen = \"127.0.0.1:0\"\n"
+        };
         std::fs::write(
             &self.config,
             format!(
-                "[sip]\nlisten = \"127.0.0.1:0\"\n{sip}\n\n[api]\nlisten = \"{api}\"\n\n[database]\nurl = \"sqlite://{}\"\n{database}\n\n\
+                "[sip]\n{listen}{sip}\n\n[api]\nlisten = \"{api}\"\n\n[database]\nurl = \"sqlite://{}\"\n{database}\n\n\
                  [[auth.tokens]]\ntoken = \"{TOKEN}\"\ncustomer_id = \"7a1b2c3d-4e5f-6789-abcd-ef0123456789\"\n\n\
                  [[trunk]]\nname = \"sipp\"\nuri = \"sip:{trunk}\"\nmax_cps = {max_cps}\nmax_concurrent = 200\nkeepalive_secs = 0\n{trunk_extra}",
                 db.display()

@@ -3,7 +3,7 @@
 
 use ringmaster::media::g711::Codec;
 use ringmaster::media::session::parse_rtp;
-use ringmaster::media::{Direction, RemoteMedia};
+use ringmaster::sdp::{Direction, RemoteMedia};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::UdpSocket;

@@ -2,12 +2,12 @@
 //! sent from 127.0.0.2 (not a trunk) at an endpoint on 127.0.0.1, while SIPp plays the callee.
 
 use crate::helpers::{sipp, Transport};
-use ringmaster::call::trunk::{Trunk, TrunkConfig};
 use ringmaster::call::{run_one, OneCall};
 use ringmaster::domain::{Disposition, HangupBy};
 use ringmaster::sip::endpoint::{EndpointStats, Limits};
 use ringmaster::sip::transaction::TimerConfig;
 use ringmaster::sip::transport::{self, EndpointHandle, TransportConfig};
+use ringmaster::trunk::{Trunk, TrunkConfig};
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};

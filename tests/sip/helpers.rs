@@ -98,6 +98,7 @@ pub struct SippBuilder {
     calls: u32,
     lost: Option<u32>,
     sets: Vec<(String, String)>,
+    args: Vec<String>,
 }
 
 /// SIPp playing `scenario` (a file of `sip-test/scenarios/`) over `transport`.
@@ -108,6 +109,7 @@ pub fn sipp(scenario: &'static str, transport: Transport) -> SippBuilder {
         calls: 1,
         lost: None,
         sets: Vec::new(),
+        args: Vec::new(),
     }
 }
 
@@ -115,6 +117,13 @@ impl SippBuilder {
     /// `-set name value`.
     pub fn set(mut self, name: &str, value: &str) -> Self {
         self.sets.push((name.into(), value.into()));
+        self
+    }
+
+    /// Further command-line arguments, e.g. `-au user` or, last, the remote address that
+    /// makes SIPp a client.
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.into());
         self
     }
 
@@ -157,6 +166,7 @@ impl SippBuilder {
         for (name, value) in &self.sets {
             cmd.args(["-set", name, value]);
         }
+        cmd.args(&self.args);
         let child = cmd
             .current_dir(dir.path())
             .stdin(Stdio::null())

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER";
 
 impl Endpoint {
     /// Handles a parsed request. `screened`: it has already been admitted by its source's
@@ -111,11 +111,10 @@ impl Endpoint {
                 let extra = capabilities();
                 self.respond_non_invite(now, req, peer, transport, 200, extra, vec![]);
             }
-            Method::Register
-            | Method::Message
-            | Method::Subscribe
-            | Method::Publish
-            | Method::Refer
+            Method::Register if message::to_tag(&req.headers).is_none() => {
+                self.on_register(now, req, from, peer, transport);
+            }
+            Method::Message | Method::Subscribe | Method::Publish | Method::Refer
                 if message::to_tag(&req.headers).is_none() =>
             {
                 self.note_unwanted(
@@ -171,7 +170,7 @@ impl Endpoint {
     }
 
     /// Answers `req` once, keeping no transaction: a retransmission of it is answered afresh.
-    fn respond_stateless(
+    pub(super) fn respond_stateless(
         &mut self,
         req: Request,
         peer: SocketAddr,
@@ -313,7 +312,7 @@ impl Endpoint {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn respond_non_invite(
+    pub(super) fn respond_non_invite(
         &mut self,
         now: Instant,
         req: Request,

@@ -5,8 +5,11 @@
 
 mod inbound;
 mod info;
+mod leg_end;
 mod limiter;
+mod parked;
 mod raw;
+mod register;
 mod timers;
 mod uac;
 mod unwanted;
@@ -14,6 +17,7 @@ mod unwanted;
 use crate::fast::FastMap;
 use crate::sip::auth::Credentials;
 use crate::sip::message::{self, Request, Response, SipMessage};
+use crate::sip::registrar::{Binding, RegistrarConfig};
 use crate::sip::transaction::{Role, TimerConfig, Transaction, TransactionEvent, TransactionKey};
 use crate::sip::uri::TransportKind;
 use bytes::Bytes;
@@ -24,7 +28,8 @@ use std::time::{Duration, Instant};
 use timers::{TimerQueue, Wake};
 use unwanted::{Unwanted, UnwantedLog};
 
-pub use uac::{CallEvent, CallOutcome, CallSpec, PeerFault};
+pub use leg_end::{ByeCause, CancelCause, FinalStatus, LegEnd, LegEndCause, PeerFault, Side};
+pub use uac::{CallEvent, CallSpec};
 
 /// Identifies one call placed through the endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -59,6 +64,16 @@ pub enum EndpointEvent {
     /// An OPTIONS probe, or the BYE of a dialog left open ([`Endpoint::end_dialog`]), ended:
     /// the final status, or `None` when no answer came (timer F or a transport error).
     Probe(ProbeHandle, Option<u16>),
+    /// A user's registered contacts changed (a REGISTER, an expiry, a contact that stopped
+    /// answering, a credential removed): the whole current set, empty when offline.
+    Registration {
+        /// The agent the user name belongs to.
+        owner: uuid::Uuid,
+        /// The user name (address of record).
+        username: String,
+        /// Its contacts now.
+        contacts: Vec<Binding>,
+    },
 }
 
 /// The addresses we advertise in Via and Contact, per transport.
@@ -77,6 +92,8 @@ pub struct EndpointConfig {
     pub trunks: Vec<IpAddr>,
     /// What requests from outside our dialogs and trunks may cost.
     pub limits: Limits,
+    /// What the registrar enforces.
+    pub registrar: RegistrarConfig,
 }
 
 /// Bounds on what requests from outside our dialogs and trunks may cost: a flood of them must
@@ -142,6 +159,8 @@ enum Owner {
     Cancel(CallHandle),
     /// An OPTIONS keep-alive, or the BYE of a dialog left open by a previous process.
     Probe(ProbeHandle),
+    /// A qualify OPTIONS to a registered contact.
+    Qualify(ProbeHandle),
     /// A server transaction, a BYE we sent (its call is over once it is sent), or one whose
     /// owner is gone.
     Nobody,
@@ -170,7 +189,13 @@ pub struct Endpoint {
     /// CSeq number: the ACK is a transaction of its own, matched to the answer here.
     /// The value: the answer's server transaction and the call it belongs to.
     awaiting_ack: FastMap<(String, u32), (u64, CallHandle)>,
+    /// INVITE client transactions in Accepted, held in the little they need until timer M.
+    accepted: parked::Parked,
+    /// Non-INVITE client transactions in Completed (over UDP), the same until timer K.
+    completed: parked::Parked,
     timers: TimerQueue,
+    /// The timer heap's length past which its stale entries are swept out.
+    timers_compact_at: usize,
     outbox: VecDeque<Transmit>,
     events: VecDeque<EndpointEvent>,
     next_id: u64,
@@ -179,6 +204,7 @@ pub struct Endpoint {
     server_transactions: usize,
     limiter: SourceLimiter,
     unwanted: UnwantedLog,
+    registrar: register::RegistrarState,
 }
 
 impl Endpoint {
@@ -192,6 +218,7 @@ impl Endpoint {
                 limits.max_sources,
             ),
             unwanted: UnwantedLog::new(limits.unwanted_log_interval),
+            registrar: register::RegistrarState::new(config.registrar.clone()),
             server_transactions: 0,
             config,
             transactions: FastMap::default(),
@@ -199,7 +226,10 @@ impl Endpoint {
             calls: FastMap::default(),
             dialogs: FastMap::default(),
             awaiting_ack: FastMap::default(),
+            accepted: parked::Parked::default(),
+            completed: parked::Parked::default(),
             timers: TimerQueue::default(),
+            timers_compact_at: TIMERS_COMPACT_MIN,
             outbox: VecDeque::new(),
             events: VecDeque::new(),
             next_id: 1,
@@ -292,6 +322,11 @@ impl Endpoint {
 
     /// Fires every timer due at or before `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.accepted.expire(now);
+        self.completed.expire(now);
+        if self.timers.len() > self.timers_compact_at {
+            self.compact_timers();
+        }
         while let Some(wake) = self.timers.pop_due(now) {
             match wake {
                 Wake::Tx(id, at) => {
@@ -310,13 +345,40 @@ impl Endpoint {
                 Wake::UnwantedSummary => {
                     self.unwanted.summarise(now);
                 }
+                Wake::BindingExpiry(at) => self.on_binding_expiry(now, at),
+                Wake::Qualify => self.on_qualify(now),
             }
         }
     }
 
     /// The next instant at which `handle_timeout` has work.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next_deadline()
+        [
+            self.timers.next_deadline(),
+            self.accepted.next_deadline(),
+            self.completed.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Sweeps out of the timer heap the entries that would wake nothing: a transaction's timer
+    /// re-armed or ended, the dial timeout of a call answered or over. Each is small, but a call
+    /// leaves several behind for up to 32 s (timers B and F, its dial timeout), which at high
+    /// call rates outweighs what the call itself still holds.
+    fn compact_timers(&mut self) {
+        let (transactions, calls) = (&self.transactions, &self.calls);
+        let expiry_armed = self.registrar.expiry_armed();
+        self.timers.retain(|wake| match wake {
+            Wake::Tx(id, at) => transactions.get(id).is_some_and(|e| e.armed == Some(*at)),
+            Wake::DialTimeout(h) => calls.get(h).is_some_and(|c| c.is_inviting()),
+            Wake::CancelGuard(h) => calls.contains_key(h),
+            Wake::UnwantedSummary => true,
+            Wake::BindingExpiry(at) => expiry_armed == Some(*at),
+            Wake::Qualify => true,
+        });
+        self.timers_compact_at = (self.timers.len() * 2).max(TIMERS_COMPACT_MIN);
     }
 
     /// The next message to send.
@@ -475,6 +537,39 @@ impl Endpoint {
                 events.push(ev);
             }
             let next = e.tx.poll_timeout();
+            let parked = match (&e.tx, next) {
+                (Transaction::ClientInvite(t), Some(until))
+                    if t.state() == crate::sip::transaction::ClientInviteState::Accepted =>
+                {
+                    Some((&mut self.accepted, until))
+                }
+                (Transaction::ClientNonInvite(t), Some(until))
+                    if t.state() == crate::sip::transaction::ClientNonInviteState::Completed =>
+                {
+                    Some((&mut self.completed, until))
+                }
+                _ => None,
+            };
+            if let Some((parked, until)) = parked {
+                {
+                    // From here on it only needs its branch, its call and its last timer.
+                    let owner_now = e.owner;
+                    let owner = match e.owner {
+                        Owner::Invite(h) => Some(h),
+                        _ => None,
+                    };
+                    parked.park(&e.key.branch, owner, until);
+                    let key = e.key.clone();
+                    self.transactions.remove(&id);
+                    if self.by_key.get(&key) == Some(&id) {
+                        self.by_key.remove(&key);
+                    }
+                    for ev in events {
+                        self.dispatch_tx_event(now, owner_now, ev);
+                    }
+                    return;
+                }
+            }
             if next != e.armed {
                 e.armed = next;
                 if let Some(at) = next {
@@ -521,6 +616,15 @@ impl Endpoint {
                 }
                 _ => {}
             },
+            Owner::Qualify(p) => match ev {
+                TransactionEvent::Response(r) if r.status_code.code() >= 200 => {
+                    self.on_qualify_answer(now, p, true)
+                }
+                TransactionEvent::Timeout | TransactionEvent::TransportError => {
+                    self.on_qualify_answer(now, p, false)
+                }
+                _ => {}
+            },
             Owner::Nobody => {}
         }
     }
@@ -542,6 +646,22 @@ impl Endpoint {
             }
         };
         match self.by_key.get(&key).copied() {
+            None if key.method == "INVITE" => match self.accepted.find(&key.branch) {
+                // RFC 6026 §7.2: a 2xx goes up (its call re-sends the ACK); anything else for
+                // an accepted INVITE is absorbed.
+                Some(owner) => {
+                    if resp.status_code.code() / 100 == 2 {
+                        self.dispatch_tx_event(
+                            now,
+                            owner_of_events(owner),
+                            TransactionEvent::Response(resp),
+                        );
+                    }
+                }
+                None => self.on_stray_response(now, from, resp),
+            },
+            // A retransmitted answer to a request of ours already answered: absorbed.
+            None if self.completed.find(&key.branch).is_some() => {}
             Some(id) => {
                 if let Some(e) = self.transactions.get_mut(&id) {
                     if let Transaction::ClientInvite(t) = &mut e.tx {
@@ -557,6 +677,17 @@ impl Endpoint {
     }
 }
 
+/// The timer heap is never swept below this length (smaller in tests, to sweep sooner).
+#[cfg(not(test))]
+const TIMERS_COMPACT_MIN: usize = 4096;
+#[cfg(test)]
+const TIMERS_COMPACT_MIN: usize = 256;
+
+/// Who hears the events of a parked INVITE transaction.
+fn owner_of_events(owner: Option<CallHandle>) -> Owner {
+    owner.map_or(Owner::Nobody, Owner::Invite)
+}
+
 /// The default dial timeout when a caller gives none.
 pub const DEFAULT_DIAL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -568,3 +699,6 @@ mod tests;
 
 #[cfg(test)]
 mod flood_tests;
+
+#[cfg(test)]
+mod register_tests;

@@ -1,8 +1,7 @@
-//! The endpoint against a scripted peer on a simulated clock: every disposition, CANCEL rules,
-//! digest retries and inbound requests, without a socket.
+//! The endpoint against a scripted peer on a simulated clock: every way a call ends, CANCEL
+//! rules, digest retries and inbound requests, without a socket.
 
 use super::*;
-use crate::domain::{Disposition, HangupBy};
 use crate::sip::build;
 use crate::sip::message::{Header, Method};
 use std::any::Any;
@@ -18,6 +17,7 @@ pub(super) fn endpoint() -> Endpoint {
         user_agent: "ringmaster-test".into(),
         trunks: Vec::new(),
         limits: Limits::default(),
+        registrar: Default::default(),
     })
 }
 
@@ -45,7 +45,7 @@ fn spec() -> CallSpec {
 
 /// The SDP offer of the calls placed in these tests (session id and version 7).
 fn our_offer() -> String {
-    crate::media::sdp::offer("127.0.0.1".parse().unwrap(), 20000, 7)
+    crate::sdp::offer("127.0.0.1".parse().unwrap(), 20000, 7)
 }
 
 /// Everything the endpoint sent, parsed.
@@ -73,7 +73,7 @@ fn events(ep: &mut Endpoint) -> Vec<CallEvent> {
         .collect()
 }
 
-fn outcome(evs: &[CallEvent]) -> CallOutcome {
+fn outcome(evs: &[CallEvent]) -> LegEnd {
     evs.iter()
         .find_map(|e| match e {
             CallEvent::Ended(o) => Some(o.clone()),
@@ -161,9 +161,10 @@ fn an_answered_call_is_acked_and_ends_answered_when_we_hang_up() {
     assert_eq!(message::cseq(&bye.headers), Some((2, "BYE")));
     // The call is over once the BYE is sent (RFC 3261 §15.1.1): its answer is not waited for.
     let o = outcome(&events(&mut ep));
-    assert_eq!(o.disposition, Disposition::Answered);
-    assert_eq!(o.hangup_by, Some(HangupBy::Local));
-    assert_eq!(o.sip_code, Some(200));
+    assert_eq!(o.cause, LegEndCause::LocalBye(ByeCause::Hangup));
+    assert!(o.answered);
+    assert_eq!(o.bye_from(), Some(Side::Local));
+    assert_eq!(o.final_code(), Some(200));
     assert_eq!(o.setup_ms, 300);
     assert_eq!(o.talk_ms, 1000);
     assert_eq!(ep.active_calls(), 0);
@@ -292,7 +293,10 @@ fn a_call_that_does_not_ask_for_progress_reports_only_its_answer_and_end() {
     assert!(matches!(evs[0], CallEvent::Answered { .. }));
     let h = CallHandle(ep.calls.keys().next().unwrap().0);
     ep.hangup(t0 + Duration::from_millis(10), h);
-    assert_eq!(outcome(&events(&mut ep)).disposition, Disposition::Answered);
+    assert_eq!(
+        outcome(&events(&mut ep)).cause,
+        LegEndCause::LocalBye(ByeCause::Hangup)
+    );
 }
 
 #[test]
@@ -301,7 +305,10 @@ fn a_bye_never_answered_is_re_sent_without_holding_the_call() {
     let h = CallHandle(ep.calls.keys().next().unwrap().0);
     ep.hangup(t0, h);
     assert_eq!(requests(&sent(&mut ep))[0].method, Method::Bye);
-    assert_eq!(outcome(&events(&mut ep)).disposition, Disposition::Answered);
+    assert_eq!(
+        outcome(&events(&mut ep)).cause,
+        LegEndCause::LocalBye(ByeCause::Hangup)
+    );
     assert_eq!(ep.active_calls(), 0);
     // Timer E re-sends it (UDP) until timer F; nothing more reaches the call's listener.
     let mut resent = 0;
@@ -322,8 +329,15 @@ fn busy_is_acked_by_the_transaction_and_ends_busy() {
     let out = sent(&mut ep);
     assert_eq!(requests(&out)[0].method, Method::Ack);
     let o = outcome(&events(&mut ep));
-    assert_eq!((o.disposition, o.sip_code), (Disposition::Busy, Some(486)));
-    assert_eq!(o.reason, "Busy Here");
+    assert_eq!(
+        (&o.cause, o.final_code()),
+        (&LegEndCause::FinalResponse, Some(486))
+    );
+    assert_eq!(
+        o.final_status.map(|s| s.reason).as_deref(),
+        Some("Busy Here")
+    );
+    assert!(!o.answered);
 }
 
 #[test]
@@ -348,10 +362,13 @@ fn dial_timeout_sends_cancel_and_the_487_ends_no_answer() {
     answer(&mut ep, t0 + Duration::from_secs(20), &invite, 487, vec![]);
     let o = outcome(&events(&mut ep));
     assert_eq!(
-        (o.disposition, o.sip_code),
-        (Disposition::NoAnswer, Some(487))
+        (&o.cause, o.final_code(), o.cancel),
+        (
+            &LegEndCause::FinalResponse,
+            Some(487),
+            Some(CancelCause::DialTimeout)
+        )
     );
-    assert_eq!(o.reason, "dial timeout");
 }
 
 #[test]
@@ -412,8 +429,8 @@ fn a_proxy_challenge_is_answered_once_with_digest_credentials() {
     answer(&mut ep, t0, &second, 407, vec![challenge]);
     let o = outcome(&events(&mut ep));
     assert_eq!(
-        (o.disposition, o.sip_code),
-        (Disposition::Unauthorized, Some(407))
+        (&o.cause, o.final_code()),
+        (&LegEndCause::FinalResponse, Some(407))
     );
 }
 
@@ -440,7 +457,10 @@ fn a_finished_call_releases_its_own_transactions_and_no_others() {
     let bye = requests(&sent(&mut ep))[0].clone();
     assert_eq!(bye.method, Method::Bye);
     answer(&mut ep, t0, &bye, 200, vec![]);
-    assert_eq!(outcome(&events(&mut ep)).disposition, Disposition::Answered);
+    assert_eq!(
+        outcome(&events(&mut ep)).cause,
+        LegEndCause::LocalBye(ByeCause::Hangup)
+    );
 
     let owners: Vec<Owner> = ep.transactions.values().map(|e| e.owner).collect();
     let mine = owners
@@ -454,11 +474,19 @@ fn a_finished_call_releases_its_own_transactions_and_no_others() {
         .count();
     assert_eq!(
         (mine, nobody, others),
-        (0, 3, 1),
-        "two INVITEs and a BYE released, the other call's INVITE kept: {owners:?}"
+        (0, 1, 1),
+        "the challenged INVITE released, the other call's INVITE kept: {owners:?}"
     );
+    // The answered INVITE (until timer M) and the answered BYE (until timer K) are parked in
+    // what they still need; a retransmitted 200 to either is absorbed, no ACK, no event.
+    assert_eq!((ep.accepted.len(), ep.completed.len()), (1, 1));
+    answer(&mut ep, t0, &retry, 200, vec![]);
+    answer(&mut ep, t0, &bye, 200, vec![]);
+    assert!(sent(&mut ep).is_empty());
+    assert!(events(&mut ep).is_empty());
+    assert_eq!(ep.stats().stray_in, 0);
     answer(&mut ep, t0, &other, 486, vec![]);
-    assert_eq!(outcome(&events(&mut ep)).disposition, Disposition::Busy);
+    assert_eq!(outcome(&events(&mut ep)).final_code(), Some(486));
 }
 
 #[test]
@@ -481,7 +509,8 @@ fn silence_ends_failed_at_timer_b_after_seven_invites() {
             CallEvent::Ended(o) => Some(o.clone()),
             _ => None,
         }) {
-            assert_eq!(o.disposition, Disposition::Failed);
+            assert_eq!(o.cause, LegEndCause::TimerB);
+            assert_eq!(o.peer_fault, Some(PeerFault::NoResponse));
             assert_eq!(t - t0, Duration::from_secs(32));
             assert_eq!(invites, 7);
             return;
@@ -542,8 +571,8 @@ fn the_callee_hanging_up_ends_answered_by_remote_and_is_answered_200() {
     assert!(matches!(&out[0], SipMessage::Response(r) if r.status_code.code() == 200));
     let o = outcome(&events(&mut ep));
     assert_eq!(
-        (o.disposition, o.hangup_by),
-        (Disposition::Answered, Some(HangupBy::Remote))
+        (&o.cause, o.bye_from()),
+        (&LegEndCause::RemoteBye, Some(Side::Remote))
     );
     assert_eq!(o.talk_ms, 2000);
 }
@@ -590,7 +619,8 @@ fn strangers_get_403_for_invite_481_for_unknown_dialogs_and_200_for_options() {
         ("OPTIONS", "", 200),
         ("BYE", ";tag=nope", 481),
         ("INFO", "", 481),
-        ("REGISTER", "", 405),
+        ("REGISTER", "", 401),
+        ("MESSAGE", "", 405),
     ] {
         peer_sends(&mut ep, t0, &common(method, to_tag));
         let out = sent(&mut ep);
@@ -760,8 +790,10 @@ fn without_an_ack_for_our_200_to_a_reinvite_the_call_is_hung_up() {
     // The BYE at timer L, then its own retransmission (timer E) while unanswered.
     assert_eq!(byes, vec![32_000, 32_500]);
     let o = outcome(&events(&mut ep));
-    assert_eq!(o.disposition, Disposition::Answered);
-    assert_eq!(o.reason, "no ACK for our answer to a re-INVITE");
+    assert_eq!(
+        o.cause,
+        LegEndCause::LocalBye(ByeCause::ReinviteUnacknowledged)
+    );
 }
 
 #[test]
@@ -881,8 +913,8 @@ fn an_unusable_offer_is_refused_488_and_leaves_the_call_as_it_was() {
     sent(&mut ep);
     let o = outcome(&events(&mut ep));
     assert_eq!(
-        (o.disposition, o.hangup_by),
-        (Disposition::Answered, Some(HangupBy::Remote))
+        (&o.cause, o.bye_from()),
+        (&LegEndCause::RemoteBye, Some(Side::Remote))
     );
 }
 
@@ -1053,4 +1085,45 @@ fn a_bye_for_a_stored_dialog_that_nobody_answers_reports_no_status_at_timer_f() 
     }
     assert!(matches!(ep.poll_event(), Some(EndpointEvent::Probe(h, None)) if h == p));
     assert!(!ep.requests_pending());
+}
+
+/// What ended calls leave behind stays bounded: their INVITEs and BYEs wait out timers M and K
+/// parked, and the timer heap entries they no longer need (timer B, the dial timeout, the
+/// BYE's timer F) are swept out rather than kept for 32 s each.
+#[test]
+fn ended_calls_leave_parked_transactions_and_a_bounded_timer_heap() {
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    let calls = 4 * TIMERS_COMPACT_MIN;
+    for i in 0..calls {
+        let now = t0 + Duration::from_millis(i as u64);
+        let invite = place(&mut ep, now);
+        answer(&mut ep, now, &invite, 200, vec![]);
+        let _ = sent(&mut ep); // ACK
+        let h = match ep.poll_event() {
+            Some(EndpointEvent::Call(h, CallEvent::Answered { .. })) => h,
+            e => panic!("expected the answer, got {e:?}"),
+        };
+        ep.hangup(now, h);
+        let bye = requests(&sent(&mut ep))[0].clone();
+        answer(&mut ep, now, &bye, 200, vec![]);
+        let _ = events(&mut ep);
+        ep.handle_timeout(now);
+    }
+    assert!(ep.transactions.is_empty());
+    assert_eq!(ep.accepted.len(), calls);
+    assert!(
+        ep.timers.len() <= 2 * TIMERS_COMPACT_MIN,
+        "{}",
+        ep.timers.len()
+    );
+    // Timer K (5 s) ends the BYEs, timer M (32 s) the INVITEs.
+    let last = t0 + Duration::from_millis(calls as u64);
+    ep.handle_timeout(last + Duration::from_secs(6));
+    assert_eq!(ep.completed.len(), 0);
+    assert!(ep.accepted.len() > 0);
+    let due = ep.poll_timeout().expect("timer M is due");
+    assert!(due <= last + Duration::from_secs(33));
+    ep.handle_timeout(last + Duration::from_secs(33));
+    assert_eq!(ep.accepted.len(), 0);
 }

@@ -19,6 +19,10 @@ pub(super) enum Wake {
     CancelGuard(CallHandle),
     /// The end of an interval of unwanted traffic: log its summary.
     UnwantedSummary,
+    /// The earliest registrar binding expiry, armed for the given instant.
+    BindingExpiry(Instant),
+    /// The next round of qualify OPTIONS to registered contacts.
+    Qualify,
 }
 
 /// A min-heap of deadlines.
@@ -39,6 +43,16 @@ impl TimerQueue {
             Some(Reverse((at, _))) if *at <= now => self.heap.pop().map(|Reverse((_, w))| w),
             _ => None,
         }
+    }
+
+    /// How many entries are queued, stale ones included.
+    pub(super) fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// Keeps only the entries for which `live` holds.
+    pub(super) fn retain(&mut self, mut live: impl FnMut(&Wake) -> bool) {
+        self.heap.retain(|Reverse((_, w))| live(w));
     }
 
     /// The earliest deadline.

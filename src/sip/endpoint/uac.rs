@@ -1,11 +1,11 @@
 //! Outbound calls (the UAC side): INVITE through a trunk, digest auth retries, CANCEL at the
-//! dial timeout, ACK and BYE, and the disposition every attempt ends with.
+//! dial timeout, ACK and BYE, and the SIP facts every leg ends with ([`LegEnd`]).
 
+use super::leg_end::{ByeCause, CancelCause, FinalStatus, LegEnd, LegEndCause, PeerFault};
 use super::timers::Wake;
 use super::unwanted::Unwanted;
 use super::{CallHandle, Endpoint, EndpointEvent, Owner, ProbeHandle};
-use crate::domain::{Disposition, HangupBy};
-use crate::media::sdp;
+use crate::sdp;
 use crate::sip::auth::{self, Credentials};
 use crate::sip::build::{self, BuildError};
 use crate::sip::dialog::{Dialog, DialogError, DialogRecord};
@@ -87,67 +87,7 @@ pub enum CallEvent {
         sdp: Bytes,
     },
     /// The call is over; nothing more will be reported for it.
-    Ended(CallOutcome),
-}
-
-/// The outcome of one attempt, ready to be recorded.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CallOutcome {
-    /// What became of the attempt.
-    pub disposition: Disposition,
-    /// The final SIP status of the INVITE, if one arrived.
-    pub sip_code: Option<u16>,
-    /// A short human reason (reason phrase, or what we gave up on).
-    pub reason: String,
-    /// Who hung up an answered call.
-    pub hangup_by: Option<HangupBy>,
-    /// The Call-ID of the attempt.
-    pub call_id: String,
-    /// INVITE sent → final response (or the end, if none came).
-    pub setup_ms: u64,
-    /// Answer → hang-up.
-    pub talk_ms: u64,
-    /// Whether the call failed because the next hop did not take it (as opposed to the callee
-    /// refusing it): what a trunk's health is judged by.
-    pub peer_fault: Option<PeerFault>,
-}
-
-/// How a next hop failed to take a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PeerFault {
-    /// No response to the INVITE at all (timer B without even a 100).
-    NoResponse,
-    /// The transport failed (ICMP unreachable, TCP connection refused or reset).
-    Transport,
-    /// `503 Service Unavailable`, with the seconds of its `Retry-After` if it had one.
-    Unavailable {
-        /// `Retry-After`, in seconds.
-        retry_after: Option<u32>,
-    },
-}
-
-impl CallOutcome {
-    /// A call that failed before any SIP exchange, for `reason`.
-    pub fn failed(reason: impl Into<String>) -> CallOutcome {
-        CallOutcome {
-            disposition: Disposition::Failed,
-            sip_code: None,
-            reason: reason.into(),
-            hangup_by: None,
-            call_id: String::new(),
-            setup_ms: 0,
-            talk_ms: 0,
-            peer_fault: None,
-        }
-    }
-}
-
-/// Why we are cancelling an unanswered call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CancelReason {
-    DialTimeout,
-    Hangup,
+    Ended(LegEnd),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,7 +107,7 @@ pub(super) struct UacCall {
     txs: Vec<u64>,
     phase: Phase,
     provisional_seen: bool,
-    cancel: Option<CancelReason>,
+    cancel: Option<CancelCause>,
     cancel_sent: bool,
     auth_attempts: u8,
     nonce_count: u32,
@@ -176,7 +116,8 @@ pub(super) struct UacCall {
     started: Instant,
     final_at: Option<Instant>,
     answered_at: Option<Instant>,
-    final_code: Option<u16>,
+    /// The INVITE's final response, once one arrived.
+    final_status: Option<FinalStatus>,
     /// How far the `o=` version of the SDP we last sent is past the one of our offer.
     sdp_revision: u64,
     /// Why the next hop did not take the call, once known.
@@ -184,6 +125,11 @@ pub(super) struct UacCall {
 }
 
 impl UacCall {
+    /// Whether the INVITE still waits for its final answer (the dial timeout still matters).
+    pub(super) fn is_inviting(&self) -> bool {
+        self.phase == Phase::Inviting
+    }
+
     fn call_id(&self) -> String {
         message::call_id(&self.invite.headers)
             .unwrap_or_default()
@@ -307,7 +253,7 @@ impl Endpoint {
                 started: now,
                 final_at: None,
                 answered_at: None,
-                final_code: None,
+                final_status: None,
                 sdp_revision: 0,
                 peer_fault: None,
             },
@@ -324,14 +270,8 @@ impl Endpoint {
             return;
         };
         match call.phase {
-            Phase::Inviting => self.cancel_call(now, handle, CancelReason::Hangup),
-            Phase::Confirmed => self.send_bye(
-                now,
-                handle,
-                Disposition::Answered,
-                "normal clearing",
-                Some(HangupBy::Local),
-            ),
+            Phase::Inviting => self.cancel_call(now, handle, CancelCause::Hangup),
+            Phase::Confirmed => self.send_bye(now, handle, ByeCause::Hangup),
         }
     }
 
@@ -344,13 +284,7 @@ impl Endpoint {
             .is_some_and(|c| c.phase == Phase::Confirmed)
         {
             tracing::warn!("no ACK for our 200 to a re-INVITE; hanging up");
-            self.send_bye(
-                now,
-                handle,
-                Disposition::Answered,
-                "no ACK for our answer to a re-INVITE",
-                Some(HangupBy::Local),
-            );
+            self.send_bye(now, handle, ByeCause::ReinviteUnacknowledged);
         }
     }
 
@@ -360,7 +294,7 @@ impl Endpoint {
             .get(&handle)
             .is_some_and(|c| c.phase == Phase::Inviting)
         {
-            self.cancel_call(now, handle, CancelReason::DialTimeout);
+            self.cancel_call(now, handle, CancelCause::DialTimeout);
         }
     }
 
@@ -369,22 +303,11 @@ impl Endpoint {
             return;
         };
         if call.phase == Phase::Inviting {
-            let d = match call.cancel {
-                Some(CancelReason::Hangup) => Disposition::Cancelled,
-                _ => Disposition::NoAnswer,
-            };
-            self.finish(
-                now,
-                handle,
-                d,
-                None,
-                "no final response after CANCEL".into(),
-                None,
-            );
+            self.finish(now, handle, LegEndCause::NoFinalResponseAfterCancel);
         }
     }
 
-    fn cancel_call(&mut self, now: Instant, handle: CallHandle, reason: CancelReason) {
+    fn cancel_call(&mut self, now: Instant, handle: CallHandle, reason: CancelCause) {
         let Some(call) = self.calls.get_mut(&handle) else {
             return;
         };
@@ -472,26 +395,16 @@ impl Endpoint {
             }
             TransactionEvent::Timeout => {
                 if call.phase == Phase::Inviting {
-                    let reason = if call.provisional_seen {
-                        "timer B"
-                    } else {
+                    if !call.provisional_seen {
                         call.peer_fault = Some(PeerFault::NoResponse);
-                        "no response (timer B)"
-                    };
-                    self.finish(now, handle, Disposition::Failed, None, reason.into(), None);
+                    }
+                    self.finish(now, handle, LegEndCause::TimerB);
                 }
             }
             TransactionEvent::TransportError => {
                 if call.phase == Phase::Inviting {
                     call.peer_fault = Some(PeerFault::Transport);
-                    self.finish(
-                        now,
-                        handle,
-                        Disposition::Failed,
-                        None,
-                        "transport error".into(),
-                        None,
-                    );
+                    self.finish(now, handle, LegEndCause::TransportError);
                 }
             }
             TransactionEvent::Terminated => {}
@@ -517,18 +430,12 @@ impl Endpoint {
             return;
         }
         call.final_at.get_or_insert(now);
-        call.final_code = Some(resp.status_code.code());
+        call.final_status = Some(final_status(&resp));
         let mut dialog = match Dialog::from_uac_response(&call.invite, &resp) {
             Ok(d) => d,
             Err(e) => {
-                self.finish(
-                    now,
-                    handle,
-                    Disposition::Failed,
-                    Some(200),
-                    format!("unusable 2xx: {e}"),
-                    None,
-                );
+                let error = e.to_string();
+                self.finish(now, handle, LegEndCause::UnusableAnswer { error });
                 return;
             }
         };
@@ -548,20 +455,10 @@ impl Endpoint {
             return;
         };
         match call.cancel {
-            Some(reason) => {
+            Some(_) => {
                 // The callee answered while we were cancelling: ACK and hang up at once.
-                let d = match reason {
-                    CancelReason::DialTimeout => Disposition::NoAnswer,
-                    CancelReason::Hangup => Disposition::Cancelled,
-                };
                 call.phase = Phase::Confirmed;
-                self.send_bye(
-                    now,
-                    handle,
-                    d,
-                    "answered after CANCEL",
-                    Some(HangupBy::Local),
-                );
+                self.send_bye(now, handle, ByeCause::AnsweredAfterCancel);
             }
             None => {
                 call.phase = Phase::Confirmed;
@@ -601,16 +498,8 @@ impl Endpoint {
                 retry_after: message::retry_after(&resp.headers),
             });
         }
-        let disposition = match (code, call.cancel) {
-            (487, Some(CancelReason::DialTimeout)) => Disposition::NoAnswer,
-            (487, Some(CancelReason::Hangup)) => Disposition::Cancelled,
-            _ => Disposition::from_final_status(code),
-        };
-        let reason = match (code, call.cancel) {
-            (487, Some(CancelReason::DialTimeout)) => "dial timeout".to_string(),
-            _ => build::reason(&resp),
-        };
-        self.finish(now, handle, disposition, Some(code), reason, None);
+        call.final_status = Some(final_status(&resp));
+        self.finish(now, handle, LegEndCause::FinalResponse);
     }
 
     /// Answers a 401/407 with credentials; false when we have none, or they already failed
@@ -703,14 +592,7 @@ impl Endpoint {
     /// transaction (RFC 3261 §15.1.1): its outcome is reported at once, and the transaction
     /// goes on alone (re-sent until answered or timer F), so a far end that never answers
     /// the BYE does not hold the call open for 32 s.
-    fn send_bye(
-        &mut self,
-        now: Instant,
-        handle: CallHandle,
-        d: Disposition,
-        reason: &str,
-        by: Option<HangupBy>,
-    ) {
+    fn send_bye(&mut self, now: Instant, handle: CallHandle, cause: ByeCause) {
         let Some(call) = self.calls.get(&handle) else {
             return;
         };
@@ -718,8 +600,7 @@ impl Endpoint {
         let Some(call) = self.calls.get_mut(&handle) else {
             return;
         };
-        let (default_peer, transport, code) =
-            (call.spec.peer, call.spec.transport, call.final_code);
+        let (default_peer, transport) = (call.spec.peer, call.spec.transport);
         if let Some(dialog) = call.dialog.as_mut() {
             let peer = next_hop_addr(dialog, default_peer);
             match dialog.request(Method::Bye, &via, Vec::new(), Vec::new()) {
@@ -729,7 +610,7 @@ impl Endpoint {
                 Err(e) => tracing::warn!(error = %e, "could not build BYE"),
             }
         }
-        self.finish(now, handle, d, code, reason.to_string(), by);
+        self.finish(now, handle, LegEndCause::LocalBye(cause));
     }
 
     /// The callee sent BYE on a confirmed call.
@@ -738,15 +619,7 @@ impl Endpoint {
             return;
         };
         if call.phase == Phase::Confirmed {
-            let code = call.final_code;
-            self.finish(
-                now,
-                handle,
-                Disposition::Answered,
-                code,
-                "callee hung up".into(),
-                Some(HangupBy::Remote),
-            );
+            self.finish(now, handle, LegEndCause::RemoteBye);
         }
     }
 
@@ -835,15 +708,8 @@ impl Endpoint {
         );
     }
 
-    fn finish(
-        &mut self,
-        now: Instant,
-        handle: CallHandle,
-        disposition: Disposition,
-        sip_code: Option<u16>,
-        reason: String,
-        hangup_by: Option<HangupBy>,
-    ) {
+    /// Ends call `handle` for `cause` and reports how it ended.
+    fn finish(&mut self, now: Instant, handle: CallHandle, cause: LegEndCause) {
         let Some(call) = self.calls.remove(&handle) else {
             return;
         };
@@ -851,11 +717,11 @@ impl Endpoint {
             self.dialogs.remove(&d.id);
         }
         let ms = |d: Duration| d.as_millis() as u64;
-        let outcome = CallOutcome {
-            disposition,
-            sip_code: sip_code.or(call.final_code),
-            reason,
-            hangup_by,
+        let end = LegEnd {
+            cause,
+            answered: call.phase == Phase::Confirmed,
+            cancel: call.cancel,
+            provisional_seen: call.provisional_seen,
             call_id: call.call_id(),
             setup_ms: ms(call
                 .final_at
@@ -866,6 +732,7 @@ impl Endpoint {
                 .map(|a| ms(now.saturating_duration_since(a)))
                 .unwrap_or(0),
             peer_fault: call.peer_fault,
+            final_status: call.final_status,
         };
         // Transactions of a finished call keep running (absorbing retransmissions) but report
         // to nobody. Only the call's own are visited: the endpoint holds every transaction of
@@ -876,7 +743,7 @@ impl Endpoint {
             }
         }
         self.events
-            .push_back(EndpointEvent::Call(handle, CallEvent::Ended(outcome)));
+            .push_back(EndpointEvent::Call(handle, CallEvent::Ended(end)));
     }
 }
 
@@ -914,6 +781,14 @@ impl Endpoint {
         if let Some(call) = self.calls.get_mut(&handle) {
             call.txs.push(id);
         }
+    }
+}
+
+/// The final status `resp` carries.
+fn final_status(resp: &Response) -> FinalStatus {
+    FinalStatus {
+        code: resp.status_code.code(),
+        reason: build::reason(resp),
     }
 }
 

@@ -2,18 +2,18 @@
 //! next deadline.
 
 use super::tcp::{self, TcpEvent};
-use super::{Command, PlacedCall, TransportError, CALL_EVENT_CAPACITY};
+use super::Command;
 use crate::fast::FastMap;
 use crate::sip::endpoint::{
-    CallEvent, CallHandle, CallOutcome, Endpoint, EndpointConfig, EndpointEvent, ProbeHandle,
-    Transmit,
+    CallEvent, CallHandle, Endpoint, EndpointConfig, EndpointEvent, LegEnd, ProbeHandle, Transmit,
 };
+use crate::sip::registrar::Registration;
 use crate::sip::uri::TransportKind;
 use bytes::Bytes;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Most datagrams handled per wake-up before the driver looks at its other inputs.
 const UDP_BATCH: usize = 256;
@@ -30,6 +30,7 @@ struct Driver {
     calls: FastMap<CallHandle, mpsc::Sender<CallEvent>>,
     probes: FastMap<ProbeHandle, oneshot::Sender<Option<u16>>>,
     tcp: tcp::Pool,
+    registrations: broadcast::Sender<Registration>,
 }
 
 pub(super) async fn run(
@@ -37,6 +38,7 @@ pub(super) async fn run(
     udp: UdpSocket,
     listener: Option<TcpListener>,
     mut commands: mpsc::Receiver<Command>,
+    registrations: broadcast::Sender<Registration>,
 ) {
     let (tcp_events_tx, mut tcp_events) = mpsc::channel::<TcpEvent>(4096);
     let pool = tcp::Pool::new(tcp_events_tx.clone());
@@ -49,6 +51,7 @@ pub(super) async fn run(
         calls: FastMap::default(),
         probes: FastMap::default(),
         tcp: pool,
+        registrations,
     };
     let mut buf = vec![0u8; 65_536];
     // Once asked to stop: whom to tell, and when to stop at the latest.
@@ -107,24 +110,13 @@ impl Driver {
     fn command(&mut self, cmd: Command) {
         let now = Instant::now();
         match cmd {
-            Command::PlaceCall(spec, reply) => {
-                let result = match self.endpoint.place_call(now, *spec) {
-                    Ok(handle) => {
-                        let (tx, events) = mpsc::channel(CALL_EVENT_CAPACITY);
-                        self.calls.insert(handle, tx);
-                        Ok(PlacedCall { handle, events })
-                    }
-                    Err(e) => Err(TransportError::InvalidCall(e.to_string())),
-                };
-                let _ = reply.send(result);
-            }
             Command::Dial(spec, handle, tx) => {
                 match self.endpoint.place_call_as(now, handle, *spec) {
                     Ok(()) => {
                         self.calls.insert(handle, tx);
                     }
                     Err(e) => {
-                        let _ = tx.try_send(CallEvent::Ended(CallOutcome::failed(format!(
+                        let _ = tx.try_send(CallEvent::Ended(LegEnd::not_placed(format!(
                             "invalid call: {e}"
                         ))));
                     }
@@ -152,6 +144,11 @@ impl Driver {
             },
             Command::Stats(reply) => {
                 let _ = reply.send(self.endpoint.stats());
+            }
+            Command::SetCredential(credential) => self.endpoint.set_credential(now, *credential),
+            Command::RemoveCredential(username) => self.endpoint.remove_credential(&username),
+            Command::Bindings(username, reply) => {
+                let _ = reply.send(self.endpoint.bindings(&username));
             }
             Command::Shutdown(_) => {}
         }
@@ -202,6 +199,18 @@ impl Driver {
                     if let Some(tx) = self.probes.remove(&p) {
                         let _ = tx.send(code);
                     }
+                }
+                EndpointEvent::Registration {
+                    owner,
+                    username,
+                    contacts,
+                } => {
+                    // No subscriber yet is fine: the bindings stay readable.
+                    let _ = self.registrations.send(Registration {
+                        owner,
+                        username,
+                        contacts,
+                    });
                 }
             }
         }

@@ -11,13 +11,14 @@ use crate::sip::dialog::DialogRecord;
 use crate::sip::endpoint::{
     CallEvent, CallHandle, CallSpec, EndpointConfig, EndpointStats, Limits,
 };
+use crate::sip::registrar::{Binding, Credential, RegistrarConfig, Registration};
 use crate::sip::transaction::TimerConfig;
 use crate::sip::uri::TransportKind;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// How to open the SIP sockets.
 #[derive(Debug, Clone)]
@@ -39,6 +40,8 @@ pub struct TransportConfig {
     pub trunks: Vec<IpAddr>,
     /// What requests from outside our dialogs and trunks may cost.
     pub limits: Limits,
+    /// What the registrar enforces.
+    pub registrar: RegistrarConfig,
 }
 
 impl Default for TransportConfig {
@@ -52,6 +55,7 @@ impl Default for TransportConfig {
             user_agent: format!("ringmaster/{}", env!("CARGO_PKG_VERSION")),
             trunks: Vec::new(),
             limits: Limits::default(),
+            registrar: RegistrarConfig::default(),
         }
     }
 }
@@ -65,9 +69,9 @@ pub enum TransportError {
     /// The driver task has stopped.
     #[error("SIP endpoint has stopped")]
     Stopped,
-    /// The call could not be built from its spec.
-    #[error("invalid call: {0}")]
-    InvalidCall(String),
+    /// The call could not be placed (its spec does not make a request); the reason says why.
+    #[error("{0}")]
+    NotPlaced(String),
 }
 
 /// A placed call: its handle and the stream of its events (ending with `CallEvent::Ended`).
@@ -79,10 +83,6 @@ pub struct PlacedCall {
 }
 
 pub(crate) enum Command {
-    PlaceCall(
-        Box<CallSpec>,
-        oneshot::Sender<Result<PlacedCall, TransportError>>,
-    ),
     /// A call whose handle and event queue the caller made (`EndpointHandle::dial`).
     Dial(Box<CallSpec>, CallHandle, mpsc::Sender<CallEvent>),
     Hangup(CallHandle),
@@ -95,6 +95,9 @@ pub(crate) enum Command {
     /// A BYE for a dialog this endpoint does not hold (`EndpointHandle::end_dialog`).
     EndDialog(Box<DialogRecord>, oneshot::Sender<Option<u16>>),
     Stats(oneshot::Sender<EndpointStats>),
+    SetCredential(Box<Credential>),
+    RemoveCredential(String),
+    Bindings(String, oneshot::Sender<Vec<Binding>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -106,23 +109,24 @@ pub struct EndpointHandle {
     tcp: Option<SocketAddr>,
     /// The next handle [`dial`](Self::dial) gives out (in `CallHandle::CALLER_MADE`'s space).
     next_call: Arc<AtomicU64>,
+    /// Registration changes, for whoever subscribes.
+    registrations: broadcast::Sender<Registration>,
 }
+
+/// Registration changes kept for a subscriber that falls behind; older ones are lost to it
+/// (it sees `RecvError::Lagged` and can read the current bindings instead).
+const REGISTRATION_EVENT_CAPACITY: usize = 1024;
 
 /// Events buffered per call: a call reports at most a handful.
 const CALL_EVENT_CAPACITY: usize = 16;
 
 impl EndpointHandle {
-    /// Places a call; its events arrive on the returned receiver.
-    pub async fn place_call(&self, spec: CallSpec) -> Result<PlacedCall, TransportError> {
-        let (tx, rx) = oneshot::channel();
-        self.send(Command::PlaceCall(Box::new(spec), tx)).await?;
-        rx.await.map_err(|_| TransportError::Stopped)?
-    }
-
     /// Places a call without waiting for the endpoint: the handle and the event queue are
     /// made here, so nothing comes back but the call's events. A call the endpoint cannot
-    /// place (its URI does not parse) ends at once, `failed`, its reason saying why; if the
-    /// endpoint has stopped, the events end without `Ended`.
+    /// place (its URI does not parse) ends at once, [`LegEndCause::NotPlaced`] saying why; if
+    /// the endpoint has stopped, the events end without `Ended`.
+    ///
+    /// [`LegEndCause::NotPlaced`]: crate::sip::endpoint::LegEndCause::NotPlaced
     pub fn dial(&self, spec: CallSpec) -> PlacedCall {
         let n = self.next_call.fetch_add(1, Ordering::Relaxed);
         let handle = CallHandle(CallHandle::CALLER_MADE | n);
@@ -175,6 +179,32 @@ impl EndpointHandle {
         let (tx, rx) = oneshot::channel();
         self.send(Command::EndDialog(Box::new(record), tx)).await?;
         rx.await.map_err(|_| TransportError::Stopped)
+    }
+
+    /// Adds or replaces who may register as `credential.username` (an agent's softphone).
+    pub async fn set_credential(&self, credential: Credential) -> Result<(), TransportError> {
+        self.send(Command::SetCredential(Box::new(credential)))
+            .await
+    }
+
+    /// Removes a user's credential; its registered contacts are dropped with it.
+    pub async fn remove_credential(&self, username: &str) -> Result<(), TransportError> {
+        self.send(Command::RemoveCredential(username.to_string()))
+            .await
+    }
+
+    /// The contacts `username` has registered now.
+    pub async fn bindings(&self, username: &str) -> Result<Vec<Binding>, TransportError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Bindings(username.to_string(), tx))
+            .await?;
+        rx.await.map_err(|_| TransportError::Stopped)
+    }
+
+    /// Every registration change from now on: a user's whole set of contacts after each
+    /// change (empty: offline).
+    pub fn registrations(&self) -> broadcast::Receiver<Registration> {
+        self.registrations.subscribe()
     }
 
     /// The endpoint's counters.
@@ -236,14 +266,23 @@ pub async fn start(config: TransportConfig) -> Result<EndpointHandle, TransportE
         user_agent: config.user_agent.clone(),
         trunks: config.trunks.clone(),
         limits: config.limits,
+        registrar: config.registrar.clone(),
     };
     let (commands, rx) = mpsc::channel(1024);
-    tokio::spawn(driver::run(endpoint_config, udp, tcp, rx));
+    let (registrations, _) = broadcast::channel(REGISTRATION_EVENT_CAPACITY);
+    tokio::spawn(driver::run(
+        endpoint_config,
+        udp,
+        tcp,
+        rx,
+        registrations.clone(),
+    ));
     Ok(EndpointHandle {
         commands,
         udp: udp_addr,
         tcp: tcp_addr,
         next_call: Arc::default(),
+        registrations,
     })
 }
 
@@ -273,7 +312,7 @@ pub fn local_ip_towards(peer: SocketAddr) -> io::Result<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Disposition;
+    use crate::sip::endpoint::LegEndCause;
     use std::time::Duration;
 
     fn spec(request_uri: String, peer: SocketAddr) -> CallSpec {
@@ -317,15 +356,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_dialed_call_the_endpoint_cannot_place_ends_failed_saying_why() {
+    async fn a_dialed_call_the_endpoint_cannot_place_ends_not_placed_saying_why() {
         let endpoint = start(TransportConfig::default()).await.expect("endpoint");
         let to: SocketAddr = "127.0.0.1:9".parse().expect("addr");
         // No host: not a URI a request can carry.
         let mut placed = endpoint.dial(spec("sip:".into(), to));
         match placed.events.recv().await {
             Some(CallEvent::Ended(outcome)) => {
-                assert_eq!(outcome.disposition, Disposition::Failed);
-                assert!(outcome.reason.starts_with("invalid call:"), "{outcome:?}");
+                assert!(
+                    matches!(&outcome.cause, LegEndCause::NotPlaced { reason } if reason.starts_with("invalid call:")),
+                    "{outcome:?}"
+                );
             }
             other => panic!("expected the call's end, got {other:?}"),
         }

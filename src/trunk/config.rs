@@ -1,5 +1,5 @@
 //! A trunk's configuration: configured by name with a URI, transport, credentials and caller
-//! id, resolved once to an address (its health and shared limits: `crate::trunk`).
+//! id, resolved once to an address; and the call spec for dialing through it.
 
 use crate::domain::sip_uri::has_control;
 use crate::domain::{Dialable, UserPart};

@@ -1,6 +1,10 @@
-//! SDP offers and answers (RFC 4566 / RFC 3264) for the calls ringmaster places.
+//! SDP offers and answers (RFC 4566 / RFC 3264) for the calls ringmaster places: pure text in
+//! and out, no IO. The SIP core answers re-offers with it and the media layer reads the
+//! answer's address and codec from it; neither imports the other for SDP.
 
-use crate::media::g711::Codec;
+mod codec;
+
+pub use codec::Codec;
 use std::net::{IpAddr, SocketAddr};
 
 /// The audio formats ringmaster offers: PCMU, PCMA and RFC 4733 telephone-events.
@@ -321,5 +325,4 @@ fn parse_connection(value: &str) -> Result<IpAddr, SdpError> {
 }
 
 #[cfg(test)]
-#[path = "sdp_tests.rs"]
 mod tests;

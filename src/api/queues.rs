@@ -1,0 +1,287 @@
+//! `/queues`: where answered calls wait for an agent and how the agent is chosen. The answers
+//! carry the calls waiting and being served now (`wait_queuecall_ids`,
+//! `service_queuecall_ids`) from the node's live board.
+
+use super::agents::MAX_TAGS;
+use super::auth::Customer;
+use super::documents::{ensure_unused, owned, referenced, save, Stamped};
+use super::error::ApiError;
+use super::fields::{Fields, Known, Write, READ_ONLY};
+use super::paging::{Paging, MAX_PAGE_SIZE};
+use super::ApiState;
+use crate::domain::time::{now_string, NEVER};
+use crate::domain::{Flow, Queue, RoutingMethod};
+use crate::flow;
+use crate::store::{Listed, Page};
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Longest wait or service timeout: a day, in ms.
+const MAX_TIMEOUT: i64 = 86_400_000;
+/// Longest wrap-up time: an hour, in ms.
+const MAX_WRAP_UP: i64 = 3_600_000;
+
+/// The fields a queue body may carry; the counters and the live call lists are read only.
+const FIELDS: Known = Known {
+    writable: &[
+        "name",
+        "detail",
+        "routing_method",
+        "tag_ids",
+        "wait_flow_id",
+        "wait_actions",
+        "wait_timeout",
+        "service_timeout",
+        "timeout_wait",
+        "timeout_service",
+        "wrap_up_time",
+    ],
+    read_only: &[
+        READ_ONLY[0],
+        READ_ONLY[1],
+        READ_ONLY[2],
+        READ_ONLY[3],
+        READ_ONLY[4],
+        "total_incoming_count",
+        "total_serviced_count",
+        "total_abandoned_count",
+        "wait_queuecall_ids",
+        "service_queuecall_ids",
+    ],
+};
+
+/// Registers the routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/queues")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .service(
+        web::resource("/queues/{id}")
+            .route(web::get().to(get))
+            .route(web::put().to(update))
+            .route(web::delete().to(delete)),
+    );
+}
+
+/// A queue as answered: the stored fields and the calls it holds now.
+#[derive(Debug, Serialize)]
+struct QueueView {
+    #[serde(flatten)]
+    queue: Queue,
+    wait_queuecall_ids: Vec<Uuid>,
+    service_queuecall_ids: Vec<Uuid>,
+}
+
+impl QueueView {
+    fn new(state: &ApiState, queue: Queue) -> QueueView {
+        let live = state.live.queues.live(queue.id);
+        QueueView {
+            queue,
+            wait_queuecall_ids: live.waiting,
+            service_queuecall_ids: live.serving,
+        }
+    }
+}
+
+fn answer(state: &ApiState, queue: Queue) -> HttpResponse {
+    HttpResponse::Ok().json(QueueView::new(state, queue))
+}
+
+/// A new queue: random routing, no tags, no wait limits.
+fn new_queue(customer: Uuid) -> Queue {
+    Queue {
+        id: Uuid::new_v4(),
+        customer_id: customer,
+        name: String::new(),
+        detail: String::new(),
+        routing_method: RoutingMethod::Random,
+        tag_ids: Vec::new(),
+        wait_flow_id: Uuid::nil(),
+        wait_actions: Vec::new(),
+        wait_timeout: 0,
+        service_timeout: 0,
+        wrap_up_time: 0,
+        total_incoming_count: 0,
+        total_serviced_count: 0,
+        total_abandoned_count: 0,
+        tm_create: now_string(),
+        tm_update: NEVER.into(),
+        tm_delete: NEVER.into(),
+    }
+}
+
+/// Applies the fields the body carries.
+async fn apply(state: &ApiState, queue: &mut Queue, f: &Fields) -> Result<(), ApiError> {
+    if let Some(v) = f.string("name")? {
+        queue.name = v;
+    }
+    if let Some(v) = f.string("detail")? {
+        queue.detail = v;
+    }
+    if let Some(v) = f.raw("routing_method") {
+        queue.routing_method = v.as_str().and_then(RoutingMethod::parse).ok_or_else(|| {
+            let methods: Vec<&str> = RoutingMethod::ALL.iter().map(|m| m.as_str()).collect();
+            ApiError::invalid(
+                "routing_method",
+                format!(
+                    "{v} is not a routing method; use one of {}",
+                    methods.join(", ")
+                ),
+            )
+        })?;
+    }
+    if let Some(v) = f.uuids("tag_ids", MAX_TAGS)? {
+        queue.tag_ids = v;
+    }
+    if let Some(v) = f.raw("wait_actions") {
+        queue.wait_actions = flow::parse_actions("wait_actions", v)?;
+    }
+    if let Some(id) = f.uuid("wait_flow_id")? {
+        if !id.is_nil() {
+            referenced::<Flow>(state, queue.customer_id, "wait_flow_id", id).await?;
+        }
+        queue.wait_flow_id = id;
+    }
+    if !queue.wait_flow_id.is_nil() && !queue.wait_actions.is_empty() {
+        let field = if f.raw("wait_actions").is_some() {
+            "wait_actions"
+        } else {
+            "wait_flow_id"
+        };
+        return Err(ApiError::invalid(
+            field,
+            "a queue has wait_flow_id or wait_actions, not both",
+        ));
+    }
+    // VoIPBIN's create body names the timeouts `timeout_wait` and `timeout_service`; its
+    // answers, `wait_timeout` and `service_timeout`. Either is taken, not both.
+    let ms = format!("a number of ms between 0 (no limit) and {MAX_TIMEOUT}");
+    for (name, alias, slot) in [
+        ("wait_timeout", "timeout_wait", &mut queue.wait_timeout),
+        (
+            "service_timeout",
+            "timeout_service",
+            &mut queue.service_timeout,
+        ),
+    ] {
+        if f.raw(name).is_some() && f.raw(alias).is_some() {
+            return Err(ApiError::invalid(
+                alias,
+                format!("the same as {name}: give one of them"),
+            ));
+        }
+        for field in [name, alias] {
+            if let Some(v) = f.int(field, 0..=MAX_TIMEOUT, &ms)? {
+                *slot = v as u64;
+            }
+        }
+    }
+    if let Some(v) = f.int(
+        "wrap_up_time",
+        0..=MAX_WRAP_UP,
+        &format!("a number of ms between 0 and {MAX_WRAP_UP}"),
+    )? {
+        queue.wrap_up_time = v as u64;
+    }
+    Ok(())
+}
+
+async fn create(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let f = Fields::from_body(body.into_inner())?;
+    f.only(FIELDS, Write::Create)?;
+    let mut queue = new_queue(customer);
+    apply(&state, &mut queue, &f).await?;
+    save(&state, &queue).await?;
+    Ok(answer(&state, queue))
+}
+
+async fn list(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    Paging(page): Paging,
+) -> Result<HttpResponse, ApiError> {
+    let listed = state.docs().list::<Queue>(customer, &page).await?;
+    Ok(HttpResponse::Ok().json(Listed {
+        result: listed
+            .result
+            .into_iter()
+            .map(|q| QueueView::new(&state, q))
+            .collect(),
+        next_page_token: listed.next_page_token,
+    }))
+}
+
+async fn get(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let queue = owned::<Queue>(&state, customer, *id).await?;
+    Ok(answer(&state, queue))
+}
+
+async fn update(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let f = Fields::from_body(body.into_inner())?;
+    f.only(FIELDS, Write::Update)?;
+    let mut queue = owned::<Queue>(&state, customer, *id).await?;
+    apply(&state, &mut queue, &f).await?;
+    queue.tm_update = now_string();
+    save(&state, &queue).await?;
+    Ok(answer(&state, queue))
+}
+
+/// Pages of queues read at most when looking for one that uses a flow.
+const MAX_QUEUE_PAGES: usize = 1_000;
+
+/// 409 when one of the customer's queues plays the flow to its waiting calls.
+pub async fn ensure_no_queue_waits_with(
+    state: &ApiState,
+    customer: Uuid,
+    flow: Uuid,
+) -> Result<(), ApiError> {
+    let mut page = Page {
+        size: MAX_PAGE_SIZE,
+        token: None,
+        max_bytes: usize::MAX,
+    };
+    for _ in 0..MAX_QUEUE_PAGES {
+        let listed = state.docs().list::<Queue>(customer, &page).await?;
+        if let Some(q) = listed.result.iter().find(|q| q.wait_flow_id == flow) {
+            return Err(ApiError::Conflict(format!(
+                "flow is the wait flow of queue {}: change the queue's wait_flow_id first",
+                q.id
+            )));
+        }
+        if listed.next_page_token.is_empty() {
+            break;
+        }
+        page.token = Some(listed.next_page_token);
+    }
+    Ok(())
+}
+
+/// A queue a running or stopping campaign uses cannot be deleted (409).
+async fn delete(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut queue = owned::<Queue>(&state, customer, *id).await?;
+    ensure_unused(&state, customer, "queue", |c| c.queue_id == queue.id).await?;
+    queue.mark_deleted(&now_string());
+    save(&state, &queue).await?;
+    Ok(answer(&state, queue))
+}

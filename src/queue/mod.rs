@@ -1,0 +1,16 @@
+//! Queues: who waits (pure), which agent is offered a call (pure), and the live board the API
+//! reads.
+//!
+//! ```text
+//! strategy.rs  routing methods over a snapshot of agents; an agent's ring method
+//! waiting.rs   the waiting list: FIFO, wait timeout, figures and service level
+//! live.rs      QueueBoard: the calls waiting and being served now, per queue
+//! ```
+
+pub mod live;
+pub mod strategy;
+pub mod waiting;
+
+pub use live::{LiveQueues, QueueBoard, QueueLive};
+pub use strategy::{choose, ring_steps, Candidate, Router};
+pub use waiting::{QueueFigures, WaitingList};
