@@ -100,19 +100,8 @@ pub struct Challenge {
 impl Challenge {
     /// Parses a `Digest ...` challenge value (RFC 7616 / 2617), tolerant of spacing, quoting and case.
     pub fn parse(value: &str) -> Result<Challenge, AuthError> {
-        let value = value.trim_start();
-        let scheme_end = value.find([' ', '\t']).unwrap_or(value.len());
-        let (scheme, params) = value.split_at(scheme_end);
-        if !scheme.eq_ignore_ascii_case("Digest") {
-            return Err(AuthError::NotDigest);
-        }
-        let params = parse_params(params)?;
-        let get = |name: &str| {
-            params
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
-        };
+        let params = DigestParams::parse(value)?;
+        let get = |name: &str| params.get(name);
         let algorithm = match get("algorithm") {
             None => Algorithm::Md5,
             Some(a) => [
@@ -141,8 +130,32 @@ impl Challenge {
     }
 }
 
+/// The parameters of a `Digest ...` header value (a challenge or an answer to one).
+pub(crate) struct DigestParams(Vec<(String, String)>);
+
+impl DigestParams {
+    /// Checks the scheme is `Digest` and splits the parameters.
+    pub(crate) fn parse(value: &str) -> Result<DigestParams, AuthError> {
+        let value = value.trim_start();
+        let scheme_end = value.find([' ', '\t']).unwrap_or(value.len());
+        let (scheme, params) = value.split_at(scheme_end);
+        if !scheme.eq_ignore_ascii_case("Digest") {
+            return Err(AuthError::NotDigest);
+        }
+        Ok(DigestParams(parse_params(params)?))
+    }
+
+    /// The value of parameter `name` (case-insensitive), unquoted.
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    }
+}
+
 /// Splits `a=b, c="d, e", ...` into (name, unquoted value) pairs; empty list elements are skipped.
-pub(crate) fn parse_params(s: &str) -> Result<Vec<(String, String)>, AuthError> {
+fn parse_params(s: &str) -> Result<Vec<(String, String)>, AuthError> {
     let mut out = Vec::new();
     let mut rest = s;
     loop {

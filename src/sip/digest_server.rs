@@ -6,7 +6,7 @@
 //! kept per challenge, yet a nonce only works from the address it was issued to, only until
 //! it expires, and only with this process's key.
 
-use crate::sip::auth::{parse_params, Algorithm, AuthError};
+use crate::sip::auth::{Algorithm, AuthError, DigestParams};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::net::IpAddr;
@@ -129,19 +129,8 @@ pub struct DigestAnswer {
 impl DigestAnswer {
     /// Parses an `Authorization` value.
     pub fn parse(value: &str) -> Result<DigestAnswer, AuthError> {
-        let value = value.trim_start();
-        let scheme_end = value.find([' ', '\t']).unwrap_or(value.len());
-        let (scheme, params) = value.split_at(scheme_end);
-        if !scheme.eq_ignore_ascii_case("Digest") {
-            return Err(AuthError::NotDigest);
-        }
-        let params = parse_params(params)?;
-        let get = |name: &str| {
-            params
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
-        };
+        let params = DigestParams::parse(value)?;
+        let get = |name: &str| params.get(name);
         let need = |name: &'static str| get(name).ok_or(AuthError::MissingParam(name));
         let algorithm = match get("algorithm") {
             None => Algorithm::Md5,
