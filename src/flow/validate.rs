@@ -7,8 +7,9 @@ use serde_json::{Map, Value};
 use std::collections::HashSet;
 use uuid::Uuid;
 
-/// The action types VoIPBIN defines and campaigns may use.
-pub const ACTION_TYPES: [&str; 16] = [
+/// The action types VoIPBIN defines and campaigns may use, and ringmaster's `opt_out` (the
+/// callee's number goes on the customer's default do-not-call list; no options).
+pub const ACTION_TYPES: [&str; 17] = [
     "answer",
     "talk",
     "play",
@@ -25,6 +26,7 @@ pub const ACTION_TYPES: [&str; 16] = [
     "recording_stop",
     "webhook_send",
     "connect",
+    "opt_out",
 ];
 
 /// The fields of an action object.
