@@ -174,7 +174,8 @@ async fn update(
     let f = Fields::from_body(body.into_inner())?;
     f.only(FIELDS, Write::Update)?;
     let mut list = list_of(&state, customer, *id).await?;
-    if list.id == default_id(customer) && f.raw("name").is_some() {
+    let renamed = f.string("name")?.is_some_and(|name| name != list.name);
+    if list.id == default_id(customer) && renamed {
         return Err(ApiError::invalid("name", "the default list keeps its name"));
     }
     apply(&mut list, &f)?;

@@ -55,6 +55,7 @@ fn known_options(kind: &str) -> &'static [&'static str] {
         ],
         "webhook_send" => &["sync", "uri", "method", "data_type", "data"],
         "connect" => &["source", "destinations", "early_media", "relay_reason"],
+        // `answer`, `recording_stop` and `opt_out` take none.
         _ => &[],
     }
 }
@@ -501,6 +502,7 @@ mod tests {
             {"type": "recording_stop"},
             {"type": "webhook_send", "option": {"uri": "http://127.0.0.1/hook"}},
             {"type": "connect", "option": {"destinations": [{"type": "tel", "target": "+15551234567"}]}},
+            {"type": "opt_out"},
             {"type": "hangup"}
         ]);
         assert_eq!(problem(v), "ok");
@@ -537,6 +539,10 @@ mod unknown_field_tests {
         assert_eq!(
             problem(json!([{"type": "answer", "option": {"early": true}}])),
             Some("actions[0].option.early: unknown option; answer takes no options".into())
+        );
+        assert_eq!(
+            problem(json!([{"type": "opt_out", "option": {"list": "x"}}])),
+            Some("actions[0].option.list: unknown option; opt_out takes no options".into())
         );
         assert_eq!(
             problem(json!([{"type": "talk", "option": {"text": "hi", "async": true}}])),

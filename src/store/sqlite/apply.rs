@@ -295,7 +295,10 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
                 if let (AddressKind::Tel(number), false) =
                     (&call.destination.kind, dnc_lists.is_empty())
                 {
-                    let lists: String = dnc_lists.iter().map(Uuid::to_string).collect();
+                    let mut lists = String::with_capacity(dnc_lists.len() * 36);
+                    for list in dnc_lists.iter() {
+                        lists.push_str(list.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
+                    }
                     dnc.push([
                         call.outdial_target_id.into(),
                         number.as_str().into(),
