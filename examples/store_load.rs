@@ -35,6 +35,11 @@ fn begin(campaign: &Campaign, outplan: &Outplan, target: &Target, at: &str) -> W
             at,
         )),
         slot: 0,
+        // As a campaign does: the customer's default do-not-call list is always checked.
+        dnc_lists: vec![ringmaster::domain::dnclist::default_id(
+            campaign.customer_id,
+        )]
+        .into(),
     }
 }
 

@@ -14,6 +14,8 @@ mod auth;
 mod campaign_status;
 #[path = "api/campaigns.rs"]
 mod campaigns;
+#[path = "api/dnclists.rs"]
+mod dnclists;
 #[path = "api/errors.rs"]
 mod errors;
 #[path = "api/fields.rs"]

@@ -17,7 +17,7 @@ const MAX_CONCURRENT: i64 = 100_000;
 
 /// What a campaign body may set: VoIPBIN's fields, the seed overview's `flow_id` and
 /// `source`, and ringmaster's `trunk` and `max_concurrent`.
-const WRITABLE: [&str; 14] = [
+const WRITABLE: [&str; 15] = [
     "name",
     "detail",
     "type",
@@ -32,6 +32,7 @@ const WRITABLE: [&str; 14] = [
     "source",
     "trunk",
     "max_concurrent",
+    "dnclist_ids",
 ];
 
 /// The read-only fields of a campaign's answers; `status` is set through a `PUT`, never by
@@ -71,6 +72,7 @@ pub const UPDATE: Known = Known {
         "source",
         "trunk",
         "max_concurrent",
+        "dnclist_ids",
         "status",
     ],
     read_only: &READ_ONLY_FIELDS,
@@ -137,6 +139,9 @@ pub async fn apply(state: &ApiState, c: &mut Campaign, f: &Fields) -> Result<(),
             referenced::<Outdial>(state, c.customer_id, "outdial_id", id).await?;
         }
         c.outdial_id = id;
+    }
+    if let Some(ids) = super::dnclists::dnclist_ids(state, c.customer_id, f).await? {
+        c.dnclist_ids = ids;
     }
     if let Some(id) = f.uuid("queue_id")? {
         // Stored for the queue the answered calls will join; dialing does not use it yet.

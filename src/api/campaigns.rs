@@ -56,6 +56,7 @@ fn new_campaign(customer: Uuid) -> Campaign {
         flow_id: Uuid::nil(),
         trunk: String::new(),
         max_concurrent: 0,
+        dnclist_ids: Vec::new(),
         tm_create: now_string(),
         tm_update: NEVER.into(),
         tm_delete: NEVER.into(),

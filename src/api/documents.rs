@@ -7,7 +7,7 @@ use super::error::ApiError;
 use super::paging::Paging;
 use super::ApiState;
 use crate::domain::time::now_string;
-use crate::domain::{Campaign, CampaignStatus, Flow, Outdial, Outplan, Queue};
+use crate::domain::{Campaign, CampaignStatus, Dnclist, Flow, Outdial, Outplan, Queue};
 use crate::store::Document;
 use actix_web::{web, HttpResponse};
 use uuid::Uuid;
@@ -34,7 +34,7 @@ macro_rules! stamped {
     )*};
 }
 // Not agents: their documents hold password hashes and are answered through a view.
-stamped!(Outplan, Outdial, Campaign, Flow, Queue);
+stamped!(Outplan, Outdial, Campaign, Flow, Queue, Dnclist);
 
 /// The customer's live document `id`, or 404.
 pub async fn owned<D: Document>(state: &ApiState, customer: Uuid, id: Uuid) -> Result<D, ApiError> {

@@ -22,6 +22,7 @@
 //! flows.rs          /flows
 //! agents.rs         /agents, /agents/{id}/status and its one-field PUTs
 //! queues.rs         /queues
+//! dnclists.rs       /dnclists and their numbers (do-not-call lists)
 //! openapi.rs        /openapi.json
 //! ```
 //!
@@ -34,6 +35,7 @@ mod campaign_fields;
 mod campaign_status;
 mod campaigncalls;
 mod campaigns;
+mod dnclists;
 mod documents;
 pub mod error;
 mod fields;
@@ -143,6 +145,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(flows::routes)
                 .configure(agents::routes)
                 .configure(queues::routes)
+                .configure(dnclists::routes)
                 .configure(openapi::routes)
                 .default_service(web::to(error::no_route)),
         )

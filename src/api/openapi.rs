@@ -54,6 +54,10 @@ mod tests {
             ("/agents/{id}/password", &["put"]),
             ("/queues", &["post", "get"]),
             ("/queues/{id}", &["get", "put", "delete"]),
+            ("/dnclists", &["post", "get"]),
+            ("/dnclists/{id}", &["get", "put", "delete"]),
+            ("/dnclists/{id}/numbers", &["post", "get"]),
+            ("/dnclists/{id}/numbers/{number}", &["delete"]),
             ("/openapi.json", &["get"]),
         ];
         let paths = doc["paths"].as_object().expect("paths");

@@ -39,6 +39,7 @@ const FIELDS: Known = Known {
         "max_try_count_4",
         "retry_dispositions",
         "backoff",
+        "dnclist_ids",
     ],
     read_only: &READ_ONLY,
 };
@@ -75,6 +76,7 @@ fn new_outplan(customer: Uuid) -> Outplan {
         max_try_count_4: 0,
         retry_dispositions: Outplan::DEFAULT_RETRY.to_vec(),
         backoff: 1.0,
+        dnclist_ids: Vec::new(),
         tm_create: now_string(),
         tm_update: NEVER.into(),
         tm_delete: NEVER.into(),
@@ -154,6 +156,9 @@ async fn create(
     f.only(FIELDS, Write::Create)?;
     let mut plan = new_outplan(customer);
     apply(&mut plan, &f, state.region()?)?;
+    if let Some(ids) = super::dnclists::dnclist_ids(&state, customer, &f).await? {
+        plan.dnclist_ids = ids;
+    }
     save(&state, &plan).await?;
     Ok(HttpResponse::Ok().json(plan))
 }
@@ -168,6 +173,9 @@ async fn update(
     f.only(FIELDS, Write::Update)?;
     let mut plan = owned::<Outplan>(&state, customer, *id).await?;
     apply(&mut plan, &f, state.region()?)?;
+    if let Some(ids) = super::dnclists::dnclist_ids(&state, customer, &f).await? {
+        plan.dnclist_ids = ids;
+    }
     documents::save_updated(&state, plan).await
 }
 

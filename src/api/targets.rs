@@ -34,12 +34,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// How the body of a `POST` is written.
-enum BodyKind {
+pub(super) enum BodyKind {
     Json,
     Csv,
 }
 
-fn body_kind(req: &HttpRequest) -> Result<BodyKind, ApiError> {
+pub(super) fn body_kind(req: &HttpRequest) -> Result<BodyKind, ApiError> {
     match req.content_type().to_ascii_lowercase().as_str() {
         "text/csv" | "application/csv" => Ok(BodyKind::Csv),
         "" | "application/json" => Ok(BodyKind::Json),
@@ -53,7 +53,7 @@ fn body_kind(req: &HttpRequest) -> Result<BodyKind, ApiError> {
 
 /// Reads the body, refusing it (413) as soon as it is known to pass `limit` bytes: from its
 /// `Content-Length` before reading, or while reading.
-async fn read_body(
+pub(super) async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,

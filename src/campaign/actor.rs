@@ -8,7 +8,8 @@ use super::retry;
 use super::Deps;
 use crate::call::actor::{AttemptEvent, CallActor, CallSetup};
 use crate::domain::{
-    time, Address, Campaign, CampaignStatus, Campaigncall, Disposition, EndHandle, Outplan, Target,
+    dnclist, time, Address, AddressKind, Campaign, CampaignStatus, Campaigncall, Disposition,
+    EndHandle, Outplan, Target,
 };
 use crate::fast::{FastMap, FastSet};
 use crate::flow::CallContext;
@@ -93,6 +94,9 @@ pub struct CampaignActor {
     /// Targets given their try back once already after an isolated trunk fault: a second
     /// one counts (a number that the trunk always drops is not dialed for ever).
     given_back: FastSet<Uuid>,
+    /// The do-not-call lists checked with each Begin: the customer's default list, the
+    /// campaign's and the outplan's.
+    dnc_lists: Arc<[Uuid]>,
 }
 
 impl CampaignActor {
@@ -105,7 +109,14 @@ impl CampaignActor {
         deps: Arc<Deps>,
         engine: Recipient<CampaignEnded>,
     ) -> CampaignActor {
+        let mut dnc_lists = vec![dnclist::default_id(campaign.customer_id)];
+        for id in campaign.dnclist_ids.iter().chain(&outplan.dnclist_ids) {
+            if !dnc_lists.contains(id) {
+                dnc_lists.push(*id);
+            }
+        }
         CampaignActor {
+            dnc_lists: dnc_lists.into(),
             campaign,
             outplan,
             actions: actions.into(),
@@ -333,6 +344,7 @@ impl CampaignActor {
             ops.push(WriteOp::Begin {
                 call: Box::new(call),
                 slot,
+                dnc_lists: self.dnc_lists.clone(),
             });
             self.in_flight.insert(
                 started.last().map(|s| s.0).unwrap_or_default(),
@@ -512,11 +524,31 @@ impl CampaignActor {
                 now_ms,
             ),
         };
-        tracing::debug!(campaign = %self.campaign.id, slot = attempt.slot, answered = attempt.answered, disposition = %outcome.disposition, "attempt ended");
+        // The callee asked, through the flow, not to be called again: the number goes on the
+        // customer's default list in the same commit as the attempt's end.
+        let mut disposition = outcome.disposition;
+        if disposition == Disposition::Answered
+            && flow_result.as_ref().is_some_and(crate::flow::opted_out)
+        {
+            if let Some(AddressKind::Tel(number)) = attempt
+                .target
+                .destinations
+                .get(attempt.slot)
+                .map(|d| &d.kind)
+            {
+                self.pending.push(WriteOp::OptOut {
+                    customer_id: self.campaign.customer_id,
+                    number: number.clone(),
+                    at: time::now_string(),
+                });
+                disposition = Disposition::OptedOut;
+            }
+        }
+        tracing::debug!(campaign = %self.campaign.id, slot = attempt.slot, answered = attempt.answered, disposition = %disposition, "attempt ended");
         let end = AttemptEnd {
             campaigncall_id,
             target_id: attempt.target.id,
-            disposition: outcome.disposition,
+            disposition,
             sip_code: outcome.sip_code,
             reason: outcome.reason,
             hangup_by: outcome.hangup_by,

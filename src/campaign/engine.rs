@@ -341,6 +341,7 @@ mod tests {
             max_try_count_4: 0,
             retry_dispositions: Vec::new(),
             backoff: 1.0,
+            dnclist_ids: Vec::new(),
             tm_create: String::new(),
             tm_update: String::new(),
             tm_delete: String::new(),

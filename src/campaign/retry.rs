@@ -27,7 +27,7 @@ pub fn after_attempt(
     disposition: Disposition,
     now_ms: i64,
 ) -> TargetNext {
-    if disposition == Disposition::Answered {
+    if disposition.reached() {
         return TargetNext::Done("success");
     }
     let retried = if outplan.retry_dispositions.is_empty() {
@@ -68,6 +68,7 @@ mod tests {
             max_try_count_4: max[4],
             retry_dispositions: Vec::new(),
             backoff: 1.0,
+            dnclist_ids: Vec::new(),
             tm_create: String::new(),
             tm_update: String::new(),
             tm_delete: String::new(),

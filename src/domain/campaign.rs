@@ -114,6 +114,10 @@ pub struct Campaign {
     pub trunk: String,
     /// ringmaster adds: most simultaneous calls of this campaign (0: the trunk's limit).
     pub max_concurrent: u32,
+    /// ringmaster adds: do-not-call lists checked before each dial, besides the customer's
+    /// default list, which always applies.
+    #[serde(default)]
+    pub dnclist_ids: Vec<Uuid>,
     /// Created.
     pub tm_create: String,
     /// Last changed.

@@ -25,6 +25,12 @@ pub enum Disposition {
     Cancelled,
     /// The attempt was in flight when the process died; its outcome is unknown.
     Unknown,
+    /// Not dialed: the number is on a do-not-call list that applies to the campaign. Final,
+    /// and no try is used.
+    Dnc,
+    /// Answered, and the callee asked not to be called again (the flow ran `opt_out`): the
+    /// number is on the customer's default do-not-call list from then on.
+    OptedOut,
 }
 
 impl Disposition {
@@ -53,7 +59,16 @@ impl Disposition {
             Disposition::Failed => "failed",
             Disposition::Cancelled => "cancelled",
             Disposition::Unknown => "unknown",
+            Disposition::Dnc => "dnc",
+            Disposition::OptedOut => "opted_out",
         }
+    }
+}
+
+impl Disposition {
+    /// Whether the callee was reached (the target ends `success`).
+    pub fn reached(self) -> bool {
+        matches!(self, Disposition::Answered | Disposition::OptedOut)
     }
 }
 

@@ -39,6 +39,10 @@ pub struct Outplan {
     pub retry_dispositions: Vec<Disposition>,
     /// ringmaster adds: each further try of a target waits `try_interval * backoff^(n-1)`.
     pub backoff: f64,
+    /// ringmaster adds: do-not-call lists checked before each dial, besides the customer's
+    /// default list, which always applies.
+    #[serde(default)]
+    pub dnclist_ids: Vec<Uuid>,
     /// Created.
     pub tm_create: String,
     /// Last changed.

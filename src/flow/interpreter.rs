@@ -304,6 +304,9 @@ impl Runner {
                 run.value = Some(value);
                 Step::Next
             }
+            // Recorded in the log; what it does (the number onto the default do-not-call list,
+            // the disposition `opted_out`) is done when the attempt's end is written.
+            "opt_out" => Step::Next,
             "hangup" => {
                 let reason = o.str("reason").unwrap_or("normal").to_string();
                 run.reason = Some(reason.clone());

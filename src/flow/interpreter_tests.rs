@@ -288,6 +288,27 @@ fn hangup_ends_the_flow_with_its_reason() {
 }
 
 #[test]
+fn opt_out_is_recorded_and_the_flow_goes_on() {
+    let mut r = runner(vec![
+        action(0, "opt_out", Value::Null),
+        action(0, "talk", json!({"text": "You will not be called again."})),
+    ]);
+    assert_eq!(
+        r.next(Input::Started),
+        talk("You will not be called again.")
+    );
+    assert_eq!(r.next(Input::Completed), Command::Done);
+    assert_eq!(
+        results(&r),
+        [
+            ("opt_out".to_string(), RunResult::Ok),
+            ("talk".to_string(), RunResult::Ok)
+        ]
+    );
+    assert!(crate::flow::opted_out(&r.outcome().to_value()));
+}
+
+#[test]
 fn webhook_failures_are_recorded_and_the_flow_goes_on() {
     let mut r = runner(vec![
         action(

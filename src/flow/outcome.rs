@@ -84,10 +84,34 @@ impl FlowOutcome {
     }
 }
 
+/// Whether a flow's recorded outcome (`FlowOutcome::to_value`) ran an `opt_out` action.
+pub fn opted_out(flow_result: &serde_json::Value) -> bool {
+    flow_result
+        .get("actions")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|runs| {
+            runs.iter().any(|run| {
+                run.get("type").and_then(serde_json::Value::as_str) == Some("opt_out")
+                    && run.get("result").and_then(serde_json::Value::as_str) == Some("ok")
+            })
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_opt_out_run_is_seen_in_the_stored_outcome() {
+        let mut outcome = FlowOutcome::default();
+        assert!(!opted_out(&outcome.to_value()));
+        outcome
+            .actions
+            .push(ActionRun::new(Uuid::nil(), "opt_out", RunResult::Ok));
+        assert!(opted_out(&outcome.to_value()));
+        assert!(!opted_out(&json!(null)));
+    }
 
     #[test]
     fn an_outcome_serialises_in_the_shape_of_flow_result() {

@@ -7,8 +7,9 @@ use serde_json::{Map, Value};
 use std::collections::HashSet;
 use uuid::Uuid;
 
-/// The action types VoIPBIN defines and campaigns may use.
-pub const ACTION_TYPES: [&str; 16] = [
+/// The action types VoIPBIN defines and campaigns may use, and ringmaster's `opt_out` (the
+/// callee's number goes on the customer's default do-not-call list; no options).
+pub const ACTION_TYPES: [&str; 17] = [
     "answer",
     "talk",
     "play",
@@ -25,6 +26,7 @@ pub const ACTION_TYPES: [&str; 16] = [
     "recording_stop",
     "webhook_send",
     "connect",
+    "opt_out",
 ];
 
 /// The fields of an action object.
@@ -53,6 +55,7 @@ fn known_options(kind: &str) -> &'static [&'static str] {
         ],
         "webhook_send" => &["sync", "uri", "method", "data_type", "data"],
         "connect" => &["source", "destinations", "early_media", "relay_reason"],
+        // `answer`, `recording_stop` and `opt_out` take none.
         _ => &[],
     }
 }
@@ -499,6 +502,7 @@ mod tests {
             {"type": "recording_stop"},
             {"type": "webhook_send", "option": {"uri": "http://127.0.0.1/hook"}},
             {"type": "connect", "option": {"destinations": [{"type": "tel", "target": "+15551234567"}]}},
+            {"type": "opt_out"},
             {"type": "hangup"}
         ]);
         assert_eq!(problem(v), "ok");
@@ -535,6 +539,10 @@ mod unknown_field_tests {
         assert_eq!(
             problem(json!([{"type": "answer", "option": {"early": true}}])),
             Some("actions[0].option.early: unknown option; answer takes no options".into())
+        );
+        assert_eq!(
+            problem(json!([{"type": "opt_out", "option": {"list": "x"}}])),
+            Some("actions[0].option.list: unknown option; opt_out takes no options".into())
         );
         assert_eq!(
             problem(json!([{"type": "talk", "option": {"text": "hi", "async": true}}])),

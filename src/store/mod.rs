@@ -10,12 +10,13 @@ pub mod sqlite;
 pub mod writer;
 
 use crate::domain::{
-    Action, Agent, Campaign, Campaigncall, Disposition, Flow, HangupBy, Outdial, Outplan, Queue,
-    Target, TargetStatus,
+    Action, Agent, Campaign, Campaigncall, Disposition, DncNumber, Dnclist, Flow, HangupBy,
+    Outdial, Outplan, Queue, Target, TargetStatus, E164,
 };
 use async_trait::async_trait;
 use serde::{de::DeserializeOwned, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 pub use sqlite::SqliteStore;
@@ -93,6 +94,8 @@ pub enum DocKind {
     Agent,
     /// `/queues`.
     Queue,
+    /// `/dnclists`.
+    Dnclist,
 }
 
 impl DocKind {
@@ -105,6 +108,7 @@ impl DocKind {
             DocKind::Flow => "flow",
             DocKind::Agent => "agent",
             DocKind::Queue => "queue",
+            DocKind::Dnclist => "dnclist",
         }
     }
 }
@@ -154,6 +158,7 @@ document!(Flow, DocKind::Flow);
 document!(Campaign, DocKind::Campaign, status = |c| c.status.as_str());
 document!(Agent, DocKind::Agent, status = |a| a.status.as_str());
 document!(Queue, DocKind::Queue);
+document!(Dnclist, DocKind::Dnclist);
 
 /// The actions a campaign runs on each answered call: its own `actions` when it has some,
 /// else those of its flow (`flow_id`), else none (a flow deleted since counts as none).
@@ -296,11 +301,18 @@ pub struct OpenAttempt {
 pub enum WriteOp {
     /// An attempt starts: the campaigncall is created (`dialing`) and the target's try count
     /// of that slot goes up, before the INVITE is sent.
+    ///
+    /// When the number dialed is on one of `dnc_lists` (and the entry has not expired), the
+    /// attempt is not begun: in the same transaction the target is closed `fail` with no try
+    /// used and the campaigncall is recorded `done` with disposition `dnc`, and the write
+    /// reports that it did not take effect (the call is not placed).
     Begin {
         /// The campaigncall as created (its `try_count` is the slot's count after this try).
         call: Box<Campaigncall>,
         /// The slot dialed.
         slot: usize,
+        /// The do-not-call lists that apply (the customer's default list among them).
+        dnc_lists: Arc<[Uuid]>,
     },
     /// The attempt was answered (`progressing`).
     Answered {
@@ -314,6 +326,16 @@ pub enum WriteOp {
     },
     /// The attempt is over.
     End(Box<AttemptEnd>),
+    /// The callee asked not to be called again: the number goes on the customer's default
+    /// do-not-call list (made if missing), source `opt_out`, never expiring.
+    OptOut {
+        /// The tenant.
+        customer_id: Uuid,
+        /// The callee's number.
+        number: E164,
+        /// When.
+        at: String,
+    },
     /// A waiting target has no try left (its outplan was changed to allow fewer): it is done,
     /// `fail`, without a call.
     Exhausted {
@@ -443,6 +465,22 @@ pub trait Store: Commits {
     ) -> StoreResult<Listed<Campaigncall>>;
     /// Attempts and dispositions of a campaign.
     async fn call_counts(&self, campaign: Uuid) -> StoreResult<CallCounts>;
+
+    /// Puts numbers on a list of `customer` (a number already there takes the new source and
+    /// expiry); returns how many. Once this returns, no attempt begun later dials them.
+    async fn put_dnc_numbers(&self, customer: Uuid, numbers: &[DncNumber]) -> StoreResult<u64>;
+    /// A list's numbers in number order, after the page token (the last number of the
+    /// previous page); only `number` when given.
+    async fn list_dnc_numbers(
+        &self,
+        list: Uuid,
+        number: Option<&E164>,
+        page: &Page,
+    ) -> StoreResult<Listed<DncNumber>>;
+    /// Takes a number off a list; whether it was there.
+    async fn delete_dnc_number(&self, list: Uuid, number: &E164) -> StoreResult<bool>;
+    /// Takes every number off a list (the list is being deleted); returns how many.
+    async fn clear_dnc_list(&self, list: Uuid) -> StoreResult<u64>;
 }
 
 /// Typed access to documents over any [`Store`].

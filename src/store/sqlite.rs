@@ -15,6 +15,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 mod apply;
+mod dnc;
 
 /// SQLite behind the [`Store`] trait.
 #[derive(Clone)]
@@ -656,8 +657,11 @@ impl Store for SqliteStore {
         let mut counts = CallCounts::default();
         for r in rows {
             let n = r.get::<i64, _>("n") as u64;
-            counts.attempts += n;
             let d: String = r.get("d");
+            // A number on a do-not-call list is recorded, not dialed: no attempt.
+            if d != Disposition::Dnc.as_str() {
+                counts.attempts += n;
+            }
             if !d.is_empty() {
                 counts.dispositions.insert(d, n);
             }
@@ -684,6 +688,31 @@ impl Store for SqliteStore {
             }
         }
         Ok(counts)
+    }
+
+    async fn put_dnc_numbers(&self, customer: Uuid, numbers: &[DncNumber]) -> StoreResult<u64> {
+        dnc::put(&self.pool, customer, numbers).await
+    }
+
+    async fn list_dnc_numbers(
+        &self,
+        list: Uuid,
+        number: Option<&crate::domain::E164>,
+        page: &Page,
+    ) -> StoreResult<Listed<DncNumber>> {
+        dnc::list(&self.pool, list, number, page).await
+    }
+
+    async fn delete_dnc_number(
+        &self,
+        list: Uuid,
+        number: &crate::domain::E164,
+    ) -> StoreResult<bool> {
+        dnc::delete(&self.pool, list, number).await
+    }
+
+    async fn clear_dnc_list(&self, list: Uuid) -> StoreResult<u64> {
+        dnc::clear(&self.pool, list).await
     }
 }
 
@@ -720,7 +749,7 @@ mod tests {
     }
 
     /// The target as the store has it now.
-    async fn stored(store: &SqliteStore, outdial: Uuid, id: Uuid) -> Target {
+    pub(super) async fn stored(store: &SqliteStore, outdial: Uuid, id: Uuid) -> Target {
         store
             .get_target(outdial, id)
             .await
@@ -729,7 +758,7 @@ mod tests {
     }
 
     /// `n` idle targets of one outdial, numbered +1555011xxxx from 0001.
-    async fn store_with_targets(n: usize) -> (SqliteStore, Vec<Target>) {
+    pub(super) async fn store_with_targets(n: usize) -> (SqliteStore, Vec<Target>) {
         let store = SqliteStore::open("sqlite::memory:").await.expect("open");
         let now = time::now_string();
         let outdial = Outdial {
@@ -787,7 +816,7 @@ mod tests {
         (store, targets)
     }
 
-    fn begin(target: &Target, try_count: u32) -> WriteOp {
+    pub(super) fn begin(target: &Target, try_count: u32) -> WriteOp {
         let id = Uuid::now_v7();
         WriteOp::Begin {
             call: Box::new(Campaigncall {
@@ -819,6 +848,7 @@ mod tests {
                 tm_delete: time::NEVER.into(),
             }),
             slot: 0,
+            dnc_lists: Arc::from(Vec::new()),
         }
     }
 

@@ -317,6 +317,7 @@ async fn campaigncalls_written_by_the_engine_are_listed_for_their_customer_only(
     let begin = WriteOp::Begin {
         call: Box::new(call.clone()),
         slot: 0,
+        dnc_lists: Vec::new().into(),
     };
     app.store.apply(&[begin]).await.expect("engine write");
 

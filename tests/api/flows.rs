@@ -247,6 +247,7 @@ async fn call_pressing(app: &TestApp, campaign: &Value, phone: &str, key: char) 
             WriteOp::Begin {
                 call: Box::new(call),
                 slot: 0,
+                dnc_lists: Vec::new().into(),
             },
             WriteOp::End(Box::new(end)),
         ])

@@ -49,6 +49,7 @@ async fn answered(app: &TestApp, campaign: &Value, target: &Value) {
     let begin = WriteOp::Begin {
         call: Box::new(call),
         slot: 0,
+        dnc_lists: Vec::new().into(),
     };
     app.store.apply(&[begin]).await.expect("begin");
     let end = AttemptEnd::closed(

@@ -10,13 +10,19 @@
 //! it, kept to undo that statement alone); nothing of it survives anyway, since a failing batch
 //! rolls back its whole transaction.
 //!
-//! Within a batch the writes are applied by kind — begins, exhausted targets, answers, ends —
+//! A begin whose number is on a do-not-call list that applies is claimed like any other and
+//! then, in the same transaction, given its try back and closed (see [`DNC_HITS`]): the
+//! lookup runs while the transaction holds the write lock, so a number whose add committed
+//! before is always seen.
+//!
+//! Within a batch the writes are applied by kind — begins, opt-outs, exhausted targets,
+//! answers, ends —
 //! which keeps their meaning: a write never depends on a later one of an earlier kind (an
 //! attempt's answer and end are only sent once its begin is committed, and a target is begun
 //! again only once the end of its last attempt is committed and read back).
 
 use super::{hangup_str, to_json};
-use crate::domain::{Campaigncall, Disposition};
+use crate::domain::{dnclist, AddressKind, Campaigncall, Disposition, Dnclist};
 use crate::fast::FastSet;
 use crate::store::{target_status_after, try_given_back, StoreError, StoreResult, WriteOp};
 use sqlx::sqlite::SqliteRow;
@@ -197,6 +203,33 @@ static INSERT_CALLS: Bulk = Bulk::new(
      SELECT * FROM v WHERE v.id IS NOT NULL",
 );
 
+/// Of the begins just claimed, those whose number is on one of the lists that apply to it
+/// (`lists`: the list ids joined, each 36 characters) and has not expired at `now` (unix ms):
+/// one probe of the index on `number` per begin.
+static DNC_HITS: Bulk = Bulk::new(
+    "id, number, lists, now",
+    "SELECT v.id FROM v WHERE v.id IS NOT NULL AND EXISTS (
+       SELECT 1 FROM dnc_numbers d INDEXED BY dnc_numbers_by_number
+       WHERE d.number = v.number AND instr(v.lists, d.list_id) > 0
+         AND (d.expire_at IS NULL OR d.expire_at > v.now))",
+);
+
+/// A number the callee asked to be taken off: onto the customer's default list for good.
+static OPT_OUT: Bulk = Bulk::new(
+    "list_id, customer_id, number, at",
+    "INSERT INTO dnc_numbers (list_id, customer_id, number, source, expire_at, tm_create)
+     SELECT list_id, customer_id, number, 'opt_out', NULL, at FROM v WHERE v.list_id IS NOT NULL
+     ON CONFLICT (list_id, number) DO UPDATE SET source = 'opt_out', expire_at = NULL",
+);
+
+/// The customer's default list, made on its first opt-out (kept as it is if it exists).
+static DEFAULT_LIST: Bulk = Bulk::new(
+    "id, customer_id, body",
+    "INSERT INTO documents (kind, id, customer_id, status, deleted, body)
+     SELECT 'dnclist', id, customer_id, '', 0, body FROM v WHERE v.id IS NOT NULL
+     ON CONFLICT (kind, id) DO NOTHING",
+);
+
 static EXHAUST: Bulk = Bulk::new(
     "id, at",
     "UPDATE OR FAIL targets SET status = 'done', result = 'fail', tm_update = v.at
@@ -232,9 +265,14 @@ static END_TARGETS: Bulk = Bulk::new(
 /// Applies `ops` on `conn` (inside the caller's transaction); whether each took effect.
 pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> StoreResult<Vec<bool>> {
     let mut applied = vec![true; ops.len()];
-    let mut begins: Vec<(usize, &Campaigncall)> = Vec::new();
+    let mut begins: Vec<(usize, usize, &Campaigncall)> = Vec::new();
     let mut claims = Rows::new(&CLAIM);
     let mut exhausted = Rows::new(&EXHAUST);
+    let mut dnc = Rows::new(&DNC_HITS);
+    let mut opt_outs = Rows::new(&OPT_OUT);
+    let mut default_lists = Rows::new(&DEFAULT_LIST);
+    let mut opted_customers = FastSet::default();
+    let now_ms = chrono::Utc::now().timestamp_millis();
     let mut answered = Rows::new(&ANSWER);
     let mut ends = Rows::new(&END_CALLS);
     let mut end_targets = Rows::new(&END_TARGETS);
@@ -243,12 +281,30 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
     let ending: FastSet<Uuid> = ops.iter().filter_map(WriteOp::ended_call).collect();
     for (i, op) in ops.iter().enumerate() {
         match op {
-            WriteOp::Begin { call, slot } => {
+            WriteOp::Begin {
+                call,
+                slot,
+                dnc_lists,
+            } => {
                 // A second begin of one target in one batch comes from a stale read: refused,
                 // as it would be one statement later.
                 if !begun_targets.insert(call.outdial_target_id) {
                     applied[i] = false;
                     continue;
+                }
+                if let (AddressKind::Tel(number), false) =
+                    (&call.destination.kind, dnc_lists.is_empty())
+                {
+                    let mut lists = String::with_capacity(dnc_lists.len() * 36);
+                    for list in dnc_lists.iter() {
+                        lists.push_str(list.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
+                    }
+                    dnc.push([
+                        call.outdial_target_id.into(),
+                        number.as_str().into(),
+                        lists.into(),
+                        now_ms.into(),
+                    ]);
                 }
                 claims.push([
                     call.outdial_target_id.into(),
@@ -256,7 +312,24 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
                     (i64::from(call.try_count) - 1).into(),
                     call.tm_create.as_str().into(),
                 ]);
-                begins.push((i, call.as_ref()));
+                begins.push((i, *slot, call.as_ref()));
+            }
+            WriteOp::OptOut {
+                customer_id,
+                number,
+                at,
+            } => {
+                let list = dnclist::default_id(*customer_id);
+                if opted_customers.insert(*customer_id) {
+                    let doc = Dnclist::default_for(*customer_id, at);
+                    default_lists.push([list.into(), (*customer_id).into(), to_json(&doc)?.into()]);
+                }
+                opt_outs.push([
+                    list.into(),
+                    (*customer_id).into(),
+                    number.as_str().into(),
+                    at.as_str().into(),
+                ]);
             }
             WriteOp::Exhausted { target_id, at } => {
                 exhausted.push([(*target_id).into(), at.as_str().into()])
@@ -275,7 +348,7 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
                 }
             }
             WriteOp::End(end) => {
-                let result = if end.disposition == Disposition::Answered {
+                let result = if end.disposition.reached() {
                     "success"
                 } else {
                     "fail"
@@ -307,20 +380,73 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
     }
     if !claims.is_empty() {
         let claimed = claimed_targets(claims.run(conn).await?)?;
+        let barred = if dnc.is_empty() {
+            FastSet::default()
+        } else {
+            claimed_targets(dnc.run(conn).await?)?
+        };
         let mut created = Rows::new(&INSERT_CALLS);
-        for (i, call) in begins {
-            if claimed.contains(&call.outdial_target_id) {
-                created.push(campaigncall_row(call)?);
-            } else {
+        for (i, slot, call) in begins {
+            if !claimed.contains(&call.outdial_target_id) {
                 applied[i] = false;
+                continue;
+            }
+            created.push(campaigncall_row(call)?);
+            if barred.contains(&call.outdial_target_id) {
+                // Recorded, but not dialed: the target is done with its try given back.
+                applied[i] = false;
+                ends.push(call_end_row(
+                    call.id,
+                    "fail",
+                    Disposition::Dnc,
+                    "the number is on a do-not-call list",
+                    &call.tm_create,
+                ));
+                end_targets.push([
+                    call.outdial_target_id.into(),
+                    "done".into(),
+                    "fail".into(),
+                    0i64.into(),
+                    (slot.min(4) as i64).into(),
+                    call.tm_create.as_str().into(),
+                ]);
             }
         }
         created.run(conn).await?;
     }
-    for rows in [exhausted, answered, ends, end_targets] {
+    for rows in [
+        default_lists,
+        opt_outs,
+        exhausted,
+        answered,
+        ends,
+        end_targets,
+    ] {
         rows.run(conn).await?;
     }
     Ok(applied)
+}
+
+/// An `END_CALLS` row with no SIP status, timings or flow.
+fn call_end_row(
+    id: Uuid,
+    result: &str,
+    disposition: Disposition,
+    reason: &str,
+    at: &str,
+) -> [Cell; 10] {
+    [
+        id.into(),
+        result.into(),
+        disposition.as_str().into(),
+        Cell::Null,
+        reason.into(),
+        Cell::Null,
+        0i64.into(),
+        0i64.into(),
+        Cell::Null,
+        at.into(),
+    ]
 }
 
 fn claimed_targets(rows: Vec<SqliteRow>) -> StoreResult<FastSet<Uuid>> {
