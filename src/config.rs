@@ -77,6 +77,8 @@ pub struct MediaSettings {
     pub tts_cache_dir: PathBuf,
     /// Where `play` looks for prompt files given as relative paths.
     pub prompts_dir: PathBuf,
+    /// Where call recordings are written, one `<uuid>.wav` each.
+    pub recordings_dir: PathBuf,
 }
 
 impl Default for MediaSettings {
@@ -89,6 +91,7 @@ impl Default for MediaSettings {
             rtp_idle_sockets_max: 4096,
             tts_cache_dir: std::env::temp_dir().join("ringmaster-tts"),
             prompts_dir: PathBuf::from("prompts"),
+            recordings_dir: PathBuf::from("recordings"),
         }
     }
 }
@@ -106,6 +109,15 @@ impl MediaSettings {
         crate::media::SessionConfig {
             rtp_timeout: std::time::Duration::from_millis(self.rtp_timeout_ms),
             latching: self.rtp_latching,
+        }
+    }
+
+    /// What each relay between a callee and an agent is configured with.
+    pub fn relay(&self) -> crate::media::RelayConfig {
+        crate::media::RelayConfig {
+            rtp_timeout: std::time::Duration::from_millis(self.rtp_timeout_ms),
+            latching: self.rtp_latching,
+            recordings_dir: self.recordings_dir.clone(),
         }
     }
 

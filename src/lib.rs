@@ -13,7 +13,8 @@
 //!              keep-alives
 //! flow/        the actions a campaign runs: validation and the interpreter (pure)
 //! sdp/         SDP offers, answers and re-offers (pure); both sip/ and media/ use it
-//! media/       G.711, RFC 4733 digits, one RTP task per call leg, prompts
+//! media/       G.711, RFC 4733 digits, one RTP task per call leg, prompts,
+//!              the callee ⇄ agent relay and its recordings
 //! store/       durable state behind the Store trait (SQLite)
 //! campaign/    running campaigns: engine, CampaignActor, pacing and retry (pure), stats
 //! queue/       agent queues: waiting list and routing strategies (pure), live board

@@ -1,9 +1,12 @@
 //! Media sessions over loopback UDP against a far end built in the test: prompt playout with
 //! valid RTP, digit detection, barge-in, media only from the negotiated far end, symmetric
-//! RTP as an option and the RTP timeout.
+//! RTP as an option and the RTP timeout; the relay between a callee and an agent.
 
 #[path = "media/helpers.rs"]
 mod helpers;
+
+#[path = "media/relay.rs"]
+mod relay;
 
 #[path = "campaign/helpers.rs"]
 #[allow(dead_code)] // shared with tests/campaign.rs, which uses the rest

@@ -1,5 +1,6 @@
 //! Media: G.711, RFC 4733 digits, one RTP task per call leg, and prompts
-//! (WAV files, HTTP downloads and espeak-ng text to speech), all as 8 kHz mono samples.
+//! (WAV files, HTTP downloads and espeak-ng text to speech), all as 8 kHz mono samples; the
+//! relay between a bridged call's two legs, and its recording.
 //!
 //! Nothing here touches the store; RTP never leaves the session task that owns its socket.
 
@@ -11,9 +12,15 @@ pub mod outbound;
 pub mod peer;
 pub mod ports;
 pub mod prompts;
+pub mod recording;
+pub mod relay;
 pub mod resample;
 pub mod session;
 pub mod wav;
 
+/// SDP lives in its own module; the relay still names it from here.
+pub(crate) use crate::sdp;
+pub use crate::sdp::{parse_answer, Direction, RemoteMedia, SdpError};
 pub use prompts::{load, tts, PromptError};
-pub use session::{spawn, MediaEvent, MediaHandle, SessionClosed, SessionConfig};
+pub use relay::{Leg, RelayConfig, RelayEvent, RelayHandle, Side};
+pub use session::{spawn, Handover, MediaEvent, MediaHandle, SessionClosed, SessionConfig};

@@ -149,6 +149,11 @@ impl Outbound {
         self.held = !send;
     }
 
+    /// The stream's SSRC, next sequence number and next slot's media time.
+    pub fn position(&self) -> (Ssrc, SeqNo, MediaTime) {
+        (self.ssrc, self.seq, self.time)
+    }
+
     /// Whether a later offer holds the stream (see [`Outbound::update`]).
     pub fn is_held(&self) -> bool {
         self.held

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 use webrtc_util::marshal::Unmarshal;
 
@@ -92,6 +92,28 @@ enum MediaCommand {
         interval_ms: u32,
     },
     Close,
+    HandOver(oneshot::Sender<Handover>),
+}
+
+/// What a session gives up when its leg joins a [relay](super::relay): the socket (and its
+/// port), the far end as negotiated and learnt, and where its stream had got to, so the far
+/// end keeps hearing one stream.
+#[derive(Debug)]
+pub struct Handover {
+    /// The leg's RTP socket.
+    pub socket: UdpSocket,
+    /// The port the socket holds, when it came from the pool.
+    pub port: Option<PortLease>,
+    /// The far end's SDP as last applied.
+    pub remote: RemoteMedia,
+    /// Whose datagrams were taken (with what latching learnt).
+    pub peer: Peer,
+    /// The stream's SSRC.
+    pub ssrc: Ssrc,
+    /// The next sequence number.
+    pub seq: SeqNo,
+    /// The next slot's media time.
+    pub time: MediaTime,
 }
 
 /// Counters a session keeps (relaxed atomics: read them for statistics, not for ordering).
@@ -169,6 +191,15 @@ impl MediaHandle {
         self.send(MediaCommand::Close)
     }
 
+    /// Ends the session and hands its socket, port, far end and stream position over (to
+    /// a relay): a prompt still playing finishes as interrupted, and the session's other
+    /// handles see it closed.
+    pub async fn hand_over(&self) -> Result<Handover, SessionClosed> {
+        let (tx, rx) = oneshot::channel();
+        self.send(MediaCommand::HandOver(tx))?;
+        rx.await.map_err(|_| SessionClosed)
+    }
+
     /// The session's counters.
     pub fn counters(&self) -> &MediaCounters {
         &self.counters
@@ -213,6 +244,7 @@ pub fn spawn_holding(
     let task = Task {
         socket,
         peer: Peer::new(remote.addr, remote.on_hold, config.latching),
+        remote: remote.clone(),
         foreign_unlogged: 0,
         foreign_logged_at: None,
         event_pt: remote.telephone_event,
@@ -241,6 +273,8 @@ struct Task {
     socket: UdpSocket,
     /// Whose datagrams are taken, and where packets go.
     peer: Peer,
+    /// The far end's SDP as last applied (for a hand-over).
+    remote: RemoteMedia,
     /// Datagrams from strangers not yet logged.
     foreign_unlogged: u64,
     /// When strangers were last logged.
@@ -269,6 +303,7 @@ impl Task {
         let mut recv_buf = [0u8; RECV_BUFFER];
         let mut send_buf = [0u8; MAX_PACKET];
         self.last_heard = Instant::now();
+        let mut hand_over = None;
         loop {
             tokio::select! {
                 // Commands first, then the clock, then the socket: a flood of inbound
@@ -276,6 +311,10 @@ impl Task {
                 biased;
                 command = commands.recv() => match command {
                     Some(MediaCommand::Close) | None => break,
+                    Some(MediaCommand::HandOver(reply)) => {
+                        hand_over = Some(reply);
+                        break;
+                    }
                     Some(command) => self.command(command),
                 },
                 due = clock.tick() => {
@@ -312,6 +351,19 @@ impl Task {
         // Report a prompt cut short by the close, so nobody waits on it.
         let (events, counters) = (&self.events, &self.counters);
         self.outbound.stop(&mut |e| emit(events, counters, e));
+        if let Some(reply) = hand_over {
+            let (ssrc, seq, time) = self.outbound.position();
+            // Unanswered, the socket and port drop here: closed, then given back.
+            let _ = reply.send(Handover {
+                socket: self.socket,
+                port: self.port,
+                remote: self.remote,
+                peer: self.peer,
+                ssrc,
+                seq,
+                time,
+            });
+        }
     }
 
     fn command(&mut self, command: MediaCommand) {
@@ -325,6 +377,7 @@ impl Task {
             } => self.outbound.play(id, samples, interruptible, &mut emit),
             MediaCommand::StopPlayback => self.outbound.stop(&mut emit),
             MediaCommand::UpdateRemote(remote) => {
+                self.remote = remote.clone();
                 self.peer.update(remote.addr, remote.on_hold);
                 self.event_pt = remote.telephone_event;
                 self.outbound.update(
@@ -348,7 +401,7 @@ impl Task {
             } => self
                 .outbound
                 .send_digits(&digits, duration_ms, interval_ms, &mut emit),
-            MediaCommand::Close => {}
+            MediaCommand::Close | MediaCommand::HandOver(_) => {}
         }
     }
 

@@ -3,7 +3,6 @@
 
 use ringmaster::media::g711::Codec;
 use ringmaster::media::session::parse_rtp;
-use ringmaster::media::MediaEvent;
 use ringmaster::sdp::{Direction, RemoteMedia};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -121,10 +120,7 @@ impl FarEnd {
 }
 
 /// Every event that arrives within `window`.
-pub async fn events_within(
-    events: &mut mpsc::Receiver<MediaEvent>,
-    window: Duration,
-) -> Vec<MediaEvent> {
+pub async fn events_within<E>(events: &mut mpsc::Receiver<E>, window: Duration) -> Vec<E> {
     let end = Instant::now() + window;
     let mut out = Vec::new();
     while let Ok(Some(e)) = tokio::time::timeout_at(end, events.recv()).await {
