@@ -8,6 +8,7 @@ use crate::call::CallOutcome;
 use crate::domain::{Action, Dialable, Disposition};
 use crate::flow::{CallContext, Command, Input, Runner, Variables};
 use crate::media::{self, MediaEvent, MediaHandle, SessionConfig};
+use crate::queue::{Join, Leave, QueueActor, QueueNews, QueueRegistry};
 use crate::sdp;
 use crate::sip::endpoint::{CallEvent, CallHandle};
 use crate::sip::transport::EndpointHandle;
@@ -89,6 +90,23 @@ pub struct CallSetup {
     /// the endpoint with the call, which drops it then (or when the call ends, or if it is
     /// never placed).
     pub setup_slot: Option<crate::trunk::SetupSlot>,
+    /// The campaign's tenant: the queues a call may join are its.
+    pub customer_id: Uuid,
+    /// The node's queues (`None`: `queue_join` fails).
+    pub queues: Option<Arc<QueueRegistry>>,
+}
+
+/// A call handed to a queue.
+struct Queued {
+    queue_id: Uuid,
+    /// The queue's actor once the call joined.
+    addr: Option<Addr<QueueActor>>,
+    /// When the call joined.
+    joined_at: std::time::Instant,
+    /// The agent who took it, and how long the call waited.
+    agent: Option<(Uuid, u64)>,
+    /// The queue let the call go (bridge over, or abandoned): nothing to tell it.
+    released: bool,
 }
 
 /// What the flow is waiting for from the media session.
@@ -114,6 +132,8 @@ pub struct CallActor<S: AttemptSink> {
     awaiting: Awaiting,
     /// Set when ringmaster ends an answered call for a reason of its own.
     end_reason: Option<(Option<Disposition>, String)>,
+    /// The queue the call joined, if any.
+    queued: Option<Queued>,
     reported: bool,
 }
 
@@ -130,6 +150,7 @@ impl<S: AttemptSink> CallActor<S> {
             generation: 0,
             awaiting: Awaiting::Nothing,
             end_reason: None,
+            queued: None,
             reported: false,
         }
     }
@@ -143,6 +164,7 @@ impl<S: AttemptSink> CallActor<S> {
                 }
                 outcome.reason = reason;
             }
+            self.leave_queue(&mut outcome);
             self.campaign.do_send(AttemptEvent::Ended {
                 campaigncall_id: self.setup.campaigncall_id,
                 outcome,
@@ -153,6 +175,90 @@ impl<S: AttemptSink> CallActor<S> {
             let _ = m.close();
         }
         ctx.stop();
+    }
+
+    /// The call is over: the queue it is in lets it go, and the outcome says what the queue
+    /// did (a callee that hung up while waiting abandoned the queue).
+    fn leave_queue(&mut self, outcome: &mut CallOutcome) {
+        let Some(queued) = self.queued.take() else {
+            return;
+        };
+        outcome.queue_id = Some(queued.queue_id);
+        if let Some((agent, wait_ms)) = queued.agent {
+            outcome.agent_id = Some(agent);
+            outcome.wait_ms = Some(wait_ms);
+        } else if outcome.disposition == Disposition::Answered {
+            outcome.disposition = Disposition::Abandoned;
+            outcome.reason = "callee left the queue".into();
+        }
+        if let (false, Some(addr)) = (queued.released, queued.addr) {
+            addr.do_send(Leave {
+                call: self.setup.campaigncall_id,
+            });
+        }
+    }
+
+    /// Hands the answered call to queue `queue_id`: its media session goes with it.
+    fn join_queue(&mut self, queue_id: Uuid, ctx: &mut Context<Self>) {
+        let (Some(queues), Some(media)) = (self.setup.queues.clone(), self.media.take()) else {
+            let reason = if self.setup.queues.is_none() {
+                "no queues on this node"
+            } else {
+                "no media session"
+            };
+            return self.drive(
+                Input::Failed {
+                    reason: reason.into(),
+                },
+                ctx,
+            );
+        };
+        let local_ip = match self.setup.endpoint.udp_addr().ip() {
+            ip if ip.is_unspecified() => self.setup.trunk.local_ip,
+            ip => ip,
+        };
+        let join = Join {
+            call: self.setup.campaigncall_id,
+            caller: Some(self.setup.destination.clone()),
+            media,
+            local_ip,
+            reply: ctx.address().recipient(),
+        };
+        self.queued = Some(Queued {
+            queue_id,
+            addr: None,
+            joined_at: std::time::Instant::now(),
+            agent: None,
+            released: false,
+        });
+        let customer = self.setup.customer_id;
+        let generation = self.generation;
+        let joining = async move { queues.join(customer, queue_id, join).await };
+        ctx.spawn(
+            joining
+                .into_actor(self)
+                .map(move |res, act, ctx| match res {
+                    Ok(addr) => match act.queued.as_mut() {
+                        Some(q) => q.addr = Some(addr),
+                        // The call ended while it joined.
+                        None => addr.do_send(Leave {
+                            call: act.setup.campaigncall_id,
+                        }),
+                    },
+                    Err((e, join)) => {
+                        act.queued = None;
+                        act.media = Some(join.media);
+                        if act.generation == generation {
+                            act.drive(
+                                Input::Failed {
+                                    reason: e.to_string(),
+                                },
+                                ctx,
+                            );
+                        }
+                    }
+                }),
+        );
     }
 
     fn hangup(&mut self) {
@@ -373,6 +479,7 @@ impl<S: AttemptSink> CallActor<S> {
                     self.drive(Input::Completed, ctx);
                 }
             }
+            Command::QueueJoin { queue_id } => self.join_queue(queue_id, ctx),
             Command::Hangup { .. } | Command::Done => self.hangup(),
             Command::Wait => {}
         }
@@ -490,6 +597,32 @@ impl<S: AttemptSink> StreamHandler<CallEvent> for CallActor<S> {
 
     fn finished(&mut self, ctx: &mut Context<Self>) {
         self.finish(CallOutcome::failed("SIP endpoint stopped"), ctx);
+    }
+}
+
+impl<S: AttemptSink> Handler<QueueNews> for CallActor<S> {
+    type Result = ();
+
+    fn handle(&mut self, news: QueueNews, ctx: &mut Context<Self>) {
+        let Some(queued) = self.queued.as_mut() else {
+            return;
+        };
+        match news {
+            QueueNews::Connected { agent_id, wait_ms } => {
+                tracing::debug!(call = %self.setup.campaigncall_id, agent = %agent_id, wait_ms, "connected to an agent");
+                queued.agent = Some((agent_id, wait_ms));
+            }
+            QueueNews::Abandoned { reason } => {
+                queued.released = true;
+                tracing::debug!(call = %self.setup.campaigncall_id, waited_ms = queued.joined_at.elapsed().as_millis() as u64, "queue abandoned the call");
+                self.end_call(Some(Disposition::Abandoned), reason);
+            }
+            QueueNews::BridgeEnded { reason } => {
+                queued.released = true;
+                self.end_reason.get_or_insert((None, reason));
+                self.drive(Input::Completed, ctx);
+            }
+        }
     }
 }
 

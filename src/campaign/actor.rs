@@ -422,6 +422,8 @@ impl CampaignActor {
                 media: self.deps.media.clone(),
                 port,
                 setup_slot,
+                customer_id: self.campaign.customer_id,
+                queues: self.deps.queues.clone(),
             },
             ctx.address(),
         ))
@@ -514,6 +516,11 @@ impl CampaignActor {
             next,
             at: time::now_string(),
             flow_result,
+            served: outcome.queue_id.map(|queue_id| crate::store::Served {
+                queue_id,
+                agent_id: outcome.agent_id,
+                wait_ms: outcome.wait_ms,
+            }),
         };
         self.pending.push(WriteOp::End(Box::new(end)));
     }

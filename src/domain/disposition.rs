@@ -25,6 +25,9 @@ pub enum Disposition {
     Cancelled,
     /// The attempt was in flight when the process died; its outcome is unknown.
     Unknown,
+    /// The callee answered and joined a queue, then left it (hung up, or waited past the
+    /// queue's wait timeout) before an agent answered.
+    Abandoned,
 }
 
 impl Disposition {
@@ -53,6 +56,7 @@ impl Disposition {
             Disposition::Failed => "failed",
             Disposition::Cancelled => "cancelled",
             Disposition::Unknown => "unknown",
+            Disposition::Abandoned => "abandoned",
         }
     }
 }

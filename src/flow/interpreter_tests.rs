@@ -334,22 +334,46 @@ fn webhook_failures_are_recorded_and_the_flow_goes_on() {
 #[test]
 fn actions_not_run_yet_are_skipped() {
     let mut r = runner(
-        [
-            "queue_join",
-            "amd",
-            "recording_start",
-            "recording_stop",
-            "connect",
-        ]
-        .iter()
-        .map(|k| action(0, k, Value::Null))
-        .collect(),
+        ["amd", "recording_start", "recording_stop", "connect"]
+            .iter()
+            .map(|k| action(0, k, Value::Null))
+            .collect(),
     );
     assert_eq!(r.next(Input::Started), Command::Done);
     assert!(results(&r)
         .iter()
         .all(|(_, result)| *result == RunResult::Skipped));
-    assert_eq!(r.outcome().actions.len(), 5);
+    assert_eq!(r.outcome().actions.len(), 4);
+}
+
+#[test]
+fn queue_join_waits_for_the_queue_and_the_bridge_ends_the_flow() {
+    let queue = id(9);
+    let flow = vec![
+        action(1, "queue_join", json!({"queue_id": queue.to_string()})),
+        action(2, "talk", json!({"text": "never heard"})),
+    ];
+    let mut r = runner(flow.clone());
+    assert_eq!(
+        r.next(Input::Started),
+        Command::QueueJoin { queue_id: queue }
+    );
+    assert_eq!(r.next(Input::DigitPressed('1')), Command::Wait);
+    assert_eq!(r.next(Input::Completed), Command::Done);
+    assert!(r.is_over());
+    assert_eq!(results(&r), [("queue_join".to_string(), RunResult::Ok)]);
+
+    // A call that could not join goes on with the flow.
+    let mut r = runner(flow);
+    r.next(Input::Started);
+    let next = r.next(Input::Failed {
+        reason: "no such queue".into(),
+    });
+    assert!(matches!(next, Command::Talk { .. }), "{next:?}");
+    assert_eq!(
+        results(&r)[0],
+        ("queue_join".to_string(), RunResult::Failed)
+    );
 }
 
 #[test]
