@@ -134,6 +134,8 @@ pub struct CallActor<S: AttemptSink> {
     end_reason: Option<(Option<Disposition>, String)>,
     /// The queue the call joined, if any.
     queued: Option<Queued>,
+    /// When the callee answered.
+    answered_at: Option<std::time::Instant>,
     reported: bool,
 }
 
@@ -151,6 +153,7 @@ impl<S: AttemptSink> CallActor<S> {
             awaiting: Awaiting::Nothing,
             end_reason: None,
             queued: None,
+            answered_at: None,
             reported: false,
         }
     }
@@ -288,6 +291,7 @@ impl<S: AttemptSink> CallActor<S> {
         dialog: Option<&crate::sip::dialog::DialogRecord>,
         ctx: &mut Context<Self>,
     ) {
+        self.answered_at = Some(std::time::Instant::now());
         // Serialised here, on the call's thread, once: the campaign and the store pass it on.
         let dialog = dialog.and_then(|d| serde_json::to_string(d).ok());
         self.campaign.do_send(AttemptEvent::Answered {
@@ -609,8 +613,12 @@ impl<S: AttemptSink> Handler<QueueNews> for CallActor<S> {
         };
         match news {
             QueueNews::Connected { agent_id, wait_ms } => {
-                tracing::debug!(call = %self.setup.campaigncall_id, agent = %agent_id, wait_ms, "connected to an agent");
-                queued.agent = Some((agent_id, wait_ms));
+                tracing::debug!(call = %self.setup.campaigncall_id, agent = %agent_id, queue_wait_ms = wait_ms, "connected to an agent");
+                // Recorded from the callee's answer, whatever the flow did before it joined.
+                let since_answer = self
+                    .answered_at
+                    .map_or(wait_ms, |at| at.elapsed().as_millis() as u64);
+                queued.agent = Some((agent_id, since_answer));
             }
             QueueNews::Abandoned { reason } => {
                 queued.released = true;

@@ -29,7 +29,7 @@ pub struct CallOutcome {
     pub queue_id: Option<uuid::Uuid>,
     /// The agent who took the call from the queue.
     pub agent_id: Option<uuid::Uuid>,
-    /// Answer → an agent connected, for a call an agent took.
+    /// The callee's answer → the agent's answer, for a call an agent took.
     pub wait_ms: Option<u64>,
 }
 
