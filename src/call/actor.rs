@@ -8,7 +8,7 @@ use crate::call::CallOutcome;
 use crate::domain::{Action, Dialable, Disposition};
 use crate::flow::{CallContext, Command, Input, Runner, Variables};
 use crate::media::{self, MediaEvent, MediaHandle, SessionConfig};
-use crate::queue::{Join, Leave, QueueActor, QueueNews, QueueRegistry};
+use crate::queue::{CalleeMedia, Join, Leave, QueueActor, QueueNews, QueueRegistry};
 use crate::sdp;
 use crate::sip::endpoint::{CallEvent, CallHandle};
 use crate::sip::transport::EndpointHandle;
@@ -365,6 +365,12 @@ impl<S: AttemptSink> CallActor<S> {
         );
         if let Some(m) = &self.media {
             let _ = m.update_remote(remote);
+        } else if let Some(addr) = self.queued.as_ref().and_then(|q| q.addr.as_ref()) {
+            // The queue holds the call's media now.
+            addr.do_send(CalleeMedia {
+                call: self.setup.campaigncall_id,
+                remote,
+            });
         }
     }
 

@@ -16,7 +16,7 @@ use crate::agent::live::{AgentBoard, AgentLive};
 use crate::agent::{AgentDirectory, AgentInput, AgentState};
 use crate::domain::{Dialable, Queue};
 use crate::media::ports::{PortLease, PortPool};
-use crate::media::relay::{self, Leg, RelayConfig, RelayHandle};
+use crate::media::relay::{self, Leg, RelayConfig, RelayHandle, Side};
 use crate::media::MediaHandle;
 use crate::sdp;
 use crate::sip::endpoint::{CallEvent, CallHandle, LegEnd};
@@ -91,6 +91,17 @@ pub struct Join {
 pub struct Leave {
     /// The call.
     pub call: Uuid,
+}
+
+/// The callee made a new SDP offer (hold, resume, a new address) that the endpoint accepted:
+/// the call's media, wherever the queue has it, follows.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct CalleeMedia {
+    /// The call.
+    pub call: Uuid,
+    /// The callee's media as now negotiated.
+    pub remote: sdp::RemoteMedia,
 }
 
 /// What every queue of the node works with.
@@ -657,12 +668,43 @@ impl Handler<Leave> for QueueActor {
     }
 }
 
+impl Handler<CalleeMedia> for QueueActor {
+    type Result = ();
+
+    fn handle(&mut self, m: CalleeMedia, _ctx: &mut Context<Self>) {
+        let Some(held) = self.calls.get(&m.call) else {
+            return;
+        };
+        match (&held.stage, &held.media) {
+            (Stage::Bridged { relay, .. }, _) => {
+                let _ = relay.update_remote(Side::Callee, m.remote);
+            }
+            (_, Some(media)) => {
+                let _ = media.update_remote(m.remote);
+            }
+            // Being handed over: the relay starts from what the session had.
+            (_, None) => {}
+        }
+    }
+}
+
 impl StreamHandler<AgentLegEvent> for QueueActor {
     fn handle(&mut self, e: AgentLegEvent, ctx: &mut Context<Self>) {
         match e.event {
             CallEvent::Answered { sdp, .. } => self.agent_answered(e.call, e.leg, &sdp, ctx),
             CallEvent::Ended(end) => self.agent_leg_ended(e.call, e.leg, end, ctx),
-            CallEvent::Progress { .. } | CallEvent::Digit { .. } | CallEvent::RemoteSdp { .. } => {}
+            CallEvent::RemoteSdp { sdp } => {
+                // The agent put the call on hold, resumed it or moved its media.
+                let bridged = self.calls.get(&e.call).map(|h| &h.stage);
+                if let (Some(Stage::Bridged { relay, leg, .. }), Ok(remote)) =
+                    (bridged, sdp::parse_answer(&sdp))
+                {
+                    if *leg == e.leg {
+                        let _ = relay.update_remote(Side::Agent, remote);
+                    }
+                }
+            }
+            CallEvent::Progress { .. } | CallEvent::Digit { .. } => {}
         }
     }
 

@@ -14,7 +14,9 @@ pub mod live;
 pub mod strategy;
 pub mod waiting;
 
-pub use actor::{Join, Leave, QueueActor, QueueError, QueueNews, QueueParts, QueueRegistry};
+pub use actor::{
+    CalleeMedia, Join, Leave, QueueActor, QueueError, QueueNews, QueueParts, QueueRegistry,
+};
 pub use live::{LiveQueues, QueueBoard, QueueLive};
 pub use strategy::{choose, ring_steps, Candidate, Router};
 pub use waiting::{QueueFigures, WaitingList};
