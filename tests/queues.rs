@@ -30,6 +30,15 @@ fn wait_for(server: &Server, path: &str, within: Duration, done: impl Fn(&Value)
 /// A campaign of one target whose flow joins `queue`; runs it to the end and returns its one
 /// campaigncall.
 fn run_joining(server: &Server, queue: &str) -> Value {
+    run_flow(
+        server,
+        json!([{"type": "queue_join", "option": {"queue_id": queue}}]),
+    )
+}
+
+/// A campaign of one target with `actions`; runs it to the end and returns its one
+/// campaigncall.
+fn run_flow(server: &Server, actions: Value) -> Value {
     let outplan = json!({"name": "once", "dial_timeout": 5000, "try_interval": 200,
                          "max_try_count_0": 1,
                          "source": {"type": "tel", "target": "+15551230000"}});
@@ -37,7 +46,7 @@ fn run_joining(server: &Server, queue: &str) -> Value {
         server,
         outplan,
         &[&["+15550110001"]],
-        json!({"actions": [{"type": "queue_join", "option": {"queue_id": queue}}]}),
+        json!({ "actions": actions }),
     );
     server.ok(
         "PUT",
@@ -145,6 +154,25 @@ fn a_queued_call_is_bridged_to_the_registered_agent_or_abandoned_at_the_wait_tim
     assert_eq!(counted["total_incoming_count"], 1, "{counted}");
     assert_eq!(counted["total_serviced_count"], 1, "{counted}");
 
+    // A flow's connect to the agent rings it directly; the bridge ends the flow.
+    let connect = json!([
+        {"type": "connect", "option": {"destinations": [{"type": "agent", "target": agent_id}]}},
+        {"type": "talk", "option": {"text": "never heard"}}
+    ]);
+    let call = run_flow(&server, connect.clone());
+    assert_eq!(call["disposition"], "answered", "{call}");
+    assert_eq!(call["agent_id"], agent_id.as_str(), "{call}");
+    assert_eq!(call["flow_result"]["actions"][0]["result"], "ok", "{call}");
+    assert_eq!(
+        call["flow_result"]["actions"].as_array().map(Vec::len),
+        Some(1)
+    );
+    let received = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        received.matches("INVITE sip:agent1@").count() >= 2,
+        "{received}"
+    );
+
     // The agent steps away: the next call waits out the queue's wait timeout.
     server.ok(
         "PUT",
@@ -168,4 +196,17 @@ fn a_queued_call_is_bridged_to_the_registered_agent_or_abandoned_at_the_wait_tim
         |q| q["total_abandoned_count"] == 1,
     );
     assert_eq!(counted["total_abandoned_count"], 1, "{counted}");
+
+    // A connect to an agent who is away fails, and the flow goes on.
+    let connect = json!([
+        {"type": "connect", "option": {"destinations": [{"type": "agent", "target": agent_id}]}},
+        {"type": "hangup"}
+    ]);
+    let call = run_flow(&server, connect);
+    assert_eq!(call["disposition"], "answered", "{call}");
+    assert_eq!(call["agent_id"], Value::Null, "{call}");
+    let actions = &call["flow_result"]["actions"];
+    assert_eq!(actions[0]["result"], "failed", "{call}");
+    assert_eq!(actions[0]["reason"], "agent not available", "{call}");
+    assert_eq!(actions[1]["type"], "hangup", "{call}");
 }

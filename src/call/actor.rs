@@ -96,9 +96,18 @@ pub struct CallSetup {
     pub queues: Option<Arc<QueueRegistry>>,
 }
 
-/// A call handed to a queue.
+/// Where an answered call is handed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handoff {
+    /// A queue (`queue_join`).
+    Queue(Uuid),
+    /// One agent (`connect`).
+    Agent(Uuid),
+}
+
+/// A call handed to a queue, or to one agent.
 struct Queued {
-    queue_id: Uuid,
+    to: Handoff,
     /// The queue's actor once the call joined.
     addr: Option<Addr<QueueActor>>,
     /// When the call joined.
@@ -186,11 +195,15 @@ impl<S: AttemptSink> CallActor<S> {
         let Some(queued) = self.queued.take() else {
             return;
         };
-        outcome.queue_id = Some(queued.queue_id);
+        if let Handoff::Queue(queue) = queued.to {
+            outcome.queue_id = Some(queue);
+        }
         if let Some((agent, wait_ms)) = queued.agent {
             outcome.agent_id = Some(agent);
             outcome.wait_ms = Some(wait_ms);
-        } else if outcome.disposition == Disposition::Answered {
+        } else if matches!(queued.to, Handoff::Queue(_))
+            && outcome.disposition == Disposition::Answered
+        {
             outcome.disposition = Disposition::Abandoned;
             outcome.reason = "callee left the queue".into();
         }
@@ -201,9 +214,14 @@ impl<S: AttemptSink> CallActor<S> {
         }
     }
 
-    /// Hands the answered call to queue `queue_id`: its media session goes with it.
-    fn join_queue(&mut self, queue_id: Uuid, ctx: &mut Context<Self>) {
-        let (Some(queues), Some(media)) = (self.setup.queues.clone(), self.media.take()) else {
+    /// Hands the answered call to a queue or an agent: its media session goes with it (a
+    /// `connect` keeps a handle, to go on with the flow should the agent not answer).
+    fn join_queue(&mut self, to: Handoff, ctx: &mut Context<Self>) {
+        let media = match to {
+            Handoff::Queue(_) => self.media.take(),
+            Handoff::Agent(_) => self.media.clone(),
+        };
+        let (Some(queues), Some(media)) = (self.setup.queues.clone(), media) else {
             let reason = if self.setup.queues.is_none() {
                 "no queues on this node"
             } else {
@@ -228,13 +246,23 @@ impl<S: AttemptSink> CallActor<S> {
             reply: ctx.address().recipient(),
         };
         self.queued = Some(Queued {
-            queue_id,
+            to,
             addr: None,
             joined_at: std::time::Instant::now(),
             agent: None,
             released: false,
         });
         let customer = self.setup.customer_id;
+        let queue_id = match to {
+            Handoff::Queue(queue) => queue,
+            Handoff::Agent(agent) => {
+                let addr = queues.connect(customer, agent, join);
+                if let Some(q) = self.queued.as_mut() {
+                    q.addr = Some(addr);
+                }
+                return;
+            }
+        };
         let generation = self.generation;
         let joining = async move { queues.join(customer, queue_id, join).await };
         ctx.spawn(
@@ -489,7 +517,8 @@ impl<S: AttemptSink> CallActor<S> {
                     self.drive(Input::Completed, ctx);
                 }
             }
-            Command::QueueJoin { queue_id } => self.join_queue(queue_id, ctx),
+            Command::QueueJoin { queue_id } => self.join_queue(Handoff::Queue(queue_id), ctx),
+            Command::Connect { agent_id } => self.join_queue(Handoff::Agent(agent_id), ctx),
             Command::Hangup { .. } | Command::Done => self.hangup(),
             Command::Wait => {}
         }
@@ -630,6 +659,11 @@ impl<S: AttemptSink> Handler<QueueNews> for CallActor<S> {
                 queued.released = true;
                 tracing::debug!(call = %self.setup.campaigncall_id, waited_ms = queued.joined_at.elapsed().as_millis() as u64, "queue abandoned the call");
                 self.end_call(Some(Disposition::Abandoned), reason);
+            }
+            QueueNews::Unreached { reason } => {
+                // The flow goes on with the media session it kept.
+                self.queued = None;
+                self.drive(Input::Failed { reason }, ctx);
             }
             QueueNews::BridgeEnded { reason } => {
                 queued.released = true;

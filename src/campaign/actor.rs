@@ -516,11 +516,13 @@ impl CampaignActor {
             next,
             at: time::now_string(),
             flow_result,
-            served: outcome.queue_id.map(|queue_id| crate::store::Served {
-                queue_id,
-                agent_id: outcome.agent_id,
-                wait_ms: outcome.wait_ms,
-            }),
+            served: (outcome.queue_id.is_some() || outcome.agent_id.is_some()).then_some(
+                crate::store::Served {
+                    queue_id: outcome.queue_id,
+                    agent_id: outcome.agent_id,
+                    wait_ms: outcome.wait_ms,
+                },
+            ),
         };
         self.pending.push(WriteOp::End(Box::new(end)));
     }

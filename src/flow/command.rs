@@ -67,6 +67,14 @@ pub enum Command {
         /// The queue.
         queue_id: uuid::Uuid,
     },
+    /// Bridge the call to one agent (`connect` to an `agent` destination): ring it, and on
+    /// its answer relay the call to it. Resume with `Completed` once the bridge is over (the
+    /// flow then ends with the call), or `Failed` when the agent could not be reached (not
+    /// available, declined, rang out): the flow goes on.
+    Connect {
+        /// The agent.
+        agent_id: uuid::Uuid,
+    },
     /// Hang up now; the flow is over.
     Hangup {
         /// Why.

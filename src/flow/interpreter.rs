@@ -317,6 +317,14 @@ impl Runner {
                     Step::Next
                 }
             },
+            "connect" => match connect_agent(&o) {
+                Some(agent_id) => Step::Wait(Command::Connect { agent_id }, Waiting::Queue),
+                None => {
+                    run.result = RunResult::Skipped;
+                    run.reason = Some("connect runs for an agent destination only".into());
+                    Step::Next
+                }
+            },
             "hangup" => {
                 let reason = o.str("reason").unwrap_or("normal").to_string();
                 run.reason = Some(reason.clone());
@@ -541,6 +549,20 @@ impl Opts<'_> {
             _ => false,
         }
     }
+}
+
+/// The agent a `connect` action's first `agent` destination names.
+fn connect_agent(o: &Opts) -> Option<Uuid> {
+    let destinations = o.0.get("destinations")?.as_array()?;
+    destinations.iter().find_map(|d| {
+        match serde_json::from_value::<crate::domain::Address>(d.clone())
+            .ok()?
+            .kind
+        {
+            crate::domain::AddressKind::Agent(id) => Some(id),
+            _ => None,
+        }
+    })
 }
 
 #[cfg(test)]

@@ -347,6 +347,35 @@ fn actions_not_run_yet_are_skipped() {
 }
 
 #[test]
+fn connect_to_an_agent_waits_for_the_bridge_and_other_destinations_are_skipped() {
+    let agent = id(7);
+    let flow = vec![
+        action(
+            1,
+            "connect",
+            json!({"destinations": [{"type": "tel", "target": "+15551234567"},
+                                    {"type": "agent", "target": agent.to_string()}]}),
+        ),
+        action(
+            2,
+            "connect",
+            json!({"destinations": [{"type": "tel", "target": "+15551234567"}]}),
+        ),
+        action(3, "hangup", Value::Null),
+    ];
+    let mut r = runner(flow);
+    assert_eq!(r.next(Input::Started), Command::Connect { agent_id: agent });
+    // The agent did not answer: the flow goes on, and the next connect has no agent.
+    let next = r.next(Input::Failed {
+        reason: "agent did not answer".into(),
+    });
+    assert!(matches!(next, Command::Hangup { .. }), "{next:?}");
+    let got = results(&r);
+    assert_eq!(got[0], ("connect".to_string(), RunResult::Failed));
+    assert_eq!(got[1], ("connect".to_string(), RunResult::Skipped));
+}
+
+#[test]
 fn queue_join_waits_for_the_queue_and_the_bridge_ends_the_flow() {
     let queue = id(9);
     let flow = vec![

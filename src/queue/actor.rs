@@ -67,6 +67,12 @@ pub enum QueueNews {
         /// Why.
         reason: String,
     },
+    /// A call connected to one agent did not reach it (not available, declined, rang out):
+    /// the call keeps its media and goes on.
+    Unreached {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A call joining a queue.
@@ -179,6 +185,36 @@ impl QueueRegistry {
         Ok(addr)
     }
 
+    /// Hands `join` to agent `agent` of tenant `customer` alone (a flow's `connect`): a queue
+    /// of its own that rings that agent once and ends with the call.
+    pub fn connect(&self, customer: Uuid, agent: Uuid, join: Join) -> Addr<QueueActor> {
+        let queue = Queue {
+            id: Uuid::new_v4(),
+            customer_id: customer,
+            name: format!("connect to {agent}"),
+            detail: String::new(),
+            routing_method: crate::domain::RoutingMethod::Random,
+            tag_ids: Vec::new(),
+            wait_flow_id: Uuid::nil(),
+            wait_actions: Vec::new(),
+            // A bound in case the offer never ends (the agent leg's CANCEL ends it first).
+            wait_timeout: (RING_TIME + Duration::from_secs(30)).as_millis() as u64,
+            service_timeout: 0,
+            wrap_up_time: 0,
+            total_incoming_count: 0,
+            total_serviced_count: 0,
+            total_abandoned_count: 0,
+            tm_create: String::new(),
+            tm_update: String::new(),
+            tm_delete: String::new(),
+        };
+        let mut actor = QueueActor::new(queue, self.parts.clone());
+        actor.only = Some(agent);
+        let addr = actor.start();
+        addr.do_send(join);
+        addr
+    }
+
     fn running(&self, queue: Uuid) -> Option<(Uuid, Addr<QueueActor>)> {
         let actors = self.actors.lock().ok()?;
         actors.get(&queue).filter(|(_, a)| a.connected()).cloned()
@@ -257,6 +293,8 @@ pub struct QueueActor {
     last_offered: HashMap<Uuid, u64>,
     /// The counters as the queue's document had them when the actor started.
     base: [u64; 3],
+    /// A `connect` to this agent alone: no document, no board, one call.
+    only: Option<Uuid>,
 }
 
 impl QueueActor {
@@ -276,6 +314,18 @@ impl QueueActor {
             calls: HashMap::new(),
             offers: 0,
             last_offered: HashMap::new(),
+            only: None,
+        }
+    }
+
+    /// A `connect` call that cannot reach its agent goes back to its flow.
+    fn unreached(&mut self, call: Uuid, reason: &str) {
+        if let Some(held) = self.calls.remove(&call) {
+            self.waiting.abandoned(call, Instant::now());
+            self.withdraw(&held);
+            held.reply.do_send(QueueNews::Unreached {
+                reason: reason.to_string(),
+            });
         }
     }
 
@@ -295,7 +345,10 @@ impl QueueActor {
             }
             self.persist();
         }
-        let snapshot = self.parts.agents.all();
+        let mut snapshot = self.parts.agents.all();
+        if let Some(only) = self.only {
+            snapshot.retain(|(id, _)| *id == only);
+        }
         let mut engaged: HashSet<Uuid> = self
             .calls
             .values()
@@ -318,6 +371,9 @@ impl QueueActor {
             );
             // ring_all offers one agent at a time here.
             let Some(agent) = chosen.first().copied() else {
+                if self.only.is_some() {
+                    self.unreached(call, "agent not available");
+                }
                 continue;
             };
             let Some(live) = snapshot.iter().find(|(id, _)| *id == agent) else {
@@ -501,6 +557,7 @@ impl QueueActor {
         end: LegEnd,
         ctx: &mut Context<Self>,
     ) {
+        tracing::debug!(queue = %self.queue.id, %call, cause = ?end.cause, "agent leg ended");
         let Some(held) = self.calls.get_mut(&call) else {
             return;
         };
@@ -515,6 +572,14 @@ impl QueueActor {
                 self.parts.directory.call(agent, input);
                 held.tried.push(agent);
                 held.stage = Stage::Waiting;
+                if self.only.is_some() {
+                    let reason = match input {
+                        AgentInput::Rejected => "agent declined",
+                        _ => "agent did not answer",
+                    };
+                    self.unreached(call, reason);
+                    return;
+                }
                 self.route(ctx);
             }
             Stage::Connecting { agent, .. } | Stage::Bridged { agent, .. } => {
@@ -524,6 +589,7 @@ impl QueueActor {
                         let _ = relay.stop();
                     }
                     self.call_ended(agent);
+                    tracing::info!(queue = %self.queue.id, %call, %agent, "bridge ended: the agent hung up");
                     held.reply.do_send(QueueNews::BridgeEnded {
                         reason: "agent hung up".into(),
                     });
@@ -536,6 +602,9 @@ impl QueueActor {
 
     /// The queue's calls on the board.
     fn publish(&self) {
+        if self.only.is_some() {
+            return;
+        }
         let waiting = self.waiting.ids();
         let serving = self
             .calls
@@ -550,6 +619,9 @@ impl QueueActor {
 
     /// The counters onto the queue's document (the latest one the store holds).
     fn persist(&self) {
+        if self.only.is_some() {
+            return;
+        }
         let figures = self.waiting.figures(Instant::now());
         let counts = [
             self.base[0] + figures.incoming,
@@ -620,6 +692,9 @@ impl Actor for QueueActor {
         ctx.run_interval(ROUTE_INTERVAL, |act, ctx| {
             if !act.calls.is_empty() {
                 act.route(ctx);
+            } else if act.only.is_some() {
+                // A connect's queue ends with its call.
+                ctx.stop();
             }
         });
     }

@@ -261,8 +261,8 @@ pub struct AttemptEnd {
 /// What a queue did with an attempt's call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Served {
-    /// The queue it joined.
-    pub queue_id: Uuid,
+    /// The queue it joined (`None`: it was connected to an agent directly).
+    pub queue_id: Option<Uuid>,
     /// The agent who took it (`None`: it was abandoned).
     pub agent_id: Option<Uuid>,
     /// Answer → agent connected.

@@ -294,7 +294,7 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
                     end.talk_ms.into(),
                     end.flow_result.as_ref().map(|v| v.to_string()).into(),
                     end.at.as_str().into(),
-                    end.served.map(|s| s.queue_id).into(),
+                    end.served.and_then(|s| s.queue_id).into(),
                     end.served.and_then(|s| s.agent_id).into(),
                     end.served.and_then(|s| s.wait_ms).into(),
                 ]);
