@@ -91,6 +91,11 @@ pub struct Join {
     pub reply: Recipient<QueueNews>,
 }
 
+/// The queue's document as stored now: its settings apply from now on.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+struct Reconfigure(Box<Queue>);
+
 /// The call left (its callee hung up): it is no longer waiting, or its bridge is over.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
@@ -152,21 +157,25 @@ impl QueueRegistry {
         queue_id: Uuid,
         join: Join,
     ) -> Result<Addr<QueueActor>, (QueueError, Join)> {
+        // Read on every join: a queue deleted or changed through the API since is followed.
+        let queue: Option<Queue> = match Docs(self.parts.store.as_ref())
+            .get(Some(customer), queue_id)
+            .await
+        {
+            Ok(q) => q,
+            Err(e) => return Err((e.into(), join)),
+        };
+        let Some(queue) = queue else {
+            return Err((QueueError::NotFound(queue_id), join));
+        };
         let running = self.running(queue_id);
         let addr = match running {
-            Some((owner, addr)) if owner == customer => addr,
+            Some((owner, addr)) if owner == customer => {
+                addr.do_send(Reconfigure(Box::new(queue)));
+                addr
+            }
             Some(_) => return Err((QueueError::NotFound(queue_id), join)),
             None => {
-                let queue: Option<Queue> = match Docs(self.parts.store.as_ref())
-                    .get(Some(customer), queue_id)
-                    .await
-                {
-                    Ok(q) => q,
-                    Err(e) => return Err((e.into(), join)),
-                };
-                let Some(queue) = queue else {
-                    return Err((QueueError::NotFound(queue_id), join));
-                };
                 let Ok(mut actors) = self.actors.lock() else {
                     return Err((QueueError::NotFound(queue_id), join));
                 };
@@ -299,8 +308,7 @@ pub struct QueueActor {
 
 impl QueueActor {
     fn new(queue: Queue, parts: Arc<QueueParts>) -> QueueActor {
-        let wait_timeout =
-            (queue.wait_timeout > 0).then(|| Duration::from_millis(queue.wait_timeout));
+        let wait_timeout = wait_timeout_of(queue.wait_timeout);
         QueueActor {
             base: [
                 queue.total_incoming_count,
@@ -675,6 +683,11 @@ pub fn candidates(
         .collect()
 }
 
+/// A queue's `wait_timeout` (ms, 0: none).
+fn wait_timeout_of(ms: u64) -> Option<Duration> {
+    (ms > 0).then(|| Duration::from_millis(ms))
+}
+
 /// What an offer that ended unanswered did to the agent: declined (busy, decline, forbidden)
 /// or let ring out (anything else: no answer, unreachable, an error).
 pub fn offer_refused(end: &LegEnd) -> AgentInput {
@@ -721,6 +734,23 @@ impl Handler<Join> for QueueActor {
         );
         self.persist();
         self.route(ctx);
+    }
+}
+
+impl Handler<Reconfigure> for QueueActor {
+    type Result = ();
+
+    fn handle(&mut self, Reconfigure(stored): Reconfigure, _ctx: &mut Context<Self>) {
+        // The counters stay the actor's own: it writes them.
+        let q = &mut self.queue;
+        q.name = stored.name;
+        q.routing_method = stored.routing_method;
+        q.tag_ids = stored.tag_ids;
+        q.wait_timeout = stored.wait_timeout;
+        q.service_timeout = stored.service_timeout;
+        q.wrap_up_time = stored.wrap_up_time;
+        self.waiting
+            .set_wait_timeout(wait_timeout_of(self.queue.wait_timeout));
     }
 }
 
