@@ -504,22 +504,25 @@ impl QueueActor {
             let socket = tokio::net::UdpSocket::from_std(socket).map_err(|e| e.to_string())?;
             let media = media.ok_or("no callee media")?;
             let handover = media.hand_over().await.map_err(|e| e.to_string())?;
-            let (relay, _events) = relay::spawn(
+            Ok::<_, String>(relay::spawn(
                 Leg::from_session(handover),
                 Leg::new(socket, Some(lease), remote),
                 config,
-            );
-            Ok::<RelayHandle, String>(relay)
+            ))
         };
-        ctx.spawn(connect.into_actor(self).map(move |res, act, _| {
+        ctx.spawn(connect.into_actor(self).map(move |res, act, ctx| {
             let Some(held) = act.calls.get_mut(&call) else {
-                if let Ok(relay) = res {
+                if let Ok((relay, _)) = res {
                     let _ = relay.stop();
                 }
                 return;
             };
             match res {
-                Ok(relay) => {
+                Ok((relay, events)) => {
+                    ctx.add_stream(
+                        tokio_stream::wrappers::ReceiverStream::new(events)
+                            .map(move |event| BridgeEvent { call, leg, event }),
+                    );
                     held.stage = Stage::Bridged { agent, leg, relay };
                     held.reply.do_send(QueueNews::Connected {
                         agent_id: agent,
@@ -791,6 +794,30 @@ impl Handler<CalleeMedia> for QueueActor {
             (_, None) => {}
         }
     }
+}
+
+/// An event of a bridge's relay.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct BridgeEvent {
+    call: Uuid,
+    leg: CallHandle,
+    event: relay::RelayEvent,
+}
+
+impl StreamHandler<BridgeEvent> for QueueActor {
+    fn handle(&mut self, e: BridgeEvent, _ctx: &mut Context<Self>) {
+        if let relay::RelayEvent::RtpTimeout { side } = e.event {
+            // A leg gone silent is a call gone: the bridge ends.
+            if self.calls.get(&e.call).and_then(|h| h.stage.leg()) == Some(e.leg) {
+                tracing::info!(queue = %self.queue.id, call = %e.call, side = ?side, "bridge ended: no RTP");
+                self.end_bridge(e.call, "rtp_timeout".into());
+            }
+        }
+    }
+
+    /// The relay stopping does not end the queue.
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }
 
 impl StreamHandler<AgentLegEvent> for QueueActor {
