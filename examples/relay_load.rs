@@ -16,7 +16,7 @@ mod load_timing;
 use load_timing::{bind_timestamped, cpu_by_thread, machine_busy_seconds, recv_timestamped};
 use ringmaster::media::g711::Codec;
 use ringmaster::media::relay::{self, Leg, RelayConfig, Side};
-use ringmaster::media::{Direction, RemoteMedia};
+use ringmaster::sdp::{Direction, RemoteMedia};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -18,9 +18,6 @@ pub mod resample;
 pub mod session;
 pub mod wav;
 
-/// SDP lives in its own module; the relay still names it from here.
-pub(crate) use crate::sdp;
-pub use crate::sdp::{parse_answer, Direction, RemoteMedia, SdpError};
 pub use prompts::{load, tts, PromptError};
 pub use relay::{Leg, RelayConfig, RelayEvent, RelayHandle, Side};
 pub use session::{spawn, Handover, MediaEvent, MediaHandle, SessionClosed, SessionConfig};

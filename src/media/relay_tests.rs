@@ -75,7 +75,7 @@ fn remote(addr: SocketAddr, codec: Codec, telephone_event: Option<u8>) -> Remote
         addr,
         codec,
         telephone_event,
-        direction: crate::media::Direction::SendRecv,
+        direction: crate::sdp::Direction::SendRecv,
         on_hold: false,
     }
 }
