@@ -1,8 +1,9 @@
 //! Queues end to end: `ringmaster serve` dials a SIPp callee that answers and stays up, the
 //! campaign's flow hands the call to a queue (`queue_join`), and the queue rings the agent
 //! whose softphone (SIPp, `agent_answer.xml`) registered with the node: the agent answers,
-//! talks, hangs up, and the attempt ends `answered` with the agent's id. With no agent
-//! available, the call waits out the queue's wait timeout and ends `abandoned`.
+//! talks, hangs up, and the attempt ends `answered` with the agent's id; a flow's `connect` to
+//! the agent does the same. With no agent available, the call waits out the queue's wait
+//! timeout and ends `abandoned`, as does a call whose callee hangs up while it waits.
 
 #[path = "campaign/helpers.rs"]
 #[allow(dead_code)] // shared with tests/campaign.rs, which uses the rest
@@ -209,4 +210,32 @@ fn a_queued_call_is_bridged_to_the_registered_agent_or_abandoned_at_the_wait_tim
     assert_eq!(actions[0]["result"], "failed", "{call}");
     assert_eq!(actions[0]["reason"], "agent not available", "{call}");
     assert_eq!(actions[1]["type"], "hangup", "{call}");
+}
+
+#[test]
+fn a_callee_who_hangs_up_while_waiting_abandons_the_queue() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_callee, trunk) = sipp_scenario(
+        dir.path(),
+        "uas_answer_hangup.xml",
+        &["-set", "hold_ms", "1000"],
+    );
+    let server = Server::start(dir.path(), trunk, 10);
+    // No wait timeout and no agent: only the callee ends the wait.
+    let queue = server.ok("POST", "/v1.0/queues", Some(json!({"name": "nobody"})));
+    let queue_id = queue["id"].as_str().expect("a queue id").to_string();
+    let call = run_joining(&server, &queue_id);
+    assert_eq!(call["disposition"], "abandoned", "{call}");
+    assert_eq!(call["reason"], "callee left the queue", "{call}");
+    assert_eq!(call["hangup_by"], "remote", "{call}");
+    assert_eq!(call["result"], "fail", "{call}");
+    let counted = wait_for(
+        &server,
+        &format!("/v1.0/queues/{queue_id}"),
+        Duration::from_secs(5),
+        |q| q["total_abandoned_count"] == 1,
+    );
+    assert_eq!(counted["total_incoming_count"], 1, "{counted}");
+    assert_eq!(counted["total_abandoned_count"], 1, "{counted}");
+    assert_eq!(counted["wait_queuecall_ids"], json!([]), "{counted}");
 }
