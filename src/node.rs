@@ -86,7 +86,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
     });
     let agents = Arc::new(crate::agent::AgentBoard::default());
     let directory = crate::agent::AgentDirectory::start(
-        store.as_ref(),
+        store.clone(),
         endpoint.clone(),
         agents.clone(),
         settings.sip.realm.clone(),

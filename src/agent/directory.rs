@@ -82,6 +82,7 @@ struct Followed {
 
 /// The task's state.
 struct Directory {
+    store: Arc<dyn Store>,
     endpoint: EndpointHandle,
     board: Arc<AgentBoard>,
     realm: String,
@@ -93,20 +94,21 @@ impl AgentDirectory {
     /// Loads every agent the store holds, hands their credentials to the registrar and
     /// follows them from then on (a task on the current runtime, for the life of the node).
     pub async fn start(
-        store: &dyn Store,
+        store: Arc<dyn Store>,
         endpoint: EndpointHandle,
         board: Arc<AgentBoard>,
         realm: String,
     ) -> anyhow::Result<AgentDirectory> {
         let registrations = endpoint.registrations();
         let mut directory = Directory {
+            store: store.clone(),
             endpoint,
             board,
             realm,
             rules: AgentRules::default(),
             agents: HashMap::new(),
         };
-        let docs = Docs(store);
+        let docs = Docs(store.as_ref());
         for status in ["available", "away"] {
             let agents: Vec<Agent> = docs.with_status(status).await?;
             for agent in agents {
@@ -216,13 +218,33 @@ impl Directory {
         match followed.machine.handle(Instant::now(), input) {
             Ok(t) => {
                 if let Some(status) = t.availability {
-                    // Rang out too often: away until it says otherwise.
+                    // Rang out too often: away until it says otherwise, as its document says.
                     tracing::info!(%agent, status = ?status, "agent set away after offers in a row went unanswered");
+                    self.store_status(agent, status);
                 }
             }
             Err(e) => tracing::debug!(%agent, error = %e, "call event not applied"),
         }
         self.publish(agent);
+    }
+
+    /// Writes the status the agent's machine chose onto its document.
+    fn store_status(&self, agent: Uuid, status: crate::domain::Availability) {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let docs = Docs(store.as_ref());
+            match docs.get::<Agent>(None, agent).await {
+                Ok(Some(mut stored)) => {
+                    stored.status = status;
+                    stored.tm_update = crate::domain::time::now_string();
+                    if let Err(e) = docs.put(&stored).await {
+                        tracing::error!(%agent, error = %e, "cannot store the agent's status");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(%agent, error = %e, "cannot read the agent"),
+            }
+        });
     }
 
     /// Wrap-ups that are over.
