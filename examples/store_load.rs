@@ -56,6 +56,7 @@ fn end(call: Uuid, target: Uuid, at: &str) -> WriteOp {
         next: TargetNext::Done("success"),
         at: at.to_string(),
         flow_result: None,
+        served: None,
     }))
 }
 

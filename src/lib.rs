@@ -17,8 +17,10 @@
 //!              agent relay and its recordings
 //! store/       durable state behind the Store trait (SQLite)
 //! campaign/    running campaigns: engine, CampaignActor, pacing and retry (pure), stats
-//! queue/       agent queues: waiting list and routing strategies (pure), live board
-//! agent/       agents: state machine (pure), live board, password hashes
+//! queue/       agent queues: waiting list and routing strategies (pure), live board, the
+//!              QueueActor that offers waiting calls to agents and bridges them
+//! agent/       agents: state machine (pure), live board, password hashes, the directory
+//!              task, the leg to an agent's phone
 //! api/         the REST control API under /v1.0 (actix-web), over Store and Control
 //! health.rs    what stops the dialing (store cannot write, trunk down) and `GET /health`
 //! node.rs      one node: store, SIP thread, engine and API started together

@@ -84,11 +84,31 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
             .map(|t| t.name.clone())
             .unwrap_or_default(),
     });
+    let agents = Arc::new(crate::agent::AgentBoard::default());
+    let directory = crate::agent::AgentDirectory::start(
+        store.clone(),
+        endpoint.clone(),
+        agents.clone(),
+        settings.sip.realm.clone(),
+    )
+    .await
+    .context("cannot load the agents")?;
+    let queue_board = Arc::new(crate::queue::QueueBoard::default());
+    let queues = Arc::new(crate::queue::QueueRegistry::new(crate::queue::QueueParts {
+        store: store.clone(),
+        endpoint: endpoint.clone(),
+        agents: agents.clone(),
+        directory: directory.clone(),
+        board: queue_board.clone(),
+        ports: ports.clone(),
+        relay: settings.media.relay(),
+    }));
     let deps = Arc::new(Deps {
         store: store.clone(),
         writer,
         endpoint: endpoint.clone(),
         health: health.clone(),
+        queues: Some(queues),
         media: Arc::new(crate::call::actor::MediaDeps {
             ports,
             session: settings.media.session(),
@@ -106,7 +126,6 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
             status: CampaignStatus::Run,
         });
     }
-    let agents = Arc::new(crate::agent::AgentBoard::default());
     let api_addr = api.local_addr()?;
     let state = crate::api::ApiState {
         store: store.clone(),
@@ -122,18 +141,9 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         health,
         limits: settings.api.limits(),
         live: crate::api::Live {
-            agents: agents.clone(),
-            agent_changes: Arc::new(
-                crate::agent::AgentDirectory::start(
-                    store.as_ref(),
-                    endpoint.clone(),
-                    agents,
-                    settings.sip.realm.clone(),
-                )
-                .await
-                .context("cannot load the agents")?,
-            ),
-            ..Default::default()
+            agents,
+            queues: queue_board,
+            agent_changes: Arc::new(directory),
         },
         realm: settings.sip.realm.clone(),
     };

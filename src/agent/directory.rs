@@ -4,7 +4,9 @@
 //! agent sets, and publishes the result (state and contacts) on the board the API reads.
 //!
 //! Changes come in one queue, in the order the API stored them, so that a rename followed by a
-//! delete cannot reach the registrar the other way round.
+//! delete cannot reach the registrar the other way round. The queues' calls to agents (offered,
+//! answered, rejected, rung out, withdrawn, ended) come through the same queue, so that each
+//! agent's machine sees them in order and the board shows it ringing, busy or wrapping up.
 
 use super::live::{AgentBoard, AgentLive, Contact};
 use super::state::{AgentInput, AgentMachine, AgentRules};
@@ -33,16 +35,38 @@ impl AgentChanges for NoAgentChanges {
     fn stored(&self, _: &Agent) {}
 }
 
+/// What the directory's queue carries.
+#[derive(Debug)]
+enum Change {
+    /// An agent as the API stored it.
+    Stored(Box<Agent>),
+    /// What a queue's call did to an agent.
+    Call(Uuid, AgentInput),
+}
+
 /// The sending side of the directory's queue.
 #[derive(Debug, Clone)]
 pub struct AgentDirectory {
-    changes: mpsc::UnboundedSender<Agent>,
+    changes: mpsc::UnboundedSender<Change>,
 }
 
 impl AgentChanges for AgentDirectory {
     fn stored(&self, agent: &Agent) {
-        if self.changes.send(agent.clone()).is_err() {
+        if self
+            .changes
+            .send(Change::Stored(Box::new(agent.clone())))
+            .is_err()
+        {
             tracing::error!(agent = %agent.id, "the agent directory has stopped");
+        }
+    }
+}
+
+impl AgentDirectory {
+    /// A queue's call to `agent` did `input` (one of the call inputs of [`AgentInput`]).
+    pub fn call(&self, agent: Uuid, input: AgentInput) {
+        if self.changes.send(Change::Call(agent, input)).is_err() {
+            tracing::error!(%agent, "the agent directory has stopped");
         }
     }
 }
@@ -50,12 +74,15 @@ impl AgentChanges for AgentDirectory {
 /// One agent as the directory follows it.
 struct Followed {
     username: String,
+    customer_id: Uuid,
+    tag_ids: Vec<Uuid>,
     machine: AgentMachine,
     contacts: Vec<Contact>,
 }
 
 /// The task's state.
 struct Directory {
+    store: Arc<dyn Store>,
     endpoint: EndpointHandle,
     board: Arc<AgentBoard>,
     realm: String,
@@ -67,20 +94,21 @@ impl AgentDirectory {
     /// Loads every agent the store holds, hands their credentials to the registrar and
     /// follows them from then on (a task on the current runtime, for the life of the node).
     pub async fn start(
-        store: &dyn Store,
+        store: Arc<dyn Store>,
         endpoint: EndpointHandle,
         board: Arc<AgentBoard>,
         realm: String,
     ) -> anyhow::Result<AgentDirectory> {
         let registrations = endpoint.registrations();
         let mut directory = Directory {
+            store: store.clone(),
             endpoint,
             board,
             realm,
             rules: AgentRules::default(),
             agents: HashMap::new(),
         };
-        let docs = Docs(store);
+        let docs = Docs(store.as_ref());
         for status in ["available", "away"] {
             let agents: Vec<Agent> = docs.with_status(status).await?;
             for agent in agents {
@@ -96,15 +124,24 @@ impl AgentDirectory {
 impl Directory {
     async fn run(
         mut self,
-        mut changes: mpsc::UnboundedReceiver<Agent>,
+        mut changes: mpsc::UnboundedReceiver<Change>,
         mut registrations: broadcast::Receiver<Registration>,
     ) {
         loop {
+            // The next wrap-up to end (an hour away when none: the select needs a branch).
+            let wake = self
+                .agents
+                .values()
+                .filter_map(|f| f.machine.poll_timeout())
+                .min()
+                .unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(3600));
             tokio::select! {
                 change = changes.recv() => match change {
-                    Some(agent) => self.stored(agent).await,
+                    Some(Change::Stored(agent)) => self.stored(*agent).await,
+                    Some(Change::Call(agent, input)) => self.call(agent, input),
                     None => return,
                 },
+                () = tokio::time::sleep_until(wake.into()) => self.tick(),
                 registration = registrations.recv() => match registration {
                     Ok(r) => self.registered(r),
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -155,10 +192,13 @@ impl Directory {
         let now = Instant::now();
         let followed = self.agents.entry(agent.id).or_insert_with(|| Followed {
             username: username.clone(),
+            customer_id: agent.customer_id,
+            tag_ids: Vec::new(),
             machine: AgentMachine::new(rules, agent.status),
             contacts: Vec::new(),
         });
         followed.username = username;
+        followed.tag_ids = agent.tag_ids.clone();
         if followed.machine.availability() != agent.status {
             if let Err(e) = followed
                 .machine
@@ -168,6 +208,57 @@ impl Directory {
             }
         }
         self.publish(agent.id);
+    }
+
+    /// A queue's call did `input` to `agent`.
+    fn call(&mut self, agent: Uuid, input: AgentInput) {
+        let Some(followed) = self.agents.get_mut(&agent) else {
+            return;
+        };
+        match followed.machine.handle(Instant::now(), input) {
+            Ok(t) => {
+                if let Some(status) = t.availability {
+                    // Rang out too often: away until it says otherwise, as its document says.
+                    tracing::info!(%agent, status = ?status, "agent set away after offers in a row went unanswered");
+                    self.store_status(agent, status);
+                }
+            }
+            Err(e) => tracing::debug!(%agent, error = %e, "call event not applied"),
+        }
+        self.publish(agent);
+    }
+
+    /// Writes the status the agent's machine chose onto its document.
+    fn store_status(&self, agent: Uuid, status: crate::domain::Availability) {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let docs = Docs(store.as_ref());
+            match docs.get::<Agent>(None, agent).await {
+                Ok(Some(mut stored)) => {
+                    stored.status = status;
+                    stored.tm_update = crate::domain::time::now_string();
+                    if let Err(e) = docs.put(&stored).await {
+                        tracing::error!(%agent, error = %e, "cannot store the agent's status");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(%agent, error = %e, "cannot read the agent"),
+            }
+        });
+    }
+
+    /// Wrap-ups that are over.
+    fn tick(&mut self) {
+        let now = Instant::now();
+        let due: Vec<Uuid> = self
+            .agents
+            .iter()
+            .filter(|(_, f)| f.machine.poll_timeout().is_some_and(|at| at <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for agent in due {
+            self.call(agent, AgentInput::Tick);
+        }
     }
 
     async fn unregister(&self, username: &str) {
@@ -219,6 +310,9 @@ impl Directory {
                 AgentLive {
                     state: f.machine.state(),
                     contacts: f.contacts.clone(),
+                    customer_id: f.customer_id,
+                    tag_ids: f.tag_ids.clone(),
+                    figures: f.machine.figures(),
                 },
             );
         }
@@ -233,5 +327,7 @@ fn contact(b: &Binding) -> Contact {
         uri: b.contact.clone(),
         expires_at: expires.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
         user_agent: String::new(),
+        flow: b.flow,
+        transport: b.transport,
     }
 }

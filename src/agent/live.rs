@@ -2,10 +2,12 @@
 //! agents' actors (and the registrar) write it; the API reads it to answer `status` and
 //! `contacts`. Readers get copies, never a lock.
 
-use super::state::AgentState;
+use super::state::{AgentFigures, AgentState};
 use crate::domain::SipUri;
+use crate::sip::uri::TransportKind;
 use serde::{Serialize, Serializer};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use uuid::Uuid;
 
@@ -19,6 +21,12 @@ pub struct Contact {
     pub expires_at: String,
     /// The softphone's User-Agent, if it sent one.
     pub user_agent: String,
+    /// Where its REGISTER came from: requests to the contact go there (through any NAT).
+    #[serde(skip)]
+    pub flow: SocketAddr,
+    /// The transport its REGISTER came over.
+    #[serde(skip)]
+    pub transport: TransportKind,
 }
 
 fn as_text<S: Serializer>(uri: &SipUri, serializer: S) -> Result<S::Ok, S::Error> {
@@ -32,6 +40,15 @@ pub struct AgentLive {
     pub state: AgentState,
     /// Its registered contacts.
     pub contacts: Vec<Contact>,
+    /// Its tenant (what queues route by, never shown).
+    #[serde(skip)]
+    pub customer_id: Uuid,
+    /// Its tags (what queues route by, never shown).
+    #[serde(skip)]
+    pub tag_ids: Vec<Uuid>,
+    /// The figures routing strategies weigh (never shown).
+    #[serde(skip)]
+    pub figures: AgentFigures,
 }
 
 impl AgentLive {
@@ -40,6 +57,9 @@ impl AgentLive {
         AgentLive {
             state: AgentState::Offline,
             contacts: Vec::new(),
+            customer_id: Uuid::nil(),
+            tag_ids: Vec::new(),
+            figures: AgentFigures::default(),
         }
     }
 }
@@ -62,6 +82,14 @@ impl AgentBoard {
         if let Ok(mut agents) = self.agents.lock() {
             agents.insert(agent, live);
         }
+    }
+
+    /// Every agent known now, with what it is (a copy).
+    pub fn all(&self) -> Vec<(Uuid, AgentLive)> {
+        self.agents
+            .lock()
+            .map(|agents| agents.iter().map(|(id, a)| (*id, a.clone())).collect())
+            .unwrap_or_default()
     }
 
     /// Forgets `agent` (deleted): it reads as offline again.
@@ -97,7 +125,10 @@ mod tests {
                 uri: SipUri::parse("sip:alice@127.0.0.1:5062").expect("a SIP URI"),
                 expires_at: "2026-01-01 00:00:00.000000".into(),
                 user_agent: String::new(),
+                flow: SocketAddr::from(([127, 0, 0, 1], 5062)),
+                transport: TransportKind::Udp,
             }],
+            ..AgentLive::offline()
         };
         board.set(id, live.clone());
         assert_eq!(board.live(id), live);

@@ -6,10 +6,13 @@
 //! live.rs      AgentBoard: what the node knows of each agent now (state, contacts)
 //! password.rs  a password → HA1 hashes for MD5 and SHA-256 digest
 //! directory.rs the task that gives the registrar each agent's credential and turns the
-//!              registrar's bindings and the agent's own status into its state on the board
+//!              registrar's bindings, the agent's own status and the queues' calls to it into
+//!              its state on the board
+//! leg.rs       the INVITE to an agent's registered contact
 //! ```
 
 pub mod directory;
+pub mod leg;
 pub mod live;
 pub mod password;
 pub mod state;

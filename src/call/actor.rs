@@ -8,6 +8,7 @@ use crate::call::CallOutcome;
 use crate::domain::{Action, Dialable, Disposition};
 use crate::flow::{CallContext, Command, Input, Runner, Variables};
 use crate::media::{self, MediaEvent, MediaHandle, SessionConfig};
+use crate::queue::{CalleeMedia, Join, Leave, QueueActor, QueueNews, QueueRegistry};
 use crate::sdp;
 use crate::sip::endpoint::{CallEvent, CallHandle};
 use crate::sip::transport::EndpointHandle;
@@ -89,6 +90,32 @@ pub struct CallSetup {
     /// the endpoint with the call, which drops it then (or when the call ends, or if it is
     /// never placed).
     pub setup_slot: Option<crate::trunk::SetupSlot>,
+    /// The campaign's tenant: the queues a call may join are its.
+    pub customer_id: Uuid,
+    /// The node's queues (`None`: `queue_join` fails).
+    pub queues: Option<Arc<QueueRegistry>>,
+}
+
+/// Where an answered call is handed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handoff {
+    /// A queue (`queue_join`).
+    Queue(Uuid),
+    /// One agent (`connect`).
+    Agent(Uuid),
+}
+
+/// A call handed to a queue, or to one agent.
+struct Queued {
+    to: Handoff,
+    /// The queue's actor once the call joined.
+    addr: Option<Addr<QueueActor>>,
+    /// When the call joined.
+    joined_at: std::time::Instant,
+    /// The agent who took it, and how long the call waited.
+    agent: Option<(Uuid, u64)>,
+    /// The queue let the call go (bridge over, or abandoned): nothing to tell it.
+    released: bool,
 }
 
 /// What the flow is waiting for from the media session.
@@ -114,6 +141,10 @@ pub struct CallActor<S: AttemptSink> {
     awaiting: Awaiting,
     /// Set when ringmaster ends an answered call for a reason of its own.
     end_reason: Option<(Option<Disposition>, String)>,
+    /// The queue the call joined, if any.
+    queued: Option<Queued>,
+    /// When the callee answered.
+    answered_at: Option<std::time::Instant>,
     reported: bool,
 }
 
@@ -130,6 +161,8 @@ impl<S: AttemptSink> CallActor<S> {
             generation: 0,
             awaiting: Awaiting::Nothing,
             end_reason: None,
+            queued: None,
+            answered_at: None,
             reported: false,
         }
     }
@@ -143,6 +176,7 @@ impl<S: AttemptSink> CallActor<S> {
                 }
                 outcome.reason = reason;
             }
+            self.leave_queue(&mut outcome);
             self.campaign.do_send(AttemptEvent::Ended {
                 campaigncall_id: self.setup.campaigncall_id,
                 outcome,
@@ -153,6 +187,109 @@ impl<S: AttemptSink> CallActor<S> {
             let _ = m.close();
         }
         ctx.stop();
+    }
+
+    /// The call is over: the queue it is in lets it go, and the outcome says what the queue
+    /// did (a callee that hung up while waiting abandoned the queue).
+    fn leave_queue(&mut self, outcome: &mut CallOutcome) {
+        let Some(queued) = self.queued.take() else {
+            return;
+        };
+        if let Handoff::Queue(queue) = queued.to {
+            outcome.queue_id = Some(queue);
+        }
+        if let Some((agent, wait_ms)) = queued.agent {
+            outcome.agent_id = Some(agent);
+            outcome.wait_ms = Some(wait_ms);
+        } else if matches!(queued.to, Handoff::Queue(_))
+            && outcome.disposition == Disposition::Answered
+        {
+            outcome.disposition = Disposition::Abandoned;
+            outcome.reason = "callee left the queue".into();
+        }
+        if let (false, Some(addr)) = (queued.released, queued.addr) {
+            addr.do_send(Leave {
+                call: self.setup.campaigncall_id,
+            });
+        }
+    }
+
+    /// Hands the answered call to a queue or an agent: its media session goes with it (a
+    /// `connect` keeps a handle, to go on with the flow should the agent not answer).
+    fn join_queue(&mut self, to: Handoff, ctx: &mut Context<Self>) {
+        let media = match to {
+            Handoff::Queue(_) => self.media.take(),
+            Handoff::Agent(_) => self.media.clone(),
+        };
+        let (Some(queues), Some(media)) = (self.setup.queues.clone(), media) else {
+            let reason = if self.setup.queues.is_none() {
+                "no queues on this node"
+            } else {
+                "no media session"
+            };
+            return self.drive(
+                Input::Failed {
+                    reason: reason.into(),
+                },
+                ctx,
+            );
+        };
+        let local_ip = match self.setup.endpoint.udp_addr().ip() {
+            ip if ip.is_unspecified() => self.setup.trunk.local_ip,
+            ip => ip,
+        };
+        let join = Join {
+            call: self.setup.campaigncall_id,
+            caller: Some(self.setup.destination.clone()),
+            media,
+            local_ip,
+            reply: ctx.address().recipient(),
+        };
+        self.queued = Some(Queued {
+            to,
+            addr: None,
+            joined_at: std::time::Instant::now(),
+            agent: None,
+            released: false,
+        });
+        let customer = self.setup.customer_id;
+        let queue_id = match to {
+            Handoff::Queue(queue) => queue,
+            Handoff::Agent(agent) => {
+                let addr = queues.connect(customer, agent, join);
+                if let Some(q) = self.queued.as_mut() {
+                    q.addr = Some(addr);
+                }
+                return;
+            }
+        };
+        let generation = self.generation;
+        let joining = async move { queues.join(customer, queue_id, join).await };
+        ctx.spawn(
+            joining
+                .into_actor(self)
+                .map(move |res, act, ctx| match res {
+                    Ok(addr) => match act.queued.as_mut() {
+                        Some(q) => q.addr = Some(addr),
+                        // The call ended while it joined.
+                        None => addr.do_send(Leave {
+                            call: act.setup.campaigncall_id,
+                        }),
+                    },
+                    Err((e, join)) => {
+                        act.queued = None;
+                        act.media = Some(join.media);
+                        if act.generation == generation {
+                            act.drive(
+                                Input::Failed {
+                                    reason: e.to_string(),
+                                },
+                                ctx,
+                            );
+                        }
+                    }
+                }),
+        );
     }
 
     fn hangup(&mut self) {
@@ -182,6 +319,7 @@ impl<S: AttemptSink> CallActor<S> {
         dialog: Option<&crate::sip::dialog::DialogRecord>,
         ctx: &mut Context<Self>,
     ) {
+        self.answered_at = Some(std::time::Instant::now());
         // Serialised here, on the call's thread, once: the campaign and the store pass it on.
         let dialog = dialog.and_then(|d| serde_json::to_string(d).ok());
         self.campaign.do_send(AttemptEvent::Answered {
@@ -255,6 +393,12 @@ impl<S: AttemptSink> CallActor<S> {
         );
         if let Some(m) = &self.media {
             let _ = m.update_remote(remote);
+        } else if let Some(addr) = self.queued.as_ref().and_then(|q| q.addr.as_ref()) {
+            // The queue holds the call's media now.
+            addr.do_send(CalleeMedia {
+                call: self.setup.campaigncall_id,
+                remote,
+            });
         }
     }
 
@@ -373,6 +517,8 @@ impl<S: AttemptSink> CallActor<S> {
                     self.drive(Input::Completed, ctx);
                 }
             }
+            Command::QueueJoin { queue_id } => self.join_queue(Handoff::Queue(queue_id), ctx),
+            Command::Connect { agent_id } => self.join_queue(Handoff::Agent(agent_id), ctx),
             Command::Hangup { .. } | Command::Done => self.hangup(),
             Command::Wait => {}
         }
@@ -490,6 +636,41 @@ impl<S: AttemptSink> StreamHandler<CallEvent> for CallActor<S> {
 
     fn finished(&mut self, ctx: &mut Context<Self>) {
         self.finish(CallOutcome::failed("SIP endpoint stopped"), ctx);
+    }
+}
+
+impl<S: AttemptSink> Handler<QueueNews> for CallActor<S> {
+    type Result = ();
+
+    fn handle(&mut self, news: QueueNews, ctx: &mut Context<Self>) {
+        let Some(queued) = self.queued.as_mut() else {
+            return;
+        };
+        match news {
+            QueueNews::Connected { agent_id, wait_ms } => {
+                tracing::debug!(call = %self.setup.campaigncall_id, agent = %agent_id, queue_wait_ms = wait_ms, "connected to an agent");
+                // Recorded from the callee's answer, whatever the flow did before it joined.
+                let since_answer = self
+                    .answered_at
+                    .map_or(wait_ms, |at| at.elapsed().as_millis() as u64);
+                queued.agent = Some((agent_id, since_answer));
+            }
+            QueueNews::Abandoned { reason } => {
+                queued.released = true;
+                tracing::debug!(call = %self.setup.campaigncall_id, waited_ms = queued.joined_at.elapsed().as_millis() as u64, "queue abandoned the call");
+                self.end_call(Some(Disposition::Abandoned), reason);
+            }
+            QueueNews::Unreached { reason } => {
+                // The flow goes on with the media session it kept.
+                self.queued = None;
+                self.drive(Input::Failed { reason }, ctx);
+            }
+            QueueNews::BridgeEnded { reason } => {
+                queued.released = true;
+                self.end_reason.get_or_insert((None, reason));
+                self.drive(Input::Completed, ctx);
+            }
+        }
     }
 }
 

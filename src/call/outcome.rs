@@ -25,6 +25,12 @@ pub struct CallOutcome {
     /// Whether the call failed because the next hop did not take it (as opposed to the callee
     /// refusing it): what a trunk's health is judged by.
     pub peer_fault: Option<PeerFault>,
+    /// The queue the call joined (`queue_join`), if it did.
+    pub queue_id: Option<uuid::Uuid>,
+    /// The agent who took the call from the queue.
+    pub agent_id: Option<uuid::Uuid>,
+    /// The callee's answer → the agent's answer, for a call an agent took.
+    pub wait_ms: Option<u64>,
 }
 
 impl CallOutcome {
@@ -45,6 +51,9 @@ impl CallOutcome {
             setup_ms: end.setup_ms,
             talk_ms: end.talk_ms,
             peer_fault: end.peer_fault,
+            queue_id: None,
+            agent_id: None,
+            wait_ms: None,
         }
     }
 }

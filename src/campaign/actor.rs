@@ -445,6 +445,8 @@ impl CampaignActor {
                 media: self.deps.media.clone(),
                 port,
                 setup_slot,
+                customer_id: self.campaign.customer_id,
+                queues: self.deps.queues.clone(),
             },
             ctx.address(),
         ))
@@ -557,6 +559,13 @@ impl CampaignActor {
             next,
             at: time::now_string(),
             flow_result,
+            served: (outcome.queue_id.is_some() || outcome.agent_id.is_some()).then_some(
+                crate::store::Served {
+                    queue_id: outcome.queue_id,
+                    agent_id: outcome.agent_id,
+                    wait_ms: outcome.wait_ms,
+                },
+            ),
         };
         self.pending.push(WriteOp::End(Box::new(end)));
     }

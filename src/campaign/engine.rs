@@ -56,7 +56,16 @@ impl Engine {
             let Some(outplan) = outplan else {
                 return Ok(None);
             };
-            let actions = crate::store::resolve_actions(deps.store.as_ref(), &campaign).await?;
+            let mut actions = crate::store::resolve_actions(deps.store.as_ref(), &campaign).await?;
+            // A call campaign with a queue hands each answered call to it after its actions.
+            if campaign.kind == crate::domain::CampaignType::Call && !campaign.queue_id.is_nil() {
+                actions.push(crate::domain::Action {
+                    id: uuid::Uuid::nil(),
+                    next_id: uuid::Uuid::nil(),
+                    kind: "queue_join".into(),
+                    option: serde_json::json!({ "queue_id": campaign.queue_id }),
+                });
+            }
             Ok::<_, StoreError>(Some((campaign, outplan, actions)))
         };
         ctx.spawn(load.into_actor(self).map(move |res, act, ctx| match res {

@@ -43,6 +43,8 @@ pub struct Deps {
     pub health: Arc<NodeHealth>,
     /// What calls' media need.
     pub media: Arc<crate::call::actor::MediaDeps>,
+    /// The node's queues, which answered calls join (`queue_join`).
+    pub queues: Option<Arc<crate::queue::QueueRegistry>>,
     /// The arbiters (threads) call actors are spread over, one per two cores.
     pub call_arbiters: Vec<actix::ArbiterHandle>,
     /// Round-robin position in `call_arbiters`.

@@ -91,6 +91,13 @@ pub struct Campaigncall {
     /// flow ran).
     #[serde(default)]
     pub flow_result: Option<serde_json::Value>,
+    /// ringmaster adds: the agent who took the call from a queue (`null`: none did).
+    #[serde(default)]
+    pub agent_id: Option<Uuid>,
+    /// ringmaster adds: how long the call waited in the queue until an agent was connected,
+    /// ms (`null` when no agent took it).
+    #[serde(default)]
+    pub wait_ms: Option<u64>,
     /// Created (the INVITE went out just after).
     pub tm_create: String,
     /// Last changed.
@@ -144,6 +151,8 @@ impl Campaigncall {
             setup_ms: 0,
             talk_ms: 0,
             flow_result: None,
+            agent_id: None,
+            wait_ms: None,
             tm_create: at.to_string(),
             tm_update: at.to_string(),
             tm_delete: super::time::NEVER.to_string(),

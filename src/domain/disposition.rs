@@ -31,6 +31,9 @@ pub enum Disposition {
     /// Answered, and the callee asked not to be called again (the flow ran `opt_out`): the
     /// number is on the customer's default do-not-call list from then on.
     OptedOut,
+    /// The callee answered and joined a queue, then left it (hung up, or waited past the
+    /// queue's wait timeout) before an agent answered.
+    Abandoned,
 }
 
 impl Disposition {
@@ -61,6 +64,7 @@ impl Disposition {
             Disposition::Unknown => "unknown",
             Disposition::Dnc => "dnc",
             Disposition::OptedOut => "opted_out",
+            Disposition::Abandoned => "abandoned",
         }
     }
 }

@@ -60,6 +60,21 @@ pub enum Command {
         /// Whether the flow waits for the answer (`sync`).
         wait: bool,
     },
+    /// Hand the call to a queue (`queue_join`); resume with `Completed` once an agent's
+    /// bridge is over (the flow then ends with the call), or `Failed` when the call could not
+    /// join or left the queue unserved.
+    QueueJoin {
+        /// The queue.
+        queue_id: uuid::Uuid,
+    },
+    /// Bridge the call to one agent (`connect` to an `agent` destination): ring it, and on
+    /// its answer relay the call to it. Resume with `Completed` once the bridge is over (the
+    /// flow then ends with the call), or `Failed` when the agent could not be reached (not
+    /// available, declined, rang out): the flow goes on.
+    Connect {
+        /// The agent.
+        agent_id: uuid::Uuid,
+    },
     /// Hang up now; the flow is over.
     Hangup {
         /// Why.

@@ -35,7 +35,7 @@ pub const DEFAULT_TONE_MS: u32 = 250;
 pub const DEFAULT_TONE_GAP_MS: u32 = 100;
 
 /// What the command in progress waits for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Waiting {
     /// A talk or play.
     Prompt { interruptible: bool },
@@ -49,6 +49,8 @@ enum Waiting {
     Media,
     /// A webhook_send.
     Webhook,
+    /// A queue_join.
+    Queue,
 }
 
 /// What running one action leads to.
@@ -125,11 +127,14 @@ impl Runner {
         let Some(waiting) = self.waiting.take() else {
             return self.finish(Command::Done);
         };
+        // The bridge to an agent ends the call, and the flow with it.
+        let bridged = waiting == Waiting::Queue && input == Input::Completed;
         match self.resume(waiting, input) {
             Some(still) => {
                 self.waiting = Some(still);
                 Command::Wait
             }
+            None if bridged => self.finish(Command::Done),
             None => {
                 let after = self.after(self.pc);
                 self.run(after)
@@ -307,6 +312,22 @@ impl Runner {
             // Recorded in the log; what it does (the number onto the default do-not-call list,
             // the disposition `opted_out`) is done when the attempt's end is written.
             "opt_out" => Step::Next,
+            "queue_join" => match o.uuid("queue_id") {
+                Some(queue_id) => Step::Wait(Command::QueueJoin { queue_id }, Waiting::Queue),
+                None => {
+                    run.result = RunResult::Failed;
+                    run.reason = Some("no queue_id".into());
+                    Step::Next
+                }
+            },
+            "connect" => match connect_agent(&o) {
+                Some(agent_id) => Step::Wait(Command::Connect { agent_id }, Waiting::Queue),
+                None => {
+                    run.result = RunResult::Skipped;
+                    run.reason = Some("connect runs for an agent destination only".into());
+                    Step::Next
+                }
+            },
             "hangup" => {
                 let reason = o.str("reason").unwrap_or("normal").to_string();
                 run.reason = Some(reason.clone());
@@ -531,6 +552,20 @@ impl Opts<'_> {
             _ => false,
         }
     }
+}
+
+/// The agent a `connect` action's first `agent` destination names.
+fn connect_agent(o: &Opts) -> Option<Uuid> {
+    let destinations = o.0.get("destinations")?.as_array()?;
+    destinations.iter().find_map(|d| {
+        match serde_json::from_value::<crate::domain::Address>(d.clone())
+            .ok()?
+            .kind
+        {
+            crate::domain::AddressKind::Agent(id) => Some(id),
+            _ => None,
+        }
+    })
 }
 
 #[cfg(test)]

@@ -355,22 +355,75 @@ fn webhook_failures_are_recorded_and_the_flow_goes_on() {
 #[test]
 fn actions_not_run_yet_are_skipped() {
     let mut r = runner(
-        [
-            "queue_join",
-            "amd",
-            "recording_start",
-            "recording_stop",
-            "connect",
-        ]
-        .iter()
-        .map(|k| action(0, k, Value::Null))
-        .collect(),
+        ["amd", "recording_start", "recording_stop", "connect"]
+            .iter()
+            .map(|k| action(0, k, Value::Null))
+            .collect(),
     );
     assert_eq!(r.next(Input::Started), Command::Done);
     assert!(results(&r)
         .iter()
         .all(|(_, result)| *result == RunResult::Skipped));
-    assert_eq!(r.outcome().actions.len(), 5);
+    assert_eq!(r.outcome().actions.len(), 4);
+}
+
+#[test]
+fn connect_to_an_agent_waits_for_the_bridge_and_other_destinations_are_skipped() {
+    let agent = id(7);
+    let flow = vec![
+        action(
+            1,
+            "connect",
+            json!({"destinations": [{"type": "tel", "target": "+15551234567"},
+                                    {"type": "agent", "target": agent.to_string()}]}),
+        ),
+        action(
+            2,
+            "connect",
+            json!({"destinations": [{"type": "tel", "target": "+15551234567"}]}),
+        ),
+        action(3, "hangup", Value::Null),
+    ];
+    let mut r = runner(flow);
+    assert_eq!(r.next(Input::Started), Command::Connect { agent_id: agent });
+    // The agent did not answer: the flow goes on, and the next connect has no agent.
+    let next = r.next(Input::Failed {
+        reason: "agent did not answer".into(),
+    });
+    assert!(matches!(next, Command::Hangup { .. }), "{next:?}");
+    let got = results(&r);
+    assert_eq!(got[0], ("connect".to_string(), RunResult::Failed));
+    assert_eq!(got[1], ("connect".to_string(), RunResult::Skipped));
+}
+
+#[test]
+fn queue_join_waits_for_the_queue_and_the_bridge_ends_the_flow() {
+    let queue = id(9);
+    let flow = vec![
+        action(1, "queue_join", json!({"queue_id": queue.to_string()})),
+        action(2, "talk", json!({"text": "never heard"})),
+    ];
+    let mut r = runner(flow.clone());
+    assert_eq!(
+        r.next(Input::Started),
+        Command::QueueJoin { queue_id: queue }
+    );
+    assert_eq!(r.next(Input::DigitPressed('1')), Command::Wait);
+    assert_eq!(r.next(Input::Completed), Command::Done);
+    assert!(r.is_over());
+    assert_eq!(results(&r), [("queue_join".to_string(), RunResult::Ok)]);
+
+    // A call that could not join goes on with the flow.
+    let mut r = runner(flow);
+    r.next(Input::Started);
+    let next = r.next(Input::Failed {
+        reason: "no such queue".into(),
+    });
+    assert!(matches!(next, Command::Talk { .. }), "{next:?}");
+    assert_eq!(
+        results(&r)[0],
+        ("queue_join".to_string(), RunResult::Failed)
+    );
 }
 
 #[test]

@@ -71,6 +71,11 @@ impl WaitingList {
         }
     }
 
+    /// The queue's wait timeout changed: calls already waiting are held to the new one.
+    pub fn set_wait_timeout(&mut self, wait_timeout: Option<Duration>) {
+        self.wait_timeout = wait_timeout;
+    }
+
     /// A call joins at the end; `false` if it is already waiting.
     pub fn join(&mut self, id: Uuid, now: Instant) -> bool {
         if self.calls.iter().any(|c| c.id == id) {
@@ -182,6 +187,17 @@ mod tests {
 
     fn id(n: u128) -> Uuid {
         Uuid::from_u128(n)
+    }
+
+    #[test]
+    fn a_wait_timeout_set_later_holds_the_calls_already_waiting() {
+        let clock = Clock(Instant::now());
+        let mut list = WaitingList::new(None, DEFAULT_SERVICE_LEVEL);
+        assert!(list.join(id(1), clock.at(0)));
+        assert!(list.expire(clock.at(100)).is_empty(), "no limit yet");
+        list.set_wait_timeout(Some(Duration::from_secs(30)));
+        assert_eq!(list.expire(clock.at(101)), vec![id(1)]);
+        assert_eq!(list.figures(clock.at(101)).abandoned, 1);
     }
 
     #[test]

@@ -259,6 +259,19 @@ pub struct AttemptEnd {
     pub at: String,
     /// What the flow did (`FlowOutcome::to_value`), `None` when no flow ran.
     pub flow_result: Option<serde_json::Value>,
+    /// What a queue did with the call, when it joined one.
+    pub served: Option<Served>,
+}
+
+/// What a queue did with an attempt's call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Served {
+    /// The queue it joined (`None`: it was connected to an agent directly).
+    pub queue_id: Option<Uuid>,
+    /// The agent who took it (`None`: it was abandoned).
+    pub agent_id: Option<Uuid>,
+    /// Answer → agent connected.
+    pub wait_ms: Option<u64>,
 }
 
 impl AttemptEnd {
@@ -283,6 +296,7 @@ impl AttemptEnd {
             next,
             at: crate::domain::time::now_string(),
             flow_result: None,
+            served: None,
         }
     }
 }

@@ -262,6 +262,12 @@ fn campaigncall_from_row(row: &SqliteRow) -> StoreResult<Campaigncall> {
             .get::<Option<&str>, _>("flow_result")
             .map(json)
             .transpose()?,
+        agent_id: row
+            .get::<Option<&str>, _>("agent_id")
+            .map(Uuid::parse_str)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("agent_id: {e}")))?,
+        wait_ms: row.get::<Option<i64>, _>("wait_ms").map(|w| w as u64),
         tm_create: row.get("tm_create"),
         tm_update: row.get("tm_update"),
         tm_delete: row.get("tm_delete"),
@@ -843,6 +849,8 @@ mod tests {
                 setup_ms: 0,
                 talk_ms: 0,
                 flow_result: None,
+                agent_id: None,
+                wait_ms: None,
                 tm_create: time::now_string(),
                 tm_update: time::now_string(),
                 tm_delete: time::NEVER.into(),
@@ -1006,6 +1014,7 @@ mod tests {
             next: TargetNext::RetryAt(100),
             at: time::now_string(),
             flow_result: None,
+            served: None,
         }));
         store.apply(std::slice::from_ref(&op)).await.expect("begin");
         store.apply(&[end_op]).await.expect("end");
@@ -1102,6 +1111,7 @@ mod tests {
                 },
                 at: time::now_string(),
                 flow_result: Some(serde_json::json!({"digits": format!("{i}")})),
+                served: None,
             })));
         }
         let applied = store.apply(&later).await.expect("answers and ends");
@@ -1160,6 +1170,7 @@ mod tests {
             next: TargetNext::RetryAt(42),
             at: time::now_string(),
             flow_result: None,
+            served: None,
         };
         store.apply(std::slice::from_ref(&op)).await.expect("begin");
         store

@@ -266,7 +266,10 @@ async fn the_answers_show_the_live_state_and_contacts_the_node_reports() {
                     .expect("a SIP URI"),
                 expires_at: "2026-01-01 00:00:00.000000".into(),
                 user_agent: "baresip".into(),
+                flow: std::net::SocketAddr::from(([127, 0, 0, 1], 5062)),
+                transport: ringmaster::sip::uri::TransportKind::Udp,
             }],
+            ..AgentLive::offline()
         },
     );
     let got = app.a().get(&format!("/agents/{id}")).await.ok();

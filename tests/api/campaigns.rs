@@ -310,6 +310,8 @@ async fn campaigncalls_written_by_the_engine_are_listed_for_their_customer_only(
         setup_ms: 0,
         talk_ms: 0,
         flow_result: None,
+        agent_id: None,
+        wait_ms: None,
         tm_create: ringmaster::domain::time::now_string(),
         tm_update: NEVER.into(),
         tm_delete: NEVER.into(),

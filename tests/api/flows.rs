@@ -223,6 +223,8 @@ async fn call_pressing(app: &TestApp, campaign: &Value, phone: &str, key: char) 
         setup_ms: 0,
         talk_ms: 0,
         flow_result: None,
+        agent_id: None,
+        wait_ms: None,
         tm_create: now_string(),
         tm_update: NEVER.into(),
         tm_delete: NEVER.into(),
@@ -239,6 +241,7 @@ async fn call_pressing(app: &TestApp, campaign: &Value, phone: &str, key: char) 
         next: TargetNext::Done("success"),
         at: now_string(),
         flow_result: Some(runner.outcome().to_value()),
+        served: None,
     };
     let id = call.id;
     let applied = app

@@ -41,6 +41,8 @@ async fn answered(app: &TestApp, campaign: &Value, target: &Value) {
         setup_ms: 0,
         talk_ms: 0,
         flow_result: None,
+        agent_id: None,
+        wait_ms: None,
         tm_create: now_string(),
         tm_update: NEVER.into(),
         tm_delete: NEVER.into(),

@@ -1,0 +1,105 @@
+//! The leg to an agent: an INVITE to one of its registered contacts, sent where the contact's
+//! REGISTER came from (its flow, through any NAT) over the transport it came on, with no
+//! trunk and no credentials. The endpoint places it like any outbound leg and reports how it
+//! ended in SIP's terms.
+
+use super::live::Contact;
+use crate::domain::Dialable;
+use crate::sip::endpoint::CallSpec;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// The user part our From carries when the caller has none to show.
+const ANONYMOUS: &str = "ringmaster";
+
+/// The INVITE for `contact`: From is `caller` (the callee's number, shown to the agent) at our
+/// address `local`, ringing for `ring_time` before CANCEL, offering `sdp`.
+pub fn call_spec(
+    contact: &Contact,
+    caller: Option<&Dialable>,
+    local: IpAddr,
+    ring_time: Duration,
+    sdp: Vec<u8>,
+) -> CallSpec {
+    let user = caller_user(caller);
+    let host = match local {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    CallSpec {
+        request_uri: contact.uri.to_string(),
+        from_uri: format!("sip:{user}@{host}"),
+        contact_user: user,
+        from_display: None,
+        asserted_identity: false,
+        peer: contact.flow,
+        transport: contact.transport,
+        credentials: None,
+        dial_timeout: ring_time,
+        sdp: Some(sdp),
+        extra_headers: Vec::new(),
+        report_progress: false,
+        until_first_response: None,
+        call_id: None,
+    }
+}
+
+/// The user part shown to the agent: the callee's number or user, the user of its URI, or
+/// [`ANONYMOUS`]. Every one of them was parsed into its type already, so it is a valid user.
+fn caller_user(caller: Option<&Dialable>) -> String {
+    match caller {
+        Some(Dialable::Number(n)) => n.to_string(),
+        Some(Dialable::User(u)) => u.to_string(),
+        Some(Dialable::Uri(uri)) => uri.user().unwrap_or(ANONYMOUS).to_string(),
+        None => ANONYMOUS.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SipUri;
+    use crate::sip::uri::TransportKind;
+    use std::net::SocketAddr;
+
+    fn contact() -> Contact {
+        Contact {
+            uri: SipUri::parse("sip:agent1@10.0.0.5:5062;transport=tcp").expect("a SIP URI"),
+            expires_at: String::new(),
+            user_agent: String::new(),
+            flow: SocketAddr::from(([127, 0, 0, 1], 40000)),
+            transport: TransportKind::Tcp,
+        }
+    }
+
+    #[test]
+    fn the_invite_goes_to_the_contact_uri_through_its_flow_without_credentials() {
+        let number = Dialable::Number("+15550110001".parse().expect("a number"));
+        let spec = call_spec(
+            &contact(),
+            Some(&number),
+            IpAddr::from([127, 0, 0, 1]),
+            Duration::from_secs(15),
+            b"v=0".to_vec(),
+        );
+        assert_eq!(spec.request_uri, "sip:agent1@10.0.0.5:5062;transport=tcp");
+        assert_eq!(spec.peer, SocketAddr::from(([127, 0, 0, 1], 40000)));
+        assert_eq!(spec.transport, TransportKind::Tcp);
+        assert_eq!(spec.from_uri, "sip:+15550110001@127.0.0.1");
+        assert!(spec.credentials.is_none());
+        assert_eq!(spec.dial_timeout, Duration::from_secs(15));
+        assert_eq!(spec.sdp.as_deref(), Some(&b"v=0"[..]));
+    }
+
+    #[test]
+    fn a_caller_without_a_number_shows_as_ringmaster_and_ipv6_is_bracketed() {
+        let spec = call_spec(
+            &contact(),
+            None,
+            "::1".parse().expect("an address"),
+            Duration::from_secs(1),
+            Vec::new(),
+        );
+        assert_eq!(spec.from_uri, "sip:ringmaster@[::1]");
+    }
+}
