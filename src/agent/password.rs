@@ -7,8 +7,9 @@ use crate::domain::Username;
 use crate::sip::auth::Algorithm;
 use crate::sip::digest_server::ha1;
 
-/// The realm agents' passwords are hashed for unless `[sip] realm` says otherwise.
-pub const DEFAULT_REALM: &str = "ringmaster";
+/// The realm agents' passwords are hashed for unless `[sip] realm` says otherwise: the
+/// registrar's.
+pub use crate::sip::registrar::DEFAULT_REALM;
 
 /// The hashes of `password` for `username` in `realm`, as the registrar checks them.
 pub fn hash_password(username: &Username, realm: &str, password: &str) -> PasswordHashes {

@@ -50,10 +50,13 @@ pub struct RegistrarConfig {
     pub algorithms: Vec<Algorithm>,
 }
 
+/// The realm challenged with unless `[sip] realm` says otherwise.
+pub const DEFAULT_REALM: &str = "ringmaster";
+
 impl Default for RegistrarConfig {
     fn default() -> Self {
         RegistrarConfig {
-            realm: "ringmaster".into(),
+            realm: DEFAULT_REALM.into(),
             min_expires: 60,
             max_expires: 3600,
             nonce_lifetime: Duration::from_secs(30),
