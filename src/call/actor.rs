@@ -244,6 +244,14 @@ impl<S: AttemptSink> CallActor<S> {
             media,
             local_ip,
             reply: ctx.address().recipient(),
+            record: self
+                .runner
+                .as_ref()
+                .and_then(|r| r.recording())
+                .map(|asked| crate::domain::RecordRequest {
+                    campaign_id: self.setup.context.campaign_id,
+                    max_ms: asked.max_ms,
+                }),
         };
         self.queued = Some(Queued {
             to,

@@ -85,6 +85,15 @@ pub struct Runner {
     digits: String,
     started: bool,
     end: Option<Command>,
+    /// A `recording_start` not stopped since: the bridge to an agent is recorded.
+    recording: Option<RecordingAsked>,
+}
+
+/// What a `recording_start` asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordingAsked {
+    /// Stop after this long, ms (`duration`, given in seconds).
+    pub max_ms: Option<u64>,
 }
 
 impl Runner {
@@ -111,6 +120,7 @@ impl Runner {
             digits: String::new(),
             started: false,
             end: None,
+            recording: None,
         }
     }
 
@@ -158,6 +168,12 @@ impl Runner {
     /// The variables as they stand.
     pub fn variables(&self) -> &Variables {
         &self.variables
+    }
+
+    /// Whether the call is to be recorded once it is bridged to an agent: a `recording_start`
+    /// ran and no `recording_stop` since.
+    pub fn recording(&self) -> Option<RecordingAsked> {
+        self.recording
     }
 
     /// Whether the flow is over.
@@ -320,6 +336,18 @@ impl Runner {
                     Step::Next
                 }
             },
+            // The call is recorded from its bridge to an agent: what the callee hears of the
+            // flow before is not.
+            "recording_start" => {
+                self.recording = Some(RecordingAsked {
+                    max_ms: o.u64("duration").filter(|&s| s > 0).map(|s| s * 1000),
+                });
+                Step::Next
+            }
+            "recording_stop" => {
+                self.recording = None;
+                Step::Next
+            }
             "connect" => match connect_agent(&o) {
                 Some(agent_id) => Step::Wait(Command::Connect { agent_id }, Waiting::Queue),
                 None => {

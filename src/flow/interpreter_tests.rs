@@ -355,7 +355,7 @@ fn webhook_failures_are_recorded_and_the_flow_goes_on() {
 #[test]
 fn actions_not_run_yet_are_skipped() {
     let mut r = runner(
-        ["amd", "recording_start", "recording_stop", "connect"]
+        ["amd", "connect"]
             .iter()
             .map(|k| action(0, k, Value::Null))
             .collect(),
@@ -364,7 +364,7 @@ fn actions_not_run_yet_are_skipped() {
     assert!(results(&r)
         .iter()
         .all(|(_, result)| *result == RunResult::Skipped));
-    assert_eq!(r.outcome().actions.len(), 4);
+    assert_eq!(r.outcome().actions.len(), 2);
 }
 
 #[test]
@@ -535,5 +535,52 @@ fn the_reminder_asks_three_times_then_hangs_up() {
     assert_eq!(
         gotos,
         [RunResult::Jumped, RunResult::Jumped, RunResult::FellThrough]
+    );
+}
+
+#[test]
+fn recording_start_arms_the_recording_of_the_bridge_and_recording_stop_disarms_it() {
+    let queue = id(9);
+    let mut r = runner(vec![
+        action(
+            0,
+            "recording_start",
+            json!({"format": "wav", "duration": 30}),
+        ),
+        action(0, "queue_join", json!({"queue_id": queue.to_string()})),
+    ]);
+    assert_eq!(r.recording(), None);
+    assert_eq!(
+        r.next(Input::Started),
+        Command::QueueJoin { queue_id: queue }
+    );
+    assert_eq!(
+        r.recording(),
+        Some(RecordingAsked {
+            max_ms: Some(30_000)
+        })
+    );
+    assert_eq!(results(&r)[0], ("recording_start".into(), RunResult::Ok));
+
+    let mut r = runner(vec![
+        action(0, "recording_start", Value::Null),
+        action(0, "recording_stop", Value::Null),
+        action(0, "queue_join", json!({"queue_id": queue.to_string()})),
+    ]);
+    assert_eq!(
+        r.next(Input::Started),
+        Command::QueueJoin { queue_id: queue }
+    );
+    assert_eq!(
+        r.recording(),
+        None,
+        "stopped before the bridge: nothing recorded"
+    );
+    assert_eq!(
+        results(&r)[..2],
+        [
+            ("recording_start".into(), RunResult::Ok),
+            ("recording_stop".into(), RunResult::Ok)
+        ]
     );
 }

@@ -233,6 +233,20 @@ impl Options<'_> {
                 self.boolean("sync")
             }
             "connect" => self.list("destinations", true),
+            "recording_start" => {
+                // Recordings are WAV files; `duration` is in seconds, as VoIPBIN has it.
+                self.one_of("format", &["wav"])?;
+                match self.get("duration") {
+                    Some(v) if v.as_f64().is_none_or(|n| n < 0.0) => Err(err(
+                        self.path("duration"),
+                        "must be a number of seconds, not negative",
+                    )),
+                    _ => Ok(()),
+                }?;
+                self.number("end_of_silence", false)?;
+                self.text("end_of_key", false)?;
+                self.boolean("beep_start")
+            }
             _ => Ok(()),
         }
     }
@@ -482,6 +496,24 @@ mod tests {
         assert_eq!(
             problem(json!([{"id": id, "type": "answer"}, {"id": id, "type": "hangup"}])),
             "actions[1].id: used by an earlier action"
+        );
+    }
+
+    #[test]
+    fn recording_start_takes_wav_and_a_duration_in_seconds() {
+        assert_eq!(
+            problem(
+                json!([{"type": "recording_start", "option": {"format": "wav", "duration": 60, "beep_start": false}}])
+            ),
+            "ok"
+        );
+        assert_eq!(
+            problem(json!([{"type": "recording_start", "option": {"format": "mp3"}}])),
+            "actions[0].option.format: must be one of wav"
+        );
+        assert_eq!(
+            problem(json!([{"type": "recording_start", "option": {"duration": -1}}])),
+            "actions[0].option.duration: must be a number of seconds, not negative"
         );
     }
 

@@ -89,6 +89,8 @@ pub struct Join {
     pub local_ip: IpAddr,
     /// Where the queue's news go.
     pub reply: Recipient<QueueNews>,
+    /// Record the bridge (a flow's `recording_start`).
+    pub record: Option<crate::domain::RecordRequest>,
 }
 
 /// The queue's document as stored now: its settings apply from now on.
@@ -279,6 +281,7 @@ struct Held {
     /// Agents that rejected it or let it ring out.
     tried: Vec<Uuid>,
     stage: Stage,
+    record: Option<crate::domain::RecordRequest>,
 }
 
 /// An event of an agent leg.
@@ -304,6 +307,8 @@ pub struct QueueActor {
     base: [u64; 3],
     /// A `connect` to this agent alone: no document, no board, one call.
     only: Option<Uuid>,
+    /// Recordings under way, as stored when they started.
+    recordings: HashMap<Uuid, crate::domain::Recording>,
 }
 
 impl QueueActor {
@@ -323,6 +328,7 @@ impl QueueActor {
             offers: 0,
             last_offered: HashMap::new(),
             only: None,
+            recordings: HashMap::new(),
         }
     }
 
@@ -523,6 +529,13 @@ impl QueueActor {
                         tokio_stream::wrappers::ReceiverStream::new(events)
                             .map(move |event| BridgeEvent { call, leg, event }),
                     );
+                    let record = held.record.take();
+                    if let Some(request) = record {
+                        act.start_recording(call, agent, &relay, request, ctx);
+                    }
+                    let Some(held) = act.calls.get_mut(&call) else {
+                        return;
+                    };
                     held.stage = Stage::Bridged { agent, leg, relay };
                     held.reply.do_send(QueueNews::Connected {
                         agent_id: agent,
@@ -708,8 +721,8 @@ impl Actor for QueueActor {
         ctx.run_interval(ROUTE_INTERVAL, |act, ctx| {
             if !act.calls.is_empty() {
                 act.route(ctx);
-            } else if act.only.is_some() {
-                // A connect's queue ends with its call.
+            } else if act.only.is_some() && act.recordings.is_empty() {
+                // A connect's queue ends with its call (and its recording's row).
                 ctx.stop();
             }
         });
@@ -733,6 +746,7 @@ impl Handler<Join> for QueueActor {
                 reply: join.reply,
                 tried: Vec::new(),
                 stage: Stage::Waiting,
+                record: join.record,
             },
         );
         self.persist();
@@ -807,7 +821,9 @@ struct BridgeEvent {
 
 impl StreamHandler<BridgeEvent> for QueueActor {
     fn handle(&mut self, e: BridgeEvent, _ctx: &mut Context<Self>) {
-        if let relay::RelayEvent::RtpTimeout { side } = e.event {
+        if let relay::RelayEvent::Recording(outcome) = e.event {
+            self.recording_ended(outcome);
+        } else if let relay::RelayEvent::RtpTimeout { side } = e.event {
             // A leg gone silent is a call gone: the bridge ends.
             if self.calls.get(&e.call).and_then(|h| h.stage.leg()) == Some(e.leg) {
                 tracing::info!(queue = %self.queue.id, call = %e.call, side = ?side, "bridge ended: no RTP");
@@ -843,6 +859,9 @@ impl StreamHandler<AgentLegEvent> for QueueActor {
     /// One agent leg's events ending does not end the queue.
     fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }
+
+#[path = "actor_recording.rs"]
+mod recording;
 
 #[cfg(test)]
 #[path = "actor_tests.rs"]

@@ -11,7 +11,7 @@ pub mod writer;
 
 use crate::domain::{
     Action, Agent, Campaign, Campaigncall, Disposition, DncNumber, Dnclist, Flow, HangupBy,
-    Outdial, Outplan, Queue, Target, TargetStatus, E164,
+    Outdial, Outplan, Queue, Recording, RecordingFilter, Target, TargetStatus, E164,
 };
 use async_trait::async_trait;
 use serde::{de::DeserializeOwned, Serialize};
@@ -495,6 +495,23 @@ pub trait Store: Commits {
     async fn delete_dnc_number(&self, list: Uuid, number: &E164) -> StoreResult<bool>;
     /// Takes every number off a list (the list is being deleted); returns how many.
     async fn clear_dnc_list(&self, list: Uuid) -> StoreResult<u64>;
+
+    /// Inserts a recording, or stores its new state (status, reason, length, end,
+    /// deletion) over the row of the same id.
+    async fn put_recording(&self, recording: &Recording) -> StoreResult<()>;
+    /// A live recording of the customer (any customer when `customer` is `None`).
+    async fn get_recording(
+        &self,
+        customer: Option<Uuid>,
+        id: Uuid,
+    ) -> StoreResult<Option<Recording>>;
+    /// Live recordings of a customer that pass `filter`, newest first.
+    async fn list_recordings(
+        &self,
+        customer: Uuid,
+        filter: &RecordingFilter,
+        page: &Page,
+    ) -> StoreResult<Listed<Recording>>;
 }
 
 /// Typed access to documents over any [`Store`].

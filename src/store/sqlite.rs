@@ -16,6 +16,7 @@ use std::time::Duration;
 
 mod apply;
 mod dnc;
+mod recordings;
 
 /// SQLite behind the [`Store`] trait.
 #[derive(Clone)]
@@ -719,6 +720,27 @@ impl Store for SqliteStore {
 
     async fn clear_dnc_list(&self, list: Uuid) -> StoreResult<u64> {
         dnc::clear(&self.pool, list).await
+    }
+
+    async fn put_recording(&self, recording: &Recording) -> StoreResult<()> {
+        recordings::put(&self.pool, recording).await
+    }
+
+    async fn get_recording(
+        &self,
+        customer: Option<Uuid>,
+        id: Uuid,
+    ) -> StoreResult<Option<Recording>> {
+        recordings::get(&self.pool, customer, id).await
+    }
+
+    async fn list_recordings(
+        &self,
+        customer: Uuid,
+        filter: &RecordingFilter,
+        page: &Page,
+    ) -> StoreResult<Listed<Recording>> {
+        recordings::list(&self.pool, customer, filter, page).await
     }
 }
 
