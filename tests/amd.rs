@@ -191,6 +191,7 @@ fn corpus_accuracy() {
     let calls = run_campaign(dir.path(), &all, detect_then_talk("continue"), 2);
     let mut matrix: BTreeMap<(String, String), u32> = BTreeMap::new();
     let mut wrong = Vec::new();
+    let mut causes: BTreeMap<String, u32> = BTreeMap::new();
     for sample in &samples {
         let call = &calls[&sample.number];
         let got = call["amd_result"].as_str().unwrap_or("none").to_string();
@@ -198,6 +199,10 @@ fn corpus_accuracy() {
             .as_str()
             .unwrap_or("")
             .to_string();
+        let rule = cause.split('-').next().unwrap_or("").to_string();
+        *causes
+            .entry(format!("{} {rule}", sample.expected))
+            .or_default() += 1;
         if got != sample.expected {
             wrong.push(format!(
                 "{} {} → {got} ({cause}): {:?}",
@@ -228,6 +233,8 @@ fn corpus_accuracy() {
         samples.len(),
         100.0 * right as f64 / samples.len() as f64
     );
+    let causes: Vec<String> = causes.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+    println!("causes: {}", causes.join(", "));
     for w in &wrong {
         println!("  {w}");
     }
