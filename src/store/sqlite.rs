@@ -269,6 +269,7 @@ fn campaigncall_from_row(row: &SqliteRow) -> StoreResult<Campaigncall> {
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("agent_id: {e}")))?,
         wait_ms: row.get::<Option<i64>, _>("wait_ms").map(|w| w as u64),
+        amd_result: row.get("amd_result"),
         tm_create: row.get("tm_create"),
         tm_update: row.get("tm_update"),
         tm_delete: row.get("tm_delete"),
@@ -873,6 +874,7 @@ mod tests {
                 flow_result: None,
                 agent_id: None,
                 wait_ms: None,
+                amd_result: None,
                 tm_create: time::now_string(),
                 tm_update: time::now_string(),
                 tm_delete: time::NEVER.into(),
