@@ -30,6 +30,8 @@ mod outplans;
 mod progress;
 #[path = "api/queues.rs"]
 mod queues;
+#[path = "api/recordings.rs"]
+mod recordings;
 #[path = "api/serve.rs"]
 mod serve;
 #[path = "api/targets.rs"]

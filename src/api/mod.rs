@@ -23,6 +23,7 @@
 //! agents.rs         /agents, /agents/{id}/status and its one-field PUTs
 //! queues.rs         /queues
 //! dnclists.rs       /dnclists and their numbers (do-not-call lists)
+//! recordings.rs     /recordings and their WAV files
 //! openapi.rs        /openapi.json
 //! ```
 //!
@@ -47,6 +48,7 @@ mod outdials;
 mod outplans;
 mod paging;
 mod queues;
+mod recordings;
 mod stats;
 mod target_csv;
 mod target_rows;
@@ -146,6 +148,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(agents::routes)
                 .configure(queues::routes)
                 .configure(dnclists::routes)
+                .configure(recordings::routes)
                 .configure(openapi::routes)
                 .default_service(web::to(error::no_route)),
         )

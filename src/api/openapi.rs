@@ -59,6 +59,9 @@ mod tests {
             ("/dnclists/{id}", &["get", "put", "delete"]),
             ("/dnclists/{id}/numbers", &["post", "get"]),
             ("/dnclists/{id}/numbers/{number}", &["delete"]),
+            ("/recordings", &["get"]),
+            ("/recordings/{id}", &["get", "delete"]),
+            ("/recordings/{id}/file", &["get"]),
             ("/openapi.json", &["get"]),
         ];
         let paths = doc["paths"].as_object().expect("paths");

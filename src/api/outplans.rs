@@ -15,13 +15,14 @@ use uuid::Uuid;
 
 /// The dispositions an outplan may retry: not an answered call, nor a number or credentials
 /// that will not get better by trying again.
-const RETRYABLE: [Disposition; 6] = [
+const RETRYABLE: [Disposition; 7] = [
     Disposition::Busy,
     Disposition::NoAnswer,
     Disposition::Rejected,
     Disposition::Failed,
     Disposition::Cancelled,
     Disposition::Unknown,
+    Disposition::Machine,
 ];
 
 /// The fields an outplan body may carry.
@@ -229,7 +230,7 @@ mod tests {
             (json!({"source": {"type": "sip", "target": "evil\r\nP-Asserted-Identity: <sip:+18005551212@x>"}}), "source.target: contains a control character"),
             (json!({"source": {"type": "tel", "target": "+15551234567", "target_name": "A\nB"}}), "source.target_name: contains a control character"),
             (json!({"source": {"type": "email", "target": "a@example.com"}}), "source.type: email addresses cannot be dialed; use tel or sip"),
-            (json!({"retry_dispositions": ["busy", "answered"]}), "retry_dispositions: answered is not retryable; use any of busy, no_answer, rejected, failed, cancelled, unknown"),
+            (json!({"retry_dispositions": ["busy", "answered"]}), "retry_dispositions: answered is not retryable; use any of busy, no_answer, rejected, failed, cancelled, unknown, machine"),
         ];
         for (body, want) in cases {
             assert_eq!(

@@ -6,6 +6,7 @@
 
 use crate::call::CallOutcome;
 use crate::domain::{Action, Dialable, Disposition};
+use crate::flow::interpreter::MACHINE_HANGUP;
 use crate::flow::{CallContext, Command, Input, Runner, Variables};
 use crate::media::{self, MediaEvent, MediaHandle, SessionConfig};
 use crate::queue::{CalleeMedia, Join, Leave, QueueActor, QueueNews, QueueRegistry};
@@ -124,6 +125,7 @@ enum Awaiting {
     Nothing,
     Prompt(u64),
     DigitsSent(u64),
+    Machine(u64),
 }
 
 /// One attempt.
@@ -244,6 +246,14 @@ impl<S: AttemptSink> CallActor<S> {
             media,
             local_ip,
             reply: ctx.address().recipient(),
+            record: self
+                .runner
+                .as_ref()
+                .and_then(|r| r.recording())
+                .map(|asked| crate::domain::RecordRequest {
+                    campaign_id: self.setup.context.campaign_id,
+                    max_ms: asked.max_ms,
+                }),
         };
         self.queued = Some(Queued {
             to,
@@ -517,6 +527,17 @@ impl<S: AttemptSink> CallActor<S> {
                     self.drive(Input::Completed, ctx);
                 }
             }
+            Command::DetectMachine { settings } => match &self.media {
+                Some(m) if m.detect_machine(generation, settings).is_ok() => {
+                    self.awaiting = Awaiting::Machine(generation);
+                }
+                _ => self.drive(
+                    Input::Failed {
+                        reason: "no media session".into(),
+                    },
+                    ctx,
+                ),
+            },
             Command::QueueJoin { queue_id } => self.join_queue(Handoff::Queue(queue_id), ctx),
             Command::Connect { agent_id } => self.join_queue(Handoff::Agent(agent_id), ctx),
             Command::Hangup { .. } | Command::Done => self.hangup(),
@@ -556,6 +577,32 @@ impl<S: AttemptSink> CallActor<S> {
             ),
             (Err(reason), _) => self.drive(Input::Failed { reason }, ctx),
         }
+    }
+
+    /// The `amd` under way decided: the flow goes on with its result, and a flow that hangs
+    /// up on a machine ends the attempt `machine`.
+    fn machine_detected(&mut self, detection: media::amd::Detection, ctx: &mut Context<Self>) {
+        let cause = detection.cause.to_string();
+        tracing::debug!(call = %self.setup.campaigncall_id, verdict = %detection.verdict, %cause, decided_at_ms = detection.decided_at, "answering-machine detection");
+        let Some(runner) = self.runner.as_mut() else {
+            return;
+        };
+        let command = runner.next(Input::MachineDetected {
+            verdict: detection.verdict,
+            cause: cause.clone(),
+        });
+        // `machine_handle: hangup` hangs up with this reason (and so does a `hangup` action
+        // run at once after a machine that names it).
+        if detection.verdict == media::amd::Verdict::Machine
+            && matches!(&command, Command::Hangup { reason } if reason == MACHINE_HANGUP)
+        {
+            // The hang-up itself is the command's.
+            self.end_reason.get_or_insert((
+                Some(Disposition::Machine),
+                format!("answering machine ({cause})"),
+            ));
+        }
+        self.execute(command, ctx);
     }
 
     fn digit(&mut self, digit: char, ctx: &mut Context<Self>) {
@@ -690,6 +737,12 @@ impl<S: AttemptSink> StreamHandler<MediaEvent> for CallActor<S> {
                 if self.awaiting == Awaiting::DigitsSent(self.generation) {
                     self.awaiting = Awaiting::Nothing;
                     self.drive(Input::Completed, ctx);
+                }
+            }
+            MediaEvent::MachineDetected { id, detection } => {
+                if self.awaiting == Awaiting::Machine(id) && id == self.generation {
+                    self.awaiting = Awaiting::Nothing;
+                    self.machine_detected(detection, ctx);
                 }
             }
             MediaEvent::RtpTimeout => self.end_call(None, "rtp_timeout".into()),

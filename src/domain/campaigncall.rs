@@ -98,6 +98,10 @@ pub struct Campaigncall {
     /// ms (`null` when no agent took it).
     #[serde(default)]
     pub wait_ms: Option<u64>,
+    /// ringmaster adds: what the flow's last `amd` action found, `human`, `machine` or
+    /// `notsure` (`null`: no `amd` ran to its end).
+    #[serde(default)]
+    pub amd_result: Option<String>,
     /// Created (the INVITE went out just after).
     pub tm_create: String,
     /// Last changed.
@@ -153,6 +157,7 @@ impl Campaigncall {
             flow_result: None,
             agent_id: None,
             wait_ms: None,
+            amd_result: None,
             tm_create: at.to_string(),
             tm_update: at.to_string(),
             tm_delete: super::time::NEVER.to_string(),

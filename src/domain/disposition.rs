@@ -34,6 +34,9 @@ pub enum Disposition {
     /// The callee answered and joined a queue, then left it (hung up, or waited past the
     /// queue's wait timeout) before an agent answered.
     Abandoned,
+    /// Answered by an answering machine (the flow's `amd` found one and its `machine_handle`
+    /// was `hangup`): hung up at once. Not reached; an outplan may retry it.
+    Machine,
 }
 
 impl Disposition {
@@ -65,6 +68,7 @@ impl Disposition {
             Disposition::Dnc => "dnc",
             Disposition::OptedOut => "opted_out",
             Disposition::Abandoned => "abandoned",
+            Disposition::Machine => "machine",
         }
     }
 }
@@ -118,5 +122,15 @@ mod tests {
         for (code, want) in cases {
             assert_eq!(Disposition::from_final_status(code), want, "status {code}");
         }
+    }
+
+    #[test]
+    fn a_machine_is_not_reached_and_reads_as_machine() {
+        assert!(!Disposition::Machine.reached());
+        assert_eq!(Disposition::Machine.to_string(), "machine");
+        assert_eq!(
+            serde_json::from_str::<Disposition>("\"machine\"").ok(),
+            Some(Disposition::Machine)
+        );
     }
 }

@@ -11,6 +11,7 @@ pub mod outdial;
 pub mod outplan;
 pub mod phone;
 pub mod queue;
+pub mod recording;
 pub mod sip_uri;
 pub mod time;
 
@@ -25,4 +26,5 @@ pub use outdial::{Destinations, Outdial, Target, TargetStatus, TryCounts};
 pub use outplan::Outplan;
 pub use phone::E164;
 pub use queue::{Queue, RoutingMethod};
+pub use recording::{RecordRequest, Recording, RecordingFilter, RecordingStatus};
 pub use sip_uri::{SipUri, UserPart};

@@ -75,6 +75,12 @@ pub enum Command {
         /// The agent.
         agent_id: uuid::Uuid,
     },
+    /// Analyse the callee's audio for an answering machine (`amd`); resume with
+    /// `MachineDetected`.
+    DetectMachine {
+        /// The detector's parameters.
+        settings: crate::media::amd::Settings,
+    },
     /// Hang up now; the flow is over.
     Hangup {
         /// Why.
@@ -107,6 +113,13 @@ pub enum Input {
     WebhookResult {
         /// The HTTP status.
         status: Option<u16>,
+    },
+    /// `DetectMachine` decided.
+    MachineDetected {
+        /// Who answered.
+        verdict: crate::media::amd::Verdict,
+        /// Why (Asterisk's `AMDCAUSE`, e.g. `MAXWORDS-3-2`).
+        cause: String,
     },
     /// The last command could not be done; the flow records it and goes on.
     Failed {

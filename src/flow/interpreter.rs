@@ -20,10 +20,20 @@ use super::command::{Command, Input};
 use super::outcome::{ActionRun, FlowOutcome, RunResult};
 use super::variables::{Variables, DIGITS};
 use crate::domain::Action;
+use crate::media::amd::{self, Verdict};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use uuid::Uuid;
+
+/// The reason an `amd` with `machine_handle: hangup` hangs up with.
+pub const MACHINE_HANGUP: &str = "answering machine";
+/// The flow variable an `amd` sets to `human`, `machine` or `notsure`.
+pub const AMD_RESULT: &str = "amd.result";
+/// The flow variable an `amd` sets to its cause (Asterisk's `AMDCAUSE`, e.g. `MAXWORDS-3-2`).
+pub const AMD_CAUSE: &str = "amd.cause";
+/// Longest wait for a machine's beep unless `beep_timeout` says, ms.
+pub const DEFAULT_BEEP_TIMEOUT_MS: u32 = 20_000;
 
 /// Most actions one run may take: a guard against flows that loop forever.
 pub const MAX_STEPS: usize = 1000;
@@ -51,6 +61,8 @@ enum Waiting {
     Webhook,
     /// A queue_join.
     Queue,
+    /// An amd: hang up on a machine or not.
+    Amd { hangup_on_machine: bool },
 }
 
 /// What running one action leads to.
@@ -85,6 +97,15 @@ pub struct Runner {
     digits: String,
     started: bool,
     end: Option<Command>,
+    /// A `recording_start` not stopped since: the bridge to an agent is recorded.
+    recording: Option<RecordingAsked>,
+}
+
+/// What a `recording_start` asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordingAsked {
+    /// Stop after this long, ms (`duration`, given in seconds).
+    pub max_ms: Option<u64>,
 }
 
 impl Runner {
@@ -111,6 +132,7 @@ impl Runner {
             digits: String::new(),
             started: false,
             end: None,
+            recording: None,
         }
     }
 
@@ -129,12 +151,28 @@ impl Runner {
         };
         // The bridge to an agent ends the call, and the flow with it.
         let bridged = waiting == Waiting::Queue && input == Input::Completed;
+        // So does a machine, when the amd action says to hang up on one.
+        let machine_hangup = matches!(
+            (&waiting, &input),
+            (
+                Waiting::Amd {
+                    hangup_on_machine: true
+                },
+                Input::MachineDetected {
+                    verdict: Verdict::Machine,
+                    ..
+                }
+            )
+        );
         match self.resume(waiting, input) {
             Some(still) => {
                 self.waiting = Some(still);
                 Command::Wait
             }
             None if bridged => self.finish(Command::Done),
+            None if machine_hangup => self.finish(Command::Hangup {
+                reason: MACHINE_HANGUP.into(),
+            }),
             None => {
                 let after = self.after(self.pc);
                 self.run(after)
@@ -158,6 +196,12 @@ impl Runner {
     /// The variables as they stand.
     pub fn variables(&self) -> &Variables {
         &self.variables
+    }
+
+    /// Whether the call is to be recorded once it is bridged to an agent: a `recording_start`
+    /// ran and no `recording_stop` since.
+    pub fn recording(&self) -> Option<RecordingAsked> {
+        self.recording
     }
 
     /// Whether the flow is over.
@@ -320,6 +364,18 @@ impl Runner {
                     Step::Next
                 }
             },
+            // The call is recorded from its bridge to an agent: what the callee hears of the
+            // flow before is not.
+            "recording_start" => {
+                self.recording = Some(RecordingAsked {
+                    max_ms: o.u64("duration").filter(|&s| s > 0).map(|s| s * 1000),
+                });
+                Step::Next
+            }
+            "recording_stop" => {
+                self.recording = None;
+                Step::Next
+            }
             "connect" => match connect_agent(&o) {
                 Some(agent_id) => Step::Wait(Command::Connect { agent_id }, Waiting::Queue),
                 None => {
@@ -328,6 +384,14 @@ impl Runner {
                     Step::Next
                 }
             },
+            "amd" => Step::Wait(
+                Command::DetectMachine {
+                    settings: amd_settings(&o),
+                },
+                Waiting::Amd {
+                    hangup_on_machine: o.str("machine_handle") == Some("hangup"),
+                },
+            ),
             "hangup" => {
                 let reason = o.str("reason").unwrap_or("normal").to_string();
                 run.reason = Some(reason.clone());
@@ -398,7 +462,9 @@ impl Runner {
                         is_complete(&collected, length, &terminators)
                     }
                     Input::Completed | Input::Failed { .. } => true,
-                    Input::Started | Input::WebhookResult { .. } => false,
+                    Input::Started
+                    | Input::WebhookResult { .. }
+                    | Input::MachineDetected { .. } => false,
                 };
                 if !over {
                     return Some(Waiting::Digits {
@@ -443,7 +509,21 @@ impl Runner {
                 }
                 None
             }
-            (waiting, Input::Started | Input::WebhookResult { .. }) => Some(waiting),
+            (Waiting::Amd { .. }, Input::MachineDetected { verdict, cause }) => {
+                self.variables.set(AMD_RESULT, verdict.as_str());
+                self.variables.set(AMD_CAUSE, cause.clone());
+                self.set.insert(AMD_RESULT.to_string());
+                self.set.insert(AMD_CAUSE.to_string());
+                self.record(RunResult::Ok, Some(cause));
+                if let Some(run) = self.log.last_mut() {
+                    run.value = Some(verdict.as_str().to_string());
+                }
+                None
+            }
+            (
+                waiting,
+                Input::Started | Input::WebhookResult { .. } | Input::MachineDetected { .. },
+            ) => Some(waiting),
         }
     }
 
@@ -551,6 +631,29 @@ impl Opts<'_> {
             Some(Value::String(s)) => !s.is_empty() && s != "none",
             _ => false,
         }
+    }
+}
+
+/// The detector's parameters from an `amd` action's options (Asterisk's names, ms), each
+/// defaulting to Asterisk's.
+fn amd_settings(o: &Opts) -> amd::Settings {
+    let d = amd::Settings::default();
+    let ms = |key: &str, default: u32| o.u32(key).unwrap_or(default);
+    amd::Settings {
+        initial_silence: ms("initial_silence", d.initial_silence),
+        greeting: ms("greeting", d.greeting),
+        after_greeting_silence: ms("after_greeting_silence", d.after_greeting_silence),
+        total_analysis_time: ms("total_analysis_time", d.total_analysis_time),
+        min_word_length: ms("min_word_length", d.min_word_length),
+        between_words_silence: ms("between_words_silence", d.between_words_silence),
+        maximum_number_of_words: ms("maximum_number_of_words", d.maximum_number_of_words),
+        maximum_word_length: ms("maximum_word_length", d.maximum_word_length),
+        silence_threshold: o
+            .u32("silence_threshold")
+            .map_or(d.silence_threshold, |t| t.min(u32::from(u16::MAX)) as u16),
+        beep_wait: o.bool("beep_wait").then(|| amd::BeepWait {
+            timeout: ms("beep_timeout", DEFAULT_BEEP_TIMEOUT_MS),
+        }),
     }
 }
 

@@ -355,7 +355,7 @@ fn webhook_failures_are_recorded_and_the_flow_goes_on() {
 #[test]
 fn actions_not_run_yet_are_skipped() {
     let mut r = runner(
-        ["amd", "recording_start", "recording_stop", "connect"]
+        ["connect"]
             .iter()
             .map(|k| action(0, k, Value::Null))
             .collect(),
@@ -364,7 +364,124 @@ fn actions_not_run_yet_are_skipped() {
     assert!(results(&r)
         .iter()
         .all(|(_, result)| *result == RunResult::Skipped));
-    assert_eq!(r.outcome().actions.len(), 4);
+    assert_eq!(r.outcome().actions.len(), 1);
+}
+
+fn machine(cause: &str) -> Input {
+    Input::MachineDetected {
+        verdict: amd::Verdict::Machine,
+        cause: cause.into(),
+    }
+}
+
+#[test]
+fn amd_detects_with_asterisks_defaults_and_its_options() {
+    let mut r = runner(vec![action(
+        0,
+        "amd",
+        json!({"machine_handle": "continue"}),
+    )]);
+    assert_eq!(
+        r.next(Input::Started),
+        Command::DetectMachine {
+            settings: amd::Settings::default()
+        }
+    );
+    let mut r = runner(vec![action(
+        0,
+        "amd",
+        json!({"initial_silence": 3000, "maximum_number_of_words": 4, "silence_threshold": 512,
+               "beep_wait": true}),
+    )]);
+    assert_eq!(
+        r.next(Input::Started),
+        Command::DetectMachine {
+            settings: amd::Settings {
+                initial_silence: 3000,
+                maximum_number_of_words: 4,
+                silence_threshold: 512,
+                beep_wait: Some(amd::BeepWait {
+                    timeout: DEFAULT_BEEP_TIMEOUT_MS
+                }),
+                ..amd::Settings::default()
+            }
+        }
+    );
+}
+
+#[test]
+fn amd_sets_its_variables_and_a_branch_reads_them() {
+    let flow = vec![
+        action(0, "amd", json!({"machine_handle": "continue"})),
+        action(
+            0,
+            "branch",
+            json!({"variable": "amd.result", "target_ids": {"machine": id(2).to_string()}}),
+        ),
+        action(0, "talk", json!({"text": "Hello {{name}}"})),
+        action(
+            2,
+            "talk",
+            json!({"text": "Please call us back. ${amd.cause}"}),
+        ),
+    ];
+    let mut r = runner(flow.clone());
+    r.next(Input::Started);
+    // A key pressed meanwhile does not end the detection.
+    assert_eq!(r.next(Input::DigitPressed('5')), Command::Wait);
+    assert_eq!(
+        r.next(machine("MAXWORDS-3-2")),
+        talk("Please call us back. MAXWORDS-3-2")
+    );
+    let outcome = r.outcome();
+    assert_eq!(outcome.actions[0].value.as_deref(), Some("machine"));
+    assert_eq!(outcome.actions[0].reason.as_deref(), Some("MAXWORDS-3-2"));
+    assert_eq!(outcome.variables["amd.result"], "machine");
+    assert_eq!(
+        crate::flow::amd_result(&outcome.to_value()),
+        Some("machine")
+    );
+
+    let mut r = runner(flow);
+    r.next(Input::Started);
+    let human = Input::MachineDetected {
+        verdict: amd::Verdict::Human,
+        cause: "HUMAN-800-800".into(),
+    };
+    assert_eq!(r.next(human), talk("Hello Ada"));
+    assert_eq!(r.variables().get("amd.cause"), Some("HUMAN-800-800"));
+}
+
+#[test]
+fn amd_hangs_up_on_a_machine_only_when_told_to() {
+    let flow = |handle: &str| {
+        vec![
+            action(0, "amd", json!({"machine_handle": handle})),
+            action(0, "talk", json!({"text": "Hello {{name}}"})),
+        ]
+    };
+    let mut r = runner(flow("hangup"));
+    r.next(Input::Started);
+    assert_eq!(
+        r.next(machine("LONGGREETING-1500-1500")),
+        Command::Hangup {
+            reason: MACHINE_HANGUP.into()
+        }
+    );
+    assert!(r.is_over());
+    assert_eq!(results(&r), [("amd".into(), RunResult::Ok)]);
+
+    let mut r = runner(flow("hangup"));
+    r.next(Input::Started);
+    let unsure = Input::MachineDetected {
+        verdict: amd::Verdict::NotSure,
+        cause: "TOOLONG-5000".into(),
+    };
+    assert_eq!(r.next(unsure), talk("Hello Ada"));
+
+    let mut r = runner(flow("continue"));
+    r.next(Input::Started);
+    assert_eq!(r.next(machine("MAXWORDS-3-2")), talk("Hello Ada"));
 }
 
 #[test]
@@ -535,5 +652,52 @@ fn the_reminder_asks_three_times_then_hangs_up() {
     assert_eq!(
         gotos,
         [RunResult::Jumped, RunResult::Jumped, RunResult::FellThrough]
+    );
+}
+
+#[test]
+fn recording_start_arms_the_recording_of_the_bridge_and_recording_stop_disarms_it() {
+    let queue = id(9);
+    let mut r = runner(vec![
+        action(
+            0,
+            "recording_start",
+            json!({"format": "wav", "duration": 30}),
+        ),
+        action(0, "queue_join", json!({"queue_id": queue.to_string()})),
+    ]);
+    assert_eq!(r.recording(), None);
+    assert_eq!(
+        r.next(Input::Started),
+        Command::QueueJoin { queue_id: queue }
+    );
+    assert_eq!(
+        r.recording(),
+        Some(RecordingAsked {
+            max_ms: Some(30_000)
+        })
+    );
+    assert_eq!(results(&r)[0], ("recording_start".into(), RunResult::Ok));
+
+    let mut r = runner(vec![
+        action(0, "recording_start", Value::Null),
+        action(0, "recording_stop", Value::Null),
+        action(0, "queue_join", json!({"queue_id": queue.to_string()})),
+    ]);
+    assert_eq!(
+        r.next(Input::Started),
+        Command::QueueJoin { queue_id: queue }
+    );
+    assert_eq!(
+        r.recording(),
+        None,
+        "stopped before the bridge: nothing recorded"
+    );
+    assert_eq!(
+        results(&r)[..2],
+        [
+            ("recording_start".into(), RunResult::Ok),
+            ("recording_stop".into(), RunResult::Ok)
+        ]
     );
 }

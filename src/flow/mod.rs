@@ -16,7 +16,7 @@ pub mod validate;
 pub mod variables;
 
 pub use command::{Command, Input};
-pub use interpreter::Runner;
-pub use outcome::{opted_out, ActionRun, FlowOutcome, RunResult};
+pub use interpreter::{RecordingAsked, Runner};
+pub use outcome::{amd_result, opted_out, ActionRun, FlowOutcome, RunResult};
 pub use validate::{parse_actions, validate_actions, ActionError, ACTION_TYPES};
 pub use variables::{CallContext, Variables};

@@ -84,6 +84,15 @@ impl FlowOutcome {
     }
 }
 
+/// What the last `amd` action of a flow's recorded outcome (`FlowOutcome::to_value`) found:
+/// `human`, `machine` or `notsure` (the `amd.result` variable it set).
+pub fn amd_result(flow_result: &serde_json::Value) -> Option<&str> {
+    flow_result
+        .get("variables")?
+        .get(super::interpreter::AMD_RESULT)?
+        .as_str()
+}
+
 /// Whether a flow's recorded outcome (`FlowOutcome::to_value`) ran an `opt_out` action.
 pub fn opted_out(flow_result: &serde_json::Value) -> bool {
     flow_result

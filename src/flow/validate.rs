@@ -32,6 +32,38 @@ pub const ACTION_TYPES: [&str; 17] = [
 /// The fields of an action object.
 const ACTION_KEYS: [&str; 4] = ["id", "next_id", "type", "option"];
 
+/// The options of `amd`: VoIPBIN's, then Asterisk AMD's parameters (ms, a word count and an
+/// amplitude) and the wait for a machine's beep.
+const AMD_OPTIONS: [&str; 13] = [
+    "machine_handle",
+    "async",
+    "initial_silence",
+    "greeting",
+    "after_greeting_silence",
+    "total_analysis_time",
+    "min_word_length",
+    "between_words_silence",
+    "maximum_number_of_words",
+    "maximum_word_length",
+    "silence_threshold",
+    "beep_wait",
+    "beep_timeout",
+];
+
+/// The numeric options of `amd` and their bounds.
+const AMD_LIMITS: [(&str, u64, u64); 10] = [
+    ("initial_silence", 0, 60_000),
+    ("greeting", 0, 60_000),
+    ("after_greeting_silence", 0, 60_000),
+    ("total_analysis_time", 20, 60_000),
+    ("min_word_length", 0, 60_000),
+    ("between_words_silence", 0, 60_000),
+    ("maximum_number_of_words", 1, 1000),
+    ("maximum_word_length", 0, 60_000),
+    ("silence_threshold", 1, 32_767),
+    ("beep_timeout", 0, 600_000),
+];
+
 /// The options each action type takes (VoIPBIN's names); any other is refused.
 fn known_options(kind: &str) -> &'static [&'static str] {
     match kind {
@@ -45,7 +77,7 @@ fn known_options(kind: &str) -> &'static [&'static str] {
         "sleep" => &["duration"],
         "hangup" => &["reason"],
         "queue_join" => &["queue_id"],
-        "amd" => &["machine_handle", "async"],
+        "amd" => &AMD_OPTIONS,
         "recording_start" => &[
             "format",
             "end_of_silence",
@@ -224,7 +256,13 @@ impl Options<'_> {
             "variable_set" => self.text("key", true),
             "sleep" => self.number("duration", true),
             "queue_join" => self.uuid("queue_id").map(|_| ()),
-            "amd" => self.one_of("machine_handle", &["hangup", "continue"]),
+            "amd" => {
+                self.one_of("machine_handle", &["hangup", "continue"])?;
+                self.boolean("beep_wait")?;
+                AMD_LIMITS
+                    .iter()
+                    .try_for_each(|&(key, min, max)| self.within(key, min, max))
+            }
             "hangup" => self.text("reason", false),
             "webhook_send" => {
                 self.text("uri", true)?;
@@ -233,6 +271,20 @@ impl Options<'_> {
                 self.boolean("sync")
             }
             "connect" => self.list("destinations", true),
+            "recording_start" => {
+                // Recordings are WAV files; `duration` is in seconds, as VoIPBIN has it.
+                self.one_of("format", &["wav"])?;
+                match self.get("duration") {
+                    Some(v) if v.as_f64().is_none_or(|n| n < 0.0) => Err(err(
+                        self.path("duration"),
+                        "must be a number of seconds, not negative",
+                    )),
+                    _ => Ok(()),
+                }?;
+                self.number("end_of_silence", false)?;
+                self.text("end_of_key", false)?;
+                self.boolean("beep_start")
+            }
             _ => Ok(()),
         }
     }
@@ -269,6 +321,20 @@ impl Options<'_> {
                 Some(_) => Err(err(self.path(key), "must not be negative")),
                 None if key == "duration" => Err(err(self.path(key), "must be a number of ms")),
                 None => Err(err(self.path(key), "must be a number")),
+            },
+        }
+    }
+
+    /// An optional whole number within `min..=max`.
+    fn within(&self, key: &str, min: u64, max: u64) -> Result<(), ActionError> {
+        match self.get(key) {
+            None => Ok(()),
+            Some(v) => match v.as_u64() {
+                Some(n) if (min..=max).contains(&n) => Ok(()),
+                _ => Err(err(
+                    self.path(key),
+                    format!("must be a whole number from {min} to {max}"),
+                )),
             },
         }
     }
@@ -450,6 +516,36 @@ mod tests {
     }
 
     #[test]
+    fn amd_takes_asterisks_parameters_within_bounds() {
+        assert_eq!(
+            problem(
+                json!([{"type": "amd", "option": {"machine_handle": "hangup",
+                "initial_silence": 2500, "greeting": 1500, "after_greeting_silence": 800,
+                "total_analysis_time": 5000, "min_word_length": 100, "between_words_silence": 50,
+                "maximum_number_of_words": 2, "maximum_word_length": 5000,
+                "silence_threshold": 256, "beep_wait": true, "beep_timeout": 20000}}])
+            ),
+            "ok"
+        );
+        assert_eq!(
+            problem(json!([{"type": "amd", "option": {"machine_handle": "voicemail"}}])),
+            "actions[0].option.machine_handle: must be one of hangup, continue"
+        );
+        assert_eq!(
+            problem(json!([{"type": "amd", "option": {"total_analysis_time": 0}}])),
+            "actions[0].option.total_analysis_time: must be a whole number from 20 to 60000"
+        );
+        assert_eq!(
+            problem(json!([{"type": "amd", "option": {"silence_threshold": "loud"}}])),
+            "actions[0].option.silence_threshold: must be a whole number from 1 to 32767"
+        );
+        assert_eq!(
+            problem(json!([{"type": "amd", "option": {"beep_wait": "yes"}}])),
+            "actions[0].option.beep_wait: must be true or false"
+        );
+    }
+
+    #[test]
     fn an_unknown_type_is_refused_with_the_known_ones() {
         let p = problem(json!([{"type": "dance"}]));
         assert!(
@@ -482,6 +578,24 @@ mod tests {
         assert_eq!(
             problem(json!([{"id": id, "type": "answer"}, {"id": id, "type": "hangup"}])),
             "actions[1].id: used by an earlier action"
+        );
+    }
+
+    #[test]
+    fn recording_start_takes_wav_and_a_duration_in_seconds() {
+        assert_eq!(
+            problem(
+                json!([{"type": "recording_start", "option": {"format": "wav", "duration": 60, "beep_start": false}}])
+            ),
+            "ok"
+        );
+        assert_eq!(
+            problem(json!([{"type": "recording_start", "option": {"format": "mp3"}}])),
+            "actions[0].option.format: must be one of wav"
+        );
+        assert_eq!(
+            problem(json!([{"type": "recording_start", "option": {"duration": -1}}])),
+            "actions[0].option.duration: must be a number of seconds, not negative"
         );
     }
 
@@ -543,6 +657,15 @@ mod unknown_field_tests {
         assert_eq!(
             problem(json!([{"type": "opt_out", "option": {"list": "x"}}])),
             Some("actions[0].option.list: unknown option; opt_out takes no options".into())
+        );
+        assert_eq!(
+            problem(
+                json!([{"type": "amd", "option": {"machine_handle": "continue", "initialsilence": 2500}}])
+            ),
+            Some(format!(
+                "actions[0].option.initialsilence: unknown option; amd takes {}",
+                AMD_OPTIONS.join(", ")
+            ))
         );
         assert_eq!(
             problem(json!([{"type": "talk", "option": {"text": "hi", "async": true}}])),

@@ -4,6 +4,7 @@
 //!
 //! Nothing here touches the store; RTP never leaves the session task that owns its socket.
 
+pub mod amd;
 pub mod dtmf;
 pub mod g711;
 pub mod http_get;

@@ -1,8 +1,10 @@
 //! One call leg's media: a tokio task that owns the leg's RTP socket, paces outgoing packets
-//! at 20 ms, detects RFC 4733 digits and watches for a silent far end. The call talks to it
+//! at 20 ms, detects RFC 4733 digits, analyses the far end's audio for an answering machine
+//! when asked, and watches for a silent far end. The call talks to it
 //! through a [`MediaHandle`] and hears from it on a bounded event channel; RTP itself never
 //! leaves the task.
 
+use crate::media::amd;
 use crate::media::dtmf::Detector;
 use crate::media::ids::{MediaTime, SeqNo, Ssrc};
 use crate::media::outbound::{Outbound, MAX_PACKET};
@@ -29,6 +31,13 @@ const COMMAND_CAPACITY: usize = 32;
 const EVENT_CAPACITY: usize = 64;
 /// Receive buffer: larger than any sane RTP packet.
 const RECV_BUFFER: usize = 2048;
+/// Packets may arrive this late before the time they would have covered counts as silence
+/// for answering-machine detection, ms.
+const AMD_JITTER_MS: u64 = 100;
+/// An RTP timestamp further than this from the first packet's (a minute) is not placed.
+const AMD_MAX_OFFSET_MS: u64 = 60_000;
+/// One packet's worth of audio, ms.
+const FRAME_MS: u64 = amd::FRAME_MS;
 /// Datagrams from strangers are logged at most this often per session.
 const FOREIGN_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -69,6 +78,13 @@ pub enum MediaEvent {
     DigitsSent,
     /// Nothing arrived from the far end for `rtp_timeout` (reported once per silence).
     RtpTimeout,
+    /// Answering-machine detection asked for by `detect_machine` has decided.
+    MachineDetected {
+        /// The id given to `detect_machine`.
+        id: u64,
+        /// What it found.
+        detection: amd::Detection,
+    },
 }
 
 /// The session has ended; the command was not delivered.
@@ -90,6 +106,10 @@ enum MediaCommand {
         digits: String,
         duration_ms: u32,
         interval_ms: u32,
+    },
+    DetectMachine {
+        id: u64,
+        settings: amd::Settings,
     },
     Close,
     HandOver(oneshot::Sender<Handover>),
@@ -186,6 +206,12 @@ impl MediaHandle {
         })
     }
 
+    /// Starts answering-machine detection on the far end's audio from now on (replacing one
+    /// under way); its result comes as [`MediaEvent::MachineDetected`].
+    pub fn detect_machine(&self, id: u64, settings: amd::Settings) -> Result<(), SessionClosed> {
+        self.send(MediaCommand::DetectMachine { id, settings })
+    }
+
     /// Ends the session and releases its socket.
     pub fn close(&self) -> Result<(), SessionClosed> {
         self.send(MediaCommand::Close)
@@ -254,6 +280,7 @@ pub fn spawn_holding(
         timed_out: false,
         outbound,
         detector: Detector::new(),
+        amd: None,
         events: event_tx,
         counters: counters.clone(),
         port,
@@ -289,6 +316,8 @@ struct Task {
     timed_out: bool,
     outbound: Outbound,
     detector: Detector,
+    /// Answering-machine detection under way.
+    amd: Option<Box<MachineDetection>>,
     events: mpsc::Sender<MediaEvent>,
     counters: Arc<MediaCounters>,
     /// Given back after `socket` is closed (fields drop in order).
@@ -327,6 +356,7 @@ impl Task {
                         continue;
                     }
                     self.send_slot(&mut send_buf).await;
+                    self.amd_tick(now);
                     if self.watch_silence
                         && !self.timed_out
                         && now.duration_since(self.last_heard) >= self.timeout
@@ -401,8 +431,63 @@ impl Task {
             } => self
                 .outbound
                 .send_digits(&digits, duration_ms, interval_ms, &mut emit),
+            MediaCommand::DetectMachine { id, settings } => {
+                self.amd = Some(Box::new(MachineDetection {
+                    id,
+                    detector: amd::Detector::new(settings),
+                    started: Instant::now(),
+                    first: None,
+                    samples: Vec::with_capacity(RECV_BUFFER),
+                }));
+            }
             MediaCommand::Close | MediaCommand::HandOver(_) => {}
         }
+    }
+
+    /// Time without the far end's audio counts as silence for the detection under way.
+    fn amd_tick(&mut self, now: Instant) {
+        let Some(run) = self.amd.as_mut() else {
+            return;
+        };
+        let elapsed = now.saturating_duration_since(run.started).as_millis() as u64;
+        let detection = run.detector.advance(elapsed.saturating_sub(AMD_JITTER_MS));
+        self.amd_result(detection);
+    }
+
+    /// The far end's audio packet, for the detection under way.
+    fn amd_audio(&mut self, header: &Header, payload: &[u8]) {
+        let Some(run) = self.amd.as_mut() else {
+            return;
+        };
+        let Some(codec) = crate::sdp::Codec::from_payload_type(header.payload_type) else {
+            return;
+        };
+        // Placed on the media clock: the first packet's arrival, then its RTP timestamps.
+        let started = run.started;
+        let (first_ts, first_at) = *run.first.get_or_insert_with(|| {
+            let at = Instant::now()
+                .saturating_duration_since(started)
+                .as_millis() as u64;
+            (header.timestamp, at.saturating_sub(FRAME_MS))
+        });
+        let offset = u64::from(header.timestamp.wrapping_sub(first_ts)) / 8;
+        if offset > AMD_MAX_OFFSET_MS {
+            // A timestamp from before the first packet (reordered), or a jump: not placed.
+            return;
+        }
+        run.samples.clear();
+        run.samples.extend(payload.iter().map(|&b| codec.decode(b)));
+        let detection = run.detector.feed(first_at + offset, &run.samples);
+        self.amd_result(detection);
+    }
+
+    fn amd_result(&mut self, detection: Option<amd::Detection>) {
+        let (Some(detection), Some(run)) = (detection, self.amd.as_ref()) else {
+            return;
+        };
+        let id = run.id;
+        self.amd = None;
+        self.emit(MediaEvent::MachineDetected { id, detection });
     }
 
     async fn send_slot(&mut self, buf: &mut [u8; MAX_PACKET]) {
@@ -456,7 +541,7 @@ impl Task {
                 self.outbound.barge_in(&mut |e| emit(events, counters, e));
             }
         }
-        // Received audio is not used yet.
+        self.amd_audio(&header, payload);
         true
     }
 
@@ -477,6 +562,17 @@ impl Task {
         );
         self.foreign_unlogged = 0;
     }
+}
+
+/// Answering-machine detection running on a session.
+struct MachineDetection {
+    id: u64,
+    detector: amd::Detector,
+    started: Instant,
+    /// The first packet's RTP timestamp and where it was placed, ms.
+    first: Option<(u32, u64)>,
+    /// Decoded samples of the packet at hand.
+    samples: Vec<i16>,
 }
 
 /// Hands an event to the call without ever blocking the media clock.

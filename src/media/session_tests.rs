@@ -362,3 +362,64 @@ async fn no_rtp_timeout_while_the_far_end_will_not_send() {
         "{waited:?}"
     );
 }
+
+/// A PCMA packet of 20 ms: a 440 Hz tone of `amplitude` (0: silence).
+fn pcma_packet(seq: u16, amplitude: f64) -> Vec<u8> {
+    let mut p = vec![0x80, 8];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+    p.extend_from_slice(&7u32.to_be_bytes());
+    p.extend((0..160u32).map(|i| {
+        let n = f64::from(u32::from(seq) * 160 + i);
+        let s = amplitude * (2.0 * std::f64::consts::PI * 440.0 * n / 8000.0).sin();
+        Codec::Pcma.encode(s as i16)
+    }));
+    p
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_far_end_that_says_nothing_is_a_machine_at_initial_silence() {
+    let (_far, remote) = far_end().await;
+    let (handle, mut events) = spawn(socket().await, remote, SessionConfig::default());
+    let start = Instant::now();
+    handle.detect_machine(3, amd::Settings::default()).unwrap();
+    let Some(MediaEvent::MachineDetected { id, detection }) = events.recv().await else {
+        panic!("no detection");
+    };
+    assert_eq!(id, 3);
+    assert_eq!(detection.verdict, amd::Verdict::Machine);
+    assert_eq!(detection.cause.to_string(), "INITIALSILENCE-2500-2500");
+    // Missing packets count as silence once they are late by the jitter allowance.
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(2600) && took <= Duration::from_millis(2640),
+        "{took:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hello_in_the_far_ends_audio_is_a_human() {
+    let (far, remote) = far_end().await;
+    let local = socket().await;
+    let ours = local.local_addr().unwrap();
+    let (handle, mut events) = spawn(local, remote, SessionConfig::default());
+    handle.detect_machine(4, amd::Settings::default()).unwrap();
+    // 500 ms of silence, a 400 ms "hello", then silence, in real-time packets.
+    let mut detected = None;
+    for seq in 0..100u16 {
+        let amplitude = if (25..45).contains(&seq) { 3000.0 } else { 0.0 };
+        far.send_to(&pcma_packet(seq, amplitude), ours)
+            .await
+            .unwrap();
+        tokio::time::sleep(PTIME).await;
+        if let Ok(MediaEvent::MachineDetected { detection, .. }) = events.try_recv() {
+            detected = Some((seq, detection));
+            break;
+        }
+    }
+    let (seq, detection) = detected.expect("a detection");
+    assert_eq!(detection.verdict, amd::Verdict::Human);
+    assert_eq!(detection.cause.to_string(), "HUMAN-800-800");
+    // Decided after 0.5 + 0.4 + 0.8 s of audio.
+    assert!((84..=88).contains(&seq), "after packet {seq}");
+}

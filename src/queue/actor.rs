@@ -113,6 +113,8 @@ pub struct Join {
     pub local_ip: IpAddr,
     /// Where the queue's news go.
     pub reply: Recipient<QueueNews>,
+    /// Record the bridge (a flow's `recording_start`).
+    pub record: Option<crate::domain::RecordRequest>,
 }
 
 /// The queue's document as stored now, and its wait actions: its settings apply from now on.
@@ -371,6 +373,7 @@ struct Held {
     stage: Stage,
     /// The wait flow, while it waits.
     player: Option<Player>,
+    record: Option<crate::domain::RecordRequest>,
 }
 
 /// An event of an agent leg.
@@ -398,6 +401,8 @@ pub struct QueueActor {
     steps: u64,
     /// A `connect` to this agent alone: no document, no board, one call.
     only: Option<Uuid>,
+    /// Recordings under way, as stored when they started.
+    recordings: HashMap<Uuid, crate::domain::Recording>,
 }
 
 impl QueueActor {
@@ -414,6 +419,7 @@ impl QueueActor {
             wait_actions: Arc::from(Vec::new()),
             steps: 0,
             only: None,
+            recordings: HashMap::new(),
         }
     }
 
@@ -675,7 +681,7 @@ impl QueueActor {
     }
 
     /// Records the bridge of a call, so that a restart closes its attempt with the agent.
-    fn record_bridge(&self, bridge: QueueBridge) {
+    fn remember_bridge(&self, bridge: QueueBridge) {
         let store = self.parts.store.clone();
         actix::spawn(async move {
             if let Err(e) = store.put_queue_bridge(&bridge).await {
@@ -785,12 +791,19 @@ impl QueueActor {
                         tokio_stream::wrappers::ReceiverStream::new(events)
                             .map(move |event| BridgeEvent { call, leg, event }),
                     );
+                    let record = held.record.take();
+                    if let Some(request) = record {
+                        act.start_recording(call, agent, &relay, request, ctx);
+                    }
+                    let Some(held) = act.calls.get_mut(&call) else {
+                        return;
+                    };
                     held.stage = Stage::Bridged { agent, leg, relay };
                     held.reply.do_send(QueueNews::Connected {
                         agent_id: agent,
                         wait_ms: wait.as_millis() as u64,
                     });
-                    act.record_bridge(QueueBridge {
+                    act.remember_bridge(QueueBridge {
                         campaigncall_id: call,
                         queue_id: act.only.is_none().then_some(act.queue.id),
                         agent_id: agent,
@@ -967,7 +980,9 @@ impl QueueActor {
                 Command::Wait => return,
                 Command::SendDigits { .. } => input = Input::Completed,
                 Command::Webhook { .. } => input = Input::WebhookResult { status: None },
-                Command::QueueJoin { .. } | Command::Connect { .. } => {
+                Command::QueueJoin { .. }
+                | Command::Connect { .. }
+                | Command::DetectMachine { .. } => {
                     input = Input::Failed {
                         reason: "not while waiting in a queue".into(),
                     }
@@ -1116,8 +1131,8 @@ impl Actor for QueueActor {
         ctx.run_interval(ROUTE_INTERVAL, |act, ctx| {
             if !act.calls.is_empty() {
                 act.route(ctx);
-            } else if act.only.is_some() {
-                // A connect's queue ends with its call.
+            } else if act.only.is_some() && act.recordings.is_empty() {
+                // A connect's queue ends with its call (and its recording's row).
                 ctx.stop();
             }
         });
@@ -1143,6 +1158,7 @@ impl Handler<Join> for QueueActor {
                 tried: Vec::new(),
                 stage: Stage::Waiting,
                 player: None,
+                record: join.record,
             },
         );
         self.count(QueueCounts {
@@ -1226,7 +1242,9 @@ struct BridgeEvent {
 
 impl StreamHandler<BridgeEvent> for QueueActor {
     fn handle(&mut self, e: BridgeEvent, _ctx: &mut Context<Self>) {
-        if let relay::RelayEvent::RtpTimeout { side } = e.event {
+        if let relay::RelayEvent::Recording(outcome) = e.event {
+            self.recording_ended(outcome);
+        } else if let relay::RelayEvent::RtpTimeout { side } = e.event {
             // A leg gone silent is a call gone: the bridge ends.
             if self.calls.get(&e.call).and_then(|h| h.stage.answered_leg()) == Some(e.leg) {
                 tracing::info!(queue = %self.queue.id, call = %e.call, side = ?side, "bridge ended: no RTP");
@@ -1265,6 +1283,9 @@ impl StreamHandler<AgentLegEvent> for QueueActor {
     /// One agent leg's events ending does not end the queue.
     fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }
+
+#[path = "actor_recording.rs"]
+mod recording;
 
 #[cfg(test)]
 #[path = "actor_tests.rs"]

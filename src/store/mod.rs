@@ -11,7 +11,7 @@ pub mod writer;
 
 use crate::domain::{
     Action, Agent, Campaign, Campaigncall, Disposition, DncNumber, Dnclist, Flow, HangupBy,
-    Outdial, Outplan, Queue, Target, TargetStatus, E164,
+    Outdial, Outplan, Queue, Recording, RecordingFilter, Target, TargetStatus, E164,
 };
 use async_trait::async_trait;
 use serde::{de::DeserializeOwned, Serialize};
@@ -524,6 +524,23 @@ pub trait Store: Commits {
     /// Every bridge recorded and not ended (after a restart: those the last run left), and
     /// forgets them.
     async fn take_queue_bridges(&self) -> StoreResult<Vec<QueueBridge>>;
+
+    /// Inserts a recording, or stores its new state (status, reason, length, end,
+    /// deletion) over the row of the same id.
+    async fn put_recording(&self, recording: &Recording) -> StoreResult<()>;
+    /// A live recording of the customer (any customer when `customer` is `None`).
+    async fn get_recording(
+        &self,
+        customer: Option<Uuid>,
+        id: Uuid,
+    ) -> StoreResult<Option<Recording>>;
+    /// Live recordings of a customer that pass `filter`, newest first.
+    async fn list_recordings(
+        &self,
+        customer: Uuid,
+        filter: &RecordingFilter,
+        page: &Page,
+    ) -> StoreResult<Listed<Recording>>;
 }
 
 /// Typed access to documents over any [`Store`].

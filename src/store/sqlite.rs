@@ -16,6 +16,7 @@ use std::time::Duration;
 
 mod apply;
 mod dnc;
+mod recordings;
 
 /// SQLite behind the [`Store`] trait.
 #[derive(Clone)]
@@ -268,6 +269,7 @@ fn campaigncall_from_row(row: &SqliteRow) -> StoreResult<Campaigncall> {
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("agent_id: {e}")))?,
         wait_ms: row.get::<Option<i64>, _>("wait_ms").map(|w| w as u64),
+        amd_result: row.get("amd_result"),
         tm_create: row.get("tm_create"),
         tm_update: row.get("tm_update"),
         tm_delete: row.get("tm_delete"),
@@ -814,6 +816,27 @@ impl Store for SqliteStore {
             })
             .unwrap_or_default())
     }
+
+    async fn put_recording(&self, recording: &Recording) -> StoreResult<()> {
+        recordings::put(&self.pool, recording).await
+    }
+
+    async fn get_recording(
+        &self,
+        customer: Option<Uuid>,
+        id: Uuid,
+    ) -> StoreResult<Option<Recording>> {
+        recordings::get(&self.pool, customer, id).await
+    }
+
+    async fn list_recordings(
+        &self,
+        customer: Uuid,
+        filter: &RecordingFilter,
+        page: &Page,
+    ) -> StoreResult<Listed<Recording>> {
+        recordings::list(&self.pool, customer, filter, page).await
+    }
 }
 
 #[cfg(test)]
@@ -1003,6 +1026,7 @@ mod tests {
                 flow_result: None,
                 agent_id: None,
                 wait_ms: None,
+                amd_result: None,
                 tm_create: time::now_string(),
                 tm_update: time::now_string(),
                 tm_delete: time::NEVER.into(),

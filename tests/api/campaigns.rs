@@ -312,6 +312,7 @@ async fn campaigncalls_written_by_the_engine_are_listed_for_their_customer_only(
         flow_result: None,
         agent_id: None,
         wait_ms: None,
+        amd_result: None,
         tm_create: ringmaster::domain::time::now_string(),
         tm_update: NEVER.into(),
         tm_delete: NEVER.into(),

@@ -225,6 +225,7 @@ async fn call_pressing(app: &TestApp, campaign: &Value, phone: &str, key: char) 
         flow_result: None,
         agent_id: None,
         wait_ms: None,
+        amd_result: None,
         tm_create: now_string(),
         tm_update: NEVER.into(),
         tm_delete: NEVER.into(),

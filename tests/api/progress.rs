@@ -43,6 +43,7 @@ async fn answered(app: &TestApp, campaign: &Value, target: &Value) {
         flow_result: None,
         agent_id: None,
         wait_ms: None,
+        amd_result: None,
         tm_create: now_string(),
         tm_update: NEVER.into(),
         tm_delete: NEVER.into(),

@@ -245,13 +245,13 @@ static ANSWER: Bulk = Bulk::new(
 
 static END_CALLS: Bulk = Bulk::new(
     "id, result, disposition, sip_code, reason, hangup_by, setup_ms, talk_ms, flow_result, at,
-     queue_id, agent_id, wait_ms",
+     queue_id, agent_id, wait_ms, amd_result",
     "UPDATE OR FAIL campaigncalls SET status = 'done', result = v.result,
        disposition = v.disposition, sip_code = v.sip_code, reason = v.reason,
        hangup_by = v.hangup_by, setup_ms = v.setup_ms, talk_ms = v.talk_ms,
        flow_result = v.flow_result, dialog = NULL, tm_update = v.at,
        queue_id = COALESCE(v.queue_id, campaigncalls.queue_id), agent_id = v.agent_id,
-       wait_ms = v.wait_ms
+       wait_ms = v.wait_ms, amd_result = v.amd_result
      FROM v WHERE campaigncalls.id = v.id",
 );
 
@@ -370,6 +370,10 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
                     end.served.and_then(|s| s.queue_id).into(),
                     end.served.and_then(|s| s.agent_id).into(),
                     end.served.and_then(|s| s.wait_ms).into(),
+                    end.flow_result
+                        .as_ref()
+                        .and_then(crate::flow::amd_result)
+                        .into(),
                 ]);
                 let (status, result, next_at) = target_status_after(end.next);
                 let refund = try_given_back(end.next).map_or(-1, |slot| slot.min(4) as i64);
@@ -440,7 +444,7 @@ fn call_end_row(
     disposition: Disposition,
     reason: &str,
     at: &str,
-) -> [Cell; 13] {
+) -> [Cell; 14] {
     [
         id.into(),
         result.into(),
@@ -455,6 +459,8 @@ fn call_end_row(
         // Served by no queue or agent.
         Cell::Null,
         Cell::Null,
+        Cell::Null,
+        // No flow, so no amd.
         Cell::Null,
     ]
 }
