@@ -55,6 +55,8 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
     // The endpoint knows the trunks by IP: their requests are served without limits.
     let endpoint = start_sip(settings, resolved.iter().map(|t| t.peer.ip()).collect()).await?;
     engine::end_dialogs(endpoint.clone(), recovered.dialogs);
+    // Agents' `tel` addresses are called through the first trunk.
+    let agent_trunk = resolved.first().cloned();
     let now = std::time::Instant::now();
     let mut trunks = BTreeMap::new();
     for trunk in resolved {
@@ -102,6 +104,9 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         board: queue_board.clone(),
         ports: ports.clone(),
         relay: settings.media.relay(),
+        trunk: agent_trunk,
+        prompts_dir: settings.media.prompts_dir.clone(),
+        cache_dir: settings.media.tts_cache_dir.clone(),
     }));
     let deps = Arc::new(Deps {
         store: store.clone(),

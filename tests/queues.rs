@@ -239,3 +239,366 @@ fn a_callee_who_hangs_up_while_waiting_abandons_the_queue() {
     assert_eq!(counted["total_abandoned_count"], 1, "{counted}");
     assert_eq!(counted["wait_queuecall_ids"], json!([]), "{counted}");
 }
+
+/// Registers `username` (created with the test password, available) from a SIPp softphone
+/// that answers offered INVITEs with `invite_scenario`; returns the agent's id and SIPp with
+/// the file its messages go to.
+fn register_agent(
+    server: &Server,
+    dir: &std::path::Path,
+    sip: SocketAddr,
+    username: &str,
+    invite_scenario: &str,
+) -> (String, helpers::Proc, std::path::PathBuf) {
+    let agent = server.ok(
+        "POST",
+        "/v1.0/agents",
+        Some(json!({"username": username, "password": PASSWORD, "name": username})),
+    );
+    let agent_id = agent["id"].as_str().expect("an id").to_string();
+    server.ok(
+        "PUT",
+        &format!("/v1.0/agents/{agent_id}/status"),
+        Some(json!({"status": "available"})),
+    );
+    let invite = format!(
+        "{}/sip-test/scenarios/{invite_scenario}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let log = dir.join(format!("{username}_messages.txt"));
+    let log_arg = log.to_string_lossy().to_string();
+    let target = sip.to_string();
+    let (phone, _) = sipp_scenario(
+        dir,
+        "agent_answer.xml",
+        &[
+            "-oocsf",
+            &invite,
+            "-au",
+            username,
+            "-ap",
+            PASSWORD,
+            "-s",
+            username,
+            "-m",
+            "1",
+            "-set",
+            "hold_ms",
+            "60000",
+            "-trace_msg",
+            "-message_file",
+            &log_arg,
+            &target,
+        ],
+    );
+    let registered = wait_for(
+        server,
+        &format!("/v1.0/agents/{agent_id}"),
+        Duration::from_secs(10),
+        |a| a["status"] == "available",
+    );
+    assert_eq!(registered["status"], "available", "{registered}");
+    (agent_id, phone, log)
+}
+
+/// Listens where the callee's SDP says its media goes, counting for `within` the RTP packets
+/// ringmaster sends the callee and those that carry sound (PCMU other than silence).
+fn hear(socket: std::net::UdpSocket, within: Duration) -> std::thread::JoinHandle<(u32, u32)> {
+    std::thread::spawn(move || {
+        let _ = socket.set_read_timeout(Some(Duration::from_millis(200)));
+        let deadline = Instant::now() + within;
+        let (mut packets, mut sound) = (0, 0);
+        let mut buf = [0u8; 2048];
+        while Instant::now() < deadline {
+            let Ok((len, _)) = socket.recv_from(&mut buf) else {
+                continue;
+            };
+            if len <= 12 || buf[1] & 0x7f != 0 {
+                continue;
+            }
+            packets += 1;
+            // µ-law silence is 0xFF (or 0x7F); speech has other values.
+            if buf[12..len].iter().filter(|b| **b & 0x7f != 0x7f).count() > 20 {
+                sound += 1;
+            }
+        }
+        (packets, sound)
+    })
+}
+
+#[test]
+fn a_ring_all_queue_plays_its_wait_flow_rings_every_agent_and_cancels_the_others_at_the_first_answer(
+) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rtp = std::net::UdpSocket::bind("127.0.0.1:0").expect("an RTP port");
+    let rtp_port = rtp.local_addr().expect("its address").port().to_string();
+    let (_callee, trunk) = sipp_scenario(
+        dir.path(),
+        "uas_answer_media_to.xml",
+        &["-set", "rtp_port", &rtp_port],
+    );
+    let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let lines =
+        format!("listen = \"{sip}\"\nregister_algorithms = [\"MD5\"]\nqualify_interval_s = 0\n");
+    let server = Server::start_extra(
+        dir.path(),
+        trunk,
+        10,
+        &Extra {
+            sip: &lines,
+            ..Extra::default()
+        },
+    );
+    let (slow_id, _slow, _) = register_agent(
+        &server,
+        dir.path(),
+        sip,
+        "slow",
+        "agent_slow_answer_invite.xml",
+    );
+    let (away_id, _away, away_log) =
+        register_agent(&server, dir.path(), sip, "desk", "agent_ring_invite.xml");
+
+    let queue = server.ok(
+        "POST",
+        "/v1.0/queues",
+        Some(json!({
+            "name": "everyone",
+            "routing_method": "ring_all",
+            "wait_timeout": 20000,
+            "wait_announce_position": true,
+            "wait_actions": [
+                {"type": "talk", "option": {"text": "Thank you for waiting. An agent will be with you shortly."}},
+                {"type": "sleep", "option": {"duration": 300}}
+            ]
+        })),
+    );
+    let queue_id = queue["id"].as_str().expect("a queue id").to_string();
+
+    let heard = hear(rtp, Duration::from_secs(12));
+    let call = run_joining(&server, &queue_id);
+    assert_eq!(call["disposition"], "answered", "{call}");
+    assert_eq!(call["agent_id"], slow_id.as_str(), "{call}");
+    assert!(
+        call["wait_ms"].as_u64().unwrap_or(0) >= 2500,
+        "the agent rang 3 s: {call}"
+    );
+    let (packets, sound) = heard.join().expect("the listener");
+    assert!(packets > 50, "the callee's leg got RTP: {packets}");
+    assert!(
+        sound > 10,
+        "the wait flow was heard before the agent answered: {sound} of {packets} packets"
+    );
+    let desk = std::fs::read_to_string(&away_log).unwrap_or_default();
+    assert!(
+        desk.contains("INVITE sip:desk@"),
+        "both agents rang: {desk}"
+    );
+    assert!(
+        desk.contains("CANCEL sip:desk@"),
+        "the agent who did not answer got a CANCEL: {desk}"
+    );
+    let desk_agent = wait_for(
+        &server,
+        &format!("/v1.0/agents/{away_id}"),
+        Duration::from_secs(5),
+        |a| a["status"] == "available",
+    );
+    assert_eq!(
+        desk_agent["status"], "available",
+        "a withdrawn offer is not held against the agent: {desk_agent}"
+    );
+
+    let stats = wait_for(
+        &server,
+        &format!("/v1.0/queues/{queue_id}/stats"),
+        Duration::from_secs(5),
+        |s| s["total_serviced_count"] == 1,
+    );
+    assert_eq!(stats["total_incoming_count"], 1, "{stats}");
+    assert_eq!(stats["total_serviced_count"], 1, "{stats}");
+    assert_eq!(stats["total_abandoned_count"], 0, "{stats}");
+    assert_eq!(stats["waiting_count"], 0, "{stats}");
+    assert_eq!(
+        stats["service_level"], 100.0,
+        "answered within 20 s: {stats}"
+    );
+    let average = stats["average_wait_ms"].as_u64().unwrap_or(0);
+    assert!((2500..20000).contains(&average), "{stats}");
+}
+
+#[test]
+fn an_agent_whose_phone_is_gone_is_passed_over_for_the_next_and_set_away_after_ringing_out() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_callee, trunk) = sipp_scenario(dir.path(), "uas_answer_wait_bye.xml", &[]);
+    let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let lines =
+        format!("listen = \"{sip}\"\nregister_algorithms = [\"MD5\"]\nqualify_interval_s = 0\n");
+    let server = Server::start_extra(
+        dir.path(),
+        trunk,
+        10,
+        &Extra {
+            sip: &lines,
+            ..Extra::default()
+        },
+    );
+    let (ghost_id, ghost_phone, _) =
+        register_agent(&server, dir.path(), sip, "ghost", "agent_answer_invite.xml");
+    // The softphone dies without unregistering: its binding stays, its port is closed.
+    drop(ghost_phone);
+    let (live_id, _live, _) =
+        register_agent(&server, dir.path(), sip, "live", "agent_answer_invite.xml");
+    // Fewest calls first: once the live agent has taken a call, the ghost is offered every
+    // call first, and rings out.
+    let queue = server.ok(
+        "POST",
+        "/v1.0/queues",
+        Some(json!({"name": "fewest", "routing_method": "fewest_calls",
+                    "ring_timeout": 1000, "wait_timeout": 30000})),
+    );
+    let queue_id = queue["id"].as_str().expect("a queue id").to_string();
+    let mut calls = 0;
+    let mut ghost = Value::Null;
+    while calls < 4 {
+        let call = run_joining(&server, &queue_id);
+        calls += 1;
+        assert_eq!(call["disposition"], "answered", "{call}");
+        assert_eq!(call["agent_id"], live_id.as_str(), "{call}");
+        ghost = server.ok("GET", &format!("/v1.0/agents/{ghost_id}"), None);
+        if ghost["status"] == "away" {
+            break;
+        }
+    }
+    assert_eq!(
+        ghost["status"], "away",
+        "three ring-outs in a row set the agent away: {ghost}"
+    );
+    assert!(calls >= 3, "{calls} calls");
+}
+
+#[test]
+fn a_node_killed_mid_bridge_closes_the_call_as_the_agents_and_hangs_up_both_legs_at_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_callee, trunk) = sipp_scenario(dir.path(), "uas_answer_wait_bye.xml", &[]);
+    let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let lines =
+        format!("listen = \"{sip}\"\nregister_algorithms = [\"MD5\"]\nqualify_interval_s = 0\n");
+    let mut server = Server::start_extra(
+        dir.path(),
+        trunk,
+        10,
+        &Extra {
+            sip: &lines,
+            ..Extra::default()
+        },
+    );
+    let (agent_id, _phone, log) = register_agent(
+        &server,
+        dir.path(),
+        sip,
+        "stayer",
+        "agent_long_answer_invite.xml",
+    );
+    let queue = server.ok("POST", "/v1.0/queues", Some(json!({"name": "long"})));
+    let queue_id = queue["id"].as_str().expect("a queue id").to_string();
+    let outplan = json!({"name": "once", "dial_timeout": 5000, "try_interval": 200,
+                         "max_try_count_0": 1,
+                         "source": {"type": "tel", "target": "+15551230000"}});
+    let (id, _, _) = campaign(
+        &server,
+        outplan,
+        &[&["+15550110001"]],
+        json!({"actions": [{"type": "queue_join", "option": {"queue_id": queue_id}}]}),
+    );
+    server.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    let bridged = wait_for(
+        &server,
+        &format!("/v1.0/queues/{queue_id}/stats"),
+        Duration::from_secs(15),
+        |s| s["serving_count"] == 1,
+    );
+    assert_eq!(bridged["serving_count"], 1, "{bridged}");
+    // The bridge's record is written as it starts.
+    std::thread::sleep(Duration::from_millis(500));
+    server.kill9();
+    server.restart();
+    server.wait_status(&id, "finished", Duration::from_secs(30));
+    let calls = server.campaigncalls(&id);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let call = &calls[0];
+    assert_eq!(call["disposition"], "answered", "{call}");
+    assert_eq!(call["agent_id"], agent_id.as_str(), "{call}");
+    assert_eq!(call["queue_id"], queue_id.as_str(), "{call}");
+    assert!(call["wait_ms"].as_u64().is_some(), "{call}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut received = String::new();
+    while Instant::now() < deadline {
+        received = std::fs::read_to_string(&log).unwrap_or_default();
+        if received.contains("BYE sip:") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        received.contains("BYE sip:"),
+        "the agent's leg was hung up after the restart: {received}"
+    );
+}
+
+#[test]
+fn an_agent_with_a_sip_address_and_no_softphone_registered_is_rung_there() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_callee, trunk) = sipp_scenario(dir.path(), "uas_answer_wait_bye.xml", &[]);
+    // The agent's desk phone: a SIP UA at a fixed address, never registered.
+    let log = dir.path().join("desk_messages.txt");
+    let log_arg = log.to_string_lossy().to_string();
+    let (_desk, desk) = sipp_scenario(
+        dir.path(),
+        "agent_answer_invite.xml",
+        &["-m", "1", "-trace_msg", "-message_file", &log_arg],
+    );
+    let server = Server::start(dir.path(), trunk, 10);
+    let agent = server.ok(
+        "POST",
+        "/v1.0/agents",
+        Some(
+            json!({"username": "deskonly", "password": PASSWORD, "name": "Desk",
+                    "addresses": [{"type": "sip", "target": format!("sip:desk@{desk}")}]}),
+        ),
+    );
+    let agent_id = agent["id"].as_str().expect("an id").to_string();
+    server.ok(
+        "PUT",
+        &format!("/v1.0/agents/{agent_id}/status"),
+        Some(json!({"status": "available"})),
+    );
+    let ready = wait_for(
+        &server,
+        &format!("/v1.0/agents/{agent_id}"),
+        Duration::from_secs(5),
+        |a| a["status"] == "available",
+    );
+    assert_eq!(
+        ready["status"], "available",
+        "an address makes it reachable: {ready}"
+    );
+    let queue = server.ok(
+        "POST",
+        "/v1.0/queues",
+        Some(json!({"name": "desks", "wait_timeout": 15000})),
+    );
+    let queue_id = queue["id"].as_str().expect("a queue id").to_string();
+    let call = run_joining(&server, &queue_id);
+    assert_eq!(call["disposition"], "answered", "{call}");
+    assert_eq!(call["agent_id"], agent_id.as_str(), "{call}");
+    let received = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        received.contains("INVITE sip:desk@127.0.0.1:"),
+        "the desk phone was rung at its address: {received}"
+    );
+}

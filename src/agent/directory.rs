@@ -76,8 +76,30 @@ struct Followed {
     username: String,
     customer_id: Uuid,
     tag_ids: Vec<Uuid>,
+    ring_method: crate::domain::RingMethod,
+    /// Its `tel` and `sip` addresses: an agent with one can be rung without a binding.
+    addresses: Vec<crate::domain::Dialable>,
     machine: AgentMachine,
     contacts: Vec<Contact>,
+}
+
+impl Followed {
+    /// Whether it can be rung: a binding, or an address to call.
+    fn reachable(&self) -> bool {
+        !self.contacts.is_empty() || !self.addresses.is_empty()
+    }
+
+    /// Tells its machine whether it can be rung now.
+    fn follow_reach(&mut self, agent: Uuid, now: Instant) {
+        let input = if self.reachable() {
+            AgentInput::Registered
+        } else {
+            AgentInput::Unregistered
+        };
+        if let Err(e) = self.machine.handle(now, input) {
+            tracing::debug!(%agent, error = %e, "reachability not applied");
+        }
+    }
 }
 
 /// The task's state.
@@ -194,11 +216,26 @@ impl Directory {
             username: username.clone(),
             customer_id: agent.customer_id,
             tag_ids: Vec::new(),
+            ring_method: agent.ring_method,
+            addresses: Vec::new(),
             machine: AgentMachine::new(rules, agent.status),
             contacts: Vec::new(),
         });
         followed.username = username;
         followed.tag_ids = agent.tag_ids.clone();
+        followed.ring_method = agent.ring_method;
+        let addresses: Vec<_> = agent
+            .addresses
+            .iter()
+            .filter_map(|a| a.dialable())
+            .collect();
+        if addresses != followed.addresses {
+            let was = followed.reachable();
+            followed.addresses = addresses;
+            if was != followed.reachable() {
+                followed.follow_reach(agent.id, now);
+            }
+        }
         if followed.machine.availability() != agent.status {
             if let Err(e) = followed
                 .machine
@@ -272,15 +309,8 @@ impl Directory {
         let Some(followed) = self.agents.get_mut(&r.owner) else {
             return;
         };
-        let input = if r.contacts.is_empty() {
-            AgentInput::Unregistered
-        } else {
-            AgentInput::Registered
-        };
-        if let Err(e) = followed.machine.handle(Instant::now(), input) {
-            tracing::debug!(agent = %r.owner, error = %e, "registration not applied");
-        }
         followed.contacts = r.contacts.iter().map(contact).collect();
+        followed.follow_reach(r.owner, Instant::now());
         self.publish(r.owner);
     }
 
@@ -313,6 +343,8 @@ impl Directory {
                     customer_id: f.customer_id,
                     tag_ids: f.tag_ids.clone(),
                     figures: f.machine.figures(),
+                    ring_method: f.ring_method,
+                    addresses: f.addresses.clone(),
                 },
             );
         }

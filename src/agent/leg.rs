@@ -1,13 +1,90 @@
 //! The leg to an agent: an INVITE to one of its registered contacts, sent where the contact's
 //! REGISTER came from (its flow, through any NAT) over the transport it came on, with no
-//! trunk and no credentials. The endpoint places it like any outbound leg and reports how it
-//! ended in SIP's terms.
+//! trunk and no credentials; or to one of its addresses: a `sip` URI whose host is an IP
+//! directly, a `tel` number through the trunk as any outbound call. The endpoint places it
+//! like any outbound leg and reports how it ended in SIP's terms.
 
 use super::live::Contact;
-use crate::domain::Dialable;
+use crate::domain::{Dialable, SipUri};
 use crate::sip::endpoint::CallSpec;
+use crate::trunk::Trunk;
 use std::net::IpAddr;
 use std::time::Duration;
+
+/// Somewhere an agent can be rung.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RingTarget {
+    /// A registered contact.
+    Contact(Contact),
+    /// A `tel` or `sip` address of the agent.
+    Address(Dialable),
+}
+
+impl RingTarget {
+    /// What the logs show.
+    pub fn describe(&self) -> String {
+        match self {
+            RingTarget::Contact(c) => c.uri.to_string(),
+            RingTarget::Address(a) => a.to_string(),
+        }
+    }
+}
+
+/// Why an agent's address cannot be rung.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LegError {
+    /// A `tel` address with no trunk to call it through.
+    #[error("no trunk to call {0} through")]
+    NoTrunk(String),
+    /// A `sip` address whose host is a name, not an IP (names are not looked up).
+    #[error("{0}: only an IP host is called directly")]
+    NotAnIp(String),
+}
+
+/// The INVITE for `target`: a contact as [`call_spec`], a `sip` URI with an IP host directly,
+/// anything else through `trunk`.
+pub fn target_spec(
+    target: &RingTarget,
+    caller: Option<&Dialable>,
+    local: IpAddr,
+    trunk: Option<&Trunk>,
+    ring_time: Duration,
+    sdp: Vec<u8>,
+) -> Result<CallSpec, LegError> {
+    match target {
+        RingTarget::Contact(contact) => Ok(call_spec(contact, caller, local, ring_time, sdp)),
+        RingTarget::Address(Dialable::Uri(uri)) => direct_spec(uri, caller, local, ring_time, sdp),
+        RingTarget::Address(other) => {
+            let trunk = trunk.ok_or_else(|| LegError::NoTrunk(other.to_string()))?;
+            let mut spec = trunk.call_spec(other, ring_time, Some(sdp));
+            if let Some(caller) = caller {
+                trunk.set_caller(&mut spec, caller, None);
+            }
+            Ok(spec)
+        }
+    }
+}
+
+/// The INVITE straight to a `sip` address whose host is an IP.
+fn direct_spec(
+    uri: &SipUri,
+    caller: Option<&Dialable>,
+    local: IpAddr,
+    ring_time: Duration,
+    sdp: Vec<u8>,
+) -> Result<CallSpec, LegError> {
+    let text = uri.to_string();
+    let peer =
+        crate::sip::uri::socket_addr(&text).ok_or_else(|| LegError::NotAnIp(text.clone()))?;
+    let contact = Contact {
+        uri: uri.clone(),
+        expires_at: String::new(),
+        user_agent: String::new(),
+        flow: peer,
+        transport: crate::sip::uri::transport(&text),
+    };
+    Ok(call_spec(&contact, caller, local, ring_time, sdp))
+}
 
 /// The user part our From carries when the caller has none to show.
 const ANONYMOUS: &str = "ringmaster";
@@ -89,6 +166,49 @@ mod tests {
         assert!(spec.credentials.is_none());
         assert_eq!(spec.dial_timeout, Duration::from_secs(15));
         assert_eq!(spec.sdp.as_deref(), Some(&b"v=0"[..]));
+    }
+
+    #[test]
+    fn a_sip_address_with_an_ip_host_is_called_directly_and_a_name_or_tel_without_trunk_is_refused()
+    {
+        let local = IpAddr::from([127, 0, 0, 1]);
+        let uri = SipUri::parse("sip:desk@127.0.0.1:5099").expect("a SIP URI");
+        let spec = target_spec(
+            &RingTarget::Address(Dialable::Uri(uri)),
+            None,
+            local,
+            None,
+            Duration::from_secs(3),
+            Vec::new(),
+        )
+        .expect("a direct call");
+        assert_eq!(spec.peer, SocketAddr::from(([127, 0, 0, 1], 5099)));
+        assert_eq!(spec.request_uri, "sip:desk@127.0.0.1:5099");
+        assert_eq!(spec.dial_timeout, Duration::from_secs(3));
+        let named = SipUri::parse("sip:desk@pbx.example.com").expect("a SIP URI");
+        assert!(matches!(
+            target_spec(
+                &RingTarget::Address(Dialable::Uri(named)),
+                None,
+                local,
+                None,
+                Duration::from_secs(3),
+                Vec::new()
+            ),
+            Err(LegError::NotAnIp(_))
+        ));
+        let number = Dialable::Number("+15550110009".parse().expect("a number"));
+        assert!(matches!(
+            target_spec(
+                &RingTarget::Address(number),
+                None,
+                local,
+                None,
+                Duration::from_secs(3),
+                Vec::new()
+            ),
+            Err(LegError::NoTrunk(_))
+        ));
     }
 
     #[test]

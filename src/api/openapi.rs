@@ -54,6 +54,7 @@ mod tests {
             ("/agents/{id}/password", &["put"]),
             ("/queues", &["post", "get"]),
             ("/queues/{id}", &["get", "put", "delete"]),
+            ("/queues/{id}/stats", &["get"]),
             ("/dnclists", &["post", "get"]),
             ("/dnclists/{id}", &["get", "put", "delete"]),
             ("/dnclists/{id}/numbers", &["post", "get"]),

@@ -1,6 +1,8 @@
 //! `/queues`: where answered calls wait for an agent and how the agent is chosen. The answers
 //! carry the calls waiting and being served now (`wait_queuecall_ids`,
-//! `service_queuecall_ids`) from the node's live board.
+//! `service_queuecall_ids`) from the node's live board, and the counters the queue keeps in
+//! the store; `/queues/{id}/stats` adds waits and the service level. Every queue stored is
+//! told to the board, whose copy the queue's next join follows.
 
 use super::agents::MAX_TAGS;
 use super::auth::Customer;
@@ -12,6 +14,7 @@ use super::ApiState;
 use crate::domain::time::{now_string, NEVER};
 use crate::domain::{Flow, Queue, RoutingMethod};
 use crate::flow;
+use crate::queue::queue_stats;
 use crate::store::{Listed, Page};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -20,6 +23,8 @@ use uuid::Uuid;
 
 /// Longest wait or service timeout: a day, in ms.
 const MAX_TIMEOUT: i64 = 86_400_000;
+/// Longest ring time: five minutes, in ms.
+const MAX_RING_TIMEOUT: i64 = 300_000;
 /// Longest wrap-up time: an hour, in ms.
 const MAX_WRAP_UP: i64 = 3_600_000;
 
@@ -37,6 +42,9 @@ const FIELDS: Known = Known {
         "timeout_wait",
         "timeout_service",
         "wrap_up_time",
+        "ring_timeout",
+        "service_level_time",
+        "wait_announce_position",
     ],
     read_only: &[
         READ_ONLY[0],
@@ -64,7 +72,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get))
             .route(web::put().to(update))
             .route(web::delete().to(delete)),
-    );
+    )
+    .service(web::resource("/queues/{id}/stats").route(web::get().to(stats)));
 }
 
 /// A queue as answered: the stored fields and the calls it holds now.
@@ -77,18 +86,30 @@ struct QueueView {
 }
 
 impl QueueView {
-    fn new(state: &ApiState, queue: Queue) -> QueueView {
+    /// The view of `queue`, its counters read from the store.
+    async fn new(state: &ApiState, mut queue: Queue) -> Result<QueueView, ApiError> {
+        let counts = state.store.queue_counts(queue.id).await?;
+        queue.total_incoming_count = counts.incoming;
+        queue.total_serviced_count = counts.serviced;
+        queue.total_abandoned_count = counts.abandoned;
         let live = state.live.queues.live(queue.id);
-        QueueView {
+        Ok(QueueView {
             queue,
             wait_queuecall_ids: live.waiting,
             service_queuecall_ids: live.serving,
-        }
+        })
     }
 }
 
-fn answer(state: &ApiState, queue: Queue) -> HttpResponse {
-    HttpResponse::Ok().json(QueueView::new(state, queue))
+async fn answer(state: &ApiState, queue: Queue) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(QueueView::new(state, queue).await?))
+}
+
+/// Stores `queue` and tells the board, whose copy the queue's next join follows.
+async fn store(state: &ApiState, queue: &Queue) -> Result<(), ApiError> {
+    save(state, queue).await?;
+    state.live.queues.stored(queue);
+    Ok(())
 }
 
 /// A new queue: random routing, no tags, no wait limits.
@@ -105,6 +126,9 @@ fn new_queue(customer: Uuid) -> Queue {
         wait_timeout: 0,
         service_timeout: 0,
         wrap_up_time: 0,
+        ring_timeout: 0,
+        service_level_time: 0,
+        wait_announce_position: false,
         total_incoming_count: 0,
         total_serviced_count: 0,
         total_abandoned_count: 0,
@@ -187,6 +211,25 @@ async fn apply(state: &ApiState, queue: &mut Queue, f: &Fields) -> Result<(), Ap
     )? {
         queue.wrap_up_time = v as u64;
     }
+    if let Some(v) = f.int(
+        "ring_timeout",
+        0..=MAX_RING_TIMEOUT,
+        &format!("a number of ms between 0 (the default, 15 s) and {MAX_RING_TIMEOUT}"),
+    )? {
+        queue.ring_timeout = v as u64;
+    }
+    if let Some(v) = f.int(
+        "service_level_time",
+        0..=MAX_TIMEOUT,
+        &format!("a number of ms between 0 (the default, 20 s) and {MAX_TIMEOUT}"),
+    )? {
+        queue.service_level_time = v as u64;
+    }
+    if let Some(v) = f.raw("wait_announce_position") {
+        queue.wait_announce_position = v
+            .as_bool()
+            .ok_or_else(|| ApiError::invalid("wait_announce_position", "true or false"))?;
+    }
     Ok(())
 }
 
@@ -199,8 +242,8 @@ async fn create(
     f.only(FIELDS, Write::Create)?;
     let mut queue = new_queue(customer);
     apply(&state, &mut queue, &f).await?;
-    save(&state, &queue).await?;
-    Ok(answer(&state, queue))
+    store(&state, &queue).await?;
+    answer(&state, queue).await
 }
 
 async fn list(
@@ -209,12 +252,12 @@ async fn list(
     Paging(page): Paging,
 ) -> Result<HttpResponse, ApiError> {
     let listed = state.docs().list::<Queue>(customer, &page).await?;
+    let mut result = Vec::with_capacity(listed.result.len());
+    for q in listed.result {
+        result.push(QueueView::new(&state, q).await?);
+    }
     Ok(HttpResponse::Ok().json(Listed {
-        result: listed
-            .result
-            .into_iter()
-            .map(|q| QueueView::new(&state, q))
-            .collect(),
+        result,
         next_page_token: listed.next_page_token,
     }))
 }
@@ -225,7 +268,27 @@ async fn get(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let queue = owned::<Queue>(&state, customer, *id).await?;
-    Ok(answer(&state, queue))
+    answer(&state, queue).await
+}
+
+/// `GET /queues/{id}/stats`: waiting and served now, the longest wait so far, the average
+/// wait, the service level and the counters.
+async fn stats(
+    state: web::Data<ApiState>,
+    Customer(customer): Customer,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let queue = owned::<Queue>(&state, customer, *id).await?;
+    let counts = state.store.queue_counts(queue.id).await?;
+    let live = state.live.queues.live(queue.id);
+    let longest = live.oldest_join.map(|at| at.elapsed()).unwrap_or_default();
+    Ok(HttpResponse::Ok().json(queue_stats(
+        counts,
+        live.waiting.len(),
+        live.serving.len(),
+        longest,
+        queue.service_level(),
+    )))
 }
 
 async fn update(
@@ -239,8 +302,8 @@ async fn update(
     let mut queue = owned::<Queue>(&state, customer, *id).await?;
     apply(&state, &mut queue, &f).await?;
     queue.tm_update = now_string();
-    save(&state, &queue).await?;
-    Ok(answer(&state, queue))
+    store(&state, &queue).await?;
+    answer(&state, queue).await
 }
 
 /// Pages of queues read at most when looking for one that uses a flow.
@@ -282,6 +345,6 @@ async fn delete(
     let mut queue = owned::<Queue>(&state, customer, *id).await?;
     ensure_unused(&state, customer, "queue", |c| c.queue_id == queue.id).await?;
     queue.mark_deleted(&now_string());
-    save(&state, &queue).await?;
-    Ok(answer(&state, queue))
+    store(&state, &queue).await?;
+    answer(&state, queue).await
 }

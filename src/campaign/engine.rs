@@ -225,6 +225,13 @@ pub fn closing(status: CallStatus) -> (Disposition, &'static str, Option<HangupB
 pub async fn recover(store: &dyn Store) -> Result<Recovered, StoreError> {
     let docs = Docs(store);
     let open = store.open_attempts().await?;
+    // Calls a queue had bridged to an agent when the last run stopped.
+    let mut bridges: HashMap<Uuid, crate::store::QueueBridge> = store
+        .take_queue_bridges()
+        .await?
+        .into_iter()
+        .map(|b| (b.campaigncall_id, b))
+        .collect();
     let mut outplans: HashMap<Uuid, Option<Outplan>> = HashMap::new();
     let mut ops = Vec::new();
     let mut dialogs = Vec::new();
@@ -263,6 +270,26 @@ pub async fn recover(store: &dyn Store) -> Result<Recovered, StoreError> {
         let mut end =
             AttemptEnd::closed(call.id, call.outdial_target_id, disposition, reason, next);
         end.hangup_by = hangup_by;
+        if let Some(bridge) = bridges.remove(&call.id) {
+            // Answered and talking to an agent: recorded as the agent's call, and the agent's
+            // leg is hung up with the callee's.
+            end.served = Some(crate::store::Served {
+                queue_id: bridge.queue_id,
+                agent_id: Some(bridge.agent_id),
+                wait_ms: Some(bridge.wait_ms),
+            });
+            match bridge
+                .agent_dialog
+                .as_deref()
+                .map(serde_json::from_str::<DialogRecord>)
+            {
+                Some(Ok(d)) => dialogs.push((call.id, d)),
+                Some(Err(e)) => {
+                    tracing::warn!(campaigncall = %call.id, error = %e, "stored agent dialog unreadable; the agent's leg cannot be hung up")
+                }
+                None => {}
+            }
+        }
         ops.push(WriteOp::End(Box::new(end)));
     }
     if !ops.is_empty() {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 /// `GET /v1.0/campaigns/{id}/stats`.
 /// `total = queued + dialing + succeeded + failed + done_elsewhere`.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CampaignStats {
     /// The campaign's status.
     pub status: String,
@@ -31,6 +31,11 @@ pub struct CampaignStats {
     pub dispositions: BTreeMap<String, u64>,
     /// Attempts made.
     pub attempts: u64,
+    /// Answered callees who left (hung up or timed out) before an agent took the call.
+    pub abandoned: u64,
+    /// Percent (one decimal) of the callees who answered and were to be handed to an agent
+    /// (`answered` + `abandoned`) who were abandoned; 0 with none.
+    pub abandon_rate: f64,
     /// Percent of this campaign's targets (all but `done_elsewhere`) it has finished, rounded
     /// down; 0 with none.
     pub progress: u64,
@@ -44,6 +49,8 @@ impl CampaignStats {
         let failed = calls.failed_targets.min(targets.failed);
         let done_elsewhere = targets.succeeded + targets.failed - succeeded - failed;
         let own = total - done_elsewhere;
+        let count = |d: &str| calls.dispositions.get(d).copied().unwrap_or(0);
+        let (abandoned, answered) = (count("abandoned"), count("answered"));
         CampaignStats {
             status: status.to_string(),
             total,
@@ -52,11 +59,23 @@ impl CampaignStats {
             succeeded,
             failed,
             done_elsewhere,
+            abandoned,
+            abandon_rate: abandon_rate(abandoned, answered),
             dispositions: calls.dispositions,
             attempts: calls.attempts,
             progress: ((succeeded + failed) * 100).checked_div(own).unwrap_or(0),
         }
     }
+}
+
+/// Percent (one decimal) of `abandoned` among the callees who answered (`answered` took an
+/// agent or ended in the flow, `abandoned` did not).
+pub fn abandon_rate(abandoned: u64, answered: u64) -> f64 {
+    let reached = abandoned + answered;
+    if reached == 0 {
+        return 0.0;
+    }
+    (abandoned as f64 * 1000.0 / reached as f64).round() / 10.0
 }
 
 /// Reads a campaign's figures from the store.
@@ -75,6 +94,20 @@ pub async fn campaign_stats(store: &dyn Store, campaign: &Campaign) -> StoreResu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_abandon_rate_is_abandoned_over_callees_who_answered() {
+        assert_eq!(abandon_rate(0, 0), 0.0);
+        assert_eq!(abandon_rate(1, 3), 25.0);
+        assert_eq!(abandon_rate(1, 2), 33.3);
+        assert_eq!(abandon_rate(2, 0), 100.0);
+        let mut calls = CallCounts::default();
+        calls.dispositions.insert("answered".into(), 9);
+        calls.dispositions.insert("abandoned".into(), 1);
+        calls.dispositions.insert("busy".into(), 5);
+        let s = CampaignStats::new("run", TargetCounts::default(), calls);
+        assert_eq!((s.abandoned, s.abandon_rate), (1, 10.0));
+    }
 
     #[test]
     fn totals_add_up_and_progress_is_whole_percent() {

@@ -52,6 +52,33 @@ impl RoutingMethod {
     }
 }
 
+/// A queue's counters since it was created (or changes to add to them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueCounts {
+    /// Calls that joined.
+    pub incoming: u64,
+    /// Calls an agent answered.
+    pub serviced: u64,
+    /// Calls that left unanswered.
+    pub abandoned: u64,
+    /// Waits of the calls that left the waiting list (answered or abandoned), summed, in ms.
+    pub wait_ms: u64,
+    /// Answers within the queue's service-level time.
+    pub answered_in_time: u64,
+}
+
+impl QueueCounts {
+    /// Whether there is nothing to add.
+    pub fn is_zero(&self) -> bool {
+        *self == QueueCounts::default()
+    }
+}
+
+/// How long an agent's phone rings unless the queue says.
+pub const DEFAULT_RING_TIMEOUT_MS: u64 = 15_000;
+/// The service-level time unless the queue says.
+pub const DEFAULT_SERVICE_LEVEL_MS: u64 = 20_000;
+
 /// `/queues` resource as stored (the answers add the live `wait_queuecall_ids` and
 /// `service_queuecall_ids`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,6 +105,17 @@ pub struct Queue {
     pub service_timeout: u64,
     /// ringmaster adds: how long an agent rests after a call of this queue, in ms.
     pub wrap_up_time: u64,
+    /// ringmaster adds: how long an agent's phone rings before the offer moves on, in ms
+    /// (0: [`DEFAULT_RING_TIMEOUT_MS`]).
+    #[serde(default)]
+    pub ring_timeout: u64,
+    /// ringmaster adds: an agent answering within this many ms of the join counts toward the
+    /// service level (0: [`DEFAULT_SERVICE_LEVEL_MS`]).
+    #[serde(default)]
+    pub service_level_time: u64,
+    /// ringmaster adds: each round of the wait flow starts with "you are caller number N".
+    #[serde(default)]
+    pub wait_announce_position: bool,
     /// Calls that joined the queue.
     pub total_incoming_count: u64,
     /// Calls an agent answered.
@@ -90,6 +128,26 @@ pub struct Queue {
     pub tm_update: String,
     /// Deleted.
     pub tm_delete: String,
+}
+
+impl Queue {
+    /// How long an agent's phone rings before the offer moves on.
+    pub fn ring_time(&self) -> std::time::Duration {
+        let ms = match self.ring_timeout {
+            0 => DEFAULT_RING_TIMEOUT_MS,
+            ms => ms,
+        };
+        std::time::Duration::from_millis(ms)
+    }
+
+    /// The answer time that counts toward the service level.
+    pub fn service_level(&self) -> std::time::Duration {
+        let ms = match self.service_level_time {
+            0 => DEFAULT_SERVICE_LEVEL_MS,
+            ms => ms,
+        };
+        std::time::Duration::from_millis(ms)
+    }
 }
 
 #[cfg(test)]

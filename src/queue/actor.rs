@@ -1,39 +1,63 @@
-//! `QueueActor`: one queue at work. Answered calls join it and wait (first in, first out);
-//! whenever an agent serving the queue is available, the queue's routing method picks one and
-//! the queue rings its registered contact (the agent leg). The first agent to answer gets the
-//! call: both legs' RTP go to a relay and the call is told who took it. An agent that rejects
-//! or rings out is not offered that call again, and the call keeps waiting; a call waiting past
-//! the queue's wait timeout is abandoned. A BYE on either leg of a bridge ends the other.
+//! `QueueActor`: one queue at work. Answered calls join it and wait (first in, first out),
+//! hearing the queue's wait flow (its `wait_flow_id` or `wait_actions`, round after round,
+//! each round opened by their place in line when the queue asks for it). Whenever an agent
+//! serving the queue is available, the queue's routing method picks one (`ring_all`: every
+//! one) and the queue rings it by its ring method: its registered contacts and its `tel`/`sip`
+//! addresses all at once (`ringall`) or one after another (`linear`), each for the queue's
+//! ring time. The first leg to answer gets the call: the others are cancelled, the wait flow
+//! stops, both legs' RTP go to a relay and the call is told who took it. An agent that rejects
+//! or rings out is not offered that call again, and the call keeps waiting; a leg that hears
+//! nothing back (a dead contact) is given up at the ring time like one that rang out. A call
+//! waiting past the queue's wait timeout is abandoned. A BYE on either leg of a bridge ends
+//! the other.
 //!
 //! The actors start on first use, from a [`QueueRegistry`] the node holds. The agents' states
 //! come from the [`AgentBoard`]; what the queue's calls do to an agent goes to the
 //! [`AgentDirectory`], which runs the agent's machine.
 
 use super::live::{QueueBoard, QueueLive};
-use super::strategy::{choose, Candidate, Router};
-use super::waiting::{WaitingList, DEFAULT_SERVICE_LEVEL};
+use super::strategy::{choose, ring_steps, Candidate, Router};
+use super::waiting::WaitingList;
+use crate::agent::leg::RingTarget;
 use crate::agent::live::{AgentBoard, AgentLive};
 use crate::agent::{AgentDirectory, AgentInput, AgentState};
-use crate::domain::{Dialable, Queue};
+use crate::domain::{Action, Dialable, Flow, Queue};
+use crate::flow::{Command, Input, Runner, Variables};
 use crate::media::ports::{PortLease, PortPool};
 use crate::media::relay::{self, Leg, RelayConfig, RelayHandle, Side};
 use crate::media::MediaHandle;
 use crate::sdp;
 use crate::sip::endpoint::{CallEvent, CallHandle, LegEnd};
 use crate::sip::transport::EndpointHandle;
-use crate::store::{Docs, Store, StoreError};
+use crate::store::{Docs, QueueBridge, QueueCounts, Store, StoreError};
+use crate::trunk::Trunk;
 use actix::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_stream::StreamExt;
 use uuid::Uuid;
 
-/// How long an agent's phone rings before the offer goes to another agent.
-pub const RING_TIME: Duration = Duration::from_secs(15);
+/// How long an agent's phone rings before the offer goes to another agent, unless the queue
+/// says (its `ring_timeout`).
+pub const RING_TIME: Duration =
+    Duration::from_millis(crate::domain::queue::DEFAULT_RING_TIMEOUT_MS);
 /// How often a queue with waiting calls looks for an available agent.
 const ROUTE_INTERVAL: Duration = Duration::from_millis(250);
+/// After the ring time, how long a leg has to end by itself (the CANCEL and its 487) before
+/// the queue gives it up: a contact that never answered anything (gone, its port closed)
+/// cannot be cancelled.
+const RING_GRACE: Duration = Duration::from_secs(2);
+/// The pause between two rounds of a wait flow.
+const ROUND_PAUSE: Duration = Duration::from_millis(500);
+/// Commands a wait flow may run without waiting before the round is cut short.
+const MAX_INSTANT_STEPS: usize = 64;
+/// What a position announcement says.
+const POSITION_TEXT: &str = "You are caller number ${queue.position}.";
+/// The ids the wait flow's prompts play under (the call's own have the high bit clear).
+const WAIT_PROMPT: u64 = 1 << 63;
 
 /// Why a call could not join a queue.
 #[derive(Debug, thiserror::Error)]
@@ -93,10 +117,10 @@ pub struct Join {
     pub record: Option<crate::domain::RecordRequest>,
 }
 
-/// The queue's document as stored now: its settings apply from now on.
+/// The queue's document as stored now, and its wait actions: its settings apply from now on.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
-struct Reconfigure(Box<Queue>);
+struct Reconfigure(Box<Queue>, Arc<[Action]>);
 
 /// The call left (its callee hung up): it is no longer waiting, or its bridge is over.
 #[derive(Message, Debug)]
@@ -133,6 +157,12 @@ pub struct QueueParts {
     pub ports: Arc<PortPool>,
     /// How relays behave.
     pub relay: RelayConfig,
+    /// The trunk agents' `tel` addresses are called through (none: they are not rung).
+    pub trunk: Option<Trunk>,
+    /// Where `play` finds its files.
+    pub prompts_dir: PathBuf,
+    /// Where spoken and downloaded prompts are cached.
+    pub cache_dir: PathBuf,
 }
 
 /// The node's queues at work, started on first use.
@@ -159,21 +189,32 @@ impl QueueRegistry {
         queue_id: Uuid,
         join: Join,
     ) -> Result<Addr<QueueActor>, (QueueError, Join)> {
-        // Read on every join: a queue deleted or changed through the API since is followed.
-        let queue: Option<Queue> = match Docs(self.parts.store.as_ref())
-            .get(Some(customer), queue_id)
-            .await
-        {
-            Ok(q) => q,
-            Err(e) => return Err((e.into(), join)),
+        // The document as the API last stored it (read from the store once): a queue deleted
+        // or changed through the API since is followed.
+        let queue = match self.parts.board.cached(queue_id) {
+            Some(cached) => cached,
+            None => match Docs(self.parts.store.as_ref())
+                .get::<Queue>(None, queue_id)
+                .await
+            {
+                Ok(q) => {
+                    self.parts.board.cache(queue_id, q.clone());
+                    q
+                }
+                Err(e) => return Err((e.into(), join)),
+            },
         };
-        let Some(queue) = queue else {
+        let Some(queue) = queue.filter(|q| q.customer_id == customer) else {
             return Err((QueueError::NotFound(queue_id), join));
+        };
+        let actions = match self.wait_actions(&queue).await {
+            Ok(actions) => actions,
+            Err(e) => return Err((e, join)),
         };
         let running = self.running(queue_id);
         let addr = match running {
             Some((owner, addr)) if owner == customer => {
-                addr.do_send(Reconfigure(Box::new(queue)));
+                addr.do_send(Reconfigure(Box::new(queue), actions));
                 addr
             }
             Some(_) => return Err((QueueError::NotFound(queue_id), join)),
@@ -185,7 +226,9 @@ impl QueueRegistry {
                 match actors.get(&queue_id).filter(|(_, a)| a.connected()) {
                     Some((_, addr)) => addr.clone(),
                     None => {
-                        let addr = QueueActor::new(queue, self.parts.clone()).start();
+                        let mut actor = QueueActor::new(queue, self.parts.clone());
+                        actor.wait_actions = actions;
+                        let addr = actor.start();
                         actors.insert(queue_id, (customer, addr.clone()));
                         addr
                     }
@@ -194,6 +237,24 @@ impl QueueRegistry {
         };
         addr.do_send(join);
         Ok(addr)
+    }
+
+    /// What a call waiting in `queue` hears: its wait flow's actions (read on each join, so a
+    /// changed flow is heard from the next call on), or its own wait actions.
+    async fn wait_actions(&self, queue: &Queue) -> Result<Arc<[Action]>, QueueError> {
+        if queue.wait_flow_id.is_nil() {
+            return Ok(queue.wait_actions.clone().into());
+        }
+        let flow: Option<Flow> = Docs(self.parts.store.as_ref())
+            .get(Some(queue.customer_id), queue.wait_flow_id)
+            .await?;
+        match flow {
+            Some(flow) => Ok(flow.actions.into()),
+            None => {
+                tracing::warn!(queue = %queue.id, flow = %queue.wait_flow_id, "the queue's wait flow is gone: calls wait in silence");
+                Ok(Arc::from(Vec::new()))
+            }
+        }
     }
 
     /// Hands `join` to agent `agent` of tenant `customer` alone (a flow's `connect`): a queue
@@ -209,9 +270,12 @@ impl QueueRegistry {
             wait_flow_id: Uuid::nil(),
             wait_actions: Vec::new(),
             // A bound in case the offer never ends (the agent leg's CANCEL ends it first).
-            wait_timeout: (RING_TIME + Duration::from_secs(30)).as_millis() as u64,
+            wait_timeout: (RING_TIME + RING_GRACE + Duration::from_secs(30)).as_millis() as u64,
             service_timeout: 0,
             wrap_up_time: 0,
+            ring_timeout: 0,
+            service_level_time: 0,
+            wait_announce_position: false,
             total_incoming_count: 0,
             total_serviced_count: 0,
             total_abandoned_count: 0,
@@ -232,17 +296,22 @@ impl QueueRegistry {
     }
 }
 
+/// One ringing leg of an offer.
+struct Ring {
+    agent: Uuid,
+    leg: CallHandle,
+    port: Option<PortLease>,
+    /// The agent's targets still to ring after this one (`linear`).
+    rest: Vec<RingTarget>,
+}
+
 /// Where a held call stands.
 enum Stage {
     /// Waiting for an agent.
     Waiting,
-    /// An agent's phone rings.
-    Ringing {
-        agent: Uuid,
-        leg: CallHandle,
-        port: Option<PortLease>,
-    },
-    /// The agent answered; the callee's media is being handed to the relay.
+    /// Agents' phones ring (one leg per contact or address rung now).
+    Ringing { rings: Vec<Ring> },
+    /// An agent answered; the callee's media is being handed to the relay.
     Connecting { agent: Uuid, leg: CallHandle },
     /// Bridged.
     Bridged {
@@ -253,27 +322,48 @@ enum Stage {
 }
 
 impl Stage {
-    fn agent(&self) -> Option<Uuid> {
+    /// The agents the call engages now.
+    fn agents(&self) -> Vec<Uuid> {
         match self {
-            Stage::Waiting => None,
-            Stage::Ringing { agent, .. }
-            | Stage::Connecting { agent, .. }
-            | Stage::Bridged { agent, .. } => Some(*agent),
+            Stage::Waiting => Vec::new(),
+            Stage::Ringing { rings } => {
+                let mut agents: Vec<Uuid> = rings.iter().map(|r| r.agent).collect();
+                agents.dedup();
+                agents
+            }
+            Stage::Connecting { agent, .. } | Stage::Bridged { agent, .. } => vec![*agent],
         }
     }
 
-    fn leg(&self) -> Option<CallHandle> {
+    /// Whether `leg` is one of the call's agent legs now.
+    fn has_leg(&self, leg: CallHandle) -> bool {
         match self {
-            Stage::Waiting => None,
-            Stage::Ringing { leg, .. }
-            | Stage::Connecting { leg, .. }
-            | Stage::Bridged { leg, .. } => Some(*leg),
+            Stage::Waiting => false,
+            Stage::Ringing { rings } => rings.iter().any(|r| r.leg == leg),
+            Stage::Connecting { leg: l, .. } | Stage::Bridged { leg: l, .. } => *l == leg,
+        }
+    }
+
+    /// The leg of the agent who answered.
+    fn answered_leg(&self) -> Option<CallHandle> {
+        match self {
+            Stage::Connecting { leg, .. } | Stage::Bridged { leg, .. } => Some(*leg),
+            _ => None,
         }
     }
 }
 
+/// The wait flow a waiting call hears: one round of the queue's wait actions, run by the flow
+/// interpreter; `step` tells a late timer of a step already over from the current one.
+struct Player {
+    runner: Runner,
+    step: u64,
+}
+
 /// A call the queue holds.
 struct Held {
+    /// Its campaigncall.
+    call: Uuid,
     caller: Option<Dialable>,
     media: Option<MediaHandle>,
     local_ip: IpAddr,
@@ -281,6 +371,8 @@ struct Held {
     /// Agents that rejected it or let it ring out.
     tried: Vec<Uuid>,
     stage: Stage,
+    /// The wait flow, while it waits.
+    player: Option<Player>,
     record: Option<crate::domain::RecordRequest>,
 }
 
@@ -303,8 +395,10 @@ pub struct QueueActor {
     /// Offers made, and each agent's last offer by that count.
     offers: u64,
     last_offered: HashMap<Uuid, u64>,
-    /// The counters as the queue's document had them when the actor started.
-    base: [u64; 3],
+    /// What waiting calls hear.
+    wait_actions: Arc<[Action]>,
+    /// Wait-flow steps started (each step's timers carry its number).
+    steps: u64,
     /// A `connect` to this agent alone: no document, no board, one call.
     only: Option<Uuid>,
     /// Recordings under way, as stored when they started.
@@ -315,18 +409,15 @@ impl QueueActor {
     fn new(queue: Queue, parts: Arc<QueueParts>) -> QueueActor {
         let wait_timeout = wait_timeout_of(queue.wait_timeout);
         QueueActor {
-            base: [
-                queue.total_incoming_count,
-                queue.total_serviced_count,
-                queue.total_abandoned_count,
-            ],
-            waiting: WaitingList::new(wait_timeout, DEFAULT_SERVICE_LEVEL),
+            waiting: WaitingList::new(wait_timeout, queue.service_level()),
             router: Router::new(rand::random()),
             queue,
             parts,
             calls: HashMap::new(),
             offers: 0,
             last_offered: HashMap::new(),
+            wait_actions: Arc::from(Vec::new()),
+            steps: 0,
             only: None,
             recordings: HashMap::new(),
         }
@@ -348,6 +439,7 @@ impl QueueActor {
         let now = Instant::now();
         for call in self.waiting.expire(now) {
             tracing::info!(queue = %self.queue.id, %call, "call abandoned: wait timeout");
+            self.count_abandoned(Duration::from_millis(self.queue.wait_timeout));
             if let Some(held) = self.calls.remove(&call) {
                 self.withdraw(&held);
                 if let Some(m) = &held.media {
@@ -357,17 +449,13 @@ impl QueueActor {
                     reason: "queue wait timeout".into(),
                 });
             }
-            self.persist();
         }
         let mut snapshot = self.parts.agents.all();
         if let Some(only) = self.only {
             snapshot.retain(|(id, _)| *id == only);
         }
-        let mut engaged: HashSet<Uuid> = self
-            .calls
-            .values()
-            .filter_map(|h| h.stage.agent())
-            .collect();
+        let mut engaged: HashSet<Uuid> =
+            self.calls.values().flat_map(|h| h.stage.agents()).collect();
         for call in self.waiting.ids() {
             let Some(held) = self.calls.get(&call) else {
                 continue;
@@ -383,29 +471,67 @@ impl QueueActor {
                 &held.tried,
                 &mut self.router,
             );
-            // ring_all offers one agent at a time here.
-            let Some(agent) = chosen.first().copied() else {
+            if chosen.is_empty() {
                 if self.only.is_some() {
                     self.unreached(call, "agent not available");
                 }
                 continue;
-            };
-            let Some(live) = snapshot.iter().find(|(id, _)| *id == agent) else {
-                continue;
-            };
-            engaged.insert(agent);
-            self.offer(call, agent, &live.1, ctx);
+            }
+            for agent in chosen {
+                let Some((_, live)) = snapshot.iter().find(|(id, _)| *id == agent) else {
+                    continue;
+                };
+                engaged.insert(agent);
+                self.offer(call, agent, live, ctx);
+            }
+            // An agent none of whose targets could be rung leaves the call waiting.
+            if let Some(held) = self.calls.get_mut(&call) {
+                if matches!(&held.stage, Stage::Ringing { rings } if rings.is_empty()) {
+                    held.stage = Stage::Waiting;
+                }
+            }
         }
         self.publish();
     }
 
-    /// Rings `agent` for `call`.
+    /// Rings `agent` for `call` by its ring method: every target at once, or the first.
     fn offer(&mut self, call: Uuid, agent: Uuid, live: &AgentLive, ctx: &mut Context<Self>) {
-        let Some(held) = self.calls.get_mut(&call) else {
+        let targets = live.ring_targets();
+        let mut steps = ring_steps(live.ring_method, &targets).into_iter();
+        let Some(first) = steps.next() else {
             return;
         };
-        let Some(contact) = live.contacts.first() else {
-            return;
+        let first = first.to_vec();
+        let rest: Vec<RingTarget> = steps.flatten().cloned().collect();
+        self.offers += 1;
+        self.last_offered.insert(agent, self.offers);
+        self.parts.directory.call(agent, AgentInput::Offered);
+        if let Some(held) = self.calls.get_mut(&call) {
+            if matches!(held.stage, Stage::Waiting) {
+                held.stage = Stage::Ringing { rings: Vec::new() };
+            }
+        }
+        let mut rung = false;
+        for target in first {
+            rung |= self.ring(call, agent, &target, rest.clone(), ctx);
+        }
+        if !rung {
+            self.ring_next_or_refuse(call, agent, rest, AgentInput::NoAnswer, ctx);
+        }
+    }
+
+    /// Places one leg of `call`'s offer to `agent`, at `target`; whether it was placed.
+    fn ring(
+        &mut self,
+        call: Uuid,
+        agent: Uuid,
+        target: &RingTarget,
+        rest: Vec<RingTarget>,
+        ctx: &mut Context<Self>,
+    ) -> bool {
+        let ring_time = self.queue.ring_time();
+        let Some(held) = self.calls.get_mut(&call) else {
+            return false;
         };
         let ip = match self.parts.endpoint.udp_addr().ip() {
             ip if ip.is_unspecified() => held.local_ip,
@@ -414,56 +540,164 @@ impl QueueActor {
         let lease = match self.parts.ports.bind(ip) {
             Ok(lease) => lease,
             Err(e) => {
-                tracing::error!(queue = %self.queue.id, error = %e, "no RTP port for an agent leg");
-                return;
+                tracing::warn!(%call, %agent, error = %e, "no RTP port for an agent leg");
+                return false;
             }
         };
         let offer = sdp::offer(ip, lease.port(), rand::random::<u32>() as u64);
-        let spec = crate::agent::leg::call_spec(
-            contact,
+        let spec = match crate::agent::leg::target_spec(
+            target,
             held.caller.as_ref(),
             ip,
-            RING_TIME,
+            self.parts.trunk.as_ref(),
+            ring_time,
             offer.into_bytes(),
-        );
+        ) {
+            Ok(spec) => spec,
+            Err(e) => {
+                tracing::warn!(%call, %agent, error = %e, "cannot ring an agent's address");
+                return false;
+            }
+        };
         let placed = self.parts.endpoint.dial(spec);
         let leg = placed.handle;
-        tracing::info!(queue = %self.queue.id, %call, %agent, contact = %contact.uri, "offering the call to an agent");
-        self.offers += 1;
-        self.last_offered.insert(agent, self.offers);
-        self.parts.directory.call(agent, AgentInput::Offered);
-        held.stage = Stage::Ringing {
+        tracing::info!(queue = %self.queue.id, %call, %agent, target = %target.describe(), "offering the call to an agent");
+        let Stage::Ringing { rings } = &mut held.stage else {
+            self.parts.endpoint.hangup_now(leg);
+            return false;
+        };
+        rings.push(Ring {
             agent,
             leg,
             port: Some(lease),
-        };
+            rest,
+        });
         ctx.add_stream(
             tokio_stream::wrappers::ReceiverStream::new(placed.events)
                 .map(move |event| AgentLegEvent { call, leg, event }),
         );
+        // A leg that never hears back (a dead contact) cannot be cancelled: given up here.
+        ctx.run_later(ring_time + RING_GRACE, move |act, ctx| {
+            let ringing = act.calls.get(&call).is_some_and(
+                |h| matches!(&h.stage, Stage::Ringing { rings } if rings.iter().any(|r| r.leg == leg)),
+            );
+            if ringing {
+                tracing::info!(%call, %agent, "agent leg gave no answer within the ring time: given up");
+                act.parts.endpoint.hangup_now(leg);
+                act.ring_ended(call, leg, AgentInput::NoAnswer, ctx);
+            }
+        });
+        true
+    }
+
+    /// One ringing leg of `call` ended unanswered (`input`: rejected or rang out).
+    fn ring_ended(
+        &mut self,
+        call: Uuid,
+        leg: CallHandle,
+        input: AgentInput,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(held) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let Stage::Ringing { rings } = &mut held.stage else {
+            return;
+        };
+        let Some(i) = rings.iter().position(|r| r.leg == leg) else {
+            return;
+        };
+        let ring = rings.remove(i);
+        if rings.iter().any(|r| r.agent == ring.agent) {
+            // Another contact of the agent still rings.
+            return;
+        }
+        self.ring_next_or_refuse(call, ring.agent, ring.rest, input, ctx);
+    }
+
+    /// `agent`'s legs for `call` are all over: ring its next target (`linear`), or count the
+    /// refusal and, with no other agent ringing, route the call again.
+    fn ring_next_or_refuse(
+        &mut self,
+        call: Uuid,
+        agent: Uuid,
+        mut rest: Vec<RingTarget>,
+        input: AgentInput,
+        ctx: &mut Context<Self>,
+    ) {
+        while !rest.is_empty() {
+            let next = rest.remove(0);
+            if self.ring(call, agent, &next, rest.clone(), ctx) {
+                return;
+            }
+        }
+        tracing::info!(%call, %agent, input = ?input, "agent did not take the call");
+        self.parts.directory.call(agent, input);
+        let Some(held) = self.calls.get_mut(&call) else {
+            return;
+        };
+        held.tried.push(agent);
+        let idle = matches!(&held.stage, Stage::Ringing { rings } if rings.is_empty());
+        if !idle {
+            return;
+        }
+        held.stage = Stage::Waiting;
+        if self.only.is_some() {
+            let reason = match input {
+                AgentInput::Rejected => "agent declined",
+                _ => "agent did not answer",
+            };
+            self.unreached(call, reason);
+            return;
+        }
+        // Routed again on the next turn, not from inside a routing pass that may be offering
+        // this call to other agents.
+        ctx.run_later(Duration::ZERO, |act, ctx| act.route(ctx));
     }
 
     /// An offer still ringing for `held` is withdrawn (the call went away).
     fn withdraw(&self, held: &Held) {
         match &held.stage {
             Stage::Waiting => {}
-            Stage::Ringing { agent, leg, .. } => {
-                self.parts.endpoint.hangup_now(*leg);
-                self.parts.directory.call(*agent, AgentInput::Withdrawn);
+            Stage::Ringing { rings } => {
+                let mut told = HashSet::new();
+                for ring in rings {
+                    self.parts.endpoint.hangup_now(ring.leg);
+                    if told.insert(ring.agent) {
+                        self.parts.directory.call(ring.agent, AgentInput::Withdrawn);
+                    }
+                }
             }
             Stage::Connecting { agent, leg } => {
                 self.parts.endpoint.hangup_now(*leg);
-                self.call_ended(*agent);
+                self.call_ended(held.call, *agent);
             }
             Stage::Bridged { agent, leg, relay } => {
                 self.parts.endpoint.hangup_now(*leg);
                 let _ = relay.stop();
-                self.call_ended(*agent);
+                self.call_ended(held.call, *agent);
             }
         }
     }
 
-    fn call_ended(&self, agent: Uuid) {
+    /// Records the bridge of a call, so that a restart closes its attempt with the agent.
+    fn remember_bridge(&self, bridge: QueueBridge) {
+        let store = self.parts.store.clone();
+        actix::spawn(async move {
+            if let Err(e) = store.put_queue_bridge(&bridge).await {
+                tracing::error!(call = %bridge.campaigncall_id, error = %e, "cannot record the bridge");
+            }
+        });
+    }
+
+    /// The bridge (or the connecting) of `call` to `agent` is over: the agent wraps up.
+    fn call_ended(&self, call: Uuid, agent: Uuid) {
+        let store = self.parts.store.clone();
+        actix::spawn(async move {
+            if let Err(e) = store.delete_queue_bridge(call).await {
+                tracing::error!(%call, error = %e, "cannot forget the bridge");
+            }
+        });
         self.parts.directory.call(
             agent,
             AgentInput::CallEnded {
@@ -472,27 +706,49 @@ impl QueueActor {
         );
     }
 
-    /// The agent answered `call`: the callee's media is handed over and the relay starts.
+    /// An agent answered `call` on `leg`: its other legs are cancelled (the other agents'
+    /// offers withdrawn), the wait flow stops, the callee's media is handed over and the
+    /// relay starts.
     fn agent_answered(
         &mut self,
         call: Uuid,
         leg: CallHandle,
         sdp_body: &[u8],
+        dialog: Option<String>,
         ctx: &mut Context<Self>,
     ) {
-        let Some(held) = self
-            .calls
-            .get_mut(&call)
-            .filter(|h| matches!(h.stage, Stage::Ringing { leg: l, .. } if l == leg))
-        else {
-            // An offer withdrawn meanwhile: the answer is not wanted.
+        let Some(held) = self.calls.get_mut(&call).filter(
+            |h| matches!(&h.stage, Stage::Ringing { rings } if rings.iter().any(|r| r.leg == leg)),
+        ) else {
+            // An offer withdrawn meanwhile, or another leg answered first: not wanted.
             self.parts.endpoint.hangup_now(leg);
             return;
         };
-        let Stage::Ringing { agent, port, .. } = std::mem::replace(&mut held.stage, Stage::Waiting)
-        else {
+        let Stage::Ringing { rings } = std::mem::replace(&mut held.stage, Stage::Waiting) else {
             return;
         };
+        let mut port = None;
+        let mut agent = Uuid::nil();
+        let mut withdrawn = HashSet::new();
+        for ring in rings {
+            if ring.leg == leg {
+                agent = ring.agent;
+                port = ring.port;
+            } else {
+                // CANCEL (or BYE should it have answered meanwhile).
+                self.parts.endpoint.hangup_now(ring.leg);
+                withdrawn.insert(ring.agent);
+            }
+        }
+        withdrawn.remove(&agent);
+        for other in withdrawn {
+            self.parts.directory.call(other, AgentInput::Withdrawn);
+        }
+        held.player = None;
+        if let Some(m) = &held.media {
+            // The wait flow stops now, not when the relay takes the socket.
+            let _ = m.stop_playback();
+        }
         self.parts.directory.call(agent, AgentInput::Answered);
         held.stage = Stage::Connecting { agent, leg };
         let media = held.media.take();
@@ -500,7 +756,13 @@ impl QueueActor {
             .waiting
             .answered(call, Instant::now())
             .unwrap_or_default();
-        self.persist();
+        let in_time = wait <= self.queue.service_level();
+        self.count(QueueCounts {
+            serviced: 1,
+            wait_ms: wait.as_millis() as u64,
+            answered_in_time: u64::from(in_time),
+            ..QueueCounts::default()
+        });
         let remote = sdp::parse_answer(sdp_body);
         let config = self.parts.relay.clone();
         let connect = async move {
@@ -541,6 +803,13 @@ impl QueueActor {
                         agent_id: agent,
                         wait_ms: wait.as_millis() as u64,
                     });
+                    act.remember_bridge(QueueBridge {
+                        campaigncall_id: call,
+                        queue_id: act.only.is_none().then_some(act.queue.id),
+                        agent_id: agent,
+                        wait_ms: wait.as_millis() as u64,
+                        agent_dialog: dialog,
+                    });
                     tracing::info!(%call, %agent, "call bridged to an agent");
                 }
                 Err(e) => {
@@ -554,7 +823,7 @@ impl QueueActor {
             ctx.run_later(
                 Duration::from_millis(self.queue.service_timeout),
                 move |act, _| {
-                    if act.calls.get(&call).and_then(|h| h.stage.leg()) == Some(leg) {
+                    if act.calls.get(&call).and_then(|h| h.stage.answered_leg()) == Some(leg) {
                         act.end_bridge(call, "queue service timeout".into());
                     }
                 },
@@ -585,26 +854,13 @@ impl QueueActor {
         let Some(held) = self.calls.get_mut(&call) else {
             return;
         };
-        if held.stage.leg() != Some(leg) {
+        if !held.stage.has_leg(leg) {
             return;
         }
         match &held.stage {
-            Stage::Ringing { agent, .. } => {
-                let agent = *agent;
-                let input = offer_refused(&end);
-                tracing::info!(%call, %agent, input = ?input, code = ?end.final_code(), "agent did not take the call");
-                self.parts.directory.call(agent, input);
-                held.tried.push(agent);
-                held.stage = Stage::Waiting;
-                if self.only.is_some() {
-                    let reason = match input {
-                        AgentInput::Rejected => "agent declined",
-                        _ => "agent did not answer",
-                    };
-                    self.unreached(call, reason);
-                    return;
-                }
-                self.route(ctx);
+            Stage::Ringing { .. } => {
+                tracing::debug!(%call, code = ?end.final_code(), "agent leg refused");
+                self.ring_ended(call, leg, offer_refused(&end), ctx);
             }
             Stage::Connecting { agent, .. } | Stage::Bridged { agent, .. } => {
                 let agent = *agent;
@@ -612,7 +868,7 @@ impl QueueActor {
                     if let Stage::Bridged { relay, .. } = &held.stage {
                         let _ = relay.stop();
                     }
-                    self.call_ended(agent);
+                    self.call_ended(call, agent);
                     tracing::info!(queue = %self.queue.id, %call, %agent, "bridge ended: the agent hung up");
                     held.reply.do_send(QueueNews::BridgeEnded {
                         reason: "agent hung up".into(),
@@ -622,6 +878,163 @@ impl QueueActor {
             }
             Stage::Waiting => {}
         }
+    }
+
+    /// Starts a round of the wait flow for `call` (after `after`), if the queue has one.
+    fn start_round(&mut self, call: Uuid, after: Duration, ctx: &mut Context<Self>) {
+        if self.wait_actions.is_empty() && !self.queue.wait_announce_position {
+            return;
+        }
+        self.steps += 1;
+        let step = self.steps;
+        let Some(held) = self.calls.get_mut(&call) else {
+            return;
+        };
+        // A placeholder until the round starts: the step tells it from any earlier one.
+        held.player = Some(Player {
+            runner: Runner::new(Vec::new(), Variables::new()),
+            step,
+        });
+        ctx.run_later(after, move |act, ctx| {
+            let position = act.waiting.position(call);
+            let Some(held) = act.calls.get_mut(&call) else {
+                return;
+            };
+            if held.player.as_ref().map(|p| p.step) != Some(step) || held.media.is_none() {
+                return;
+            }
+            let Some(position) = position else {
+                return;
+            };
+            let mut actions: Vec<Action> = Vec::with_capacity(act.wait_actions.len() + 1);
+            if act.queue.wait_announce_position {
+                actions.push(Action {
+                    id: Uuid::nil(),
+                    next_id: Uuid::nil(),
+                    kind: "talk".into(),
+                    option: serde_json::json!({ "text": POSITION_TEXT }),
+                });
+            }
+            actions.extend(act.wait_actions.iter().cloned());
+            let mut variables = Variables::new();
+            variables.set("queue.position", position.to_string());
+            variables.set("voipbin.queue.position", position.to_string());
+            held.player = Some(Player {
+                runner: Runner::new(actions, variables),
+                step,
+            });
+            act.wait_step(call, step, Input::Started, ctx);
+        });
+    }
+
+    /// Feeds the wait flow of `call` what its step `step` came to, and starts the next.
+    fn wait_step(&mut self, call: Uuid, step: u64, mut input: Input, ctx: &mut Context<Self>) {
+        for _ in 0..MAX_INSTANT_STEPS {
+            let Some(held) = self.calls.get_mut(&call) else {
+                return;
+            };
+            let (Some(player), Some(media)) = (held.player.as_mut(), held.media.clone()) else {
+                return;
+            };
+            if player.step != step {
+                return;
+            }
+            self.steps += 1;
+            let next = self.steps;
+            player.step = next;
+            let command = player.runner.next(input);
+            let (dir, cache) = (self.parts.prompts_dir.clone(), self.parts.cache_dir.clone());
+            match command {
+                Command::Talk {
+                    text,
+                    language,
+                    gender,
+                    ..
+                } => {
+                    let speak = async move {
+                        crate::media::tts(&text, &language, &gender, &cache)
+                            .await
+                            .map_err(|e| e.to_string())
+                    };
+                    return self.play_then(call, next, media, speak, ctx);
+                }
+                Command::Play { urls, .. } => {
+                    let load = async move {
+                        let mut all: Vec<i16> = Vec::new();
+                        for url in &urls {
+                            let samples = crate::media::load(url, &dir, &cache)
+                                .await
+                                .map_err(|e| format!("{url}: {e}"))?;
+                            all.extend_from_slice(&samples);
+                        }
+                        Ok::<Arc<[i16]>, String>(all.into())
+                    };
+                    return self.play_then(call, next, media, load, ctx);
+                }
+                Command::Sleep { ms } | Command::CollectDigits { timeout_ms: ms, .. } => {
+                    ctx.run_later(Duration::from_millis(ms), move |act, ctx| {
+                        act.wait_step(call, next, Input::Completed, ctx)
+                    });
+                    return;
+                }
+                Command::Wait => return,
+                Command::SendDigits { .. } => input = Input::Completed,
+                Command::Webhook { .. } => input = Input::WebhookResult { status: None },
+                Command::QueueJoin { .. }
+                | Command::Connect { .. }
+                | Command::DetectMachine { .. } => {
+                    input = Input::Failed {
+                        reason: "not while waiting in a queue".into(),
+                    }
+                }
+                Command::Hangup { .. } | Command::Done => {
+                    // The round is over: the next one starts after a pause.
+                    return self.start_round(call, ROUND_PAUSE, ctx);
+                }
+            }
+        }
+        tracing::debug!(%call, "wait flow ran too many steps at once; next round");
+        self.start_round(call, ROUND_PAUSE, ctx);
+    }
+
+    /// Plays what `prompt` comes to on `media`, then goes on with the wait flow once it has
+    /// played out.
+    fn play_then(
+        &mut self,
+        call: Uuid,
+        step: u64,
+        media: MediaHandle,
+        prompt: impl std::future::Future<Output = Result<Arc<[i16]>, String>> + 'static,
+        ctx: &mut Context<Self>,
+    ) {
+        ctx.spawn(prompt.into_actor(self).map(move |res, act, ctx| {
+            let current = act
+                .calls
+                .get(&call)
+                .and_then(|h| h.player.as_ref())
+                .is_some_and(|p| p.step == step);
+            if !current {
+                return;
+            }
+            match res {
+                Ok(samples)
+                    if media
+                        .play(WAIT_PROMPT | step, samples.clone(), false)
+                        .is_ok() =>
+                {
+                    // 8 samples a millisecond.
+                    let length = Duration::from_millis(samples.len() as u64 / 8);
+                    ctx.run_later(length, move |act, ctx| {
+                        act.wait_step(call, step, Input::Completed, ctx)
+                    });
+                }
+                Ok(_) => {}
+                Err(reason) => {
+                    tracing::warn!(%call, error = %reason, "wait prompt failed");
+                    act.wait_step(call, step, Input::Failed { reason }, ctx)
+                }
+            }
+        }));
     }
 
     /// The queue's calls on the board.
@@ -636,47 +1049,42 @@ impl QueueActor {
             .filter(|(_, h)| matches!(h.stage, Stage::Connecting { .. } | Stage::Bridged { .. }))
             .map(|(id, _)| *id)
             .collect();
-        self.parts
-            .board
-            .set(self.queue.id, QueueLive { waiting, serving });
+        self.parts.board.set(
+            self.queue.id,
+            QueueLive {
+                waiting,
+                serving,
+                oldest_join: self.waiting.next().map(|w| w.joined_at),
+            },
+        );
     }
 
-    /// The counters onto the queue's document (the latest one the store holds).
-    fn persist(&self) {
-        if self.only.is_some() {
+    /// Adds to the queue's counters in the store (one statement: nothing read first).
+    fn count(&self, delta: QueueCounts) {
+        if self.only.is_some() || delta.is_zero() {
             return;
         }
-        let figures = self.waiting.figures(Instant::now());
-        let counts = [
-            self.base[0] + figures.incoming,
-            self.base[1] + figures.serviced,
-            self.base[2] + figures.abandoned,
-        ];
-        let (store, id, customer) = (
-            self.parts.store.clone(),
-            self.queue.id,
-            self.queue.customer_id,
-        );
+        let (store, id) = (self.parts.store.clone(), self.queue.id);
         actix::spawn(async move {
-            let docs = Docs(store.as_ref());
-            match docs.get::<Queue>(Some(customer), id).await {
-                Ok(Some(mut queue)) => {
-                    queue.total_incoming_count = counts[0];
-                    queue.total_serviced_count = counts[1];
-                    queue.total_abandoned_count = counts[2];
-                    if let Err(e) = docs.put(&queue).await {
-                        tracing::error!(queue = %id, error = %e, "cannot store the queue's counters");
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => tracing::error!(queue = %id, error = %e, "cannot read the queue"),
+            if let Err(e) = store.add_queue_counts(id, delta).await {
+                tracing::error!(queue = %id, error = %e, "cannot store the queue's counters");
             }
+        });
+    }
+
+    /// A call left the waiting list unanswered after `waited`.
+    fn count_abandoned(&self, waited: Duration) {
+        self.count(QueueCounts {
+            abandoned: 1,
+            wait_ms: waited.as_millis() as u64,
+            ..QueueCounts::default()
         });
     }
 }
 
 /// The agents `queue` may offer a call to, as its strategy sees them: of the queue's tenant,
-/// with a registered contact, not already ringing or talking for this queue.
+/// with a registered contact or an address to ring, not already ringing or talking for this
+/// queue.
 pub fn candidates(
     queue: &Queue,
     agents: &[(Uuid, AgentLive)],
@@ -686,7 +1094,9 @@ pub fn candidates(
     agents
         .iter()
         .filter(|(id, a)| {
-            a.customer_id == queue.customer_id && !a.contacts.is_empty() && !engaged.contains(id)
+            a.customer_id == queue.customer_id
+                && (!a.contacts.is_empty() || !a.addresses.is_empty())
+                && !engaged.contains(id)
         })
         .map(|(id, a)| Candidate {
             id: *id,
@@ -740,16 +1150,22 @@ impl Handler<Join> for QueueActor {
         self.calls.insert(
             join.call,
             Held {
+                call: join.call,
                 caller: join.caller,
                 media: Some(join.media),
                 local_ip: join.local_ip,
                 reply: join.reply,
                 tried: Vec::new(),
                 stage: Stage::Waiting,
+                player: None,
                 record: join.record,
             },
         );
-        self.persist();
+        self.count(QueueCounts {
+            incoming: 1,
+            ..QueueCounts::default()
+        });
+        self.start_round(join.call, Duration::ZERO, ctx);
         self.route(ctx);
     }
 }
@@ -757,8 +1173,8 @@ impl Handler<Join> for QueueActor {
 impl Handler<Reconfigure> for QueueActor {
     type Result = ();
 
-    fn handle(&mut self, Reconfigure(stored): Reconfigure, _ctx: &mut Context<Self>) {
-        // The counters stay the actor's own: it writes them.
+    fn handle(&mut self, Reconfigure(stored, actions): Reconfigure, _ctx: &mut Context<Self>) {
+        self.wait_actions = actions;
         let q = &mut self.queue;
         q.name = stored.name;
         q.routing_method = stored.routing_method;
@@ -766,8 +1182,13 @@ impl Handler<Reconfigure> for QueueActor {
         q.wait_timeout = stored.wait_timeout;
         q.service_timeout = stored.service_timeout;
         q.wrap_up_time = stored.wrap_up_time;
+        q.ring_timeout = stored.ring_timeout;
+        q.service_level_time = stored.service_level_time;
+        q.wait_announce_position = stored.wait_announce_position;
+        q.wait_flow_id = stored.wait_flow_id;
         self.waiting
             .set_wait_timeout(wait_timeout_of(self.queue.wait_timeout));
+        self.waiting.set_service_level(self.queue.service_level());
     }
 }
 
@@ -778,9 +1199,9 @@ impl Handler<Leave> for QueueActor {
         let Some(held) = self.calls.remove(&leave.call) else {
             return;
         };
-        if self.waiting.abandoned(leave.call, Instant::now()).is_some() {
+        if let Some(waited) = self.waiting.abandoned(leave.call, Instant::now()) {
             tracing::info!(queue = %self.queue.id, call = %leave.call, "call abandoned: the callee hung up");
-            self.persist();
+            self.count_abandoned(waited);
         }
         self.withdraw(&held);
         if let Some(m) = &held.media {
@@ -825,7 +1246,7 @@ impl StreamHandler<BridgeEvent> for QueueActor {
             self.recording_ended(outcome);
         } else if let relay::RelayEvent::RtpTimeout { side } = e.event {
             // A leg gone silent is a call gone: the bridge ends.
-            if self.calls.get(&e.call).and_then(|h| h.stage.leg()) == Some(e.leg) {
+            if self.calls.get(&e.call).and_then(|h| h.stage.answered_leg()) == Some(e.leg) {
                 tracing::info!(queue = %self.queue.id, call = %e.call, side = ?side, "bridge ended: no RTP");
                 self.end_bridge(e.call, "rtp_timeout".into());
             }
@@ -839,7 +1260,10 @@ impl StreamHandler<BridgeEvent> for QueueActor {
 impl StreamHandler<AgentLegEvent> for QueueActor {
     fn handle(&mut self, e: AgentLegEvent, ctx: &mut Context<Self>) {
         match e.event {
-            CallEvent::Answered { sdp, .. } => self.agent_answered(e.call, e.leg, &sdp, ctx),
+            CallEvent::Answered { sdp, dialog } => {
+                let dialog = dialog.and_then(|d| serde_json::to_string(&d).ok());
+                self.agent_answered(e.call, e.leg, &sdp, dialog, ctx)
+            }
             CallEvent::Ended(end) => self.agent_leg_ended(e.call, e.leg, end, ctx),
             CallEvent::RemoteSdp { sdp } => {
                 // The agent put the call on hold, resumed it or moved its media.

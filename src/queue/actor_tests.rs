@@ -19,6 +19,9 @@ fn queue(customer: Uuid) -> Queue {
         wait_timeout: 0,
         service_timeout: 0,
         wrap_up_time: 0,
+        ring_timeout: 0,
+        service_level_time: 0,
+        wait_announce_position: false,
         total_incoming_count: 0,
         total_serviced_count: 0,
         total_abandoned_count: 0,
@@ -46,6 +49,7 @@ fn agent(customer: Uuid, state: AgentState, registered: bool) -> AgentLive {
         customer_id: customer,
         tag_ids: Vec::new(),
         figures: AgentFigures::default(),
+        ..AgentLive::offline()
     }
 }
 

@@ -1,8 +1,12 @@
 //! The calls each queue holds right now, written by the queues' actors and read by the API
-//! for `wait_queuecall_ids` and `service_queuecall_ids`. Readers get copies, never a lock.
+//! for `wait_queuecall_ids`, `service_queuecall_ids` and the queue's stats; and the queues'
+//! documents as last stored, so that a join does not read the store (the API tells the board
+//! of every queue it stores). Readers get copies, never a lock.
 
+use crate::domain::Queue;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Instant;
 use uuid::Uuid;
 
 /// A queue's calls now.
@@ -12,21 +16,40 @@ pub struct QueueLive {
     pub waiting: Vec<Uuid>,
     /// Calls an agent is serving.
     pub serving: Vec<Uuid>,
+    /// When the longest-waiting call joined.
+    pub oldest_join: Option<Instant>,
 }
 
 /// Read access to the live queues.
 pub trait LiveQueues: Send + Sync {
     /// What `queue` holds now (nothing when unknown).
     fn live(&self, queue: Uuid) -> QueueLive;
+    /// The API stored `queue` (created, changed or deleted): joins from now on follow it.
+    fn stored(&self, _queue: &Queue) {}
 }
 
 /// The live queues of one node, kept in memory.
 #[derive(Debug, Default)]
 pub struct QueueBoard {
     queues: Mutex<HashMap<Uuid, QueueLive>>,
+    /// Queue documents as last read or stored (`None`: deleted or not there).
+    docs: Mutex<HashMap<Uuid, Option<Queue>>>,
 }
 
 impl QueueBoard {
+    /// The document of `queue` as last stored: `None` when it was never read (read the store),
+    /// `Some(None)` when it was deleted.
+    pub fn cached(&self, queue: Uuid) -> Option<Option<Queue>> {
+        self.docs.lock().ok()?.get(&queue).cloned()
+    }
+
+    /// Remembers the document of `queue` as read from the store (`None`: not there).
+    pub fn cache(&self, queue: Uuid, doc: Option<Queue>) {
+        if let Ok(mut docs) = self.docs.lock() {
+            docs.insert(queue, doc);
+        }
+    }
+
     /// Records what `queue` holds now.
     pub fn set(&self, queue: Uuid, live: QueueLive) {
         if let Ok(mut queues) = self.queues.lock() {
@@ -49,5 +72,11 @@ impl LiveQueues for QueueBoard {
             .ok()
             .and_then(|queues| queues.get(&queue).cloned())
             .unwrap_or_default()
+    }
+
+    fn stored(&self, queue: &Queue) {
+        use crate::store::Document;
+        let doc = (!queue.deleted()).then(|| queue.clone());
+        self.cache(queue.id, doc);
     }
 }

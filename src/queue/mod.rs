@@ -19,4 +19,4 @@ pub use actor::{
 };
 pub use live::{LiveQueues, QueueBoard, QueueLive};
 pub use strategy::{choose, ring_steps, Candidate, Router};
-pub use waiting::{QueueFigures, WaitingList};
+pub use waiting::{queue_stats, QueueFigures, QueueStats, WaitingList};

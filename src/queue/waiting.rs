@@ -6,6 +6,8 @@
 //! or abandoned) that an agent answered within the service-level time (20 s unless
 //! configured).
 
+use crate::domain::queue::QueueCounts;
+use serde::Serialize;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -42,6 +44,56 @@ pub struct QueueFigures {
     pub abandoned: u64,
 }
 
+/// A queue's figures as the API shows them (`GET /queues/{id}/stats`): the counters since the
+/// queue was created, and its calls now.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct QueueStats {
+    /// Calls waiting now.
+    pub waiting_count: usize,
+    /// Calls an agent is serving now.
+    pub serving_count: usize,
+    /// How long the longest-waiting call has waited so far, in ms.
+    pub longest_wait_ms: u64,
+    /// Average wait of the calls that left the waiting list (answered or abandoned), in ms.
+    pub average_wait_ms: u64,
+    /// Percent (one decimal) of the calls that left the waiting list that an agent answered
+    /// within `service_level_time`; `null` before any call left it.
+    pub service_level: Option<f64>,
+    /// The service-level time, in ms.
+    pub service_level_time: u64,
+    /// Calls that joined.
+    pub total_incoming_count: u64,
+    /// Calls an agent answered.
+    pub total_serviced_count: u64,
+    /// Calls that left unanswered.
+    pub total_abandoned_count: u64,
+}
+
+/// The stats of a queue with `counts` stored, `waiting` and `serving` calls now, the oldest
+/// waiting for `longest_wait`.
+pub fn queue_stats(
+    counts: QueueCounts,
+    waiting: usize,
+    serving: usize,
+    longest_wait: Duration,
+    service_level_time: Duration,
+) -> QueueStats {
+    let left = counts.serviced + counts.abandoned;
+    QueueStats {
+        waiting_count: waiting,
+        serving_count: serving,
+        longest_wait_ms: longest_wait.as_millis() as u64,
+        average_wait_ms: counts.wait_ms.checked_div(left).unwrap_or(0),
+        service_level: (left > 0).then(|| {
+            (counts.answered_in_time.min(left) as f64 * 1000.0 / left as f64).round() / 10.0
+        }),
+        service_level_time: service_level_time.as_millis() as u64,
+        total_incoming_count: counts.incoming,
+        total_serviced_count: counts.serviced,
+        total_abandoned_count: counts.abandoned,
+    }
+}
+
 /// The waiting list of one queue.
 #[derive(Debug, Clone)]
 pub struct WaitingList {
@@ -74,6 +126,11 @@ impl WaitingList {
     /// The queue's wait timeout changed: calls already waiting are held to the new one.
     pub fn set_wait_timeout(&mut self, wait_timeout: Option<Duration>) {
         self.wait_timeout = wait_timeout;
+    }
+
+    /// The service-level time changed: answers from now on are held to it.
+    pub fn set_service_level(&mut self, service_level: Duration) {
+        self.service_level = service_level;
     }
 
     /// A call joins at the end; `false` if it is already waiting.
@@ -236,6 +293,55 @@ mod tests {
         unlimited.join(id(1), clock.at(0));
         assert!(unlimited.expire(clock.at(100_000)).is_empty());
         assert_eq!(unlimited.poll_timeout(), None);
+    }
+
+    #[test]
+    fn stats_average_the_waits_of_calls_that_left_and_give_the_service_level_in_percent() {
+        let none = queue_stats(
+            QueueCounts::default(),
+            0,
+            0,
+            Duration::ZERO,
+            DEFAULT_SERVICE_LEVEL,
+        );
+        assert_eq!((none.average_wait_ms, none.service_level), (0, None));
+        assert_eq!(none.service_level_time, 20_000);
+        // 3 answered (2 within the 20 s), 1 abandoned; waits 10 + 15 + 40 + 55 s.
+        let counts = QueueCounts {
+            incoming: 6,
+            serviced: 3,
+            abandoned: 1,
+            wait_ms: 120_000,
+            answered_in_time: 2,
+        };
+        let s = queue_stats(
+            counts,
+            2,
+            1,
+            Duration::from_millis(7_500),
+            DEFAULT_SERVICE_LEVEL,
+        );
+        assert_eq!(s.average_wait_ms, 30_000);
+        assert_eq!(s.service_level, Some(50.0));
+        assert_eq!(
+            (s.waiting_count, s.serving_count, s.longest_wait_ms),
+            (2, 1, 7_500)
+        );
+        assert_eq!(
+            (
+                s.total_incoming_count,
+                s.total_serviced_count,
+                s.total_abandoned_count
+            ),
+            (6, 3, 1)
+        );
+        let thirds = QueueCounts {
+            serviced: 3,
+            answered_in_time: 2,
+            ..QueueCounts::default()
+        };
+        let s = queue_stats(thirds, 0, 0, Duration::ZERO, DEFAULT_SERVICE_LEVEL);
+        assert_eq!(s.service_level, Some(66.7));
     }
 
     #[test]

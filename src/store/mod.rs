@@ -301,6 +301,21 @@ impl AttemptEnd {
     }
 }
 
+/// A call a queue has bridged to an agent, recorded while the bridge lasts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueBridge {
+    /// The attempt's campaigncall.
+    pub campaigncall_id: Uuid,
+    /// The queue (`None`: a `connect` straight to the agent).
+    pub queue_id: Option<Uuid>,
+    /// The agent who took the call.
+    pub agent_id: Uuid,
+    /// How long the call waited in the queue for the agent.
+    pub wait_ms: u64,
+    /// The agent leg's dialog (`DialogRecord` as JSON), to hang it up after a restart.
+    pub agent_dialog: Option<String>,
+}
+
 /// An attempt a previous process left open.
 #[derive(Debug, Clone)]
 pub struct OpenAttempt {
@@ -391,6 +406,8 @@ pub struct CallCounts {
     /// Targets done with `fail` that the campaign tried.
     pub failed_targets: u64,
 }
+
+pub use crate::domain::queue::QueueCounts;
 
 /// The dialer's hot-path writes: what the group-commit [`writer`] needs of a store.
 #[async_trait]
@@ -495,6 +512,18 @@ pub trait Store: Commits {
     async fn delete_dnc_number(&self, list: Uuid, number: &E164) -> StoreResult<bool>;
     /// Takes every number off a list (the list is being deleted); returns how many.
     async fn clear_dnc_list(&self, list: Uuid) -> StoreResult<u64>;
+
+    /// Adds `delta` to a queue's counters, in one statement.
+    async fn add_queue_counts(&self, queue: Uuid, delta: QueueCounts) -> StoreResult<()>;
+    /// A queue's counters (zero for a queue that has counted nothing).
+    async fn queue_counts(&self, queue: Uuid) -> StoreResult<QueueCounts>;
+    /// Records a bridge to an agent (replacing any of the same campaigncall).
+    async fn put_queue_bridge(&self, bridge: &QueueBridge) -> StoreResult<()>;
+    /// The bridge of a campaigncall is over.
+    async fn delete_queue_bridge(&self, campaigncall: Uuid) -> StoreResult<()>;
+    /// Every bridge recorded and not ended (after a restart: those the last run left), and
+    /// forgets them.
+    async fn take_queue_bridges(&self) -> StoreResult<Vec<QueueBridge>>;
 
     /// Inserts a recording, or stores its new state (status, reason, length, end,
     /// deletion) over the row of the same id.

@@ -723,6 +723,100 @@ impl Store for SqliteStore {
         dnc::clear(&self.pool, list).await
     }
 
+    async fn add_queue_counts(&self, queue: Uuid, d: QueueCounts) -> StoreResult<()> {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        sqlx::query(
+            "INSERT INTO queue_counts (queue_id, incoming, serviced, abandoned, wait_ms, answered_in_time)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (queue_id) DO UPDATE SET
+               incoming = incoming + excluded.incoming,
+               serviced = serviced + excluded.serviced,
+               abandoned = abandoned + excluded.abandoned,
+               wait_ms = wait_ms + excluded.wait_ms,
+               answered_in_time = answered_in_time + excluded.answered_in_time",
+        )
+        .bind(queue.to_string())
+        .bind(n(d.incoming))
+        .bind(n(d.serviced))
+        .bind(n(d.abandoned))
+        .bind(n(d.wait_ms))
+        .bind(n(d.answered_in_time))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn put_queue_bridge(&self, b: &QueueBridge) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO queue_bridges (campaigncall_id, queue_id, agent_id, wait_ms, agent_dialog)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(b.campaigncall_id.to_string())
+        .bind(b.queue_id.map(|q| q.to_string()))
+        .bind(b.agent_id.to_string())
+        .bind(i64::try_from(b.wait_ms).unwrap_or(i64::MAX))
+        .bind(b.agent_dialog.as_deref())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_queue_bridge(&self, campaigncall: Uuid) -> StoreResult<()> {
+        sqlx::query("DELETE FROM queue_bridges WHERE campaigncall_id = ?")
+            .bind(campaigncall.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_queue_bridges(&self) -> StoreResult<Vec<QueueBridge>> {
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(
+            "SELECT campaigncall_id, queue_id, agent_id, wait_ms, agent_dialog FROM queue_bridges",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM queue_bridges")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let id = |r: &SqliteRow, c: &str| {
+            r.get::<Option<String>, _>(c)
+                .and_then(|s| Uuid::parse_str(&s).ok())
+        };
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(QueueBridge {
+                    campaigncall_id: id(r, "campaigncall_id")?,
+                    queue_id: id(r, "queue_id"),
+                    agent_id: id(r, "agent_id")?,
+                    wait_ms: r.get::<i64, _>("wait_ms").max(0) as u64,
+                    agent_dialog: r.get("agent_dialog"),
+                })
+            })
+            .collect())
+    }
+
+    async fn queue_counts(&self, queue: Uuid) -> StoreResult<QueueCounts> {
+        let row = sqlx::query(
+            "SELECT incoming, serviced, abandoned, wait_ms, answered_in_time FROM queue_counts WHERE queue_id = ?",
+        )
+        .bind(queue.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        let u = |r: &sqlx::sqlite::SqliteRow, c: &str| r.get::<i64, _>(c).max(0) as u64;
+        Ok(row
+            .map(|r| QueueCounts {
+                incoming: u(&r, "incoming"),
+                serviced: u(&r, "serviced"),
+                abandoned: u(&r, "abandoned"),
+                wait_ms: u(&r, "wait_ms"),
+                answered_in_time: u(&r, "answered_in_time"),
+            })
+            .unwrap_or_default())
+    }
+
     async fn put_recording(&self, recording: &Recording) -> StoreResult<()> {
         recordings::put(&self.pool, recording).await
     }
@@ -753,6 +847,64 @@ mod tests {
     async fn store_with_target() -> (SqliteStore, Target) {
         let (store, mut targets) = store_with_targets(1).await;
         (store, targets.remove(0))
+    }
+
+    #[tokio::test]
+    async fn queue_bridges_are_kept_until_ended_and_taken_once() {
+        let (store, _) = store_with_targets(0).await;
+        let bridge = |n: u128| QueueBridge {
+            campaigncall_id: Uuid::from_u128(n),
+            queue_id: Some(Uuid::from_u128(99)),
+            agent_id: Uuid::from_u128(7),
+            wait_ms: 1_500,
+            agent_dialog: Some("{}".into()),
+        };
+        for n in 1..=3 {
+            assert!(store.put_queue_bridge(&bridge(n)).await.is_ok());
+        }
+        assert!(store.delete_queue_bridge(Uuid::from_u128(2)).await.is_ok());
+        let mut left = store.take_queue_bridges().await.expect("bridges");
+        left.sort_by_key(|b| b.campaigncall_id);
+        assert_eq!(left, vec![bridge(1), bridge(3)]);
+        assert_eq!(store.take_queue_bridges().await.ok(), Some(Vec::new()));
+    }
+
+    #[tokio::test]
+    async fn queue_counts_add_up_from_concurrent_writers() {
+        let (store, _) = store_with_targets(0).await;
+        let store = std::sync::Arc::new(store);
+        let queue = Uuid::new_v4();
+        assert_eq!(
+            store.queue_counts(queue).await.ok(),
+            Some(QueueCounts::default())
+        );
+        let one = QueueCounts {
+            incoming: 1,
+            serviced: 1,
+            wait_ms: 250,
+            answered_in_time: 1,
+            ..QueueCounts::default()
+        };
+        let writers: Vec<_> = (0..20)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.add_queue_counts(queue, one).await })
+            })
+            .collect();
+        for w in writers {
+            assert!(matches!(w.await, Ok(Ok(()))));
+        }
+        let got = store.queue_counts(queue).await.expect("counts");
+        assert_eq!(
+            (
+                got.incoming,
+                got.serviced,
+                got.abandoned,
+                got.wait_ms,
+                got.answered_in_time
+            ),
+            (20, 20, 0, 5_000, 20)
+        );
     }
 
     #[tokio::test]

@@ -264,8 +264,8 @@ async fn stats_of_a_fresh_campaign_count_every_target_as_queued() {
     assert_eq!(
         stats,
         json!({"status": "stop", "total": 3, "queued": 3, "dialing": 0, "succeeded": 0, "failed": 0,
-               "done_elsewhere": 0, "dispositions": {}, "attempts": 0, "progress": 0,
-               "paused": false, "paused_reason": ""})
+               "done_elsewhere": 0, "dispositions": {}, "attempts": 0, "abandoned": 0,
+               "abandon_rate": 0.0, "progress": 0, "paused": false, "paused_reason": ""})
     );
 }
 

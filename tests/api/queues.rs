@@ -62,11 +62,48 @@ async fn a_queue_is_created_read_listed_updated_and_deleted_by_its_customer_only
         QueueLive {
             waiting: vec![waiting],
             serving: vec![serving],
+            oldest_join: Some(std::time::Instant::now() - std::time::Duration::from_secs(3)),
         },
     );
     let got = a.get(&format!("/queues/{id}")).await.ok();
     assert_eq!(got["wait_queuecall_ids"], json!([waiting]));
     assert_eq!(got["service_queuecall_ids"], json!([serving]));
+
+    // The counters are the queue's own, added in the store; the stats add waits and the
+    // service level.
+    use ringmaster::store::{QueueCounts, Store};
+    let queue_id = Uuid::parse_str(&id).unwrap_or_default();
+    let counts = QueueCounts {
+        incoming: 5,
+        serviced: 3,
+        abandoned: 1,
+        wait_ms: 40_000,
+        answered_in_time: 3,
+    };
+    assert!(app.store.add_queue_counts(queue_id, counts).await.is_ok());
+    let got = a.get(&format!("/queues/{id}")).await.ok();
+    assert_eq!(
+        (
+            &got["total_incoming_count"],
+            &got["total_serviced_count"],
+            &got["total_abandoned_count"]
+        ),
+        (&json!(5), &json!(3), &json!(1))
+    );
+    let stats = a.get(&format!("/queues/{id}/stats")).await.ok();
+    assert_eq!(stats["waiting_count"], 1, "{stats}");
+    assert_eq!(stats["serving_count"], 1, "{stats}");
+    assert!(
+        stats["longest_wait_ms"].as_u64().unwrap_or(0) >= 3_000,
+        "{stats}"
+    );
+    assert_eq!(stats["average_wait_ms"], 10_000, "{stats}");
+    assert_eq!(stats["service_level"], 75.0, "{stats}");
+    assert_eq!(stats["service_level_time"], 20_000, "{stats}");
+    assert_eq!(
+        app.b().get(&format!("/queues/{id}/stats")).await.status,
+        404
+    );
 
     // A read answer sent back with one change: counters and live lists are ignored.
     let mut edited = got.clone();
@@ -76,6 +113,35 @@ async fn a_queue_is_created_read_listed_updated_and_deleted_by_its_customer_only
     assert_eq!(updated["routing_method"], "round_robin");
     assert_eq!(updated["wait_timeout"], 100000);
     assert_ne!(updated["tm_update"], NEVER);
+    assert_eq!(
+        updated["total_incoming_count"], 5,
+        "an update keeps the counters"
+    );
+    assert_eq!(updated["ring_timeout"], 0);
+    let tuned = a
+        .put(
+            &format!("/queues/{id}"),
+            &json!({"ring_timeout": 4000, "service_level_time": 30000, "wait_announce_position": true}),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        (
+            &tuned["ring_timeout"],
+            &tuned["service_level_time"],
+            &tuned["wait_announce_position"]
+        ),
+        (&json!(4000), &json!(30000), &json!(true))
+    );
+    a.put(&format!("/queues/{id}"), &json!({"ring_timeout": 300_001}))
+        .await
+        .invalid("ring_timeout: ");
+    a.put(
+        &format!("/queues/{id}"),
+        &json!({"wait_announce_position": "yes"}),
+    )
+    .await
+    .invalid("wait_announce_position: ");
 
     let deleted = a.delete(&format!("/queues/{id}")).await.ok();
     assert_ne!(deleted["tm_delete"], NEVER);
