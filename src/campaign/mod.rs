@@ -1,5 +1,5 @@
 //! Running campaigns: one [`actor::CampaignActor`] per running campaign, one call actor per
-//! dial attempt, and the pure decisions they ask (`pacing`, `retry`).
+//! dial attempt, and the pure decisions they ask (`pacing`, `retry`, `window`, `caller_id`, `zones`).
 
 use crate::domain::CampaignStatus;
 use uuid::Uuid;
@@ -19,10 +19,14 @@ impl Control for NoEngine {
 }
 
 pub mod actor;
+pub mod caller_id;
 pub mod engine;
+mod nanp;
 pub mod pacing;
 pub mod retry;
 pub mod stats;
+pub mod window;
+pub mod zones;
 
 use crate::health::NodeHealth;
 use crate::sip::transport::EndpointHandle;
