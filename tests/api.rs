@@ -34,3 +34,5 @@ mod queues;
 mod serve;
 #[path = "api/targets.rs"]
 mod targets;
+#[path = "api/windows.rs"]
+mod windows;
