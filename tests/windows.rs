@@ -250,3 +250,34 @@ fn a_scheduled_campaign_starts_itself_at_its_time_even_after_a_restart() {
     let stats = s.wait_status(&id, "finished", Duration::from_secs(30));
     assert_eq!(stats["attempts"], 1, "{stats}");
 }
+
+#[test]
+fn a_campaign_stops_dialing_at_its_end_at_and_says_why() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sipp, trunk) = sipp_scenario(dir.path(), "uas_by_number.xml", &["-trace_msg"]);
+    // One call a second: twenty targets would take twenty seconds.
+    let s = Server::start(dir.path(), trunk, 1);
+    let outplan = json!({"name": "until", "dial_timeout": 2000, "max_try_count_0": 1,
+                         "source": {"type": "tel", "target": "+15551230000"}});
+    let numbers: Vec<String> = (1..=20).map(|i| format!("+1555014{i:04}")).collect();
+    let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    let targets: Vec<&[&str]> = numbers.iter().map(std::slice::from_ref).collect();
+    let end = Utc::now() + chrono::Duration::seconds(4);
+    let ends_at = Instant::now() + Duration::from_secs(4);
+    let (id, _, _) = campaign(&s, outplan, &targets, json!({"end_at": end.to_rfc3339()}));
+    s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    let stats = s.wait_status(&id, "stop", Duration::from_secs(20));
+    assert!(Instant::now() >= ends_at, "stopped before end_at: {stats}");
+    let c = s.ok("GET", &format!("/v1.0/campaigns/{id}"), None);
+    assert_eq!(c["status_reason"], "end_at", "{c}");
+    let placed = invites(dir.path()).len();
+    assert!((2..=6).contains(&placed), "{placed} calls before end_at");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(invites(dir.path()).len(), placed, "a call after end_at");
+    let e = s.ok("GET", &format!("/v1.0/campaigns/{id}/eligibility"), None);
+    assert_eq!(e["dialable_now"].as_u64(), Some(20 - placed as u64), "{e}");
+}

@@ -121,6 +121,10 @@ pub struct CampaignActor {
     retry_times: Vec<chrono::NaiveTime>,
     /// How the outplan's caller ids have been used.
     pool: PoolUsage,
+    /// The minute (unix minutes on the campaign clock) the hopper's windows were last checked
+    /// in, and how many targets were added at its back since: windows open and close on whole
+    /// minutes, so a target is checked once when it arrives and once a minute after that.
+    window_checked: (i64, usize),
 }
 
 impl CampaignActor {
@@ -154,6 +158,7 @@ impl CampaignActor {
             windows: FastMap::default(),
             retry_times,
             pool: PoolUsage::default(),
+            window_checked: (i64::MIN, 0),
             dnc_lists: dnc_lists.into(),
             campaign,
             outplan,
@@ -276,6 +281,7 @@ impl CampaignActor {
                             fresh += 1;
                         }
                     }
+                    act.window_checked.1 += fresh;
                     if fresh == 0 {
                         let wait = IDLE_POLL.saturating_mul(1 << act.empty_refills.min(4));
                         act.next_refill = Instant::now() + wait.min(MAX_IDLE_POLL);
@@ -369,14 +375,31 @@ impl CampaignActor {
     /// in the store for its next opening, with no try used.
     fn defer_closed(&mut self, ctx: &mut Context<Self>) {
         if self.outplan.call_window.is_none() || self.hopper.is_empty() {
+            self.window_checked.1 = 0;
             return;
         }
         let now = self.deps.clock.now();
+        let minute = now.timestamp().div_euclid(60);
+        let (checked_minute, added) = self.window_checked;
+        // Within the minute of the last check only the targets added since need a look.
+        let already = if checked_minute == minute {
+            self.hopper.len().saturating_sub(added)
+        } else {
+            0
+        };
+        self.window_checked = (minute, 0);
+        if already == self.hopper.len() {
+            return;
+        }
         let at = time::now_string();
         let mut ops = Vec::new();
         let mut kept = VecDeque::with_capacity(self.hopper.len());
         let hopper = std::mem::take(&mut self.hopper);
-        for target in hopper {
+        for (i, target) in hopper.into_iter().enumerate() {
+            if i < already {
+                kept.push_back(target);
+                continue;
+            }
             let until = match self.window_verdict(&target.zones, now) {
                 WindowVerdict::Open => {
                     kept.push_back(target);
