@@ -729,30 +729,24 @@ impl CampaignActor {
                     slot: attempt.slot,
                 }
             }
-            _ => match retry::after_attempt(
-                &self.outplan,
-                attempt.tries,
-                attempt.target.destinations.present(),
-                outcome.disposition,
-                now_ms,
-            ) {
+            _ => {
+                let next = retry::after_attempt(
+                    &self.outplan,
+                    attempt.tries,
+                    attempt.target.destinations.present(),
+                    outcome.disposition,
+                    now_ms,
+                );
                 // "Call back at 17:00": the retry waits for the next such local time.
-                TargetNext::RetryAt(at) if !self.retry_times.is_empty() => {
-                    let zone = attempt
-                        .target
-                        .zones
-                        .first()
-                        .or(self.default_zones.first())
-                        .copied()
-                        .unwrap_or(chrono_tz::Tz::UTC);
-                    let earliest = chrono::DateTime::from_timestamp_millis(at).unwrap_or_default();
-                    TargetNext::RetryAt(
-                        window::next_local_time(&self.retry_times, zone, earliest)
-                            .map_or(at, |t| t.timestamp_millis()),
-                    )
-                }
-                next => next,
-            },
+                let zone = attempt
+                    .target
+                    .zones
+                    .first()
+                    .or(self.default_zones.first())
+                    .copied()
+                    .unwrap_or(chrono_tz::Tz::UTC);
+                retry::at_local_time(next, &self.retry_times, zone)
+            }
         };
         // The callee asked, through the flow, not to be called again: the number goes on the
         // customer's default list in the same commit as the attempt's end.

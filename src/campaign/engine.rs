@@ -197,25 +197,34 @@ impl Handler<CampaignEnded> for Engine {
             return;
         }
         let store = self.deps.store.clone();
+        let clock = self.deps.clock;
         let id = msg.id;
         let next = async move {
             let docs = Docs(store.as_ref());
             let done: Option<Campaign> = docs.get(None, id).await.ok().flatten();
             let next_id = done.map(|c| c.next_campaign_id).filter(|n| !n.is_nil())?;
             let mut next: Campaign = docs.get(None, next_id).await.ok().flatten()?;
-            if next.status == CampaignStatus::Run {
-                return Some(next.id);
+            if matches!(next.status, CampaignStatus::Run | CampaignStatus::Scheduled) {
+                return Some((next.id, next.status));
             }
-            next.status = CampaignStatus::Run;
+            // One whose scheduled_at is ahead waits for it.
+            next.status = match next.scheduled_at {
+                Some(at) if at > clock.now() => CampaignStatus::Scheduled,
+                _ => CampaignStatus::Run,
+            };
+            next.status_reason = match next.status {
+                CampaignStatus::Scheduled => "scheduled_at".into(),
+                _ => String::new(),
+            };
             next.tm_update = time::now_string();
             docs.put(&next).await.ok()?;
-            tracing::info!(campaign = %next.id, after = %id, "starting the next campaign");
-            Some(next.id)
+            tracing::info!(campaign = %next.id, after = %id, status = next.status.as_str(), "starting the next campaign");
+            Some((next.id, next.status))
         };
-        ctx.spawn(next.into_actor(self).map(|next, act, ctx| {
-            if let Some(n) = next {
-                act.run(n, ctx);
-            }
+        ctx.spawn(next.into_actor(self).map(|next, act, ctx| match next {
+            Some((n, CampaignStatus::Scheduled)) => act.schedule(n, ctx),
+            Some((n, _)) => act.run(n, ctx),
+            None => {}
         }));
     }
 }
