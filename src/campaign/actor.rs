@@ -125,6 +125,8 @@ pub struct CampaignActor {
     /// in, and how many targets were added at its back since: windows open and close on whole
     /// minutes, so a target is checked once when it arrives and once a minute after that.
     window_checked: (i64, usize),
+    /// What the last tick told the board (written again only when it changes).
+    reported: Option<TickReport>,
 }
 
 impl CampaignActor {
@@ -159,6 +161,7 @@ impl CampaignActor {
             retry_times,
             pool: PoolUsage::default(),
             window_checked: (i64::MIN, 0),
+            reported: None,
             dnc_lists: dnc_lists.into(),
             campaign,
             outplan,
@@ -324,16 +327,17 @@ impl CampaignActor {
     }
 
     /// Records what this tick found, for `/eligibility`.
-    fn report(&self, ready: u32, placed: u32, held: Held) {
-        self.deps.board.record(
-            self.campaign.id,
-            TickReport {
-                ready: u64::from(ready),
-                placed: u64::from(placed),
-                held,
-                in_flight: self.in_flight.len() as u64,
-            },
-        );
+    fn report(&mut self, ready: u32, placed: u32, held: Held) {
+        let report = TickReport {
+            ready: u64::from(ready),
+            placed: u64::from(placed),
+            held,
+            in_flight: self.in_flight.len() as u64,
+        };
+        if self.reported != Some(report) {
+            self.reported = Some(report);
+            self.deps.board.record(self.campaign.id, report);
+        }
     }
 
     /// What the call window says of callees in `zones` at `now` (cached for the minute).
@@ -465,7 +469,8 @@ impl CampaignActor {
         let trunk_in_flight = self.gate.in_flight();
         let trunk_max_setup = self.gate.trunk.config.max_setup;
         let trunk_setting_up = self.gate.setting_up();
-        let ports = &self.deps.media.ports;
+        let deps = self.deps.clone();
+        let ports = &deps.media.ports;
         let media_ports = Some(ports.available().min(u32::MAX as usize) as u32);
         let mut held = Held::Nothing;
         let n = self.gate.admit(now, |tokens| {
