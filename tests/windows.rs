@@ -270,6 +270,17 @@ fn a_campaign_stops_dialing_at_its_end_at_and_says_why() {
         &format!("/v1.0/campaigns/{id}/status"),
         Some(json!({"status": "run"})),
     );
+    // Meanwhile the trunk's one call a second is what holds the other targets back.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let e = s.ok("GET", &format!("/v1.0/campaigns/{id}/eligibility"), None);
+        if e["cps"].as_u64().is_some_and(|n| n > 0) {
+            assert_eq!(e["dialable_now"], 0, "{e}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never held by cps: {e}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let stats = s.wait_status(&id, "stop", Duration::from_secs(20));
     assert!(Instant::now() >= ends_at, "stopped before end_at: {stats}");
     let c = s.ok("GET", &format!("/v1.0/campaigns/{id}"), None);
