@@ -31,6 +31,19 @@ pub struct Settings {
     /// How logs are written.
     #[serde(default)]
     pub log: LogSettings,
+    /// Campaigns.
+    #[serde(default)]
+    pub campaign: CampaignSettings,
+}
+
+/// `[campaign]`: how campaigns run.
+#[derive(Debug, Clone, Copy, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct CampaignSettings {
+    /// Seconds added to the clock that call windows and `scheduled_at` / `end_at` are read on
+    /// (0 in production). A test and rehearsal facility: with `-36000`, windows behave as ten
+    /// hours earlier. SIP timers and the stored `tm_*` times keep the real clock.
+    pub clock_offset_s: i64,
 }
 
 /// `[log]`: how logs are written to stderr (`RINGMASTER_LOG` sets which, e.g. `info`).
@@ -418,7 +431,10 @@ impl Settings {
             let Some((section, key)) = rest.split_once('_') else {
                 continue;
             };
-            if !matches!(section, "sip" | "api" | "database" | "media" | "log") {
+            if !matches!(
+                section,
+                "sip" | "api" | "database" | "media" | "log" | "campaign"
+            ) {
                 continue;
             }
             let parsed = format!("v = {value}")

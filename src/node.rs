@@ -108,6 +108,14 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         prompts_dir: settings.media.prompts_dir.clone(),
         cache_dir: settings.media.tts_cache_dir.clone(),
     }));
+    let clock = crate::campaign::Clock::offset_by(settings.campaign.clock_offset_s);
+    if settings.campaign.clock_offset_s != 0 {
+        tracing::warn!(
+            offset_s = settings.campaign.clock_offset_s,
+            "call windows and schedules read a clock moved by [campaign] clock_offset_s"
+        );
+    }
+    let board = Arc::new(crate::campaign::board::CampaignBoard::default());
     let deps = Arc::new(Deps {
         store: store.clone(),
         writer,
@@ -122,6 +130,8 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         }),
         call_arbiters: call_arbiters(),
         next_arbiter: Default::default(),
+        clock,
+        board: board.clone(),
     });
     let engine = Engine::new(deps).start();
     for id in recovered.campaigns {
@@ -129,6 +139,12 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         engine.do_send(StatusChanged {
             id,
             status: CampaignStatus::Run,
+        });
+    }
+    for id in recovered.scheduled {
+        engine.do_send(StatusChanged {
+            id,
+            status: CampaignStatus::Scheduled,
         });
     }
     let api_addr = api.local_addr()?;
@@ -149,6 +165,8 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
             agents,
             queues: queue_board,
             agent_changes: Arc::new(directory),
+            campaigns: board,
+            clock,
         },
         realm: settings.sip.realm.clone(),
     };

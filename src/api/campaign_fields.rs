@@ -17,7 +17,7 @@ const MAX_CONCURRENT: i64 = 100_000;
 
 /// What a campaign body may set: VoIPBIN's fields, the seed overview's `flow_id` and
 /// `source`, and ringmaster's `trunk` and `max_concurrent`.
-const WRITABLE: [&str; 15] = [
+const WRITABLE: [&str; 17] = [
     "name",
     "detail",
     "type",
@@ -33,11 +33,13 @@ const WRITABLE: [&str; 15] = [
     "trunk",
     "max_concurrent",
     "dnclist_ids",
+    "scheduled_at",
+    "end_at",
 ];
 
 /// The read-only fields of a campaign's answers; `status` is set through a `PUT`, never by
 /// the create.
-const READ_ONLY_FIELDS: [&str; 8] = [
+const READ_ONLY_FIELDS: [&str; 9] = [
     READ_ONLY[0],
     READ_ONLY[1],
     READ_ONLY[2],
@@ -47,6 +49,7 @@ const READ_ONLY_FIELDS: [&str; 8] = [
     // What a campaign read back says of its dialing (see `GET /campaigns/{id}`).
     "paused",
     "paused_reason",
+    "status_reason",
 ];
 
 /// The fields of `POST /campaigns`.
@@ -73,6 +76,8 @@ pub const UPDATE: Known = Known {
         "trunk",
         "max_concurrent",
         "dnclist_ids",
+        "scheduled_at",
+        "end_at",
         "status",
     ],
     read_only: &READ_ONLY_FIELDS,
@@ -180,9 +185,53 @@ pub async fn apply(state: &ApiState, c: &mut Campaign, f: &Fields) -> Result<(),
     )? {
         c.max_concurrent = v as u32;
     }
+    apply_schedule(c, f)?;
     for (field, id) in [("outplan_id", c.outplan_id), ("outdial_id", c.outdial_id)] {
         if id.is_nil() {
             return Err(ApiError::invalid(field, "required for a call campaign"));
+        }
+    }
+    Ok(())
+}
+
+/// `scheduled_at` and `end_at` (RFC 3339, `null` clears), which cannot change once the
+/// campaign is scheduled or running (stop it first).
+fn apply_schedule(c: &mut Campaign, f: &Fields) -> Result<(), ApiError> {
+    for field in ["scheduled_at", "end_at"] {
+        let value = match f.string(field)? {
+            Some(text) => Some(
+                chrono::DateTime::parse_from_rfc3339(&text)
+                    .map_err(|_| {
+                        ApiError::invalid(
+                            field,
+                            format!("{text:?} is not an RFC 3339 time (e.g. 2026-12-01T09:00:00Z)"),
+                        )
+                    })?
+                    .with_timezone(&chrono::Utc),
+            ),
+            None if f.is_null(field) => None,
+            None => continue,
+        };
+        let slot = match field {
+            "scheduled_at" => &mut c.scheduled_at,
+            _ => &mut c.end_at,
+        };
+        if *slot != value
+            && matches!(
+                c.status,
+                CampaignStatus::Run | CampaignStatus::Stopping | CampaignStatus::Scheduled
+            )
+        {
+            return Err(ApiError::Conflict(format!(
+                "{field}: cannot change while the campaign is {}; stop it first",
+                c.status.as_str()
+            )));
+        }
+        *slot = value;
+    }
+    if let (Some(start), Some(end)) = (c.scheduled_at, c.end_at) {
+        if end <= start {
+            return Err(ApiError::invalid("end_at", "must be after scheduled_at"));
         }
     }
     Ok(())

@@ -1,7 +1,8 @@
 //! Run and stop requests. Both `PUT /campaigns/{id}/status {"status": "run"|"stop"}`
 //! (VoIPBIN) and `PUT /campaigns/{id} {"status": "running"}` (the seed overview) come here.
 //!
-//! `run` from `stop` or `finished` stores `run`; `stop` from `run` stores `stopping`, and the
+//! `run` from `stop` or `finished` stores `run` (or `scheduled` while its `scheduled_at` is
+//! ahead: the engine runs it then; `stop` cancels that); `stop` from `run` stores `stopping`, and the
 //! engine sets `stop` once the calls in flight are over. Asking for the status the campaign
 //! already has (or is heading to) changes nothing. The engine is told after the store.
 //!
@@ -58,11 +59,12 @@ pub fn next_status(
     use CampaignStatus::*;
     match (requested, current) {
         (Requested::Run, Stop | Finished) => Ok(Some(Run)),
-        (Requested::Run, Run) => Ok(None),
+        (Requested::Run, Run | Scheduled) => Ok(None),
         (Requested::Run, Stopping) => Err(ApiError::Conflict(
             "status: the campaign is stopping; run it again once it has stopped".into(),
         )),
         (Requested::Stop, Run) => Ok(Some(Stopping)),
+        (Requested::Stop, Scheduled) => Ok(Some(Stop)),
         (Requested::Stop, Stop | Stopping | Finished) => Ok(None),
     }
 }
@@ -74,12 +76,25 @@ pub async fn request(
     c: &mut Campaign,
     requested: Requested,
 ) -> Result<Option<CampaignStatus>, ApiError> {
-    let next = next_status(c.status, requested)?;
+    let mut next = next_status(c.status, requested)?;
     if next == Some(CampaignStatus::Run) {
         ensure_startable(state, c).await?;
+        let now = state.live.clock.now();
+        if c.end_at.is_some_and(|end| end <= now) {
+            return Err(ApiError::Conflict(
+                "end_at: has passed; set a later end_at (or null) to run the campaign".into(),
+            ));
+        }
+        if c.scheduled_at.is_some_and(|at| at > now) {
+            next = Some(CampaignStatus::Scheduled);
+        }
     }
     if let Some(status) = next {
         c.status = status;
+        c.status_reason = match status {
+            CampaignStatus::Scheduled => "scheduled_at".into(),
+            _ => String::new(),
+        };
     }
     Ok(next)
 }

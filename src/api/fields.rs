@@ -97,6 +97,11 @@ impl Fields {
         Ok(())
     }
 
+    /// Whether the field is present as `null` (a request to clear it).
+    pub fn is_null(&self, name: &str) -> bool {
+        self.0.get(name).is_some_and(Value::is_null)
+    }
+
     /// The raw value of a field, if present and not `null`.
     pub fn raw(&self, name: &str) -> Option<&Value> {
         self.0.get(name).filter(|v| !v.is_null())

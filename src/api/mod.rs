@@ -18,6 +18,7 @@
 //! campaign_fields.rs  a campaign's writable fields and their checks
 //! campaign_status.rs  run / stop requests and what they do to the status
 //! stats.rs          /campaigns/{id}/stats
+//! eligibility.rs    /campaigns/{id}/eligibility: waiting targets by reason
 //! campaigncalls.rs  /campaigncalls (read only, ?digits= filter)
 //! flows.rs          /flows
 //! agents.rs         /agents, /agents/{id}/status and its one-field PUTs
@@ -38,6 +39,7 @@ mod campaigncalls;
 mod campaigns;
 mod dnclists;
 mod documents;
+mod eligibility;
 pub mod error;
 mod fields;
 mod flows;
@@ -103,6 +105,10 @@ pub struct Live {
     pub queues: Arc<dyn LiveQueues>,
     /// Told of every agent stored, so that the registrar and the board follow.
     pub agent_changes: Arc<dyn crate::agent::AgentChanges>,
+    /// What each running campaign's last look at its limits found.
+    pub campaigns: Arc<crate::campaign::board::CampaignBoard>,
+    /// The clock call windows and schedules are read on.
+    pub clock: crate::campaign::Clock,
 }
 
 impl Default for Live {
@@ -112,6 +118,8 @@ impl Default for Live {
             agents: Arc::new(AgentBoard::default()),
             queues: Arc::new(QueueBoard::default()),
             agent_changes: Arc::new(crate::agent::NoAgentChanges),
+            campaigns: Default::default(),
+            clock: Default::default(),
         }
     }
 }
@@ -143,6 +151,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(campaigns::routes)
                 .configure(campaign_status::routes)
                 .configure(stats::routes)
+                .configure(eligibility::routes)
                 .configure(campaigncalls::routes)
                 .configure(flows::routes)
                 .configure(agents::routes)

@@ -40,6 +40,7 @@ mod tests {
             ("/campaigns/{id}/actions", &["put"]),
             ("/campaigns/{id}/next_campaign_id", &["put"]),
             ("/campaigns/{id}/stats", &["get"]),
+            ("/campaigns/{id}/eligibility", &["get"]),
             ("/campaigns/{id}/campaigncalls", &["get"]),
             ("/campaigncalls", &["get"]),
             ("/campaigncalls/{id}", &["get"]),

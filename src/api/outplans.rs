@@ -6,8 +6,9 @@ use super::documents::{self, ensure_unused, owned, save};
 use super::error::{ApiError, FieldError};
 use super::fields::{Fields, Known, Write, READ_ONLY};
 use super::ApiState;
+use crate::domain::call_window::{parse_time, CallWindowText};
 use crate::domain::time::{now_string, NEVER};
-use crate::domain::{Address, Disposition, Outplan};
+use crate::domain::{Address, CallWindow, Disposition, Outplan, SourceStrategy};
 use actix_web::{web, HttpResponse};
 use phonenumber::country::Id as Country;
 use serde_json::Value;
@@ -41,6 +42,11 @@ const FIELDS: Known = Known {
         "retry_dispositions",
         "backoff",
         "dnclist_ids",
+        "call_window",
+        "timezone",
+        "sources",
+        "source_strategy",
+        "retry_at",
     ],
     read_only: &READ_ONLY,
 };
@@ -78,6 +84,11 @@ fn new_outplan(customer: Uuid) -> Outplan {
         retry_dispositions: Outplan::DEFAULT_RETRY.to_vec(),
         backoff: 1.0,
         dnclist_ids: Vec::new(),
+        call_window: None,
+        timezone: String::new(),
+        sources: Vec::new(),
+        source_strategy: Default::default(),
+        retry_at: Vec::new(),
         tm_create: now_string(),
         tm_update: NEVER.into(),
         tm_delete: NEVER.into(),
@@ -139,6 +150,7 @@ fn apply(plan: &mut Outplan, f: &Fields, region: Country) -> Result<(), FieldErr
     if let Some(v) = f.float("backoff", 1.0..=10.0)? {
         plan.backoff = v;
     }
+    apply_reach(plan, f, region)?;
     if plan.max_tries().iter().all(|&n| n == 0) {
         return Err(FieldError::new(
             "max_try_count_0",
@@ -146,6 +158,93 @@ fn apply(plan: &mut Outplan, f: &Fields, region: Country) -> Result<(), FieldErr
         ));
     }
     Ok(())
+}
+
+/// Most caller ids in a pool, and most local times a retry may be moved to.
+const MAX_SOURCES: usize = 1000;
+const MAX_RETRY_AT: usize = 24;
+
+/// The call window, default zone, caller-id pool and retry times.
+fn apply_reach(plan: &mut Outplan, f: &Fields, region: Country) -> Result<(), FieldError> {
+    if let Some(v) = f.raw("call_window") {
+        plan.call_window = Some(call_window(v)?);
+    } else if f.is_null("call_window") {
+        plan.call_window = None;
+    }
+    if let Some(v) = f.string("timezone")? {
+        if !v.is_empty() {
+            timezone("timezone", &v)?;
+        }
+        plan.timezone = v;
+    }
+    if let Some(v) = f.raw("sources") {
+        let serde_json::Value::Array(items) = v else {
+            return Err(FieldError::new("sources", "must be an array of addresses"));
+        };
+        if items.len() > MAX_SOURCES {
+            return Err(FieldError::new(
+                "sources",
+                format!("at most {MAX_SOURCES} caller ids"),
+            ));
+        }
+        let mut sources = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let field = format!("sources[{i}]");
+            let source = address(&field, item, region)?;
+            dialable(&field, &source)?;
+            sources.push(source);
+        }
+        plan.sources = sources;
+    }
+    if let Some(v) = f.parse::<SourceStrategy>("source_strategy")? {
+        plan.source_strategy = v;
+    }
+    if let Some(v) = f.parse::<Vec<String>>("retry_at")? {
+        if v.len() > MAX_RETRY_AT {
+            return Err(FieldError::new(
+                "retry_at",
+                format!("at most {MAX_RETRY_AT} times"),
+            ));
+        }
+        for t in &v {
+            parse_time("retry_at", t).map_err(|e| {
+                FieldError::new("retry_at", e.to_string().trim_start_matches("retry_at: "))
+            })?;
+        }
+        plan.retry_at = v;
+    }
+    Ok(())
+}
+
+/// An IANA zone name (`America/New_York`).
+pub(super) fn timezone(field: &str, text: &str) -> Result<chrono_tz::Tz, FieldError> {
+    text.parse::<chrono_tz::Tz>().map_err(|_| {
+        FieldError::new(
+            field,
+            format!("{text:?} is not an IANA time zone (e.g. America/New_York)"),
+        )
+    })
+}
+
+/// `call_window`, with the part at fault named under it (`call_window.start`).
+fn call_window(v: &serde_json::Value) -> Result<CallWindow, FieldError> {
+    let text: CallWindowText = serde_json::from_value(v.clone()).map_err(|e| {
+        FieldError::new(
+            "call_window",
+            format!(
+                "must be {{start: \"HH:MM\", end: \"HH:MM\", days: [...], holidays: [...]}}: {e}"
+            ),
+        )
+    })?;
+    CallWindow::try_from(text).map_err(|e| {
+        let field = e.field();
+        let message = e.to_string();
+        let problem = message
+            .strip_prefix(field)
+            .map(|m| m.trim_start_matches(": ").to_string())
+            .unwrap_or(message);
+        FieldError::new(format!("call_window.{field}"), problem)
+    })
 }
 
 async fn create(

@@ -2,7 +2,7 @@
 //!
 //! The header row names the columns, matched without regard to case: `destination` (or
 //! `destination_0`, or `phone_number`) is required; `destination_1` .. `destination_4`,
-//! `name` and `detail` are read as such; every other column is kept, under its header, in
+//! `name`, `detail` and `timezone` (an IANA zone) are read as such; every other column is kept, under its header, in
 //! the target's `data` (`email`, `company`, `appointment_date`, ...). A row whose `name` or
 //! `detail` passes [`MAX_TEXT`] bytes, or whose `data` passes `MAX_DATA` bytes serialised, is
 //! refused and reported like any other bad row.
@@ -26,6 +26,7 @@ struct Columns {
     slots: [Option<(usize, String)>; SLOTS],
     name: Option<usize>,
     detail: Option<usize>,
+    timezone: Option<usize>,
     /// The other columns: index and header (the key in `data`).
     data: Vec<(usize, String)>,
 }
@@ -36,6 +37,7 @@ impl Columns {
             slots: Default::default(),
             name: None,
             detail: None,
+            timezone: None,
             data: Vec::new(),
         };
         for (i, header) in headers.iter().enumerate() {
@@ -55,6 +57,7 @@ impl Columns {
                 }
                 (None, "name") if columns.name.is_none() => columns.name = Some(i),
                 (None, "detail") if columns.detail.is_none() => columns.detail = Some(i),
+                (None, "timezone") if columns.timezone.is_none() => columns.timezone = Some(i),
                 _ if !header.is_empty() => columns.data.push((i, header.to_string())),
                 _ => {}
             }
@@ -140,7 +143,12 @@ impl Import {
         let detail = cell(record, columns.detail);
         text("name", &name, MAX_TEXT).map_err(|e| e.to_string())?;
         text("detail", &detail, MAX_TEXT).map_err(|e| e.to_string())?;
-        Ok(self.target(name, detail, data, first, [d1, d2, d3, d4]))
+        let timezone = cell(record, columns.timezone);
+        let timezone = match timezone.trim() {
+            "" => None,
+            t => Some(super::target_rows::zone("timezone", t).map_err(|e| e.to_string())?),
+        };
+        Ok(self.target(name, detail, data, first, [d1, d2, d3, d4], timezone))
     }
 }
 
@@ -205,6 +213,21 @@ mod tests {
         assert_eq!(
             (bad[1].row, bad[1].reason.as_str()),
             (4, "Destination: required")
+        );
+    }
+
+    #[test]
+    fn a_timezone_column_sets_the_zones_and_a_bad_one_refuses_the_row() {
+        let csv =
+            "phone_number,timezone\n+13125550100,\n+13125550101,Asia/Tokyo\n+13125550102,Nowhere\n";
+        let (ok, bad) = import().csv_rows(csv.as_bytes()).expect("valid CSV");
+        assert_eq!(ok[0].target.zones, vec![chrono_tz::America::Chicago]);
+        assert_eq!(ok[1].target.zones, vec![chrono_tz::Asia::Tokyo]);
+        assert_eq!(ok[1].target.timezone, "Asia/Tokyo");
+        assert!(ok[1].target.data.is_empty());
+        assert_eq!(
+            (bad[0].row, bad[0].reason.starts_with("timezone:")),
+            (4, true)
         );
     }
 

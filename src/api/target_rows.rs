@@ -5,8 +5,12 @@
 //! holding a JSON object is that object, any other non-empty string is kept as
 //! `{"data": "<string>"}`. Either way it is at most [`MAX_DATA`] bytes once serialised.
 //!
-//! A target object takes only the fields in [`TARGET_FIELDS`]; any other (`timezone`, or the
-//! read-only `status` and `try_count_0` of an answer) refuses the row, naming the field.
+//! A target object takes only the fields in [`TARGET_FIELDS`]; any other refuses the row,
+//! naming the field (the read-only `status` and `try_count_0` of an answer too).
+//!
+//! A target's zones, which its call window is read in, are worked out here, once: its
+//! `timezone` (an IANA name) when given, else those of `destination_0`'s area code or country
+//! (see `campaign::zones`).
 
 use super::address::{address, dialable, from_text, is_blank};
 use super::error::{ApiError, FieldError};
@@ -34,8 +38,10 @@ pub const TARGET_FIELDS: Known = Known {
         "destination_2",
         "destination_3",
         "destination_4",
+        "timezone",
     ],
     read_only: &[
+        "zones",
         "id",
         "customer_id",
         "outdial_id",
@@ -96,7 +102,13 @@ impl Import {
         data: Map<String, Value>,
         first: Address,
         rest: [Option<Address>; SLOTS - 1],
+        timezone: Option<chrono_tz::Tz>,
     ) -> NewTarget {
+        let zones = match (timezone, &first.kind) {
+            (Some(zone), _) => vec![zone],
+            (None, AddressKind::Tel(number)) => crate::campaign::zones::of_number(number),
+            (None, _) => Vec::new(),
+        };
         let dedupe = match &first.kind {
             AddressKind::Tel(number) => number.to_string(),
             other => format!("{}:{}", other.type_name(), other.target()),
@@ -113,6 +125,8 @@ impl Import {
                 result: String::new(),
                 destinations: Destinations::from_array([Some(first), d1, d2, d3, d4]),
                 tries: TryCounts::default(),
+                timezone: timezone.map(|z| z.name().to_string()).unwrap_or_default(),
+                zones,
                 tm_create: self.now.clone(),
                 tm_update: crate::domain::time::NEVER.into(),
                 tm_delete: crate::domain::time::NEVER.into(),
@@ -142,7 +156,11 @@ impl Import {
         let name = f.string("name")?.unwrap_or_default();
         let detail = f.string("detail")?.unwrap_or_default();
         let data = data_map(f.raw("data"))?;
-        Ok(self.target(name, detail, data, first, rest))
+        let timezone = match f.string("timezone")? {
+            Some(t) if !t.is_empty() => Some(zone("timezone", &t)?),
+            _ => None,
+        };
+        Ok(self.target(name, detail, data, first, rest, timezone))
     }
 
     /// A JSON array of target objects (at most [`MAX_ROWS`]).
@@ -163,6 +181,16 @@ impl Import {
         }
         Ok(rows)
     }
+}
+
+/// A target's `timezone`: an IANA zone name.
+pub fn zone(field: &str, text: &str) -> Result<chrono_tz::Tz, FieldError> {
+    text.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+        FieldError::new(
+            field,
+            format!("{text:?} is not an IANA time zone (e.g. America/New_York)"),
+        )
+    })
 }
 
 /// A destination slot: an address a call campaign can dial.
@@ -331,11 +359,38 @@ mod tests {
             .json_target(&json!({
                 "destination_0": {"type": "tel", "target": "+15551234567"},
                 "timezone": "America/New_York",
-                "status": "done"
+                "shoe_size": 42
             }))
             .map(|_| ())
             .map_err(|e| e.to_string());
-        assert_eq!(e, Err("timezone: not supported".into()));
+        assert_eq!(e, Err("shoe_size: not supported".into()));
+    }
+
+    #[test]
+    fn a_targets_zones_come_from_its_timezone_or_its_number() {
+        let t = |v: Value| import().json_target(&v).map(|t| t.target.zones);
+        assert_eq!(
+            t(json!({"destination_0": {"type": "tel", "target": "+13125550100"}})),
+            Ok(vec![chrono_tz::America::Chicago])
+        );
+        assert_eq!(
+            t(
+                json!({"destination_0": {"type": "tel", "target": "+13125550100"},
+                     "timezone": "Europe/Paris"})
+            ),
+            Ok(vec![chrono_tz::Europe::Paris])
+        );
+        assert_eq!(
+            t(
+                json!({"destination_0": {"type": "tel", "target": "+13125550100"},
+                     "timezone": "Mars/Olympus"})
+            )
+            .map_err(|e| e.to_string()),
+            Err(
+                "timezone: \"Mars/Olympus\" is not an IANA time zone (e.g. America/New_York)"
+                    .into()
+            )
+        );
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! only then starts its `CallActor`; when an attempt ends it asks `retry` what becomes of the
 //! target and records that before the target counts as done.
 
+use super::board::{held_by, Held, TickReport};
+use super::caller_id::{self, PoolUsage};
 use super::pacing::{dials_to_place, PacingInput};
 use super::retry;
+use super::window;
 use super::Deps;
 use crate::call::actor::{AttemptEvent, CallActor, CallSetup};
 use crate::domain::{
@@ -37,6 +40,16 @@ const MAX_IDLE_POLL: Duration = Duration::from_secs(2);
 /// again.
 const HELD_TICK: Duration = Duration::from_millis(100);
 
+/// What a target's call window says at one minute (windows open and close on whole minutes).
+#[derive(Debug, Clone, Copy)]
+enum WindowVerdict {
+    Open,
+    /// Closed until this instant (unix ms).
+    ClosedUntil(i64),
+    /// Closed for at least a year.
+    Never,
+}
+
 /// The campaign tells the engine it has stopped (`finished`: every target done).
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
@@ -58,6 +71,8 @@ struct Attempt {
     slot: usize,
     /// Tries of each slot including this attempt.
     tries: [u32; 5],
+    /// The caller id its INVITE carries.
+    caller_id: Address,
     answered: bool,
     /// The RTP port taken for it, handed to its call once the attempt is recorded.
     port: Option<PortLease>,
@@ -97,6 +112,21 @@ pub struct CampaignActor {
     /// The do-not-call lists checked with each Begin: the customer's default list, the
     /// campaign's and the outplan's.
     dnc_lists: Arc<[Uuid]>,
+    /// The zones of callees with none of their own (the outplan's `timezone`; UTC when empty).
+    default_zones: Vec<chrono_tz::Tz>,
+    /// The window's verdict per zone set for the current minute: computed once a minute per
+    /// set of zones, not per target.
+    windows: FastMap<Vec<chrono_tz::Tz>, (i64, WindowVerdict)>,
+    /// The local times retries are moved to (`retry_at`).
+    retry_times: Vec<chrono::NaiveTime>,
+    /// How the outplan's caller ids have been used.
+    pool: PoolUsage,
+    /// The minute (unix minutes on the campaign clock) the hopper's windows were last checked
+    /// in, and how many targets were added at its back since: windows open and close on whole
+    /// minutes, so a target is checked once when it arrives and once a minute after that.
+    window_checked: (i64, usize),
+    /// What the last tick told the board (written again only when it changes).
+    reported: Option<TickReport>,
 }
 
 impl CampaignActor {
@@ -115,7 +145,23 @@ impl CampaignActor {
                 dnc_lists.push(*id);
             }
         }
+        let default_zones = outplan
+            .timezone
+            .parse::<chrono_tz::Tz>()
+            .map(|z| vec![z])
+            .unwrap_or_default();
+        let retry_times = outplan
+            .retry_at
+            .iter()
+            .filter_map(|t| crate::domain::call_window::parse_time("retry_at", t).ok())
+            .collect();
         CampaignActor {
+            default_zones,
+            windows: FastMap::default(),
+            retry_times,
+            pool: PoolUsage::default(),
+            window_checked: (i64::MIN, 0),
+            reported: None,
             dnc_lists: dnc_lists.into(),
             campaign,
             outplan,
@@ -144,6 +190,19 @@ impl CampaignActor {
         }
         self.write_pending(ctx);
         let now = Instant::now();
+        if !self.winding_down
+            && self
+                .campaign
+                .end_at
+                .is_some_and(|end| self.deps.clock.now() >= end)
+        {
+            tracing::info!(campaign = %self.campaign.id, "end_at reached; no new dials");
+            self.campaign.status_reason = "end_at".into();
+            self.winding_down = true;
+            self.hopper.clear();
+            let in_flight: FastSet<Uuid> = self.in_flight.values().map(|a| a.target.id).collect();
+            self.claimed.retain(|id| in_flight.contains(id));
+        }
         if self.winding_down {
             if self.in_flight.is_empty() {
                 self.end(CampaignStatus::Stop, ctx);
@@ -197,8 +256,9 @@ impl CampaignActor {
             None => REFILL_BATCH + self.claimed.len() as u32,
         };
         let check_end = self.hopper.is_empty() && self.in_flight.is_empty();
+        let clock = self.deps.clock;
         let fetch = async move {
-            let now_ms = chrono::Utc::now().timestamp_millis();
+            let now_ms = clock.now_ms();
             let (due, next) = store.due_targets(outdial, now_ms, cursor, limit).await?;
             let next = if due.len() < limit as usize {
                 None
@@ -224,6 +284,7 @@ impl CampaignActor {
                             fresh += 1;
                         }
                     }
+                    act.window_checked.1 += fresh;
                     if fresh == 0 {
                         let wait = IDLE_POLL.saturating_mul(1 << act.empty_refills.min(4));
                         act.next_refill = Instant::now() + wait.min(MAX_IDLE_POLL);
@@ -265,8 +326,140 @@ impl CampaignActor {
         self.held.is_none()
     }
 
+    /// Records what this tick found, for `/eligibility`.
+    fn report(&mut self, ready: u32, placed: u32, held: Held) {
+        let report = TickReport {
+            ready: u64::from(ready),
+            placed: u64::from(placed),
+            held,
+            in_flight: self.in_flight.len() as u64,
+        };
+        if self.reported != Some(report) {
+            self.reported = Some(report);
+            self.deps.board.record(self.campaign.id, report);
+        }
+    }
+
+    /// What the call window says of callees in `zones` at `now` (cached for the minute).
+    fn window_verdict(
+        &mut self,
+        zones: &[chrono_tz::Tz],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> WindowVerdict {
+        let Some(w) = &self.outplan.call_window else {
+            return WindowVerdict::Open;
+        };
+        let zones = if zones.is_empty() {
+            self.default_zones.as_slice()
+        } else {
+            zones
+        };
+        let minute = now.timestamp().div_euclid(60);
+        if let Some((m, verdict)) = self.windows.get(zones) {
+            if *m == minute {
+                return *verdict;
+            }
+        }
+        let verdict = if window::is_open(w, zones, now) {
+            WindowVerdict::Open
+        } else {
+            match window::next_opening(w, zones, now) {
+                Some(t) => WindowVerdict::ClosedUntil(t.timestamp_millis()),
+                None => WindowVerdict::Never,
+            }
+        };
+        if self.windows.len() > 10_000 {
+            self.windows.clear();
+        }
+        self.windows.insert(zones.to_vec(), (minute, verdict));
+        verdict
+    }
+
+    /// Takes out of the hopper the targets whose call window is closed now and has them wait
+    /// in the store for its next opening, with no try used.
+    fn defer_closed(&mut self, ctx: &mut Context<Self>) {
+        if self.outplan.call_window.is_none() || self.hopper.is_empty() {
+            self.window_checked.1 = 0;
+            return;
+        }
+        let now = self.deps.clock.now();
+        let minute = now.timestamp().div_euclid(60);
+        let (checked_minute, added) = self.window_checked;
+        // Within the minute of the last check only the targets added since need a look.
+        let already = if checked_minute == minute {
+            self.hopper.len().saturating_sub(added)
+        } else {
+            0
+        };
+        self.window_checked = (minute, 0);
+        if already == self.hopper.len() {
+            return;
+        }
+        let at = time::now_string();
+        let mut ops = Vec::new();
+        let mut kept = VecDeque::with_capacity(self.hopper.len());
+        let hopper = std::mem::take(&mut self.hopper);
+        for (i, target) in hopper.into_iter().enumerate() {
+            if i < already {
+                kept.push_back(target);
+                continue;
+            }
+            let until = match self.window_verdict(&target.zones, now) {
+                WindowVerdict::Open => {
+                    kept.push_back(target);
+                    continue;
+                }
+                WindowVerdict::ClosedUntil(ms) => ms,
+                // Looked at again in a day.
+                WindowVerdict::Never => now.timestamp_millis() + 24 * 3600 * 1000,
+            };
+            ops.push(WriteOp::Defer {
+                target_id: target.id,
+                until_ms: until,
+                at: at.clone(),
+            });
+        }
+        self.hopper = kept;
+        if ops.is_empty() {
+            return;
+        }
+        tracing::debug!(campaign = %self.campaign.id, targets = ops.len(), "outside their call window; waiting for it to open");
+        let ids: Vec<Uuid> = ops
+            .iter()
+            .filter_map(|op| match op {
+                WriteOp::Defer { target_id, .. } => Some(*target_id),
+                _ => None,
+            })
+            .collect();
+        let writer = self.deps.writer.clone();
+        ctx.spawn(
+            async move { writer.write(ops).await }
+                .into_actor(self)
+                .map(move |res, act, _| {
+                    if let Err(e) = res {
+                        tracing::error!(campaign = %act.campaign.id, error = %e, "cannot record targets waiting for their window");
+                    }
+                    // Read again once due (or at once, if the write failed: then checked again).
+                    for id in ids {
+                        act.claimed.remove(&id);
+                    }
+                }),
+        );
+    }
+
     fn dial(&mut self, now: Instant, ctx: &mut Context<Self>) {
-        if self.hopper.is_empty() || !self.may_dial(now) {
+        self.defer_closed(ctx);
+        if self.hopper.is_empty() {
+            self.report(0, 0, Held::Nothing);
+            return;
+        }
+        if !self.may_dial(now) {
+            let held = if self.deps.health.store.failure().is_some() {
+                Held::StoreUnwritable
+            } else {
+                Held::TrunkDown
+            };
+            self.report(self.hopper.len() as u32, 0, held);
             return;
         }
         let campaign_in_flight = self.in_flight.len() as u32;
@@ -276,10 +469,12 @@ impl CampaignActor {
         let trunk_in_flight = self.gate.in_flight();
         let trunk_max_setup = self.gate.trunk.config.max_setup;
         let trunk_setting_up = self.gate.setting_up();
-        let ports = &self.deps.media.ports;
+        let deps = self.deps.clone();
+        let ports = &deps.media.ports;
         let media_ports = Some(ports.available().min(u32::MAX as usize) as u32);
+        let mut held = Held::Nothing;
         let n = self.gate.admit(now, |tokens| {
-            dials_to_place(&PacingInput {
+            let input = PacingInput {
                 ready,
                 campaign_in_flight,
                 campaign_max_concurrent: campaign_max,
@@ -290,8 +485,12 @@ impl CampaignActor {
                 tokens,
                 agents: None,
                 media_ports,
-            })
+            };
+            let n = dials_to_place(&input);
+            held = held_by(&input, n);
+            n
         });
+        self.report(ready, n, held);
         if n == 0 {
             return;
         }
@@ -331,7 +530,19 @@ impl CampaignActor {
             };
             tries[slot] += 1;
             let destination = target.destinations.get(slot).cloned().unwrap_or_default();
-            let call = Campaigncall::dialing(
+            let caller_id = if self.outplan.sources.is_empty() {
+                self.outplan.source.clone()
+            } else {
+                let i = caller_id::choose(
+                    self.outplan.source_strategy,
+                    &self.outplan.sources,
+                    &destination,
+                    &mut self.pool,
+                    rand::random(),
+                );
+                self.outplan.sources[i].clone()
+            };
+            let mut call = Campaigncall::dialing(
                 &self.campaign,
                 &self.outplan,
                 target.id,
@@ -340,6 +551,7 @@ impl CampaignActor {
                 tries[slot],
                 &at,
             );
+            call.caller_id = caller_id.kind.target();
             started.push((call.id, destination));
             ops.push(WriteOp::Begin {
                 call: Box::new(call),
@@ -352,6 +564,7 @@ impl CampaignActor {
                     target,
                     slot,
                     tries,
+                    caller_id,
                     answered: false,
                     port,
                     setup_slot: Some(self.gate.setup_slot()),
@@ -413,10 +626,10 @@ impl CampaignActor {
             );
             return None;
         };
-        let source = &self.outplan.source;
+        let attempt = self.in_flight.get_mut(&campaigncall_id)?;
+        let source = &attempt.caller_id;
         let caller_id = source.dialable();
         let caller_name = Some(source.target_name.to_string()).filter(|n| !n.is_empty());
-        let attempt = self.in_flight.get_mut(&campaigncall_id)?;
         let port = attempt.port.take();
         let setup_slot = attempt.setup_slot.take();
         // The target's name and data are not needed here again: moved, not copied.
@@ -427,7 +640,7 @@ impl CampaignActor {
             destination: dialed.to_string(),
             campaigncall_id,
             campaign_id: self.campaign.id,
-            source: self.outplan.source.kind.target(),
+            source: source.kind.target(),
         };
         Some(CallActor::new(
             CallSetup {
@@ -458,9 +671,11 @@ impl CampaignActor {
         }
         self.ended = true;
         let store = self.deps.store.clone();
+        self.deps.board.remove(self.campaign.id);
         let mut campaign = self.campaign.clone();
         campaign.status = status;
         campaign.tm_update = time::now_string();
+        let reason = std::mem::take(&mut self.campaign.status_reason);
         let engine = self.engine.clone();
         let id = campaign.id;
         ctx.spawn(
@@ -470,6 +685,7 @@ impl CampaignActor {
                 let stored: Option<Campaign> = docs.get(None, id).await.ok().flatten();
                 let mut latest = stored.unwrap_or(campaign.clone());
                 latest.status = status;
+                latest.status_reason = reason;
                 latest.tm_update = campaign.tm_update;
                 if let Err(e) = docs.put(&latest).await {
                     tracing::error!(campaign = %id, error = %e, "cannot store the campaign's end");
@@ -501,7 +717,7 @@ impl CampaignActor {
             }
             None => {}
         }
-        let now_ms = chrono::Utc::now().timestamp_millis();
+        let now_ms = self.deps.clock.now_ms();
         let target_id = attempt.target.id;
         let next = match outcome.peer_fault {
             // The callee never saw the call: its try is given back when the trunk is now
@@ -518,13 +734,24 @@ impl CampaignActor {
                     slot: attempt.slot,
                 }
             }
-            _ => retry::after_attempt(
-                &self.outplan,
-                attempt.tries,
-                attempt.target.destinations.present(),
-                outcome.disposition,
-                now_ms,
-            ),
+            _ => {
+                let next = retry::after_attempt(
+                    &self.outplan,
+                    attempt.tries,
+                    attempt.target.destinations.present(),
+                    outcome.disposition,
+                    now_ms,
+                );
+                // "Call back at 17:00": the retry waits for the next such local time.
+                let zone = attempt
+                    .target
+                    .zones
+                    .first()
+                    .or(self.default_zones.first())
+                    .copied()
+                    .unwrap_or(chrono_tz::Tz::UTC);
+                retry::at_local_time(next, &self.retry_times, zone)
+            }
         };
         // The callee asked, through the flow, not to be called again: the number goes on the
         // customer's default list in the same commit as the attempt's end.

@@ -1,6 +1,7 @@
 //! The engine: starts a `CampaignActor` when a campaign is set to `run` (by the API, at start
 //! for campaigns that were running, or as another campaign's `next_campaign_id`), winds it
-//! down on `stop`, and closes attempts that a crash left open.
+//! down on `stop`, starts a `scheduled` campaign at its `scheduled_at` (also after a
+//! restart), and closes attempts that a crash left open.
 
 use super::actor::{CampaignActor, CampaignEnded, WindDown};
 use super::{retry, Control, Deps};
@@ -79,6 +80,58 @@ impl Engine {
         }));
     }
 
+    /// Starts the `scheduled` campaign `id` at its `scheduled_at` on the campaigns' clock.
+    fn schedule(&mut self, id: Uuid, ctx: &mut Context<Self>) {
+        let deps = self.deps.clone();
+        let load = async move { Docs(deps.store.as_ref()).get::<Campaign>(None, id).await };
+        ctx.spawn(load.into_actor(self).map(move |res, act, ctx| {
+            let campaign = match res {
+                Ok(Some(c)) if c.status == CampaignStatus::Scheduled => c,
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::error!(campaign = %id, error = %e, "cannot load the scheduled campaign");
+                    return;
+                }
+            };
+            let at = campaign.scheduled_at.unwrap_or_default();
+            let wait = (at - act.deps.clock.now()).to_std().unwrap_or_default();
+            tracing::info!(campaign = %id, scheduled_at = %at, "campaign scheduled");
+            ctx.run_later(wait, move |act, ctx| act.start_scheduled(id, at, ctx));
+        }));
+    }
+
+    /// The time of a scheduled campaign has come: it runs, unless it was stopped or given
+    /// another time meanwhile.
+    fn start_scheduled(
+        &mut self,
+        id: Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+        ctx: &mut Context<Self>,
+    ) {
+        let store = self.deps.store.clone();
+        let start = async move {
+            let docs = Docs(store.as_ref());
+            let mut c: Campaign = docs.get(None, id).await.ok().flatten()?;
+            if c.status != CampaignStatus::Scheduled || c.scheduled_at != Some(at) {
+                return None;
+            }
+            c.status = CampaignStatus::Run;
+            c.status_reason = String::new();
+            c.tm_update = time::now_string();
+            if let Err(e) = docs.put(&c).await {
+                tracing::error!(campaign = %id, error = %e, "cannot start the scheduled campaign");
+                return None;
+            }
+            tracing::info!(campaign = %id, "scheduled campaign starting");
+            Some(id)
+        };
+        ctx.spawn(start.into_actor(self).map(|started, act, ctx| {
+            if let Some(id) = started {
+                act.run(id, ctx);
+            }
+        }));
+    }
+
     fn spawn_campaign(
         &mut self,
         campaign: Campaign,
@@ -128,6 +181,7 @@ impl Handler<StatusChanged> for Engine {
                     ctx.spawn(async move { set_status(store.as_ref(), msg.id, CampaignStatus::Stop).await }.into_actor(self));
                 }
             },
+            CampaignStatus::Scheduled => self.schedule(msg.id, ctx),
             CampaignStatus::Finished => {}
         }
     }
@@ -143,25 +197,34 @@ impl Handler<CampaignEnded> for Engine {
             return;
         }
         let store = self.deps.store.clone();
+        let clock = self.deps.clock;
         let id = msg.id;
         let next = async move {
             let docs = Docs(store.as_ref());
             let done: Option<Campaign> = docs.get(None, id).await.ok().flatten();
             let next_id = done.map(|c| c.next_campaign_id).filter(|n| !n.is_nil())?;
             let mut next: Campaign = docs.get(None, next_id).await.ok().flatten()?;
-            if next.status == CampaignStatus::Run {
-                return Some(next.id);
+            if matches!(next.status, CampaignStatus::Run | CampaignStatus::Scheduled) {
+                return Some((next.id, next.status));
             }
-            next.status = CampaignStatus::Run;
+            // One whose scheduled_at is ahead waits for it.
+            next.status = match next.scheduled_at {
+                Some(at) if at > clock.now() => CampaignStatus::Scheduled,
+                _ => CampaignStatus::Run,
+            };
+            next.status_reason = match next.status {
+                CampaignStatus::Scheduled => "scheduled_at".into(),
+                _ => String::new(),
+            };
             next.tm_update = time::now_string();
             docs.put(&next).await.ok()?;
-            tracing::info!(campaign = %next.id, after = %id, "starting the next campaign");
-            Some(next.id)
+            tracing::info!(campaign = %next.id, after = %id, status = next.status.as_str(), "starting the next campaign");
+            Some((next.id, next.status))
         };
-        ctx.spawn(next.into_actor(self).map(|next, act, ctx| {
-            if let Some(n) = next {
-                act.run(n, ctx);
-            }
+        ctx.spawn(next.into_actor(self).map(|next, act, ctx| match next {
+            Some((n, CampaignStatus::Scheduled)) => act.schedule(n, ctx),
+            Some((n, _)) => act.run(n, ctx),
+            None => {}
         }));
     }
 }
@@ -196,6 +259,8 @@ impl Control for EngineControl {
 pub struct Recovered {
     /// The campaigns to run again.
     pub campaigns: Vec<Uuid>,
+    /// The campaigns waiting for their `scheduled_at`.
+    pub scheduled: Vec<Uuid>,
     /// Calls that were answered and are perhaps still up at the far end: each campaigncall
     /// and the dialog to end with a BYE.
     pub dialogs: Vec<(Uuid, DialogRecord)>,
@@ -317,7 +382,17 @@ pub async fn recover(store: &dyn Store) -> Result<Recovered, StoreError> {
         .into_iter()
         .map(|c| c.id)
         .collect();
-    Ok(Recovered { campaigns, dialogs })
+    let scheduled = docs
+        .with_status::<Campaign>(CampaignStatus::Scheduled.as_str())
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    Ok(Recovered {
+        campaigns,
+        scheduled,
+        dialogs,
+    })
 }
 
 /// Sends a BYE for each dialog a previous process left up, all at once, and logs how each
@@ -378,6 +453,11 @@ mod tests {
             retry_dispositions: Vec::new(),
             backoff: 1.0,
             dnclist_ids: Vec::new(),
+            call_window: None,
+            timezone: String::new(),
+            sources: Vec::new(),
+            source_strategy: Default::default(),
+            retry_at: Vec::new(),
             tm_create: String::new(),
             tm_update: String::new(),
             tm_delete: String::new(),

@@ -1,5 +1,5 @@
 //! Running campaigns: one [`actor::CampaignActor`] per running campaign, one call actor per
-//! dial attempt, and the pure decisions they ask (`pacing`, `retry`).
+//! dial attempt, and the pure decisions they ask (`pacing`, `retry`, `window`, `caller_id`, `zones`).
 
 use crate::domain::CampaignStatus;
 use uuid::Uuid;
@@ -19,10 +19,43 @@ impl Control for NoEngine {
 }
 
 pub mod actor;
+pub mod board;
+pub mod caller_id;
 pub mod engine;
+mod nanp;
 pub mod pacing;
 pub mod retry;
 pub mod stats;
+pub mod window;
+pub mod zones;
+
+/// The clock call windows and schedules are read on: the system clock moved by a fixed
+/// offset (`[campaign] clock_offset_s`, 0 in production). Tests and rehearsals set the offset
+/// to see tomorrow morning's windows open now; the SIP timers and the stored `tm_*` times
+/// keep the real clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Clock {
+    offset_ms: i64,
+}
+
+impl Clock {
+    /// The system clock moved by `offset_s` seconds.
+    pub fn offset_by(offset_s: i64) -> Clock {
+        Clock {
+            offset_ms: offset_s.saturating_mul(1000),
+        }
+    }
+
+    /// Now, on this clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + chrono::Duration::milliseconds(self.offset_ms)
+    }
+
+    /// Now, in unix ms on this clock.
+    pub fn now_ms(&self) -> i64 {
+        self.now().timestamp_millis()
+    }
+}
 
 use crate::health::NodeHealth;
 use crate::sip::transport::EndpointHandle;
@@ -49,6 +82,10 @@ pub struct Deps {
     pub call_arbiters: Vec<actix::ArbiterHandle>,
     /// Round-robin position in `call_arbiters`.
     pub next_arbiter: std::sync::atomic::AtomicUsize,
+    /// The clock windows and schedules are read on.
+    pub clock: Clock,
+    /// What each running campaign's last look at its limits found (for `/eligibility`).
+    pub board: Arc<board::CampaignBoard>,
 }
 
 impl Deps {

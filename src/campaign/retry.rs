@@ -47,6 +47,27 @@ pub fn after_attempt(
     TargetNext::RetryAt(now_ms + wait as i64)
 }
 
+/// A retry moved to the first of the outplan's `retry_at` local times (in `zone`, the
+/// callee's) at or after the time its interval gave; anything else unchanged.
+pub fn at_local_time(
+    next: TargetNext,
+    times: &[chrono::NaiveTime],
+    zone: chrono_tz::Tz,
+) -> TargetNext {
+    match next {
+        TargetNext::RetryAt(at) if !times.is_empty() => {
+            let Some(earliest) = chrono::DateTime::from_timestamp_millis(at) else {
+                return next;
+            };
+            TargetNext::RetryAt(
+                super::window::next_local_time(times, zone, earliest)
+                    .map_or(at, |t| t.timestamp_millis()),
+            )
+        }
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +90,11 @@ mod tests {
             retry_dispositions: Vec::new(),
             backoff: 1.0,
             dnclist_ids: Vec::new(),
+            call_window: None,
+            timezone: String::new(),
+            sources: Vec::new(),
+            source_strategy: Default::default(),
+            retry_at: Vec::new(),
             tm_create: String::new(),
             tm_update: String::new(),
             tm_delete: String::new(),
@@ -144,6 +170,26 @@ mod tests {
         assert_eq!(
             after_attempt(&o, [3, 0, 0, 0, 0], p, Disposition::NoAnswer, 0),
             TargetNext::RetryAt(240_000)
+        );
+    }
+
+    #[test]
+    fn a_retry_waits_for_the_next_local_call_back_time() {
+        let five = [chrono::NaiveTime::from_hms_opt(17, 0, 0).expect("time")];
+        let tokyo = chrono_tz::Asia::Tokyo;
+        // 2026-06-10 01:00 UTC is 10:00 in Tokyo: back at 17:00 there, 08:00 UTC.
+        let at = 1_781_053_200_000;
+        assert_eq!(
+            at_local_time(TargetNext::RetryAt(at), &five, tokyo),
+            TargetNext::RetryAt(at + 7 * 3_600_000)
+        );
+        assert_eq!(
+            at_local_time(TargetNext::RetryAt(at), &[], tokyo),
+            TargetNext::RetryAt(at)
+        );
+        assert_eq!(
+            at_local_time(TargetNext::Done("fail"), &five, tokyo),
+            TargetNext::Done("fail")
         );
     }
 

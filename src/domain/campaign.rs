@@ -15,6 +15,8 @@ pub enum CampaignStatus {
     Stopping,
     /// Every target is done and `end_handle` was `stop`.
     Finished,
+    /// Asked to run before its `scheduled_at`: it starts itself then.
+    Scheduled,
 }
 
 impl CampaignStatus {
@@ -25,6 +27,7 @@ impl CampaignStatus {
             CampaignStatus::Run => "run",
             CampaignStatus::Stopping => "stopping",
             CampaignStatus::Finished => "finished",
+            CampaignStatus::Scheduled => "scheduled",
         }
     }
 
@@ -36,6 +39,7 @@ impl CampaignStatus {
             "run" | "running" => Some(CampaignStatus::Run),
             "stopping" => Some(CampaignStatus::Stopping),
             "finished" => Some(CampaignStatus::Finished),
+            "scheduled" => Some(CampaignStatus::Scheduled),
             _ => None,
         }
     }
@@ -118,6 +122,16 @@ pub struct Campaign {
     /// default list, which always applies.
     #[serde(default)]
     pub dnclist_ids: Vec<Uuid>,
+    /// ringmaster adds: a run requested before this instant waits for it (`scheduled`).
+    #[serde(default)]
+    pub scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// ringmaster adds: the campaign stops dialing at this instant.
+    #[serde(default)]
+    pub end_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// ringmaster adds: why the campaign last stopped by itself (`end_at`), or what it waits
+    /// for (`scheduled_at`); empty otherwise.
+    #[serde(default)]
+    pub status_reason: String,
     /// Created.
     pub tm_create: String,
     /// Last changed.

@@ -68,6 +68,10 @@ pub struct Campaigncall {
     pub result: String,
     /// Caller id.
     pub source: Address,
+    /// ringmaster adds: the caller id this attempt's INVITE carried (picked from the
+    /// outplan's `sources`, or its `source`).
+    #[serde(default)]
+    pub caller_id: String,
     /// Who was dialed.
     pub destination: Address,
     /// The destination slot dialed.
@@ -145,6 +149,7 @@ impl Campaigncall {
             status: CallStatus::Dialing,
             result: String::new(),
             source: outplan.source.clone(),
+            caller_id: outplan.source.kind.target(),
             destination: destination.clone(),
             destination_index: slot as u32,
             try_count,

@@ -2,6 +2,7 @@
 
 pub mod address;
 pub mod agent;
+pub mod call_window;
 pub mod campaign;
 pub mod campaigncall;
 mod disposition;
@@ -17,6 +18,7 @@ pub mod time;
 
 pub use address::{Address, AddressKind, Dialable, Text};
 pub use agent::{Agent, Availability, RingMethod, Username};
+pub use call_window::{CallWindow, SourceStrategy};
 pub use campaign::{Action, Campaign, CampaignStatus, CampaignType, EndHandle};
 pub use campaigncall::{CallStatus, Campaigncall};
 pub use disposition::{Disposition, HangupBy};

@@ -84,6 +84,13 @@ pub struct Target {
     /// `try_count_0` .. `try_count_4`.
     #[serde(flatten)]
     pub tries: TryCounts,
+    /// ringmaster adds: the callee's IANA zone as given (empty: derived from the number).
+    #[serde(default)]
+    pub timezone: String,
+    /// ringmaster adds: the zones the call window must be open in: the given `timezone`, or
+    /// those of `destination_0`'s country or area code (empty: the outplan's `timezone`).
+    #[serde(default)]
+    pub zones: Vec<chrono_tz::Tz>,
     /// Created.
     pub tm_create: String,
     /// Last changed.

@@ -1,5 +1,6 @@
 //! Outplan: how and when to dial (caller id, dial timeout, retry counts and interval).
 
+use super::call_window::{CallWindow, SourceStrategy};
 use super::{Address, Disposition};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -43,6 +44,24 @@ pub struct Outplan {
     /// default list, which always applies.
     #[serde(default)]
     pub dnclist_ids: Vec<Uuid>,
+    /// ringmaster adds: the local hours, days and holidays a callee may be called (none:
+    /// any time).
+    #[serde(default)]
+    pub call_window: Option<CallWindow>,
+    /// ringmaster adds: the IANA zone of callees whose zone is neither given nor derived from
+    /// their number (empty: UTC).
+    #[serde(default)]
+    pub timezone: String,
+    /// ringmaster adds: caller ids to pick from for each call (empty: `source` alone).
+    #[serde(default)]
+    pub sources: Vec<Address>,
+    /// ringmaster adds: how a caller id is picked from `sources`.
+    #[serde(default)]
+    pub source_strategy: SourceStrategy,
+    /// ringmaster adds: local times (`HH:MM`, in the callee's zone) retries are moved to: a
+    /// retry is due at the first of them once `try_interval` has passed (empty: at once).
+    #[serde(default)]
+    pub retry_at: Vec<String>,
     /// Created.
     pub tm_create: String,
     /// Last changed.

@@ -238,6 +238,8 @@ mod tests {
             result: String::new(),
             destinations: Destinations::default(),
             tries: TryCounts::default(),
+            timezone: String::new(),
+            zones: Vec::new(),
             tm_create: String::new(),
             tm_update: String::new(),
             tm_delete: String::new(),

@@ -216,6 +216,17 @@ pub struct TargetCounts {
     pub due: u64,
 }
 
+/// An outdial's waiting targets by why they wait, for `/eligibility`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WaitingTargets {
+    /// Waiting for their call window's next opening (`next_at` in the future).
+    pub window: u64,
+    /// Waiting for a retry interval (or a retry's local time) to pass.
+    pub retry: u64,
+    /// Due now, counted by their zones (IANA names joined by `,`; empty: none derived).
+    pub due_by_zones: Vec<(String, u64)>,
+}
+
 /// What happens to a target once an attempt ends.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TargetNext {
@@ -373,6 +384,16 @@ pub enum WriteOp {
         /// When.
         at: String,
     },
+    /// A waiting target's call window is closed: it waits until `until_ms` (unix ms, the
+    /// window's next opening), with no try used, marked as waiting for its window.
+    Defer {
+        /// The target.
+        target_id: Uuid,
+        /// Unix ms.
+        until_ms: i64,
+        /// When.
+        at: String,
+    },
 }
 
 impl WriteOp {
@@ -478,6 +499,8 @@ pub trait Store: Commits {
     ) -> StoreResult<(Vec<Target>, Option<DueCursor>)>;
     /// The outdial's targets by where they stand.
     async fn count_targets(&self, outdial: Uuid, now_ms: i64) -> StoreResult<TargetCounts>;
+    /// The outdial's waiting targets by why they wait at `now_ms`.
+    async fn waiting_targets(&self, outdial: Uuid, now_ms: i64) -> StoreResult<WaitingTargets>;
     /// Puts every done target of the outdial back to idle, due now, with no try counted and
     /// no result; returns how many. The caller makes sure no campaign dials the outdial.
     async fn reset_targets(&self, outdial: Uuid, at: &str) -> StoreResult<u64>;

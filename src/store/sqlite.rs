@@ -225,10 +225,25 @@ fn target_from_row(row: &SqliteRow) -> StoreResult<Target> {
         result: row.get("result"),
         destinations: json::<Destinations>(row.get::<&str, _>("destinations"))?,
         tries: TryCounts::from_array(tries),
+        timezone: row.get("timezone"),
+        zones: zones_from_text(row.get("zones")),
         tm_create: row.get("tm_create"),
         tm_update: row.get("tm_update"),
         tm_delete: row.get("tm_delete"),
     })
+}
+
+/// Zones as stored (IANA names joined by `,`); a name this build does not know is skipped.
+fn zones_from_text(text: &str) -> Vec<chrono_tz::Tz> {
+    text.split(',')
+        .filter(|n| !n.is_empty())
+        .filter_map(|n| n.parse().ok())
+        .collect()
+}
+
+/// Zones as stored.
+fn zones_text(zones: &[chrono_tz::Tz]) -> String {
+    zones.iter().map(|z| z.name()).collect::<Vec<_>>().join(",")
 }
 
 fn campaigncall_from_row(row: &SqliteRow) -> StoreResult<Campaigncall> {
@@ -250,6 +265,7 @@ fn campaigncall_from_row(row: &SqliteRow) -> StoreResult<Campaigncall> {
             .ok_or_else(|| StoreError::Corrupt(format!("campaigncall status {status:?}")))?,
         result: row.get("result"),
         source: json::<Address>(row.get::<&str, _>("source"))?,
+        caller_id: row.get("caller_id"),
         destination: json::<Address>(row.get::<&str, _>("destination"))?,
         destination_index: row.get::<i64, _>("destination_index") as u32,
         try_count: row.get::<i64, _>("try_count") as u32,
@@ -423,8 +439,8 @@ impl Store for SqliteStore {
             let done = sqlx::query(
                 "INSERT OR IGNORE INTO targets (id, customer_id, outdial_id, dedupe, name, detail, data, destinations,
                    status, result, next_at, try_count_0, try_count_1, try_count_2, try_count_3, try_count_4,
-                   tm_create, tm_update, tm_delete)
-                 SELECT ?, customer_id, ?, ?, ?, ?, ?, ?, ?, '', 0, ?, ?, ?, ?, ?, ?, ?, ? FROM documents
+                   tm_create, tm_update, tm_delete, timezone, zones)
+                 SELECT ?, customer_id, ?, ?, ?, ?, ?, ?, ?, '', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM documents
                  WHERE kind = 'outdial' AND id = ?",
             )
             .bind(t.id.to_string())
@@ -443,6 +459,8 @@ impl Store for SqliteStore {
             .bind(&t.tm_create)
             .bind(&t.tm_update)
             .bind(&t.tm_delete)
+            .bind(&t.timezone)
+            .bind(zones_text(&t.zones))
             .bind(t.outdial_id.to_string())
             .execute(&mut *tx)
             .await?;
@@ -580,9 +598,42 @@ impl Store for SqliteStore {
         Ok(counts)
     }
 
+    async fn waiting_targets(&self, outdial: Uuid, now_ms: i64) -> StoreResult<WaitingTargets> {
+        let rows = sqlx::query(
+            "SELECT next_at > ? AS later, wait, CASE WHEN next_at > ? THEN '' ELSE zones END AS z,
+               COUNT(*) AS n
+             FROM targets
+             WHERE outdial_id = ? AND deleted = 0 AND status = 'idle' AND result = ''
+             GROUP BY later, wait, z",
+        )
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(outdial.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut waiting = WaitingTargets::default();
+        for row in rows {
+            let later: bool = row.try_get("later")?;
+            let wait: &str = row.try_get("wait")?;
+            let n = row.try_get::<i64, _>("n")? as u64;
+            match (later, wait) {
+                (true, "window") => waiting.window += n,
+                (true, _) => waiting.retry += n,
+                (false, _) => {
+                    let zones: String = row.try_get("z")?;
+                    match waiting.due_by_zones.iter_mut().find(|(z, _)| *z == zones) {
+                        Some((_, count)) => *count += n,
+                        None => waiting.due_by_zones.push((zones, n)),
+                    }
+                }
+            }
+        }
+        Ok(waiting)
+    }
+
     async fn reset_targets(&self, outdial: Uuid, at: &str) -> StoreResult<u64> {
         let done = sqlx::query(
-            "UPDATE targets SET status = 'idle', result = '', next_at = 0, try_count_0 = 0,
+            "UPDATE targets SET status = 'idle', result = '', next_at = 0, wait = '', try_count_0 = 0,
                try_count_1 = 0, try_count_2 = 0, try_count_3 = 0, try_count_4 = 0, tm_update = ?
              WHERE outdial_id = ? AND deleted = 0 AND status = 'done'",
         )
@@ -970,6 +1021,8 @@ mod tests {
                     ..Default::default()
                 },
                 tries: TryCounts::default(),
+                timezone: String::new(),
+                zones: Vec::new(),
                 tm_create: now.clone(),
                 tm_update: now.clone(),
                 tm_delete: time::NEVER.into(),
@@ -1014,6 +1067,7 @@ mod tests {
                 status: CallStatus::Dialing,
                 result: String::new(),
                 source: Address::default(),
+                caller_id: String::new(),
                 destination: Address::tel("+15550110001".parse().expect("E.164")),
                 destination_index: 0,
                 try_count,

@@ -300,6 +300,7 @@ async fn campaigncalls_written_by_the_engine_are_listed_for_their_customer_only(
         status: CallStatus::Dialing,
         result: String::new(),
         source: Address::default(),
+        caller_id: String::new(),
         destination: Address::tel("+15551234567".parse().expect("E.164")),
         destination_index: 0,
         try_count: 1,

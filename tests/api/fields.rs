@@ -156,7 +156,6 @@ async fn fields_the_api_does_not_support_are_refused_by_name() {
     let (outplan, outdial, _, _) = references(&a).await;
     let base = json!({"outplan_id": outplan, "outdial_id": outdial});
     for (field, value) in [
-        ("scheduled_at", json!("2026-03-01T09:00:00-05:00")),
         (
             "number_pool",
             json!(["11111111-1111-1111-1111-111111111111"]),
@@ -187,10 +186,10 @@ async fn fields_the_api_does_not_support_are_refused_by_name() {
         .invalid("variables: not supported");
     a.post(
         &format!("/outdials/{outdial}/targets"),
-        &json!({"destination_0": "+15559876543", "timezone": "UTC"}),
+        &json!({"destination_0": "+15559876543", "priority": 1}),
     )
     .await
-    .invalid("timezone: not supported");
+    .invalid("priority: not supported");
 
     let c = a.post("/campaigns", &base).await.ok();
     let id = c["id"].as_str().unwrap_or_default();

@@ -213,6 +213,7 @@ async fn call_pressing(app: &TestApp, campaign: &Value, phone: &str, key: char) 
         status: CallStatus::Dialing,
         result: String::new(),
         source: Address::default(),
+        caller_id: String::new(),
         destination: Address::tel(phone.parse().expect("E.164")),
         destination_index: 0,
         try_count: 1,

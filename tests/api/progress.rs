@@ -31,6 +31,7 @@ async fn answered(app: &TestApp, campaign: &Value, target: &Value) {
         status: CallStatus::Dialing,
         result: String::new(),
         source: Address::default(),
+        caller_id: String::new(),
         destination: Address::tel("+15551234567".parse().expect("E.164")),
         destination_index: 0,
         try_count: 1,

@@ -16,7 +16,7 @@
 //! before is always seen.
 //!
 //! Within a batch the writes are applied by kind — begins, opt-outs, exhausted targets,
-//! answers, ends —
+//! deferred targets, answers, ends —
 //! which keeps their meaning: a write never depends on a later one of an earlier kind (an
 //! attempt's answer and end are only sent once its begin is committed, and a target is begun
 //! again only once the end of its last attempt is committed and read back).
@@ -196,10 +196,11 @@ static CLAIM: Bulk = Bulk::new(
 static INSERT_CALLS: Bulk = Bulk::new(
     "id, customer_id, campaign_id, outplan_id, outdial_id, outdial_target_id, queue_id,
      reference_type, reference_id, sip_call_id, status, result, source, destination,
-     destination_index, try_count, tm_create, tm_update, tm_delete",
+     destination_index, try_count, tm_create, tm_update, tm_delete, caller_id",
     "INSERT OR FAIL INTO campaigncalls (id, customer_id, campaign_id, outplan_id, outdial_id,
        outdial_target_id, queue_id, reference_type, reference_id, sip_call_id, status, result,
-       source, destination, destination_index, try_count, tm_create, tm_update, tm_delete)
+       source, destination, destination_index, try_count, tm_create, tm_update, tm_delete,
+       caller_id)
      SELECT * FROM v WHERE v.id IS NOT NULL",
 );
 
@@ -261,8 +262,16 @@ static END_TARGETS: Bulk = Bulk::new(
     "UPDATE OR FAIL targets SET status = v.status, result = v.result, next_at = v.next_at,
        try_count_0 = try_count_0 - (v.refund = 0), try_count_1 = try_count_1 - (v.refund = 1),
        try_count_2 = try_count_2 - (v.refund = 2), try_count_3 = try_count_3 - (v.refund = 3),
-       try_count_4 = try_count_4 - (v.refund = 4), tm_update = v.at
+       try_count_4 = try_count_4 - (v.refund = 4), wait = '', tm_update = v.at
      FROM v WHERE targets.id = v.id",
+);
+
+/// A waiting target whose call window is closed waits for its next opening, with no try
+/// used (only if it is still waiting as the dialer read it).
+static DEFER: Bulk = Bulk::new(
+    "id, next_at, at",
+    "UPDATE OR FAIL targets SET next_at = v.next_at, wait = 'window', tm_update = v.at
+     FROM v WHERE targets.id = v.id AND targets.status = 'idle' AND targets.deleted = 0",
 );
 
 /// Applies `ops` on `conn` (inside the caller's transaction); whether each took effect.
@@ -271,6 +280,7 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
     let mut begins: Vec<(usize, usize, &Campaigncall)> = Vec::new();
     let mut claims = Rows::new(&CLAIM);
     let mut exhausted = Rows::new(&EXHAUST);
+    let mut deferred = Rows::new(&DEFER);
     let mut dnc = Rows::new(&DNC_HITS);
     let mut opt_outs = Rows::new(&OPT_OUT);
     let mut default_lists = Rows::new(&DEFAULT_LIST);
@@ -337,6 +347,11 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
             WriteOp::Exhausted { target_id, at } => {
                 exhausted.push([(*target_id).into(), at.as_str().into()])
             }
+            WriteOp::Defer {
+                target_id,
+                until_ms,
+                at,
+            } => deferred.push([(*target_id).into(), (*until_ms).into(), at.as_str().into()]),
             WriteOp::Answered {
                 campaigncall_id,
                 dialog,
@@ -428,6 +443,7 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
         default_lists,
         opt_outs,
         exhausted,
+        deferred,
         answered,
         ends,
         end_targets,
@@ -475,7 +491,7 @@ fn claimed_targets(rows: Vec<SqliteRow>) -> StoreResult<FastSet<Uuid>> {
     Ok(claimed)
 }
 
-fn campaigncall_row(c: &Campaigncall) -> StoreResult<[Cell; 19]> {
+fn campaigncall_row(c: &Campaigncall) -> StoreResult<[Cell; 20]> {
     Ok([
         c.id.into(),
         c.customer_id.into(),
@@ -496,5 +512,6 @@ fn campaigncall_row(c: &Campaigncall) -> StoreResult<[Cell; 19]> {
         c.tm_create.as_str().into(),
         c.tm_update.as_str().into(),
         c.tm_delete.as_str().into(),
+        c.caller_id.as_str().into(),
     ])
 }

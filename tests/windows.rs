@@ -1,0 +1,294 @@
+//! Call windows, caller-id pools and scheduling end to end: `ringmaster serve` with SIPp as the
+//! trunk (`uas_by_number.xml`, every message logged with `-trace_msg`). A target whose window
+//! is closed is not sent an INVITE until the clock opens it (the clock moved with
+//! `[campaign] clock_offset_s`); the INVITEs' From headers carry the outplan's caller ids as
+//! its strategy picks them; a campaign run before its `scheduled_at` starts itself then, also
+//! after a restart.
+
+#[path = "campaign/helpers.rs"]
+#[allow(dead_code)] // the helpers serve several test binaries
+mod helpers;
+
+use chrono::{TimeZone, Utc};
+use helpers::{campaign, free_port, header, sipp_received, sipp_scenario, Server};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// The Request-URI user and the From URI user of each INVITE SIPp received.
+fn invites(dir: &std::path::Path) -> Vec<(String, String)> {
+    sipp_received(dir)
+        .iter()
+        .filter_map(|m| {
+            let callee = m
+                .strip_prefix("INVITE sip:")?
+                .split('@')
+                .next()?
+                .to_string();
+            let from = header(m, "From")?;
+            let user = from.split("sip:").nth(1)?.split('@').next()?.to_string();
+            Some((callee, user))
+        })
+        .collect()
+}
+
+fn invited(dir: &std::path::Path, number: &str) -> bool {
+    invites(dir).iter().any(|(callee, _)| callee == number)
+}
+
+/// A server whose campaign clock runs `offset_s` seconds ahead of the real one.
+fn server_with_clock(dir: &std::path::Path, trunk: SocketAddr, offset_s: i64) -> Server {
+    let mut s = Server {
+        proc: None,
+        api: SocketAddr::from(([127, 0, 0, 1], free_port())),
+        config: dir.join("ringmaster.toml"),
+    };
+    s.configure(trunk, 5, &helpers::Extra::default());
+    let mut text = std::fs::read_to_string(&s.config).expect("config");
+    text.push_str(&format!("\n[campaign]\nclock_offset_s = {offset_s}\n"));
+    std::fs::write(&s.config, text).expect("write config");
+    s.restart();
+    s
+}
+
+#[test]
+fn a_target_outside_its_window_is_not_invited_until_the_clock_opens_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sipp, trunk) = sipp_scenario(dir.path(), "uas_by_number.xml", &["-trace_msg"]);
+    // The campaign clock reads 08:59:52 in New York (EDT) eight seconds before 09:00 there,
+    // when the window opens; London is then at 13:59, inside it.
+    let lead = Duration::from_secs(8);
+    let opening = Utc
+        .with_ymd_and_hms(2026, 6, 10, 13, 0, 0)
+        .single()
+        .expect("a time");
+    let opens_at = Instant::now() + lead;
+    // Rounded down to whole seconds: the window opens at `opens_at` or up to a second after.
+    let offset_s =
+        (opening - Utc::now()).num_milliseconds().div_euclid(1000) - lead.as_secs() as i64;
+    let s = server_with_clock(dir.path(), trunk, offset_s);
+    let new_york = "+12125550101"; // area code 212: America/New_York, derived
+    let london = "+442079460958"; // +44: Europe/London
+    let outplan = json!({"name": "daytime", "dial_timeout": 2000, "max_try_count_0": 1,
+                         "source": {"type": "tel", "target": "+15551230000"},
+                         "call_window": {"start": "09:00", "end": "21:00"}});
+    let (id, outdial, targets) = campaign(&s, outplan, &[&[new_york], &[london]], json!({}));
+    s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !invited(dir.path(), london) {
+        assert!(Instant::now() < deadline, "London was never called");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        Instant::now() < opens_at,
+        "too slow to test before the opening"
+    );
+    let e = s.ok("GET", &format!("/v1.0/campaigns/{id}/eligibility"), None);
+    assert_eq!(e["outside_window"], 1, "{e}");
+    // Nothing for New York until 09:00 there.
+    while Instant::now() + Duration::from_millis(300) < opens_at {
+        assert!(
+            !invited(dir.path(), new_york),
+            "New York was called before its window opened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let deadline = opens_at + Duration::from_secs(8);
+    while !invited(dir.path(), new_york) {
+        assert!(
+            Instant::now() < deadline,
+            "New York was not called once its window opened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.wait_status(&id, "finished", Duration::from_secs(30));
+    // The wait used no try: the one attempt is the call placed after the opening.
+    let t = s.ok(
+        "GET",
+        &format!("/v1.0/outdials/{outdial}/targets/{}", targets[0]),
+        None,
+    );
+    assert_eq!(
+        (t["try_count_0"].as_u64(), t["result"].as_str()),
+        (Some(1), Some("success"))
+    );
+    assert_eq!(t["zones"], json!(["America/New_York"]));
+}
+
+/// The caller id each campaigncall of a campaign recorded, in the order they were placed, and
+/// by the number dialed.
+fn caller_ids(s: &Server, campaign: &str) -> (Vec<String>, HashMap<String, String>) {
+    let mut calls = s.campaigncalls(campaign);
+    calls.sort_by(|a, b| {
+        let key = |c: &Value| c["tm_create"].as_str().unwrap_or("").to_string();
+        key(a).cmp(&key(b))
+    });
+    let ordered = calls
+        .iter()
+        .map(|c| c["caller_id"].as_str().unwrap_or("").to_string())
+        .collect();
+    let by_number = calls
+        .iter()
+        .map(|c| {
+            (
+                c["destination"]["target"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                c["caller_id"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    (ordered, by_number)
+}
+
+#[test]
+fn invites_carry_the_caller_ids_the_outplans_strategy_picks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sipp, trunk) = sipp_scenario(dir.path(), "uas_by_number.xml", &["-trace_msg"]);
+    let s = Server::start(dir.path(), trunk, 1);
+    let tel = |n: &str| json!({"type": "tel", "target": n});
+    let (a, b, c) = ("+15557770001", "+15557770002", "+15557770003");
+    let round = json!({"name": "pool", "dial_timeout": 2000, "max_try_count_0": 1,
+                       "source": tel("+15551230000"),
+                       "sources": [tel(a), tel(b), tel(c)], "source_strategy": "round_robin"});
+    let numbers = [
+        "+15550120001",
+        "+15550120002",
+        "+15550120003",
+        "+15550120004",
+    ];
+    let targets: Vec<&[&str]> = numbers.iter().map(std::slice::from_ref).collect();
+    let (first, _, _) = campaign(&s, round, &targets, json!({}));
+    let (ny, chicago) = ("+12125550000", "+13125550000");
+    let local = json!({"name": "local", "dial_timeout": 2000, "max_try_count_0": 1,
+                       "source": tel("+15551230000"),
+                       "sources": [tel(ny), tel(chicago)], "source_strategy": "local_presence"});
+    let callees = [
+        "+13125550177",
+        "+12125550177",
+        "+13125550178",
+        "+14155550177",
+    ];
+    let targets: Vec<&[&str]> = callees.iter().map(std::slice::from_ref).collect();
+    let (second, _, _) = campaign(&s, local, &targets, json!({}));
+    for id in [&first, &second] {
+        s.ok(
+            "PUT",
+            &format!("/v1.0/campaigns/{id}/status"),
+            Some(json!({"status": "run"})),
+        );
+        s.wait_status(id, "finished", Duration::from_secs(60));
+    }
+    let (ordered, mut recorded) = caller_ids(&s, &first);
+    assert_eq!(ordered, [a, b, c, a]);
+    let (_, second_recorded) = caller_ids(&s, &second);
+    assert_eq!(second_recorded[callees[0]], chicago);
+    assert_eq!(second_recorded[callees[1]], ny);
+    assert_eq!(second_recorded[callees[2]], chicago);
+    // 415 has no local source: round robin, whose fourth turn is the second source.
+    assert_eq!(second_recorded[callees[3]], chicago);
+    recorded.extend(second_recorded);
+    // Each INVITE's From is the caller id its attempt recorded.
+    let seen = invites(dir.path());
+    assert_eq!(seen.len(), 8, "{seen:?}");
+    for (callee, from) in seen {
+        assert_eq!(recorded.get(&callee), Some(&from), "INVITE to {callee}");
+    }
+}
+
+#[test]
+fn a_scheduled_campaign_starts_itself_at_its_time_even_after_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sipp, trunk) = sipp_scenario(dir.path(), "uas_by_number.xml", &["-trace_msg"]);
+    let mut s = Server::start(dir.path(), trunk, 5);
+    let outplan = json!({"name": "later", "dial_timeout": 2000, "max_try_count_0": 1,
+                         "source": {"type": "tel", "target": "+15551230000"}});
+    let number = "+15550130001";
+    let lead = Duration::from_secs(6);
+    let starts_at = Instant::now() + lead;
+    let at = Utc::now() + chrono::Duration::from_std(lead).expect("a duration");
+    let (id, _, _) = campaign(
+        &s,
+        outplan,
+        &[&[number]],
+        json!({"scheduled_at": at.to_rfc3339()}),
+    );
+    let run = s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    assert_eq!(run["status"], "scheduled");
+    let e = s.ok("GET", &format!("/v1.0/campaigns/{id}/eligibility"), None);
+    assert_eq!(e["scheduled"], 1, "{e}");
+    // A restart keeps the appointment.
+    s.stop();
+    s.restart();
+    let c = s.ok("GET", &format!("/v1.0/campaigns/{id}"), None);
+    assert_eq!(c["status"], "scheduled", "{c}");
+    while Instant::now() + Duration::from_millis(300) < starts_at {
+        assert!(
+            !invited(dir.path(), number),
+            "called before the campaign's scheduled_at"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let deadline = starts_at + Duration::from_secs(8);
+    while !invited(dir.path(), number) {
+        assert!(
+            Instant::now() < deadline,
+            "the scheduled campaign never called"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stats = s.wait_status(&id, "finished", Duration::from_secs(30));
+    assert_eq!(stats["attempts"], 1, "{stats}");
+}
+
+#[test]
+fn a_campaign_stops_dialing_at_its_end_at_and_says_why() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sipp, trunk) = sipp_scenario(dir.path(), "uas_by_number.xml", &["-trace_msg"]);
+    // One call a second: twenty targets would take twenty seconds.
+    let s = Server::start(dir.path(), trunk, 1);
+    let outplan = json!({"name": "until", "dial_timeout": 2000, "max_try_count_0": 1,
+                         "source": {"type": "tel", "target": "+15551230000"}});
+    let numbers: Vec<String> = (1..=20).map(|i| format!("+1555014{i:04}")).collect();
+    let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    let targets: Vec<&[&str]> = numbers.iter().map(std::slice::from_ref).collect();
+    let end = Utc::now() + chrono::Duration::seconds(4);
+    let ends_at = Instant::now() + Duration::from_secs(4);
+    let (id, _, _) = campaign(&s, outplan, &targets, json!({"end_at": end.to_rfc3339()}));
+    s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    // Meanwhile the trunk's one call a second is what holds the other targets back.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let e = s.ok("GET", &format!("/v1.0/campaigns/{id}/eligibility"), None);
+        if e["cps"].as_u64().is_some_and(|n| n > 0) {
+            assert_eq!(e["dialable_now"], 0, "{e}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never held by cps: {e}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let stats = s.wait_status(&id, "stop", Duration::from_secs(20));
+    assert!(Instant::now() >= ends_at, "stopped before end_at: {stats}");
+    let c = s.ok("GET", &format!("/v1.0/campaigns/{id}"), None);
+    assert_eq!(c["status_reason"], "end_at", "{c}");
+    let placed = invites(dir.path()).len();
+    assert!((2..=6).contains(&placed), "{placed} calls before end_at");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(invites(dir.path()).len(), placed, "a call after end_at");
+    let e = s.ok("GET", &format!("/v1.0/campaigns/{id}/eligibility"), None);
+    assert_eq!(e["dialable_now"].as_u64(), Some(20 - placed as u64), "{e}");
+}
