@@ -31,6 +31,43 @@ pub struct Settings {
     /// How logs are written.
     #[serde(default)]
     pub log: LogSettings,
+    /// Dial modes: the safe harbour, the abandon lock-out and window.
+    #[serde(default)]
+    pub dialing: DialingSettings,
+}
+
+/// `[dialing]`: what keeps power and predictive dialing within the abandon rules.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialingSettings {
+    /// In power and predictive mode, a callee answered with no agent this long after the
+    /// answer hears the safe-harbour message and is hung up (disposition `abandoned`).
+    pub safe_harbour_ms: u64,
+    /// The safe-harbour message, spoken (text to speech) unless `safe_harbour_audio` is set.
+    pub safe_harbour_text: String,
+    /// The safe-harbour message as an audio file or URL (as `play` takes), instead of text.
+    pub safe_harbour_audio: Option<String>,
+    /// A number that had an abandoned call is not dialed again for this long.
+    pub abandon_lockout_hours: u64,
+    /// The rolling window over which predictive pacing measures the abandon rate.
+    pub abandon_window_minutes: u64,
+    /// Predictive pacing keeps this many standard deviations of the agents expected free in
+    /// reserve (higher: fewer abandoned calls, more agent idle time).
+    pub predictive_safety: f64,
+}
+
+impl Default for DialingSettings {
+    fn default() -> Self {
+        DialingSettings {
+            safe_harbour_ms: 2000,
+            safe_harbour_text:
+                "Sorry, all our agents are busy. We will call you again later. Goodbye.".into(),
+            safe_harbour_audio: None,
+            abandon_lockout_hours: 72,
+            abandon_window_minutes: 60,
+            predictive_safety: crate::campaign::predictive::DEFAULT_SAFETY,
+        }
+    }
 }
 
 /// `[log]`: how logs are written to stderr (`RINGMASTER_LOG` sets which, e.g. `info`).
@@ -418,7 +455,10 @@ impl Settings {
             let Some((section, key)) = rest.split_once('_') else {
                 continue;
             };
-            if !matches!(section, "sip" | "api" | "database" | "media" | "log") {
+            if !matches!(
+                section,
+                "sip" | "api" | "database" | "media" | "log" | "dialing"
+            ) {
                 continue;
             }
             let parsed = format!("v = {value}")

@@ -8,7 +8,7 @@ use super::error::ApiError;
 use super::fields::{Fields, Known, READ_ONLY};
 use super::ApiState;
 use crate::domain::{
-    Campaign, CampaignStatus, CampaignType, EndHandle, Flow, Outdial, Outplan, Queue,
+    Campaign, CampaignStatus, CampaignType, DialMode, EndHandle, Flow, Outdial, Outplan, Queue,
 };
 use crate::flow;
 
@@ -17,7 +17,7 @@ const MAX_CONCURRENT: i64 = 100_000;
 
 /// What a campaign body may set: VoIPBIN's fields, the seed overview's `flow_id` and
 /// `source`, and ringmaster's `trunk` and `max_concurrent`.
-const WRITABLE: [&str; 15] = [
+const WRITABLE: [&str; 17] = [
     "name",
     "detail",
     "type",
@@ -33,6 +33,8 @@ const WRITABLE: [&str; 15] = [
     "trunk",
     "max_concurrent",
     "dnclist_ids",
+    "dial_mode",
+    "abandon_rate_cap",
 ];
 
 /// The read-only fields of a campaign's answers; `status` is set through a `PUT`, never by
@@ -73,6 +75,8 @@ pub const UPDATE: Known = Known {
         "trunk",
         "max_concurrent",
         "dnclist_ids",
+        "dial_mode",
+        "abandon_rate_cap",
         "status",
     ],
     read_only: &READ_ONLY_FIELDS,
@@ -179,6 +183,12 @@ pub async fn apply(state: &ApiState, c: &mut Campaign, f: &Fields) -> Result<(),
         "an integer, 0 (the trunk's limit) or more",
     )? {
         c.max_concurrent = v as u32;
+    }
+    if let Some(v) = f.parse::<DialMode>("dial_mode")? {
+        c.dial_mode = v;
+    }
+    if let Some(v) = f.float("abandon_rate_cap", 0.0..=100.0)? {
+        c.abandon_rate_cap = v;
     }
     for (field, id) in [("outplan_id", c.outplan_id), ("outdial_id", c.outdial_id)] {
         if id.is_nil() {

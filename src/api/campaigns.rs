@@ -57,6 +57,8 @@ fn new_campaign(customer: Uuid) -> Campaign {
         trunk: String::new(),
         max_concurrent: 0,
         dnclist_ids: Vec::new(),
+        dial_mode: Default::default(),
+        abandon_rate_cap: crate::domain::campaign::DEFAULT_ABANDON_RATE_CAP,
         tm_create: now_string(),
         tm_update: NEVER.into(),
         tm_delete: NEVER.into(),

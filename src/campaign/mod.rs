@@ -19,9 +19,12 @@ impl Control for NoEngine {
 }
 
 pub mod actor;
+pub mod dial_mode;
 pub mod engine;
 pub mod pacing;
+pub mod predictive;
 pub mod retry;
+pub mod simulator;
 pub mod stats;
 
 use crate::health::NodeHealth;
@@ -45,6 +48,10 @@ pub struct Deps {
     pub media: Arc<crate::call::actor::MediaDeps>,
     /// The node's queues, which answered calls join (`queue_join`).
     pub queues: Option<Arc<crate::queue::QueueRegistry>>,
+    /// The agents as they are now, which campaigns with a queue pace their dials by.
+    pub agents: Option<Arc<crate::agent::AgentBoard>>,
+    /// The safe harbour, the abandon window, predictive pacing's reserve.
+    pub dialing: crate::config::DialingSettings,
     /// The arbiters (threads) call actors are spread over, one per two cores.
     pub call_arbiters: Vec<actix::ArbiterHandle>,
     /// Round-robin position in `call_arbiters`.

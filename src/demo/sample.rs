@@ -171,6 +171,8 @@ pub async fn create(
         trunk: String::new(),
         max_concurrent: 0,
         dnclist_ids: Vec::new(),
+        dial_mode: Default::default(),
+        abandon_rate_cap: crate::domain::campaign::DEFAULT_ABANDON_RATE_CAP,
         tm_create: now.clone(),
         tm_update: now,
         tm_delete: time::NEVER.into(),

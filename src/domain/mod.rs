@@ -16,7 +16,7 @@ pub mod time;
 
 pub use address::{Address, AddressKind, Dialable, Text};
 pub use agent::{Agent, Availability, RingMethod, Username};
-pub use campaign::{Action, Campaign, CampaignStatus, CampaignType, EndHandle};
+pub use campaign::{Action, Campaign, CampaignStatus, CampaignType, DialMode, EndHandle};
 pub use campaigncall::{CallStatus, Campaigncall};
 pub use disposition::{Disposition, HangupBy};
 pub use dnclist::{DncNumber, DncSource, Dnclist};

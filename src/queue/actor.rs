@@ -89,6 +89,9 @@ pub struct Join {
     pub local_ip: IpAddr,
     /// Where the queue's news go.
     pub reply: Recipient<QueueNews>,
+    /// The safe harbour: a call no agent has answered by then leaves the queue, its offer
+    /// withdrawn, and is told [`QueueNews::Unreached`] (it kept its media to go on with).
+    pub agent_deadline: Option<Instant>,
 }
 
 /// The queue's document as stored now: its settings apply from now on.
@@ -735,6 +738,20 @@ impl Handler<Join> for QueueActor {
                 stage: Stage::Waiting,
             },
         );
+        if let Some(deadline) = join.agent_deadline {
+            let call = join.call;
+            ctx.run_later(deadline.saturating_duration_since(Instant::now()), move |act, _| {
+                let waiting = act.calls.get(&call).is_some_and(|h| {
+                    matches!(h.stage, Stage::Waiting | Stage::Ringing { .. })
+                });
+                if waiting {
+                    tracing::info!(queue = %act.queue.id, %call, "call abandoned: no agent within the safe-harbour time");
+                    act.unreached(call, "no agent within the safe-harbour time");
+                    act.persist();
+                    act.publish();
+                }
+            });
+        }
         self.persist();
         self.route(ctx);
     }

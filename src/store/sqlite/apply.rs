@@ -23,7 +23,7 @@
 
 use super::{hangup_str, to_json};
 use crate::domain::{dnclist, AddressKind, Campaigncall, Disposition, Dnclist};
-use crate::fast::FastSet;
+use crate::fast::{FastMap, FastSet};
 use crate::store::{target_status_after, try_given_back, StoreError, StoreResult, WriteOp};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
@@ -214,6 +214,17 @@ static DNC_HITS: Bulk = Bulk::new(
          AND (d.expire_at IS NULL OR d.expire_at > v.now))",
 );
 
+/// Of the begins just claimed, those whose number had an abandoned call of the same customer
+/// ended after `since` (the lock-out's start): each one's last such call. One probe of the
+/// partial index of abandoned calls per begin.
+static LOCKOUT_HITS: Bulk = Bulk::new(
+    "id, customer_id, number, since",
+    "SELECT v.id, max(c.tm_update) FROM v JOIN campaigncalls c INDEXED BY campaigncalls_abandoned
+       ON c.customer_id = v.customer_id AND json_extract(c.destination, '$.target') = v.number
+       AND c.disposition = 'abandoned' AND c.tm_update > v.since
+     WHERE v.id IS NOT NULL GROUP BY v.id",
+);
+
 /// A number the callee asked to be taken off: onto the customer's default list for good.
 static OPT_OUT: Bulk = Bulk::new(
     "list_id, customer_id, number, at",
@@ -266,12 +277,23 @@ static END_TARGETS: Bulk = Bulk::new(
 );
 
 /// Applies `ops` on `conn` (inside the caller's transaction); whether each took effect.
-pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> StoreResult<Vec<bool>> {
+/// `lockout_ms` (0: none): a begin whose number had an abandoned call that recent is not
+/// dialed; its target waits, its try given back, until the lock-out is over.
+pub(super) async fn apply(
+    conn: &mut SqliteConnection,
+    ops: &[WriteOp],
+    lockout_ms: i64,
+) -> StoreResult<Vec<bool>> {
     let mut applied = vec![true; ops.len()];
     let mut begins: Vec<(usize, usize, &Campaigncall)> = Vec::new();
     let mut claims = Rows::new(&CLAIM);
     let mut exhausted = Rows::new(&EXHAUST);
     let mut dnc = Rows::new(&DNC_HITS);
+    let mut lockouts = Rows::new(&LOCKOUT_HITS);
+    let lockout_since = (lockout_ms > 0).then(|| {
+        let since = chrono::Utc::now() - chrono::Duration::milliseconds(lockout_ms);
+        crate::domain::time::format(since)
+    });
     let mut opt_outs = Rows::new(&OPT_OUT);
     let mut default_lists = Rows::new(&DEFAULT_LIST);
     let mut opted_customers = FastSet::default();
@@ -307,6 +329,16 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
                         number.as_str().into(),
                         lists.into(),
                         now_ms.into(),
+                    ]);
+                }
+                if let (AddressKind::Tel(number), Some(since)) =
+                    (&call.destination.kind, &lockout_since)
+                {
+                    lockouts.push([
+                        call.outdial_target_id.into(),
+                        call.customer_id.into(),
+                        number.as_str().into(),
+                        since.as_str().into(),
                     ]);
                 }
                 claims.push([
@@ -391,10 +423,29 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
         } else {
             claimed_targets(dnc.run(conn).await?)?
         };
+        let locked = if lockouts.is_empty() {
+            FastMap::default()
+        } else {
+            locked_targets(lockouts.run(conn).await?)?
+        };
         let mut created = Rows::new(&INSERT_CALLS);
         for (i, slot, call) in begins {
             if !claimed.contains(&call.outdial_target_id) {
                 applied[i] = false;
+                continue;
+            }
+            if let Some(abandoned_at) = locked.get(&call.outdial_target_id) {
+                // Not dialed and not recorded: the target waits, its try given back, until
+                // the lock-out after the number's last abandoned call is over.
+                applied[i] = false;
+                end_targets.push([
+                    call.outdial_target_id.into(),
+                    "idle".into(),
+                    "".into(),
+                    (abandoned_at + lockout_ms).into(),
+                    (slot.min(4) as i64).into(),
+                    call.tm_create.as_str().into(),
+                ]);
                 continue;
             }
             created.push(campaigncall_row(call)?);
@@ -457,6 +508,20 @@ fn call_end_row(
         Cell::Null,
         Cell::Null,
     ]
+}
+
+/// The targets locked out, each with when its number's last abandoned call ended (unix ms).
+fn locked_targets(rows: Vec<SqliteRow>) -> StoreResult<FastMap<Uuid, i64>> {
+    let mut locked = FastMap::default();
+    for row in rows {
+        let id: &str = row.try_get(0)?;
+        let id = Uuid::parse_str(id).map_err(|e| StoreError::Corrupt(format!("id: {e}")))?;
+        let at: &str = row.try_get(1)?;
+        let at = chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S%.f")
+            .map_err(|e| StoreError::Corrupt(format!("tm_update {at:?}: {e}")))?;
+        locked.insert(id, at.and_utc().timestamp_millis());
+    }
+    Ok(locked)
 }
 
 fn claimed_targets(rows: Vec<SqliteRow>) -> StoreResult<FastSet<Uuid>> {
