@@ -45,7 +45,8 @@ pub struct DialingSettings {
     pub safe_harbour_ms: u64,
     /// The safe-harbour message, spoken (text to speech) unless `safe_harbour_audio` is set.
     pub safe_harbour_text: String,
-    /// The safe-harbour message as an audio file or URL (as `play` takes), instead of text.
+    /// The safe-harbour message as a WAV file under `[media] prompts_dir` or an http(s) URL
+    /// (as `play` takes), instead of the text.
     pub safe_harbour_audio: Option<String>,
     /// A number that had an abandoned call is not dialed again for this long.
     pub abandon_lockout_hours: u64,
