@@ -557,3 +557,81 @@ fn campaigncall_row(c: &Campaigncall) -> StoreResult<[Cell; 19]> {
         c.tm_delete.as_str().into(),
     ])
 }
+
+#[cfg(test)]
+mod lockout_tests {
+    use super::super::tests::{begin, store_with_targets, stored};
+    use crate::domain::{Disposition, TargetStatus};
+    use crate::store::{AttemptEnd, Commits, Store, TargetNext, WriteOp};
+    use uuid::Uuid;
+
+    const HOURS_72: i64 = 72 * 3_600_000;
+
+    fn call_of(op: &WriteOp) -> (Uuid, Uuid) {
+        match op {
+            WriteOp::Begin { call, .. } => (call.id, call.outdial_target_id),
+            _ => unreachable!("a begin"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_number_abandoned_within_the_lock_out_is_not_dialed_again_and_waits_for_its_end() {
+        let (mut store, targets) = store_with_targets(2).await;
+        store.abandon_lockout_ms = HOURS_72;
+        // Both begins dial the same number for the same customer.
+        let first = begin(&targets[0], 1);
+        assert_eq!(
+            store
+                .apply(std::slice::from_ref(&first))
+                .await
+                .expect("apply"),
+            [true]
+        );
+        let (call, target) = call_of(&first);
+        let now = chrono::Utc::now().timestamp_millis();
+        let end = AttemptEnd::closed(
+            call,
+            target,
+            Disposition::Abandoned,
+            "no agent within the safe-harbour time",
+            TargetNext::RetryAt(now),
+        );
+        store
+            .apply(&[WriteOp::End(Box::new(end))])
+            .await
+            .expect("end");
+
+        // Its own retry and another target of the same number: neither is dialed.
+        let again = begin(&targets[0], 2);
+        let other = begin(&targets[1], 1);
+        assert_eq!(
+            store.apply(&[again, other]).await.expect("apply"),
+            [false, false]
+        );
+        for (t, tries) in [(&targets[0], 1), (&targets[1], 0)] {
+            let t = stored(&store, t.outdial_id, t.id).await;
+            assert_eq!(t.status, TargetStatus::Idle);
+            assert_eq!(t.tries.to_array()[0], tries, "no try used");
+        }
+        let outdial = targets[0].outdial_id;
+        let due = |at| store.due_targets(outdial, at, None, 10);
+        assert!(due(now + HOURS_72 - 60_000)
+            .await
+            .expect("due")
+            .0
+            .is_empty());
+        assert_eq!(due(now + HOURS_72 + 5_000).await.expect("due").0.len(), 2);
+
+        // Another customer's campaign may call the number; with no lock-out, so may this one.
+        let mut theirs = begin(&targets[1], 1);
+        if let WriteOp::Begin { call, .. } = &mut theirs {
+            call.customer_id = Uuid::new_v4();
+        }
+        assert_eq!(store.apply(&[theirs]).await.expect("apply"), [true]);
+        store.abandon_lockout_ms = 0;
+        assert_eq!(
+            store.apply(&[begin(&targets[0], 2)]).await.expect("apply"),
+            [true]
+        );
+    }
+}
