@@ -10,11 +10,13 @@
 //! and its wrap-up is over; an agent in wrap-up when its wrap-up is over. The new dials are
 //! the most that keep every horizon balanced.
 //!
-//! The abandon cap steers how far beyond progressive it goes: with room under the cap for
-//! at least one more abandoned call and some margin it dials as predicted; the closer the
-//! measured rate (over the rolling window) comes to the cap, the more it tapers towards
-//! progressive (one call per available agent), which it falls back to at or over the cap, and
-//! before it has measured enough to predict.
+//! The abandon cap steers how much it keeps in reserve: with room under the cap for at least
+//! one more abandoned call and a margin it dials as predicted; the closer the measured rate
+//! (over the rolling window) comes to the cap, the larger the reserve (up to one standard
+//! deviation more), and at or over the cap it falls back to progressive (one call per
+//! available agent), as it does before it has measured enough to predict. The reserve's
+//! spread is that of the agents freeing up, of the ringing calls answering and of the new
+//! dials, each a yes-or-no chance.
 //!
 //! Times are milliseconds on the caller's clock (a campaign's own start, a simulated shift).
 
@@ -34,8 +36,10 @@ const MIN_TALKS: usize = 5;
 /// Horizons looked at, one a second, up to the longest measured time to answer (at most).
 const MAX_HORIZON_S: u64 = 60;
 /// The taper runs over this fraction of the cap: with less room than that left (counting one
-/// more abandoned call), dialing goes from predicted down to progressive.
-const TAPER: f64 = 0.35;
+/// more abandoned call), the reserve grows.
+const TAPER: f64 = 0.4;
+/// At the end of the taper, this much more is kept in reserve (standard deviations).
+const TAPER_SAFETY: f64 = 1.0;
 
 /// How predictive pacing behaves.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,7 +69,7 @@ impl Default for PredictiveSettings {
 }
 
 /// The safety margin the simulator's shift was tuned with (see docs/performance.md).
-pub const DEFAULT_SAFETY: f64 = 0.5;
+pub const DEFAULT_SAFETY: f64 = 1.0;
 
 /// What an agent is doing, as the pacing sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,10 +295,11 @@ pub fn calls_to_have(settings: &PredictiveSettings, m: &Measures, s: &Situation)
     if cap <= 0.0 || room <= 0.0 {
         return progressive;
     }
-    let predicted = predicted_calls(settings, m, s);
-    let calls = f64::from(available) + room * (predicted - f64::from(available));
+    // Nearing the cap, more is kept in reserve.
+    let safety = settings.safety + TAPER_SAFETY * (1.0 - room);
+    let calls = predicted_calls(settings, safety, m, s).max(f64::from(available));
     Decision {
-        calls: calls.max(0.0).floor() as u32,
+        calls: calls.floor() as u32,
         pace: if room >= 1.0 {
             Pace::Predicted
         } else {
@@ -305,7 +310,7 @@ pub fn calls_to_have(settings: &PredictiveSettings, m: &Measures, s: &Situation)
 
 /// The calls to have in progress if the measures hold: those in progress now and the most
 /// new dials that keep answers within the agents freeing up over every horizon.
-fn predicted_calls(settings: &PredictiveSettings, m: &Measures, s: &Situation) -> f64 {
+fn predicted_calls(settings: &PredictiveSettings, safety: f64, m: &Measures, s: &Situation) -> f64 {
     let rate = m.answer_rate();
     let in_progress = s.ringing.len() as f64 + f64::from(s.waiting);
     if rate <= 0.0 {
@@ -315,17 +320,20 @@ fn predicted_calls(settings: &PredictiveSettings, m: &Measures, s: &Situation) -
     let mut new_dials = f64::INFINITY;
     for t_s in 1..=horizon_s {
         let t = t_s * 1000;
-        let frees = agents_free_by(settings, m, s, t + settings.harbour_ms);
-        let reserve = settings.safety * frees.sqrt();
-        let answers: f64 = f64::from(s.waiting)
-            + s.ringing
-                .iter()
-                .map(|&dialed| answers_within(m, rate, s.now.saturating_sub(dialed), t))
-                .sum::<f64>();
+        let (frees, frees_var) = agents_free_by(settings, m, s, t + settings.harbour_ms);
+        let (mut answers, mut answers_var) = (f64::from(s.waiting), 0.0);
+        for &dialed in s.ringing {
+            let p = answers_within(m, rate, s.now.saturating_sub(dialed), t);
+            answers += p;
+            answers_var += p * (1.0 - p);
+        }
         let per_dial = rate * m.answer_ms.cdf(t);
         if per_dial < 0.02 {
             continue;
         }
+        // The new dials' own spread counts too: about as many answers as agents free.
+        let spread = frees_var + answers_var + (frees - answers).max(0.0) * (1.0 - per_dial);
+        let reserve = safety * spread.sqrt();
         new_dials = new_dials.min((frees - reserve - answers) / per_dial);
     }
     if !new_dials.is_finite() {
@@ -334,8 +342,13 @@ fn predicted_calls(settings: &PredictiveSettings, m: &Measures, s: &Situation) -
     in_progress + new_dials.max(0.0)
 }
 
-/// Agents expected free within `within` from now.
-fn agents_free_by(settings: &PredictiveSettings, m: &Measures, s: &Situation, within: Ms) -> f64 {
+/// Agents expected free within `within` from now, and the variance of that count.
+fn agents_free_by(
+    settings: &PredictiveSettings,
+    m: &Measures,
+    s: &Situation,
+    within: Ms,
+) -> (f64, f64) {
     let wrap = settings.wrap_up_ms;
     s.agents
         .iter()
@@ -351,7 +364,7 @@ fn agents_free_by(settings: &PredictiveSettings, m: &Measures, s: &Situation, wi
                 AgentPhase::OnCall => 0.0,
             }
         })
-        .sum()
+        .fold((0.0, 0.0), |(mean, var), p| (mean + p, var + p * (1.0 - p)))
 }
 
 /// The chance that a call ringing for `elapsed` is answered within `more`.

@@ -395,7 +395,7 @@ mod tests {
         let voipbin = run(&shift, Rule::Voipbin(100));
         let predictive = run(&shift, Rule::Predictive(3.0));
         assert!(
-            predictive.occupancy > progressive.occupancy + 5.0,
+            predictive.occupancy > progressive.occupancy + 10.0,
             "{predictive:?} {progressive:?}"
         );
         assert!(
