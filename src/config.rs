@@ -48,7 +48,8 @@ pub struct DialingSettings {
     /// The safe-harbour message as a WAV file under `[media] prompts_dir` or an http(s) URL
     /// (as `play` takes), instead of the text.
     pub safe_harbour_audio: Option<String>,
-    /// A number that had an abandoned call is not dialed again for this long.
+    /// A number whose call was abandoned at the safe harbour is not dialed again for this
+    /// long (by the same customer).
     pub abandon_lockout_hours: u64,
     /// The rolling window over which predictive pacing measures the abandon rate.
     pub abandon_window_minutes: u64,

@@ -212,7 +212,8 @@ fn power_abandons_with_the_safe_harbour_message_and_predictive_stays_under_its_c
             "abandoned" => {
                 abandoned += 1;
                 assert_eq!(
-                    call["reason"], "no agent within the safe-harbour time",
+                    call["reason"],
+                    ringmaster::domain::SAFE_HARBOUR_REASON,
                     "{call}"
                 );
                 // One second of tone is 50 packets; most of them are heard.

@@ -18,7 +18,7 @@ pub use address::{Address, AddressKind, Dialable, Text};
 pub use agent::{Agent, Availability, RingMethod, Username};
 pub use campaign::{Action, Campaign, CampaignStatus, CampaignType, DialMode, EndHandle};
 pub use campaigncall::{CallStatus, Campaigncall};
-pub use disposition::{Disposition, HangupBy};
+pub use disposition::{Disposition, HangupBy, SAFE_HARBOUR_REASON};
 pub use dnclist::{DncNumber, DncSource, Dnclist};
 pub use flow::Flow;
 pub use outdial::{Destinations, Outdial, Target, TargetStatus, TryCounts};

@@ -746,7 +746,7 @@ impl Handler<Join> for QueueActor {
                 });
                 if waiting {
                     tracing::info!(queue = %act.queue.id, %call, "call abandoned: no agent within the safe-harbour time");
-                    act.unreached(call, "no agent within the safe-harbour time");
+                    act.unreached(call, crate::domain::SAFE_HARBOUR_REASON);
                     act.persist();
                     act.publish();
                 }

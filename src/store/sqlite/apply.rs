@@ -214,14 +214,14 @@ static DNC_HITS: Bulk = Bulk::new(
          AND (d.expire_at IS NULL OR d.expire_at > v.now))",
 );
 
-/// Of the begins just claimed, those whose number had an abandoned call of the same customer
-/// ended after `since` (the lock-out's start): each one's last such call. One probe of the
-/// partial index of abandoned calls per begin.
+/// Of the begins just claimed, those whose number had a call of the same customer abandoned at
+/// the safe harbour (`reason`) that ended after `since` (the lock-out's start): each one's
+/// last such call. One probe of the partial index of abandoned calls per begin.
 static LOCKOUT_HITS: Bulk = Bulk::new(
-    "id, customer_id, number, since",
+    "id, customer_id, number, since, reason",
     "SELECT v.id, max(c.tm_update) FROM v JOIN campaigncalls c INDEXED BY campaigncalls_abandoned
        ON c.customer_id = v.customer_id AND json_extract(c.destination, '$.target') = v.number
-       AND c.disposition = 'abandoned' AND c.tm_update > v.since
+       AND c.disposition = 'abandoned' AND c.tm_update > v.since AND c.reason = v.reason
      WHERE v.id IS NOT NULL GROUP BY v.id",
 );
 
@@ -339,6 +339,7 @@ pub(super) async fn apply(
                         call.customer_id.into(),
                         number.as_str().into(),
                         since.as_str().into(),
+                        crate::domain::SAFE_HARBOUR_REASON.into(),
                     ]);
                 }
                 claims.push([
@@ -593,7 +594,7 @@ mod lockout_tests {
             call,
             target,
             Disposition::Abandoned,
-            "no agent within the safe-harbour time",
+            crate::domain::SAFE_HARBOUR_REASON,
             TargetNext::RetryAt(now),
         );
         store
