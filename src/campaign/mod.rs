@@ -1,5 +1,6 @@
 //! Running campaigns: one [`actor::CampaignActor`] per running campaign, one call actor per
-//! dial attempt, and the pure decisions they ask (`pacing`, `retry`).
+//! dial attempt, and the pure decisions they ask (`pacing`, `predictive`, `dial_mode`, `retry`);
+//! `simulator` runs the pacing over a simulated shift.
 
 use crate::domain::CampaignStatus;
 use uuid::Uuid;
