@@ -40,8 +40,9 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DialingSettings {
-    /// In power and predictive mode, a callee answered with no agent this long after the
-    /// answer hears the safe-harbour message and is hung up (disposition `abandoned`).
+    /// In predictive mode and power mode over 100 %, a callee answered with no agent this
+    /// long after the answer hears the safe-harbour message and is hung up (disposition
+    /// `abandoned`).
     pub safe_harbour_ms: u64,
     /// The safe-harbour message, spoken (text to speech) unless `safe_harbour_audio` is set.
     pub safe_harbour_text: String,

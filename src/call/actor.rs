@@ -99,8 +99,8 @@ pub struct CallSetup {
     pub customer_id: Uuid,
     /// The node's queues (`None`: `queue_join` fails).
     pub queues: Option<Arc<QueueRegistry>>,
-    /// Power and predictive dialing: a callee the queue has not connected to an agent this
-    /// long after the answer hears the message and is hung up, `abandoned`.
+    /// Predictive dialing, and power over 100 %: a callee the queue has not connected to an
+    /// agent this long after the answer hears the message and is hung up, `abandoned`.
     pub safe_harbour: Option<SafeHarbour>,
 }
 

@@ -174,7 +174,13 @@ impl CampaignActor {
             self.campaign.service_level,
             settings,
         );
-        self.preparing_harbour = self.campaign.dial_mode != DialMode::Progressive;
+        // The modes that may have more calls in progress than agents free need the safe
+        // harbour; power at 100 % or less, like progressive, places one call per agent.
+        self.preparing_harbour = match self.campaign.dial_mode {
+            DialMode::Predictive => true,
+            DialMode::Power => self.campaign.service_level > 100,
+            DialMode::Progressive => false,
+        };
         self.queue = Some((queue, pacing));
         self
     }
