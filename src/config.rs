@@ -34,6 +34,9 @@ pub struct Settings {
     /// Campaigns.
     #[serde(default)]
     pub campaign: CampaignSettings,
+    /// Dial modes: the safe harbour, the abandon lock-out and window.
+    #[serde(default)]
+    pub dialing: DialingSettings,
 }
 
 /// `[campaign]`: how campaigns run.
@@ -44,6 +47,43 @@ pub struct CampaignSettings {
     /// (0 in production). A test and rehearsal facility: with `-36000`, windows behave as ten
     /// hours earlier. SIP timers and the stored `tm_*` times keep the real clock.
     pub clock_offset_s: i64,
+}
+
+/// `[dialing]`: what keeps power and predictive dialing within the abandon rules.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialingSettings {
+    /// In predictive mode and power mode over 100 %, a callee answered with no agent this
+    /// long after the answer hears the safe-harbour message and is hung up (disposition
+    /// `abandoned`).
+    pub safe_harbour_ms: u64,
+    /// The safe-harbour message, spoken (text to speech) unless `safe_harbour_audio` is set.
+    pub safe_harbour_text: String,
+    /// The safe-harbour message as a WAV file under `[media] prompts_dir` or an http(s) URL
+    /// (as `play` takes), instead of the text.
+    pub safe_harbour_audio: Option<String>,
+    /// A number whose call was abandoned at the safe harbour is not dialed again for this
+    /// long (by the same customer).
+    pub abandon_lockout_hours: u64,
+    /// The rolling window over which predictive pacing measures the abandon rate.
+    pub abandon_window_minutes: u64,
+    /// Predictive pacing keeps this many standard deviations of the agents expected free in
+    /// reserve (higher: fewer abandoned calls, more agent idle time).
+    pub predictive_safety: f64,
+}
+
+impl Default for DialingSettings {
+    fn default() -> Self {
+        DialingSettings {
+            safe_harbour_ms: 2000,
+            safe_harbour_text:
+                "Sorry, all our agents are busy. We will call you again later. Goodbye.".into(),
+            safe_harbour_audio: None,
+            abandon_lockout_hours: 72,
+            abandon_window_minutes: 60,
+            predictive_safety: crate::campaign::predictive::DEFAULT_SAFETY,
+        }
+    }
 }
 
 /// `[log]`: how logs are written to stderr (`RINGMASTER_LOG` sets which, e.g. `info`).
@@ -433,7 +473,7 @@ impl Settings {
             };
             if !matches!(
                 section,
-                "sip" | "api" | "database" | "media" | "log" | "campaign"
+                "sip" | "api" | "database" | "media" | "log" | "campaign" | "dialing"
             ) {
                 continue;
             }

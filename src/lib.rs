@@ -16,7 +16,8 @@
 //! media/       G.711, RFC 4733 digits, one RTP task per call leg, prompts, the callee ⇄
 //!              agent relay and its recordings
 //! store/       durable state behind the Store trait (SQLite)
-//! campaign/    running campaigns: engine, CampaignActor, pacing and retry (pure), stats
+//! campaign/    running campaigns: engine, CampaignActor, pacing, predictive, dial modes and
+//!              retry (pure), the dial-mode simulator, stats
 //! queue/       agent queues: waiting list and routing strategies (pure), live board, the
 //!              QueueActor that offers waiting calls to agents and bridges them
 //! agent/       agents: state machine (pure), live board, password hashes, the directory

@@ -35,6 +35,46 @@ enum Command {
     Serve,
     /// Run a sample campaign end to end against a built-in simulated trunk.
     Demo(DemoArgs),
+    /// Compare dial modes over a simulated shift (the product's own pacing code, seeded).
+    Simulate(SimulateArgs),
+}
+
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// Agents logged in the whole shift.
+    #[arg(long, default_value_t = 20)]
+    agents: u32,
+    /// Mean answer rate over the shift, percent.
+    #[arg(long, default_value_t = 35.0)]
+    answer_rate: f64,
+    /// Relative fall of the answer rate from the start to the end of the shift, percent
+    /// (30: from 1.15× to 0.85× the mean).
+    #[arg(long, default_value_t = 30.0)]
+    drift: f64,
+    /// Shortest and longest time to answer, seconds.
+    #[arg(long, default_value_t = 4)]
+    answer_min_s: u64,
+    #[arg(long, default_value_t = 20)]
+    answer_max_s: u64,
+    /// Mean talk time, seconds (Erlang-2 distributed).
+    #[arg(long, default_value_t = 80)]
+    talk_s: u64,
+    /// Wrap-up after each call, seconds.
+    #[arg(long, default_value_t = 10)]
+    wrap_up_s: u64,
+    /// Shift length, minutes.
+    #[arg(long, default_value_t = 240)]
+    minutes: u64,
+    /// Abandon-rate cap of predictive mode, percent.
+    #[arg(long, default_value_t = 3.0)]
+    abandon_cap: f64,
+    /// Predictive pacing's reserve, in standard deviations of the agents expected free
+    /// (the `[dialing] predictive_safety` setting).
+    #[arg(long, default_value_t = ringmaster::campaign::predictive::DEFAULT_SAFETY)]
+    safety: f64,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(clap::Args)]
@@ -104,6 +144,10 @@ fn main() -> std::process::ExitCode {
         }
     };
     init_logging(settings.log);
+    if let Command::Simulate(args) = &cli.command {
+        simulate(args);
+        return std::process::ExitCode::SUCCESS;
+    }
     if !matches!(cli.command, Command::Call(_)) {
         return run_actors(cli, settings);
     }
@@ -129,7 +173,9 @@ fn main() -> std::process::ExitCode {
 async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Call(args) => call(settings, args).await,
-        Command::Serve | Command::Demo(_) => bail!("runs under the actor system"),
+        Command::Serve | Command::Demo(_) | Command::Simulate(_) => {
+            bail!("runs under the actor system")
+        }
     }
 }
 
@@ -145,7 +191,7 @@ fn run_actors(cli: Cli, settings: Settings) -> std::process::ExitCode {
             })
             .await
             .map(|_| ()),
-            Command::Call(_) => Ok(()),
+            Command::Call(_) | Command::Simulate(_) => Ok(()),
         }
     });
     match result {
@@ -155,6 +201,29 @@ fn run_actors(cli: Cli, settings: Settings) -> std::process::ExitCode {
             std::process::ExitCode::from(2)
         }
     }
+}
+
+/// Prints the dial modes' figures over the simulated shift as a Markdown table.
+fn simulate(args: &SimulateArgs) {
+    use ringmaster::campaign::simulator::{rules, run, table, Shift};
+    let shift = Shift {
+        agents: args.agents,
+        answer_rate: args.answer_rate / 100.0,
+        drift: args.drift / 100.0,
+        answer_min_ms: args.answer_min_s * 1000,
+        answer_max_ms: args.answer_max_s.max(args.answer_min_s) * 1000,
+        talk_mean_ms: args.talk_s * 1000,
+        wrap_up_ms: args.wrap_up_s * 1000,
+        length_ms: args.minutes * 60_000,
+        seed: args.seed,
+        safety: args.safety,
+        ..Shift::default()
+    };
+    let reports: Vec<_> = rules(args.abandon_cap)
+        .into_iter()
+        .map(|rule| run(&shift, rule))
+        .collect();
+    print!("{}", table(&reports));
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -36,6 +36,10 @@ pub struct Node {
 pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::Result<Node> {
     let limits = SqliteLimits {
         max_bytes: settings.database.max_size_mb.saturating_mul(1 << 20),
+        abandon_lockout_ms: settings
+            .dialing
+            .abandon_lockout_hours
+            .saturating_mul(3_600_000),
     };
     let store: Arc<dyn Store> = Arc::new(
         SqliteStore::open_with(&settings.database.url, limits)
@@ -122,6 +126,8 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         endpoint: endpoint.clone(),
         health: health.clone(),
         queues: Some(queues),
+        agents: Some(agents.clone()),
+        dialing: settings.dialing.clone(),
         media: Arc::new(crate::call::actor::MediaDeps {
             ports,
             session: settings.media.session(),

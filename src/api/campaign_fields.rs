@@ -8,7 +8,7 @@ use super::error::ApiError;
 use super::fields::{Fields, Known, READ_ONLY};
 use super::ApiState;
 use crate::domain::{
-    Campaign, CampaignStatus, CampaignType, EndHandle, Flow, Outdial, Outplan, Queue,
+    Campaign, CampaignStatus, CampaignType, DialMode, EndHandle, Flow, Outdial, Outplan, Queue,
 };
 use crate::flow;
 
@@ -17,7 +17,7 @@ const MAX_CONCURRENT: i64 = 100_000;
 
 /// What a campaign body may set: VoIPBIN's fields, the seed overview's `flow_id` and
 /// `source`, and ringmaster's `trunk` and `max_concurrent`.
-const WRITABLE: [&str; 17] = [
+const WRITABLE: [&str; 19] = [
     "name",
     "detail",
     "type",
@@ -35,6 +35,8 @@ const WRITABLE: [&str; 17] = [
     "dnclist_ids",
     "scheduled_at",
     "end_at",
+    "dial_mode",
+    "abandon_rate_cap",
 ];
 
 /// The read-only fields of a campaign's answers; `status` is set through a `PUT`, never by
@@ -78,6 +80,8 @@ pub const UPDATE: Known = Known {
         "dnclist_ids",
         "scheduled_at",
         "end_at",
+        "dial_mode",
+        "abandon_rate_cap",
         "status",
     ],
     read_only: &READ_ONLY_FIELDS,
@@ -186,6 +190,12 @@ pub async fn apply(state: &ApiState, c: &mut Campaign, f: &Fields) -> Result<(),
         c.max_concurrent = v as u32;
     }
     apply_schedule(c, f)?;
+    if let Some(v) = f.parse::<DialMode>("dial_mode")? {
+        c.dial_mode = v;
+    }
+    if let Some(v) = f.float("abandon_rate_cap", 0.0..=100.0)? {
+        c.abandon_rate_cap = v;
+    }
     for (field, id) in [("outplan_id", c.outplan_id), ("outdial_id", c.outdial_id)] {
         if id.is_nil() {
             return Err(ApiError::invalid(field, "required for a call campaign"));

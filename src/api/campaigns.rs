@@ -60,6 +60,8 @@ fn new_campaign(customer: Uuid) -> Campaign {
         scheduled_at: None,
         end_at: None,
         status_reason: String::new(),
+        dial_mode: Default::default(),
+        abandon_rate_cap: crate::domain::campaign::DEFAULT_ABANDON_RATE_CAP,
         tm_create: now_string(),
         tm_update: NEVER.into(),
         tm_delete: NEVER.into(),

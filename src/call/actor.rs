@@ -36,6 +36,11 @@ pub enum AttemptEvent {
         /// with the answer so that a restart can end it.
         dialog: Option<String>,
     },
+    /// The answered call was connected to an agent (its queue's agent answered).
+    Connected {
+        /// The attempt's campaigncall.
+        campaigncall_id: Uuid,
+    },
     /// The attempt is over.
     Ended {
         /// The attempt's campaigncall.
@@ -95,6 +100,18 @@ pub struct CallSetup {
     pub customer_id: Uuid,
     /// The node's queues (`None`: `queue_join` fails).
     pub queues: Option<Arc<QueueRegistry>>,
+    /// Predictive dialing, and power over 100 %: a callee the queue has not connected to an
+    /// agent this long after the answer hears the message and is hung up, `abandoned`.
+    pub safe_harbour: Option<SafeHarbour>,
+}
+
+/// The safe harbour of a call that joins a queue.
+#[derive(Debug, Clone)]
+pub struct SafeHarbour {
+    /// How long after the answer an agent must have answered.
+    pub after: Duration,
+    /// The message played then (`None`: it could not be prepared; the call is hung up).
+    pub prompt: Option<Arc<[i16]>>,
 }
 
 /// Where an answered call is handed.
@@ -126,6 +143,8 @@ enum Awaiting {
     Prompt(u64),
     DigitsSent(u64),
     Machine(u64),
+    /// The safe-harbour message, after which the call is hung up.
+    Harbour(u64),
 }
 
 /// One attempt.
@@ -147,6 +166,9 @@ pub struct CallActor<S: AttemptSink> {
     queued: Option<Queued>,
     /// When the callee answered.
     answered_at: Option<std::time::Instant>,
+    /// The call's media session while a queue holds it under a safe harbour: the message is
+    /// played through it if no agent answers in time.
+    harbour_media: Option<MediaHandle>,
     reported: bool,
 }
 
@@ -165,6 +187,7 @@ impl<S: AttemptSink> CallActor<S> {
             end_reason: None,
             queued: None,
             answered_at: None,
+            harbour_media: None,
             reported: false,
         }
     }
@@ -223,6 +246,14 @@ impl<S: AttemptSink> CallActor<S> {
             Handoff::Queue(_) => self.media.take(),
             Handoff::Agent(_) => self.media.clone(),
         };
+        let harbour = self.setup.safe_harbour.as_ref().map(|h| h.after);
+        let agent_deadline = match (to, harbour) {
+            (Handoff::Queue(_), Some(after)) => {
+                self.harbour_media = media.clone();
+                Some(self.answered_at.unwrap_or_else(std::time::Instant::now) + after)
+            }
+            _ => None,
+        };
         let (Some(queues), Some(media)) = (self.setup.queues.clone(), media) else {
             let reason = if self.setup.queues.is_none() {
                 "no queues on this node"
@@ -254,6 +285,7 @@ impl<S: AttemptSink> CallActor<S> {
                     campaign_id: self.setup.context.campaign_id,
                     max_ms: asked.max_ms,
                 }),
+            agent_deadline,
         };
         self.queued = Some(Queued {
             to,
@@ -605,7 +637,33 @@ impl<S: AttemptSink> CallActor<S> {
         self.execute(command, ctx);
     }
 
+    /// No agent answered within the safe harbour: the callee hears the message and the call
+    /// ends `abandoned`.
+    fn safe_harbour(&mut self, reason: String) {
+        self.end_reason = Some((Some(Disposition::Abandoned), reason));
+        self.generation += 1;
+        let generation = self.generation;
+        let prompt = self
+            .setup
+            .safe_harbour
+            .as_ref()
+            .and_then(|h| h.prompt.clone());
+        match (self.harbour_media.take(), prompt) {
+            (Some(m), Some(samples)) if m.play(generation, samples.clone(), false).is_ok() => {
+                self.media = Some(m);
+                self.awaiting = Awaiting::Harbour(generation);
+            }
+            (media, _) => {
+                self.media = media;
+                self.hangup();
+            }
+        }
+    }
+
     fn digit(&mut self, digit: char, ctx: &mut Context<Self>) {
+        if matches!(self.awaiting, Awaiting::Harbour(_)) {
+            return;
+        }
         if self.runner.as_ref().is_some_and(|r| !r.is_over()) {
             self.drive(Input::DigitPressed(digit), ctx);
         }
@@ -701,6 +759,11 @@ impl<S: AttemptSink> Handler<QueueNews> for CallActor<S> {
                     .answered_at
                     .map_or(wait_ms, |at| at.elapsed().as_millis() as u64);
                 queued.agent = Some((agent_id, since_answer));
+                // The session went to the relay.
+                self.harbour_media = None;
+                self.campaign.do_send(AttemptEvent::Connected {
+                    campaigncall_id: self.setup.campaigncall_id,
+                });
             }
             QueueNews::Abandoned { reason } => {
                 queued.released = true;
@@ -708,8 +771,13 @@ impl<S: AttemptSink> Handler<QueueNews> for CallActor<S> {
                 self.end_call(Some(Disposition::Abandoned), reason);
             }
             QueueNews::Unreached { reason } => {
-                // The flow goes on with the media session it kept.
+                let to = queued.to;
                 self.queued = None;
+                if matches!(to, Handoff::Queue(_)) {
+                    // A queue lets a call go unconnected only at its safe harbour.
+                    return self.safe_harbour(reason);
+                }
+                // The flow goes on with the media session it kept.
                 self.drive(Input::Failed { reason }, ctx);
             }
             QueueNews::BridgeEnded { reason } => {
@@ -725,6 +793,10 @@ impl<S: AttemptSink> StreamHandler<MediaEvent> for CallActor<S> {
     fn handle(&mut self, event: MediaEvent, ctx: &mut Context<Self>) {
         match event {
             MediaEvent::Digit(d) => self.digit(d, ctx),
+            MediaEvent::PlayFinished { id, .. } if self.awaiting == Awaiting::Harbour(id) => {
+                self.awaiting = Awaiting::Nothing;
+                self.hangup();
+            }
             MediaEvent::PlayFinished { id, interrupted } => {
                 if self.awaiting == Awaiting::Prompt(id) && id == self.generation {
                     self.awaiting = Awaiting::Nothing;

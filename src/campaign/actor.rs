@@ -5,14 +5,16 @@
 
 use super::board::{held_by, Held, TickReport};
 use super::caller_id::{self, PoolUsage};
+use super::dial_mode::{AgentPacing, CallsNow};
 use super::pacing::{dials_to_place, PacingInput};
+use super::predictive::PredictiveSettings;
 use super::retry;
 use super::window;
 use super::Deps;
-use crate::call::actor::{AttemptEvent, CallActor, CallSetup};
+use crate::call::actor::{AttemptEvent, CallActor, CallSetup, SafeHarbour};
 use crate::domain::{
-    dnclist, time, Address, AddressKind, Campaign, CampaignStatus, Campaigncall, Disposition,
-    EndHandle, Outplan, Target,
+    dnclist, time, Address, AddressKind, Campaign, CampaignStatus, Campaigncall, DialMode,
+    Disposition, EndHandle, Outplan, Queue, Target,
 };
 use crate::fast::{FastMap, FastSet};
 use crate::flow::CallContext;
@@ -78,6 +80,11 @@ struct Attempt {
     port: Option<PortLease>,
     /// Counts it as setting up through the trunk; handed to its call with the port.
     setup_slot: Option<SetupSlot>,
+    /// When it was dialed, answered, connected to an agent, and whether it has ended.
+    dialed_at: Instant,
+    answered_at: Option<Instant>,
+    connected_at: Option<Instant>,
+    ended: bool,
 }
 
 /// One running campaign.
@@ -127,6 +134,16 @@ pub struct CampaignActor {
     window_checked: (i64, usize),
     /// What the last tick told the board (written again only when it changes).
     reported: Option<TickReport>,
+    /// The queue answered calls join (a `call` campaign with a `queue_id`), which its dials
+    /// are paced against, with that pacing's state.
+    queue: Option<(Queue, AgentPacing)>,
+    /// The safe harbour its calls get (power and predictive mode with a queue), once its
+    /// message is ready.
+    harbour: Option<SafeHarbour>,
+    /// Dialing waits for the safe-harbour message to be prepared.
+    preparing_harbour: bool,
+    /// The clock of pacing: ms are counted from here.
+    started_at: Instant,
 }
 
 impl CampaignActor {
@@ -181,6 +198,107 @@ impl CampaignActor {
             pending: Vec::new(),
             held: None,
             given_back: FastSet::default(),
+            queue: None,
+            harbour: None,
+            preparing_harbour: false,
+            started_at: Instant::now(),
+        }
+    }
+
+    /// Paces the campaign's dials against `queue`'s agents by its dial mode.
+    pub fn with_queue(mut self, queue: Queue) -> CampaignActor {
+        let dialing = &self.deps.dialing;
+        let settings = PredictiveSettings {
+            harbour_ms: dialing.safe_harbour_ms,
+            abandon_window_ms: dialing.abandon_window_minutes.saturating_mul(60_000),
+            abandon_rate_cap: self.campaign.abandon_rate_cap,
+            wrap_up_ms: queue.wrap_up_time,
+            safety: dialing.predictive_safety,
+        };
+        let pacing = AgentPacing::new(
+            self.campaign.dial_mode,
+            self.campaign.service_level,
+            settings,
+        );
+        // The modes that may have more calls in progress than agents free need the safe
+        // harbour; power at 100 % or less, like progressive, places one call per agent.
+        self.preparing_harbour = match self.campaign.dial_mode {
+            DialMode::Predictive => true,
+            DialMode::Power => self.campaign.service_level > 100,
+            DialMode::Progressive => false,
+        };
+        self.queue = Some((queue, pacing));
+        self
+    }
+
+    /// Prepares the safe-harbour message; dialing starts once it is ready (or could not be
+    /// prepared: the calls are then hung up at the safe harbour without it).
+    fn prepare_harbour(&mut self, ctx: &mut Context<Self>) {
+        let dialing = self.deps.dialing.clone();
+        let media = self.deps.media.clone();
+        let load = async move {
+            match &dialing.safe_harbour_audio {
+                Some(source) => crate::media::load(source, &media.prompts_dir, &media.cache_dir)
+                    .await
+                    .map_err(|e| e.to_string()),
+                None => crate::media::tts(
+                    &dialing.safe_harbour_text,
+                    "en-US",
+                    "female",
+                    &media.cache_dir,
+                )
+                .await
+                .map_err(|e| e.to_string()),
+            }
+        };
+        ctx.spawn(load.into_actor(self).map(|res, act, _| {
+            let prompt = match res {
+                Ok(samples) => Some(samples),
+                Err(e) => {
+                    tracing::error!(campaign = %act.campaign.id, error = %e, "cannot prepare the safe-harbour message; unconnected calls are hung up without it");
+                    None
+                }
+            };
+            act.harbour = Some(SafeHarbour {
+                after: Duration::from_millis(act.deps.dialing.safe_harbour_ms),
+                prompt,
+            });
+            act.preparing_harbour = false;
+        }));
+    }
+
+    fn pacing_ms(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.started_at).as_millis() as u64
+    }
+
+    /// Sets the limit of the campaign's dial mode on `input` (a campaign with a queue).
+    fn agent_limit(&mut self, now: Instant, input: &mut PacingInput) {
+        let now_ms = self.pacing_ms(now);
+        let mut calls = CallsNow::default();
+        let mut connected = 0;
+        for a in self.in_flight.values() {
+            match (a.ended, a.answered_at, a.connected_at) {
+                (true, ..) | (false, _, Some(_)) => connected += 1,
+                (false, Some(_), None) => calls.waiting += 1,
+                (false, None, None) => calls.ringing.push(self.pacing_ms(a.dialed_at)),
+            }
+        }
+        input.campaign_connected = connected;
+        let Some((queue, pacing)) = self.queue.as_mut() else {
+            return;
+        };
+        let snapshot = self
+            .deps
+            .agents
+            .as_ref()
+            .map(|board| board.all())
+            .unwrap_or_default();
+        let agents = pacing.observe(now_ms, queue, &snapshot);
+        let before = pacing.last_pace;
+        pacing.limit(now_ms, &agents, &calls, input);
+        if pacing.last_pace != before {
+            let (answered, abandoned) = pacing.measures.window();
+            tracing::info!(campaign = %self.campaign.id, pace = ?pacing.last_pace, answered, abandoned, "predictive pacing changed pace");
         }
     }
 
@@ -453,8 +571,10 @@ impl CampaignActor {
             self.report(0, 0, Held::Nothing);
             return;
         }
-        if !self.may_dial(now) {
-            let held = if self.deps.health.store.failure().is_some() {
+        if self.preparing_harbour || !self.may_dial(now) {
+            let held = if self.preparing_harbour {
+                Held::NoAgent
+            } else if self.deps.health.store.failure().is_some() {
                 Held::StoreUnwritable
             } else {
                 Held::TrunkDown
@@ -472,20 +592,26 @@ impl CampaignActor {
         let deps = self.deps.clone();
         let ports = &deps.media.ports;
         let media_ports = Some(ports.available().min(u32::MAX as usize) as u32);
+        let mut input = PacingInput {
+            ready,
+            campaign_in_flight,
+            campaign_max_concurrent: campaign_max,
+            trunk_in_flight,
+            trunk_max_concurrent: trunk_max,
+            trunk_setting_up,
+            trunk_max_setup,
+            tokens: 0,
+            campaign_connected: 0,
+            agents: None,
+            predicted: None,
+            media_ports,
+        };
+        if self.queue.is_some() {
+            self.agent_limit(now, &mut input);
+        }
         let mut held = Held::Nothing;
         let n = self.gate.admit(now, |tokens| {
-            let input = PacingInput {
-                ready,
-                campaign_in_flight,
-                campaign_max_concurrent: campaign_max,
-                trunk_in_flight,
-                trunk_max_concurrent: trunk_max,
-                trunk_setting_up,
-                trunk_max_setup,
-                tokens,
-                agents: None,
-                media_ports,
-            };
+            let input = PacingInput { tokens, ..input };
             let n = dials_to_place(&input);
             held = held_by(&input, n);
             n
@@ -568,6 +694,10 @@ impl CampaignActor {
                     answered: false,
                     port,
                     setup_slot: Some(self.gate.setup_slot()),
+                    dialed_at: now,
+                    answered_at: None,
+                    connected_at: None,
+                    ended: false,
                 },
             );
         }
@@ -660,6 +790,7 @@ impl CampaignActor {
                 setup_slot,
                 customer_id: self.campaign.customer_id,
                 queues: self.deps.queues.clone(),
+                safe_harbour: self.harbour.clone(),
             },
             ctx.address(),
         ))
@@ -703,11 +834,28 @@ impl CampaignActor {
         outcome: crate::call::CallOutcome,
         flow_result: Option<serde_json::Value>,
     ) {
-        let Some(attempt) = self.in_flight.get(&campaigncall_id) else {
+        let now = Instant::now();
+        let now_ms = self.pacing_ms(now);
+        let Some(attempt) = self.in_flight.get_mut(&campaigncall_id) else {
             return;
         };
+        if attempt.ended {
+            return;
+        }
+        attempt.ended = true;
+        if let Some((_, pacing)) = self.queue.as_mut() {
+            let m = &mut pacing.measures;
+            match (attempt.answered_at, attempt.connected_at) {
+                (None, _) => m.unanswered(now.duration_since(attempt.dialed_at).as_millis() as u64),
+                (Some(_), Some(connected)) => {
+                    m.talked(now.duration_since(connected).as_millis() as u64)
+                }
+                // Answered and gone with no agent: abandoned.
+                (Some(_), None) => m.served(now_ms, true),
+            }
+        }
+        let attempt = &self.in_flight[&campaigncall_id];
         self.gate.release();
-        let now = Instant::now();
         // An answered call told of the trunk when it was answered; its end, maybe minutes
         // later, says nothing new.
         match outcome.peer_fault {
@@ -847,7 +995,10 @@ impl Actor for CampaignActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        tracing::info!(campaign = %self.campaign.id, name = %self.campaign.name, "campaign running");
+        tracing::info!(campaign = %self.campaign.id, name = %self.campaign.name, dial_mode = self.campaign.dial_mode.as_str(), "campaign running");
+        if self.preparing_harbour {
+            self.prepare_harbour(ctx);
+        }
         self.schedule(ctx);
     }
 }
@@ -861,8 +1012,14 @@ impl Handler<AttemptEvent> for CampaignActor {
                 campaigncall_id,
                 dialog,
             } => {
+                let now = Instant::now();
                 if let Some(a) = self.in_flight.get_mut(&campaigncall_id) {
                     a.answered = true;
+                    a.answered_at = Some(now);
+                    if let Some((_, pacing)) = self.queue.as_mut() {
+                        let ring = now.duration_since(a.dialed_at).as_millis() as u64;
+                        pacing.measures.answered(ring);
+                    }
                 }
                 self.gate.observe(Instant::now(), Observation::CallTaken);
                 self.pending.push(WriteOp::Answered {
@@ -870,6 +1027,20 @@ impl Handler<AttemptEvent> for CampaignActor {
                     dialog,
                     at: time::now_string(),
                 });
+            }
+            AttemptEvent::Connected { campaigncall_id } => {
+                let now = Instant::now();
+                let now_ms = self.pacing_ms(now);
+                if let Some(a) = self.in_flight.get_mut(&campaigncall_id) {
+                    a.connected_at = Some(now);
+                    if let Some((_, pacing)) = self.queue.as_mut() {
+                        let wait = a
+                            .answered_at
+                            .map_or(0, |at| now.duration_since(at).as_millis() as u64);
+                        let late = wait > pacing.settings().harbour_ms;
+                        pacing.measures.served(now_ms, late);
+                    }
+                }
             }
             AttemptEvent::Ended {
                 campaigncall_id,

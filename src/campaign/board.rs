@@ -72,11 +72,8 @@ pub fn held_by(input: &super::pacing::PacingInput, placed: u32) -> Held {
         return Held::Nothing;
     }
     let headroom = |limit: u32, used: u32| limit.saturating_sub(used);
-    if let Some((available, service_level)) = input.agents {
-        let allowed = (u64::from(available) * u64::from(service_level) / 100) as u32;
-        if headroom(allowed, input.campaign_in_flight) <= placed {
-            return Held::NoAgent;
-        }
+    if super::pacing::agent_headroom(input).is_some_and(|agents| agents <= placed) {
+        return Held::NoAgent;
     }
     let setup_spent = input.trunk_max_setup > 0
         && headroom(input.trunk_max_setup, input.trunk_setting_up) <= placed;

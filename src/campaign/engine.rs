@@ -67,11 +67,18 @@ impl Engine {
                     option: serde_json::json!({ "queue_id": campaign.queue_id }),
                 });
             }
-            Ok::<_, StoreError>(Some((campaign, outplan, actions)))
+            // Its dials are paced against the queue's agents.
+            let queue: Option<crate::domain::Queue> = if campaign.queue_id.is_nil() {
+                None
+            } else {
+                docs.get(Some(campaign.customer_id), campaign.queue_id)
+                    .await?
+            };
+            Ok::<_, StoreError>(Some((campaign, outplan, actions, queue)))
         };
         ctx.spawn(load.into_actor(self).map(move |res, act, ctx| match res {
-            Ok(Some((campaign, outplan, actions))) => {
-                act.spawn_campaign(campaign, outplan, actions, ctx)
+            Ok(Some((campaign, outplan, actions, queue))) => {
+                act.spawn_campaign(campaign, outplan, actions, queue, ctx)
             }
             Ok(None) => {
                 tracing::warn!(campaign = %id, "campaign or its outplan is gone; not running it")
@@ -137,6 +144,7 @@ impl Engine {
         campaign: Campaign,
         outplan: Outplan,
         actions: Vec<crate::domain::Action>,
+        queue: Option<crate::domain::Queue>,
         ctx: &mut Context<Self>,
     ) {
         if self.running.contains_key(&campaign.id) || campaign.status != CampaignStatus::Run {
@@ -151,7 +159,7 @@ impl Engine {
             return;
         };
         let id = campaign.id;
-        let actor = CampaignActor::new(
+        let mut actor = CampaignActor::new(
             campaign,
             outplan,
             actions,
@@ -159,6 +167,9 @@ impl Engine {
             self.deps.clone(),
             ctx.address().recipient(),
         );
+        if let Some(queue) = queue {
+            actor = actor.with_queue(queue);
+        }
         self.running.insert(id, actor.start());
     }
 }

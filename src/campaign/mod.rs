@@ -1,5 +1,6 @@
 //! Running campaigns: one [`actor::CampaignActor`] per running campaign, one call actor per
-//! dial attempt, and the pure decisions they ask (`pacing`, `retry`, `window`, `caller_id`, `zones`).
+//! dial attempt, and the pure decisions they ask (`pacing`, `predictive`, `dial_mode`, `retry`,
+//! `window`, `caller_id`, `zones`); `simulator` runs the pacing over a simulated shift.
 
 use crate::domain::CampaignStatus;
 use uuid::Uuid;
@@ -21,10 +22,13 @@ impl Control for NoEngine {
 pub mod actor;
 pub mod board;
 pub mod caller_id;
+pub mod dial_mode;
 pub mod engine;
 mod nanp;
 pub mod pacing;
+pub mod predictive;
 pub mod retry;
+pub mod simulator;
 pub mod stats;
 pub mod window;
 pub mod zones;
@@ -78,6 +82,10 @@ pub struct Deps {
     pub media: Arc<crate::call::actor::MediaDeps>,
     /// The node's queues, which answered calls join (`queue_join`).
     pub queues: Option<Arc<crate::queue::QueueRegistry>>,
+    /// The agents as they are now, which campaigns with a queue pace their dials by.
+    pub agents: Option<Arc<crate::agent::AgentBoard>>,
+    /// The safe harbour, the abandon window, predictive pacing's reserve.
+    pub dialing: crate::config::DialingSettings,
     /// The arbiters (threads) call actors are spread over, one per two cores.
     pub call_arbiters: Vec<actix::ArbiterHandle>,
     /// Round-robin position in `call_arbiters`.

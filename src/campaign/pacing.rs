@@ -19,8 +19,16 @@ pub struct PacingInput {
     pub trunk_max_setup: u32,
     /// Tokens in the trunk's calls-per-second bucket.
     pub tokens: u32,
-    /// For a campaign with a queue: available agents and the service level (percent).
+    /// Of `campaign_in_flight`, the calls already connected to an agent: they no longer
+    /// count against the agents' pacing (an agent talking is not waiting for a call).
+    pub campaign_connected: u32,
+    /// For a campaign with a queue in `power` or `progressive` mode: available agents and
+    /// the service level (percent): `available × service_level / 100` calls not yet connected
+    /// to an agent may be in progress.
     pub agents: Option<(u32, u32)>,
+    /// For a campaign in `predictive` mode: how many calls not yet connected to an agent the
+    /// predictor wants in progress.
+    pub predicted: Option<u32>,
     /// Free RTP ports: each attempt holds one from its INVITE's offer to its end (`None`: no
     /// media).
     pub media_ports: Option<u32>,
@@ -45,11 +53,30 @@ pub fn dials_to_place(input: &PacingInput) -> u32 {
     if let Some(ports) = input.media_ports {
         n = n.min(ports);
     }
-    if let Some((available, service_level)) = input.agents {
-        let allowed = (u64::from(available) * u64::from(service_level) / 100) as u32;
-        n = n.min(headroom(allowed, input.campaign_in_flight));
+    if let Some(agents) = agent_headroom(input) {
+        n = n.min(agents);
     }
     n
+}
+
+/// How many more calls the agents' pacing allows (`None`: the campaign is not paced against
+/// agents). Calls already connected to an agent do not count.
+pub fn agent_headroom(input: &PacingInput) -> Option<u32> {
+    let headroom = |limit: u32, used: u32| limit.saturating_sub(used);
+    let not_connected = input
+        .campaign_in_flight
+        .saturating_sub(input.campaign_connected);
+    let by_ratio = input.agents.map(|(available, service_level)| {
+        let allowed = (u64::from(available) * u64::from(service_level) / 100) as u32;
+        headroom(allowed, not_connected)
+    });
+    let by_prediction = input
+        .predicted
+        .map(|wanted| headroom(wanted, not_connected));
+    match (by_ratio, by_prediction) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 #[cfg(test)]
@@ -66,7 +93,9 @@ mod tests {
             trunk_setting_up: 0,
             trunk_max_setup: 0,
             tokens: 1000,
+            campaign_connected: 0,
             agents: None,
+            predicted: None,
             media_ports: None,
         }
     }
@@ -134,5 +163,43 @@ mod tests {
             ..open()
         };
         assert_eq!(dials_to_place(&no_agents), 0);
+    }
+
+    #[test]
+    fn calls_connected_to_agents_do_not_starve_the_agents_still_free() {
+        // 10 agents, 8 of them talking to this campaign's callees, 2 available: counting every
+        // call in flight (VoIPBIN's rule) leaves no room at 100 %, so the 2 free agents wait
+        // for ever; counting only the calls not yet connected dials 2.
+        let busy = PacingInput {
+            agents: Some((2, 100)),
+            campaign_in_flight: 8,
+            campaign_connected: 8,
+            ..open()
+        };
+        assert_eq!(dials_to_place(&busy), 2);
+        let power = PacingInput {
+            agents: Some((2, 250)),
+            campaign_in_flight: 9,
+            campaign_connected: 8,
+            ..open()
+        };
+        assert_eq!(dials_to_place(&power), 4);
+    }
+
+    #[test]
+    fn predictive_dials_up_to_what_the_predictor_wants_in_progress() {
+        let p = PacingInput {
+            predicted: Some(12),
+            campaign_in_flight: 15,
+            campaign_connected: 7,
+            ..open()
+        };
+        assert_eq!(dials_to_place(&p), 4);
+        let over = PacingInput {
+            predicted: Some(3),
+            campaign_in_flight: 5,
+            ..open()
+        };
+        assert_eq!(dials_to_place(&over), 0);
     }
 }

@@ -181,6 +181,8 @@ pub async fn create(
         scheduled_at: None,
         end_at: None,
         status_reason: String::new(),
+        dial_mode: Default::default(),
+        abandon_rate_cap: crate::domain::campaign::DEFAULT_ABANDON_RATE_CAP,
         tm_create: now.clone(),
         tm_update: now,
         tm_delete: time::NEVER.into(),

@@ -55,6 +55,38 @@ pub enum EndHandle {
     Continue,
 }
 
+/// How a campaign with a queue paces its dials against its agents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DialMode {
+    /// One call in progress (not yet connected to an agent) per available agent.
+    Progressive,
+    /// `service_level` percent of the available agents in progress (100: one each, 200: two).
+    #[default]
+    Power,
+    /// As many calls as the measured answer rate, answer times and handle times say will
+    /// find an agent freeing up, under the abandon-rate cap.
+    Predictive,
+}
+
+impl DialMode {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DialMode::Progressive => "progressive",
+            DialMode::Power => "power",
+            DialMode::Predictive => "predictive",
+        }
+    }
+}
+
+/// The abandon-rate cap a campaign gets when it names none, in percent.
+pub const DEFAULT_ABANDON_RATE_CAP: f64 = 3.0;
+
+fn default_abandon_rate_cap() -> f64 {
+    DEFAULT_ABANDON_RATE_CAP
+}
+
 /// `call` dials each target; `flow` runs the actions with no call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -132,6 +164,13 @@ pub struct Campaign {
     /// for (`scheduled_at`); empty otherwise.
     #[serde(default)]
     pub status_reason: String,
+    /// ringmaster adds: how dials are paced against the queue's agents.
+    #[serde(default)]
+    pub dial_mode: DialMode,
+    /// ringmaster adds: the most abandoned calls (answered, no agent within the safe-harbour
+    /// time), in percent of answered calls over the rolling window, predictive pacing allows.
+    #[serde(default = "default_abandon_rate_cap")]
+    pub abandon_rate_cap: f64,
     /// Created.
     pub tm_create: String,
     /// Last changed.

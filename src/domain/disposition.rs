@@ -3,6 +3,10 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The reason an attempt ends `abandoned` when the queue connected no agent within the safe
+/// harbour (power and predictive dialing): the abandonments the lock-out follows.
+pub const SAFE_HARBOUR_REASON: &str = "no agent within the safe-harbour time";
+
 /// What became of a dial attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -115,6 +115,9 @@ pub struct Join {
     pub reply: Recipient<QueueNews>,
     /// Record the bridge (a flow's `recording_start`).
     pub record: Option<crate::domain::RecordRequest>,
+    /// The safe harbour: a call no agent has answered by then leaves the queue, its offer
+    /// withdrawn, and is told [`QueueNews::Unreached`] (it kept its media to go on with).
+    pub agent_deadline: Option<Instant>,
 }
 
 /// The queue's document as stored now, and its wait actions: its settings apply from now on.
@@ -423,15 +426,20 @@ impl QueueActor {
         }
     }
 
-    /// A `connect` call that cannot reach its agent goes back to its flow.
-    fn unreached(&mut self, call: Uuid, reason: &str) {
-        if let Some(held) = self.calls.remove(&call) {
-            self.waiting.abandoned(call, Instant::now());
-            self.withdraw(&held);
-            held.reply.do_send(QueueNews::Unreached {
-                reason: reason.to_string(),
-            });
+    /// A `connect` call that cannot reach its agent, or a call past its safe harbour, goes
+    /// back to its flow; answers how long it waited, if it was waiting.
+    fn unreached(&mut self, call: Uuid, reason: &str) -> Option<Duration> {
+        let held = self.calls.remove(&call)?;
+        let waited = self.waiting.abandoned(call, Instant::now());
+        self.withdraw(&held);
+        if let Some(m) = &held.media {
+            // Whatever the wait flow plays stops: the call goes on with its own media.
+            let _ = m.stop_playback();
         }
+        held.reply.do_send(QueueNews::Unreached {
+            reason: reason.to_string(),
+        });
+        waited
     }
 
     /// Expires calls waiting too long, then offers waiting calls to available agents.
@@ -1161,6 +1169,21 @@ impl Handler<Join> for QueueActor {
                 record: join.record,
             },
         );
+        if let Some(deadline) = join.agent_deadline {
+            let call = join.call;
+            ctx.run_later(deadline.saturating_duration_since(Instant::now()), move |act, _| {
+                let waiting = act.calls.get(&call).is_some_and(|h| {
+                    matches!(h.stage, Stage::Waiting | Stage::Ringing { .. })
+                });
+                if waiting {
+                    tracing::info!(queue = %act.queue.id, %call, "call abandoned: no agent within the safe-harbour time");
+                    if let Some(waited) = act.unreached(call, crate::domain::SAFE_HARBOUR_REASON) {
+                        act.count_abandoned(waited);
+                    }
+                    act.publish();
+                }
+            });
+        }
         self.count(QueueCounts {
             incoming: 1,
             ..QueueCounts::default()

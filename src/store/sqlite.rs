@@ -28,6 +28,8 @@ pub struct SqliteStore {
     writes: Arc<RwLock<SqlitePool>>,
     /// How the writer's connection is opened (`None` in memory: it is the readers' pool).
     write_options: Option<SqliteConnectOptions>,
+    /// See [`SqliteLimits::abandon_lockout_ms`].
+    abandon_lockout_ms: i64,
 }
 
 /// Settings of a SQLite store beyond its URL.
@@ -37,6 +39,9 @@ pub struct SqliteLimits {
     /// grow it past this fails as on a full disk, and the dialing stops until there is room:
     /// headroom kept for the rest of the machine, and how a full disk is tested.
     pub max_bytes: u64,
+    /// A number that had an abandoned call (answered, no agent in time) is not dialed again
+    /// for this long, ms (0: no lock-out).
+    pub abandon_lockout_ms: u64,
 }
 
 impl SqliteStore {
@@ -97,6 +102,7 @@ impl SqliteStore {
                 writes: Arc::new(RwLock::new(pool.clone())),
                 pool,
                 write_options: None,
+                abandon_lockout_ms: limits.abandon_lockout_ms.min(i64::MAX as u64) as i64,
             });
         }
         tokio::spawn(checkpoints(pool.clone()));
@@ -109,6 +115,7 @@ impl SqliteStore {
             pool,
             writes: Arc::new(RwLock::new(writes)),
             write_options: Some(write_options),
+            abandon_lockout_ms: limits.abandon_lockout_ms.min(i64::MAX as u64) as i64,
         })
     }
 
@@ -304,7 +311,7 @@ impl Commits for SqliteStore {
     async fn apply(&self, ops: &[WriteOp]) -> StoreResult<Vec<bool>> {
         let writes = self.writes();
         let mut tx = writes.begin().await?;
-        let applied = apply::apply(&mut tx, ops).await?;
+        let applied = apply::apply(&mut tx, ops, self.abandon_lockout_ms).await?;
         tx.commit().await?;
         Ok(applied)
     }

@@ -158,6 +158,11 @@ async fn campaign_validation_errors_name_the_field() {
             "trunk: unknown trunk \"nope\"",
         ),
         (with(json!({"max_concurrent": -1})), "max_concurrent: "),
+        (with(json!({"dial_mode": "turbo"})), "dial_mode: "),
+        (
+            with(json!({"abandon_rate_cap": 101})),
+            "abandon_rate_cap: must be a number between 0 and 100",
+        ),
         (
             with(json!({"actions": [{"type": "answer"}, {"type": "sleep"}]})),
             "actions[1].option.duration: required for sleep",
@@ -180,6 +185,29 @@ async fn campaign_validation_errors_name_the_field() {
     a.post("/campaigns", &json!({"type": "flow", "actions": []}))
         .await
         .invalid("type: flow campaigns are not supported yet; use call");
+}
+
+#[tokio::test]
+async fn a_campaign_dials_power_under_a_3_percent_cap_unless_told_otherwise() {
+    let app = spawn_app().await;
+    let a = app.a();
+    let c = a.campaign().await;
+    assert_eq!(
+        (c["dial_mode"].as_str(), c["abandon_rate_cap"].as_f64()),
+        (Some("power"), Some(3.0))
+    );
+    let id = c["id"].as_str().unwrap_or_default();
+    let c = a
+        .put(
+            &format!("/campaigns/{id}"),
+            &json!({"dial_mode": "predictive", "abandon_rate_cap": 2.5}),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        (c["dial_mode"].as_str(), c["abandon_rate_cap"].as_f64()),
+        (Some("predictive"), Some(2.5))
+    );
 }
 
 #[tokio::test]

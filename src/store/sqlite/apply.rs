@@ -23,7 +23,7 @@
 
 use super::{hangup_str, to_json};
 use crate::domain::{dnclist, AddressKind, Campaigncall, Disposition, Dnclist};
-use crate::fast::FastSet;
+use crate::fast::{FastMap, FastSet};
 use crate::store::{target_status_after, try_given_back, StoreError, StoreResult, WriteOp};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
@@ -215,6 +215,17 @@ static DNC_HITS: Bulk = Bulk::new(
          AND (d.expire_at IS NULL OR d.expire_at > v.now))",
 );
 
+/// Of the begins just claimed, those whose number had a call of the same customer abandoned at
+/// the safe harbour (`reason`) that ended after `since` (the lock-out's start): each one's
+/// last such call. One probe of the partial index of abandoned calls per begin.
+static LOCKOUT_HITS: Bulk = Bulk::new(
+    "id, customer_id, number, since, reason",
+    "SELECT v.id, max(c.tm_update) FROM v JOIN campaigncalls c INDEXED BY campaigncalls_abandoned
+       ON c.customer_id = v.customer_id AND json_extract(c.destination, '$.target') = v.number
+       AND c.disposition = 'abandoned' AND c.tm_update > v.since AND c.reason = v.reason
+     WHERE v.id IS NOT NULL GROUP BY v.id",
+);
+
 /// A number the callee asked to be taken off: onto the customer's default list for good.
 static OPT_OUT: Bulk = Bulk::new(
     "list_id, customer_id, number, at",
@@ -275,13 +286,24 @@ static DEFER: Bulk = Bulk::new(
 );
 
 /// Applies `ops` on `conn` (inside the caller's transaction); whether each took effect.
-pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> StoreResult<Vec<bool>> {
+/// `lockout_ms` (0: none): a begin whose number had an abandoned call that recent is not
+/// dialed; its target waits, its try given back, until the lock-out is over.
+pub(super) async fn apply(
+    conn: &mut SqliteConnection,
+    ops: &[WriteOp],
+    lockout_ms: i64,
+) -> StoreResult<Vec<bool>> {
     let mut applied = vec![true; ops.len()];
     let mut begins: Vec<(usize, usize, &Campaigncall)> = Vec::new();
     let mut claims = Rows::new(&CLAIM);
     let mut exhausted = Rows::new(&EXHAUST);
     let mut deferred = Rows::new(&DEFER);
     let mut dnc = Rows::new(&DNC_HITS);
+    let mut lockouts = Rows::new(&LOCKOUT_HITS);
+    let lockout_since = (lockout_ms > 0).then(|| {
+        let since = chrono::Utc::now() - chrono::Duration::milliseconds(lockout_ms);
+        crate::domain::time::format(since)
+    });
     let mut opt_outs = Rows::new(&OPT_OUT);
     let mut default_lists = Rows::new(&DEFAULT_LIST);
     let mut opted_customers = FastSet::default();
@@ -317,6 +339,17 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
                         number.as_str().into(),
                         lists.into(),
                         now_ms.into(),
+                    ]);
+                }
+                if let (AddressKind::Tel(number), Some(since)) =
+                    (&call.destination.kind, &lockout_since)
+                {
+                    lockouts.push([
+                        call.outdial_target_id.into(),
+                        call.customer_id.into(),
+                        number.as_str().into(),
+                        since.as_str().into(),
+                        crate::domain::SAFE_HARBOUR_REASON.into(),
                     ]);
                 }
                 claims.push([
@@ -410,10 +443,29 @@ pub(super) async fn apply(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Store
         } else {
             claimed_targets(dnc.run(conn).await?)?
         };
+        let locked = if lockouts.is_empty() {
+            FastMap::default()
+        } else {
+            locked_targets(lockouts.run(conn).await?)?
+        };
         let mut created = Rows::new(&INSERT_CALLS);
         for (i, slot, call) in begins {
             if !claimed.contains(&call.outdial_target_id) {
                 applied[i] = false;
+                continue;
+            }
+            if let Some(abandoned_at) = locked.get(&call.outdial_target_id) {
+                // Not dialed and not recorded: the target waits, its try given back, until
+                // the lock-out after the number's last abandoned call is over.
+                applied[i] = false;
+                end_targets.push([
+                    call.outdial_target_id.into(),
+                    "idle".into(),
+                    "".into(),
+                    (abandoned_at + lockout_ms).into(),
+                    (slot.min(4) as i64).into(),
+                    call.tm_create.as_str().into(),
+                ]);
                 continue;
             }
             created.push(campaigncall_row(call)?);
@@ -481,6 +533,20 @@ fn call_end_row(
     ]
 }
 
+/// The targets locked out, each with when its number's last abandoned call ended (unix ms).
+fn locked_targets(rows: Vec<SqliteRow>) -> StoreResult<FastMap<Uuid, i64>> {
+    let mut locked = FastMap::default();
+    for row in rows {
+        let id: &str = row.try_get(0)?;
+        let id = Uuid::parse_str(id).map_err(|e| StoreError::Corrupt(format!("id: {e}")))?;
+        let at: &str = row.try_get(1)?;
+        let at = chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S%.f")
+            .map_err(|e| StoreError::Corrupt(format!("tm_update {at:?}: {e}")))?;
+        locked.insert(id, at.and_utc().timestamp_millis());
+    }
+    Ok(locked)
+}
+
 fn claimed_targets(rows: Vec<SqliteRow>) -> StoreResult<FastSet<Uuid>> {
     let mut claimed = FastSet::with_capacity_and_hasher(rows.len(), Default::default());
     for row in rows {
@@ -514,4 +580,82 @@ fn campaigncall_row(c: &Campaigncall) -> StoreResult<[Cell; 20]> {
         c.tm_delete.as_str().into(),
         c.caller_id.as_str().into(),
     ])
+}
+
+#[cfg(test)]
+mod lockout_tests {
+    use super::super::tests::{begin, store_with_targets, stored};
+    use crate::domain::{Disposition, TargetStatus};
+    use crate::store::{AttemptEnd, Commits, Store, TargetNext, WriteOp};
+    use uuid::Uuid;
+
+    const HOURS_72: i64 = 72 * 3_600_000;
+
+    fn call_of(op: &WriteOp) -> (Uuid, Uuid) {
+        match op {
+            WriteOp::Begin { call, .. } => (call.id, call.outdial_target_id),
+            _ => unreachable!("a begin"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_number_abandoned_within_the_lock_out_is_not_dialed_again_and_waits_for_its_end() {
+        let (mut store, targets) = store_with_targets(2).await;
+        store.abandon_lockout_ms = HOURS_72;
+        // Both begins dial the same number for the same customer.
+        let first = begin(&targets[0], 1);
+        assert_eq!(
+            store
+                .apply(std::slice::from_ref(&first))
+                .await
+                .expect("apply"),
+            [true]
+        );
+        let (call, target) = call_of(&first);
+        let now = chrono::Utc::now().timestamp_millis();
+        let end = AttemptEnd::closed(
+            call,
+            target,
+            Disposition::Abandoned,
+            crate::domain::SAFE_HARBOUR_REASON,
+            TargetNext::RetryAt(now),
+        );
+        store
+            .apply(&[WriteOp::End(Box::new(end))])
+            .await
+            .expect("end");
+
+        // Its own retry and another target of the same number: neither is dialed.
+        let again = begin(&targets[0], 2);
+        let other = begin(&targets[1], 1);
+        assert_eq!(
+            store.apply(&[again, other]).await.expect("apply"),
+            [false, false]
+        );
+        for (t, tries) in [(&targets[0], 1), (&targets[1], 0)] {
+            let t = stored(&store, t.outdial_id, t.id).await;
+            assert_eq!(t.status, TargetStatus::Idle);
+            assert_eq!(t.tries.to_array()[0], tries, "no try used");
+        }
+        let outdial = targets[0].outdial_id;
+        let due = |at| store.due_targets(outdial, at, None, 10);
+        assert!(due(now + HOURS_72 - 60_000)
+            .await
+            .expect("due")
+            .0
+            .is_empty());
+        assert_eq!(due(now + HOURS_72 + 5_000).await.expect("due").0.len(), 2);
+
+        // Another customer's campaign may call the number; with no lock-out, so may this one.
+        let mut theirs = begin(&targets[1], 1);
+        if let WriteOp::Begin { call, .. } = &mut theirs {
+            call.customer_id = Uuid::new_v4();
+        }
+        assert_eq!(store.apply(&[theirs]).await.expect("apply"), [true]);
+        store.abandon_lockout_ms = 0;
+        assert_eq!(
+            store.apply(&[begin(&targets[0], 2)]).await.expect("apply"),
+            [true]
+        );
+    }
 }

@@ -1,0 +1,220 @@
+use super::*;
+
+/// A campaign that measured 35 % answers after 4 to 20 s, unanswered calls ringing out at
+/// 25 s, talks of 30 to 150 s, and `answered` answered calls in the window, `abandoned` of
+/// them abandoned, all at time 0.
+fn measured(answered: usize, abandoned: usize) -> Measures {
+    let mut m = Measures::default();
+    for i in 0..100u64 {
+        if i % 20 < 7 {
+            m.answered(4000 + (i * 4_567) % 16_000);
+        } else {
+            m.unanswered(25_000);
+        }
+    }
+    for i in 0..50u64 {
+        m.talked(30_000 + (i * 7_919) % 120_000);
+    }
+    for i in 0..answered {
+        m.served(0, i < abandoned);
+    }
+    m
+}
+
+fn agents(available: usize, on_call: &[Ms]) -> Vec<AgentView> {
+    let mut v = vec![
+        AgentView {
+            phase: AgentPhase::Available,
+            since: 0,
+        };
+        available
+    ];
+    v.extend(on_call.iter().map(|&since| AgentView {
+        phase: AgentPhase::OnCall,
+        since,
+    }));
+    v
+}
+
+const NOW: Ms = 1_000_000;
+
+#[test]
+fn before_anything_is_measured_it_dials_one_call_per_available_agent() {
+    let a = agents(5, &[0, 0]);
+    let d = calls_to_have(
+        &PredictiveSettings::default(),
+        &Measures::default(),
+        &Situation {
+            now: NOW,
+            agents: &a,
+            ringing: &[],
+            waiting: 0,
+        },
+    );
+    assert_eq!(
+        d,
+        Decision {
+            calls: 5,
+            pace: Pace::Progressive
+        }
+    );
+}
+
+#[test]
+fn with_room_under_the_cap_it_dials_more_calls_than_free_agents_at_a_35_percent_answer_rate() {
+    let a = agents(10, &[]);
+    let d = calls_to_have(
+        &PredictiveSettings::default(),
+        &measured(1000, 0),
+        &Situation {
+            now: NOW,
+            agents: &a,
+            ringing: &[],
+            waiting: 0,
+        },
+    );
+    assert_eq!(d.pace, Pace::Predicted);
+    // About 10 / 0.35 ≈ 28 less the reserve.
+    assert!((18..=29).contains(&d.calls), "{d:?}");
+}
+
+#[test]
+fn agents_about_to_finish_their_calls_are_dialed_for() {
+    let settings = PredictiveSettings::default();
+    let m = measured(1000, 0);
+    // Every agent talking: some for long (about to finish), some just started.
+    let long = agents(0, &[NOW - 140_000; 10]);
+    let fresh = agents(0, &[NOW - 1_000; 10]);
+    let at = |a: &[AgentView]| {
+        calls_to_have(
+            &settings,
+            &m,
+            &Situation {
+                now: NOW,
+                agents: a,
+                ringing: &[],
+                waiting: 0,
+            },
+        )
+        .calls
+    };
+    assert!(at(&long) > at(&fresh), "{} vs {}", at(&long), at(&fresh));
+    assert!(at(&long) > 0);
+}
+
+#[test]
+fn calls_already_ringing_or_waiting_leave_less_to_dial_and_stale_ringing_counts_for_little() {
+    let settings = PredictiveSettings::default();
+    let m = measured(1000, 0);
+    let a = agents(10, &[]);
+    let want = |ringing: &[Ms], waiting| {
+        calls_to_have(
+            &settings,
+            &m,
+            &Situation {
+                now: NOW,
+                agents: &a,
+                ringing,
+                waiting,
+            },
+        )
+        .calls
+    };
+    let none = want(&[], 0);
+    // Ten calls dialed just now: they stay counted in progress and make room for about as
+    // many fewer new dials, so the total wanted moves little.
+    let fresh = [NOW; 10];
+    assert!(want(&fresh, 0).abs_diff(none) <= 3);
+    // Ten answered callees waiting take ten agents: far fewer new calls.
+    assert!(want(&[], 10) + 10 < none + 10 && want(&[], 10) < none);
+    // Calls ringing past every measured answer time will not be answered: they count in
+    // progress but take no agent, so the new dials are as if they were not there.
+    let stale = [NOW - 22_000; 10];
+    assert!(
+        want(&stale, 0) >= none + 8,
+        "{} vs {}",
+        want(&stale, 0),
+        none
+    );
+}
+
+#[test]
+fn nearing_the_cap_it_tapers_and_at_the_cap_it_falls_back_to_progressive() {
+    let settings = PredictiveSettings::default();
+    let a = agents(10, &[]);
+    let at = |abandoned| {
+        calls_to_have(
+            &settings,
+            &measured(1000, abandoned),
+            &Situation {
+                now: NOW,
+                agents: &a,
+                ringing: &[],
+                waiting: 0,
+            },
+        )
+    };
+    let free = at(5);
+    let near = at(24);
+    let over = at(30);
+    assert_eq!(free.pace, Pace::Predicted);
+    assert_eq!(near.pace, Pace::Tapered);
+    assert!(near.calls < free.calls && near.calls > 10, "{near:?}");
+    assert_eq!(
+        over,
+        Decision {
+            calls: 10,
+            pace: Pace::Progressive
+        }
+    );
+    // Too few answers in the window to afford a single abandoned call under a 3 % cap.
+    assert_eq!(at(0).pace, Pace::Predicted);
+    assert_eq!(
+        calls_to_have(
+            &settings,
+            &measured(20, 0),
+            &Situation {
+                now: NOW,
+                agents: &a,
+                ringing: &[],
+                waiting: 0
+            }
+        )
+        .pace,
+        Pace::Progressive
+    );
+}
+
+#[test]
+fn the_window_rolls_on_the_given_clock() {
+    let mut m = Measures::default();
+    m.served(0, true);
+    m.served(1_000, false);
+    m.served(61_000, false);
+    assert_eq!(m.window(), (3, 1));
+    m.expire(60_500, 60_000);
+    assert_eq!(m.window(), (2, 0));
+    assert_eq!(m.abandon_rate(), Some(0.0));
+    m.expire(200_000, 60_000);
+    assert_eq!(m.abandon_rate(), None);
+}
+
+#[test]
+fn wrap_up_delays_when_a_talking_agent_frees_up() {
+    let m = measured(1000, 0);
+    let a = agents(0, &[NOW - 100_000; 10]);
+    let with_wrap = PredictiveSettings {
+        wrap_up_ms: 30_000,
+        ..PredictiveSettings::default()
+    };
+    let s = Situation {
+        now: NOW,
+        agents: &a,
+        ringing: &[],
+        waiting: 0,
+    };
+    assert!(
+        calls_to_have(&with_wrap, &m, &s).calls
+            < calls_to_have(&PredictiveSettings::default(), &m, &s).calls
+    );
+}

@@ -1,0 +1,269 @@
+//! Dial modes end to end: `ringmaster serve` dials SIPp callees (`uas_pacing.xml`: each
+//! number says after how long it answers, or that it never does, and where its media goes)
+//! for a campaign with a queue whose agents are SIPp softphones (`agent_answer.xml`: they
+//! register with digest, answer offered calls, talk 2 s and hang up).
+//!
+//! In power mode with more calls than agents, the callees no agent took within the safe
+//! harbour hear the safe-harbour message (a tone here: RTP with sound reaches their media
+//! socket) and are hung up `abandoned`. In predictive mode, the measured abandon rate of the
+//! campaign (abandoned of answered calls) stays under its cap.
+
+#[path = "campaign/helpers.rs"]
+#[allow(dead_code)] // shared with tests/campaign.rs, which uses the rest
+mod helpers;
+
+use helpers::{campaign, free_port, sipp_scenario, Extra, Proc, Server};
+use ringmaster::media::g711::Codec;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "a-long-secret";
+
+/// A callee's media socket, and how many RTP packets with sound in them it has heard.
+struct Ear {
+    port: u16,
+    loud: Arc<AtomicU32>,
+}
+
+/// A media socket whose port has five digits (it goes into the callee's number); listens
+/// until `until`.
+fn ear(until: Instant) -> Ear {
+    let socket = loop {
+        let s = UdpSocket::bind("127.0.0.1:0").expect("bind a media socket");
+        if s.local_addr().expect("addr").port() >= 10_000 {
+            break s;
+        }
+    };
+    let port = socket.local_addr().expect("addr").port();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let loud = Arc::new(AtomicU32::new(0));
+    let counter = loud.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while Instant::now() < until {
+            let Ok(n) = socket.recv(&mut buf) else {
+                continue;
+            };
+            // RTP header of 12 bytes, then PCMU.
+            let payload = buf.get(12..n).unwrap_or_default();
+            let peak = payload
+                .iter()
+                .map(|b| Codec::Pcmu.decode(*b).unsigned_abs())
+                .max()
+                .unwrap_or(0);
+            if peak > 2000 {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    Ear { port, loud }
+}
+
+/// One second of a 1 kHz tone as a WAV file: the safe-harbour message.
+fn tone(path: &std::path::Path) {
+    let samples: Vec<i16> = (0..8000)
+        .map(|i| ((i as f64 * 2.0 * std::f64::consts::PI / 8.0).sin() * 12_000.0) as i16)
+        .collect();
+    std::fs::write(path, ringmaster::media::wav::encode_pcm16(&samples, 8000))
+        .expect("write the tone");
+}
+
+/// Polls `GET path` until `done` holds for the answer; the last answer.
+fn wait_for(server: &Server, path: &str, within: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let (_, v) = server.call("GET", path, None);
+        if done(&v) || Instant::now() > deadline {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Creates agent `name`, sets it available and starts its SIPp softphone against `sip`.
+fn agent(server: &Server, dir: &std::path::Path, sip: SocketAddr, name: &str) -> Proc {
+    let created = server.ok(
+        "POST",
+        "/v1.0/agents",
+        Some(json!({"username": name, "password": PASSWORD, "name": name})),
+    );
+    let id = created["id"].as_str().expect("an id").to_string();
+    server.ok(
+        "PUT",
+        &format!("/v1.0/agents/{id}/status"),
+        Some(json!({"status": "available"})),
+    );
+    let invite = format!(
+        "{}/sip-test/scenarios/agent_answer_invite.xml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let target = sip.to_string();
+    let (phone, _) = sipp_scenario(
+        dir,
+        "agent_answer.xml",
+        &[
+            "-oocsf", &invite, "-au", name, "-ap", PASSWORD, "-s", name, "-m", "1", "-set",
+            "hold_ms", "60000", &target,
+        ],
+    );
+    let registered = wait_for(
+        server,
+        &format!("/v1.0/agents/{id}"),
+        Duration::from_secs(10),
+        |a| a["status"] == "available" && a["contacts"].as_array().is_some_and(|c| !c.is_empty()),
+    );
+    assert_eq!(registered["status"], "available", "{registered}");
+    phone
+}
+
+/// Runs a campaign over `numbers` with `fields` to its end; its campaigncalls.
+fn run(server: &Server, queue: &str, numbers: &[String], fields: Value) -> Vec<Value> {
+    let outplan = json!({"name": "pacing", "dial_timeout": 4000, "try_interval": 60000,
+                         "max_try_count_0": 1,
+                         "source": {"type": "tel", "target": "+15551230000"}});
+    let targets: Vec<[&str; 1]> = numbers.iter().map(|n| [n.as_str()]).collect();
+    let targets: Vec<&[&str]> = targets.iter().map(|t| &t[..]).collect();
+    let mut extra = json!({"actions": [], "queue_id": queue});
+    if let (Some(e), Some(f)) = (extra.as_object_mut(), fields.as_object()) {
+        e.extend(f.clone());
+    }
+    let (id, _, _) = campaign(server, outplan, &targets, extra);
+    server.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    let stats = wait_for(
+        server,
+        &format!("/v1.0/campaigns/{id}/stats"),
+        Duration::from_secs(40),
+        |s| s["status"] == "finished",
+    );
+    let calls = server.campaigncalls(&id);
+    assert_eq!(stats["status"], "finished", "{stats} {calls:?}");
+    calls
+}
+
+fn number(delay_s: u8, port: u16) -> String {
+    format!("+1555{delay_s}{port:05}0")
+}
+
+fn disposition(call: &Value) -> &str {
+    call["disposition"].as_str().unwrap_or_default()
+}
+
+#[test]
+fn power_abandons_with_the_safe_harbour_message_and_predictive_stays_under_its_cap() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let harbour = dir.path().join("harbour.wav");
+    tone(&harbour);
+    let (_callees, trunk) = sipp_scenario(dir.path(), "uas_pacing.xml", &[]);
+    let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let lines = format!("listen = \"{sip}\"\nregister_algorithms = [\"MD5\"]\n");
+    let dialing = format!(
+        "\n[dialing]\nsafe_harbour_audio = \"harbour.wav\"\nsafe_harbour_ms = 2000\n\n\
+         [media]\nprompts_dir = \"{}\"\n",
+        dir.path().display()
+    );
+    let server = Server::start_extra(
+        dir.path(),
+        trunk,
+        20,
+        &Extra {
+            sip: &lines,
+            trunk: &dialing,
+            ..Extra::default()
+        },
+    );
+    let _ann = agent(&server, dir.path(), sip, "ann");
+    let queue = server.ok(
+        "POST",
+        "/v1.0/queues",
+        Some(json!({"name": "sales", "routing_method": "random", "wait_timeout": 30000})),
+    );
+    let queue_id = queue["id"].as_str().expect("a queue id").to_string();
+    let until = Instant::now() + Duration::from_secs(55);
+
+    // Power at 400 %: four callees answer after 1 s for one agent.
+    let ears: Vec<Ear> = (0..4).map(|_| ear(until)).collect();
+    let numbers: Vec<String> = ears.iter().map(|e| number(1, e.port)).collect();
+    let calls = run(
+        &server,
+        &queue_id,
+        &numbers,
+        json!({"dial_mode": "power", "service_level": 400}),
+    );
+    assert_eq!(calls.len(), 4, "{calls:?}");
+    let by_number: HashMap<&str, &Value> = calls
+        .iter()
+        .map(|c| (c["destination"]["target"].as_str().unwrap_or_default(), c))
+        .collect();
+    let mut abandoned = 0;
+    for (n, e) in numbers.iter().zip(&ears) {
+        let call = by_number.get(n.as_str()).expect("a call per number");
+        match disposition(call) {
+            "abandoned" => {
+                abandoned += 1;
+                assert_eq!(
+                    call["reason"],
+                    ringmaster::domain::SAFE_HARBOUR_REASON,
+                    "{call}"
+                );
+                // One second of tone is 50 packets; most of them are heard.
+                let heard = e.loud.load(Ordering::Relaxed);
+                assert!(
+                    heard >= 30,
+                    "{n} heard {heard} packets of the message: {call}"
+                );
+            }
+            "answered" => {
+                assert!(call["agent_id"].is_string(), "{call}");
+                assert_eq!(e.loud.load(Ordering::Relaxed), 0, "{n}: {call}");
+            }
+            other => panic!("{n}: unexpected disposition {other}: {call}"),
+        }
+    }
+    assert!(abandoned >= 2, "{calls:?}");
+
+    // Predictive under a 3 % cap, with a second agent: callees answer after 1 to 3 s, one in
+    // four never does.
+    let _bob = agent(&server, dir.path(), sip, "bob");
+    let ears: Vec<Ear> = (0..12).map(|_| ear(until)).collect();
+    let numbers: Vec<String> = ears
+        .iter()
+        .enumerate()
+        .map(|(i, e)| number(if i % 4 == 3 { 0 } else { 1 + (i % 3) as u8 }, e.port))
+        .collect();
+    let calls = run(
+        &server,
+        &queue_id,
+        &numbers,
+        json!({"dial_mode": "predictive", "abandon_rate_cap": 3}),
+    );
+    assert_eq!(calls.len(), 12, "{calls:?}");
+    let answered = calls
+        .iter()
+        .filter(|c| matches!(disposition(c), "answered" | "abandoned"))
+        .count();
+    let abandoned = calls
+        .iter()
+        .filter(|c| disposition(c) == "abandoned")
+        .count();
+    assert_eq!(answered, 9, "{calls:?}");
+    assert!(
+        abandoned as f64 <= 0.03 * answered as f64,
+        "{abandoned} of {answered} abandoned: {calls:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}
