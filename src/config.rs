@@ -31,6 +31,12 @@ pub struct Settings {
     /// How logs are written.
     #[serde(default)]
     pub log: LogSettings,
+    /// The event stream's retention and replay.
+    #[serde(default)]
+    pub events: crate::events::EventSettings,
+    /// Webhook deliveries.
+    #[serde(default)]
+    pub webhooks: crate::events::WebhookSettings,
 }
 
 /// `[log]`: how logs are written to stderr (`RINGMASTER_LOG` sets which, e.g. `info`).

@@ -146,7 +146,16 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
             agent_changes: Arc::new(directory),
         },
         realm: settings.sip.realm.clone(),
+        events: settings.events.clone(),
     };
+    actix::spawn(crate::events::retention::run(
+        store.clone(),
+        settings.events.clone(),
+    ));
+    actix::spawn(crate::events::delivery::run(
+        store.clone(),
+        settings.webhooks.clone(),
+    ));
     let server = crate::api::serve(api, state).await?;
     let handle = server.handle();
     actix::spawn(async move {

@@ -318,6 +318,124 @@ pub(super) async fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::time::{now_string, NEVER};
+    use crate::domain::Disposition;
+    use crate::store::sqlite::tests::{begin, store_with_targets};
+    use crate::store::{AttemptEnd, Commits, Docs, Store, TargetNext, WriteOp};
+
+    fn begun_for(customer: Uuid, op: WriteOp) -> (WriteOp, Uuid, Uuid) {
+        let WriteOp::Begin {
+            mut call,
+            slot,
+            dnc_lists,
+        } = op
+        else {
+            unreachable!()
+        };
+        call.customer_id = customer;
+        let (id, target) = (call.id, call.outdial_target_id);
+        (
+            WriteOp::Begin {
+                call,
+                slot,
+                dnc_lists,
+            },
+            id,
+            target,
+        )
+    }
+
+    fn types(events: &[Event]) -> Vec<(&str, String)> {
+        events
+            .iter()
+            .map(|e| {
+                (
+                    e.kind.as_str(),
+                    e.data["status"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn each_write_of_an_attempt_is_an_event_of_its_customer_in_order_and_a_webhook_queues_what_it_wants(
+    ) {
+        let (store, targets) = store_with_targets(2).await;
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let (begin_a, call_a, target_a) = begun_for(a, begin(&targets[0], 1));
+        let (begin_b, _, _) = begun_for(b, begin(&targets[1], 1));
+        let notices = store.event_notices();
+        store.apply(&[begin_a, begin_b]).await.expect("begins");
+        store
+            .apply(&[WriteOp::Answered {
+                campaigncall_id: call_a,
+                dialog: None,
+                at: now_string(),
+            }])
+            .await
+            .expect("answer");
+        // A webhook made now is sent what comes after it only.
+        let hook = Webhook {
+            id: Uuid::new_v4(),
+            customer_id: a,
+            name: "crm".into(),
+            detail: String::new(),
+            uri: "http://127.0.0.1:9/".into(),
+            event_types: vec![EventType::CampaigncallUpdated],
+            secret: "s".into(),
+            status: WebhookStatus::Active,
+            tm_create: now_string(),
+            tm_update: NEVER.into(),
+            tm_delete: NEVER.into(),
+        };
+        Docs(&store).put(&hook).await.expect("webhook");
+        let end = AttemptEnd::closed(
+            call_a,
+            target_a,
+            Disposition::Answered,
+            "",
+            TargetNext::Done("success"),
+        );
+        store
+            .apply(&[WriteOp::End(Box::new(end))])
+            .await
+            .expect("end");
+
+        let all = EventFilter::default();
+        let of_a = store.events_after(a, 0, &all, 100).await.expect("events");
+        assert_eq!(
+            types(&of_a),
+            [
+                ("campaigncall_created", "dialing".to_string()),
+                ("campaigncall_updated", "progressing".to_string()),
+                ("campaigncall_updated", "done".to_string()),
+            ]
+        );
+        assert!(of_a.windows(2).all(|w| w[0].id < w[1].id));
+        assert_eq!(of_a[2].data["disposition"], "answered");
+        assert_eq!(*notices.borrow(), of_a[2].id, "told once committed");
+        let of_b = store.events_after(b, 0, &all, 100).await.expect("events");
+        assert_eq!(
+            types(&of_b),
+            [("campaigncall_created", "dialing".to_string())]
+        );
+
+        assert_eq!(
+            store.queue_deliveries(&hook, 100, 0).await.expect("queue"),
+            1
+        );
+        assert_eq!(
+            store.queue_deliveries(&hook, 100, 0).await.expect("again"),
+            0
+        );
+        let due = store.due_deliveries(0, 10).await.expect("due");
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].event_id, of_a[2].id);
+        let body: serde_json::Value = serde_json::from_str(&due[0].body).expect("json body");
+        assert_eq!(body["type"], "campaigncall_updated");
+        assert_eq!(body["id"], of_a[2].id);
+        assert_eq!(body["data"]["status"], "done");
+    }
 
     #[test]
     fn a_delivery_keeps_one_id_for_its_webhook_and_event() {
