@@ -36,3 +36,5 @@ mod recordings;
 mod serve;
 #[path = "api/targets.rs"]
 mod targets;
+#[path = "api/webhooks.rs"]
+mod webhooks;
