@@ -55,11 +55,14 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
     // The endpoint knows the trunks by IP: their requests are served without limits.
     let endpoint = start_sip(settings, resolved.iter().map(|t| t.peer.ip()).collect()).await?;
     engine::end_dialogs(endpoint.clone(), recovered.dialogs);
+    let writer = Writer::start(store.clone())?;
+    let events: Arc<dyn crate::domain::EventSink> = Arc::new(writer.clone());
     let now = std::time::Instant::now();
     let mut trunks = BTreeMap::new();
     for trunk in resolved {
         let name = trunk.config.name.clone();
         let gate = Arc::new(TrunkGate::new(trunk, now));
+        gate.events.set(events.clone());
         actix::spawn(crate::trunk::health::keepalive(
             endpoint.clone(),
             gate.clone(),
@@ -74,7 +77,6 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
     );
     // Ends by itself once the pool is dropped.
     drop(ports.spawn_idle_sweeper());
-    let writer = Writer::start(store.clone())?;
     let health = Arc::new(NodeHealth {
         store: writer.health().clone(),
         trunks,
@@ -85,6 +87,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
             .unwrap_or_default(),
     });
     let agents = Arc::new(crate::agent::AgentBoard::default());
+    agents.events.set(events.clone());
     let directory = crate::agent::AgentDirectory::start(
         store.clone(),
         endpoint.clone(),
@@ -94,6 +97,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
     .await
     .context("cannot load the agents")?;
     let queue_board = Arc::new(crate::queue::QueueBoard::default());
+    queue_board.events.set(events.clone());
     let queues = Arc::new(crate::queue::QueueRegistry::new(crate::queue::QueueParts {
         store: store.clone(),
         endpoint: endpoint.clone(),

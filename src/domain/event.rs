@@ -2,6 +2,7 @@
 //! change of one resource, named as VoIPBIN names its events (`campaigncall_updated`, …).
 
 use serde::{Deserialize, Serialize};
+use std::sync::{Arc, OnceLock};
 use uuid::Uuid;
 
 /// The kinds of event, a closed set.
@@ -99,6 +100,66 @@ pub struct Event {
     pub data: serde_json::Value,
     /// When it was recorded.
     pub tm_create: String,
+}
+
+/// Where changes that are not stored otherwise (an agent's, a queue's or a trunk's state)
+/// are recorded as events: the store's writer, which commits them with its next batch.
+pub trait EventSink: Send + Sync {
+    /// Records `event` without waiting for it to be committed.
+    fn record(&self, event: NewEvent);
+}
+
+/// A sink set once, when the node wires its parts (none in tests that need no events).
+#[derive(Default)]
+pub struct Sink(OnceLock<Arc<dyn EventSink>>);
+
+impl Sink {
+    /// Sends later events to `sink` (a second call changes nothing).
+    pub fn set(&self, sink: Arc<dyn EventSink>) {
+        let _ = self.0.set(sink);
+    }
+
+    /// Records the event `make` builds, if there is a sink (built only then).
+    pub fn record(&self, make: impl FnOnce() -> NewEvent) {
+        if let Some(sink) = self.0.get() {
+            sink.record(make());
+        }
+    }
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "Sink(set)"
+        } else {
+            "Sink(none)"
+        })
+    }
+}
+
+/// A sink that keeps what it is told, for tests.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub struct Recorded(pub std::sync::Mutex<Vec<NewEvent>>);
+
+#[cfg(test)]
+impl Recorded {
+    /// The types recorded so far.
+    pub fn types(&self) -> Vec<EventType> {
+        self.0
+            .lock()
+            .map(|e| e.iter().map(|e| e.kind).collect())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+impl EventSink for Recorded {
+    fn record(&self, event: NewEvent) {
+        if let Ok(mut e) = self.0.lock() {
+            e.push(event);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ pub use campaign::{Action, Campaign, CampaignStatus, CampaignType, EndHandle};
 pub use campaigncall::{CallStatus, Campaigncall};
 pub use disposition::{Disposition, HangupBy};
 pub use dnclist::{DncNumber, DncSource, Dnclist};
-pub use event::{Event, EventType, NewEvent};
+pub use event::{Event, EventSink, EventType, NewEvent};
 pub use flow::Flow;
 pub use outdial::{Destinations, Outdial, Target, TargetStatus, TryCounts};
 pub use outplan::Outplan;

@@ -636,9 +636,11 @@ impl QueueActor {
             .filter(|(_, h)| matches!(h.stage, Stage::Connecting { .. } | Stage::Bridged { .. }))
             .map(|(id, _)| *id)
             .collect();
-        self.parts
-            .board
-            .set(self.queue.id, QueueLive { waiting, serving });
+        self.parts.board.set_of(
+            self.queue.customer_id,
+            self.queue.id,
+            QueueLive { waiting, serving },
+        );
     }
 
     /// The counters onto the queue's document (the latest one the store holds).

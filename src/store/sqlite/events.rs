@@ -420,6 +420,29 @@ mod tests {
             [("campaigncall_created", "dialing".to_string())]
         );
 
+        // A trunk's event (of the nil customer) is every tenant's.
+        let trunk = NewEvent {
+            customer_id: Uuid::nil(),
+            kind: EventType::TrunkUpdated,
+            resource_id: "carrier".into(),
+            data: r#"{"name":"carrier","state":"down"}"#.into(),
+        };
+        store
+            .apply(&[WriteOp::Event(Box::new(trunk))])
+            .await
+            .expect("event");
+        let trunks = EventFilter {
+            types: vec![EventType::TrunkUpdated],
+            resource_id: None,
+        };
+        for customer in [a, b] {
+            let seen = store
+                .events_after(customer, 0, &trunks, 10)
+                .await
+                .expect("events");
+            assert_eq!(seen.len(), 1);
+            assert_eq!(seen[0].data["state"], "down");
+        }
         assert_eq!(
             store.queue_deliveries(&hook, 100, 0).await.expect("queue"),
             1
