@@ -25,7 +25,7 @@ impl Default for EventSettings {
     fn default() -> Self {
         EventSettings {
             keep_hours: 24,
-            keep_rows: 1_000_000,
+            keep_rows: 200_000,
             replay_max: 10_000,
             heartbeat_secs: 15,
             prune_every_secs: 60,
