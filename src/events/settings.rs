@@ -5,7 +5,7 @@ use serde::Deserialize;
 use std::time::Duration;
 
 /// `[events]`: the event stream.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EventSettings {
     /// Events older than this many hours are pruned (finished deliveries too).
@@ -41,7 +41,7 @@ impl EventSettings {
 }
 
 /// `[webhooks]`: delivering events to tenants' endpoints.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebhookSettings {
     /// POSTs of one delivery before it is `failed`.
@@ -68,5 +68,18 @@ impl Default for WebhookSettings {
             concurrent: 8,
             poll_ms: 500,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_config_documents_the_defaults() {
+        let shipped = include_str!("../../config/ringmaster.toml");
+        let s = crate::config::Settings::from_toml(shipped, Vec::new()).expect("config");
+        assert_eq!(s.events, EventSettings::default());
+        assert_eq!(s.webhooks, WebhookSettings::default());
     }
 }
