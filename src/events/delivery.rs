@@ -25,6 +25,9 @@ const QUEUE_BATCH: u32 = 1_000;
 /// Deliveries taken per round.
 const DUE_BATCH: u32 = 256;
 
+/// Least time between two rounds.
+const MIN_GAP: Duration = Duration::from_millis(100);
+
 /// Runs until the process ends.
 pub async fn run(store: Arc<dyn Store>, settings: WebhookSettings) {
     let client = match reqwest::Client::builder()
@@ -52,6 +55,8 @@ pub async fn run(store: Arc<dyn Store>, settings: WebhookSettings) {
         if busy {
             continue;
         }
+        // Under load a commit records events every few ms: one round per `MIN_GAP` at most.
+        tokio::time::sleep(MIN_GAP.min(poll)).await;
         tokio::select! {
             changed = notices.changed() => {
                 if changed.is_err() {
@@ -82,9 +87,30 @@ async fn round(
     let due = store.due_deliveries(now_ms, DUE_BATCH).await?;
     let full = due.len() == DUE_BATCH as usize;
     let webhooks = &webhooks;
+    // A webhook whose endpoint failed in this round has its other deliveries put off rather
+    // than tried: a dead endpoint costs a round one timeout, not one per delivery, and its
+    // backlog does not crowd out the other webhooks' deliveries.
+    let failing = &std::sync::Mutex::new(std::collections::HashSet::new());
     futures::stream::iter(due)
         .for_each_concurrent(settings.concurrent.max(1), |d| async move {
-            let d = attempt(client, webhooks.get(&d.webhook_id), d, settings).await;
+            let put_off = failing
+                .lock()
+                .map(|f| f.contains(&d.webhook_id))
+                .unwrap_or(false);
+            let d = if put_off {
+                let mut d = d;
+                d.next_at = chrono::Utc::now().timestamp_millis()
+                    + i64::try_from(settings.first_retry_ms).unwrap_or(i64::MAX / 2);
+                d
+            } else {
+                let d = attempt(client, webhooks.get(&d.webhook_id), d, settings).await;
+                if d.status != DeliveryStatus::Delivered {
+                    if let Ok(mut f) = failing.lock() {
+                        f.insert(d.webhook_id);
+                    }
+                }
+                d
+            };
             if let Err(e) = store.record_attempt(&d).await {
                 tracing::warn!(error = %e, delivery = %d.id, "cannot record a webhook delivery");
             }
