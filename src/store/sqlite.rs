@@ -354,6 +354,22 @@ impl Store for SqliteStore {
         deleted: bool,
         body: String,
     ) -> StoreResult<()> {
+        if !matches!(kind, DocKind::Campaign | DocKind::Webhook) {
+            // No event and no cursor: one statement, in a transaction of its own.
+            sqlx::query(
+                "INSERT INTO documents (kind, id, customer_id, status, deleted, body) VALUES (?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (kind, id) DO UPDATE SET status = excluded.status, deleted = excluded.deleted, body = excluded.body",
+            )
+            .bind(kind.as_str())
+            .bind(id.to_string())
+            .bind(customer.to_string())
+            .bind(status)
+            .bind(deleted)
+            .bind(body)
+            .execute(&self.pool)
+            .await?;
+            return Ok(());
+        }
         let mut tx = self.pool.begin().await?;
         let event = events::doc_event(&mut tx, kind, id, deleted).await?;
         if kind == DocKind::Webhook {
