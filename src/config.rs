@@ -37,6 +37,12 @@ pub struct Settings {
     /// Dial modes: the safe harbour, the abandon lock-out and window.
     #[serde(default)]
     pub dialing: DialingSettings,
+    /// The event stream's retention and replay.
+    #[serde(default)]
+    pub events: crate::events::EventSettings,
+    /// Webhook deliveries.
+    #[serde(default)]
+    pub webhooks: crate::events::WebhookSettings,
 }
 
 /// `[campaign]`: how campaigns run.

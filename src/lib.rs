@@ -22,6 +22,7 @@
 //!              QueueActor that offers waiting calls to agents and bridges them
 //! agent/       agents: state machine (pure), live board, password hashes, the directory
 //!              task, the leg to an agent's phone
+//! events/      events once recorded: pruning, and webhook deliveries (signed, retried)
 //! api/         the REST control API under /v1.0 (actix-web), over Store and Control
 //! health.rs    what stops the dialing (store cannot write, trunk down) and `GET /health`
 //! node.rs      one node: store, SIP thread, engine and API started together
@@ -54,6 +55,7 @@ pub mod campaign;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod events;
 pub mod fast;
 pub mod flow;
 pub mod health;

@@ -61,11 +61,14 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
     engine::end_dialogs(endpoint.clone(), recovered.dialogs);
     // Agents' `tel` addresses are called through the first trunk.
     let agent_trunk = resolved.first().cloned();
+    let writer = Writer::start(store.clone())?;
+    let events: Arc<dyn crate::domain::EventSink> = Arc::new(writer.clone());
     let now = std::time::Instant::now();
     let mut trunks = BTreeMap::new();
     for trunk in resolved {
         let name = trunk.config.name.clone();
         let gate = Arc::new(TrunkGate::new(trunk, now));
+        gate.events.set(events.clone());
         actix::spawn(crate::trunk::health::keepalive(
             endpoint.clone(),
             gate.clone(),
@@ -80,7 +83,6 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
     );
     // Ends by itself once the pool is dropped.
     drop(ports.spawn_idle_sweeper());
-    let writer = Writer::start(store.clone())?;
     let health = Arc::new(NodeHealth {
         store: writer.health().clone(),
         trunks,
@@ -91,6 +93,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
             .unwrap_or_default(),
     });
     let agents = Arc::new(crate::agent::AgentBoard::default());
+    agents.events.set(events.clone());
     let directory = crate::agent::AgentDirectory::start(
         store.clone(),
         endpoint.clone(),
@@ -100,6 +103,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
     .await
     .context("cannot load the agents")?;
     let queue_board = Arc::new(crate::queue::QueueBoard::default());
+    queue_board.events.set(events.clone());
     let queues = Arc::new(crate::queue::QueueRegistry::new(crate::queue::QueueParts {
         store: store.clone(),
         endpoint: endpoint.clone(),
@@ -175,7 +179,16 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
             clock,
         },
         realm: settings.sip.realm.clone(),
+        events: settings.events.clone(),
     };
+    actix::spawn(crate::events::retention::run(
+        store.clone(),
+        settings.events.clone(),
+    ));
+    actix::spawn(crate::events::delivery::run(
+        store.clone(),
+        settings.webhooks.clone(),
+    ));
     let server = crate::api::serve(api, state).await?;
     let handle = server.handle();
     actix::spawn(async move {

@@ -36,5 +36,7 @@ mod recordings;
 mod serve;
 #[path = "api/targets.rs"]
 mod targets;
+#[path = "api/webhooks.rs"]
+mod webhooks;
 #[path = "api/windows.rs"]
 mod windows;

@@ -3,6 +3,7 @@
 //! `contacts`. Readers get copies, never a lock.
 
 use super::state::{AgentFigures, AgentState};
+use crate::domain::event::{EventType, NewEvent, Sink};
 use crate::domain::{Dialable, RingMethod, SipUri};
 use crate::sip::uri::TransportKind;
 use serde::{Serialize, Serializer};
@@ -94,14 +95,34 @@ pub trait LiveAgents: Send + Sync {
 #[derive(Debug, Default)]
 pub struct AgentBoard {
     agents: Mutex<HashMap<Uuid, AgentLive>>,
+    /// Told of each change of an agent's state or contacts (`agent_updated`).
+    pub events: Sink,
 }
 
 impl AgentBoard {
     /// Records what `agent` is now.
     pub fn set(&self, agent: Uuid, live: AgentLive) {
-        if let Ok(mut agents) = self.agents.lock() {
-            agents.insert(agent, live);
+        let Ok(mut agents) = self.agents.lock() else {
+            return;
+        };
+        let offline = AgentLive::offline();
+        let before = agents.get(&agent).unwrap_or(&offline);
+        let changed = before.state != live.state || before.contacts != live.contacts;
+        if changed {
+            self.events.record(|| NewEvent {
+                customer_id: live.customer_id,
+                kind: EventType::AgentUpdated,
+                resource_id: agent.to_string(),
+                data: serde_json::json!({
+                    "id": agent,
+                    "customer_id": live.customer_id,
+                    "status": live.state,
+                    "contacts": live.contacts,
+                })
+                .to_string(),
+            });
         }
+        agents.insert(agent, live);
     }
 
     /// Every agent known now, with what it is (a copy).
@@ -194,5 +215,27 @@ mod tests {
         assert_eq!(linear.len(), 3);
         assert_eq!(linear[2], &targets[2..]);
         assert!(AgentLive::offline().ring_targets().is_empty());
+    }
+
+    #[test]
+    fn a_change_of_state_or_contacts_is_an_agent_updated_event_and_a_repeat_is_none() {
+        use crate::domain::event::Recorded;
+        let board = AgentBoard::default();
+        let seen = std::sync::Arc::new(Recorded::default());
+        board.events.set(seen.clone());
+        let id = Uuid::new_v4();
+        board.set(id, AgentLive::offline());
+        assert!(seen.types().is_empty(), "offline as before");
+        let available = AgentLive {
+            state: AgentState::Available,
+            ..AgentLive::offline()
+        };
+        board.set(id, available.clone());
+        board.set(id, available);
+        assert_eq!(seen.types(), [EventType::AgentUpdated]);
+        let event = seen.0.lock().expect("events")[0].clone();
+        assert_eq!(event.resource_id, id.to_string());
+        let data: serde_json::Value = serde_json::from_str(&event.data).expect("JSON");
+        assert_eq!(data["status"], "available");
     }
 }

@@ -25,6 +25,8 @@
 //! queues.rs         /queues
 //! dnclists.rs       /dnclists and their numbers (do-not-call lists)
 //! recordings.rs     /recordings and their WAV files
+//! events.rs         /events: the event stream (Server-Sent Events)
+//! webhooks.rs       /webhooks and their delivery log
 //! openapi.rs        /openapi.json
 //! ```
 //!
@@ -41,6 +43,7 @@ mod dnclists;
 mod documents;
 mod eligibility;
 pub mod error;
+mod events;
 mod fields;
 mod flows;
 mod health;
@@ -55,6 +58,7 @@ mod stats;
 mod target_csv;
 mod target_rows;
 mod targets;
+mod webhooks;
 
 use crate::agent::{AgentBoard, LiveAgents};
 use crate::campaign::Control;
@@ -93,6 +97,8 @@ pub struct ApiState {
     pub live: Live,
     /// The digest realm agents' passwords are hashed for (`[sip] realm`).
     pub realm: String,
+    /// The event stream's replay bound and heartbeat (`[events]`).
+    pub events: crate::events::EventSettings,
 }
 
 /// The live state the API answers from (agents' `status` and `contacts`, queues' calls); the
@@ -158,6 +164,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(queues::routes)
                 .configure(dnclists::routes)
                 .configure(recordings::routes)
+                .configure(events::routes)
+                .configure(webhooks::routes)
                 .configure(openapi::routes)
                 .default_service(web::to(error::no_route)),
         )

@@ -63,6 +63,10 @@ mod tests {
             ("/recordings", &["get"]),
             ("/recordings/{id}", &["get", "delete"]),
             ("/recordings/{id}/file", &["get"]),
+            ("/events", &["get"]),
+            ("/webhooks", &["post", "get"]),
+            ("/webhooks/{id}", &["get", "put", "delete"]),
+            ("/webhooks/{id}/deliveries", &["get"]),
             ("/openapi.json", &["get"]),
         ];
         let paths = doc["paths"].as_object().expect("paths");

@@ -7,6 +7,7 @@ pub mod campaign;
 pub mod campaigncall;
 mod disposition;
 pub mod dnclist;
+pub mod event;
 pub mod flow;
 pub mod outdial;
 pub mod outplan;
@@ -15,6 +16,7 @@ pub mod queue;
 pub mod recording;
 pub mod sip_uri;
 pub mod time;
+pub mod webhook;
 
 pub use address::{Address, AddressKind, Dialable, Text};
 pub use agent::{Agent, Availability, RingMethod, Username};
@@ -23,6 +25,7 @@ pub use campaign::{Action, Campaign, CampaignStatus, CampaignType, DialMode, End
 pub use campaigncall::{CallStatus, Campaigncall};
 pub use disposition::{Disposition, HangupBy, SAFE_HARBOUR_REASON};
 pub use dnclist::{DncNumber, DncSource, Dnclist};
+pub use event::{Event, EventSink, EventType, NewEvent};
 pub use flow::Flow;
 pub use outdial::{Destinations, Outdial, Target, TargetStatus, TryCounts};
 pub use outplan::Outplan;
@@ -30,3 +33,4 @@ pub use phone::E164;
 pub use queue::{Queue, RoutingMethod};
 pub use recording::{RecordRequest, Recording, RecordingFilter, RecordingStatus};
 pub use sip_uri::{SipUri, UserPart};
+pub use webhook::{Delivery, DeliveryStatus, Webhook, WebhookStatus};

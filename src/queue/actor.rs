@@ -1057,7 +1057,8 @@ impl QueueActor {
             .filter(|(_, h)| matches!(h.stage, Stage::Connecting { .. } | Stage::Bridged { .. }))
             .map(|(id, _)| *id)
             .collect();
-        self.parts.board.set(
+        self.parts.board.set_of(
+            self.queue.customer_id,
             self.queue.id,
             QueueLive {
                 waiting,

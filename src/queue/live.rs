@@ -3,6 +3,7 @@
 //! documents as last stored, so that a join does not read the store (the API tells the board
 //! of every queue it stores). Readers get copies, never a lock.
 
+use crate::domain::event::{EventType, NewEvent, Sink};
 use crate::domain::Queue;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -34,6 +35,8 @@ pub struct QueueBoard {
     queues: Mutex<HashMap<Uuid, QueueLive>>,
     /// Queue documents as last read or stored (`None`: deleted or not there).
     docs: Mutex<HashMap<Uuid, Option<Queue>>>,
+    /// Told of each change of a queue's calls (`queue_updated`).
+    pub events: Sink,
 }
 
 impl QueueBoard {
@@ -48,6 +51,30 @@ impl QueueBoard {
         if let Ok(mut docs) = self.docs.lock() {
             docs.insert(queue, doc);
         }
+    }
+
+    /// Records what `queue`, of `customer`, holds now; a change is an event.
+    pub fn set_of(&self, customer: Uuid, queue: Uuid, live: QueueLive) {
+        let changed = self
+            .queues
+            .lock()
+            .map(|queues| queues.get(&queue).cloned().unwrap_or_default() != live)
+            .unwrap_or(false);
+        if changed {
+            self.events.record(|| NewEvent {
+                customer_id: customer,
+                kind: EventType::QueueUpdated,
+                resource_id: queue.to_string(),
+                data: serde_json::json!({
+                    "id": queue,
+                    "customer_id": customer,
+                    "wait_queuecall_ids": live.waiting,
+                    "service_queuecall_ids": live.serving,
+                })
+                .to_string(),
+            });
+        }
+        self.set(queue, live);
     }
 
     /// Records what `queue` holds now.
@@ -78,5 +105,32 @@ impl LiveQueues for QueueBoard {
         use crate::store::Document;
         let doc = (!queue.deleted()).then(|| queue.clone());
         self.cache(queue.id, doc);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::Recorded;
+
+    #[test]
+    fn a_change_of_a_queue_s_calls_is_a_queue_updated_event_of_its_customer() {
+        let board = QueueBoard::default();
+        let seen = std::sync::Arc::new(Recorded::default());
+        board.events.set(seen.clone());
+        let (customer, queue, call) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        board.set_of(customer, queue, QueueLive::default());
+        let waiting = QueueLive {
+            waiting: vec![call],
+            ..QueueLive::default()
+        };
+        board.set_of(customer, queue, waiting.clone());
+        board.set_of(customer, queue, waiting);
+        assert_eq!(seen.types(), [EventType::QueueUpdated]);
+        let event = seen.0.lock().expect("events")[0].clone();
+        assert_eq!(event.customer_id, customer);
+        let data: serde_json::Value = serde_json::from_str(&event.data).expect("JSON");
+        assert_eq!(data["wait_queuecall_ids"][0], call.to_string());
+        assert_eq!(board.live(queue).waiting, [call]);
     }
 }

@@ -10,8 +10,9 @@ pub mod sqlite;
 pub mod writer;
 
 use crate::domain::{
-    Action, Agent, Campaign, Campaigncall, Disposition, DncNumber, Dnclist, Flow, HangupBy,
-    Outdial, Outplan, Queue, Recording, RecordingFilter, Target, TargetStatus, E164,
+    Action, Agent, Campaign, Campaigncall, Delivery, Disposition, DncNumber, Dnclist, Event,
+    EventType, Flow, HangupBy, NewEvent, Outdial, Outplan, Queue, Recording, RecordingFilter,
+    Target, TargetStatus, Webhook, E164,
 };
 use async_trait::async_trait;
 use serde::{de::DeserializeOwned, Serialize};
@@ -96,6 +97,8 @@ pub enum DocKind {
     Queue,
     /// `/dnclists`.
     Dnclist,
+    /// `/webhooks`.
+    Webhook,
 }
 
 impl DocKind {
@@ -109,6 +112,7 @@ impl DocKind {
             DocKind::Agent => "agent",
             DocKind::Queue => "queue",
             DocKind::Dnclist => "dnclist",
+            DocKind::Webhook => "webhook",
         }
     }
 }
@@ -159,6 +163,7 @@ document!(Campaign, DocKind::Campaign, status = |c| c.status.as_str());
 document!(Agent, DocKind::Agent, status = |a| a.status.as_str());
 document!(Queue, DocKind::Queue);
 document!(Dnclist, DocKind::Dnclist);
+document!(Webhook, DocKind::Webhook, status = |w| w.status.as_str());
 
 /// The actions a campaign runs on each answered call: its own `actions` when it has some,
 /// else those of its flow (`flow_id`), else none (a flow deleted since counts as none).
@@ -394,6 +399,9 @@ pub enum WriteOp {
         /// When.
         at: String,
     },
+    /// A change that is not stored otherwise (an agent's, a queue's or a trunk's state), for
+    /// the event stream. (Campaigncall events are recorded by the writes above themselves.)
+    Event(Box<NewEvent>),
 }
 
 impl WriteOp {
@@ -413,6 +421,15 @@ pub struct CallFilter {
     pub campaign: Option<Uuid>,
     /// Only those whose flow collected exactly these digits (`flow_result.digits`).
     pub digits: Option<String>,
+}
+
+/// Which events a reader wants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Of these types only (empty: every type).
+    pub types: Vec<EventType>,
+    /// About this resource only.
+    pub resource_id: Option<String>,
 }
 
 /// Per-campaign figures from the database.
@@ -564,6 +581,38 @@ pub trait Store: Commits {
         filter: &RecordingFilter,
         page: &Page,
     ) -> StoreResult<Listed<Recording>>;
+
+    /// The id of the last event committed; it changes once each later event is committed.
+    fn event_notices(&self) -> tokio::sync::watch::Receiver<i64>;
+    /// Events of `customer` (and the node's own, of the nil customer) after event `after` that
+    /// pass `filter`, oldest first, at most `limit`.
+    async fn events_after(
+        &self,
+        customer: Uuid,
+        after: i64,
+        filter: &EventFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>>;
+    /// The id of the oldest event kept, if any.
+    async fn first_event_id(&self) -> StoreResult<Option<i64>>;
+    /// Deletes the events recorded before `before` (a `tm_*` string) or older than the newest
+    /// `keep_rows` (but none an active webhook has yet to queue), and the finished deliveries
+    /// last tried before `before`; returns how many events went.
+    async fn prune_events(&self, before: &str, keep_rows: u64) -> StoreResult<u64>;
+    /// Queues into `webhook`'s outbox the events it wants after its cursor, looking at most at
+    /// `limit` events, and moves the cursor past them; returns how many it queued.
+    async fn queue_deliveries(
+        &self,
+        webhook: &Webhook,
+        limit: u32,
+        now_ms: i64,
+    ) -> StoreResult<u64>;
+    /// Pending deliveries due at `now_ms`, the longest due first, at most `limit`.
+    async fn due_deliveries(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<Delivery>>;
+    /// Stores where a delivery stands after an attempt.
+    async fn record_attempt(&self, delivery: &Delivery) -> StoreResult<()>;
+    /// A webhook's deliveries, newest first.
+    async fn list_deliveries(&self, webhook: Uuid, page: &Page) -> StoreResult<Listed<Delivery>>;
 }
 
 /// Typed access to documents over any [`Store`].

@@ -5,7 +5,7 @@
 //! the last few commits.
 
 use super::*;
-use crate::domain::{Address, CallStatus, Destinations, TryCounts};
+use crate::domain::{Address, CallStatus, Destinations, NewEvent, TryCounts};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -16,6 +16,7 @@ use std::time::Duration;
 
 mod apply;
 mod dnc;
+mod events;
 mod recordings;
 
 /// SQLite behind the [`Store`] trait.
@@ -30,6 +31,8 @@ pub struct SqliteStore {
     write_options: Option<SqliteConnectOptions>,
     /// See [`SqliteLimits::abandon_lockout_ms`].
     abandon_lockout_ms: i64,
+    /// The id of the last event committed, told to whoever watches the stream.
+    notices: Arc<tokio::sync::watch::Sender<i64>>,
 }
 
 /// Settings of a SQLite store beyond its URL.
@@ -97,12 +100,16 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        let notices = Arc::new(tokio::sync::watch::Sender::new(
+            events::last_id(&pool).await?,
+        ));
         if in_memory {
             return Ok(SqliteStore {
                 writes: Arc::new(RwLock::new(pool.clone())),
                 pool,
                 write_options: None,
                 abandon_lockout_ms: limits.abandon_lockout_ms.min(i64::MAX as u64) as i64,
+                notices,
             });
         }
         tokio::spawn(checkpoints(pool.clone()));
@@ -116,7 +123,17 @@ impl SqliteStore {
             writes: Arc::new(RwLock::new(writes)),
             write_options: Some(write_options),
             abandon_lockout_ms: limits.abandon_lockout_ms.min(i64::MAX as u64) as i64,
+            notices,
         })
+    }
+
+    /// Tells the stream's watchers that events up to `id` are committed.
+    fn notify(&self, id: i64) {
+        self.notices.send_if_modified(|last| {
+            let newer = id > *last;
+            *last = (*last).max(id);
+            newer
+        });
     }
 
     fn writes(&self) -> SqlitePool {
@@ -313,7 +330,10 @@ impl Commits for SqliteStore {
         let mut tx = writes.begin().await?;
         let applied = apply::apply(&mut tx, ops, self.abandon_lockout_ms).await?;
         tx.commit().await?;
-        Ok(applied)
+        if let Some(id) = applied.last_event {
+            self.notify(id);
+        }
+        Ok(applied.applied)
     }
 
     async fn reopen_writes(&self) -> StoreResult<()> {
@@ -358,6 +378,28 @@ impl Store for SqliteStore {
         deleted: bool,
         body: String,
     ) -> StoreResult<()> {
+        if !matches!(kind, DocKind::Campaign | DocKind::Webhook) {
+            // No event and no cursor: one statement, in a transaction of its own.
+            sqlx::query(
+                "INSERT INTO documents (kind, id, customer_id, status, deleted, body) VALUES (?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (kind, id) DO UPDATE SET status = excluded.status, deleted = excluded.deleted, body = excluded.body",
+            )
+            .bind(kind.as_str())
+            .bind(id.to_string())
+            .bind(customer.to_string())
+            .bind(status)
+            .bind(deleted)
+            .bind(body)
+            .execute(&self.pool)
+            .await?;
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        let event = events::doc_event(&mut tx, kind, id, deleted).await?;
+        if kind == DocKind::Webhook {
+            events::start_cursor(&mut tx, id).await?;
+        }
+        let data = event.map(|_| body.clone());
         sqlx::query(
             "INSERT INTO documents (kind, id, customer_id, status, deleted, body) VALUES (?, ?, ?, ?, ?, ?)
              ON CONFLICT (kind, id) DO UPDATE SET status = excluded.status, deleted = excluded.deleted, body = excluded.body",
@@ -368,8 +410,24 @@ impl Store for SqliteStore {
         .bind(status)
         .bind(deleted)
         .bind(body)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        let recorded = match (event, data) {
+            (Some(kind), Some(data)) => {
+                let new = NewEvent {
+                    customer_id: customer,
+                    kind,
+                    resource_id: id.to_string(),
+                    data,
+                };
+                Some(events::insert(&mut tx, &new).await?)
+            }
+            _ => None,
+        };
+        tx.commit().await?;
+        if let Some(id) = recorded {
+            self.notify(id);
+        }
         Ok(())
     }
 
@@ -894,6 +952,49 @@ impl Store for SqliteStore {
         page: &Page,
     ) -> StoreResult<Listed<Recording>> {
         recordings::list(&self.pool, customer, filter, page).await
+    }
+
+    fn event_notices(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.notices.subscribe()
+    }
+
+    async fn events_after(
+        &self,
+        customer: Uuid,
+        after: i64,
+        filter: &EventFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>> {
+        events::after(&self.pool, customer, after, filter, limit).await
+    }
+
+    async fn first_event_id(&self) -> StoreResult<Option<i64>> {
+        events::first_id(&self.pool).await
+    }
+
+    async fn prune_events(&self, before: &str, keep_rows: u64) -> StoreResult<u64> {
+        events::prune(&self.pool, before, keep_rows).await
+    }
+
+    async fn queue_deliveries(
+        &self,
+        webhook: &Webhook,
+        limit: u32,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        events::queue(&self.pool, webhook, limit, now_ms).await
+    }
+
+    async fn due_deliveries(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<Delivery>> {
+        events::due(&self.pool, now_ms, limit).await
+    }
+
+    async fn record_attempt(&self, delivery: &Delivery) -> StoreResult<()> {
+        events::record(&self.pool, delivery).await
+    }
+
+    async fn list_deliveries(&self, webhook: Uuid, page: &Page) -> StoreResult<Listed<Delivery>> {
+        events::list(&self.pool, webhook, page).await
     }
 }
 

@@ -113,6 +113,21 @@ impl Writer {
     }
 }
 
+impl crate::domain::EventSink for Writer {
+    /// Queued without waiting for the commit; an event that finds the queue full (thousands
+    /// of writes behind) is dropped with a warning rather than holding up its caller.
+    fn record(&self, event: crate::domain::NewEvent) {
+        let (ack, _) = oneshot::channel();
+        let request = Request {
+            ops: vec![WriteOp::Event(Box::new(event))],
+            ack,
+        };
+        if let Err(e) = self.tx.try_send(request) {
+            tracing::warn!(error = %e, "an event was not recorded: the store writer is behind");
+        }
+    }
+}
+
 struct Task {
     store: Arc<dyn Commits>,
     health: Arc<StoreHealth>,

@@ -5,10 +5,12 @@
 use super::bucket::TokenBucket;
 use super::config::Trunk;
 use super::health::{Observation, TrunkHealth, TrunkState};
+use crate::domain::event::{EventType, NewEvent, Sink};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
+use uuid::Uuid;
 
 /// One trunk's shared limits.
 pub struct TrunkGate {
@@ -19,6 +21,8 @@ pub struct TrunkGate {
     setting_up: Arc<AtomicU32>,
     bucket: Mutex<TokenBucket>,
     health: Mutex<TrunkHealth>,
+    /// Told of each change of the trunk's state (`trunk_updated`, seen by every tenant).
+    pub events: Sink,
 }
 
 /// A trunk's health as the API shows it.
@@ -59,6 +63,7 @@ impl TrunkGate {
             setting_up: Arc::default(),
             bucket: Mutex::new(bucket),
             health: Mutex::new(TrunkHealth::default()),
+            events: Sink::default(),
         }
     }
 
@@ -76,6 +81,13 @@ impl TrunkGate {
             let state = health.state();
             let reason = health.hold(now).unwrap_or_default();
             tracing::warn!(trunk = %self.trunk.config.name, ?state, reason, "trunk state changed");
+            drop(health);
+            self.events.record(|| NewEvent {
+                customer_id: Uuid::nil(),
+                kind: EventType::TrunkUpdated,
+                resource_id: self.trunk.config.name.clone(),
+                data: serde_json::to_string(&self.view(now)).unwrap_or_default(),
+            });
         }
     }
 
@@ -157,5 +169,31 @@ mod tests {
         assert_eq!(gate.setting_up(), 1);
         drop(second);
         assert_eq!(gate.setting_up(), 0);
+    }
+    #[tokio::test]
+    async fn a_trunk_going_down_and_up_is_a_trunk_updated_event_for_every_tenant() {
+        use crate::domain::event::Recorded;
+        let config: TrunkConfig =
+            toml::from_str("name = \"carrier\"\nuri = \"sip:127.0.0.1:5080\"").expect("config");
+        let trunk = Trunk::resolve(config).await.expect("trunk");
+        let gate = TrunkGate::new(trunk, Instant::now());
+        let seen = Arc::new(Recorded::default());
+        gate.events.set(seen.clone());
+        let now = Instant::now();
+        gate.observe(now, Observation::ProbeUnanswered);
+        assert!(seen.types().is_empty(), "one miss changes nothing");
+        gate.observe(now, Observation::ProbeUnanswered);
+        gate.observe(now, Observation::ProbeAnswered(200));
+        assert_eq!(
+            seen.types(),
+            [EventType::TrunkUpdated, EventType::TrunkUpdated]
+        );
+        let down = seen.0.lock().expect("events")[0].clone();
+        assert_eq!(
+            (down.customer_id, down.resource_id.as_str()),
+            (Uuid::nil(), "carrier")
+        );
+        let data: serde_json::Value = serde_json::from_str(&down.data).expect("JSON");
+        assert_eq!(data["state"], "down");
     }
 }

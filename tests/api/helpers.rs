@@ -120,6 +120,7 @@ pub async fn spawn_app() -> TestApp {
             ..Live::default()
         },
         realm: ringmaster::agent::password::DEFAULT_REALM.into(),
+        events: Default::default(),
     };
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let port = listener.local_addr().expect("local address").port();

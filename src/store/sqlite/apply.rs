@@ -16,13 +16,13 @@
 //! before is always seen.
 //!
 //! Within a batch the writes are applied by kind — begins, opt-outs, exhausted targets,
-//! deferred targets, answers, ends —
-//! which keeps their meaning: a write never depends on a later one of an earlier kind (an
+//! deferred targets, answers, ends — and then the events they make (each campaigncall created
+//! or changed, read back with `RETURNING`, and the batch's own events), which keeps their meaning: a write never depends on a later one of an earlier kind (an
 //! attempt's answer and end are only sent once its begin is committed, and a target is begun
 //! again only once the end of its last attempt is committed and read back).
 
-use super::{hangup_str, to_json};
-use crate::domain::{dnclist, AddressKind, Campaigncall, Disposition, Dnclist};
+use super::{campaigncall_from_row, hangup_str, to_json};
+use crate::domain::{dnclist, AddressKind, Campaigncall, Disposition, Dnclist, EventType};
 use crate::fast::{FastMap, FastSet};
 use crate::store::{target_status_after, try_given_back, StoreError, StoreResult, WriteOp};
 use sqlx::sqlite::SqliteRow;
@@ -252,7 +252,8 @@ static EXHAUST: Bulk = Bulk::new(
 static ANSWER: Bulk = Bulk::new(
     "id, dialog, at",
     "UPDATE OR FAIL campaigncalls SET status = 'progressing', dialog = v.dialog, tm_update = v.at
-     FROM v WHERE campaigncalls.id = v.id AND campaigncalls.status = 'dialing'",
+     FROM v WHERE campaigncalls.id = v.id AND campaigncalls.status = 'dialing'
+     RETURNING *",
 );
 
 static END_CALLS: Bulk = Bulk::new(
@@ -264,7 +265,16 @@ static END_CALLS: Bulk = Bulk::new(
        flow_result = v.flow_result, dialog = NULL, tm_update = v.at,
        queue_id = COALESCE(v.queue_id, campaigncalls.queue_id), agent_id = v.agent_id,
        wait_ms = v.wait_ms, amd_result = v.amd_result
-     FROM v WHERE campaigncalls.id = v.id",
+     FROM v WHERE campaigncalls.id = v.id
+     RETURNING *",
+);
+
+/// Events, in the order of the rows; returns their ids.
+static EVENTS: Bulk = Bulk::new(
+    "customer_id, type, resource_id, data, at",
+    "INSERT OR FAIL INTO events (customer_id, type, resource_id, data, tm_create)
+     SELECT * FROM v WHERE v.customer_id IS NOT NULL
+     RETURNING id",
 );
 
 /// `refund` is the slot whose try the attempt gives back, -1 for none.
@@ -285,14 +295,24 @@ static DEFER: Bulk = Bulk::new(
      FROM v WHERE targets.id = v.id AND targets.status = 'idle' AND targets.deleted = 0",
 );
 
-/// Applies `ops` on `conn` (inside the caller's transaction); whether each took effect.
+/// What a batch did.
+pub(super) struct Applied {
+    /// Whether each write took effect.
+    pub applied: Vec<bool>,
+    /// The id of the last event it recorded, if it recorded any.
+    pub last_event: Option<i64>,
+}
+
+/// Applies `ops` on `conn` (inside the caller's transaction): each campaigncall it creates
+/// or changes is recorded as an event too (see [`EVENTS`]), in the same transaction.
 /// `lockout_ms` (0: none): a begin whose number had an abandoned call that recent is not
 /// dialed; its target waits, its try given back, until the lock-out is over.
 pub(super) async fn apply(
     conn: &mut SqliteConnection,
     ops: &[WriteOp],
     lockout_ms: i64,
-) -> StoreResult<Vec<bool>> {
+) -> StoreResult<Applied> {
+    let mut events = Rows::new(&EVENTS);
     let mut applied = vec![true; ops.len()];
     let mut begins: Vec<(usize, usize, &Campaigncall)> = Vec::new();
     let mut claims = Rows::new(&CLAIM);
@@ -385,6 +405,14 @@ pub(super) async fn apply(
                 until_ms,
                 at,
             } => deferred.push([(*target_id).into(), (*until_ms).into(), at.as_str().into()]),
+            WriteOp::Event(event) => push_event(
+                &mut events,
+                event.customer_id,
+                event.kind,
+                event.resource_id.as_str(),
+                event.data.clone(),
+                crate::domain::time::now_string(),
+            ),
             WriteOp::Answered {
                 campaigncall_id,
                 dialog,
@@ -469,6 +497,16 @@ pub(super) async fn apply(
                 continue;
             }
             created.push(campaigncall_row(call)?);
+            push_event(
+                &mut events,
+                call.customer_id,
+                EventType::CampaigncallCreated,
+                call.id
+                    .hyphenated()
+                    .encode_lower(&mut Uuid::encode_buffer()),
+                to_json(call)?,
+                call.tm_create.clone(),
+            );
             if barred.contains(&call.outdial_target_id) {
                 // Recorded, but not dialed: the target is done with its try given back.
                 applied[i] = false;
@@ -491,18 +529,56 @@ pub(super) async fn apply(
         }
         created.run(conn).await?;
     }
-    for rows in [
-        default_lists,
-        opt_outs,
-        exhausted,
-        deferred,
-        answered,
-        ends,
-        end_targets,
-    ] {
+    for rows in [default_lists, opt_outs, exhausted, deferred] {
         rows.run(conn).await?;
     }
-    Ok(applied)
+    for rows in [answered, ends] {
+        for row in rows.run(conn).await? {
+            let call = campaigncall_from_row(&row)?;
+            push_event(
+                &mut events,
+                call.customer_id,
+                EventType::CampaigncallUpdated,
+                call.id
+                    .hyphenated()
+                    .encode_lower(&mut Uuid::encode_buffer()),
+                to_json(&call)?,
+                call.tm_update.clone(),
+            );
+        }
+    }
+    end_targets.run(conn).await?;
+    let last_event = if events.is_empty() {
+        None
+    } else {
+        let mut last = None;
+        for row in events.run(conn).await? {
+            let id: i64 = row.try_get(0)?;
+            last = last.max(Some(id));
+        }
+        last
+    };
+    Ok(Applied {
+        applied,
+        last_event,
+    })
+}
+
+fn push_event(
+    events: &mut Rows<'_>,
+    customer: Uuid,
+    kind: EventType,
+    resource: &str,
+    data: String,
+    at: String,
+) {
+    events.push([
+        customer.into(),
+        kind.as_str().into(),
+        resource.into(),
+        data.into(),
+        at.into(),
+    ]);
 }
 
 /// An `END_CALLS` row with no SIP status, timings or flow.
