@@ -22,6 +22,7 @@
 //! agent/       agents: state machine (pure), live board, password hashes, the directory
 //!              task, the leg to an agent's phone
 //! api/         the REST control API under /v1.0 (actix-web), over Store and Control
+//! metrics/     Prometheus metrics: lock-free counters and histograms, the text exposition
 //! health.rs    what stops the dialing (store cannot write, trunk down) and `GET /health`
 //! node.rs      one node: store, SIP thread, engine and API started together
 //! demo/        `ringmaster demo`: a simulated trunk and a sample campaign
@@ -57,6 +58,7 @@ pub mod fast;
 pub mod flow;
 pub mod health;
 pub mod media;
+pub mod metrics;
 pub mod node;
 pub mod queue;
 pub mod sdp;
