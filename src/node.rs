@@ -151,6 +151,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
             agent_changes: Arc::new(directory),
         },
         realm: settings.sip.realm.clone(),
+        metrics_token: settings.api.metrics_token.clone().filter(|t| !t.is_empty()),
     };
     let server = crate::api::serve(api, state).await?;
     let handle = server.handle();

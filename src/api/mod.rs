@@ -24,6 +24,7 @@
 //! queues.rs         /queues
 //! dnclists.rs       /dnclists and their numbers (do-not-call lists)
 //! recordings.rs     /recordings and their WAV files
+//! metrics.rs        /metrics (Prometheus, beside /v1.0) and request durations by route
 //! openapi.rs        /openapi.json
 //! ```
 //!
@@ -43,6 +44,7 @@ mod fields;
 mod flows;
 mod health;
 mod limits;
+mod metrics;
 mod openapi;
 mod outdials;
 mod outplans;
@@ -91,6 +93,8 @@ pub struct ApiState {
     pub live: Live,
     /// The digest realm agents' passwords are hashed for (`[sip] realm`).
     pub realm: String,
+    /// The token `GET /metrics` asks for (`None`: it asks for none).
+    pub metrics_token: Option<String>,
 }
 
 /// The live state the API answers from (agents' `status` and `contacts`, queues' calls); the
@@ -152,7 +156,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(openapi::routes)
                 .default_service(web::to(error::no_route)),
         )
-        .configure(health::routes);
+        .configure(health::routes)
+        .configure(metrics::routes);
 }
 
 /// Serves the API on an already-bound listener (bind port 0 in tests) with two workers. The
@@ -166,6 +171,7 @@ pub async fn serve(
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(metrics::time_request))
             .wrap(
                 ErrorHandlers::new()
                     .handler(StatusCode::NOT_FOUND, error::json_body_for_bare_errors)
