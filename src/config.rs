@@ -205,6 +205,8 @@ pub struct ApiSettings {
     pub concurrent_imports: usize,
     /// A list page ends early (with a `next_page_token`) once its items pass this many bytes.
     pub page_bytes: usize,
+    /// The token `GET /metrics` asks for (bearer header or `?token=`); unset or empty: none.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ApiSettings {
@@ -217,6 +219,7 @@ impl Default for ApiSettings {
             import_body_bytes: limits.import_body_bytes,
             concurrent_imports: limits.concurrent_imports,
             page_bytes: limits.page_bytes,
+            metrics_token: None,
         }
     }
 }

@@ -24,6 +24,7 @@
 //!              task, the leg to an agent's phone
 //! events/      events once recorded: pruning, and webhook deliveries (signed, retried)
 //! api/         the REST control API under /v1.0 (actix-web), over Store and Control
+//! metrics/     Prometheus metrics: lock-free counters and histograms, the text exposition
 //! health.rs    what stops the dialing (store cannot write, trunk down) and `GET /health`
 //! node.rs      one node: store, SIP thread, engine and API started together
 //! demo/        `ringmaster demo`: a simulated trunk and a sample campaign
@@ -60,6 +61,7 @@ pub mod fast;
 pub mod flow;
 pub mod health;
 pub mod media;
+pub mod metrics;
 pub mod node;
 pub mod queue;
 pub mod sdp;

@@ -180,6 +180,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         },
         realm: settings.sip.realm.clone(),
         events: settings.events.clone(),
+        metrics_token: settings.api.metrics_token.clone().filter(|t| !t.is_empty()),
     };
     actix::spawn(crate::events::retention::run(
         store.clone(),

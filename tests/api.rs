@@ -24,6 +24,8 @@ mod fields;
 mod flows;
 #[path = "api/limits.rs"]
 mod limits;
+#[path = "api/metrics.rs"]
+mod metrics;
 #[path = "api/outplans.rs"]
 mod outplans;
 #[path = "api/progress.rs"]

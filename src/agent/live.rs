@@ -89,6 +89,10 @@ impl AgentLive {
 pub trait LiveAgents: Send + Sync {
     /// What is known of `agent` now (offline with no contacts when nothing is).
     fn live(&self, agent: Uuid) -> AgentLive;
+    /// The state of every agent known now (for the metrics).
+    fn states(&self) -> Vec<AgentState> {
+        Vec::new()
+    }
 }
 
 /// The live agents of one node, kept in memory.
@@ -148,6 +152,13 @@ impl LiveAgents for AgentBoard {
             .ok()
             .and_then(|agents| agents.get(&agent).cloned())
             .unwrap_or_else(AgentLive::offline)
+    }
+
+    fn states(&self) -> Vec<AgentState> {
+        self.agents
+            .lock()
+            .map(|agents| agents.values().map(|a| a.state).collect())
+            .unwrap_or_default()
     }
 }
 

@@ -22,7 +22,7 @@ struct TokenQuery {
 }
 
 /// The token of a request: the bearer header first, then `?token=`.
-fn token_of(req: &HttpRequest) -> Option<String> {
+pub(super) fn token_of(req: &HttpRequest) -> Option<String> {
     if let Some(value) = req.headers().get(AUTHORIZATION) {
         let value = value.to_str().ok()?.trim();
         let (scheme, token) = value.split_once(' ')?;

@@ -27,6 +27,7 @@
 //! recordings.rs     /recordings and their WAV files
 //! events.rs         /events: the event stream (Server-Sent Events)
 //! webhooks.rs       /webhooks and their delivery log
+//! metrics.rs        /metrics (Prometheus, beside /v1.0) and request durations by route
 //! openapi.rs        /openapi.json
 //! ```
 //!
@@ -48,6 +49,7 @@ mod fields;
 mod flows;
 mod health;
 mod limits;
+mod metrics;
 mod openapi;
 mod outdials;
 mod outplans;
@@ -99,6 +101,8 @@ pub struct ApiState {
     pub realm: String,
     /// The event stream's replay bound and heartbeat (`[events]`).
     pub events: crate::events::EventSettings,
+    /// The token `GET /metrics` asks for (`None`: it asks for none).
+    pub metrics_token: Option<String>,
 }
 
 /// The live state the API answers from (agents' `status` and `contacts`, queues' calls); the
@@ -169,7 +173,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(openapi::routes)
                 .default_service(web::to(error::no_route)),
         )
-        .configure(health::routes);
+        .configure(health::routes)
+        .configure(metrics::routes);
 }
 
 /// Serves the API on an already-bound listener (bind port 0 in tests) with two workers. The
@@ -183,6 +188,7 @@ pub async fn serve(
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(metrics::time_request))
             .wrap(
                 ErrorHandlers::new()
                     .handler(StatusCode::NOT_FOUND, error::json_body_for_bare_errors)

@@ -19,6 +19,7 @@ use crate::domain::{
 use crate::fast::{FastMap, FastSet};
 use crate::flow::CallContext;
 use crate::media::ports::PortLease;
+use crate::metrics::AttemptTally;
 use crate::sip::endpoint::PeerFault;
 use crate::store::{AttemptEnd, DueCursor, TargetNext, WriteOp};
 use crate::trunk::{Observation, SetupSlot, TrunkGate};
@@ -856,6 +857,9 @@ impl CampaignActor {
         }
         let attempt = &self.in_flight[&campaigncall_id];
         self.gate.release();
+        if outcome.sip_code.is_some() {
+            crate::metrics::global().call_setup(Duration::from_millis(outcome.setup_ms));
+        }
         // An answered call told of the trunk when it was answered; its end, maybe minutes
         // later, says nothing new.
         match outcome.peer_fault {
@@ -955,14 +959,18 @@ impl CampaignActor {
         }
         let ops = std::mem::take(&mut self.pending);
         let ended: Vec<Uuid> = ops.iter().filter_map(WriteOp::ended_call).collect();
+        let tally = AttemptTally::new(&self.campaign, ops.iter().filter_map(WriteOp::ended_with));
         // A detached task, not an actor future: actix polls every future an actor has spawned
         // each time the actor wakes, so pending writes would cost O(n) per event.
         let writer = self.deps.writer.clone();
         let me = ctx.address();
         actix::spawn(async move {
-            if let Err(e) = writer.write(ops).await {
+            match writer.write(ops).await {
+                Ok(_) => crate::metrics::global().attempts_recorded(&tally),
                 // The attempts stay open in the store: recovery closes them as unknown.
-                tracing::error!(error = %e, attempts = ended.len(), "cannot record attempts' answers and ends");
+                Err(e) => {
+                    tracing::error!(error = %e, attempts = ended.len(), "cannot record attempts' answers and ends")
+                }
             }
             if !ended.is_empty() {
                 me.do_send(EndsCommitted { ended });

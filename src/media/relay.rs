@@ -362,6 +362,10 @@ impl Task {
         if let Some(recorder) = self.recorder.take() {
             recorder.stop(Instant::now());
         }
+        self.counters
+            .legs
+            .iter()
+            .for_each(|leg| leg.report_metrics());
         // Sockets first, then their ports, then the command channel (which `stopped` awaits).
         let Task { sockets, ports, .. } = self;
         drop(sockets);

@@ -10,6 +10,7 @@ use crate::media::ids::{MediaTime, SeqNo, Ssrc};
 use crate::media::outbound::{Outbound, MAX_PACKET};
 use crate::media::peer::Peer;
 use crate::media::ports::PortLease;
+use crate::media::relay::stats::Reception;
 use crate::sdp::RemoteMedia;
 use rtp::header::Header;
 use std::net::SocketAddr;
@@ -269,6 +270,8 @@ pub fn spawn_holding(
     );
     let task = Task {
         socket,
+        reception: Reception::default(),
+        epoch: Instant::now(),
         peer: Peer::new(remote.addr, remote.on_hold, config.latching),
         remote: remote.clone(),
         foreign_unlogged: 0,
@@ -298,6 +301,10 @@ pub fn spawn_holding(
 /// The session task's state.
 struct Task {
     socket: UdpSocket,
+    /// The far end's stream, for loss and jitter.
+    reception: Reception,
+    /// Origin of arrival times for jitter.
+    epoch: Instant,
     /// Whose datagrams are taken, and where packets go.
     peer: Peer,
     /// The far end's SDP as last applied (for a hand-over).
@@ -378,6 +385,7 @@ impl Task {
         if self.foreign_unlogged > 0 {
             self.log_foreign(None);
         }
+        crate::metrics::global().rtp(self.totals());
         // Report a prompt cut short by the close, so nobody waits on it.
         let (events, counters) = (&self.events, &self.counters);
         self.outbound.stop(&mut |e| emit(events, counters, e));
@@ -511,6 +519,17 @@ impl Task {
         }
     }
 
+    /// What the session sent and heard, for the node's metrics.
+    fn totals(&self) -> crate::metrics::RtpTotals {
+        let received = self.counters.received.load(Ordering::Relaxed);
+        crate::metrics::RtpTotals {
+            sent: self.counters.sent.load(Ordering::Relaxed),
+            received,
+            lost: self.reception.lost(),
+            jitter_us: (received > 0).then(|| self.reception.jitter_units() * 1000 / 8),
+        }
+    }
+
     /// Handles one datagram; returns whether it was the far end's RTP.
     fn receive(&mut self, datagram: &[u8], from: SocketAddr) -> bool {
         if !self.peer.accepts(from) {
@@ -534,7 +553,11 @@ impl Task {
         };
         self.counters.received.fetch_add(1, Ordering::Relaxed);
         self.peer.heard(from);
-        if Some(header.payload_type) == self.event_pt {
+        self.reception.packet(header.ssrc, header.sequence_number);
+        if Some(header.payload_type) != self.event_pt {
+            let arrival = self.epoch.elapsed().as_micros() as u64 * 8 / 1000;
+            self.reception.audio(header.timestamp, arrival);
+        } else {
             if let Some(digit) = self.detector.feed(header.timestamp, payload) {
                 self.emit(MediaEvent::Digit(digit));
                 let (events, counters) = (&self.events, &self.counters);

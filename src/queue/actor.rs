@@ -26,6 +26,7 @@ use crate::flow::{Command, Input, Runner, Variables};
 use crate::media::ports::{PortLease, PortPool};
 use crate::media::relay::{self, Leg, RelayConfig, RelayHandle, Side};
 use crate::media::MediaHandle;
+use crate::metrics::QueueWaitEnd;
 use crate::sdp;
 use crate::sip::endpoint::{CallEvent, CallHandle, LegEnd};
 use crate::sip::transport::EndpointHandle;
@@ -764,6 +765,7 @@ impl QueueActor {
             .waiting
             .answered(call, Instant::now())
             .unwrap_or_default();
+        crate::metrics::global().queue_wait(QueueWaitEnd::Answered, wait);
         let in_time = wait <= self.queue.service_level();
         self.count(QueueCounts {
             serviced: 1,
@@ -1083,6 +1085,7 @@ impl QueueActor {
 
     /// A call left the waiting list unanswered after `waited`.
     fn count_abandoned(&self, waited: Duration) {
+        crate::metrics::global().queue_wait(QueueWaitEnd::Abandoned, waited);
         self.count(QueueCounts {
             abandoned: 1,
             wait_ms: waited.as_millis() as u64,

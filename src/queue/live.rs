@@ -27,6 +27,10 @@ pub trait LiveQueues: Send + Sync {
     fn live(&self, queue: Uuid) -> QueueLive;
     /// The API stored `queue` (created, changed or deleted): joins from now on follow it.
     fn stored(&self, _queue: &Queue) {}
+    /// How many calls wait in each queue holding any (for the metrics).
+    fn waiting_counts(&self) -> Vec<(Uuid, usize)> {
+        Vec::new()
+    }
 }
 
 /// The live queues of one node, kept in memory.
@@ -98,6 +102,18 @@ impl LiveQueues for QueueBoard {
             .lock()
             .ok()
             .and_then(|queues| queues.get(&queue).cloned())
+            .unwrap_or_default()
+    }
+
+    fn waiting_counts(&self) -> Vec<(Uuid, usize)> {
+        self.queues
+            .lock()
+            .map(|queues| {
+                queues
+                    .iter()
+                    .map(|(id, live)| (*id, live.waiting.len()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

@@ -412,6 +412,14 @@ impl WriteOp {
             _ => None,
         }
     }
+
+    /// The disposition this write ends a campaigncall with, if it is an `End`.
+    pub fn ended_with(&self) -> Option<Disposition> {
+        match self {
+            WriteOp::End(end) => Some(end.disposition),
+            _ => None,
+        }
+    }
 }
 
 /// Which campaigncalls a list wants.

@@ -169,8 +169,12 @@ impl Task {
     /// unwritable, refuses its begins and keeps the rest.
     async fn commit(&mut self, batch: Vec<Request>) {
         let ops: Vec<WriteOp> = batch.iter().flat_map(|r| r.ops.iter().cloned()).collect();
+        let started = std::time::Instant::now();
         match self.store.apply(&ops).await {
-            Ok(applied) => acknowledge(batch, &applied),
+            Ok(applied) => {
+                crate::metrics::global().store_commit(started.elapsed());
+                acknowledge(batch, &applied)
+            }
             Err(e) => {
                 let e = Arc::new(e);
                 tracing::error!(error = %e, writes = ops.len(), "a commit failed: no call is placed until the store can write again");

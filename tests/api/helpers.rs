@@ -18,6 +18,8 @@ use uuid::Uuid;
 pub const TOKEN_A: &str = "token-customer-a";
 /// Token of customer B.
 pub const TOKEN_B: &str = "token-customer-b";
+/// The token `GET /metrics` asks for in these tests.
+pub const METRICS_TOKEN: &str = "metrics-scraper-token";
 /// The one configured trunk.
 pub const TRUNK: &str = "carrier";
 
@@ -121,6 +123,7 @@ pub async fn spawn_app() -> TestApp {
         },
         realm: ringmaster::agent::password::DEFAULT_REALM.into(),
         events: Default::default(),
+        metrics_token: Some(METRICS_TOKEN.into()),
     };
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let port = listener.local_addr().expect("local address").port();

@@ -99,6 +99,17 @@ impl LegCounters {
         }
     }
 
+    /// Adds what the leg sent and heard to the node's metrics (at the relay's end).
+    pub fn report_metrics(&self) {
+        let s = self.snapshot();
+        crate::metrics::global().rtp(crate::metrics::RtpTotals {
+            sent: s.sent,
+            received: s.received,
+            lost: s.lost,
+            jitter_us: (s.received > 0).then_some(s.jitter_us),
+        });
+    }
+
     /// Counts one packet relayed to this leg after `delay` in the relay.
     pub fn add_delay(&self, delay: Duration) {
         let us = delay.as_micros() as u64;
