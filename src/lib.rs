@@ -22,6 +22,7 @@
 //! agent/       agents: state machine (pure), live board, password hashes, the directory
 //!              task, the leg to an agent's phone
 //! api/         the REST control API under /v1.0 (actix-web), over Store and Control
+//! cli/         the client commands (`ringmaster campaign list`, ...) over the REST API
 //! health.rs    what stops the dialing (store cannot write, trunk down) and `GET /health`
 //! node.rs      one node: store, SIP thread, engine and API started together
 //! demo/        `ringmaster demo`: a simulated trunk and a sample campaign
@@ -50,6 +51,7 @@ pub mod agent;
 pub mod api;
 pub mod call;
 pub mod campaign;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
