@@ -199,8 +199,12 @@ pub struct ApiSettings {
     pub default_region: String,
     /// Largest JSON body of an ordinary request, in bytes (413 above).
     pub json_body_bytes: usize,
-    /// Largest body of one target import (JSON or CSV), in bytes (413 above).
+    /// Largest body of one JSON target import, in bytes (413 above).
     pub import_body_bytes: usize,
+    /// Most rows of one CSV target import (`text/csv` or `multipart/form-data`).
+    pub import_csv_rows: usize,
+    /// Largest body of one CSV target import, in bytes (413 above).
+    pub import_csv_bytes: usize,
     /// Target imports handled at once; more are answered 503 with `Retry-After`.
     pub concurrent_imports: usize,
     /// A list page ends early (with a `next_page_token`) once its items pass this many bytes.
@@ -217,6 +221,8 @@ impl Default for ApiSettings {
             default_region: "US".into(),
             json_body_bytes: limits.json_body_bytes,
             import_body_bytes: limits.import_body_bytes,
+            import_csv_rows: limits.import_csv_rows,
+            import_csv_bytes: limits.import_csv_bytes,
             concurrent_imports: limits.concurrent_imports,
             page_bytes: limits.page_bytes,
             metrics_token: None,
@@ -230,6 +236,8 @@ impl ApiSettings {
         crate::api::ApiLimits {
             json_body_bytes: self.json_body_bytes,
             import_body_bytes: self.import_body_bytes,
+            import_csv_rows: self.import_csv_rows,
+            import_csv_bytes: self.import_csv_bytes,
             concurrent_imports: self.concurrent_imports,
             page_bytes: self.page_bytes,
         }

@@ -24,6 +24,7 @@
 //!              task, the leg to an agent's phone
 //! events/      events once recorded: pruning, and webhook deliveries (signed, retried)
 //! api/         the REST control API under /v1.0 (actix-web), over Store and Control
+//! cli/         the client commands (`ringmaster campaign list`, ...) over the REST API
 //! metrics/     Prometheus metrics: lock-free counters and histograms, the text exposition
 //! health.rs    what stops the dialing (store cannot write, trunk down) and `GET /health`
 //! node.rs      one node: store, SIP thread, engine and API started together
@@ -53,6 +54,7 @@ pub mod agent;
 pub mod api;
 pub mod call;
 pub mod campaign;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;

@@ -3,6 +3,7 @@
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use ringmaster::call::{run_one, OneCall};
+use ringmaster::cli;
 use ringmaster::config::{LogFormat, LogSettings, Settings};
 use ringmaster::domain::{Dialable, SipUri, UserPart};
 use ringmaster::sip::transport::{self, TransportConfig};
@@ -35,6 +36,48 @@ enum Command {
     Serve,
     /// Run a sample campaign end to end against a built-in simulated trunk.
     Demo(DemoArgs),
+    /// Campaigns over the REST API: list, get, create, start, stop, watch, export.
+    Campaign {
+        #[command(subcommand)]
+        command: cli::CampaignCommand,
+        #[command(flatten)]
+        conn: cli::Connection,
+    },
+    /// Outdials over the REST API: list, create, import a CSV of targets.
+    Outdial {
+        #[command(subcommand)]
+        command: cli::OutdialCommand,
+        #[command(flatten)]
+        conn: cli::Connection,
+    },
+    /// Dial attempts over the REST API.
+    Campaigncall {
+        #[command(subcommand)]
+        command: cli::CampaigncallCommand,
+        #[command(flatten)]
+        conn: cli::Connection,
+    },
+    /// Agents over the REST API.
+    Agent {
+        #[command(subcommand)]
+        command: cli::SimpleCommand,
+        #[command(flatten)]
+        conn: cli::Connection,
+    },
+    /// Queues over the REST API.
+    Queue {
+        #[command(subcommand)]
+        command: cli::SimpleCommand,
+        #[command(flatten)]
+        conn: cli::Connection,
+    },
+    /// Outplans over the REST API.
+    Outplan {
+        #[command(subcommand)]
+        command: cli::SimpleCommand,
+        #[command(flatten)]
+        conn: cli::Connection,
+    },
     /// Compare dial modes over a simulated shift (the product's own pacing code, seeded).
     Simulate(SimulateArgs),
 }
@@ -148,7 +191,7 @@ fn main() -> std::process::ExitCode {
         simulate(args);
         return std::process::ExitCode::SUCCESS;
     }
-    if !matches!(cli.command, Command::Call(_)) {
+    if matches!(cli.command, Command::Serve | Command::Demo(_)) {
         return run_actors(cli, settings);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -161,22 +204,50 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli, settings)) {
+    let Cli { command, .. } = cli;
+    let outcome = match command {
+        Command::Call(args) => runtime
+            .block_on(call(settings, args))
+            .map_err(|e| (format!("{e:#}"), std::process::ExitCode::from(2))),
+        other => match client_request(other) {
+            Some((request, conn)) => runtime
+                .block_on(cli::run(request, conn, api_origin(&settings)))
+                .map_err(|e| (e.to_string(), std::process::ExitCode::FAILURE)),
+            None => Ok(()),
+        },
+    };
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ringmaster: {e:#}");
-            std::process::ExitCode::from(2)
+        Err((message, code)) => {
+            eprintln!("ringmaster: {message}");
+            code
         }
     }
 }
 
-async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Call(args) => call(settings, args).await,
-        Command::Serve | Command::Demo(_) | Command::Simulate(_) => {
-            bail!("runs under the actor system")
-        }
-    }
+/// The request and connection of a client command (`None` for the others).
+fn client_request(command: Command) -> Option<(cli::Request, cli::Connection)> {
+    Some(match command {
+        Command::Campaign { command, conn } => (cli::Request::Campaign(command), conn),
+        Command::Outdial { command, conn } => (cli::Request::Outdial(command), conn),
+        Command::Campaigncall { command, conn } => (cli::Request::Campaigncall(command), conn),
+        Command::Agent { command, conn } => (cli::Request::Agent(command), conn),
+        Command::Queue { command, conn } => (cli::Request::Queue(command), conn),
+        Command::Outplan { command, conn } => (cli::Request::Outplan(command), conn),
+        Command::Call(_) | Command::Serve | Command::Demo(_) | Command::Simulate(_) => return None,
+    })
+}
+
+/// The configured API's origin, loopback when it listens on every address.
+fn api_origin(settings: &Settings) -> String {
+    let listen = settings.api.listen;
+    let host = match listen.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_string(),
+        ip if ip.is_unspecified() => "[::1]".to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("http://{host}:{}", listen.port())
 }
 
 /// `serve` and `demo` run on the actor system.
@@ -191,7 +262,7 @@ fn run_actors(cli: Cli, settings: Settings) -> std::process::ExitCode {
             })
             .await
             .map(|_| ()),
-            Command::Call(_) | Command::Simulate(_) => Ok(()),
+            _ => Ok(()),
         }
     });
     match result {

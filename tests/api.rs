@@ -22,6 +22,8 @@ mod errors;
 mod fields;
 #[path = "api/flows.rs"]
 mod flows;
+#[path = "api/imports.rs"]
+mod imports;
 #[path = "api/limits.rs"]
 mod limits;
 #[path = "api/metrics.rs"]

@@ -1,5 +1,6 @@
 //! What the API bounds, so that no request can make the server hold more than a known amount
 //! of memory: body sizes, string and `data` sizes, imports running at once, page sizes in bytes.
+//! A CSV import is bounded in rows and bytes rather than held whole: it is stored as it arrives.
 
 use super::error::ApiError;
 use std::sync::Arc;
@@ -17,8 +18,12 @@ pub const MAX_DATA: usize = 16 * 1024;
 pub struct ApiLimits {
     /// Largest JSON body of an ordinary request (413 above).
     pub json_body_bytes: usize,
-    /// Largest body of a target import, JSON or CSV (413 above).
+    /// Largest body of a JSON target import (413 above).
     pub import_body_bytes: usize,
+    /// Most rows of one CSV target import, read and stored as they arrive (400 past it).
+    pub import_csv_rows: usize,
+    /// Largest body of one CSV target import, raw or multipart (413 above).
+    pub import_csv_bytes: usize,
     /// Target imports handled at once; one more is answered 503 with `Retry-After`.
     pub concurrent_imports: usize,
     /// A list page stops early, with a `next_page_token`, once its items pass this many bytes.
@@ -30,6 +35,8 @@ impl Default for ApiLimits {
         ApiLimits {
             json_body_bytes: 1024 * 1024,
             import_body_bytes: 16 * 1024 * 1024,
+            import_csv_rows: 1_000_000,
+            import_csv_bytes: 1024 * 1024 * 1024,
             concurrent_imports: 2,
             page_bytes: 1024 * 1024,
         }

@@ -14,12 +14,15 @@
 //! targets.rs        /outdials/{id}/targets (one, bulk JSON, CSV)
 //! target_rows.rs    request rows → targets, with the import report
 //! target_csv.rs     CSV imports of targets
+//! target_csv_stream.rs  a CSV file of targets read row by row
+//! target_import.rs  streamed CSV imports: body → parser thread → batches → store
 //! campaigns.rs      /campaigns and its PUT sub-resources
 //! campaign_fields.rs  a campaign's writable fields and their checks
 //! campaign_status.rs  run / stop requests and what they do to the status
 //! stats.rs          /campaigns/{id}/stats
 //! eligibility.rs    /campaigns/{id}/eligibility: waiting targets by reason
 //! campaigncalls.rs  /campaigncalls (read only, ?digits= filter)
+//! campaigncall_csv.rs  /campaigns/{id}/campaigncalls.csv, streamed
 //! flows.rs          /flows
 //! agents.rs         /agents, /agents/{id}/status and its one-field PUTs
 //! queues.rs         /queues
@@ -38,6 +41,7 @@ mod agents;
 mod auth;
 mod campaign_fields;
 mod campaign_status;
+mod campaigncall_csv;
 mod campaigncalls;
 mod campaigns;
 mod dnclists;
@@ -58,6 +62,8 @@ mod queues;
 mod recordings;
 mod stats;
 mod target_csv;
+mod target_csv_stream;
+mod target_import;
 mod target_rows;
 mod targets;
 mod webhooks;
@@ -163,6 +169,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(stats::routes)
                 .configure(eligibility::routes)
                 .configure(campaigncalls::routes)
+                .configure(campaigncall_csv::routes)
                 .configure(flows::routes)
                 .configure(agents::routes)
                 .configure(queues::routes)

@@ -10,9 +10,9 @@
 use super::error::ApiError;
 use super::fields::text;
 use super::limits::MAX_TEXT;
-use super::target_rows::{
-    bounded_data, cell_address, too_many, Import, InvalidRow, Rows, MAX_ROWS,
-};
+use super::target_rows::{bounded_data, cell_address, Import};
+#[cfg(test)]
+use super::target_rows::{too_many, Rows, MAX_ROWS};
 use crate::domain::outplan::SLOTS;
 use crate::domain::Address;
 use serde_json::{Map, Value};
@@ -21,9 +21,9 @@ use serde_json::{Map, Value};
 const FIRST_COLUMN: [&str; 3] = ["destination", "destination_0", "phone_number"];
 
 /// Which column holds what.
-struct Columns {
+pub(super) struct Columns {
     /// Index and header of each destination slot's column.
-    slots: [Option<(usize, String)>; SLOTS],
+    pub(super) slots: [Option<(usize, String)>; SLOTS],
     name: Option<usize>,
     detail: Option<usize>,
     timezone: Option<usize>,
@@ -32,7 +32,7 @@ struct Columns {
 }
 
 impl Columns {
-    fn from_headers(headers: &csv::StringRecord) -> Result<Columns, ApiError> {
+    pub(super) fn from_headers(headers: &csv::StringRecord) -> Result<Columns, ApiError> {
         let mut columns = Columns {
             slots: Default::default(),
             name: None,
@@ -73,48 +73,31 @@ impl Columns {
 }
 
 impl Import {
-    /// A CSV file with a header row (at most [`MAX_ROWS`] rows after it).
+    /// A CSV file held whole, read as an import reads it as it arrives (see
+    /// [`CsvRecords`]), at most [`MAX_ROWS`] rows.
+    #[cfg(test)]
     pub fn csv_rows(&self, body: &[u8]) -> Result<Rows, ApiError> {
-        let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(body);
-        let headers = reader
-            .headers()
-            .map_err(|e| ApiError::invalid("body", format!("unreadable CSV header: {e}")))?;
-        let columns = Columns::from_headers(headers)?;
+        use super::target_csv_stream::{CsvRecords, CsvRow};
+        let import = Import {
+            outdial_id: self.outdial_id,
+            region: self.region,
+            now: self.now.clone(),
+        };
+        let mut records = CsvRecords::new(import, body)?;
         let mut rows: Rows = (Vec::new(), Vec::new());
-        let mut records = reader.records().enumerate();
-        while let Some((n, record)) = records.next() {
-            if n >= MAX_ROWS {
-                return Err(too_many(n + 1 + records.count()));
+        while let Some(row) = records.next_row()? {
+            if records.rows() > MAX_ROWS {
+                return Err(too_many(records.rows()));
             }
-            // The header is line 1, so the nth record (0-based) is at least on line n + 2.
-            let fallback = n + 2;
-            match record {
-                Ok(record) => {
-                    let line = record.position().map_or(fallback, |p| p.line() as usize);
-                    match self.csv_row(&columns, &record) {
-                        Ok(t) => rows.0.push(t),
-                        Err(reason) => rows.1.push(InvalidRow {
-                            row: line,
-                            value: cell(&record, columns.slots[0].as_ref().map(|c| c.0)),
-                            reason,
-                        }),
-                    }
-                }
-                Err(e) => rows.1.push(InvalidRow {
-                    row: e.position().map_or(fallback, |p| p.line() as usize),
-                    value: String::new(),
-                    reason: format!("unreadable row: {e}"),
-                }),
+            match row {
+                CsvRow::Target(t) => rows.0.push(*t),
+                CsvRow::Invalid(bad) => rows.1.push(bad),
             }
         }
         Ok(rows)
     }
 
-    fn csv_row(
+    pub(super) fn csv_row(
         &self,
         columns: &Columns,
         record: &csv::StringRecord,
@@ -153,7 +136,7 @@ impl Import {
 }
 
 /// The text of a column of a record (`""` when the row is short).
-fn cell(record: &csv::StringRecord, column: Option<usize>) -> String {
+pub(super) fn cell(record: &csv::StringRecord, column: Option<usize>) -> String {
     column
         .and_then(|i| record.get(i))
         .unwrap_or_default()

@@ -74,10 +74,15 @@ pub struct InvalidRow {
 pub struct ImportReport {
     /// Targets created.
     pub created: usize,
-    /// Rows refused.
+    /// Rows refused (a CSV import lists the first thousand).
     pub skipped_invalid: Vec<InvalidRow>,
-    /// E.164 numbers already in the outdial, or repeated in the request.
+    /// How many rows were refused in all.
+    pub skipped_invalid_total: usize,
+    /// E.164 numbers already in the outdial, or repeated in the request (a CSV import lists
+    /// the first thousand).
     pub skipped_duplicate: Vec<String>,
+    /// How many rows were duplicates in all.
+    pub skipped_duplicate_total: usize,
 }
 
 /// Rows parsed, and the ones refused.

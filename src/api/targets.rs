@@ -1,13 +1,16 @@
 //! `/outdials/{id}/targets`: the people an outdial reaches. `POST` takes one VoIPBIN target
-//! object, a JSON array of them, or a CSV file (`Content-Type: text/csv`); duplicates of the
-//! first destination within the outdial are skipped. A `POST` holds one of the import slots
-//! ([`ImportSlots`]) while it reads and stores its body, which is bounded in size.
+//! object, a JSON array of them, or a CSV file (`Content-Type: text/csv`, or the `file` part
+//! of a `multipart/form-data` body); duplicates of the first destination within the outdial
+//! are skipped. A `POST` holds one of the import slots ([`ImportSlots`]) while it reads and
+//! stores its body, which is bounded in size; a CSV file is stored as it arrives (see
+//! [`super::target_import`]).
 
 use super::auth::Customer;
 use super::documents::owned;
 use super::error::ApiError;
 use super::limits::ImportSlots;
 use super::paging::Paging;
+use super::target_import::import_csv;
 use super::target_rows::{Import, ImportReport};
 use super::ApiState;
 use crate::domain::time::now_string;
@@ -86,20 +89,38 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let kind = body_kind(&req)?;
+    let multipart = req
+        .content_type()
+        .eq_ignore_ascii_case("multipart/form-data");
+    let kind = if multipart {
+        BodyKind::Csv
+    } else {
+        body_kind(&req)?
+    };
     let _slot = slots.try_take()?;
     let outdial = owned::<Outdial>(&state, customer, *id).await?;
-    let body = read_body(&req, payload, state.limits.import_body_bytes).await?;
     let import = Import {
         outdial_id: outdial.id,
         region: state.region()?,
         now: now_string(),
     };
-    let (targets, skipped_invalid) = match kind {
-        BodyKind::Csv => import.csv_rows(&body)?,
-        BodyKind::Json => match serde_json::from_slice::<Value>(&body)
-            .map_err(|e| ApiError::invalid("body", e))?
-        {
+    if multipart {
+        let file = file_part(&req, payload, state.limits.import_csv_bytes).await?;
+        let report = import_csv(&state, import, file).await?;
+        return Ok(HttpResponse::Ok().json(report));
+    }
+    if let BodyKind::Csv = kind {
+        let too_large = too_large_announced(&req, state.limits.import_csv_bytes);
+        let body = payload.map(|chunk| chunk.map_err(|e| ApiError::invalid("body", e)));
+        let report = match too_large {
+            Some(e) => return Err(e),
+            None => import_csv(&state, import, body).await?,
+        };
+        return Ok(HttpResponse::Ok().json(report));
+    }
+    let body = read_body(&req, payload, state.limits.import_body_bytes).await?;
+    let (targets, skipped_invalid) =
+        match serde_json::from_slice::<Value>(&body).map_err(|e| ApiError::invalid("body", e))? {
             Value::Array(items) => import.json_rows(&items)?,
             one @ Value::Object(_) => return create_one(&state, import.json_target(&one)?).await,
             _ => {
@@ -108,14 +129,84 @@ async fn create(
                     "must be a target object or an array of them",
                 ))
             }
-        },
-    };
+        };
     let inserted = state.store.insert_targets(targets).await?;
     Ok(HttpResponse::Ok().json(ImportReport {
         created: inserted.created.len(),
+        skipped_invalid_total: skipped_invalid.len(),
         skipped_invalid,
+        skipped_duplicate_total: inserted.duplicates.len(),
         skipped_duplicate: inserted.duplicates,
     }))
+}
+
+/// 413 when the body's `Content-Length` already passes `limit` bytes.
+fn too_large_announced(req: &HttpRequest, limit: usize) -> Option<ApiError> {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > limit)
+        .map(|_| ApiError::TooLarge(format!("body: larger than {limit} bytes")))
+}
+
+/// The content of the `file` part of a `multipart/form-data` body, as it arrives. Parts
+/// before it are read and dropped (counted against `limit`); 400 when the body is not
+/// well-formed multipart or has no `file` part.
+async fn file_part(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<impl futures::Stream<Item = Result<bytes::Bytes, ApiError>> + Unpin, ApiError> {
+    if let Some(e) = too_large_announced(req, limit) {
+        return Err(e);
+    }
+    let malformed = |e: actix_multipart::MultipartError| {
+        ApiError::invalid("body", format!("malformed multipart/form-data: {e}"))
+    };
+    let mut parts = actix_multipart::Multipart::new(req.headers(), payload);
+    let mut skipped = 0usize;
+    while let Some(part) = parts.next().await {
+        let mut part = part.map_err(malformed)?;
+        if part.name() == Some("file") {
+            let content = part.map(move |chunk| chunk.map_err(malformed));
+            // The parts after `file` are not read: the multipart stream lives as long as the
+            // file's content does.
+            return Ok(KeepAlive {
+                content,
+                _parts: Box::new(parts),
+            });
+        }
+        while let Some(chunk) = part.next().await {
+            skipped += chunk.map_err(malformed)?.len();
+            if skipped > limit {
+                return Err(ApiError::TooLarge(format!(
+                    "body: larger than {limit} bytes"
+                )));
+            }
+        }
+    }
+    Err(ApiError::invalid(
+        "file",
+        "the multipart/form-data body has no part named file (curl -F file=@targets.csv)",
+    ))
+}
+
+/// A part's content and the multipart body it came in, kept alive together.
+struct KeepAlive<S> {
+    content: S,
+    _parts: Box<actix_multipart::Multipart>,
+}
+
+impl<S: futures::Stream + Unpin> futures::Stream for KeepAlive<S> {
+    type Item = S::Item;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<S::Item>> {
+        self.content.poll_next_unpin(cx)
+    }
 }
 
 /// One target: answers it as created, or 409 when its number is already in the outdial.

@@ -140,7 +140,7 @@ async fn bodies_over_the_limits_are_413_with_a_json_message() {
         &app,
         &format!("/outdials/{outdial}/targets"),
         "text/csv",
-        64 * 1024 * 1024,
+        2 * 1024 * 1024 * 1024,
         b"phone_number\n",
     ));
     assert_eq!(status, 413, "{body}");

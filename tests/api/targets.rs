@@ -101,7 +101,8 @@ async fn the_seed_csv_imports_all_three_with_extra_columns_in_data() {
         .ok();
     assert_eq!(
         report,
-        json!({"created": 3, "skipped_invalid": [], "skipped_duplicate": []})
+        json!({"created": 3, "skipped_invalid": [], "skipped_invalid_total": 0,
+               "skipped_duplicate": [], "skipped_duplicate_total": 0})
     );
     let targets = targets_of(&app, &outdial).await;
     let mut numbers: Vec<&str> = targets
