@@ -24,7 +24,8 @@
 //! api/         the REST control API under /v1.0 (actix-web), over Store and Control
 //! health.rs    what stops the dialing (store cannot write, trunk down) and `GET /health`
 //! node.rs      one node: store, SIP thread, engine and API started together
-//! demo/        `ringmaster demo`: a simulated trunk and a sample campaign
+//! demo/        `ringmaster demo`: a simulated trunk, a sample campaign, and a service desk
+//!              whose simulated agents register and take a queue's calls
 //! config.rs    settings: config/*.toml with RINGMASTER_* environment overrides
 //! ```
 //!
