@@ -53,6 +53,14 @@ fn main() -> anyhow::Result<()> {
     anyhow::ensure!((1..=3000).contains(&n), "N is 1 to 3000");
     anyhow::ensure!((1..=120).contains(&talk_s) && (1..=5).contains(&rounds));
     let dir = tempfile::tempdir()?;
+    if std::env::var_os("BRIDGE_LOAD_KEEP").is_some() {
+        // Kept for a look at SIPp's error logs and the database afterwards.
+        eprintln!("working directory: {}", dir.path().display());
+    }
+    let dir = match std::env::var_os("BRIDGE_LOAD_KEEP") {
+        Some(_) => KeptDir::Kept(dir.keep()),
+        None => KeptDir::Temp(dir),
+    };
     tone(&dir.path().join("callee.ulaw"), 440.0)?;
     tone(&dir.path().join("agent.ulaw"), 1000.0)?;
     let users: String = std::iter::once("SEQUENTIAL".to_string())
@@ -309,6 +317,21 @@ fn main() -> anyhow::Result<()> {
         drop(agents);
         Ok::<_, anyhow::Error>(())
     })
+}
+
+/// The working directory: removed at the end, or kept (`BRIDGE_LOAD_KEEP`).
+enum KeptDir {
+    Temp(tempfile::TempDir),
+    Kept(std::path::PathBuf),
+}
+
+impl KeptDir {
+    fn path(&self) -> &Path {
+        match self {
+            KeptDir::Temp(d) => d.path(),
+            KeptDir::Kept(p) => p,
+        }
+    }
 }
 
 fn username(i: u32) -> String {
