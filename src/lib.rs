@@ -28,7 +28,8 @@
 //! metrics/     Prometheus metrics: lock-free counters and histograms, the text exposition
 //! health.rs    what stops the dialing (store cannot write, trunk down) and `GET /health`
 //! node.rs      one node: store, SIP thread, engine and API started together
-//! demo/        `ringmaster demo`: a simulated trunk and a sample campaign
+//! demo/        `ringmaster demo`: a simulated trunk, a sample campaign, and a service desk
+//!              whose simulated agents register and take a queue's calls
 //! config.rs    settings: config/*.toml with RINGMASTER_* environment overrides
 //! ```
 //!

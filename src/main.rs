@@ -131,6 +131,12 @@ struct DemoArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 300)]
     timeout_secs: u64,
+    /// Agents of the service desk (softphones that register and take its calls); 0: no desk.
+    #[arg(long, default_value_t = 3)]
+    agents: u32,
+    /// Targets of the service desk's campaign.
+    #[arg(long, default_value_t = 24)]
+    agent_targets: u32,
 }
 
 #[derive(clap::Args)]
@@ -259,6 +265,8 @@ fn run_actors(cli: Cli, settings: Settings) -> std::process::ExitCode {
                 targets: args.targets,
                 database: args.database,
                 timeout: Duration::from_secs(args.timeout_secs),
+                agents: args.agents,
+                agent_targets: args.agent_targets,
             })
             .await
             .map(|_| ()),

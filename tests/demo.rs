@@ -1,5 +1,7 @@
 //! `ringmaster demo` end to end: a real node dials a sample campaign through the built-in
-//! simulated trunk over loopback UDP and reports figures that add up.
+//! simulated trunk over loopback UDP and reports figures that add up; beside it, softphones
+//! register as the service desk's agents (digest over UDP) and take the calls of a campaign
+//! with a queue, hearing their own voice come back through the relay.
 
 use std::process::Command;
 
@@ -74,4 +76,56 @@ fn the_demo_campaign_runs_to_finished_and_its_figures_add_up() {
         count("pressed 1") + count("pressed 2") + count("without a key"),
         n("succeeded")
     );
+    service_desk(&stdout);
+}
+
+/// The first number in `text` after `label` (`"12 connected"` → 12 for label `""`).
+fn number_before(text: &str, label: &str) -> u64 {
+    let at = text
+        .find(label)
+        .unwrap_or_else(|| panic!("{label:?} in {text}"));
+    text[..at]
+        .split(|c: char| !c.is_ascii_digit())
+        .rfind(|w| !w.is_empty())
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("a number before {label:?} in {text}"))
+}
+
+/// Every agent took calls and heard audio back through the relay; the desk's figures add up.
+fn service_desk(stdout: &str) {
+    let agents: Vec<&str> = stdout.lines().filter(|l| l.starts_with("agent ")).collect();
+    assert_eq!(agents.len(), 3, "three agents by default: {stdout}");
+    let mut connected = 0;
+    for line in &agents {
+        let calls = number_before(line, " calls connected");
+        assert!(calls > 0, "every agent takes calls: {line}");
+        connected += calls;
+        let heard = number_before(line, " of ");
+        let sent = number_before(line, " packets back");
+        assert!(
+            heard > 0 && heard <= sent,
+            "audio came back through the relay: {line}"
+        );
+    }
+    let waits = stdout
+        .lines()
+        .find(|l| l.starts_with("waits: "))
+        .expect("waits line");
+    assert_eq!(
+        number_before(waits, " connected to an agent"),
+        connected,
+        "{waits}"
+    );
+    assert_eq!(
+        number_before(waits, " answered callees"),
+        connected + number_before(waits, " abandoned"),
+        "{waits}"
+    );
+    assert!(waits.contains("abandon rate "), "{waits}");
+    assert!(waits.contains("wait for an agent avg "), "{waits}");
+    let desk = stdout
+        .lines()
+        .find(|l| l.starts_with("service desk campaign: "))
+        .expect("service desk campaign line");
+    assert!(desk.contains("24 of 24 targets done"), "{desk}");
 }

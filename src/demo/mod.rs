@@ -1,7 +1,11 @@
 //! `ringmaster demo`: one command, no setup. A node on a temporary SQLite file dials a sample
 //! campaign of a few hundred targets through the built-in simulated trunk (real SIP over UDP
-//! on loopback), shows its progress live and prints the final figures.
+//! on loopback), shows its progress live and prints the final figures. Beside it a service
+//! desk runs: a few agents' softphones register with the node, and a campaign with a queue
+//! hands its answered callees to them.
 
+pub mod agents;
+pub mod desk;
 pub mod sample;
 pub mod trunk;
 
@@ -30,6 +34,10 @@ pub struct DemoOptions {
     pub database: Option<PathBuf>,
     /// Give up after this long.
     pub timeout: Duration,
+    /// The service desk's agents (none: no desk).
+    pub agents: u32,
+    /// Targets of the service desk's campaign.
+    pub agent_targets: u32,
 }
 
 /// Runs the demo inside the current actix system; returns the final figures.
@@ -86,26 +94,48 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<CampaignStats> {
     )
     .await?;
     println!(
-        "  campaign:  {} ({} targets, up to 3 tries each)\n",
+        "  campaign:  {} ({} targets, up to 3 tries each)",
         campaign.id, options.targets
     );
-    node.engine.do_send(StatusChanged {
-        id: campaign.id,
-        status: CampaignStatus::Run,
-    });
+    let desk = if options.agents > 0 && options.agent_targets > 0 {
+        let desk = desk::open(
+            node.store.as_ref(),
+            node.api,
+            node.sip,
+            desk::DeskOptions {
+                agents: options.agents,
+                targets: options.agent_targets,
+            },
+        )
+        .await?;
+        println!(
+            "  desk:      {} ({} targets, queue {}, {} agents registered)",
+            desk.campaign.id, options.agent_targets, desk.campaign.queue_id, options.agents
+        );
+        Some(desk)
+    } else {
+        None
+    };
+    println!();
     let started = Instant::now();
-    let docs = Docs(node.store.as_ref());
+    for id in std::iter::once(campaign.id).chain(desk.as_ref().map(|d| d.campaign.id)) {
+        node.engine.do_send(StatusChanged {
+            id,
+            status: CampaignStatus::Run,
+        });
+    }
     let mut last_line = Instant::now() - Duration::from_secs(10);
-    let stats = loop {
+    let (stats, desk_stats) = loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let current: Campaign = docs
-            .get(None, campaign.id)
-            .await?
-            .unwrap_or_else(|| campaign.clone());
-        let stats = campaign_stats(node.store.as_ref(), &current).await?;
-        draw(&stats, &mut last_line);
-        if current.status == CampaignStatus::Finished || started.elapsed() > options.timeout {
-            break stats;
+        let (stats, done) = progress(node.store.as_ref(), &campaign).await?;
+        let desk_stats = match &desk {
+            Some(d) => Some(progress(node.store.as_ref(), &d.campaign).await?),
+            None => None,
+        };
+        draw(&stats, desk_stats.as_ref().map(|d| &d.0), &mut last_line);
+        let all_done = done && desk_stats.as_ref().is_none_or(|d| d.1);
+        if all_done || started.elapsed() > options.timeout {
+            break (stats, desk_stats.map(|d| d.0));
         }
     };
     let pressed = pressed_keys(node.store.as_ref(), campaign.id).await?;
@@ -113,6 +143,15 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<CampaignStats> {
         "\n\nanswers: {} pressed 1 (confirmed), {} pressed 2 (cancelled), {} answered without a key",
         pressed.0, pressed.1, pressed.2
     );
+    if let (Some(desk), Some(desk_stats)) = (&desk, &desk_stats) {
+        desk::summary(node.store.as_ref(), desk).await?.print(desk);
+        println!(
+            "service desk campaign: {} of {} targets done, {} attempts",
+            desk_stats.succeeded + desk_stats.failed,
+            desk_stats.total,
+            desk_stats.attempts
+        );
+    }
     println!(
         "\nfinished in {:.1} s\n{}",
         started.elapsed().as_secs_f64(),
@@ -126,11 +165,24 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<CampaignStats> {
     Ok(stats)
 }
 
-/// How many answered calls pressed 1, pressed 2, and pressed nothing.
-async fn pressed_keys(
+/// A campaign's figures now, and whether it has finished.
+async fn progress(
+    store: &dyn crate::store::Store,
+    campaign: &Campaign,
+) -> anyhow::Result<(CampaignStats, bool)> {
+    let current: Campaign = Docs(store)
+        .get(None, campaign.id)
+        .await?
+        .unwrap_or_else(|| campaign.clone());
+    let stats = campaign_stats(store, &current).await?;
+    Ok((stats, current.status == CampaignStatus::Finished))
+}
+
+/// Every attempt of `campaign`.
+async fn all_calls(
     store: &dyn crate::store::Store,
     campaign: Uuid,
-) -> anyhow::Result<(u64, u64, u64)> {
+) -> anyhow::Result<Vec<crate::domain::Campaigncall>> {
     let filter = crate::store::CallFilter {
         campaign: Some(campaign),
         digits: None,
@@ -140,30 +192,40 @@ async fn pressed_keys(
         token: None,
         max_bytes: usize::MAX,
     };
-    let (mut one, mut two, mut none) = (0, 0, 0);
+    let mut calls = Vec::new();
     loop {
         let listed = store.list_campaigncalls(CUSTOMER, &filter, &page).await?;
-        for call in &listed.result {
-            let digits = call
-                .flow_result
-                .as_ref()
-                .and_then(|r| r["digits"].as_str())
-                .unwrap_or("");
-            match (call.disposition, digits) {
-                (_, "1") => one += 1,
-                (_, "2") => two += 1,
-                (Some(crate::domain::Disposition::Answered), _) => none += 1,
-                _ => {}
-            }
-        }
+        calls.extend(listed.result);
         if listed.next_page_token.is_empty() {
-            return Ok((one, two, none));
+            return Ok(calls);
         }
         page.token = Some(listed.next_page_token);
     }
 }
 
-fn draw(s: &CampaignStats, last_line: &mut Instant) {
+/// How many answered calls pressed 1, pressed 2, and pressed nothing.
+async fn pressed_keys(
+    store: &dyn crate::store::Store,
+    campaign: Uuid,
+) -> anyhow::Result<(u64, u64, u64)> {
+    let (mut one, mut two, mut none) = (0, 0, 0);
+    for call in all_calls(store, campaign).await? {
+        let digits = call
+            .flow_result
+            .as_ref()
+            .and_then(|r| r["digits"].as_str())
+            .unwrap_or("");
+        match (call.disposition, digits) {
+            (_, "1") => one += 1,
+            (_, "2") => two += 1,
+            (Some(crate::domain::Disposition::Answered), _) => none += 1,
+            _ => {}
+        }
+    }
+    Ok((one, two, none))
+}
+
+fn draw(s: &CampaignStats, desk: Option<&CampaignStats>, last_line: &mut Instant) {
     use std::io::IsTerminal;
     let terminal = std::io::stdout().is_terminal();
     if !terminal && last_line.elapsed() < Duration::from_secs(2) {
@@ -184,6 +246,15 @@ fn draw(s: &CampaignStats, last_line: &mut Instant) {
     );
     for d in ["busy", "no_answer", "invalid_number", "failed"] {
         line.push_str(&format!("  {d} {}", s.dispositions.get(d).unwrap_or(&0)));
+    }
+    if let Some(d) = desk {
+        line.push_str(&format!(
+            "  | desk {}/{} answered {} abandoned {}",
+            d.succeeded + d.failed,
+            d.total,
+            d.dispositions.get("answered").unwrap_or(&0),
+            d.dispositions.get("abandoned").unwrap_or(&0),
+        ));
     }
     if terminal {
         print!("{line}   ");

@@ -1,5 +1,7 @@
 //! The demo's simulated trunk: a small SIP UAS on loopback (real SIP over UDP) whose callees
-//! answer, are busy, never answer, or do not exist, in a realistic mix.
+//! answer, are busy, never answer, or do not exist, in a realistic mix. Callees whose number
+//! starts with [`WAITING_NUMBERS`] wait for an agent: they press no key, and what they hear
+//! they say back (an RTP echo), so an agent hears its own voice through the relay.
 
 use crate::sip::build;
 use crate::sip::message::{self, headers, Header, Method, Request, SipMessage};
@@ -36,6 +38,9 @@ pub fn behaviour(roll: u32, ring: Duration) -> Behaviour {
     }
 }
 
+/// Numbers of callees who wait for an agent rather than press a key.
+pub const WAITING_NUMBERS: &str = "+15552";
+
 #[derive(Default)]
 struct Calls {
     /// Call-ID → the INVITE and whether it got its final response.
@@ -47,6 +52,13 @@ pub async fn start(bind: SocketAddr) -> std::io::Result<SocketAddr> {
     let socket = Arc::new(UdpSocket::bind(bind).await?);
     let addr = socket.local_addr()?;
     let calls = Arc::new(Mutex::new(Calls::default()));
+    let echo = UdpSocket::bind(SocketAddr::new(addr.ip(), 0)).await?;
+    let media = Media {
+        sip: addr,
+        silent: SocketAddr::new(addr.ip(), addr.port().wrapping_add(1)),
+        echo: echo.local_addr()?,
+    };
+    tokio::spawn(echo_rtp(echo));
     tokio::spawn(async move {
         let mut buf = vec![0u8; 65536];
         loop {
@@ -56,10 +68,34 @@ pub async fn start(bind: SocketAddr) -> std::io::Result<SocketAddr> {
             let Ok(SipMessage::Request(req)) = message::parse(&buf[..n]) else {
                 continue;
             };
-            handle(&socket, &calls, req, from, addr).await;
+            handle(&socket, &calls, req, from, media).await;
         }
     });
     Ok(addr)
+}
+
+/// Where the callees' RTP goes: nowhere (those who listen) or back where it came from (those
+/// who wait for an agent).
+#[derive(Debug, Clone, Copy)]
+struct Media {
+    /// The trunk's own SIP address.
+    sip: SocketAddr,
+    silent: SocketAddr,
+    echo: SocketAddr,
+}
+
+/// Sends every datagram back where it came from, until the runtime stops.
+async fn echo_rtp(socket: UdpSocket) {
+    let mut buf = vec![0u8; 2048];
+    while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+        let _ = socket.send_to(&buf[..n], from).await;
+    }
+}
+
+fn waits_for_an_agent(req: &Request) -> bool {
+    req.uri
+        .to_string()
+        .starts_with(&format!("sip:{WAITING_NUMBERS}"))
 }
 
 fn lock(calls: &Mutex<Calls>) -> std::sync::MutexGuard<'_, Calls> {
@@ -78,7 +114,7 @@ async fn handle(
     calls: &Arc<Mutex<Calls>>,
     req: Request,
     from: SocketAddr,
-    me: SocketAddr,
+    media: Media,
 ) {
     let call_id = message::call_id(&req.headers)
         .unwrap_or_default()
@@ -140,7 +176,13 @@ async fn handle(
                         _ => false,
                     };
                     if answered {
-                        let sdp = crate::sdp::offer(me.ip(), me.port() + 1, 1).into_bytes();
+                        let me = media.sip;
+                        let rtp = if waits_for_an_agent(&req) {
+                            media.echo
+                        } else {
+                            media.silent
+                        };
+                        let sdp = crate::sdp::offer(rtp.ip(), rtp.port(), 1).into_bytes();
                         let extra: Vec<Header> = vec![
                             headers::Contact::new(format!("<sip:callee@{me}>")).into(),
                             headers::ContentType::new("application/sdp").into(),
@@ -200,9 +242,9 @@ async fn handle(
                     _ => None,
                 }
             };
-            if let Some(invite) = invite {
+            if let Some(invite) = invite.filter(|i| !waits_for_an_agent(i)) {
                 let (socket, calls) = (socket.clone(), calls.clone());
-                tokio::spawn(press_a_key(socket, calls, invite, tag, from, me));
+                tokio::spawn(press_a_key(socket, calls, invite, tag, from, media.sip));
             }
         }
         _ => {

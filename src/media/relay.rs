@@ -10,6 +10,7 @@
 pub mod packet;
 pub mod rewrite;
 pub mod stats;
+pub mod totals;
 pub mod transcode;
 
 use crate::media::dtmf::Detector;
@@ -276,6 +277,7 @@ pub fn spawn(
         config,
         ports: [callee.1, agent.1],
     };
+    totals::totals().started();
     tokio::spawn(task.run(command_rx));
     (
         RelayHandle {
@@ -366,6 +368,7 @@ impl Task {
             .legs
             .iter()
             .for_each(|leg| leg.report_metrics());
+        totals::totals().ended(&self.counters);
         // Sockets first, then their ports, then the command channel (which `stopped` awaits).
         let Task { sockets, ports, .. } = self;
         drop(sockets);

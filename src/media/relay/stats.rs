@@ -83,6 +83,21 @@ impl LegStats {
 }
 
 impl LegCounters {
+    /// All zero (usable in a `static`).
+    pub const fn new() -> LegCounters {
+        LegCounters {
+            received: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            foreign: AtomicU64::new(0),
+            malformed: AtomicU64::new(0),
+            not_relayed: AtomicU64::new(0),
+            send_failed: AtomicU64::new(0),
+            lost: AtomicU64::new(0),
+            jitter_us: AtomicU64::new(0),
+            delay: [const { AtomicU64::new(0) }; DELAY_BUCKETS_US.len() + 1],
+        }
+    }
+
     /// The counters now.
     pub fn snapshot(&self) -> LegStats {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
