@@ -221,17 +221,8 @@ fn baresip_takes_a_queued_call_and_audio_crosses_the_bridge_both_ways() {
             ..Extra::default()
         },
     );
-    let agent = server.ok(
-        "POST",
-        "/v1.0/agents",
-        Some(json!({"username": "agent1", "password": PASSWORD, "name": "Ann"})),
-    );
-    let agent_id = agent["id"].as_str().expect("an id").to_string();
-    server.ok(
-        "PUT",
-        &format!("/v1.0/agents/{agent_id}/status"),
-        Some(json!({"status": "available"})),
-    );
+    let agent_id =
+        server.available_agent(json!({"username": "agent1", "password": PASSWORD, "name": "Ann"}));
 
     // A wrong password: refused, the agent stays offline with no contact.
     {

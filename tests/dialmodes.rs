@@ -88,17 +88,7 @@ fn wait_for(server: &Server, path: &str, within: Duration, done: impl Fn(&Value)
 
 /// Creates agent `name`, sets it available and starts its SIPp softphone against `sip`.
 fn agent(server: &Server, dir: &std::path::Path, sip: SocketAddr, name: &str) -> Proc {
-    let created = server.ok(
-        "POST",
-        "/v1.0/agents",
-        Some(json!({"username": name, "password": PASSWORD, "name": name})),
-    );
-    let id = created["id"].as_str().expect("an id").to_string();
-    server.ok(
-        "PUT",
-        &format!("/v1.0/agents/{id}/status"),
-        Some(json!({"status": "available"})),
-    );
+    let id = server.available_agent(json!({"username": name, "password": PASSWORD, "name": name}));
     let invite = format!(
         "{}/sip-test/scenarios/agent_answer_invite.xml",
         env!("CARGO_MANIFEST_DIR")

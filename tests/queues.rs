@@ -76,17 +76,8 @@ fn a_queued_call_is_bridged_to_the_registered_agent_or_abandoned_at_the_wait_tim
         },
     );
 
-    let agent = server.ok(
-        "POST",
-        "/v1.0/agents",
-        Some(json!({"username": "agent1", "password": PASSWORD, "name": "Ann"})),
-    );
-    let agent_id = agent["id"].as_str().expect("an id").to_string();
-    server.ok(
-        "PUT",
-        &format!("/v1.0/agents/{agent_id}/status"),
-        Some(json!({"status": "available"})),
-    );
+    let agent_id =
+        server.available_agent(json!({"username": "agent1", "password": PASSWORD, "name": "Ann"}));
     let invite = format!(
         "{}/sip-test/scenarios/agent_answer_invite.xml",
         env!("CARGO_MANIFEST_DIR")
@@ -250,17 +241,8 @@ fn register_agent(
     username: &str,
     invite_scenario: &str,
 ) -> (String, helpers::Proc, std::path::PathBuf) {
-    let agent = server.ok(
-        "POST",
-        "/v1.0/agents",
-        Some(json!({"username": username, "password": PASSWORD, "name": username})),
-    );
-    let agent_id = agent["id"].as_str().expect("an id").to_string();
-    server.ok(
-        "PUT",
-        &format!("/v1.0/agents/{agent_id}/status"),
-        Some(json!({"status": "available"})),
-    );
+    let agent_id = server
+        .available_agent(json!({"username": username, "password": PASSWORD, "name": username}));
     let invite = format!(
         "{}/sip-test/scenarios/{invite_scenario}",
         env!("CARGO_MANIFEST_DIR")
@@ -563,19 +545,9 @@ fn an_agent_with_a_sip_address_and_no_softphone_registered_is_rung_there() {
         &["-m", "1", "-trace_msg", "-message_file", &log_arg],
     );
     let server = Server::start(dir.path(), trunk, 10);
-    let agent = server.ok(
-        "POST",
-        "/v1.0/agents",
-        Some(
-            json!({"username": "deskonly", "password": PASSWORD, "name": "Desk",
+    let agent_id = server.available_agent(
+        json!({"username": "deskonly", "password": PASSWORD, "name": "Desk",
                     "addresses": [{"type": "sip", "target": format!("sip:desk@{desk}")}]}),
-        ),
-    );
-    let agent_id = agent["id"].as_str().expect("an id").to_string();
-    server.ok(
-        "PUT",
-        &format!("/v1.0/agents/{agent_id}/status"),
-        Some(json!({"status": "available"})),
     );
     let ready = wait_for(
         &server,

@@ -102,17 +102,8 @@ fn a_recorded_bridge_is_a_two_channel_wav_listed_and_served_by_the_api() {
             ..Extra::default()
         },
     );
-    let agent = server.ok(
-        "POST",
-        "/v1.0/agents",
-        Some(json!({"username": "agent1", "password": PASSWORD, "name": "Ann"})),
-    );
-    let agent_id = agent["id"].as_str().expect("an id").to_string();
-    server.ok(
-        "PUT",
-        &format!("/v1.0/agents/{agent_id}/status"),
-        Some(json!({"status": "available"})),
-    );
+    let agent_id =
+        server.available_agent(json!({"username": "agent1", "password": PASSWORD, "name": "Ann"}));
     let invite = format!(
         "{}/sip-test/scenarios/agent_answer_stream_invite.xml",
         env!("CARGO_MANIFEST_DIR")

@@ -233,6 +233,19 @@ impl Server {
     }
 
     /// A call that must answer 2xx.
+    /// Creates an agent from `body` (`POST /v1.0/agents`), sets it available; its id.
+    #[allow(dead_code)] // used by the tests with agents
+    pub fn available_agent(&self, body: Value) -> String {
+        let agent = self.ok("POST", "/v1.0/agents", Some(body));
+        let id = agent["id"].as_str().expect("an id").to_string();
+        self.ok(
+            "PUT",
+            &format!("/v1.0/agents/{id}/status"),
+            Some(serde_json::json!({"status": "available"})),
+        );
+        id
+    }
+
     pub fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let (status, v) = self.call(method, path, body);
         assert!(
