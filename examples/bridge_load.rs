@@ -559,7 +559,7 @@ async fn all_calls(
 ) -> anyhow::Result<Vec<ringmaster::domain::Campaigncall>> {
     let filter = CallFilter {
         campaign: Some(campaign.id),
-        digits: None,
+        ..Default::default()
     };
     let mut page = Page {
         size: 100,

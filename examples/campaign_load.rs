@@ -125,7 +125,7 @@ fn main() -> anyhow::Result<()> {
                     campaign.customer_id,
                     &CallFilter {
                         campaign: Some(campaign.id),
-                        digits: None,
+                        ..Default::default()
                     },
                     &page,
                 )

@@ -12,6 +12,8 @@ mod agents;
 mod auth;
 #[path = "api/campaign_status.rs"]
 mod campaign_status;
+#[path = "api/campaigncalls.rs"]
+mod campaigncalls;
 #[path = "api/campaigns.rs"]
 mod campaigns;
 #[path = "api/dnclists.rs"]

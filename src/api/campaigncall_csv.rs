@@ -217,7 +217,7 @@ async fn export(
         customer,
         filter: CallFilter {
             campaign: Some(campaign.id),
-            digits: None,
+            ..Default::default()
         },
         token: None,
         done: false,

@@ -1,12 +1,13 @@
 //! `/campaigncalls`: the dial attempts, read only (the dialing engine writes them). Lists take
-//! `?digits=1` to keep the calls whose flow collected exactly those digits.
+//! `?digits=1` to keep the calls whose flow collected exactly those digits, `?disposition=busy`
+//! and `?agent_id=<uuid>`; the filters combine.
 
 use super::auth::Customer;
 use super::documents::owned;
 use super::error::ApiError;
 use super::paging::Paging;
 use super::ApiState;
-use crate::domain::Campaign;
+use crate::domain::{Campaign, Disposition};
 use crate::store::CallFilter;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -19,10 +20,43 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/campaigns/{id}/campaigncalls").route(web::get().to(of_campaign)));
 }
 
-/// The filters of a list (other query parameters are paging and the token).
+/// The filters of a list (other query parameters are paging and the token); an empty
+/// `disposition` or `agent_id` is no filter (as an empty select of a form sends it).
 #[derive(Deserialize)]
 struct Wanted {
     digits: Option<String>,
+    disposition: Option<String>,
+    agent_id: Option<String>,
+}
+
+impl Wanted {
+    /// The store's filter for these, or a 400 naming the parameter that does not parse.
+    fn filter(self, campaign: Option<Uuid>) -> Result<CallFilter, ApiError> {
+        let given = |v: Option<String>| v.filter(|v| !v.is_empty());
+        let disposition = given(self.disposition)
+            .map(|d| {
+                Disposition::from_name(&d).ok_or_else(|| {
+                    let known: Vec<&str> = Disposition::ALL.iter().map(|d| d.as_str()).collect();
+                    ApiError::invalid(
+                        "disposition",
+                        format!("unknown disposition {d:?}; one of {}", known.join(", ")),
+                    )
+                })
+            })
+            .transpose()?;
+        let agent = given(self.agent_id)
+            .map(|a| {
+                Uuid::parse_str(&a)
+                    .map_err(|_| ApiError::invalid("agent_id", format!("{a:?} is not a UUID")))
+            })
+            .transpose()?;
+        Ok(CallFilter {
+            campaign,
+            digits: self.digits,
+            disposition,
+            agent,
+        })
+    }
 }
 
 async fn listed(
@@ -32,10 +66,7 @@ async fn listed(
     wanted: Wanted,
     page: &crate::store::Page,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = CallFilter {
-        campaign,
-        digits: wanted.digits,
-    };
+    let filter = wanted.filter(campaign)?;
     let listed = state
         .store
         .list_campaigncalls(customer, &filter, page)

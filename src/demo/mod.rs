@@ -185,7 +185,7 @@ async fn all_calls(
 ) -> anyhow::Result<Vec<crate::domain::Campaigncall>> {
     let filter = crate::store::CallFilter {
         campaign: Some(campaign),
-        digits: None,
+        ..Default::default()
     };
     let mut page = crate::store::Page {
         size: 100,

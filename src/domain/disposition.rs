@@ -78,6 +78,28 @@ impl Disposition {
 }
 
 impl Disposition {
+    /// Every disposition, in the order of the enum.
+    pub const ALL: [Disposition; 13] = [
+        Disposition::Answered,
+        Disposition::Busy,
+        Disposition::NoAnswer,
+        Disposition::Rejected,
+        Disposition::InvalidNumber,
+        Disposition::Unauthorized,
+        Disposition::Failed,
+        Disposition::Cancelled,
+        Disposition::Unknown,
+        Disposition::Dnc,
+        Disposition::OptedOut,
+        Disposition::Abandoned,
+        Disposition::Machine,
+    ];
+
+    /// The disposition whose wire name is `name`.
+    pub fn from_name(name: &str) -> Option<Disposition> {
+        Disposition::ALL.into_iter().find(|d| d.as_str() == name)
+    }
+
     /// Whether the callee was reached (the target ends `success`).
     pub fn reached(self) -> bool {
         matches!(self, Disposition::Answered | Disposition::OptedOut)
@@ -103,6 +125,15 @@ pub enum HangupBy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_disposition_is_found_by_its_wire_name() {
+        for d in Disposition::ALL {
+            assert_eq!(Disposition::from_name(d.as_str()), Some(d));
+        }
+        assert_eq!(Disposition::from_name("Answered"), None);
+        assert_eq!(Disposition::from_name(""), None);
+    }
 
     #[test]
     fn final_statuses_map_to_the_documented_dispositions() {

@@ -429,6 +429,10 @@ pub struct CallFilter {
     pub campaign: Option<Uuid>,
     /// Only those whose flow collected exactly these digits (`flow_result.digits`).
     pub digits: Option<String>,
+    /// Only those that ended with this disposition.
+    pub disposition: Option<Disposition>,
+    /// Only those an agent of this id took from a queue.
+    pub agent: Option<Uuid>,
 }
 
 /// Which events a reader wants.

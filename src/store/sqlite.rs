@@ -15,6 +15,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 mod apply;
+mod call_list;
 mod dnc;
 mod events;
 mod recordings;
@@ -742,31 +743,7 @@ impl Store for SqliteStore {
         filter: &CallFilter,
         page: &Page,
     ) -> StoreResult<Listed<Campaigncall>> {
-        let (size, before) = page_bounds(page);
-        let campaign = filter.campaign.map(|c| c.to_string());
-        let rows = sqlx::query(
-            "SELECT * FROM campaigncalls WHERE customer_id = ? AND (? IS NULL OR campaign_id = ?)
-               AND (? IS NULL OR json_extract(flow_result, '$.digits') = ?) AND seq < ?
-             ORDER BY seq DESC LIMIT ?",
-        )
-        .bind(customer.to_string())
-        .bind(&campaign)
-        .bind(&campaign)
-        .bind(&filter.digits)
-        .bind(&filter.digits)
-        .bind(before)
-        .bind(size + 1)
-        .fetch_all(&self.pool)
-        .await?;
-        let (kept, next_page_token) = page_cut(&rows, size, page);
-        Ok(Listed {
-            next_page_token,
-            result: rows
-                .iter()
-                .take(kept)
-                .map(campaigncall_from_row)
-                .collect::<Result<_, _>>()?,
-        })
+        call_list::list(&self.pool, customer, filter, page).await
     }
 
     async fn call_counts(&self, campaign: Uuid) -> StoreResult<CallCounts> {
