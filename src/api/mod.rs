@@ -32,6 +32,7 @@
 //! webhooks.rs       /webhooks and their delivery log
 //! metrics.rs        /metrics (Prometheus, beside /v1.0) and request durations by route
 //! openapi.rs        /openapi.json
+//! dashboard.rs      /dashboard/: the web dashboard's page, script and style, embedded
 //! ```
 //!
 //! Every query is scoped to the token's customer: another tenant's id answers 404.
@@ -44,6 +45,7 @@ mod campaign_status;
 mod campaigncall_csv;
 mod campaigncalls;
 mod campaigns;
+mod dashboard;
 mod dnclists;
 mod documents;
 mod eligibility;
@@ -181,7 +183,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(web::to(error::no_route)),
         )
         .configure(health::routes)
-        .configure(metrics::routes);
+        .configure(metrics::routes)
+        .configure(dashboard::routes);
 }
 
 /// Serves the API on an already-bound listener (bind port 0 in tests) with two workers. The

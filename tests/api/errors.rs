@@ -1,5 +1,5 @@
 //! Every error answer carries the JSON `{"message": ...}` body: unknown paths (inside and
-//! outside `/v1.0`) and methods a path does not take.
+//! outside `/v1.0`; `/` itself leads to the dashboard) and methods a path does not take.
 
 use crate::helpers::{answer, spawn_app, TOKEN_A};
 
@@ -10,7 +10,8 @@ async fn unknown_routes_and_methods_answer_json() {
     for path in [
         format!("{}/v1.0/nothing-here?{token}", app.origin),
         format!("{}/v2/campaigns?{token}", app.origin),
-        format!("{}/?{token}", app.origin),
+        format!("{}/nothing-here?{token}", app.origin),
+        format!("{}/dashboard/nothing-here?{token}", app.origin),
     ] {
         let got = answer(app.client.get(&path)).await;
         assert_eq!(
