@@ -27,6 +27,13 @@ fn the_demo_campaign_runs_to_finished_and_its_figures_add_up() {
         "demo failed: {stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("  dashboard: http://127.0.0.1:")
+                && l.contains("/dashboard/#token=")),
+        "the demo prints where its dashboard is: {stdout}"
+    );
     let json = &stdout[stdout.rfind("\n{").expect("final figures") + 1..];
     let json = &json[..json.rfind('}').expect("end of figures") + 1];
     let stats: serde_json::Value = serde_json::from_str(json).expect("figures are JSON");

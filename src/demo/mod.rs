@@ -78,6 +78,8 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<CampaignStats> {
         "  REST API:  http://{}/v1.0/campaigns?token={TOKEN}",
         node.api
     );
+    // The token rides in the fragment, which the browser never sends to the server.
+    println!("  dashboard: http://{}/dashboard/#token={TOKEN}", node.api);
     let numbers: Vec<String> = (0..options.targets)
         .map(|i| format!("+1555{:07}", 100_000 + i))
         .collect();
