@@ -1,6 +1,6 @@
 //! The web dashboard in a real headless browser (Debian's Chromium, driven by Playwright from
 //! `tests/dashboard/walkthrough.py`) against `ringmaster serve` and a SIPp trunk: sign in,
-//! import a CSV file into a new list and see its rejected row, create and start a campaign,
+//! start and stop a campaign from the list, import a CSV file into a new list and see its rejected row, create and start a campaign,
 //! watch it reach 100 % without a reload, filter its calls, download them as CSV. Screenshots
 //! of the main pages are kept under `target/dashboard-screenshots/`.
 //!
@@ -53,6 +53,27 @@ fn an_operator_imports_targets_runs_a_campaign_and_exports_its_calls_in_the_dash
         Some(json!({"username": "dashboard-agent", "password": "secret", "name": "Dee"})),
     );
     server.ok("POST", "/v1.0/queues", Some(json!({"name": "support"})));
+    // A campaign whose one callee rings until the call is cancelled, to start and stop.
+    let plan = server.ok(
+        "POST",
+        "/v1.0/outplans",
+        Some(json!({"name": "short ring", "dial_timeout": 4000})),
+    );
+    let list = server.ok("POST", "/v1.0/outdials", Some(json!({"name": "ringing"})));
+    let list = list["id"].as_str().expect("outdial id");
+    server.ok(
+        "POST",
+        &format!("/v1.0/outdials/{list}/targets"),
+        Some(json!({"destination_0": {"type": "tel", "target": "+15550130001"}})),
+    );
+    let ringing = server.ok(
+        "POST",
+        "/v1.0/campaigns",
+        Some(
+            json!({"name": "ringing campaign", "outplan_id": plan["id"], "outdial_id": list,
+                    "actions": [{"type": "hangup"}]}),
+        ),
+    );
 
     // Four callees who answer, one busy (see uas_by_number.xml), one number that cannot be.
     let csv = dir.path().join("contacts.csv");
@@ -79,6 +100,7 @@ fn an_operator_imports_targets_runs_a_campaign_and_exports_its_calls_in_the_dash
         .arg(&csv)
         .arg(&shots)
         .arg(&download)
+        .arg(ringing["id"].as_str().expect("campaign id"))
         .output()
         .expect("run the browser walkthrough");
     let stdout = String::from_utf8_lossy(&out.stdout);
