@@ -304,9 +304,15 @@
     const where = h('span', { class: 'note' });
     const el = h('div', { class: 'pager' }, first, next, where);
     let nextToken = '';
+    let latest = 0;
     async function show(i) {
+      // Only the last page asked for is shown: a refresh of page 1 answered after the reader
+      // moved on to page 2 is dropped.
+      const mine = ++latest;
+      el.page = i;
       try {
         const page = await load(tokens[i]);
+        if (mine !== latest) return;
         tokens.length = i + 1;
         nextToken = page.next_page_token || '';
         if (nextToken) tokens.push(nextToken);
@@ -314,9 +320,8 @@
         first.disabled = i === 0;
         next.disabled = !nextToken;
         where.textContent = 'page ' + (i + 1);
-        el.page = i;
       } catch (e) {
-        showError(e);
+        if (mine === latest) showError(e);
       }
     }
     first.addEventListener('click', () => show(0));
