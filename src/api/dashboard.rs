@@ -1,11 +1,12 @@
-//! The web dashboard: one page, its script and its style sheet, embedded in the binary and
-//! served at `/dashboard/` (`/` redirects there). The page signs in with an API token and
+//! The web dashboard: one page, its style sheet and its script (ES modules), embedded in the
+//! binary and served at `/dashboard/` (`/` redirects there). The page signs in with an API token and
 //! speaks the REST API under `/v1.0` and its event stream; nothing here reads the store.
 //!
 //! Every answer carries a Content-Security-Policy that allows this origin only (no inline
 //! script or style, no other host), and an `ETag` with `Cache-Control: no-cache`, so that a
 //! browser revalidates and a new binary's files are picked up at once.
 
+use super::error::ApiError;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::OnceLock;
@@ -17,30 +18,43 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 
 /// One embedded file.
 struct Asset {
+    /// Its name under `/dashboard/` (`""`: the page itself).
+    name: &'static str,
     body: &'static [u8],
     content_type: &'static str,
 }
 
-const INDEX: Asset = Asset {
-    body: include_bytes!("dashboard/index.html"),
-    content_type: "text/html; charset=utf-8",
-};
-const SCRIPT: Asset = Asset {
-    body: include_bytes!("dashboard/app.js"),
-    content_type: "text/javascript; charset=utf-8",
-};
-const STYLE: Asset = Asset {
-    body: include_bytes!("dashboard/app.css"),
-    content_type: "text/css; charset=utf-8",
-};
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// Every file of the dashboard: the page, its style sheet and its script's modules.
+const ASSETS: [Asset; 9] = [
+    asset("", include_bytes!("dashboard/index.html"), HTML),
+    asset("app.css", include_bytes!("dashboard/app.css"), CSS),
+    asset("app.js", include_bytes!("dashboard/app.js"), JS),
+    asset("api.js", include_bytes!("dashboard/api.js"), JS),
+    asset("dom.js", include_bytes!("dashboard/dom.js"), JS),
+    asset("stream.js", include_bytes!("dashboard/stream.js"), JS),
+    asset("campaigns.js", include_bytes!("dashboard/campaigns.js"), JS),
+    asset("create.js", include_bytes!("dashboard/create.js"), JS),
+    asset("board.js", include_bytes!("dashboard/board.js"), JS),
+];
+
+const fn asset(name: &'static str, body: &'static [u8], content_type: &'static str) -> Asset {
+    Asset {
+        name,
+        body,
+        content_type,
+    }
+}
 
 /// Registers the routes (at the root, beside `/v1.0`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").route(web::get().to(to_dashboard)))
         .service(web::resource("/dashboard").route(web::get().to(to_dashboard)))
         .service(web::resource("/dashboard/").route(web::get().to(index)))
-        .service(web::resource("/dashboard/app.js").route(web::get().to(script)))
-        .service(web::resource("/dashboard/app.css").route(web::get().to(style)));
+        .service(web::resource("/dashboard/{file}").route(web::get().to(file)));
 }
 
 async fn to_dashboard() -> HttpResponse {
@@ -50,21 +64,21 @@ async fn to_dashboard() -> HttpResponse {
 }
 
 async fn index(req: HttpRequest) -> HttpResponse {
-    serve(&req, &INDEX, 0)
+    serve(&req, 0)
 }
 
-async fn script(req: HttpRequest) -> HttpResponse {
-    serve(&req, &SCRIPT, 1)
+async fn file(req: HttpRequest, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let found = ASSETS
+        .iter()
+        .position(|a| !a.name.is_empty() && a.name == name.as_str())
+        .ok_or_else(|| ApiError::NotFound("no such endpoint".into()))?;
+    Ok(serve(&req, found))
 }
 
-async fn style(req: HttpRequest) -> HttpResponse {
-    serve(&req, &STYLE, 2)
-}
-
-/// The entity tags of the three files, worked out once.
-fn etags() -> &'static [String; 3] {
-    static TAGS: OnceLock<[String; 3]> = OnceLock::new();
-    TAGS.get_or_init(|| [etag(INDEX.body), etag(SCRIPT.body), etag(STYLE.body)])
+/// The entity tags of the files, worked out once.
+fn etags() -> &'static [String] {
+    static TAGS: OnceLock<Vec<String>> = OnceLock::new();
+    TAGS.get_or_init(|| ASSETS.iter().map(|a| etag(a.body)).collect())
 }
 
 /// A strong entity tag for `body`: its FNV-1a hash.
@@ -75,8 +89,10 @@ fn etag(body: &[u8]) -> String {
     format!("\"{hash:016x}\"")
 }
 
-/// Answers `asset` (304 when the browser holds this version), with the security headers.
-fn serve(req: &HttpRequest, asset: &Asset, which: usize) -> HttpResponse {
+/// Answers file `which` of [`ASSETS`] (304 when the browser holds this version), with the
+/// security headers.
+fn serve(req: &HttpRequest, which: usize) -> HttpResponse {
+    let asset = &ASSETS[which];
     let tag = &etags()[which];
     let fresh = req
         .headers()
@@ -123,11 +139,11 @@ mod tests {
     #[actix_web::test]
     async fn the_page_and_its_files_come_with_their_types_and_a_strict_policy() {
         let app = actix_test::init_service(App::new().configure(routes)).await;
-        for (path, content_type) in [
-            ("/dashboard/", "text/html; charset=utf-8"),
-            ("/dashboard/app.js", "text/javascript; charset=utf-8"),
-            ("/dashboard/app.css", "text/css; charset=utf-8"),
-        ] {
+        for (path, content_type) in ASSETS
+            .iter()
+            .map(|a| (format!("/dashboard/{}", a.name), a.content_type))
+        {
+            let path = path.as_str();
             let res = actix_test::call_service(
                 &app,
                 actix_test::TestRequest::get().uri(path).to_request(),
@@ -152,6 +168,14 @@ mod tests {
             .await;
             assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
         }
+        let res = actix_test::call_service(
+            &app,
+            actix_test::TestRequest::get()
+                .uri("/dashboard/nothing.js")
+                .to_request(),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
         for path in ["/", "/dashboard"] {
             let res = actix_test::call_service(
                 &app,
@@ -165,7 +189,7 @@ mod tests {
 
     #[test]
     fn the_page_loads_nothing_inline_and_nothing_from_elsewhere() {
-        let page = std::str::from_utf8(INDEX.body).expect("utf-8");
+        let page = std::str::from_utf8(ASSETS[0].body).expect("utf-8");
         assert!(!page.contains("<style"), "inline style");
         assert!(!page.contains(" style="), "inline style attribute");
         assert!(!page.contains("<script>"), "inline script");
@@ -173,8 +197,22 @@ mod tests {
             !page.contains("http://") && !page.contains("https://"),
             "another host"
         );
-        let script = std::str::from_utf8(SCRIPT.body).expect("utf-8");
-        assert!(!script.contains("innerHTML"), "markup built from strings");
-        assert!(!script.contains("eval("), "eval");
+        for a in ASSETS.iter().filter(|a| a.content_type == JS) {
+            let script = std::str::from_utf8(a.body).expect("utf-8");
+            assert!(
+                !script.contains("innerHTML"),
+                "{}: markup built from strings",
+                a.name
+            );
+            assert!(!script.contains("eval("), "{}: eval", a.name);
+            for import in script.lines().filter_map(|l| l.split(" from './").nth(1)) {
+                let name = import.trim_end_matches("';");
+                assert!(
+                    ASSETS.iter().any(|b| b.name == name),
+                    "{} imports {name}, which is not served",
+                    a.name
+                );
+            }
+        }
     }
 }
