@@ -53,6 +53,13 @@ fn an_operator_imports_targets_runs_a_campaign_and_exports_its_calls_in_the_dash
         Some(json!({"username": "dashboard-agent", "password": "secret", "name": "Dee"})),
     );
     server.ok("POST", "/v1.0/queues", Some(json!({"name": "support"})));
+    // The flow the new campaign plays to each answered callee.
+    server.ok(
+        "POST",
+        "/v1.0/flows",
+        Some(json!({"name": "short call", "actions": [
+            {"type": "sleep", "option": {"duration": 300}}, {"type": "hangup"}]})),
+    );
     // A campaign whose one callee rings until the call is cancelled, to start and stop.
     let plan = server.ok(
         "POST",

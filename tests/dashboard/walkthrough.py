@@ -12,7 +12,6 @@ failure. Every wait is bounded.
 """
 
 import csv
-import json
 import os
 import re
 import sys
@@ -110,10 +109,9 @@ def main():
         step("create the campaign")
         page.fill("#campaign-name", "dashboard campaign")
         page.fill("#dial-timeout", "10")
-        page.fill(
-            "#actions",
-            json.dumps([{"type": "sleep", "option": {"duration": 300}}, {"type": "hangup"}]),
-        )
+        expect(page.locator("#own-actions")).to_be_visible()
+        page.select_option("#flow", label="flow short call")
+        expect(page.locator("#own-actions")).to_be_hidden()
         page.click("#create-campaign")
         page.wait_for_url("**/dashboard/#/campaign/*")
         campaign_id = page.url.rsplit("/", 1)[1]

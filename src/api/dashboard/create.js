@@ -67,6 +67,7 @@ export function newCampaignView() {
   // 4. The campaign.
   const name = h('input', { id: 'campaign-name', required: true });
   const queue = h('select', { id: 'queue' });
+  const flow = h('select', { id: 'flow' });
   const actions = h('textarea', { id: 'actions', rows: 6, cols: 60 });
   actions.value = JSON.stringify([{ type: 'talk', option: { text: 'Hello, this is a reminder of your appointment. Goodbye.' } }, { type: 'hangup' }], null, 1);
   const create = h('button', { type: 'submit', id: 'create-campaign' }, 'Create campaign');
@@ -81,14 +82,15 @@ export function newCampaignView() {
         h('label', {}, 'Tries', tries), h('label', {}, 'Between tries (s)', tryInterval))),
     h('div', { class: 'card' }, h('h2', {}, '3. Campaign'),
       h('div', { class: 'row' }, h('label', {}, 'Name', name), h('label', {}, 'Queue (answered calls wait for an agent)', queue)),
-      h('label', {}, 'Actions on each answered call (JSON, see the flows documentation)', actions),
+      h('label', {}, 'What each answered call hears', flow),
+      h('label', { id: 'own-actions' }, 'Actions on each answered call (JSON, see the flows documentation)', actions),
       create));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     showError('');
     let acts;
     try {
-      acts = JSON.parse(actions.value);
+      acts = flow.value ? null : JSON.parse(actions.value);
     } catch (err) {
       return showError('actions: ' + err.message);
     }
@@ -105,7 +107,9 @@ export function newCampaignView() {
         outplanId = p.id;
         outplan.value = '';
       }
-      const body = { name: name.value, type: 'call', end_handle: 'stop', actions: acts, outplan_id: outplanId, outdial_id: outdial.value };
+      const body = { name: name.value, type: 'call', end_handle: 'stop', outplan_id: outplanId, outdial_id: outdial.value };
+      if (flow.value) body.flow_id = flow.value;
+      else body.actions = acts;
       if (queue.value) body.queue_id = queue.value;
       const c = await api('POST', '/campaigns', body);
       location.hash = '#/campaign/' + c.id;
@@ -118,6 +122,8 @@ export function newCampaignView() {
   el.append(form);
   loadOutdials().catch(showError);
   api('GET', '/outplans?page_size=100').then((p) => options(outplan, p.result || [], (o) => `${o.name || '(no name)'} — ${o.id}`, ['', 'a new outplan:'])).catch(showError);
+  api('GET', '/flows?page_size=100').then((p) => options(flow, p.result || [], (f) => `flow ${f.name || f.id}`, ['', 'its own actions:'])).catch(showError);
+  flow.addEventListener('change', () => $('own-actions').classList.toggle('hidden', flow.value !== ''));
   api('GET', '/queues?page_size=100').then((p) => options(queue, p.result || [], (q) => q.name || q.id, ['', 'none'])).catch(showError);
   outplan.addEventListener('change', () => $('new-outplan').classList.toggle('hidden', outplan.value !== ''));
 }
