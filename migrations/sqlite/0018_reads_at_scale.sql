@@ -4,11 +4,9 @@
 -- A page of an outdial's live targets, newest first.
 CREATE INDEX targets_by_outdial ON targets (outdial_id, deleted, seq);
 
--- A page of a campaign's calls with one disposition, or with calls taken by one agent, or whose
--- flow collected some digits, newest first. The disposition index replaces the one the
--- figures were counted from (it served (campaign_id, disposition) alone).
-DROP INDEX campaigncalls_by_disposition;
-CREATE INDEX campaigncalls_by_disposition ON campaigncalls (campaign_id, disposition, seq);
+-- A page of a campaign's calls taken by one agent, or whose flow collected some digits, newest
+-- first. (One disposition: `campaigncalls_by_disposition (campaign_id, disposition)`, whose
+-- entries end in the rowid, `seq`, like every index's.)
 CREATE INDEX campaigncalls_by_agent ON campaigncalls (campaign_id, agent_id, seq)
     WHERE agent_id IS NOT NULL;
 CREATE INDEX campaigncalls_by_digits
