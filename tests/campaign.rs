@@ -308,3 +308,82 @@ fn a_kill_9_mid_campaign_loses_no_disposition_and_never_exceeds_the_retry_policy
         assert!(invited.contains(call_id), "{call_id:?} never reached SIPp");
     }
 }
+
+/// A campaign's figures as the rows count them (what the stats counted per request before
+/// they were kept as counters), read from the server's database file.
+fn figures_from_rows(db: &std::path::Path, campaign: &str, outdial: &str, status: &str) -> Value {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let store = ringmaster::store::SqliteStore::open(&format!("sqlite://{}", db.display()))
+            .await
+            .expect("open the database");
+        let (targets, calls) = store
+            .count_from_rows(
+                campaign.parse().expect("campaign id"),
+                outdial.parse().expect("outdial id"),
+            )
+            .await
+            .expect("count");
+        serde_json::to_value(ringmaster::campaign::stats::CampaignStats::new(
+            status, targets, calls,
+        ))
+        .expect("json")
+    })
+}
+
+/// Every figure of the stats equals the one counted from the rows.
+fn assert_stats_equal_rows(s: &helpers::Server, db: &std::path::Path, id: &str, outdial: &str) {
+    let stats = s.ok("GET", &format!("/v1.0/campaigns/{id}/stats"), None);
+    let status = stats["status"].as_str().expect("status").to_string();
+    let counted = figures_from_rows(db, id, outdial, &status);
+    let fields = counted.as_object().expect("an object");
+    assert!(fields.len() >= 12, "{counted}");
+    for (field, value) in fields {
+        assert_eq!(
+            &stats[field], value,
+            "{field}: stats {stats} rows {counted}"
+        );
+    }
+}
+
+#[test]
+fn the_stats_kept_as_counters_equal_the_rows_counted_after_a_campaign_over_sipp() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sipp, trunk) = sipp_trunk(dir.path());
+    let s = Server::start(dir.path(), trunk, 50);
+    let targets: &[&[&str]] = &[
+        &[ANSWER],
+        &[BUSY, "+15550110002"],
+        &["+15550130002"],
+        &[UNKNOWN],
+        &["+15550110003"],
+        &["+15550120002"],
+        &["+15550120003", "+15550140003"],
+    ];
+    let (id, outdial, t) = campaign(&s, outplan(2, 1), targets, json!({}));
+    let db = dir.path().join("ringmaster.db");
+    assert_stats_equal_rows(&s, &db, &id, &outdial);
+    s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    let stats = s.wait_status(&id, "finished", Duration::from_secs(60));
+    assert_eq!(stats["total"], 7);
+    assert!(stats["attempts"].as_u64().unwrap_or(0) >= 9, "{stats}");
+    assert_stats_equal_rows(&s, &db, &id, &outdial);
+    // A done target deleted, then every done target reset: the figures follow.
+    s.ok(
+        "DELETE",
+        &format!("/v1.0/outdials/{outdial}/targets/{}", t[0]),
+        None,
+    );
+    assert_stats_equal_rows(&s, &db, &id, &outdial);
+    s.ok("POST", &format!("/v1.0/outdials/{outdial}/reset"), None);
+    let stats = s.ok("GET", &format!("/v1.0/campaigns/{id}/stats"), None);
+    assert_eq!(
+        (stats["queued"].as_u64(), stats["succeeded"].as_u64()),
+        (Some(6), Some(0))
+    );
+    assert_stats_equal_rows(&s, &db, &id, &outdial);
+}

@@ -78,14 +78,13 @@ pub fn abandon_rate(abandoned: u64, answered: u64) -> f64 {
     (abandoned as f64 * 1000.0 / reached as f64).round() / 10.0
 }
 
-/// Reads a campaign's figures from the store.
+/// Reads a campaign's figures from the store's counters (a few rows, however many targets
+/// and attempts).
 pub async fn campaign_stats(store: &dyn Store, campaign: &Campaign) -> StoreResult<CampaignStats> {
     let targets = if campaign.outdial_id.is_nil() {
         TargetCounts::default()
     } else {
-        store
-            .count_targets(campaign.outdial_id, chrono::Utc::now().timestamp_millis())
-            .await?
+        store.counted_targets(campaign.outdial_id).await?
     };
     let calls = store.call_counts(campaign.id).await?;
     Ok(CampaignStats::new(campaign.status.as_str(), targets, calls))

@@ -528,6 +528,9 @@ pub trait Store: Commits {
     ) -> StoreResult<(Vec<Target>, Option<DueCursor>)>;
     /// The outdial's targets by where they stand.
     async fn count_targets(&self, outdial: Uuid, now_ms: i64) -> StoreResult<TargetCounts>;
+    /// The outdial's targets by where they stand, from counters kept as they change (a few
+    /// rows, however many targets); `due` is not counted (0).
+    async fn counted_targets(&self, outdial: Uuid) -> StoreResult<TargetCounts>;
     /// The outdial's waiting targets by why they wait at `now_ms`.
     async fn waiting_targets(&self, outdial: Uuid, now_ms: i64) -> StoreResult<WaitingTargets>;
     /// Puts every done target of the outdial back to idle, due now, with no try counted and
@@ -546,7 +549,8 @@ pub trait Store: Commits {
         filter: &CallFilter,
         page: &Page,
     ) -> StoreResult<Listed<Campaigncall>>;
-    /// Attempts and dispositions of a campaign.
+    /// Attempts and dispositions of a campaign, from counters kept as the attempts are
+    /// written (a few rows, however many attempts).
     async fn call_counts(&self, campaign: Uuid) -> StoreResult<CallCounts>;
 
     /// Puts numbers on a list of `customer` (a number already there takes the new source and

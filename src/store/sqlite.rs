@@ -16,6 +16,7 @@ use std::time::Duration;
 
 mod apply;
 mod call_list;
+mod counts;
 mod dnc;
 mod events;
 mod recordings;
@@ -126,6 +127,61 @@ impl SqliteStore {
             abandon_lockout_ms: limits.abandon_lockout_ms.min(i64::MAX as u64) as i64,
             notices,
         })
+    }
+
+    /// A campaign's figures counted from the rows themselves, as they were before the
+    /// counters kept them: what [`Store::call_counts`] and [`Store::counted_targets`] must
+    /// always agree with (a check for tests and for operators; it reads every attempt of the
+    /// campaign and its targets).
+    pub async fn count_from_rows(
+        &self,
+        campaign: Uuid,
+        outdial: Uuid,
+    ) -> StoreResult<(TargetCounts, CallCounts)> {
+        let mut targets = self.count_targets(outdial, 0).await?;
+        targets.due = 0;
+        let rows = sqlx::query(
+            "SELECT COALESCE(disposition, '') AS d, COUNT(*) AS n
+             FROM campaigncalls INDEXED BY campaigncalls_by_disposition
+             WHERE campaign_id = ? GROUP BY disposition",
+        )
+        .bind(campaign.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts = CallCounts::default();
+        for r in rows {
+            let n = r.get::<i64, _>("n") as u64;
+            let d: String = r.get("d");
+            // A number on a do-not-call list is recorded, not dialed: no attempt.
+            if d != Disposition::Dnc.as_str() {
+                counts.attempts += n;
+            }
+            if !d.is_empty() {
+                counts.dispositions.insert(d, n);
+            }
+        }
+        // The done targets this campaign's own attempts finished: reached by one of them, or
+        // failed after it tried. A target another campaign over the same outdial finished is
+        // not this campaign's.
+        let rows = sqlx::query(
+            "SELECT t.result AS result, COUNT(DISTINCT t.id) AS n
+             FROM campaigncalls c INDEXED BY campaigncalls_by_campaign_target
+             JOIN targets t ON t.id = c.outdial_target_id
+             WHERE c.campaign_id = ? AND t.deleted = 0 AND t.status = 'done'
+               AND (t.result = 'fail' OR c.result = 'success')
+             GROUP BY t.result",
+        )
+        .bind(campaign.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            let n = r.try_get::<i64, _>("n")? as u64;
+            match r.try_get::<&str, _>("result")? {
+                "success" => counts.succeeded_targets = n,
+                _ => counts.failed_targets = n,
+            }
+        }
+        Ok((targets, counts))
     }
 
     /// Tells the stream's watchers that events up to `id` are committed.
@@ -498,6 +554,8 @@ impl Store for SqliteStore {
 
     async fn insert_targets(&self, targets: Vec<NewTarget>) -> StoreResult<InsertReport> {
         let mut report = InsertReport::default();
+        // What the rows inserted add to their outdials' counts.
+        let mut added: Vec<(Uuid, TargetCounts)> = Vec::new();
         let mut tx = self.pool.begin().await?;
         for new in targets {
             let t = &new.target;
@@ -531,10 +589,26 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 1 {
+                let counts = match added.iter_mut().find(|(o, _)| *o == t.outdial_id) {
+                    Some((_, c)) => c,
+                    None => {
+                        added.push((t.outdial_id, TargetCounts::default()));
+                        &mut added.last_mut().expect("just pushed").1
+                    }
+                };
+                match t.status {
+                    TargetStatus::Idle => counts.queued += 1,
+                    TargetStatus::Progressing => counts.dialing += 1,
+                    TargetStatus::Done if t.result == "success" => counts.succeeded += 1,
+                    TargetStatus::Done => counts.failed += 1,
+                }
                 report.created.push(new.target);
             } else {
                 report.duplicates.push(new.dedupe);
             }
+        }
+        for (outdial, by_status) in added {
+            counts::inserted(&mut tx, outdial, by_status).await?;
         }
         tx.commit().await?;
         Ok(report)
@@ -577,23 +651,21 @@ impl Store for SqliteStore {
         id: Uuid,
         at: &str,
     ) -> StoreResult<Option<Target>> {
-        let done = sqlx::query(
-            "UPDATE targets SET deleted = 1, tm_delete = ?, tm_update = ? WHERE outdial_id = ? AND id = ? AND deleted = 0",
+        let mut tx = self.pool.begin().await?;
+        // First (a write: it takes the write lock) what the deletion takes off the counts.
+        counts::before_delete(&mut tx, outdial, id).await?;
+        let row = sqlx::query(
+            "UPDATE targets SET deleted = 1, tm_delete = ?, tm_update = ? WHERE outdial_id = ? AND id = ? AND deleted = 0
+             RETURNING *",
         )
         .bind(at)
         .bind(at)
         .bind(outdial.to_string())
         .bind(id.to_string())
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
-            return Ok(None);
-        }
-        let row = sqlx::query("SELECT * FROM targets WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_one(&self.pool)
-            .await?;
-        target_from_row(&row).map(Some)
+        tx.commit().await?;
+        row.as_ref().map(target_from_row).transpose()
     }
 
     async fn due_targets(
@@ -698,6 +770,7 @@ impl Store for SqliteStore {
     }
 
     async fn reset_targets(&self, outdial: Uuid, at: &str) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE targets SET status = 'idle', result = '', next_at = 0, wait = '', try_count_0 = 0,
                try_count_1 = 0, try_count_2 = 0, try_count_3 = 0, try_count_4 = 0, tm_update = ?
@@ -705,8 +778,10 @@ impl Store for SqliteStore {
         )
         .bind(at)
         .bind(outdial.to_string())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        counts::after_reset(&mut tx, outdial).await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 
@@ -747,48 +822,11 @@ impl Store for SqliteStore {
     }
 
     async fn call_counts(&self, campaign: Uuid) -> StoreResult<CallCounts> {
-        let rows = sqlx::query(
-            "SELECT COALESCE(disposition, '') AS d, COUNT(*) AS n
-             FROM campaigncalls INDEXED BY campaigncalls_by_disposition
-             WHERE campaign_id = ? GROUP BY disposition",
-        )
-        .bind(campaign.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        let mut counts = CallCounts::default();
-        for r in rows {
-            let n = r.get::<i64, _>("n") as u64;
-            let d: String = r.get("d");
-            // A number on a do-not-call list is recorded, not dialed: no attempt.
-            if d != Disposition::Dnc.as_str() {
-                counts.attempts += n;
-            }
-            if !d.is_empty() {
-                counts.dispositions.insert(d, n);
-            }
-        }
-        // The done targets this campaign's own attempts finished: reached by one of them, or
-        // failed after it tried. A target another campaign over the same outdial finished is
-        // not this campaign's.
-        let rows = sqlx::query(
-            "SELECT t.result AS result, COUNT(DISTINCT t.id) AS n
-             FROM campaigncalls c INDEXED BY campaigncalls_by_campaign_target
-             JOIN targets t ON t.id = c.outdial_target_id
-             WHERE c.campaign_id = ? AND t.deleted = 0 AND t.status = 'done'
-               AND (t.result = 'fail' OR c.result = 'success')
-             GROUP BY t.result",
-        )
-        .bind(campaign.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        for r in rows {
-            let n = r.try_get::<i64, _>("n")? as u64;
-            match r.try_get::<&str, _>("result")? {
-                "success" => counts.succeeded_targets = n,
-                _ => counts.failed_targets = n,
-            }
-        }
-        Ok(counts)
+        counts::calls(&self.pool, campaign).await
+    }
+
+    async fn counted_targets(&self, outdial: Uuid) -> StoreResult<TargetCounts> {
+        counts::targets(&self.pool, outdial).await
     }
 
     async fn put_dnc_numbers(&self, customer: Uuid, numbers: &[DncNumber]) -> StoreResult<u64> {

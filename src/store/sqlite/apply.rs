@@ -21,6 +21,7 @@
 //! attempt's answer and end are only sent once its begin is committed, and a target is begun
 //! again only once the end of its last attempt is committed and read back).
 
+use super::counts::BatchCounts;
 use super::{campaigncall_from_row, hangup_str, to_json};
 use crate::domain::{dnclist, AddressKind, Campaigncall, Disposition, Dnclist, EventType};
 use crate::fast::{FastMap, FastSet};
@@ -35,7 +36,7 @@ use uuid::Uuid;
 const LENGTHS: [usize; 5] = [1, 4, 16, 64, 256];
 
 /// One kind of write: `WITH v(<columns>) AS (VALUES …) <body>`.
-struct Bulk {
+pub(super) struct Bulk {
     columns: &'static str,
     body: &'static str,
     /// The statement's text for each of `LENGTHS`, built on first use.
@@ -43,7 +44,7 @@ struct Bulk {
 }
 
 impl Bulk {
-    const fn new(columns: &'static str, body: &'static str) -> Bulk {
+    pub(super) const fn new(columns: &'static str, body: &'static str) -> Bulk {
         Bulk {
             columns,
             body,
@@ -76,7 +77,8 @@ impl Bulk {
 }
 
 /// One bound value.
-enum Cell {
+#[derive(Clone)]
+pub(super) enum Cell {
     Text(String),
     Int(i64),
     Null,
@@ -125,31 +127,31 @@ impl<T: Into<Cell>> From<Option<T>> for Cell {
 }
 
 /// The rows of one kind of write, flattened.
-struct Rows<'a> {
+pub(super) struct Rows<'a> {
     bulk: &'a Bulk,
     cells: Vec<Cell>,
 }
 
 impl<'a> Rows<'a> {
-    fn new(bulk: &'a Bulk) -> Rows<'a> {
+    pub(super) fn new(bulk: &'a Bulk) -> Rows<'a> {
         Rows {
             bulk,
             cells: Vec::new(),
         }
     }
 
-    fn push<const N: usize>(&mut self, row: [Cell; N]) {
+    pub(super) fn push<const N: usize>(&mut self, row: [Cell; N]) {
         debug_assert_eq!(N, self.bulk.width());
         self.cells.extend(row);
     }
 
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.cells.is_empty()
     }
 
     /// Runs the statement over every row; what it returned (`RETURNING`), all statements
     /// together.
-    async fn run(self, conn: &mut SqliteConnection) -> StoreResult<Vec<SqliteRow>> {
+    pub(super) async fn run(self, conn: &mut SqliteConnection) -> StoreResult<Vec<SqliteRow>> {
         let width = self.bulk.width();
         let longest = LENGTHS[LENGTHS.len() - 1];
         let mut returned = Vec::new();
@@ -332,6 +334,7 @@ pub(super) async fn apply(
     let mut ends = Rows::new(&END_CALLS);
     let mut end_targets = Rows::new(&END_TARGETS);
     let mut begun_targets = FastSet::default();
+    let mut counts = BatchCounts::new();
     // An answer whose end is in the same batch needs no write of its own.
     let ending: FastSet<Uuid> = ops.iter().filter_map(WriteOp::ended_call).collect();
     for (i, op) in ops.iter().enumerate() {
@@ -398,6 +401,7 @@ pub(super) async fn apply(
                 ]);
             }
             WriteOp::Exhausted { target_id, at } => {
+                counts.exhausted(*target_id);
                 exhausted.push([(*target_id).into(), at.as_str().into()])
             }
             WriteOp::Defer {
@@ -451,8 +455,10 @@ pub(super) async fn apply(
                         .and_then(crate::flow::amd_result)
                         .into(),
                 ]);
+                counts.ended(end.campaigncall_id, end.disposition);
                 let (status, result, next_at) = target_status_after(end.next);
                 let refund = try_given_back(end.next).map_or(-1, |slot| slot.min(4) as i64);
+                counts.moved(end.target_id, status.as_str(), result);
                 end_targets.push([
                     end.target_id.into(),
                     status.as_str().into(),
@@ -482,10 +488,12 @@ pub(super) async fn apply(
                 applied[i] = false;
                 continue;
             }
+            counts.claimed(call);
             if let Some(abandoned_at) = locked.get(&call.outdial_target_id) {
                 // Not dialed and not recorded: the target waits, its try given back, until
                 // the lock-out after the number's last abandoned call is over.
                 applied[i] = false;
+                counts.moved(call.outdial_target_id, "idle", "");
                 end_targets.push([
                     call.outdial_target_id.into(),
                     "idle".into(),
@@ -497,6 +505,7 @@ pub(super) async fn apply(
                 continue;
             }
             created.push(campaigncall_row(call)?);
+            counts.created(call);
             push_event(
                 &mut events,
                 call.customer_id,
@@ -510,6 +519,8 @@ pub(super) async fn apply(
             if barred.contains(&call.outdial_target_id) {
                 // Recorded, but not dialed: the target is done with its try given back.
                 applied[i] = false;
+                counts.ended(call.id, Disposition::Dnc);
+                counts.moved(call.outdial_target_id, "done", "fail");
                 ends.push(call_end_row(
                     call.id,
                     "fail",
@@ -528,10 +539,13 @@ pub(super) async fn apply(
             }
         }
         created.run(conn).await?;
+        counts.write_begins(conn).await?;
     }
+    counts.before_exhausted(conn).await?;
     for rows in [default_lists, opt_outs, exhausted, deferred] {
         rows.run(conn).await?;
     }
+    counts.before_ends(conn).await?;
     for rows in [answered, ends] {
         for row in rows.run(conn).await? {
             let call = campaigncall_from_row(&row)?;
@@ -547,6 +561,7 @@ pub(super) async fn apply(
             );
         }
     }
+    counts.before_moves(conn).await?;
     end_targets.run(conn).await?;
     let last_event = if events.is_empty() {
         None
