@@ -245,3 +245,156 @@ fn a_softphone_that_hangs_up_every_call_with_the_same_branch_has_each_bye_answer
         "the softphone's BYEs share one Via branch"
     );
 }
+
+#[test]
+fn a_linear_agent_whose_first_contact_rings_out_is_rung_at_its_second_which_answers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_callee, trunk) = sipp_scenario(dir.path(), "uas_answer_wait_bye.xml", &[]);
+    let (server, sip) = node(dir.path(), trunk);
+    let agent = server.available_agent(
+        json!({"username": "roaming", "password": PASSWORD, "ring_method": "linear"}),
+    );
+    // The desk phone registered first (rings, nobody picks up), the mobile second (answers).
+    let (_desk, desk_log) = softphone(dir.path(), sip, "roaming", "agent_ring_invite.xml", "desk");
+    wait_registered(&server, &agent, 1);
+    let (_mobile, mobile_log) = softphone(
+        dir.path(),
+        sip,
+        "roaming",
+        "agent_answer_invite.xml",
+        "mobile",
+    );
+    let live = wait_registered(&server, &agent, 2);
+    assert_eq!(live["ring_method"], "linear", "{live}");
+    let queue = server.ok(
+        "POST",
+        "/v1.0/queues",
+        Some(json!({"name": "linear", "wait_timeout": 20000, "ring_timeout": 2000})),
+    );
+    let queue_id = queue["id"].as_str().expect("a queue id");
+
+    let calls = run_queue_campaign(&server, queue_id, &["+15550110001"]);
+    let call = &calls[0];
+    assert_eq!(call["disposition"], "answered", "{call}");
+    assert_eq!(call["agent_id"], agent.as_str(), "{call}");
+    assert_eq!(call["reason"], "agent hung up", "{call}");
+    let wait = call["wait_ms"].as_u64().unwrap_or(0);
+    assert!(
+        (1800..8000).contains(&wait),
+        "the desk rang its 2 s before the mobile was rung: {call}"
+    );
+
+    let desk = sipp_log(&desk_log);
+    let desk_got = |start: &str| {
+        desk.iter()
+            .filter(|m| !m.sent && m.first_line().starts_with(start))
+            .count()
+    };
+    assert_eq!(
+        (desk_got("INVITE "), desk_got("CANCEL ")),
+        (1, 1),
+        "the desk phone was rung once and cancelled at the ring timeout"
+    );
+    assert!(
+        desk.iter()
+            .any(|m| m.sent && m.first_line().starts_with("SIP/2.0 487")),
+        "the desk's INVITE ended 487"
+    );
+    let mobile = sipp_log(&mobile_log);
+    let invite_at = |log: &[Logged]| {
+        log.iter()
+            .position(|m| !m.sent && m.first_line().starts_with("INVITE "))
+    };
+    assert!(invite_at(&mobile).is_some(), "the mobile was rung");
+    assert!(
+        mobile
+            .iter()
+            .any(|m| !m.sent && m.first_line().starts_with("ACK ")),
+        "the mobile's answer was acknowledged"
+    );
+    let agent_now = wait_for(
+        &server,
+        &format!("/v1.0/agents/{agent}"),
+        Duration::from_secs(5),
+        |a| a["status"] == "available",
+    );
+    assert_eq!(
+        agent_now["status"], "available",
+        "one contact ringing out is no refusal by the agent: {agent_now}"
+    );
+}
+
+#[test]
+fn an_agent_with_only_a_tel_address_is_called_through_the_trunk_and_bridged() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let trunk_log = dir.path().join("trunk_messages.txt");
+    let trunk_log_arg = trunk_log.to_string_lossy().to_string();
+    // The trunk answers both the callee (+1555011...) and the agent's number (+1555019...)
+    // and waits for a BYE: the queue's service timeout ends the bridge.
+    let (_trunk, trunk) = sipp_scenario(
+        dir.path(),
+        "uas_by_number.xml",
+        &["-trace_msg", "-message_file", &trunk_log_arg],
+    );
+    let (server, _) = node(dir.path(), trunk);
+    let agent = server.available_agent(json!({
+        "username": "outside", "password": PASSWORD,
+        "addresses": [{"type": "tel", "target": "+15550190042"}]
+    }));
+    let ready = wait_for(
+        &server,
+        &format!("/v1.0/agents/{agent}"),
+        Duration::from_secs(5),
+        |a| a["status"] == "available",
+    );
+    assert_eq!(
+        ready["status"], "available",
+        "a number makes it reachable: {ready}"
+    );
+    let queue = server.ok(
+        "POST",
+        "/v1.0/queues",
+        Some(json!({"name": "outside", "wait_timeout": 15000, "service_timeout": 2000})),
+    );
+    let queue_id = queue["id"].as_str().expect("a queue id");
+
+    let calls = run_queue_campaign(&server, queue_id, &["+15550110001"]);
+    let call = &calls[0];
+    assert_eq!(call["disposition"], "answered", "{call}");
+    assert_eq!(call["agent_id"], agent.as_str(), "{call}");
+    assert_eq!(call["reason"], "queue service timeout", "{call}");
+    let talk = call["talk_ms"].as_u64().unwrap_or(0);
+    assert!(talk >= 1500, "bridged until the service timeout: {call}");
+
+    let trunk_messages = sipp_log(&trunk_log);
+    let invites: Vec<&Logged> = trunk_messages
+        .iter()
+        .filter(|m| !m.sent && m.first_line().starts_with("INVITE "))
+        .collect();
+    let port = trunk.port();
+    let uris: Vec<&str> = invites.iter().map(|m| m.first_line()).collect();
+    assert_eq!(
+        uris,
+        vec![
+            format!("INVITE sip:+15550110001@127.0.0.1:{port} SIP/2.0"),
+            format!("INVITE sip:+15550190042@127.0.0.1:{port} SIP/2.0"),
+        ],
+        "the callee, then the agent's number, through the trunk"
+    );
+    let agent_leg = invites[1];
+    assert!(
+        header(&agent_leg.text, "From").is_some_and(|f| f.contains("+15550110001")),
+        "the agent is shown the callee's number: {}",
+        agent_leg.text
+    );
+    let agent_call_id = agent_leg.call_id();
+    let on_agent_leg = |start: &str, sent: bool| {
+        trunk_messages
+            .iter()
+            .filter(|m| m.sent == sent && m.call_id() == agent_call_id)
+            .filter(|m| m.first_line().starts_with(start))
+            .count()
+    };
+    assert_eq!(on_agent_leg("ACK ", false), 1, "the agent leg was answered");
+    assert_eq!(on_agent_leg("BYE ", false), 1, "and hung up at the end");
+}
