@@ -13,6 +13,10 @@
 //! Used by `sip-test/load-bridge`; bounded in count and time, SIPp killed at the end.
 //!
 //! `cargo run --release --example bridge_load -- <N> [talk_s] [rounds] [max_cps]`
+//!
+//! `BRIDGE_LOAD_KEEP=1` keeps the working directory (SIPp's logs, the database);
+//! `BRIDGE_LOAD_TRACE=1` also has both SIPp write every SIP message they send and receive
+//! there (`sipp-PORT-messages.log`).
 
 use futures::StreamExt;
 use ringmaster::campaign::engine::StatusChanged;
@@ -443,6 +447,10 @@ impl Sipp {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 Ok(())
             });
+        }
+        if std::env::var_os("BRIDGE_LOAD_TRACE").is_some() {
+            let messages = format!("sipp-{control}-messages.log");
+            command.args(["-trace_msg", "-message_file", &messages]);
         }
         let child = command.spawn()?;
         std::thread::sleep(Duration::from_millis(300));

@@ -8,7 +8,7 @@ use super::{CallEvent, CallHandle, Endpoint, EndpointEvent, Owner};
 use crate::sip::build;
 use crate::sip::dialog::DialogId;
 use crate::sip::message::{self, headers, Header, Method, Request};
-use crate::sip::transaction::{Role, ServerInvite, ServerNonInvite, Transaction, TransactionKey};
+use crate::sip::transaction::{ServerInvite, ServerNonInvite, Transaction, TransactionKey};
 use crate::sip::uri::TransportKind;
 use bytes::Bytes;
 use std::net::SocketAddr;
@@ -32,7 +32,8 @@ impl Endpoint {
             return;
         };
         stamp_received(&mut req, from);
-        let key = TransactionKey::new(&branch, &req.method.to_string(), Role::Server);
+        let (call_id, seq) = request_identity(&req);
+        let key = TransactionKey::server(&branch, &req.method.to_string(), &call_id, seq);
         if let Some(id) = self.by_key.get(&key).copied() {
             if let Some(e) = self.transactions.get_mut(&id) {
                 match &mut e.tx {
@@ -55,7 +56,7 @@ impl Endpoint {
             self.handle_in_dialog(now, req, peer, transport, handle);
             return;
         }
-        let invite_key = TransactionKey::new(&branch, "INVITE", Role::Server);
+        let invite_key = TransactionKey::server(&branch, "INVITE", &call_id, seq);
         if req.method == Method::Cancel && self.by_key.contains_key(&invite_key) {
             self.respond_non_invite(now, req, peer, transport, 200, vec![], vec![]);
             return;
@@ -282,9 +283,9 @@ impl Endpoint {
         body: Vec<u8>,
         call: Option<CallHandle>,
     ) {
-        let branch = message::top_via_branch(&req.headers)
-            .unwrap_or_default()
-            .to_string();
+        let branch = message::top_via_branch(&req.headers).unwrap_or_default();
+        let (call_id, seq) = request_identity(&req);
+        let key = TransactionKey::server(branch, "INVITE", &call_id, seq);
         let resp = build::response(&req, code, Some(&build::new_tag()), extra, body);
         // A 2xx to a call's re-INVITE over UDP is re-sent until its ACK arrives, and without
         // one the call is hung up (RFC 3261 §13.3.1.4).
@@ -297,7 +298,6 @@ impl Endpoint {
             });
         let mut tx = ServerInvite::new(now, req, transport.is_reliable(), self.config.timers);
         tx.respond(now, resp);
-        let key = TransactionKey::new(&branch, "INVITE", Role::Server);
         let id = self.insert_tx(
             now,
             key,
@@ -322,14 +322,12 @@ impl Endpoint {
         extra: Vec<Header>,
         body: Vec<u8>,
     ) {
-        let branch = message::top_via_branch(&req.headers)
-            .unwrap_or_default()
-            .to_string();
-        let method = req.method.to_string();
+        let branch = message::top_via_branch(&req.headers).unwrap_or_default();
+        let (call_id, seq) = request_identity(&req);
+        let key = TransactionKey::server(branch, &req.method.to_string(), &call_id, seq);
         let resp = build::response(&req, code, Some(&build::new_tag()), extra, body);
         let mut tx = ServerNonInvite::new(now, req, transport.is_reliable(), self.config.timers);
         tx.respond(now, resp);
-        let key = TransactionKey::new(&branch, &method, Role::Server);
         self.insert_tx(
             now,
             key,
@@ -339,6 +337,16 @@ impl Endpoint {
             Owner::Nobody,
         );
     }
+}
+
+/// What tells a request's server transaction apart besides its branch: Call-ID and CSeq
+/// number (see [`TransactionKey`]).
+fn request_identity(req: &Request) -> (String, u32) {
+    let call_id = message::call_id(&req.headers)
+        .unwrap_or_default()
+        .to_string();
+    let seq = message::cseq(&req.headers).map_or(0, |(n, _)| n);
+    (call_id, seq)
 }
 
 /// The refusal of an INVITE from outside our dialogs: 481 for a dialog we do not know, else

@@ -469,7 +469,7 @@ impl Endpoint {
         owner: Owner,
     ) -> u64 {
         let branch = message::top_via_branch(&req.headers).unwrap_or_default();
-        let key = TransactionKey::new(branch, &req.method.to_string(), Role::Client);
+        let key = TransactionKey::client(branch, &req.method.to_string());
         let reliable = transport.is_reliable();
         let timers = self.config.timers;
         let tx = if req.method == message::Method::Invite {
@@ -634,7 +634,7 @@ impl Endpoint {
             message::top_via_branch(&resp.headers),
             message::cseq(&resp.headers),
         ) {
-            (Some(b), Some((_, m))) => TransactionKey::new(b, m, Role::Client),
+            (Some(b), Some((_, m))) => TransactionKey::client(b, m),
             _ => {
                 self.note_unwanted(
                     now,

@@ -578,6 +578,66 @@ fn the_callee_hanging_up_ends_answered_by_remote_and_is_answered_200() {
 }
 
 #[test]
+fn a_bye_that_reuses_the_branch_of_another_calls_bye_ends_its_own_call() {
+    // Two calls to one peer that sends the BYE of every call with the same branch (as SIPp's
+    // out-of-call scenarios do): the second BYE is no retransmission of the first.
+    let mut ep = endpoint();
+    let t0 = Instant::now();
+    let first = place(&mut ep, t0);
+    answer(&mut ep, t0, &first, 200, vec![]);
+    sent(&mut ep);
+    let second = place(&mut ep, t0);
+    answer(&mut ep, t0, &second, 200, vec![]);
+    sent(&mut ep);
+    events(&mut ep);
+    let bye_of = |invite: &Request| request_from_callee(invite, "BYE", "", "");
+    assert_eq!(
+        message::top_via_branch(&parse_request(&bye_of(&first)).headers),
+        message::top_via_branch(&parse_request(&bye_of(&second)).headers),
+    );
+    let answered_call_ids = |ep: &mut Endpoint| -> Vec<(u16, String)> {
+        sent(ep)
+            .iter()
+            .filter_map(|m| match m {
+                SipMessage::Response(r) => Some((
+                    r.status_code.code(),
+                    message::call_id(&r.headers).unwrap_or_default().to_string(),
+                )),
+                _ => None,
+            })
+            .collect()
+    };
+    let call_id = |invite: &Request| message::call_id(&invite.headers).unwrap().to_string();
+
+    peer_sends(&mut ep, t0 + Duration::from_secs(2), &bye_of(&first));
+    assert_eq!(answered_call_ids(&mut ep), vec![(200, call_id(&first))]);
+    assert_eq!(outcome(&events(&mut ep)).cause, LegEndCause::RemoteBye);
+    assert_eq!(ep.active_calls(), 1);
+
+    peer_sends(&mut ep, t0 + Duration::from_secs(3), &bye_of(&second));
+    assert_eq!(
+        answered_call_ids(&mut ep),
+        vec![(200, call_id(&second))],
+        "the second call's BYE is answered as its own"
+    );
+    let o = outcome(&events(&mut ep));
+    assert_eq!((o.cause, o.talk_ms), (LegEndCause::RemoteBye, 3000));
+    assert_eq!(ep.active_calls(), 0);
+
+    // A real retransmission is still absorbed: its 200 again, and nothing reported.
+    peer_sends(&mut ep, t0 + Duration::from_millis(3500), &bye_of(&second));
+    assert_eq!(answered_call_ids(&mut ep), vec![(200, call_id(&second))]);
+    assert!(events(&mut ep).is_empty());
+}
+
+fn parse_request(raw: &str) -> Request {
+    match message::parse(raw.as_bytes()) {
+        Ok(SipMessage::Request(r)) => r,
+        other => panic!("not a request: {other:?}"),
+    }
+}
+
+#[test]
 fn a_180_after_the_200_and_a_retransmitted_200_are_absorbed() {
     let mut ep = endpoint();
     let t0 = Instant::now();

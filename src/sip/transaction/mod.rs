@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 pub use crate::sip::message::Method;
-use crate::sip::message::{cseq, top_via_branch, Request, Response};
+use crate::sip::message::{call_id, cseq, top_via_branch, Request, Response};
 
 mod client_invite;
 mod client_non_invite;
@@ -99,6 +99,13 @@ pub enum Role {
 
 /// Identifies a transaction (RFC 3261 §17.1.3, §17.2.3): the top Via branch and the CSeq
 /// method, with ACK folded into INVITE so that an ACK for a non-2xx finds its transaction.
+///
+/// A server transaction is also told apart by its request's Call-ID and CSeq number, which
+/// every retransmission, the ACK of a non-2xx and a CANCEL share with the request. The branch
+/// alone is unique only if the peer makes it so: one that reuses a branch for another request
+/// (SIPp's out-of-call scenarios give every call the same call number, so `[branch]` repeats
+/// from call to call) would otherwise have that request, another call's BYE, taken for a
+/// retransmission of the first: answered with the first one's response, and never seen.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TransactionKey {
     /// The top Via `branch` parameter (magic cookie included).
@@ -107,21 +114,55 @@ pub struct TransactionKey {
     pub method: String,
     /// Client or server side.
     pub role: Role,
+    /// Server side: the request's Call-ID (empty on the client side, whose branches are ours).
+    pub call_id: String,
+    /// Server side: the request's CSeq number (0 on the client side).
+    pub seq: u32,
 }
 
 impl TransactionKey {
-    /// Builds a key, folding ACK into INVITE.
-    pub fn new(branch: &str, cseq_method: &str, role: Role) -> TransactionKey {
-        let method = if cseq_method.eq_ignore_ascii_case("ACK") {
-            "INVITE".to_string()
-        } else {
-            cseq_method.to_ascii_uppercase()
-        };
+    /// The key of a transaction we started: its branch and CSeq method.
+    pub fn client(branch: &str, cseq_method: &str) -> TransactionKey {
         TransactionKey {
             branch: branch.to_string(),
-            method,
-            role,
+            method: folded_method(cseq_method),
+            role: Role::Client,
+            call_id: String::new(),
+            seq: 0,
         }
+    }
+
+    /// The key of a transaction a peer started: branch, CSeq method, Call-ID and CSeq number.
+    pub fn server(branch: &str, cseq_method: &str, call_id: &str, seq: u32) -> TransactionKey {
+        TransactionKey {
+            branch: branch.to_string(),
+            method: folded_method(cseq_method),
+            role: Role::Server,
+            call_id: call_id.to_string(),
+            seq,
+        }
+    }
+
+    /// The key a request belongs to on `role`'s side; `None` without a branch or a CSeq.
+    pub fn of_request(request: &Request, role: Role) -> Option<TransactionKey> {
+        let headers = &request.headers;
+        let branch = top_via_branch(headers)?;
+        let (seq, method) = cseq(headers)?;
+        Some(match role {
+            Role::Client => TransactionKey::client(branch, method),
+            Role::Server => {
+                TransactionKey::server(branch, method, call_id(headers).unwrap_or_default(), seq)
+            }
+        })
+    }
+}
+
+/// ACK is matched to the INVITE's transaction.
+fn folded_method(cseq_method: &str) -> String {
+    if cseq_method.eq_ignore_ascii_case("ACK") {
+        "INVITE".to_string()
+    } else {
+        cseq_method.to_ascii_uppercase()
     }
 }
 
@@ -232,13 +273,7 @@ impl Transaction {
 
     /// The key matching messages to this transaction, when the request carries a branch and CSeq.
     pub fn key(&self) -> Option<TransactionKey> {
-        let headers = &self.request().headers;
-        let (_, method) = cseq(headers)?;
-        Some(TransactionKey::new(
-            top_via_branch(headers)?,
-            method,
-            self.role(),
-        ))
+        TransactionKey::of_request(self.request(), self.role())
     }
 }
 
@@ -303,7 +338,7 @@ mod tests {
         assert_eq!(tx.request(), &invite);
         assert_eq!(
             tx.key(),
-            Some(TransactionKey::new("z9hG4bKk1", "INVITE", Role::Client))
+            Some(TransactionKey::client("z9hG4bKk1", "INVITE"))
         );
         tx.handle_timeout(at(t0, 500));
         assert!(tx.poll_transmit().is_some());
@@ -317,13 +352,53 @@ mod tests {
         assert_eq!(server.role(), Role::Server);
         assert_eq!(
             server.key(),
-            Some(TransactionKey::new("z9hG4bKk2", "BYE", Role::Server))
+            Some(TransactionKey::server(
+                "z9hG4bKk2",
+                "BYE",
+                "call-1@192.0.2.10",
+                2
+            ))
         );
         let client = Transaction::from(ClientNonInvite::new(t0, bye, true, config));
         assert_eq!(client.role(), Role::Client);
         let server_invite = Transaction::from(ServerInvite::new(t0, invite, true, config));
         assert!(!server_invite.is_terminated());
         assert_eq!(server_invite.poll_timeout(), None);
+    }
+
+    #[test]
+    fn a_server_key_tells_apart_requests_that_reuse_a_branch_but_not_a_retransmission() {
+        let key = |raw: &str| {
+            let req = match crate::sip::message::parse(raw.as_bytes()) {
+                Ok(crate::sip::message::SipMessage::Request(r)) => r,
+                other => panic!("not a request: {other:?}"),
+            };
+            TransactionKey::of_request(&req, Role::Server)
+        };
+        let text = |method: &str, call_id: &str, seq: u32| {
+            format!(
+                "{method} sip:ringmaster@127.0.0.1 SIP/2.0\r\n\
+                 Via: SIP/2.0/UDP 127.0.0.1:5090;branch=z9hG4bK-4242-0-7\r\n\
+                 From: <sip:agent@127.0.0.1>;tag=a\r\nTo: <sip:x@127.0.0.1>;tag=b\r\n\
+                 Call-ID: {call_id}\r\nCSeq: {seq} {method}\r\nContent-Length: 0\r\n\r\n"
+            )
+        };
+        let first = key(&text("BYE", "call-1", 1));
+        assert_eq!(first, key(&text("BYE", "call-1", 1)), "a retransmission");
+        assert_ne!(first, key(&text("BYE", "call-2", 1)), "another call's BYE");
+        assert_ne!(first, key(&text("BYE", "call-1", 2)), "a later request");
+        assert_ne!(first, key(&text("INFO", "call-1", 1)), "another method");
+        let invite = key(&text("INVITE", "call-3", 5));
+        assert_eq!(
+            invite,
+            key(&text("ACK", "call-3", 5)),
+            "the ACK of a non-2xx"
+        );
+        assert_eq!(
+            key(&text("CANCEL", "call-3", 5)).map(|k| (k.branch, k.call_id, k.seq)),
+            invite.map(|k| (k.branch, k.call_id, k.seq)),
+            "a CANCEL finds the INVITE's branch, Call-ID and CSeq number"
+        );
     }
 
     #[test]
