@@ -71,10 +71,12 @@ pub struct DialingSettings {
     /// A number whose call was abandoned at the safe harbour is not dialed again for this
     /// long (by the same customer).
     pub abandon_lockout_hours: u64,
-    /// The rolling window over which predictive pacing measures the abandon rate.
+    /// The rolling window over which predictive pacing holds the abandon rate under the cap
+    /// (30 days by default; read back from the stored attempts when a campaign starts).
     pub abandon_window_minutes: u64,
-    /// Predictive pacing keeps this many standard deviations of the agents expected free in
-    /// reserve (higher: fewer abandoned calls, more agent idle time).
+    /// The reserve predictive pacing starts from, in standard deviations of the shortfall of
+    /// agents (higher: fewer abandoned calls, more agent idle time); its abandon-rate
+    /// controller moves it from there.
     pub predictive_safety: f64,
 }
 
@@ -86,7 +88,7 @@ impl Default for DialingSettings {
                 "Sorry, all our agents are busy. We will call you again later. Goodbye.".into(),
             safe_harbour_audio: None,
             abandon_lockout_hours: 72,
-            abandon_window_minutes: 60,
+            abandon_window_minutes: 30 * 24 * 60,
             predictive_safety: crate::campaign::predictive::DEFAULT_SAFETY,
         }
     }

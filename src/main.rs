@@ -111,7 +111,7 @@ struct SimulateArgs {
     /// Abandon-rate cap of predictive mode, percent.
     #[arg(long, default_value_t = 3.0)]
     abandon_cap: f64,
-    /// Predictive pacing's reserve, in standard deviations of the agents expected free
+    /// The reserve predictive pacing starts from, in standard deviations
     /// (the `[dialing] predictive_safety` setting).
     #[arg(long, default_value_t = ringmaster::campaign::predictive::DEFAULT_SAFETY)]
     safety: f64,

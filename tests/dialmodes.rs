@@ -257,3 +257,229 @@ fn power_abandons_with_the_safe_harbour_message_and_predictive_stays_under_its_c
         started.elapsed()
     );
 }
+
+/// The abandon window a campaign holds its cap over (30 days by default) is read back from
+/// the stored attempts when the node restarts: the abandoned calls before a crash still
+/// count after it.
+#[test]
+fn the_abandon_window_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let harbour = dir.path().join("harbour.wav");
+    tone(&harbour);
+    let (_callees, trunk) = sipp_scenario(dir.path(), "uas_pacing.xml", &[]);
+    let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let lines = format!("listen = \"{sip}\"\nregister_algorithms = [\"MD5\"]\n");
+    let dialing = format!(
+        "\n[dialing]\nsafe_harbour_audio = \"harbour.wav\"\nsafe_harbour_ms = 2000\n\n\
+         [media]\nprompts_dir = \"{}\"\n",
+        dir.path().display()
+    );
+    let mut server = Server::start_extra(
+        dir.path(),
+        trunk,
+        20,
+        &Extra {
+            sip: &lines,
+            trunk: &dialing,
+            ..Extra::default()
+        },
+    );
+    let _ann = agent(&server, dir.path(), sip, "ann");
+    let queue = server.ok(
+        "POST",
+        "/v1.0/queues",
+        Some(json!({"name": "sales", "routing_method": "random", "wait_timeout": 30000})),
+    );
+    let queue_id = queue["id"].as_str().expect("a queue id").to_string();
+    let until = Instant::now() + Duration::from_secs(55);
+    // Power at 400 % for one agent: four callees answering after 1 s (most of them abandoned
+    // at the safe harbour), then eight ringing 9 s: four ringing at the crash, four waiting to
+    // be dialed (the campaign still runs after the restart).
+    let ear = ear(until);
+    let numbers: Vec<String> = (0..12u8)
+        .map(|i| {
+            let delay = if i < 4 { 1 } else { 9 };
+            format!("+1555{delay}{:05}{}", ear.port, i % 10)
+        })
+        .collect();
+    let outplan = json!({"name": "pacing", "dial_timeout": 20000, "try_interval": 600000,
+                         "max_try_count_0": 1,
+                         "source": {"type": "tel", "target": "+15551230000"}});
+    let targets: Vec<[&str; 1]> = numbers.iter().map(|n| [n.as_str()]).collect();
+    let targets: Vec<&[&str]> = targets.iter().map(|t| &t[..]).collect();
+    let (id, _, _) = campaign(
+        &server,
+        outplan,
+        &targets,
+        json!({"actions": [], "queue_id": queue_id, "dial_mode": "power", "service_level": 400}),
+    );
+    server.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    let eligibility = format!("/v1.0/campaigns/{id}/eligibility");
+    // The four quick callees done, their ends recorded.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let done = loop {
+        let done: Vec<Value> = server
+            .campaigncalls(&id)
+            .into_iter()
+            .filter(|c| c["status"] == "done")
+            .collect();
+        if done.len() >= 4 {
+            break done;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the quick callees never ended: {done:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let abandoned = done
+        .iter()
+        .filter(|c| disposition(c) == "abandoned")
+        .count() as u64;
+    assert!(abandoned >= 2, "{done:?}");
+    let before = wait_for(&server, &eligibility, Duration::from_secs(5), |e| {
+        e["abandon_window"]["answered"].as_u64() >= Some(4)
+    });
+    assert_eq!(before["abandon_window"]["abandoned"], abandoned, "{before}");
+
+    server.kill9();
+    server.restart();
+    // Before any new call is answered (the others ring 9 s), the window holds them again.
+    let after = wait_for(&server, &eligibility, Duration::from_secs(5), |e| {
+        e["abandon_window"]["answered"].as_u64() >= Some(4)
+    });
+    assert_eq!(after["abandon_window"]["answered"], 4, "{after}");
+    assert_eq!(after["abandon_window"]["abandoned"], abandoned, "{after}");
+    server.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "stop"})),
+    );
+}
+
+/// Predictive pacing over real SIP leaves its warm-up: with four SIPp agents and callees
+/// answering after 1 to 3 s, the campaign measures enough to predict (`pace` turns
+/// `tapered` or `predicted` once its window can afford one abandoned call under the 3 %
+/// cap), and its abandon rate, sampled all along, never exceeds the cap.
+#[test]
+fn predictive_leaves_its_warm_up_over_sip_and_never_exceeds_its_cap() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let harbour = dir.path().join("harbour.wav");
+    tone(&harbour);
+    let (_callees, trunk) = sipp_scenario(dir.path(), "uas_pacing.xml", &[]);
+    let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let lines = format!("listen = \"{sip}\"\nregister_algorithms = [\"MD5\"]\n");
+    let dialing = format!(
+        "\n[dialing]\nsafe_harbour_audio = \"harbour.wav\"\nsafe_harbour_ms = 2000\n\n\
+         [media]\nprompts_dir = \"{}\"\n",
+        dir.path().display()
+    );
+    let server = Server::start_extra(
+        dir.path(),
+        trunk,
+        50,
+        &Extra {
+            sip: &lines,
+            trunk: &dialing,
+            ..Extra::default()
+        },
+    );
+    let _agents: Vec<Proc> = ["ann", "bob", "cat", "dan"]
+        .iter()
+        .map(|name| agent(&server, dir.path(), sip, name))
+        .collect();
+    let queue = server.ok(
+        "POST",
+        "/v1.0/queues",
+        Some(json!({"name": "sales", "routing_method": "random", "wait_timeout": 30000})),
+    );
+    let queue_id = queue["id"].as_str().expect("a queue id").to_string();
+    let until = Instant::now() + Duration::from_secs(58);
+    // 120 callees: one in ten never answers, the others after 1, 2 or 3 s.
+    let ears: Vec<Ear> = (0..12).map(|_| ear(until)).collect();
+    let numbers: Vec<String> = (0..120usize)
+        .map(|i| {
+            let delay = if i % 10 == 9 { 0 } else { 1 + (i % 3) };
+            format!("+1555{delay}{:05}{}", ears[i / 10].port, i % 10)
+        })
+        .collect();
+    let outplan = json!({"name": "pacing", "dial_timeout": 4000, "try_interval": 600000,
+                         "max_try_count_0": 1,
+                         "source": {"type": "tel", "target": "+15551230000"}});
+    let targets: Vec<[&str; 1]> = numbers.iter().map(|n| [n.as_str()]).collect();
+    let targets: Vec<&[&str]> = targets.iter().map(|t| &t[..]).collect();
+    let (id, _, _) = campaign(
+        &server,
+        outplan,
+        &targets,
+        json!({"actions": [], "queue_id": queue_id, "dial_mode": "predictive",
+               "abandon_rate_cap": 3}),
+    );
+    server.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    let eligibility = format!("/v1.0/campaigns/{id}/eligibility");
+    let mut predicted_at = None;
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let mut last = Value::Null;
+    while Instant::now() < deadline {
+        let (_, e) = server.call("GET", &eligibility, None);
+        let answered = e["abandon_window"]["answered"].as_u64().unwrap_or(0);
+        let abandoned = e["abandon_window"]["abandoned"].as_u64().unwrap_or(0);
+        assert!(
+            abandoned as f64 <= 0.03 * answered as f64,
+            "{abandoned} of {answered} abandoned: {e}"
+        );
+        if matches!(e["pace"].as_str(), Some("tapered" | "predicted")) && predicted_at.is_none() {
+            predicted_at = Some(answered);
+        }
+        if e["status"] != "run" {
+            break;
+        }
+        last = e;
+        // Some seconds of predicted dialing after leaving the warm-up.
+        if predicted_at.is_some_and(|at| answered >= at + 15) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let at = predicted_at.unwrap_or_else(|| panic!("never left the warm-up: {last}"));
+    assert!(at >= 34, "predicted with {at} answered calls: {last}");
+    server.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "stop"})),
+    );
+    wait_for(
+        &server,
+        &format!("/v1.0/campaigns/{id}"),
+        Duration::from_secs(10),
+        |c| c["status"] == "stop",
+    );
+    let calls = server.campaigncalls(&id);
+    let answered = calls
+        .iter()
+        .filter(|c| matches!(disposition(c), "answered" | "abandoned"))
+        .count();
+    let abandoned = calls
+        .iter()
+        .filter(|c| disposition(c) == "abandoned")
+        .count();
+    assert!(answered >= 34, "{answered} answered: {calls:?}");
+    assert!(
+        abandoned as f64 <= 0.03 * answered as f64,
+        "{abandoned} of {answered} abandoned"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}

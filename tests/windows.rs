@@ -292,3 +292,61 @@ fn a_campaign_stops_dialing_at_its_end_at_and_says_why() {
     let e = s.ok("GET", &format!("/v1.0/campaigns/{id}/eligibility"), None);
     assert_eq!(e["dialable_now"].as_u64(), Some(20 - placed as u64), "{e}");
 }
+
+/// A crash while a call rings: the restarted node closes the attempt `unknown` and retries
+/// the target at the outplan's next `retry_at` local time, not after the bare `try_interval`.
+#[test]
+fn after_a_restart_a_retry_waits_for_its_retry_at_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sipp, trunk) = sipp_scenario(dir.path(), "uas_by_number.xml", &["-trace_msg"]);
+    let mut s = Server::start(dir.path(), trunk, 5);
+    // Digit 3 after +155501: rings until CANCEL.
+    let number = "+15550130001";
+    // Two hours from now (UTC), on the minute: far enough that no retry may happen in the test.
+    let retry_at = (Utc::now() + chrono::Duration::hours(2))
+        .format("%H:%M")
+        .to_string();
+    let outplan = json!({"name": "call back later", "dial_timeout": 30000, "try_interval": 200,
+                         "max_try_count_0": 3, "timezone": "UTC", "retry_at": [retry_at],
+                         "source": {"type": "tel", "target": "+15551230000"}});
+    let (id, _, _) = campaign(&s, outplan, &[&[number]], json!({}));
+    s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !invited(dir.path(), number) {
+        assert!(Instant::now() < deadline, "the target was never called");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.kill9();
+    s.restart();
+    // Recovery closed the ringing attempt; the target waits for its retry time.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let calls = s.campaigncalls(&id);
+        if calls.iter().any(|c| c["disposition"] == "unknown") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the open attempt was never closed: {calls:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Long past the 200 ms interval: no second INVITE, and the target counts as waiting.
+    std::thread::sleep(Duration::from_secs(3));
+    let invites = invites(dir.path())
+        .iter()
+        .filter(|(callee, _)| callee == number)
+        .count();
+    assert_eq!(
+        invites, 1,
+        "the target was called again before its retry_at time"
+    );
+    assert_eq!(s.campaigncalls(&id).len(), 1);
+    let e = s.ok("GET", &format!("/v1.0/campaigns/{id}/eligibility"), None);
+    assert_eq!(e["retry_interval"], 1, "{e}");
+    assert_eq!(e["dialable_now"], 0, "{e}");
+}

@@ -48,6 +48,23 @@ struct Eligibility {
     trunk_down: u64,
     store_unwritable: u64,
     scheduled: u64,
+    /// A running predictive campaign's pace: `measuring`, `predicted`, `tapered` (nearing
+    /// its abandon cap) or `abandon_rate_cap` (one call per available agent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pace: Option<crate::campaign::predictive::Pace>,
+    /// A running campaign with a queue: answered calls of its abandon window and how many
+    /// were abandoned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    abandon_window: Option<AbandonWindow>,
+}
+
+/// The abandon rate's rolling window as the running campaign counts it.
+#[derive(Debug, Serialize)]
+struct AbandonWindow {
+    answered: u64,
+    abandoned: u64,
+    /// Percent of answered calls; 0 with none.
+    rate: f64,
 }
 
 async fn get(
@@ -107,14 +124,24 @@ async fn get(
             }
         }
     }
-    let held = match campaign.status {
-        CampaignStatus::Run => state
-            .live
-            .campaigns
-            .get(campaign.id)
-            .map_or(Held::Nothing, |t| t.held),
-        _ => Held::Nothing,
+    let tick = match campaign.status {
+        CampaignStatus::Run => state.live.campaigns.get(campaign.id),
+        _ => None,
     };
+    let held = tick.map_or(Held::Nothing, |t| t.held);
+    if let Some(t) = tick.filter(|_| !campaign.queue_id.is_nil()) {
+        let (answered, abandoned) = t.abandon_window;
+        e.pace = t.pace;
+        e.abandon_window = Some(AbandonWindow {
+            answered,
+            abandoned,
+            rate: if answered == 0 {
+                0.0
+            } else {
+                100.0 * abandoned as f64 / answered as f64
+            },
+        });
+    }
     let slot = match held {
         Held::Nothing => &mut e.dialable_now,
         Held::Concurrency => &mut e.concurrency,

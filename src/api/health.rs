@@ -65,8 +65,17 @@ pub struct CampaignView {
 
 impl CampaignView {
     /// The view of `campaign` now.
-    pub fn new(state: &ApiState, campaign: Campaign) -> CampaignView {
+    pub fn new(state: &ApiState, mut campaign: Campaign) -> CampaignView {
         let paused_reason = paused_reason(state, &campaign);
+        // A running campaign's reason is its last look at its limits (the abandon cap, no
+        // agent free, ...), unless it is winding down for a stored reason (`end_at`).
+        if campaign.status == crate::domain::CampaignStatus::Run
+            && campaign.status_reason.is_empty()
+        {
+            if let Some(tick) = state.live.campaigns.get(campaign.id) {
+                campaign.status_reason = tick.reason().to_string();
+            }
+        }
         CampaignView {
             campaign,
             paused: !paused_reason.is_empty(),

@@ -29,6 +29,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
+/// Attempts read back to measure times from when a campaign starts (answer, ring-out,
+/// talk): as many as predictive pacing keeps.
+const RESTORED_ATTEMPTS: u32 = 800;
 /// How often a campaign looks at its limits.
 const TICK: Duration = Duration::from_millis(10);
 /// Targets fetched per refill.
@@ -143,8 +146,12 @@ pub struct CampaignActor {
     harbour: Option<SafeHarbour>,
     /// Dialing waits for the safe-harbour message to be prepared.
     preparing_harbour: bool,
-    /// The clock of pacing: ms are counted from here.
+    /// The clock of pacing: unix ms of the real clock (the one attempts are stored on),
+    /// read at `started_at` and counted on from there.
     started_at: Instant,
+    started_unix_ms: u64,
+    /// Dialing waits for the pacing's measures to be read back from the stored attempts.
+    restoring: bool,
 }
 
 impl CampaignActor {
@@ -168,11 +175,7 @@ impl CampaignActor {
             .parse::<chrono_tz::Tz>()
             .map(|z| vec![z])
             .unwrap_or_default();
-        let retry_times = outplan
-            .retry_at
-            .iter()
-            .filter_map(|t| crate::domain::call_window::parse_time("retry_at", t).ok())
-            .collect();
+        let retry_times = retry::retry_times(&outplan);
         CampaignActor {
             default_zones,
             windows: FastMap::default(),
@@ -203,6 +206,8 @@ impl CampaignActor {
             harbour: None,
             preparing_harbour: false,
             started_at: Instant::now(),
+            started_unix_ms: chrono::Utc::now().timestamp_millis().max(0) as u64,
+            restoring: false,
         }
     }
 
@@ -229,7 +234,64 @@ impl CampaignActor {
             DialMode::Progressive => false,
         };
         self.queue = Some((queue, pacing));
+        self.restoring = true;
         self
+    }
+
+    /// Reads back what the campaign's stored attempts say of its pacing (the abandon window,
+    /// the measured times), so that a restart or a stop and run again does not forget them;
+    /// dialing starts once they are in.
+    fn restore_measures(&mut self, ctx: &mut Context<Self>) {
+        let Some((_, pacing)) = self.queue.as_ref() else {
+            self.restoring = false;
+            return;
+        };
+        let settings = *pacing.settings();
+        let since_ms = self
+            .started_unix_ms
+            .saturating_sub(settings.abandon_window_ms)
+            .min(i64::MAX as u64) as i64;
+        let since = chrono::DateTime::from_timestamp_millis(since_ms)
+            .map(time::format)
+            .unwrap_or_default();
+        let store = self.deps.store.clone();
+        let id = self.campaign.id;
+        let read = async move {
+            store
+                .pacing_history(id, &since, settings.harbour_ms, RESTORED_ATTEMPTS)
+                .await
+        };
+        ctx.spawn(read.into_actor(self).map(|res, act, _| {
+            act.restoring = false;
+            let history = match res {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::error!(campaign = %act.campaign.id, error = %e, "cannot read back the campaign's pacing measures; starting afresh");
+                    return;
+                }
+            };
+            let Some((_, pacing)) = act.queue.as_mut() else {
+                return;
+            };
+            let m = &mut pacing.measures;
+            for a in &history.attempts {
+                if a.answered {
+                    m.answered(a.setup_ms);
+                } else {
+                    m.unanswered(a.setup_ms);
+                }
+                if let Some(talk) = a.agent_talk_ms {
+                    m.talked(talk);
+                }
+            }
+            for &(at, answered, abandoned) in &history.minutes {
+                m.restore(at.max(0) as u64, answered, abandoned);
+            }
+            let (answered, abandoned) = m.window();
+            if answered > 0 || !history.attempts.is_empty() {
+                tracing::info!(campaign = %act.campaign.id, answered, abandoned, attempts = history.attempts.len(), "pacing measures read back from the stored attempts");
+            }
+        }));
     }
 
     /// Prepares the safe-harbour message; dialing starts once it is ready (or could not be
@@ -269,7 +331,7 @@ impl CampaignActor {
     }
 
     fn pacing_ms(&self, at: Instant) -> u64 {
-        at.saturating_duration_since(self.started_at).as_millis() as u64
+        self.started_unix_ms + at.saturating_duration_since(self.started_at).as_millis() as u64
     }
 
     /// Sets the limit of the campaign's dial mode on `input` (a campaign with a queue).
@@ -447,11 +509,20 @@ impl CampaignActor {
 
     /// Records what this tick found, for `/eligibility`.
     fn report(&mut self, ready: u32, placed: u32, held: Held) {
+        let (pace, abandon_window) = match &self.queue {
+            Some((_, pacing)) => {
+                let (answered, abandoned) = pacing.measures.window();
+                (pacing.last_pace, (answered as u64, abandoned as u64))
+            }
+            None => (None, (0, 0)),
+        };
         let report = TickReport {
             ready: u64::from(ready),
             placed: u64::from(placed),
             held,
             in_flight: self.in_flight.len() as u64,
+            pace,
+            abandon_window,
         };
         if self.reported != Some(report) {
             self.reported = Some(report);
@@ -572,8 +643,8 @@ impl CampaignActor {
             self.report(0, 0, Held::Nothing);
             return;
         }
-        if self.preparing_harbour || !self.may_dial(now) {
-            let held = if self.preparing_harbour {
+        if self.preparing_harbour || self.restoring || !self.may_dial(now) {
+            let held = if self.preparing_harbour || self.restoring {
                 Held::NoAgent
             } else if self.deps.health.store.failure().is_some() {
                 Held::StoreUnwritable
@@ -851,8 +922,14 @@ impl CampaignActor {
                 (Some(_), Some(connected)) => {
                     m.talked(now.duration_since(connected).as_millis() as u64)
                 }
-                // Answered and gone with no agent: abandoned.
-                (Some(_), None) => m.served(now_ms, true),
+                // Answered and gone with no agent: abandoned if it was left waiting for one
+                // (the safe harbour, the queue's wait, the callee hanging up on it); an
+                // answering machine is no live answer.
+                (Some(_), None) => match outcome.disposition {
+                    Disposition::Abandoned => m.served(now_ms, true),
+                    Disposition::Machine => {}
+                    _ => m.served(now_ms, false),
+                },
             }
         }
         let attempt = &self.in_flight[&campaigncall_id];
@@ -887,22 +964,17 @@ impl CampaignActor {
                 }
             }
             _ => {
-                let next = retry::after_attempt(
+                // "Call back at 17:00": the retry waits for the next such local time.
+                let zone = retry::callee_zone(&attempt.target.zones, &self.outplan.timezone);
+                retry::after_attempt_local(
                     &self.outplan,
+                    &self.retry_times,
+                    zone,
                     attempt.tries,
                     attempt.target.destinations.present(),
                     outcome.disposition,
                     now_ms,
-                );
-                // "Call back at 17:00": the retry waits for the next such local time.
-                let zone = attempt
-                    .target
-                    .zones
-                    .first()
-                    .or(self.default_zones.first())
-                    .copied()
-                    .unwrap_or(chrono_tz::Tz::UTC);
-                retry::at_local_time(next, &self.retry_times, zone)
+                )
             }
         };
         // The callee asked, through the flow, not to be called again: the number goes on the
@@ -1006,6 +1078,9 @@ impl Actor for CampaignActor {
         tracing::info!(campaign = %self.campaign.id, name = %self.campaign.name, dial_mode = self.campaign.dial_mode.as_str(), "campaign running");
         if self.preparing_harbour {
             self.prepare_harbour(ctx);
+        }
+        if self.restoring {
+            self.restore_measures(ctx);
         }
         self.schedule(ctx);
     }

@@ -2,6 +2,7 @@
 //! ready and, of those it did not dial, why. The API's `/eligibility` reads it; the campaign
 //! actors write it once per tick that changes it.
 
+use super::predictive::Pace;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use uuid::Uuid;
@@ -36,6 +37,26 @@ pub struct TickReport {
     pub held: Held,
     /// Calls in flight.
     pub in_flight: u64,
+    /// How predictive pacing decided (`None`: not predictive).
+    pub pace: Option<Pace>,
+    /// Answered calls in the abandon window, and how many of them were abandoned.
+    pub abandon_window: (u64, u64),
+}
+
+impl TickReport {
+    /// Why a running campaign places no more calls than it does now, in a word (empty: it
+    /// dialed every target it had ready): what `status_reason` says while it runs.
+    pub fn reason(&self) -> &'static str {
+        match (self.held, self.pace) {
+            (Held::Nothing, _) => "",
+            (Held::TrunkDown, _) => "trunk_down",
+            (Held::StoreUnwritable, _) => "store_unwritable",
+            (Held::NoAgent, Some(Pace::AbandonRateCap)) => "abandon_rate_cap",
+            (Held::NoAgent, _) => "no_agent",
+            (Held::Cps, _) => "cps",
+            (Held::Concurrency, _) => "concurrency",
+        }
+    }
 }
 
 /// The last tick of every running campaign of the node.
@@ -111,5 +132,31 @@ mod tests {
             ..open
         };
         assert_eq!(held_by(&agents, 0), Held::NoAgent);
+    }
+
+    #[test]
+    fn the_reason_names_the_abandon_cap_before_the_agents_it_waits_for() {
+        let report = |held, pace| TickReport {
+            held,
+            pace,
+            ..TickReport::default()
+        };
+        assert_eq!(
+            report(Held::Nothing, Some(Pace::AbandonRateCap)).reason(),
+            ""
+        );
+        assert_eq!(
+            report(Held::NoAgent, Some(Pace::AbandonRateCap)).reason(),
+            "abandon_rate_cap"
+        );
+        assert_eq!(
+            report(Held::NoAgent, Some(Pace::Predicted)).reason(),
+            "no_agent"
+        );
+        assert_eq!(report(Held::NoAgent, None).reason(), "no_agent");
+        assert_eq!(
+            report(Held::TrunkDown, Some(Pace::AbandonRateCap)).reason(),
+            "trunk_down"
+        );
     }
 }

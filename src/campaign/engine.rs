@@ -333,8 +333,12 @@ pub async fn recover(store: &dyn Store) -> Result<Recovered, StoreError> {
             target,
             outplans.get(&call.outplan_id).and_then(|o| o.as_ref()),
         ) {
-            (Some(t), Some(o)) => retry::after_attempt(
+            // The same rule as for an attempt that ends while the campaign runs: a retry
+            // waits for the outplan's `retry_at` local time too.
+            (Some(t), Some(o)) => retry::after_attempt_local(
                 o,
+                &retry::retry_times(o),
+                retry::callee_zone(&t.zones, &o.timezone),
                 t.tries.to_array(),
                 t.destinations.present(),
                 disposition,

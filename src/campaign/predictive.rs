@@ -2,21 +2,26 @@
 //! talk time, the abandon window) and what its agents and calls are doing at `now`, how many
 //! calls not yet connected to an agent it should have in progress.
 //!
-//! The model: over each horizon `t` of the next seconds, the answers expected by `t` (the
-//! callees already answered and waiting, the ringing calls that will still answer, and the
-//! new dials) must not exceed the agents expected free by `t` plus the safe-harbour time,
-//! less a safety margin of `safety × √agents`. Agents free now count whole; an agent on a
-//! call frees up when its talk ends (the measured talk times, given how long it has talked)
-//! and its wrap-up is over; an agent in wrap-up when its wrap-up is over. The new dials are
-//! the most that keep every horizon balanced.
+//! The model: a new dial is worth placing when, should it be answered, it would find an agent
+//! within the safe-harbour time but for a small chance. Over each second `t` in which it may
+//! be answered (the measured times to answer), the callees answered before it (those waiting
+//! now, the ringing calls that will still answer given how long they have rung, the other
+//! new dials) are set against the agents free by `t` plus the safe harbour: agents free now
+//! count whole, an agent on a call frees up when its talk ends (the measured talk times,
+//! given how long it has talked) and its wrap-up is over, an agent in wrap-up when its
+//! wrap-up is over. Each of them is a yes-or-no chance, so the shortfall is taken as normal,
+//! and its chance is averaged over when the dial may be answered. The dials placed are the
+//! most whose last one stays within the allowed chance, `Φ(-reserve)`.
 //!
-//! The abandon cap steers how much it keeps in reserve: with room under the cap for at least
-//! one more abandoned call and a margin it dials as predicted; the closer the measured rate
-//! (over the rolling window) comes to the cap, the larger the reserve (up to one standard
-//! deviation more), and at or over the cap it falls back to progressive (one call per
-//! available agent), as it does before it has measured enough to predict. The reserve's
-//! spread is that of the agents freeing up, of the ringing calls answering and of the new
-//! dials, each a yes-or-no chance.
+//! An integral controller sets the reserve (in standard deviations) from the abandoned calls
+//! themselves: every abandoned call raises it, every answered call that found an agent lowers
+//! it a little, so that the abandon rate settles on a target under the cap (80 % of it)
+//! whatever the shift's answer rate and talk times. The cap is also enforced over the rolling
+//! window (30 days by default): with room under it for at least one more abandoned call and a
+//! margin it dials as predicted; the closer the window's rate comes to the cap, the larger
+//! the reserve (up to one standard deviation more), and when one more abandoned call would
+//! reach the cap it falls back to progressive (one call per available agent), as it does
+//! before it has measured enough to predict.
 //!
 //! Times are milliseconds on the caller's clock (a campaign's own start, a simulated shift).
 
@@ -35,11 +40,21 @@ const MIN_ATTEMPTS: usize = 30;
 const MIN_TALKS: usize = 5;
 /// Horizons looked at, one a second, up to the longest measured time to answer (at most).
 const MAX_HORIZON_S: u64 = 60;
-/// The taper runs over this fraction of the cap: with less room than that left (counting one
-/// more abandoned call), the reserve grows.
-const TAPER: f64 = 0.4;
+/// The taper runs over this many abandoned calls the window can still take (beyond the one
+/// that must always be left): with fewer left, the reserve grows.
+const TAPER_CALLS: f64 = 3.0;
 /// At the end of the taper, this much more is kept in reserve (standard deviations).
 const TAPER_SAFETY: f64 = 1.0;
+/// The abandon rate the controller aims at, as a share of the cap (2.4 % under 3 %).
+const TARGET_SHARE: f64 = 0.9;
+/// How far one abandoned call moves the reserve (standard deviations); each answered call
+/// not abandoned moves it back by the target's share of that.
+const CONTROL_GAIN: f64 = 0.03;
+/// The controller's bounds on the reserve (standard deviations).
+const MIN_RESERVE: f64 = -1.0;
+const MAX_RESERVE: f64 = 4.0;
+/// Most new dials one decision places.
+const MAX_NEW_DIALS: u32 = 1024;
 
 /// How predictive pacing behaves.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -60,7 +75,7 @@ impl Default for PredictiveSettings {
     fn default() -> Self {
         PredictiveSettings {
             harbour_ms: 2000,
-            abandon_window_ms: 3_600_000,
+            abandon_window_ms: 30 * 24 * 3_600_000,
             abandon_rate_cap: 3.0,
             wrap_up_ms: 0,
             safety: DEFAULT_SAFETY,
@@ -69,7 +84,7 @@ impl Default for PredictiveSettings {
 }
 
 /// The safety margin the simulator's shift was tuned with (see docs/performance.md).
-pub const DEFAULT_SAFETY: f64 = 1.0;
+pub const DEFAULT_SAFETY: f64 = 2.0;
 
 /// What an agent is doing, as the pacing sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +164,46 @@ impl Samples {
     }
 }
 
+/// Answered calls of a rolling window and how many of them were abandoned, counted per
+/// minute, so that a 30-day window costs a few hundred kilobytes at most.
+#[derive(Debug, Clone, Default)]
+struct Window {
+    /// (minute since the clock's origin, answered, abandoned), oldest first.
+    minutes: VecDeque<(u64, u32, u32)>,
+    answered: usize,
+    abandoned: usize,
+}
+
+impl Window {
+    fn add(&mut self, minute: u64, answered: u32, abandoned: u32) {
+        match self.minutes.back_mut() {
+            Some((m, a, b)) if *m == minute => {
+                *a += answered;
+                *b += abandoned;
+            }
+            // Minutes arrive in order but for restored ones, which come first.
+            _ => self.minutes.push_back((minute, answered, abandoned)),
+        }
+        self.answered += answered as usize;
+        self.abandoned += abandoned as usize;
+    }
+
+    /// Forgets the minutes wholly older than `window` before `now`.
+    fn expire(&mut self, now: Ms, window: Ms) {
+        while let Some(&(minute, answered, abandoned)) = self.minutes.front() {
+            if now.saturating_sub((minute + 1) * 60_000) <= window {
+                break;
+            }
+            self.minutes.pop_front();
+            self.answered -= answered as usize;
+            self.abandoned -= abandoned as usize;
+        }
+    }
+}
+
+/// Answered calls the abandon-rate controller remembers (its sums fade by this many).
+const CONTROL_MEMORY: f64 = 2000.0;
+
 /// What a campaign has measured of its own calls.
 #[derive(Debug, Clone, Default)]
 pub struct Measures {
@@ -160,9 +215,10 @@ pub struct Measures {
     outcomes: VecDeque<bool>,
     /// Connect to hang-up of calls an agent talked.
     talk_ms: Samples,
-    /// Answered calls of the window: when, and whether they were abandoned.
-    answered: VecDeque<(Ms, bool)>,
-    abandoned_in_window: usize,
+    /// Answered calls of the abandon window.
+    window: Window,
+    /// The controller's fading sums of answered and abandoned calls.
+    control: (f64, f64),
 }
 
 impl Measures {
@@ -188,10 +244,20 @@ impl Measures {
     /// An answered call ended its stay with the pacing at `now`: connected to an agent in
     /// time, or abandoned (no agent within the safe-harbour time).
     pub fn served(&mut self, now: Ms, abandoned: bool) {
-        self.answered.push_back((now, abandoned));
-        if abandoned {
-            self.abandoned_in_window += 1;
-        }
+        self.restore(now, 1, u32::from(abandoned));
+    }
+
+    /// `answered` answered calls, `abandoned` of them abandoned, in the minute of `at`: what
+    /// a restarted campaign reads back from its stored attempts, oldest first, before its
+    /// first dial (the abandon window and the controller pick up where they were).
+    pub fn restore(&mut self, at: Ms, answered: u32, abandoned: u32) {
+        self.window.add(at / 60_000, answered, abandoned);
+        let fade = (1.0 - 1.0 / CONTROL_MEMORY).powi(answered as i32);
+        let (a, b) = self.control;
+        self.control = (
+            a * fade + f64::from(answered),
+            b * fade + f64::from(abandoned),
+        );
     }
 
     /// A call an agent talked ended after `talk_ms`.
@@ -199,22 +265,14 @@ impl Measures {
         self.talk_ms.push(talk_ms);
     }
 
-    /// Forgets answered calls older than the window.
+    /// Forgets answered calls of minutes older than the window.
     pub fn expire(&mut self, now: Ms, window: Ms) {
-        while let Some(&(at, abandoned)) = self.answered.front() {
-            if now.saturating_sub(at) <= window {
-                break;
-            }
-            self.answered.pop_front();
-            if abandoned {
-                self.abandoned_in_window -= 1;
-            }
-        }
+        self.window.expire(now, window);
     }
 
     /// Answered and abandoned calls in the window (as of the last [`Measures::expire`]).
     pub fn window(&self) -> (usize, usize) {
-        (self.answered.len(), self.abandoned_in_window)
+        (self.window.answered, self.window.abandoned)
     }
 
     /// The abandon rate over the window, percent (`None`: no answered call in it).
@@ -231,10 +289,20 @@ impl Measures {
         self.outcomes.iter().filter(|a| **a).count() as f64 / self.outcomes.len() as f64
     }
 
-    fn enough(&self) -> bool {
+    /// Whether enough has been measured to predict.
+    pub fn enough(&self) -> bool {
         self.answer_ms.len() >= MIN_ANSWERS
             && self.outcomes.len() >= MIN_ATTEMPTS
             && self.talk_ms.len() >= MIN_TALKS
+    }
+
+    /// The reserve the abandon-rate controller asks for, in standard deviations: `safety`
+    /// when the recent abandon rate is on `target` (a fraction), more when above it, less
+    /// when below. An integral controller: every answered call moves it by its own error.
+    fn reserve(&self, safety: f64, target: f64) -> f64 {
+        let (answered, abandoned) = self.control;
+        let error = abandoned - target * answered;
+        (safety + CONTROL_GAIN * error).clamp(MIN_RESERVE, MAX_RESERVE)
     }
 }
 
@@ -252,11 +320,14 @@ pub struct Situation<'a> {
 }
 
 /// How the answer was reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Pace {
-    /// Not enough measured yet, or the abandon rate is at or over the cap: one call per
-    /// available agent.
-    Progressive,
+    /// Not enough measured yet: one call per available agent.
+    Measuring,
+    /// One more abandoned call would put the window's abandon rate at or over the cap: one
+    /// call per available agent.
+    AbandonRateCap,
     /// Between predicted and progressive, nearing the cap.
     Tapered,
     /// As predicted.
@@ -280,24 +351,25 @@ pub fn calls_to_have(settings: &PredictiveSettings, m: &Measures, s: &Situation)
         .iter()
         .filter(|a| a.phase == AgentPhase::Available)
         .count() as u32;
-    let progressive = Decision {
+    let progressive = |pace| Decision {
         calls: available,
-        pace: Pace::Progressive,
+        pace,
     };
     if !m.enough() {
-        return progressive;
+        return progressive(Pace::Measuring);
     }
-    // Room under the cap, counting one more abandoned call, as a fraction of the taper.
+    // Abandoned calls the window can still take under the cap; with less than one, none.
     let (answered, abandoned) = m.window();
     let cap = settings.abandon_rate_cap;
-    let with_one_more = 100.0 * (abandoned + 1) as f64 / answered.max(1) as f64;
-    let room = ((cap - with_one_more) / (cap * TAPER)).min(1.0);
-    if cap <= 0.0 || room <= 0.0 {
-        return progressive;
+    let allowance = cap / 100.0 * answered as f64 - abandoned as f64;
+    if cap <= 0.0 || allowance < 1.0 {
+        return progressive(Pace::AbandonRateCap);
     }
-    // Nearing the cap, more is kept in reserve.
-    let safety = settings.safety + TAPER_SAFETY * (1.0 - room);
-    let calls = predicted_calls(settings, safety, m, s).max(f64::from(available));
+    // With few left, more is kept in reserve.
+    let room = ((allowance - 1.0) / TAPER_CALLS).min(1.0);
+    let reserve =
+        m.reserve(settings.safety, cap * TARGET_SHARE / 100.0) + TAPER_SAFETY * (1.0 - room);
+    let calls = predicted_calls(settings, reserve, m, s).max(f64::from(available));
     Decision {
         calls: calls.floor() as u32,
         pace: if room >= 1.0 {
@@ -308,16 +380,38 @@ pub fn calls_to_have(settings: &PredictiveSettings, m: &Measures, s: &Situation)
     }
 }
 
+/// One horizon of the prediction: of a callee answering `t` seconds from now.
+struct Horizon {
+    /// Callees answered by then (waiting now, ringing calls answering) less the agents free
+    /// by then plus the safe harbour: expected value and variance.
+    gap: f64,
+    var: f64,
+    /// A new dial's chance to be answered by then.
+    per_dial: f64,
+    /// A new dial's chance to be answered in the second before.
+    weight: f64,
+}
+
 /// The calls to have in progress if the measures hold: those in progress now and the most
-/// new dials that keep answers within the agents freeing up over every horizon.
-fn predicted_calls(settings: &PredictiveSettings, safety: f64, m: &Measures, s: &Situation) -> f64 {
+/// new dials such that the last of them, if answered, finds an agent within the safe harbour
+/// but for the chance a reserve of `reserve` standard deviations leaves (`Φ(-reserve)`).
+/// That chance is averaged over when it may be answered; at each instant it is the chance
+/// that the callees answered before it (waiting, ringing, the other new dials: each a
+/// yes-or-no chance) take every agent freeing up by then (each a yes-or-no chance too).
+fn predicted_calls(
+    settings: &PredictiveSettings,
+    reserve: f64,
+    m: &Measures,
+    s: &Situation,
+) -> f64 {
     let rate = m.answer_rate();
     let in_progress = s.ringing.len() as f64 + f64::from(s.waiting);
     if rate <= 0.0 {
         return in_progress;
     }
     let horizon_s = m.answer_ms.max().div_ceil(1000).clamp(1, MAX_HORIZON_S);
-    let mut new_dials = f64::INFINITY;
+    let mut horizons = Vec::with_capacity(horizon_s as usize);
+    let mut before = 0.0;
     for t_s in 1..=horizon_s {
         let t = t_s * 1000;
         let (frees, frees_var) = agents_free_by(settings, m, s, t + settings.harbour_ms);
@@ -327,19 +421,68 @@ fn predicted_calls(settings: &PredictiveSettings, safety: f64, m: &Measures, s: 
             answers += p;
             answers_var += p * (1.0 - p);
         }
-        let per_dial = rate * m.answer_ms.cdf(t);
-        if per_dial < 0.02 {
-            continue;
-        }
-        // The new dials' own spread counts too: about as many answers as agents free.
-        let spread = frees_var + answers_var + (frees - answers).max(0.0) * (1.0 - per_dial);
-        let reserve = safety * spread.sqrt();
-        new_dials = new_dials.min((frees - reserve - answers) / per_dial);
+        let cdf = m.answer_ms.cdf(t);
+        horizons.push(Horizon {
+            gap: answers - frees,
+            var: answers_var + frees_var,
+            per_dial: rate * cdf,
+            weight: cdf - before,
+        });
+        before = cdf;
     }
-    if !new_dials.is_finite() {
+    if before <= 0.0 {
         return in_progress;
     }
-    in_progress + new_dials.max(0.0)
+    let allowed = normal_cdf(-reserve);
+    let abandoned = |n: f64| {
+        horizons
+            .iter()
+            .map(|h| {
+                let mean = h.gap + n * h.per_dial;
+                let var = h.var + n * h.per_dial * (1.0 - h.per_dial);
+                h.weight * normal_cdf((mean + 0.5) / var.max(0.25).sqrt())
+            })
+            .sum::<f64>()
+            / before
+    };
+    if abandoned(0.0) > allowed {
+        return in_progress;
+    }
+    // The chance grows with the dials: the largest count within it, by doubling and halving.
+    let (mut lo, mut hi) = (0u32, 1u32);
+    while hi < MAX_NEW_DIALS && abandoned(f64::from(hi)) <= allowed {
+        lo = hi;
+        hi *= 2;
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if abandoned(f64::from(mid)) <= allowed {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    in_progress + f64::from(lo)
+}
+
+/// The standard normal distribution function, `Φ(x)` (to about 1e-7).
+fn normal_cdf(x: f64) -> f64 {
+    let z = x.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let erfc = t * poly.exp();
+    if x >= 0.0 {
+        1.0 - 0.5 * erfc
+    } else {
+        0.5 * erfc
+    }
 }
 
 /// Agents expected free within `within` from now, and the variance of that count.

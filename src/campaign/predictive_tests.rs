@@ -55,7 +55,7 @@ fn before_anything_is_measured_it_dials_one_call_per_available_agent() {
         d,
         Decision {
             calls: 5,
-            pace: Pace::Progressive
+            pace: Pace::Measuring
         }
     );
 }
@@ -154,8 +154,9 @@ fn nearing_the_cap_it_tapers_and_at_the_cap_it_falls_back_to_progressive() {
             },
         )
     };
+    // 1000 answered calls at 3 %: 30 abandoned calls allowed in the window.
     let free = at(5);
-    let near = at(24);
+    let near = at(27);
     let over = at(30);
     assert_eq!(free.pace, Pace::Predicted);
     assert_eq!(near.pace, Pace::Tapered);
@@ -164,7 +165,7 @@ fn nearing_the_cap_it_tapers_and_at_the_cap_it_falls_back_to_progressive() {
         over,
         Decision {
             calls: 10,
-            pace: Pace::Progressive
+            pace: Pace::AbandonRateCap
         }
     );
     // Too few answers in the window to afford a single abandoned call under a 3 % cap.
@@ -181,22 +182,79 @@ fn nearing_the_cap_it_tapers_and_at_the_cap_it_falls_back_to_progressive() {
             }
         )
         .pace,
-        Pace::Progressive
+        Pace::AbandonRateCap
     );
 }
 
 #[test]
-fn the_window_rolls_on_the_given_clock() {
+fn the_window_rolls_on_the_given_clock_by_whole_minutes() {
     let mut m = Measures::default();
     m.served(0, true);
     m.served(1_000, false);
     m.served(61_000, false);
     assert_eq!(m.window(), (3, 1));
-    m.expire(60_500, 60_000);
-    assert_eq!(m.window(), (2, 0));
+    // The first minute is kept until all of it is older than the window.
+    m.expire(119_000, 60_000);
+    assert_eq!(m.window(), (3, 1));
+    m.expire(120_500, 60_000);
+    assert_eq!(m.window(), (1, 0));
     assert_eq!(m.abandon_rate(), Some(0.0));
     m.expire(200_000, 60_000);
     assert_eq!(m.abandon_rate(), None);
+}
+
+#[test]
+fn a_thirty_day_window_restored_minute_by_minute_counts_as_if_measured() {
+    let day: Ms = 24 * 3_600_000;
+    let mut restored = Measures::default();
+    let mut live = Measures::default();
+    for minute in 0..(31 * 24 * 60u64) {
+        if minute % 7 == 0 {
+            let at = minute * 60_000 + 5_000;
+            restored.restore(at, 3, u32::from(minute % 91 == 0));
+            for i in 0..3 {
+                live.served(at + i, i == 0 && minute % 91 == 0);
+            }
+        }
+    }
+    let now = 31 * day;
+    restored.expire(now, 30 * day);
+    live.expire(now, 30 * day);
+    assert_eq!(restored.window(), live.window());
+    assert!(restored.window().0 > 15_000);
+    // Within a minute the controller's order of events is lost, which moves it very little.
+    assert!((restored.control.0 - live.control.0).abs() < 1e-3 * live.control.0);
+    assert!((restored.control.1 - live.control.1).abs() < 1e-2 * live.control.1);
+}
+
+#[test]
+fn abandoned_calls_raise_the_reserve_and_calls_served_lower_it() {
+    let target = 0.025;
+    let mut m = Measures::default();
+    for i in 0..400 {
+        m.served(i, false);
+    }
+    let calm = m.reserve(1.0, target);
+    assert!(calm < 1.0, "{calm}");
+    for i in 0..30 {
+        m.served(400 + i, true);
+    }
+    let hot = m.reserve(1.0, target);
+    assert!(hot > calm + 0.5, "{hot} vs {calm}");
+    assert!(hot <= MAX_RESERVE);
+}
+
+#[test]
+fn the_normal_distribution_function_is_right_to_many_places() {
+    for (x, phi) in [
+        (0.0, 0.5),
+        (1.0, 0.841_344_75),
+        (-1.0, 0.158_655_25),
+        (1.96, 0.975_002_1),
+        (-3.0, 0.001_349_9),
+    ] {
+        assert!((normal_cdf(x) - phi).abs() < 1e-6, "{x}: {}", normal_cdf(x));
+    }
 }
 
 #[test]

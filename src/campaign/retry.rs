@@ -68,6 +68,42 @@ pub fn at_local_time(
     }
 }
 
+/// The local times an outplan moves its retries to (`retry_at`; unreadable ones skipped:
+/// they are checked when the outplan is written).
+pub fn retry_times(outplan: &Outplan) -> Vec<chrono::NaiveTime> {
+    outplan
+        .retry_at
+        .iter()
+        .filter_map(|t| crate::domain::call_window::parse_time("retry_at", t).ok())
+        .collect()
+}
+
+/// The zone a callee's local times are read in: its first zone, else the outplan's
+/// `timezone`, else UTC.
+pub fn callee_zone(zones: &[chrono_tz::Tz], outplan_timezone: &str) -> chrono_tz::Tz {
+    zones
+        .first()
+        .copied()
+        .or_else(|| outplan_timezone.parse().ok())
+        .unwrap_or(chrono_tz::Tz::UTC)
+}
+
+/// What becomes of a target after an attempt, its retry moved to the outplan's `retry_at`
+/// local times in the callee's zone: [`after_attempt`] then [`at_local_time`]. The one rule
+/// for an attempt that ended while the campaign ran and for one a restart closed.
+pub fn after_attempt_local(
+    outplan: &Outplan,
+    times: &[chrono::NaiveTime],
+    zone: chrono_tz::Tz,
+    tries: [u32; SLOTS],
+    present: [bool; SLOTS],
+    disposition: Disposition,
+    now_ms: i64,
+) -> TargetNext {
+    let next = after_attempt(outplan, tries, present, disposition, now_ms);
+    at_local_time(next, times, zone)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

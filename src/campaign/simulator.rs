@@ -372,11 +372,11 @@ pub fn table(reports: &[Report]) -> String {
 mod tests {
     use super::*;
 
-    /// A short shift: 10 agents for 30 minutes.
+    /// A short shift: 20 agents for an hour.
     fn short() -> Shift {
         Shift {
-            agents: 10,
-            length_ms: 1_800_000,
+            agents: 20,
+            length_ms: 3_600_000,
             ..Shift::default()
         }
     }

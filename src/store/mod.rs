@@ -459,6 +459,29 @@ pub struct CallCounts {
 
 pub use crate::domain::queue::QueueCounts;
 
+/// What a campaign's stored attempts say of its pacing: read back when it starts, so that
+/// its abandon rate over the rolling window and its measured times survive restarts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PacingHistory {
+    /// Per minute (unix ms of its start), answered calls and how many were abandoned: no
+    /// agent within the safe harbour (`abandoned`, or connected later than it). Answering
+    /// machines are not counted.
+    pub minutes: Vec<(i64, u32, u32)>,
+    /// The most recent attempts that reached the trunk, oldest first.
+    pub attempts: Vec<PastAttempt>,
+}
+
+/// One past attempt as pacing measures it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PastAttempt {
+    /// Whether it was answered.
+    pub answered: bool,
+    /// Dial to answer (or to its end, unanswered), ms.
+    pub setup_ms: u64,
+    /// Connect to an agent to hang-up, ms, when an agent took it.
+    pub agent_talk_ms: Option<u64>,
+}
+
 /// The dialer's hot-path writes: what the group-commit [`writer`] needs of a store.
 #[async_trait]
 pub trait Commits: Send + Sync + 'static {
@@ -552,6 +575,16 @@ pub trait Store: Commits {
     /// Attempts and dispositions of a campaign, from counters kept as the attempts are
     /// written (a few rows, however many attempts).
     async fn call_counts(&self, campaign: Uuid) -> StoreResult<CallCounts>;
+    /// A campaign's answered and abandoned calls per minute since `since` (a `tm_*` time),
+    /// counting a call connected more than `harbour_ms` after its answer abandoned, and its
+    /// last `attempts` attempts.
+    async fn pacing_history(
+        &self,
+        campaign: Uuid,
+        since: &str,
+        harbour_ms: u64,
+        attempts: u32,
+    ) -> StoreResult<PacingHistory>;
 
     /// Puts numbers on a list of `customer` (a number already there takes the new source and
     /// expiry); returns how many. Once this returns, no attempt begun later dials them.

@@ -821,6 +821,63 @@ impl Store for SqliteStore {
         call_list::list(&self.pool, customer, filter, page).await
     }
 
+    async fn pacing_history(
+        &self,
+        campaign: Uuid,
+        since: &str,
+        harbour_ms: u64,
+        attempts: u32,
+    ) -> StoreResult<PacingHistory> {
+        let rows = sqlx::query(
+            "SELECT substr(tm_update, 1, 16) AS minute, COUNT(*) AS answered,
+                    SUM(disposition = 'abandoned'
+                        OR (agent_id IS NOT NULL AND wait_ms > ?)) AS abandoned
+             FROM campaigncalls INDEXED BY campaigncalls_by_campaign
+             WHERE campaign_id = ? AND status = 'done' AND sip_code BETWEEN 200 AND 299
+               AND disposition <> 'machine' AND tm_update >= ?
+             GROUP BY minute ORDER BY minute",
+        )
+        .bind(harbour_ms as i64)
+        .bind(campaign.to_string())
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut history = PacingHistory::default();
+        for r in rows {
+            let minute: String = r.try_get("minute")?;
+            let Ok(at) = chrono::NaiveDateTime::parse_from_str(&minute, "%Y-%m-%d %H:%M") else {
+                continue;
+            };
+            history.minutes.push((
+                at.and_utc().timestamp_millis(),
+                r.try_get::<i64, _>("answered")? as u32,
+                r.try_get::<i64, _>("abandoned")? as u32,
+            ));
+        }
+        let rows = sqlx::query(
+            "SELECT sip_code, setup_ms, talk_ms, agent_id, wait_ms
+             FROM campaigncalls INDEXED BY campaigncalls_by_campaign
+             WHERE campaign_id = ? AND status = 'done' AND sip_code IS NOT NULL
+             ORDER BY seq DESC LIMIT ?",
+        )
+        .bind(campaign.to_string())
+        .bind(i64::from(attempts))
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows.iter().rev() {
+            let code: i64 = r.try_get("sip_code")?;
+            let talk = r.try_get::<i64, _>("talk_ms")?;
+            let wait = r.try_get::<Option<i64>, _>("wait_ms")?.unwrap_or(0);
+            let agent: Option<String> = r.try_get("agent_id")?;
+            history.attempts.push(PastAttempt {
+                answered: (200..300).contains(&code),
+                setup_ms: r.try_get::<i64, _>("setup_ms")?.max(0) as u64,
+                agent_talk_ms: agent.map(|_| talk.saturating_sub(wait).max(0) as u64),
+            });
+        }
+        Ok(history)
+    }
+
     async fn call_counts(&self, campaign: Uuid) -> StoreResult<CallCounts> {
         counts::calls(&self.pool, campaign).await
     }
