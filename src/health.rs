@@ -22,7 +22,7 @@ pub struct NodeHealth {
 }
 
 /// The node's health as `GET /health` reports it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HealthReport {
     /// `ok` when the store can write and no trunk is down, else `degraded`.
     pub status: &'static str,
@@ -33,7 +33,7 @@ pub struct HealthReport {
 }
 
 /// The store's part of [`HealthReport`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StoreReport {
     /// Whether the last commit succeeded.
     pub writable: bool,

@@ -13,10 +13,11 @@ use std::sync::Mutex;
 use uuid::Uuid;
 
 /// One registered contact of an agent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Contact {
     /// The Contact URI the softphone registered, parsed: calls to the agent go there.
     #[serde(serialize_with = "as_text")]
+    #[schema(value_type = String)]
     pub uri: SipUri,
     /// When the binding expires (a `tm_*` string).
     pub expires_at: String,

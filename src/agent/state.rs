@@ -20,7 +20,7 @@ use serde::Serialize;
 use std::time::{Duration, Instant};
 
 /// Where an agent stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentState {
     /// No softphone registered.

@@ -34,7 +34,7 @@ const MAX_ADDRESSES: usize = 16;
 const MAX_PASSWORD: usize = 128;
 
 /// The fields an agent body may carry; `status` and `contacts` are live and read only.
-const FIELDS: Known = Known {
+pub(super) const FIELDS: Known = Known {
     writable: &[
         "username",
         "password",
@@ -57,7 +57,7 @@ const FIELDS: Known = Known {
 };
 
 /// The body of `PUT /agents/{id}/status`.
-const STATUS_FIELDS: Known = Known {
+pub(super) const STATUS_FIELDS: Known = Known {
     writable: &["status"],
     read_only: &[],
 };
@@ -76,26 +76,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(delete)),
     )
     .service(web::resource("/agents/{id}/status").route(web::put().to(put_status)));
-    for field in SUB_RESOURCES {
-        cfg.service(
-            web::resource(format!("/agents/{{id}}/{field}")).route(
-                web::put().to(move |state, customer, id, body| {
-                    put_field(state, customer, id, body, field)
-                }),
-            ),
-        );
-    }
+    cfg.service(web::resource("/agents/{id}/addresses").route(web::put().to(put_addresses)))
+        .service(web::resource("/agents/{id}/tag_ids").route(web::put().to(put_tag_ids)))
+        .service(web::resource("/agents/{id}/permission").route(web::put().to(put_permission)))
+        .service(web::resource("/agents/{id}/password").route(web::put().to(put_password)));
 }
-
-/// VoIPBIN's `PUT /agents/{id}/<field>` sub-resources: the body carries that field only.
-const SUB_RESOURCES: [&str; 4] = ["addresses", "tag_ids", "permission", "password"];
 
 /// An agent as answered: the stored fields without the password's hashes, with the live
 /// state and contacts.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Agent)]
 struct AgentView {
     id: Uuid,
     customer_id: Uuid,
+    #[schema(value_type = String)]
     username: Username,
     name: String,
     detail: String,
@@ -274,6 +268,20 @@ async fn save(state: &ApiState, agent: &Agent) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1.0/agents",
+    tag = "agents",
+    summary = "Create an agent (409 when the username is taken)",
+    request_body = super::bodies::AgentInput,
+    responses(
+        (status = 200, description = "OK", body = AgentView),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+    )
+)]
 async fn create(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -288,6 +296,21 @@ async fn create(
     Ok(answer(&state, agent))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/agents",
+    tag = "agents",
+    summary = "List agents",
+    params(
+        super::paging::PageParams,
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::store::Listed<AgentView>),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn list(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -304,6 +327,21 @@ async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/agents/{id}",
+    tag = "agents",
+    summary = "Get an agent",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = AgentView),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn get(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -313,6 +351,23 @@ async fn get(
     Ok(answer(&state, agent))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1.0/agents/{id}",
+    tag = "agents",
+    summary = "Update an agent (fields given; 409 when the username is taken)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::AgentInput,
+    responses(
+        (status = 200, description = "OK", body = AgentView),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+    )
+)]
 async fn update(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -330,6 +385,22 @@ async fn update(
 }
 
 /// `PUT /agents/{id}/status` with `{"status": "available" | "away"}`.
+#[utoipa::path(
+    put,
+    path = "/v1.0/agents/{id}/status",
+    tag = "agents",
+    summary = "Set an agent available or away",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::AgentStatusRequest,
+    responses(
+        (status = 200, description = "OK", body = AgentView),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn put_status(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -379,6 +450,121 @@ async fn put_field(
     Ok(answer(&state, agent))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1.0/agents/{id}/addresses",
+    tag = "agents",
+    summary = "Set an agent's addresses (that field only)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::AgentAddressesRequest,
+    responses(
+        (status = 200, description = "OK", body = AgentView),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
+async fn put_addresses(
+    state: web::Data<ApiState>,
+    customer: Customer,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    put_field(state, customer, id, body, "addresses").await
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1.0/agents/{id}/tag_ids",
+    tag = "agents",
+    summary = "Set an agent's tag_ids (that field only)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::AgentTagIdsRequest,
+    responses(
+        (status = 200, description = "OK", body = AgentView),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
+async fn put_tag_ids(
+    state: web::Data<ApiState>,
+    customer: Customer,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    put_field(state, customer, id, body, "tag_ids").await
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1.0/agents/{id}/permission",
+    tag = "agents",
+    summary = "Set an agent's permission (that field only)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::AgentPermissionRequest,
+    responses(
+        (status = 200, description = "OK", body = AgentView),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
+async fn put_permission(
+    state: web::Data<ApiState>,
+    customer: Customer,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    put_field(state, customer, id, body, "permission").await
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1.0/agents/{id}/password",
+    tag = "agents",
+    summary = "Set an agent's password (that field only)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::AgentPasswordRequest,
+    responses(
+        (status = 200, description = "OK", body = AgentView),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
+async fn put_password(
+    state: web::Data<ApiState>,
+    customer: Customer,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    put_field(state, customer, id, body, "password").await
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1.0/agents/{id}",
+    tag = "agents",
+    summary = "Delete an agent (soft; frees its username)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = AgentView),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn delete(
     state: web::Data<ApiState>,
     Customer(customer): Customer,

@@ -173,6 +173,23 @@ pub async fn store_and_notify(
     Ok(response)
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1.0/campaigns/{id}/status",
+    tag = "campaigns",
+    summary = "Start (run) or stop a campaign",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::StatusRequest,
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Campaign),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+    )
+)]
 async fn put_status(
     state: web::Data<ApiState>,
     Customer(customer): Customer,

@@ -206,6 +206,21 @@ fn csv_bytes(rows: impl IntoIterator<Item = Vec<String>>) -> Result<Bytes, ApiEr
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/campaigns/{id}/campaigncalls.csv",
+    tag = "campaigncalls",
+    summary = "A campaign's dial attempts as a CSV file, every field, flow results flattened (adds)",
+    params(
+        ("id" = Uuid, Path, description = "The campaign's id"),
+    ),
+    responses(
+        (status = 200, description = "The CSV file, streamed", body = String,
+            content_type = "text/csv; charset=utf-8"),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such campaign for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn export(
     state: web::Data<ApiState>,
     Customer(customer): Customer,

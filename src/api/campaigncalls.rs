@@ -74,6 +74,24 @@ async fn listed(
     Ok(HttpResponse::Ok().json(listed))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/campaigncalls",
+    tag = "campaigncalls",
+    summary = "List dial attempts",
+    params(
+        ("digits" = Option<String>, Query, description = "only the calls whose flow collected exactly these digits"),
+        ("disposition" = Option<crate::domain::Disposition>, Query, description = "only the calls that ended with this disposition (empty: no filter)"),
+        ("agent_id" = Option<Uuid>, Query, description = "only the calls this agent took from a queue (empty: no filter)"),
+        super::paging::PageParams,
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Campaigncall>),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn list(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -83,6 +101,21 @@ async fn list(
     listed(&state, customer, None, wanted.into_inner(), &page).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/campaigncalls/{id}",
+    tag = "campaigncalls",
+    summary = "Get a dial attempt",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Campaigncall),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn get(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -96,6 +129,25 @@ async fn get(
     Ok(HttpResponse::Ok().json(call))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/campaigns/{id}/campaigncalls",
+    tag = "campaigncalls",
+    summary = "List a campaign's dial attempts",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+        ("digits" = Option<String>, Query, description = "only the calls whose flow collected exactly these digits"),
+        ("disposition" = Option<crate::domain::Disposition>, Query, description = "only the calls that ended with this disposition (empty: no filter)"),
+        ("agent_id" = Option<Uuid>, Query, description = "only the calls this agent took from a queue (empty: no filter)"),
+        super::paging::PageParams,
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Campaigncall>),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn of_campaign(
     state: web::Data<ApiState>,
     Customer(customer): Customer,

@@ -9,6 +9,7 @@ use super::documents::{self, owned, save};
 use super::error::ApiError;
 use super::fields::{Fields, Known, Write};
 use super::health::CampaignView;
+use super::paging::Paging;
 use super::ApiState;
 use crate::domain::time::{now_string, NEVER};
 use crate::domain::{Campaign, CampaignStatus, CampaignType, EndHandle};
@@ -21,7 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/campaigns")
             .route(web::post().to(create))
-            .route(web::get().to(documents::list::<Campaign>)),
+            .route(web::get().to(list)),
     )
     .service(
         web::resource("/campaigns/{id}")
@@ -35,6 +36,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/campaigns/{id}/next_campaign_id")
             .route(web::put().to(put_next_campaign_id)),
     );
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1.0/campaigns",
+    tag = "campaigns",
+    summary = "List campaigns",
+    params(
+        super::paging::PageParams,
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Campaign>),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
+async fn list(
+    state: web::Data<ApiState>,
+    customer: Customer,
+    paging: Paging,
+) -> Result<HttpResponse, ApiError> {
+    documents::list::<Campaign>(state, customer, paging).await
 }
 
 /// A new campaign with VoIPBIN's defaults: a `call` campaign in `stop`.
@@ -70,6 +94,21 @@ fn new_campaign(customer: Uuid) -> Campaign {
 
 /// `GET /campaigns/{id}`: the campaign, and whether it is dialing (`paused`,
 /// `paused_reason`).
+#[utoipa::path(
+    get,
+    path = "/v1.0/campaigns/{id}",
+    tag = "campaigns",
+    summary = "Get a campaign",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = super::health::CampaignView),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn get(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -79,6 +118,19 @@ async fn get(
     Ok(HttpResponse::Ok().json(CampaignView::new(&state, campaign)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1.0/campaigns",
+    tag = "campaigns",
+    summary = "Create a campaign (status stop)",
+    request_body = super::bodies::CampaignInput,
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Campaign),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn create(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -92,6 +144,23 @@ async fn create(
     Ok(HttpResponse::Ok().json(campaign))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1.0/campaigns/{id}",
+    tag = "campaigns",
+    summary = "Update a campaign (fields given; status run/running/stop starts or stops it)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::CampaignUpdate,
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Campaign),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+    )
+)]
 async fn update(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -139,6 +208,22 @@ async fn put_field(
     documents::save_updated(state, campaign).await
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1.0/campaigns/{id}/service_level",
+    tag = "campaigns",
+    summary = "Set the service level",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::CampaignServiceLevelRequest,
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Campaign),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn put_service_level(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -148,6 +233,22 @@ async fn put_service_level(
     put_field(&state, customer, *id, body.into_inner(), "service_level").await
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1.0/campaigns/{id}/actions",
+    tag = "campaigns",
+    summary = "Replace the actions",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::CampaignActionsRequest,
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Campaign),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn put_actions(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -157,6 +258,22 @@ async fn put_actions(
     put_field(&state, customer, *id, body.into_inner(), "actions").await
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1.0/campaigns/{id}/next_campaign_id",
+    tag = "campaigns",
+    summary = "Set the campaign started after this one (\"\" clears)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::CampaignNextCampaignIdRequest,
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Campaign),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn put_next_campaign_id(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -167,6 +284,22 @@ async fn put_next_campaign_id(
 }
 
 /// Only a campaign that is not dialing (`stop` or `finished`) can be deleted.
+#[utoipa::path(
+    delete,
+    path = "/v1.0/campaigns/{id}",
+    tag = "campaigns",
+    summary = "Delete a campaign (soft; only in stop or finished)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Campaign),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+    )
+)]
 async fn delete(
     state: web::Data<ApiState>,
     Customer(customer): Customer,

@@ -51,22 +51,66 @@ const fn asset(name: &'static str, body: &'static [u8], content_type: &'static s
 
 /// Registers the routes (at the root, beside `/v1.0`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/").route(web::get().to(to_dashboard)))
+    cfg.service(web::resource("/").route(web::get().to(root)))
         .service(web::resource("/dashboard").route(web::get().to(to_dashboard)))
         .service(web::resource("/dashboard/").route(web::get().to(index)))
         .service(web::resource("/dashboard/{file}").route(web::get().to(file)));
 }
 
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "dashboard",
+    summary = "The root leads to the dashboard",
+    security(()),
+    responses((status = 302, description = "`Location: /dashboard/`")),
+)]
+async fn root() -> HttpResponse {
+    to_dashboard().await
+}
+
+#[utoipa::path(
+    get,
+    path = "/dashboard",
+    tag = "dashboard",
+    summary = "Leads to the dashboard's page",
+    security(()),
+    responses((status = 302, description = "`Location: /dashboard/`")),
+)]
 async fn to_dashboard() -> HttpResponse {
     HttpResponse::Found()
         .insert_header((header::LOCATION, "/dashboard/"))
         .finish()
 }
 
+#[utoipa::path(
+    get,
+    path = "/dashboard/",
+    tag = "dashboard",
+    summary = "The dashboard's page (no token needed to load it; it asks for one)",
+    security(()),
+    responses(
+        (status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 304, description = "Not modified since the `If-None-Match` tag"),
+    ),
+)]
 async fn index(req: HttpRequest) -> HttpResponse {
     serve(&req, 0)
 }
 
+#[utoipa::path(
+    get,
+    path = "/dashboard/{file}",
+    tag = "dashboard",
+    summary = "One of the dashboard's style sheet and script modules",
+    security(()),
+    params(("file" = String, Path, description = "A file name, such as `app.js` or `app.css`")),
+    responses(
+        (status = 200, description = "The file (text/css or text/javascript)", body = String),
+        (status = 304, description = "Not modified since the `If-None-Match` tag"),
+        (status = 404, description = "No such file", body = super::error::ErrorBody),
+    ),
+)]
 async fn file(req: HttpRequest, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let found = ASSETS
         .iter()

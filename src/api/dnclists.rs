@@ -29,7 +29,7 @@ use uuid::Uuid;
 pub const MAX_LISTS: usize = 20;
 
 /// The fields a list body may carry.
-const FIELDS: Known = Known {
+pub(super) const FIELDS: Known = Known {
     writable: &["name", "detail"],
     read_only: &READ_ONLY,
 };
@@ -126,6 +126,19 @@ fn apply(list: &mut Dnclist, f: &Fields) -> Result<(), FieldError> {
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1.0/dnclists",
+    tag = "dnclists",
+    summary = "Create a do-not-call list",
+    request_body = super::bodies::DnclistInput,
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Dnclist),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn create(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -148,6 +161,21 @@ async fn create(
 }
 
 /// The customer's lists, newest first; the default one (made now if needed) among them.
+#[utoipa::path(
+    get,
+    path = "/v1.0/dnclists",
+    tag = "dnclists",
+    summary = "List do-not-call lists (the default list is made on first use)",
+    params(
+        super::paging::PageParams,
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Dnclist>),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn list(
     state: web::Data<ApiState>,
     customer: Customer,
@@ -157,6 +185,21 @@ async fn list(
     documents::list::<Dnclist>(state, customer, paging).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/dnclists/{id}",
+    tag = "dnclists",
+    summary = "Get a do-not-call list",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Dnclist),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn get(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -165,6 +208,22 @@ async fn get(
     Ok(HttpResponse::Ok().json(list_of(&state, customer, *id).await?))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1.0/dnclists/{id}",
+    tag = "dnclists",
+    summary = "Update a do-not-call list (fields given)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::DnclistInput,
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Dnclist),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn update(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -184,6 +243,22 @@ async fn update(
 
 /// Deletes a list and its numbers. The default list cannot be deleted, nor a list a running
 /// campaign names (409).
+#[utoipa::path(
+    delete,
+    path = "/v1.0/dnclists/{id}",
+    tag = "dnclists",
+    summary = "Delete a do-not-call list and its numbers (409 for the default list, or while a running campaign names it)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Dnclist),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        (status = 409, description = "Conflict", body = super::error::ErrorBody),
+    )
+)]
 async fn delete(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -207,7 +282,8 @@ async fn delete(
 }
 
 /// One number as answered.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = DncNumber)]
 struct NumberView {
     dnclist_id: Uuid,
     number: String,
@@ -233,7 +309,8 @@ impl From<DncNumber> for NumberView {
 }
 
 /// What an import of numbers did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = DncImportReport)]
 struct NumbersReport {
     /// Numbers put on the list (added, or already there and updated).
     created: usize,
@@ -385,6 +462,25 @@ fn parse_time(text: &str) -> Option<i64> {
         .map(|at| at.and_utc().timestamp_millis())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1.0/dnclists/{id}/numbers",
+    tag = "dnclists",
+    summary = "Put numbers on a list: a JSON array or a CSV file (columns number, expire_at, source)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body(content(
+        (Vec<super::bodies::DncNumberInput> = "application/json"),
+        (String = "text/csv"),
+    )),
+    responses(
+        (status = 200, description = "OK", body = NumbersReport),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn add_numbers(
     state: web::Data<ApiState>,
     slots: web::Data<ImportSlots>,
@@ -429,6 +525,23 @@ struct NumberQuery {
 }
 
 /// A page of the list's numbers in number order; `?number=` finds one.
+#[utoipa::path(
+    get,
+    path = "/v1.0/dnclists/{id}/numbers",
+    tag = "dnclists",
+    summary = "A page of a list's numbers in number order",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+        ("number" = Option<String>, Query, description = "only this number"),
+        super::paging::PageParams,
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::store::Listed<NumberView>),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn list_numbers(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -468,6 +581,22 @@ fn path_number(text: &str, region: Country) -> Result<E164, ApiError> {
     to_e164(&text, region).map_err(|e| ApiError::invalid("number", e))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1.0/dnclists/{id}/numbers/{number}",
+    tag = "dnclists",
+    summary = "Take a number off a list",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+        ("number" = String, Path, description = "E.164 (%2B for the +) or national"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = NumberRemoved),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn delete_number(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -479,10 +608,19 @@ async fn delete_number(
     if !state.store.delete_dnc_number(list.id, &number).await? {
         return Err(ApiError::not_found("number"));
     }
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "dnclist_id": list.id,
-        "number": number.to_string(),
-    })))
+    Ok(HttpResponse::Ok().json(NumberRemoved {
+        dnclist_id: list.id,
+        number: number.to_string(),
+    }))
+}
+
+/// The answer to `DELETE /dnclists/{id}/numbers/{number}`.
+#[derive(Serialize, utoipa::ToSchema)]
+struct NumberRemoved {
+    /// The list.
+    dnclist_id: Uuid,
+    /// The number taken off it, in E.164.
+    number: String,
 }
 
 #[cfg(test)]

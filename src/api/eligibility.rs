@@ -29,7 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The answer.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 struct Eligibility {
     campaign_id: Uuid,
     status: &'static str,
@@ -59,7 +59,7 @@ struct Eligibility {
 }
 
 /// The abandon rate's rolling window as the running campaign counts it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct AbandonWindow {
     answered: u64,
     abandoned: u64,
@@ -67,6 +67,21 @@ struct AbandonWindow {
     rate: f64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/campaigns/{id}/eligibility",
+    tag = "campaigns",
+    summary = "Why a campaign's targets wait: counts by reason",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = Eligibility),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn get(
     state: web::Data<ApiState>,
     Customer(customer): Customer,

@@ -114,8 +114,15 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Busy(_)) {
             response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
         }
-        response.json(serde_json::json!({ "message": message }))
+        response.json(ErrorBody { message })
     }
+}
+
+/// The body of every error answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong; a 400 names the field first (`"dial_timeout: must be ..."`).
+    pub message: String,
 }
 
 /// Answers a body that is not the JSON expected with a 400 carrying serde's message (which

@@ -210,6 +210,24 @@ impl Feed {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/events",
+    tag = "events",
+    summary = "The customer's events as Server-Sent Events (adds)",
+    params(
+        ("type" = Option<String>, Query, description = "Event types, comma-separated: campaign_created, campaign_updated, campaign_deleted, campaigncall_created, campaigncall_updated, agent_updated, queue_updated, trunk_updated"),
+        ("resource" = Option<String>, Query, description = "Resource kinds, comma-separated: campaign, campaigncall, agent, queue, trunk"),
+        ("resource_id" = Option<String>, Query, description = "One resource's events only"),
+        ("last_event_id" = Option<u64>, Query, description = "Replay the events after this one (as the Last-Event-ID header), at most [events] replay_max"),
+        ("Last-Event-ID" = Option<u64>, Header, description = "Replay the events after this one"),
+    ),
+    responses(
+        (status = 200, description = "An endless stream: one SSE message per event (id, event: its type, data: the Event as JSON)", body = String, content_type = "text/event-stream"),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+    )
+)]
 async fn stream(
     req: HttpRequest,
     state: web::Data<ApiState>,

@@ -5,6 +5,7 @@ use super::auth::Customer;
 use super::documents::{self, ensure_unused, owned, referenced, save};
 use super::error::ApiError;
 use super::fields::{Fields, Known, Write, READ_ONLY};
+use super::paging::Paging;
 use super::ApiState;
 use crate::domain::flow::FLOW_TYPE;
 use crate::domain::time::{now_string, NEVER};
@@ -15,7 +16,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 /// The fields a flow body may carry.
-const FIELDS: Known = Known {
+pub(super) const FIELDS: Known = Known {
     writable: &["name", "detail", "type", "actions", "on_complete_flow_id"],
     read_only: &READ_ONLY,
 };
@@ -25,14 +26,60 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/flows")
             .route(web::post().to(create))
-            .route(web::get().to(documents::list::<Flow>)),
+            .route(web::get().to(list)),
     )
     .service(
         web::resource("/flows/{id}")
-            .route(web::get().to(documents::get::<Flow>))
+            .route(web::get().to(get))
             .route(web::put().to(update))
             .route(web::delete().to(delete)),
     );
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1.0/flows",
+    tag = "flows",
+    summary = "List flows",
+    params(
+        super::paging::PageParams,
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Flow>),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
+async fn list(
+    state: web::Data<ApiState>,
+    customer: Customer,
+    paging: Paging,
+) -> Result<HttpResponse, ApiError> {
+    documents::list::<Flow>(state, customer, paging).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1.0/flows/{id}",
+    tag = "flows",
+    summary = "Get a flow",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Flow),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
+async fn get(
+    state: web::Data<ApiState>,
+    customer: Customer,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    documents::get::<Flow>(state, customer, id).await
 }
 
 /// A new, empty flow.
@@ -85,6 +132,19 @@ async fn apply(state: &ApiState, flow: &mut Flow, f: &Fields) -> Result<(), ApiE
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1.0/flows",
+    tag = "flows",
+    summary = "Create a flow",
+    request_body = super::bodies::FlowInput,
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Flow),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn create(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -98,6 +158,22 @@ async fn create(
     Ok(HttpResponse::Ok().json(flow))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1.0/flows/{id}",
+    tag = "flows",
+    summary = "Update a flow (fields given)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::FlowInput,
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Flow),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn update(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -113,6 +189,22 @@ async fn update(
 
 /// A flow a running or stopping campaign uses, or a queue plays to its waiting calls, cannot
 /// be deleted (409).
+#[utoipa::path(
+    delete,
+    path = "/v1.0/flows/{id}",
+    tag = "flows",
+    summary = "Delete a flow (soft; 409 while a running campaign uses it or a queue's wait_flow_id names it)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Flow),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+    )
+)]
 async fn delete(
     state: web::Data<ApiState>,
     Customer(customer): Customer,

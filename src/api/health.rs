@@ -16,7 +16,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/health").route(web::get().to(get)));
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Health {
     #[serde(flatten)]
     node: HealthReport,
@@ -24,6 +24,17 @@ struct Health {
     campaigns_running: usize,
 }
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "meta",
+    summary = "Whether the node can dial: the store, each trunk, campaigns running (no token)",
+    security(()),
+    responses(
+        (status = 200, description = "The store can write", body = Health),
+        (status = 503, description = "The store cannot write (same body)", body = Health),
+    )
+)]
 async fn get(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     let node = state.health.report(Instant::now());
     let running = Docs(state.store.as_ref())
@@ -53,7 +64,7 @@ pub fn paused_reason(state: &ApiState, campaign: &Campaign) -> String {
 }
 
 /// A campaign as the API shows it: the stored document, and whether it is dialing.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CampaignView {
     #[serde(flatten)]
     campaign: Campaign,

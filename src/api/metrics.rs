@@ -30,6 +30,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/metrics").route(web::get().to(get)));
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "meta",
+    summary = "Prometheus metrics, node-wide (the `[api] metrics_token` when one is set)",
+    security((), ("metrics_token" = []), ("metrics_bearer" = [])),
+    responses(
+        (status = 200, description = "The Prometheus text exposition format", body = String,
+            content_type = "text/plain; version=0.0.4; charset=utf-8"),
+        (status = 401, description = "A metrics token is set and was not given", body = super::error::ErrorBody),
+    )
+)]
 async fn get(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     if let Some(wanted) = &state.metrics_token {
         let given = token_of(&req).unwrap_or_default();

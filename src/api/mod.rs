@@ -31,7 +31,8 @@
 //! events.rs         /events: the event stream (Server-Sent Events)
 //! webhooks.rs       /webhooks and their delivery log
 //! metrics.rs        /metrics (Prometheus, beside /v1.0) and request durations by route
-//! openapi.rs        /openapi.json
+//! openapi.rs        /openapi.json, generated from the handlers (utoipa)
+//! bodies.rs         the request bodies as the OpenAPI document describes them
 //! dashboard.rs      /dashboard/: the web dashboard's page, script and style, embedded
 //! ```
 //!
@@ -40,6 +41,7 @@
 mod address;
 mod agents;
 mod auth;
+mod bodies;
 mod campaign_fields;
 mod campaign_status;
 mod campaigncall_csv;

@@ -7,16 +7,17 @@ use super::documents::{self, ensure_unused, owned, referenced, save};
 use super::error::ApiError;
 use super::fields::{text, Fields, Known, Write, READ_ONLY};
 use super::limits::MAX_DATA;
+use super::paging::Paging;
 use super::ApiState;
 use crate::domain::time::{now_string, NEVER};
 use crate::domain::{Campaign, Outdial};
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+
 use serde_json::Value;
 use uuid::Uuid;
 
 /// The fields an outdial body may carry.
-const FIELDS: Known = Known {
+pub(super) const FIELDS: Known = Known {
     writable: &["name", "detail", "data", "campaign_id"],
     read_only: &READ_ONLY,
 };
@@ -26,15 +27,61 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/outdials")
             .route(web::post().to(create))
-            .route(web::get().to(documents::list::<Outdial>)),
+            .route(web::get().to(list)),
     )
     .service(
         web::resource("/outdials/{id}")
-            .route(web::get().to(documents::get::<Outdial>))
+            .route(web::get().to(get))
             .route(web::put().to(update))
             .route(web::delete().to(delete)),
     )
     .service(web::resource("/outdials/{id}/reset").route(web::post().to(reset)));
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1.0/outdials",
+    tag = "outdials",
+    summary = "List outdials",
+    params(
+        super::paging::PageParams,
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Outdial>),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
+async fn list(
+    state: web::Data<ApiState>,
+    customer: Customer,
+    paging: Paging,
+) -> Result<HttpResponse, ApiError> {
+    documents::list::<Outdial>(state, customer, paging).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1.0/outdials/{id}",
+    tag = "outdials",
+    summary = "Get an outdial",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Outdial),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
+async fn get(
+    state: web::Data<ApiState>,
+    customer: Customer,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    documents::get::<Outdial>(state, customer, id).await
 }
 
 /// Applies the fields the body carries. `data` is free-form: a string is kept, anything else
@@ -62,6 +109,19 @@ async fn apply(state: &ApiState, outdial: &mut Outdial, f: &Fields) -> Result<()
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1.0/outdials",
+    tag = "outdials",
+    summary = "Create an outdial",
+    request_body = super::bodies::OutdialInput,
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Outdial),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn create(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -85,6 +145,22 @@ async fn create(
     Ok(HttpResponse::Ok().json(outdial))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1.0/outdials/{id}",
+    tag = "outdials",
+    summary = "Update an outdial (fields given)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::OutdialInput,
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Outdial),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn update(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -100,6 +176,21 @@ async fn update(
 
 /// Every done target back to idle with its try counts at zero; 409 while a running or
 /// stopping campaign dials the outdial. Answers `{"reset": <targets reset>}`.
+#[utoipa::path(
+    post,
+    path = "/v1.0/outdials/{id}/reset",
+    tag = "outdials",
+    summary = "Put every done target of the outdial back to idle with no try counted (ringmaster adds)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "How many targets were reset", body = Reset),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+    )
+)]
 async fn reset(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -109,9 +200,32 @@ async fn reset(
     ensure_unused(&state, customer, "outdial", |c| c.outdial_id == outdial.id).await?;
     let reset = state.store.reset_targets(outdial.id, &now_string()).await?;
     tracing::info!(outdial = %outdial.id, targets = reset, "outdial reset");
-    Ok(HttpResponse::Ok().json(json!({ "reset": reset })))
+    Ok(HttpResponse::Ok().json(Reset { reset }))
 }
 
+/// The answer to `POST /outdials/{id}/reset`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Reset {
+    /// How many targets were made idle again.
+    reset: u64,
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1.0/outdials/{id}",
+    tag = "outdials",
+    summary = "Delete an outdial (soft)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Outdial),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+    )
+)]
 async fn delete(
     state: web::Data<ApiState>,
     Customer(customer): Customer,

@@ -5,6 +5,7 @@ use super::auth::Customer;
 use super::documents::{self, ensure_unused, owned, save};
 use super::error::{ApiError, FieldError};
 use super::fields::{Fields, Known, Write, READ_ONLY};
+use super::paging::Paging;
 use super::ApiState;
 use crate::domain::call_window::{parse_time, CallWindowText};
 use crate::domain::time::{now_string, NEVER};
@@ -27,7 +28,7 @@ const RETRYABLE: [Disposition; 7] = [
 ];
 
 /// The fields an outplan body may carry.
-const FIELDS: Known = Known {
+pub(super) const FIELDS: Known = Known {
     writable: &[
         "name",
         "detail",
@@ -56,14 +57,60 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/outplans")
             .route(web::post().to(create))
-            .route(web::get().to(documents::list::<Outplan>)),
+            .route(web::get().to(list)),
     )
     .service(
         web::resource("/outplans/{id}")
-            .route(web::get().to(documents::get::<Outplan>))
+            .route(web::get().to(get))
             .route(web::put().to(update))
             .route(web::delete().to(delete)),
     );
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1.0/outplans",
+    tag = "outplans",
+    summary = "List outplans",
+    params(
+        super::paging::PageParams,
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Outplan>),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
+async fn list(
+    state: web::Data<ApiState>,
+    customer: Customer,
+    paging: Paging,
+) -> Result<HttpResponse, ApiError> {
+    documents::list::<Outplan>(state, customer, paging).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1.0/outplans/{id}",
+    tag = "outplans",
+    summary = "Get an outplan",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Outplan),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
+async fn get(
+    state: web::Data<ApiState>,
+    customer: Customer,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    documents::get::<Outplan>(state, customer, id).await
 }
 
 /// A new outplan with VoIPBIN's defaults.
@@ -247,6 +294,19 @@ fn call_window(v: &serde_json::Value) -> Result<CallWindow, FieldError> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1.0/outplans",
+    tag = "outplans",
+    summary = "Create an outplan",
+    request_body = super::bodies::OutplanInput,
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Outplan),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn create(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -263,6 +323,22 @@ async fn create(
     Ok(HttpResponse::Ok().json(plan))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1.0/outplans/{id}",
+    tag = "outplans",
+    summary = "Update an outplan (fields given)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::OutplanInput,
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Outplan),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn update(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -279,6 +355,22 @@ async fn update(
     documents::save_updated(&state, plan).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1.0/outplans/{id}",
+    tag = "outplans",
+    summary = "Delete an outplan (soft)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Outplan),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+    )
+)]
 async fn delete(
     state: web::Data<ApiState>,
     Customer(customer): Customer,

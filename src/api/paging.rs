@@ -13,6 +13,18 @@ pub const DEFAULT_PAGE_SIZE: u32 = 25;
 /// Most items per page.
 pub const MAX_PAGE_SIZE: u32 = 100;
 
+/// The paging parameters as the OpenAPI document describes them ([`Paging`] reads them).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PageParams {
+    /// Items per page (default 25).
+    #[param(minimum = 1, maximum = 100)]
+    page_size: Option<u32>,
+    /// The `next_page_token` of the previous page.
+    page_token: Option<String>,
+}
+
 /// The page a list request asks for.
 #[derive(Debug, Clone)]
 pub struct Paging(pub Page);

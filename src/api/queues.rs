@@ -29,7 +29,7 @@ const MAX_RING_TIMEOUT: i64 = 300_000;
 const MAX_WRAP_UP: i64 = 3_600_000;
 
 /// The fields a queue body may carry; the counters and the live call lists are read only.
-const FIELDS: Known = Known {
+pub(super) const FIELDS: Known = Known {
     writable: &[
         "name",
         "detail",
@@ -77,7 +77,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// A queue as answered: the stored fields and the calls it holds now.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct QueueView {
     #[serde(flatten)]
     queue: Queue,
@@ -233,6 +233,19 @@ async fn apply(state: &ApiState, queue: &mut Queue, f: &Fields) -> Result<(), Ap
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1.0/queues",
+    tag = "queues",
+    summary = "Create a queue",
+    request_body = super::bodies::QueueInput,
+    responses(
+        (status = 200, description = "OK", body = QueueView),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn create(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -246,6 +259,21 @@ async fn create(
     answer(&state, queue).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/queues",
+    tag = "queues",
+    summary = "List queues",
+    params(
+        super::paging::PageParams,
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::store::Listed<QueueView>),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn list(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -262,6 +290,21 @@ async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/queues/{id}",
+    tag = "queues",
+    summary = "Get a queue",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = QueueView),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn get(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -273,6 +316,19 @@ async fn get(
 
 /// `GET /queues/{id}/stats`: waiting and served now, the longest wait so far, the average
 /// wait, the service level and the counters.
+#[utoipa::path(
+    get,
+    path = "/v1.0/queues/{id}/stats",
+    tag = "queues",
+    summary = "A queue's figures: calls waiting and served now, longest and average wait, service level, counters",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "the figures", body = crate::queue::QueueStats),
+        (status = 404, description = "no such queue of the customer"),
+    )
+)]
 async fn stats(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -291,6 +347,22 @@ async fn stats(
     )))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1.0/queues/{id}",
+    tag = "queues",
+    summary = "Update a queue (fields given)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::QueueInput,
+    responses(
+        (status = 200, description = "OK", body = QueueView),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn update(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -337,6 +409,22 @@ pub async fn ensure_no_queue_waits_with(
 }
 
 /// A queue a running or stopping campaign uses cannot be deleted (409).
+#[utoipa::path(
+    delete,
+    path = "/v1.0/queues/{id}",
+    tag = "queues",
+    summary = "Delete a queue (soft; 409 while a running campaign uses it)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = QueueView),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+    )
+)]
 async fn delete(
     state: web::Data<ApiState>,
     Customer(customer): Customer,

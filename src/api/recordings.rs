@@ -40,6 +40,22 @@ fn id_filter(field: &str, value: Option<String>) -> Result<Option<Uuid>, ApiErro
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/recordings",
+    tag = "recordings",
+    summary = "List recordings (newest first)",
+    params(
+        ("campaign_id" = Option<Uuid>, Query, description = "Only this campaign's"),
+        ("campaigncall_id" = Option<Uuid>, Query, description = "Only this attempt's"),
+        super::paging::PageParams,
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Recording>),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+    )
+)]
 async fn list(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -66,6 +82,20 @@ async fn owned(state: &ApiState, customer: Uuid, id: Uuid) -> Result<Recording, 
         .ok_or_else(|| ApiError::not_found("recording"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/recordings/{id}",
+    tag = "recordings",
+    summary = "Get a recording",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Recording),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn get(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -76,6 +106,21 @@ async fn get(
 
 /// The WAV file (`audio/wav`), once the recording has ended (a recording under way has no
 /// final header yet: 409).
+#[utoipa::path(
+    get,
+    path = "/v1.0/recordings/{id}/file",
+    tag = "recordings",
+    summary = "The recording's WAV file (2 channels: callee, agent; 8 kHz 16-bit PCM)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "The WAV file", body = Vec<u8>, content_type = "audio/wav"),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        (status = 409, description = "The recording is still under way", body = super::error::ErrorBody),
+    )
+)]
 async fn file(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -104,6 +149,21 @@ async fn file(
 }
 
 /// Deletes an ended recording: its file is removed and the recording answered as deleted.
+#[utoipa::path(
+    delete,
+    path = "/v1.0/recordings/{id}",
+    tag = "recordings",
+    summary = "Delete an ended recording and its file",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Recording),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        (status = 409, description = "The recording is still under way", body = super::error::ErrorBody),
+    )
+)]
 async fn delete(
     state: web::Data<ApiState>,
     Customer(customer): Customer,

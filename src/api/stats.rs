@@ -14,6 +14,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/campaigns/{id}/stats").route(web::get().to(get)));
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/campaigns/{id}/stats",
+    tag = "campaigns",
+    summary = "Figures of a campaign",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = Stats),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn get(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -30,7 +45,8 @@ async fn get(
 }
 
 /// The figures, and whether a running campaign is dialing now.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = CampaignStatsView)]
 struct Stats {
     #[serde(flatten)]
     stats: crate::campaign::stats::CampaignStats,

@@ -59,7 +59,7 @@ pub const TARGET_FIELDS: Known = Known {
 };
 
 /// A row that was not imported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct InvalidRow {
     /// The array index (JSON), or the line of the file with the header as line 1 (CSV).
     pub row: usize,
@@ -70,7 +70,7 @@ pub struct InvalidRow {
 }
 
 /// What a bulk import did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     /// Targets created.
     pub created: usize,

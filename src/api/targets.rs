@@ -81,6 +81,29 @@ pub(super) async fn read_body(
     Ok(body)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1.0/outdials/{id}/targets",
+    tag = "targets",
+    summary = "Add targets: one object (answers the target), an array of up to 10000, or CSV (answer the import report)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body(content(
+        (super::bodies::TargetsBody = "application/json"),
+        (String = "text/csv"),
+        (super::bodies::CsvUpload = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "OK", body = super::bodies::TargetsAnswer),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+        (status = 413, description = "Body larger than the configured limit", body = super::error::ErrorBody),
+        (status = 503, description = "Too many imports at once; retry after the Retry-After header's seconds", body = super::error::ErrorBody),
+    )
+)]
 async fn create(
     state: web::Data<ApiState>,
     slots: web::Data<ImportSlots>,
@@ -221,6 +244,22 @@ async fn create_one(state: &ApiState, target: NewTarget) -> Result<HttpResponse,
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/outdials/{id}/targets",
+    tag = "targets",
+    summary = "List targets",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+        super::paging::PageParams,
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Target>),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn list(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -232,6 +271,22 @@ async fn list(
     Ok(HttpResponse::Ok().json(listed))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/outdials/{id}/targets/{target_id}",
+    tag = "targets",
+    summary = "Get a target",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+        ("target_id" = Uuid, Path, description = "The target's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Target),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn get(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -247,6 +302,23 @@ async fn get(
     Ok(HttpResponse::Ok().json(target))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1.0/outdials/{id}/targets/{target_id}",
+    tag = "targets",
+    summary = "Delete a target (soft)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+        ("target_id" = Uuid, Path, description = "The target's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Target),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+    )
+)]
 async fn delete(
     state: web::Data<ApiState>,
     Customer(customer): Customer,

@@ -16,7 +16,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 /// The fields a webhook body may carry.
-const FIELDS: Known = Known {
+pub(super) const FIELDS: Known = Known {
     writable: &["name", "detail", "uri", "event_types", "status"],
     read_only: &[
         "id",
@@ -134,6 +134,18 @@ fn new_secret() -> String {
     s
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1.0/webhooks",
+    tag = "webhooks",
+    summary = "Create a webhook (adds); the answer carries its secret, once",
+    request_body = super::bodies::WebhookInput,
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Webhook),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+    )
+)]
 async fn create(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -161,6 +173,20 @@ async fn create(
     Ok(HttpResponse::Ok().json(&w))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/webhooks",
+    tag = "webhooks",
+    summary = "List webhooks (newest first; without their secrets)",
+    params(
+        super::paging::PageParams,
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Webhook>),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+    )
+)]
 async fn list(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -173,6 +199,20 @@ async fn list(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/webhooks/{id}",
+    tag = "webhooks",
+    summary = "Get a webhook (without its secret)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Webhook),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn get(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -182,6 +222,22 @@ async fn get(
     Ok(HttpResponse::Ok().json(view(&w)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1.0/webhooks/{id}",
+    tag = "webhooks",
+    summary = "Update the fields given",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    request_body = super::bodies::WebhookInput,
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Webhook),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn update(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -197,6 +253,20 @@ async fn update(
     Ok(HttpResponse::Ok().json(view(&w)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1.0/webhooks/{id}",
+    tag = "webhooks",
+    summary = "Delete a webhook (its pending deliveries end failed)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::domain::Webhook),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn delete(
     state: web::Data<ApiState>,
     Customer(customer): Customer,
@@ -210,6 +280,22 @@ async fn delete(
     Ok(HttpResponse::Ok().json(view(&w)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1.0/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    summary = "A webhook's delivery log (newest first)",
+    params(
+        ("id" = Uuid, Path, description = "The resource's id"),
+        super::paging::PageParams,
+    ),
+    responses(
+        (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Delivery>),
+        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+    )
+)]
 async fn deliveries(
     state: web::Data<ApiState>,
     Customer(customer): Customer,

@@ -320,7 +320,7 @@ pub struct Situation<'a> {
 }
 
 /// How the answer was reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Pace {
     /// Not enough measured yet: one call per available agent.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 /// `GET /v1.0/campaigns/{id}/stats`.
 /// `total = queued + dialing + succeeded + failed + done_elsewhere`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct CampaignStats {
     /// The campaign's status.
     pub status: String,

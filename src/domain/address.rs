@@ -150,7 +150,7 @@ pub struct Address {
 }
 
 /// The wire and store shape of an [`Address`]: every field a string, `""` when absent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct AddressFields {
     /// `tel`, `sip`, `agent`, `extension`, ... (`""` when unset).
@@ -337,6 +337,15 @@ impl From<Address> for AddressFields {
         }
     }
 }
+
+/// Described as its wire shape, [`AddressFields`].
+impl utoipa::PartialSchema for Address {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        AddressFields::schema()
+    }
+}
+
+impl utoipa::ToSchema for Address {}
 
 /// Written as [`AddressFields`] without copying them: every attempt's record writes two.
 impl Serialize for Address {

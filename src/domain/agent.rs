@@ -10,7 +10,7 @@ use uuid::Uuid;
 pub const MAX_USERNAME: usize = 64;
 
 /// How an agent with several registered contacts is rung.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RingMethod {
     /// Every contact at once; the first to answer takes the call.
@@ -22,7 +22,7 @@ pub enum RingMethod {
 
 /// What the agent (or an operator) asked to be: the state an agent rests in when registered
 /// and not on a call.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Availability {
     /// Ready for calls.

@@ -24,7 +24,7 @@ pub struct CallWindow {
 }
 
 /// The written form of a [`CallWindow`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallWindowText {
     /// `HH:MM`.
@@ -189,7 +189,7 @@ impl CallWindow {
 }
 
 /// How an outplan with several caller ids picks one for each call.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceStrategy {
     /// Each in turn.

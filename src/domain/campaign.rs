@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Where a campaign stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignStatus {
     /// Created, or stopped: nothing dials.
@@ -46,7 +46,7 @@ impl CampaignStatus {
 }
 
 /// What a campaign does when no target is left.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EndHandle {
     /// Finish.
@@ -56,7 +56,7 @@ pub enum EndHandle {
 }
 
 /// How a campaign with a queue paces its dials against its agents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DialMode {
     /// One call in progress (not yet connected to an agent) per available agent.
@@ -88,7 +88,7 @@ fn default_abandon_rate_cap() -> f64 {
 }
 
 /// `call` dials each target; `flow` runs the actions with no call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignType {
     /// Dial each target and run the actions after answer.
@@ -98,7 +98,7 @@ pub enum CampaignType {
 }
 
 /// One step of a flow: `{id, next_id, type, option}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Action {
     /// Its id (nil when the flow does not jump to it).
     #[serde(default)]
@@ -115,7 +115,7 @@ pub struct Action {
 }
 
 /// `/campaigns` resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Campaign {
     /// Its id.
     pub id: Uuid,

@@ -8,7 +8,7 @@ use std::fmt;
 pub const SAFE_HARBOUR_REASON: &str = "no agent within the safe-harbour time";
 
 /// What became of a dial attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Disposition {
     /// The callee answered (2xx), whoever hung up first.
@@ -113,7 +113,7 @@ impl fmt::Display for Disposition {
 }
 
 /// Which side ended an answered call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HangupBy {
     /// ringmaster sent the BYE.

@@ -10,7 +10,7 @@ use uuid::Uuid;
 pub const DEFAULT_NAME: &str = "default";
 
 /// `/dnclists` resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Dnclist {
     /// Its id.
     pub id: Uuid,
@@ -55,7 +55,7 @@ pub fn default_id(customer: Uuid) -> Uuid {
 }
 
 /// How a number came onto a list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DncSource {
     /// Added by an import (the default).

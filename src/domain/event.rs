@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use uuid::Uuid;
 
 /// The kinds of event, a closed set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventType {
     /// A campaign was created.
@@ -85,7 +85,7 @@ pub struct NewEvent {
 }
 
 /// A recorded event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Event {
     /// Its position in the stream (the SSE id): grows with every event.
     pub id: i64,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 pub const FLOW_TYPE: &str = "flow";
 
 /// `/flows` resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Flow {
     /// Its id.
     pub id: Uuid,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// `/outdials` resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Outdial {
     /// Its id.
     pub id: Uuid,
@@ -29,7 +29,7 @@ pub struct Outdial {
 }
 
 /// Where a target stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetStatus {
     /// Waiting for its first or next try.
@@ -62,7 +62,7 @@ impl TargetStatus {
 }
 
 /// One person to reach: `/outdials/{id}/targets` resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Target {
     /// Its id.
     pub id: Uuid,
@@ -90,6 +90,7 @@ pub struct Target {
     /// ringmaster adds: the zones the call window must be open in: the given `timezone`, or
     /// those of `destination_0`'s country or area code (empty: the outplan's `timezone`).
     #[serde(default)]
+    #[schema(value_type = Vec<String>)]
     pub zones: Vec<chrono_tz::Tz>,
     /// Created.
     pub tm_create: String,
@@ -100,7 +101,7 @@ pub struct Target {
 }
 
 /// The five destination slots, serialised as `destination_0` .. `destination_4`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Destinations {
     /// Slot 0.
     pub destination_0: Option<Address>,
@@ -147,7 +148,7 @@ impl Destinations {
 }
 
 /// Tries made per destination slot, serialised as `try_count_0` .. `try_count_4`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TryCounts {
     /// Slot 0.
     pub try_count_0: u32,

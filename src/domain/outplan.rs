@@ -9,7 +9,7 @@ use uuid::Uuid;
 pub const SLOTS: usize = 5;
 
 /// `/outplans` resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Outplan {
     /// Its id.
     pub id: Uuid,
@@ -47,6 +47,7 @@ pub struct Outplan {
     /// ringmaster adds: the local hours, days and holidays a callee may be called (none:
     /// any time).
     #[serde(default)]
+    #[schema(value_type = Option<crate::domain::call_window::CallWindowText>)]
     pub call_window: Option<CallWindow>,
     /// ringmaster adds: the IANA zone of callees whose zone is neither given nor derived from
     /// their number (empty: UTC).

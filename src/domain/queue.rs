@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// How a queue picks the agent to offer a waiting call to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RoutingMethod {
     /// Any available agent, at random (VoIPBIN's).
@@ -53,7 +55,7 @@ impl RoutingMethod {
 }
 
 /// A queue's counters since it was created (or changes to add to them).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueueCounts {
     /// Calls that joined.
     pub incoming: u64,
@@ -81,7 +83,7 @@ pub const DEFAULT_SERVICE_LEVEL_MS: u64 = 20_000;
 
 /// `/queues` resource as stored (the answers add the live `wait_queuecall_ids` and
 /// `service_queuecall_ids`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Queue {
     /// Its id.
     pub id: Uuid,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// Where a recording stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordingStatus {
     /// The file is being written.
@@ -39,7 +39,7 @@ impl RecordingStatus {
 }
 
 /// One recording.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Recording {
     /// Its id (the file is `<id>.wav`).
     pub id: Uuid,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// `/webhooks` resource, as stored (with its secret).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Webhook {
     /// Its id.
     pub id: Uuid,
@@ -19,7 +19,9 @@ pub struct Webhook {
     pub uri: String,
     /// The event types sent (empty: every type).
     pub event_types: Vec<EventType>,
-    /// The HMAC-SHA256 key deliveries are signed with.
+    /// The HMAC-SHA256 key deliveries are signed with; only the answer to the webhook's
+    /// creation shows it.
+    #[schema(required = false)]
     pub secret: String,
     /// Whether events are sent.
     pub status: WebhookStatus,
@@ -39,7 +41,7 @@ impl Webhook {
 }
 
 /// Whether a webhook is sent events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WebhookStatus {
     /// Events are queued and sent.
@@ -59,7 +61,7 @@ impl WebhookStatus {
 }
 
 /// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Not yet accepted: tried again at `next_at`.
@@ -93,7 +95,7 @@ impl DeliveryStatus {
 }
 
 /// One event for one webhook, in its outbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Delivery {
     /// Its id.
     pub id: Uuid,

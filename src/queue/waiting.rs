@@ -46,7 +46,7 @@ pub struct QueueFigures {
 
 /// A queue's figures as the API shows them (`GET /queues/{id}/stats`): the counters since the
 /// queue was created, and its calls now.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QueueStats {
     /// Calls waiting now.
     pub waiting_count: usize,

@@ -13,7 +13,7 @@ pub struct StoreHealth {
 }
 
 /// Why the store cannot write.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct StoreFailure {
     /// The database's error.
     pub reason: String,

@@ -72,7 +72,7 @@ pub struct Page {
 }
 
 /// One page of a list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Listed<T> {
     /// The items, newest first.
     pub result: Vec<T>,

@@ -26,7 +26,7 @@ pub struct TrunkGate {
 }
 
 /// A trunk's health as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TrunkView {
     /// Its configured name.
     pub name: String,

@@ -120,5 +120,6 @@ async fn the_openapi_document_is_served_without_a_token() {
     let app = spawn_app().await;
     let doc = answer(app.client.get(app.url("/openapi.json"))).await.ok();
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
-    assert!(doc["paths"]["/campaigns/{id}/status"]["put"].is_object());
+    assert!(doc["paths"]["/v1.0/campaigns/{id}/status"]["put"].is_object());
+    assert!(doc["paths"]["/health"]["get"].is_object());
 }
