@@ -6,7 +6,7 @@
 
 use super::apply::{Bulk, Rows};
 use super::{to_json, uuid, zones_text};
-use crate::fast::{FastMap, FastSet};
+use crate::fast::FastSet;
 use crate::store::{InsertReport, NewTarget, StoreResult};
 use sqlx::SqliteConnection;
 use uuid::Uuid;
@@ -15,16 +15,17 @@ use uuid::Uuid;
 const ROWS_PER_STATEMENT: usize = 256;
 
 static INSERT_TARGETS: Bulk = Bulk::new(
-    "id, customer_id, outdial_id, dedupe, name, detail, data, destinations, status,
+    "id, outdial_id, dedupe, name, detail, data, destinations, status,
      try_count_0, try_count_1, try_count_2, try_count_3, try_count_4,
      tm_create, tm_update, tm_delete, timezone, zones",
     "INSERT OR IGNORE INTO targets (id, customer_id, outdial_id, dedupe, name, detail, data,
        destinations, status, result, next_at, try_count_0, try_count_1, try_count_2,
        try_count_3, try_count_4, tm_create, tm_update, tm_delete, timezone, zones)
-     SELECT id, customer_id, outdial_id, dedupe, name, detail, data, destinations, status, '', 0,
-       try_count_0, try_count_1, try_count_2, try_count_3, try_count_4,
+     SELECT v.id, d.customer_id, v.outdial_id, dedupe, name, detail, data, destinations,
+       v.status, '', 0, try_count_0, try_count_1, try_count_2, try_count_3, try_count_4,
        tm_create, tm_update, tm_delete, timezone, zones
-     FROM v WHERE v.id IS NOT NULL",
+     FROM v JOIN documents d ON d.kind = 'outdial' AND d.id = v.outdial_id
+     WHERE v.id IS NOT NULL",
 );
 
 /// Of the ids given, those with no target: the rows an insert ignored.
@@ -35,25 +36,13 @@ static NOT_INSERTED: Bulk = Bulk::new(
 );
 
 /// Inserts `targets` on `conn` (inside the caller's transaction), each into its outdial with
-/// the outdial's customer; a target of an outdial that does not exist is not inserted.
+/// the outdial's customer; a target of an outdial that does not exist is not inserted. The
+/// first statement writes, so that the transaction holds the write lock before it reads (see
+/// `events::doc_event`).
 pub(super) async fn insert_targets(
     conn: &mut SqliteConnection,
     targets: Vec<NewTarget>,
 ) -> StoreResult<InsertReport> {
-    let mut customers: FastMap<Uuid, Option<Uuid>> = FastMap::default();
-    for new in &targets {
-        let outdial = new.target.outdial_id;
-        if customers.contains_key(&outdial) {
-            continue;
-        }
-        let row =
-            sqlx::query("SELECT customer_id FROM documents WHERE kind = 'outdial' AND id = ?")
-                .bind(outdial.to_string())
-                .fetch_optional(&mut *conn)
-                .await?;
-        let customer = row.map(|r| uuid(&r, "customer_id")).transpose()?;
-        customers.insert(outdial, customer);
-    }
     let mut report = InsertReport {
         created: Vec::with_capacity(targets.len()),
         duplicates: Vec::new(),
@@ -65,13 +54,9 @@ pub(super) async fn insert_targets(
         let mut ids = Rows::new(&NOT_INSERTED);
         for new in &chunk {
             let t = &new.target;
-            let Some(Some(customer)) = customers.get(&t.outdial_id) else {
-                continue;
-            };
             let tries = t.tries.to_array();
             rows.push([
                 t.id.into(),
-                (*customer).into(),
                 t.outdial_id.into(),
                 new.dedupe.as_str().into(),
                 t.name.as_str().into(),
@@ -97,20 +82,11 @@ pub(super) async fn insert_targets(
         let ignored: FastSet<Uuid> = if inserted == chunk.len() as u64 {
             FastSet::default()
         } else {
-            let mut ignored: FastSet<Uuid> = ids
-                .run(conn)
+            ids.run(conn)
                 .await?
                 .iter()
                 .map(|r| uuid(r, "id"))
-                .collect::<StoreResult<_>>()?;
-            // Rows of an outdial that does not exist were not even tried.
-            ignored.extend(
-                chunk
-                    .iter()
-                    .filter(|n| !matches!(customers.get(&n.target.outdial_id), Some(Some(_))))
-                    .map(|n| n.target.id),
-            );
-            ignored
+                .collect::<StoreResult<_>>()?
         };
         for new in chunk {
             if ignored.contains(&new.target.id) {
