@@ -121,7 +121,9 @@ impl Import {
         let [d1, d2, d3, d4] = rest;
         NewTarget {
             target: Target {
-                id: Uuid::new_v4(),
+                // Time-ordered: the targets of a large import are appended to the index of
+                // ids rather than written all over it.
+                id: Uuid::now_v7(),
                 outdial_id: self.outdial_id,
                 name,
                 detail,

@@ -19,6 +19,7 @@ mod call_list;
 mod counts;
 mod dnc;
 mod events;
+mod import;
 mod recordings;
 
 /// SQLite behind the [`Store`] trait.
@@ -553,58 +554,23 @@ impl Store for SqliteStore {
     }
 
     async fn insert_targets(&self, targets: Vec<NewTarget>) -> StoreResult<InsertReport> {
-        let mut report = InsertReport::default();
+        let mut tx = self.pool.begin().await?;
+        let report = import::insert_targets(&mut tx, targets).await?;
         // What the rows inserted add to their outdials' counts.
         let mut added: Vec<(Uuid, TargetCounts)> = Vec::new();
-        let mut tx = self.pool.begin().await?;
-        for new in targets {
-            let t = &new.target;
-            let tries = t.tries.to_array();
-            let done = sqlx::query(
-                "INSERT OR IGNORE INTO targets (id, customer_id, outdial_id, dedupe, name, detail, data, destinations,
-                   status, result, next_at, try_count_0, try_count_1, try_count_2, try_count_3, try_count_4,
-                   tm_create, tm_update, tm_delete, timezone, zones)
-                 SELECT ?, customer_id, ?, ?, ?, ?, ?, ?, ?, '', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM documents
-                 WHERE kind = 'outdial' AND id = ?",
-            )
-            .bind(t.id.to_string())
-            .bind(t.outdial_id.to_string())
-            .bind(&new.dedupe)
-            .bind(&t.name)
-            .bind(&t.detail)
-            .bind(to_json(&t.data)?)
-            .bind(to_json(&t.destinations)?)
-            .bind(t.status.as_str())
-            .bind(i64::from(tries[0]))
-            .bind(i64::from(tries[1]))
-            .bind(i64::from(tries[2]))
-            .bind(i64::from(tries[3]))
-            .bind(i64::from(tries[4]))
-            .bind(&t.tm_create)
-            .bind(&t.tm_update)
-            .bind(&t.tm_delete)
-            .bind(&t.timezone)
-            .bind(zones_text(&t.zones))
-            .bind(t.outdial_id.to_string())
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() == 1 {
-                let counts = match added.iter_mut().find(|(o, _)| *o == t.outdial_id) {
-                    Some((_, c)) => c,
-                    None => {
-                        added.push((t.outdial_id, TargetCounts::default()));
-                        &mut added.last_mut().expect("just pushed").1
-                    }
-                };
-                match t.status {
-                    TargetStatus::Idle => counts.queued += 1,
-                    TargetStatus::Progressing => counts.dialing += 1,
-                    TargetStatus::Done if t.result == "success" => counts.succeeded += 1,
-                    TargetStatus::Done => counts.failed += 1,
+        for t in &report.created {
+            let counts = match added.iter_mut().find(|(o, _)| *o == t.outdial_id) {
+                Some((_, c)) => c,
+                None => {
+                    added.push((t.outdial_id, TargetCounts::default()));
+                    &mut added.last_mut().expect("just pushed").1
                 }
-                report.created.push(new.target);
-            } else {
-                report.duplicates.push(new.dedupe);
+            };
+            match t.status {
+                TargetStatus::Idle => counts.queued += 1,
+                TargetStatus::Progressing => counts.dialing += 1,
+                TargetStatus::Done if t.result == "success" => counts.succeeded += 1,
+                TargetStatus::Done => counts.failed += 1,
             }
         }
         for (outdial, by_status) in added {

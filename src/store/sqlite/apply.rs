@@ -16,18 +16,23 @@
 //! before is always seen.
 //!
 //! Within a batch the writes are applied by kind — begins, opt-outs, exhausted targets,
-//! deferred targets, answers, ends — and then the events they make (each campaigncall created
-//! or changed, read back with `RETURNING`, and the batch's own events), which keeps their meaning: a write never depends on a later one of an earlier kind (an
-//! attempt's answer and end are only sent once its begin is committed, and a target is begun
-//! again only once the end of its last attempt is committed and read back).
+//! deferred targets, answers, ends — each with the events it makes — and then the batch's own
+//! events, which keeps their meaning: a write never depends on a later one of an earlier kind
+//! (an attempt's answer and end are only sent once its begin is committed, and a target is
+//! begun again only once the end of its last attempt is committed and read back).
+//!
+//! The event of a campaigncall created or changed is written by SQLite itself, from the row
+//! (`INSERT INTO events … SELECT … json_object(…) FROM campaigncalls`, see [`call_json!`]):
+//! nothing is read back into the process or serialised there on the hot path.
 
 use super::counts::BatchCounts;
-use super::{campaigncall_from_row, hangup_str, to_json};
-use crate::domain::{dnclist, AddressKind, Campaigncall, Disposition, Dnclist, EventType};
+use super::{hangup_str, to_json};
+use crate::domain::{dnclist, AddressKind, Campaigncall, Disposition, Dnclist};
 use crate::fast::{FastMap, FastSet};
 use crate::store::{target_status_after, try_given_back, StoreError, StoreResult, WriteOp};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Row, Sqlite, SqliteConnection};
 use std::sync::OnceLock;
 use uuid::Uuid;
 
@@ -149,12 +154,12 @@ impl<'a> Rows<'a> {
         self.cells.is_empty()
     }
 
-    /// Runs the statement over every row; what it returned (`RETURNING`), all statements
-    /// together.
-    pub(super) async fn run(self, conn: &mut SqliteConnection) -> StoreResult<Vec<SqliteRow>> {
+    /// The statements that write every row: one per [`LENGTHS`]' longest, the last one
+    /// padded.
+    fn queries(self) -> Vec<Query<'a, Sqlite, SqliteArguments<'a>>> {
         let width = self.bulk.width();
         let longest = LENGTHS[LENGTHS.len() - 1];
-        let mut returned = Vec::new();
+        let mut queries = Vec::new();
         let mut cells = self.cells.into_iter().peekable();
         while cells.peek().is_some() {
             let chunk: Vec<Cell> = cells.by_ref().take(longest * width).collect();
@@ -173,9 +178,36 @@ impl<'a> Rows<'a> {
             }
             // The padding rows are left unbound: the statement's bindings are cleared before
             // each run, and SQLite reads an unbound parameter as NULL.
+            queries.push(query);
+        }
+        queries
+    }
+
+    /// Runs the statement over every row; what it returned (`RETURNING`), all statements
+    /// together.
+    pub(super) async fn run(self, conn: &mut SqliteConnection) -> StoreResult<Vec<SqliteRow>> {
+        let mut returned = Vec::new();
+        for query in self.queries() {
             returned.extend(query.fetch_all(&mut *conn).await?);
         }
         Ok(returned)
+    }
+
+    /// Runs the statement over every row for its effect alone (no `RETURNING`): the rows it
+    /// changed, and the rowid of the last row it inserted if it inserted any.
+    pub(super) async fn execute(
+        self,
+        conn: &mut SqliteConnection,
+    ) -> StoreResult<(u64, Option<i64>)> {
+        let (mut changed, mut last) = (0, None);
+        for query in self.queries() {
+            let done = query.execute(&mut *conn).await?;
+            changed += done.rows_affected();
+            if done.rows_affected() > 0 {
+                last = last.max(Some(done.last_insert_rowid()));
+            }
+        }
+        Ok((changed, last))
     }
 }
 
@@ -254,8 +286,7 @@ static EXHAUST: Bulk = Bulk::new(
 static ANSWER: Bulk = Bulk::new(
     "id, dialog, at",
     "UPDATE OR FAIL campaigncalls SET status = 'progressing', dialog = v.dialog, tm_update = v.at
-     FROM v WHERE campaigncalls.id = v.id AND campaigncalls.status = 'dialing'
-     RETURNING *",
+     FROM v WHERE campaigncalls.id = v.id AND campaigncalls.status = 'dialing'",
 );
 
 static END_CALLS: Bulk = Bulk::new(
@@ -267,16 +298,74 @@ static END_CALLS: Bulk = Bulk::new(
        flow_result = v.flow_result, dialog = NULL, tm_update = v.at,
        queue_id = COALESCE(v.queue_id, campaigncalls.queue_id), agent_id = v.agent_id,
        wait_ms = v.wait_ms, amd_result = v.amd_result
-     FROM v WHERE campaigncalls.id = v.id
-     RETURNING *",
+     FROM v WHERE campaigncalls.id = v.id",
 );
 
-/// Events, in the order of the rows; returns their ids.
+/// Events, in the order of the rows.
 static EVENTS: Bulk = Bulk::new(
     "customer_id, type, resource_id, data, at",
     "INSERT OR FAIL INTO events (customer_id, type, resource_id, data, tm_create)
-     SELECT * FROM v WHERE v.customer_id IS NOT NULL
-     RETURNING id",
+     SELECT * FROM v WHERE v.customer_id IS NOT NULL",
+);
+
+/// A campaigncall's API representation (what [`Campaigncall`] serialises to, its fields in
+/// the same order) as SQLite builds it from its row `c`, with its `status` and `tm_update`
+/// given as SQL expressions. A unit test holds it to the serialised struct.
+macro_rules! call_json {
+    ($status:literal, $tm_update:literal) => {
+        concat!(
+            "json_object('id', c.id, 'customer_id', c.customer_id, 'campaign_id', c.campaign_id,
+               'outplan_id', c.outplan_id, 'outdial_id', c.outdial_id,
+               'outdial_target_id', c.outdial_target_id, 'queue_id', c.queue_id,
+               'reference_type', c.reference_type, 'reference_id', c.reference_id,
+               'sip_call_id', c.sip_call_id, 'status', ",
+            $status,
+            ", 'result', c.result,
+               'source', json(c.source), 'caller_id', c.caller_id,
+               'destination', json(c.destination), 'destination_index', c.destination_index,
+               'try_count', c.try_count, 'disposition', c.disposition, 'sip_code', c.sip_code,
+               'reason', c.reason, 'hangup_by', c.hangup_by, 'setup_ms', c.setup_ms,
+               'talk_ms', c.talk_ms, 'flow_result', json(c.flow_result),
+               'agent_id', c.agent_id, 'wait_ms', c.wait_ms, 'amd_result', c.amd_result,
+               'tm_create', c.tm_create, 'tm_update', ",
+            $tm_update,
+            ", 'tm_delete', c.tm_delete)"
+        )
+    };
+}
+
+/// `campaigncall_created` of each call just inserted, as stored.
+static CREATED_EVENTS: Bulk = Bulk::new(
+    "id",
+    concat!(
+        "INSERT OR FAIL INTO events (customer_id, type, resource_id, data, tm_create)
+         SELECT c.customer_id, 'campaigncall_created', c.id, ",
+        call_json!("c.status", "c.tm_update"),
+        ", c.tm_create FROM v CROSS JOIN campaigncalls c WHERE c.id = v.id"
+    ),
+);
+
+/// `campaigncall_updated` of each answer, as [`ANSWER`] is about to store it: run before it,
+/// on the calls it will change (those still `dialing`).
+static ANSWER_EVENTS: Bulk = Bulk::new(
+    "id, at",
+    concat!(
+        "INSERT OR FAIL INTO events (customer_id, type, resource_id, data, tm_create)
+         SELECT c.customer_id, 'campaigncall_updated', c.id, ",
+        call_json!("'progressing'", "v.at"),
+        ", v.at FROM v CROSS JOIN campaigncalls c WHERE c.id = v.id AND c.status = 'dialing'"
+    ),
+);
+
+/// `campaigncall_updated` of each call just ended, as stored.
+static END_EVENTS: Bulk = Bulk::new(
+    "id",
+    concat!(
+        "INSERT OR FAIL INTO events (customer_id, type, resource_id, data, tm_create)
+         SELECT c.customer_id, 'campaigncall_updated', c.id, ",
+        call_json!("c.status", "c.tm_update"),
+        ", c.tm_update FROM v CROSS JOIN campaigncalls c WHERE c.id = v.id"
+    ),
 );
 
 /// `refund` is the slot whose try the attempt gives back, -1 for none.
@@ -306,7 +395,7 @@ pub(super) struct Applied {
 }
 
 /// Applies `ops` on `conn` (inside the caller's transaction): each campaigncall it creates
-/// or changes is recorded as an event too (see [`EVENTS`]), in the same transaction.
+/// or changes is recorded as an event too (see [`CREATED_EVENTS`]), in the same transaction.
 /// `lockout_ms` (0: none): a begin whose number had an abandoned call that recent is not
 /// dialed; its target waits, its try given back, until the lock-out is over.
 pub(super) async fn apply(
@@ -331,7 +420,11 @@ pub(super) async fn apply(
     let mut opted_customers = FastSet::default();
     let now_ms = chrono::Utc::now().timestamp_millis();
     let mut answered = Rows::new(&ANSWER);
+    let mut answer_events = Rows::new(&ANSWER_EVENTS);
     let mut ends = Rows::new(&END_CALLS);
+    let mut end_events = Rows::new(&END_EVENTS);
+    // Each call's answer and end is recorded (and made an event) once.
+    let mut changed_calls = FastSet::default();
     let mut end_targets = Rows::new(&END_TARGETS);
     let mut begun_targets = FastSet::default();
     let mut counts = BatchCounts::new();
@@ -409,20 +502,22 @@ pub(super) async fn apply(
                 until_ms,
                 at,
             } => deferred.push([(*target_id).into(), (*until_ms).into(), at.as_str().into()]),
-            WriteOp::Event(event) => push_event(
-                &mut events,
-                event.customer_id,
-                event.kind,
-                event.resource_id.as_str(),
-                event.data.clone(),
-                crate::domain::time::now_string(),
-            ),
+            WriteOp::Event(event) => events.push([
+                event.customer_id.into(),
+                event.kind.as_str().into(),
+                event.resource_id.as_str().into(),
+                event.data.as_str().into(),
+                crate::domain::time::now_string().into(),
+            ]),
             WriteOp::Answered {
                 campaigncall_id,
                 dialog,
                 at,
             } => {
-                if !ending.contains(campaigncall_id) {
+                if !ending.contains(campaigncall_id)
+                    && changed_calls.insert((*campaigncall_id, false))
+                {
+                    answer_events.push([(*campaigncall_id).into(), at.as_str().into()]);
                     answered.push([
                         (*campaigncall_id).into(),
                         dialog.as_deref().into(),
@@ -431,6 +526,9 @@ pub(super) async fn apply(
                 }
             }
             WriteOp::End(end) => {
+                if changed_calls.insert((end.campaigncall_id, true)) {
+                    end_events.push([end.campaigncall_id.into()]);
+                }
                 let result = if end.disposition.reached() {
                     "success"
                 } else {
@@ -470,6 +568,7 @@ pub(super) async fn apply(
             }
         }
     }
+    let mut last_event = None;
     if !claims.is_empty() {
         let claimed = claimed_targets(claims.run(conn).await?)?;
         let barred = if dnc.is_empty() {
@@ -483,6 +582,7 @@ pub(super) async fn apply(
             locked_targets(lockouts.run(conn).await?)?
         };
         let mut created = Rows::new(&INSERT_CALLS);
+        let mut created_events = Rows::new(&CREATED_EVENTS);
         for (i, slot, call) in begins {
             if !claimed.contains(&call.outdial_target_id) {
                 applied[i] = false;
@@ -506,21 +606,15 @@ pub(super) async fn apply(
             }
             created.push(campaigncall_row(call)?);
             counts.created(call);
-            push_event(
-                &mut events,
-                call.customer_id,
-                EventType::CampaigncallCreated,
-                call.id
-                    .hyphenated()
-                    .encode_lower(&mut Uuid::encode_buffer()),
-                to_json(call)?,
-                call.tm_create.clone(),
-            );
+            created_events.push([call.id.into()]);
             if barred.contains(&call.outdial_target_id) {
                 // Recorded, but not dialed: the target is done with its try given back.
                 applied[i] = false;
                 counts.ended(call.id, Disposition::Dnc);
                 counts.moved(call.outdial_target_id, "done", "fail");
+                if changed_calls.insert((call.id, true)) {
+                    end_events.push([call.id.into()]);
+                }
                 ends.push(call_end_row(
                     call.id,
                     "fail",
@@ -540,60 +634,25 @@ pub(super) async fn apply(
         }
         created.run(conn).await?;
         counts.write_begins(conn).await?;
+        last_event = last_event.max(created_events.execute(conn).await?.1);
     }
     counts.before_exhausted(conn).await?;
     for rows in [default_lists, opt_outs, exhausted, deferred] {
         rows.run(conn).await?;
     }
     counts.before_ends(conn).await?;
-    for rows in [answered, ends] {
-        for row in rows.run(conn).await? {
-            let call = campaigncall_from_row(&row)?;
-            push_event(
-                &mut events,
-                call.customer_id,
-                EventType::CampaigncallUpdated,
-                call.id
-                    .hyphenated()
-                    .encode_lower(&mut Uuid::encode_buffer()),
-                to_json(&call)?,
-                call.tm_update.clone(),
-            );
-        }
-    }
+    // An answer's event is taken before the answer is stored: of the calls still dialing.
+    last_event = last_event.max(answer_events.execute(conn).await?.1);
+    answered.run(conn).await?;
+    ends.run(conn).await?;
+    last_event = last_event.max(end_events.execute(conn).await?.1);
     counts.before_moves(conn).await?;
     end_targets.run(conn).await?;
-    let last_event = if events.is_empty() {
-        None
-    } else {
-        let mut last = None;
-        for row in events.run(conn).await? {
-            let id: i64 = row.try_get(0)?;
-            last = last.max(Some(id));
-        }
-        last
-    };
+    last_event = last_event.max(events.execute(conn).await?.1);
     Ok(Applied {
         applied,
         last_event,
     })
-}
-
-fn push_event(
-    events: &mut Rows<'_>,
-    customer: Uuid,
-    kind: EventType,
-    resource: &str,
-    data: String,
-    at: String,
-) {
-    events.push([
-        customer.into(),
-        kind.as_str().into(),
-        resource.into(),
-        data.into(),
-        at.into(),
-    ]);
 }
 
 /// An `END_CALLS` row with no SIP status, timings or flow.
@@ -748,5 +807,131 @@ mod lockout_tests {
             store.apply(&[begin(&targets[0], 2)]).await.expect("apply"),
             [true]
         );
+    }
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::super::tests::{begin, store_with_targets};
+    use super::super::SqliteStore;
+    use crate::domain::{Disposition, HangupBy};
+    use crate::store::{AttemptEnd, Commits, Served, Store, TargetNext, WriteOp};
+    use serde_json::json;
+    use uuid::Uuid;
+
+    /// The `data` of every event, in order, as stored.
+    async fn stored_data(store: &SqliteStore) -> Vec<(String, String)> {
+        sqlx::query_as("SELECT type, data FROM events ORDER BY id")
+            .fetch_all(&store.pool)
+            .await
+            .expect("events")
+    }
+
+    /// The campaigncall as the API shows it now, serialised.
+    async fn api_json(store: &SqliteStore, customer: Uuid, id: Uuid) -> String {
+        let call = store
+            .get_campaigncall(customer, id)
+            .await
+            .expect("read")
+            .expect("stored");
+        serde_json::to_string(&call).expect("json")
+    }
+
+    #[tokio::test]
+    async fn each_event_holds_the_campaigncall_exactly_as_the_api_shows_it_at_that_point() {
+        let (store, targets) = store_with_targets(2).await;
+        let customer = Uuid::new_v4();
+        let mut first = begin(&targets[0], 1);
+        let WriteOp::Begin { call, .. } = &mut first else {
+            unreachable!()
+        };
+        call.customer_id = customer;
+        call.queue_id = Uuid::new_v4();
+        call.caller_id = "+15550100000".into();
+        call.reference_id = "ref \"quoted\" / é".into();
+        let id = call.id;
+        let mut second = begin(&targets[1], 1);
+        let WriteOp::Begin { call, .. } = &mut second else {
+            unreachable!()
+        };
+        call.customer_id = customer;
+        let other = call.id;
+        store.apply(&[first, second]).await.expect("begin");
+        let mut expected = vec![
+            ("campaigncall_created", api_json(&store, customer, id).await),
+            (
+                "campaigncall_created",
+                api_json(&store, customer, other).await,
+            ),
+        ];
+
+        // An answer, and the same answer again in the next batch: one event.
+        for _ in 0..2 {
+            store
+                .apply(&[WriteOp::Answered {
+                    campaigncall_id: id,
+                    dialog: Some("{\"call_id\":\"x\"}".into()),
+                    at: crate::domain::time::now_string(),
+                }])
+                .await
+                .expect("answer");
+        }
+        expected.push(("campaigncall_updated", api_json(&store, customer, id).await));
+
+        let mut end = AttemptEnd::closed(
+            id,
+            targets[0].id,
+            Disposition::Answered,
+            "callee hung up",
+            TargetNext::Done("success"),
+        );
+        end.sip_code = Some(200);
+        end.hangup_by = Some(HangupBy::Remote);
+        end.setup_ms = 120;
+        end.talk_ms = 4_500;
+        end.flow_result = Some(json!({
+            "actions": [{"id": "a", "type": "amd", "result": "ok", "score": 0.5}],
+            "digits": "1",
+            "variables": {"amd.result": "human", "n": 3}
+        }));
+        end.served = Some(Served {
+            queue_id: None,
+            agent_id: Some(Uuid::new_v4()),
+            wait_ms: Some(800),
+        });
+        // The other call ends unanswered in the same batch as its answer.
+        let no_answer = AttemptEnd::closed(
+            other,
+            targets[1].id,
+            Disposition::NoAnswer,
+            "",
+            TargetNext::Done("fail"),
+        );
+        store
+            .apply(&[
+                WriteOp::Answered {
+                    campaigncall_id: other,
+                    dialog: None,
+                    at: crate::domain::time::now_string(),
+                },
+                WriteOp::End(Box::new(end)),
+                WriteOp::End(Box::new(no_answer)),
+            ])
+            .await
+            .expect("end");
+        expected.push(("campaigncall_updated", api_json(&store, customer, id).await));
+        expected.push((
+            "campaigncall_updated",
+            api_json(&store, customer, other).await,
+        ));
+
+        let stored = stored_data(&store).await;
+        let stored: Vec<(&str, String)> = stored
+            .iter()
+            .map(|(t, d)| (t.as_str(), d.clone()))
+            .collect();
+        assert_eq!(stored, expected);
+        assert!(expected[3].1.contains("\"status\":\"done\""));
+        assert!(expected[2].1.contains("\"status\":\"progressing\""));
     }
 }
