@@ -90,14 +90,20 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Times every request, labelled by the route pattern it matched (ids never become labels).
+///
+/// The pattern is read from the response's request, once routed: the router has then recorded
+/// the matched resource, where asking before would match the path against the routes a second
+/// time (their patterns are regular expressions, a sizeable part of a small read's cost).
 pub async fn time_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let route = req.match_pattern();
     let method = req.method().clone();
     let res = next.call(req).await;
+    // An error that reached here rather than a response (the handlers' and extractors' errors
+    // are responses by now) has no request left to ask: it counts as unmatched.
+    let route = res.as_ref().ok().and_then(|r| r.request().match_pattern());
     let status = match &res {
         Ok(r) => r.status().as_u16(),
         Err(e) => e.as_response_error().status_code().as_u16(),
