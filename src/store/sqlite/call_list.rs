@@ -11,7 +11,7 @@
 use super::{campaigncall_from_row, page_bounds, page_cut};
 use crate::domain::Campaigncall;
 use crate::store::{CallFilter, Listed, Page, StoreResult};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
 /// Writes after `q` the statement listing `customer`'s campaigncalls that pass `filter`,
@@ -52,7 +52,7 @@ fn push_statement(
 
 /// One page of `customer`'s campaigncalls that pass `filter`.
 pub(super) async fn list(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     customer: Uuid,
     filter: &CallFilter,
     page: &Page,
@@ -60,7 +60,7 @@ pub(super) async fn list(
     let (size, before) = page_bounds(page);
     let mut q = QueryBuilder::new("");
     push_statement(&mut q, customer, filter, before, size + 1);
-    let rows = q.build().fetch_all(pool).await?;
+    let rows = q.build().fetch_all(conn).await?;
     let (kept, next_page_token) = page_cut(&rows, size, page);
     Ok(Listed {
         next_page_token,

@@ -304,12 +304,15 @@ pub(super) async fn after_reset(conn: &mut SqliteConnection, outdial: Uuid) -> S
 }
 
 /// An outdial's live targets by where they stand (`due` is not counted: it is 0).
-pub(super) async fn targets(pool: &sqlx::SqlitePool, outdial: Uuid) -> StoreResult<TargetCounts> {
+pub(super) async fn targets(
+    conn: &mut sqlx::SqliteConnection,
+    outdial: Uuid,
+) -> StoreResult<TargetCounts> {
     let row = sqlx::query(
         "SELECT queued, dialing, succeeded, failed FROM outdial_counts WHERE outdial_id = ?",
     )
     .bind(outdial.to_string())
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await?;
     let u = |r: &sqlx::sqlite::SqliteRow, c: &str| r.get::<i64, _>(c).max(0) as u64;
     Ok(row
@@ -325,7 +328,10 @@ pub(super) async fn targets(pool: &sqlx::SqlitePool, outdial: Uuid) -> StoreResu
 
 /// A campaign's attempts, dispositions and the targets it finished, read in one statement
 /// (one snapshot).
-pub(super) async fn calls(pool: &sqlx::SqlitePool, campaign: Uuid) -> StoreResult<CallCounts> {
+pub(super) async fn calls(
+    conn: &mut sqlx::SqliteConnection,
+    campaign: Uuid,
+) -> StoreResult<CallCounts> {
     let id = campaign.to_string();
     let rows = sqlx::query(
         "SELECT NULL AS d, COALESCE(SUM(calls), 0) AS n, COALESCE(SUM(succeeded), 0) AS s,
@@ -336,7 +342,7 @@ pub(super) async fn calls(pool: &sqlx::SqlitePool, campaign: Uuid) -> StoreResul
     )
     .bind(&id)
     .bind(&id)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await?;
     let u = |v: i64| v.max(0) as u64;
     let mut counts = CallCounts::default();
