@@ -63,7 +63,10 @@ static MOVE_TARGETS: Bulk = Bulk::new(
 /// the campaign's attempts on it reached it, or, with result `fail`, when it made one. Only
 /// targets entering or leaving `done` (or changing result there) are looked at, and only the
 /// side of a move that can count is looked up (`CASE`: SQLite evaluates both operands of an
-/// `AND`, so `x AND EXISTS (…)` would probe the index even when `x` is false).
+/// `AND`, so `x AND EXISTS (…)` would probe the index even when `x` is false). It runs after
+/// the batch's ends are written, so both sides read the calls' results after the ends: an end
+/// recorded twice that turns a succeeded target into a failed one leaves the campaign's
+/// `succeeded` one too high (not yet handled).
 static MOVE_CAMPAIGN_TARGETS: Bulk = Bulk::new(
     MOVES,
     "INSERT OR FAIL INTO campaign_counts (campaign_id, outdial_id, succeeded, failed)
