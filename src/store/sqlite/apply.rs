@@ -334,15 +334,15 @@ macro_rules! call_json {
     };
 }
 
-/// `campaigncall_created` of each call just inserted, as stored.
-static CREATED_EVENTS: Bulk = Bulk::new(
-    "id",
-    concat!(
-        "INSERT OR FAIL INTO events (customer_id, type, resource_id, data, tm_create)
-         SELECT c.customer_id, 'campaigncall_created', c.id, ",
-        call_json!("c.status", "c.tm_update"),
-        ", c.tm_create FROM v CROSS JOIN campaigncalls c WHERE c.id = v.id"
-    ),
+/// `campaigncall_created` of each call just inserted, as stored: the rows whose `seq` is in
+/// `?1 ..= ?2`, in order. The calls one batch inserts have consecutive `seq`s (the column is
+/// `AUTOINCREMENT`, and the batch's transaction is the only writer), so they are read by one
+/// range of the table itself rather than one probe of the index of ids each.
+const CREATED_EVENTS: &str = concat!(
+    "INSERT OR FAIL INTO events (customer_id, type, resource_id, data, tm_create)
+     SELECT c.customer_id, 'campaigncall_created', c.id, ",
+    call_json!("c.status", "c.tm_update"),
+    ", c.tm_create FROM campaigncalls c WHERE c.seq BETWEEN ?1 AND ?2 ORDER BY c.seq"
 );
 
 /// `campaigncall_updated` of each answer, as [`ANSWER`] is about to store it: run before it,
@@ -582,7 +582,6 @@ pub(super) async fn apply(
             locked_targets(lockouts.run(conn).await?)?
         };
         let mut created = Rows::new(&INSERT_CALLS);
-        let mut created_events = Rows::new(&CREATED_EVENTS);
         for (i, slot, call) in begins {
             if !claimed.contains(&call.outdial_target_id) {
                 applied[i] = false;
@@ -606,7 +605,6 @@ pub(super) async fn apply(
             }
             created.push(campaigncall_row(call)?);
             counts.created(call);
-            created_events.push([call.id.into()]);
             if barred.contains(&call.outdial_target_id) {
                 // Recorded, but not dialed: the target is done with its try given back.
                 applied[i] = false;
@@ -632,9 +630,23 @@ pub(super) async fn apply(
                 ]);
             }
         }
-        created.run(conn).await?;
+        let (inserted, last_call) = created.execute(conn).await?;
         counts.write_begins(conn).await?;
-        last_event = last_event.max(created_events.execute(conn).await?.1);
+        if let (Some(last), true) = (last_call, inserted > 0) {
+            let first = last - i64::try_from(inserted).unwrap_or(i64::MAX) + 1;
+            let done = sqlx::query(CREATED_EVENTS)
+                .bind(first)
+                .bind(last)
+                .execute(&mut *conn)
+                .await?;
+            if done.rows_affected() != inserted {
+                return Err(StoreError::Corrupt(format!(
+                    "{inserted} campaigncalls inserted, {} created events",
+                    done.rows_affected()
+                )));
+            }
+            last_event = last_event.max(Some(done.last_insert_rowid()));
+        }
     }
     counts.before_exhausted(conn).await?;
     for rows in [default_lists, opt_outs, exhausted, deferred] {
