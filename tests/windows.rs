@@ -1,9 +1,10 @@
 //! Call windows, caller-id pools and scheduling end to end: `ringmaster serve` with SIPp as the
 //! trunk (`uas_by_number.xml`, every message logged with `-trace_msg`). A target whose window
 //! is closed is not sent an INVITE until the clock opens it (the clock moved with
-//! `[campaign] clock_offset_s`); the INVITEs' From headers carry the outplan's caller ids as
-//! its strategy picks them; a campaign run before its `scheduled_at` starts itself then, also
-//! after a restart.
+//! `[campaign] clock_offset_s`), also for a number whose zones are several (a mobile of a
+//! multi-zone country, until the window is open in all of them); the INVITEs' From headers
+//! carry the outplan's caller ids as its strategy picks them; a campaign run before its
+//! `scheduled_at` starts itself then, also after a restart.
 
 #[path = "campaign/helpers.rs"]
 #[allow(dead_code)] // the helpers serve several test binaries
@@ -118,6 +119,70 @@ fn a_target_outside_its_window_is_not_invited_until_the_clock_opens_it() {
         (Some(1), Some("success"))
     );
     assert_eq!(t["zones"], json!(["America/New_York"]));
+}
+
+#[test]
+fn a_mobile_of_a_multi_zone_country_waits_until_the_window_is_open_in_all_its_zones() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sipp, trunk) = sipp_scenario(dir.path(), "uas_by_number.xml", &["-trace_msg"]);
+    // An Australian mobile may be anywhere in Australia: its window opens when it opens in
+    // Perth, the last of its zones, at 09:00 AWST (01:00 UTC), when Sydney is at 11:00. The
+    // campaign clock reads eight seconds before that.
+    let lead = Duration::from_secs(8);
+    let opening = Utc
+        .with_ymd_and_hms(2026, 6, 10, 1, 0, 0)
+        .single()
+        .expect("a time");
+    let opens_at = Instant::now() + lead;
+    let offset_s =
+        (opening - Utc::now()).num_milliseconds().div_euclid(1000) - lead.as_secs() as i64;
+    let s = server_with_clock(dir.path(), trunk, offset_s);
+    let sydney = "+61291234567"; // 02: New South Wales
+    let mobile = "+61412345678"; // 04: a mobile, every zone of Australia
+    let outplan = json!({"name": "daytime", "dial_timeout": 2000, "max_try_count_0": 1,
+                         "source": {"type": "tel", "target": "+15551230000"},
+                         "call_window": {"start": "09:00", "end": "21:00"}});
+    let (id, outdial, targets) = campaign(&s, outplan, &[&[mobile], &[sydney]], json!({}));
+    let t = s.ok(
+        "GET",
+        &format!("/v1.0/outdials/{outdial}/targets/{}", targets[0]),
+        None,
+    );
+    let zones = t["zones"].as_array().cloned().unwrap_or_default();
+    assert!(
+        zones.contains(&json!("Australia/Perth")) && zones.contains(&json!("Australia/Sydney")),
+        "{t}"
+    );
+    s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !invited(dir.path(), sydney) {
+        assert!(Instant::now() < deadline, "Sydney was never called");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        Instant::now() < opens_at,
+        "too slow to test before the opening"
+    );
+    while Instant::now() + Duration::from_millis(300) < opens_at {
+        assert!(
+            !invited(dir.path(), mobile),
+            "the mobile was called before the window opened in Perth"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let deadline = opens_at + Duration::from_secs(8);
+    while !invited(dir.path(), mobile) {
+        assert!(
+            Instant::now() < deadline,
+            "the mobile was not called once the window opened in all its zones"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.wait_status(&id, "finished", Duration::from_secs(30));
 }
 
 /// The caller id each campaigncall of a campaign recorded, in the order they were placed, and

@@ -9,8 +9,8 @@
 //! naming the field (the read-only `status` and `try_count_0` of an answer too).
 //!
 //! A target's zones, which its call window is read in, are worked out here, once: its
-//! `timezone` (an IANA name) when given, else those of `destination_0`'s area code or country
-//! (see `campaign::zones`).
+//! `timezone` (an IANA name) when given, else those of `destination_0`'s area code, national
+//! prefix or country (see `campaign::zones`).
 
 use super::address::{address, dialable, from_text, is_blank};
 use super::error::{ApiError, FieldError};

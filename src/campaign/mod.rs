@@ -31,6 +31,7 @@ pub mod retry;
 pub mod simulator;
 pub mod stats;
 pub mod window;
+mod zone_prefixes;
 pub mod zones;
 
 /// The clock call windows and schedules are read on: the system clock moved by a fixed

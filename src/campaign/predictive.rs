@@ -15,8 +15,8 @@
 //!
 //! An integral controller sets the reserve (in standard deviations) from the abandoned calls
 //! themselves: every abandoned call raises it, every answered call that found an agent lowers
-//! it a little, so that the abandon rate settles on a target under the cap (80 % of it)
-//! whatever the shift's answer rate and talk times. The cap is also enforced over the rolling
+//! it a little, so that the abandon rate settles on the cap whatever the shift's answer rate
+//! and talk times (the taper below keeps it under). The cap is also enforced over the rolling
 //! window (30 days by default): with room under it for at least one more abandoned call and a
 //! margin it dials as predicted; the closer the window's rate comes to the cap, the larger
 //! the reserve (up to one standard deviation more), and when one more abandoned call would
@@ -45,8 +45,10 @@ const MAX_HORIZON_S: u64 = 60;
 const TAPER_CALLS: f64 = 3.0;
 /// At the end of the taper, this much more is kept in reserve (standard deviations).
 const TAPER_SAFETY: f64 = 1.0;
-/// The abandon rate the controller aims at, as a share of the cap (2.4 % under 3 %).
-const TARGET_SHARE: f64 = 0.9;
+/// The abandon rate the controller aims at, as a share of the cap: the cap itself, so that
+/// the allowance is spent evenly over the window rather than kept; the taper and the fallback
+/// to progressive keep the window's rate under the cap.
+const TARGET_SHARE: f64 = 1.0;
 /// How far one abandoned call moves the reserve (standard deviations); each answered call
 /// not abandoned moves it back by the target's share of that.
 const CONTROL_GAIN: f64 = 0.03;

@@ -245,6 +245,20 @@ fn abandoned_calls_raise_the_reserve_and_calls_served_lower_it() {
 }
 
 #[test]
+fn the_controller_aims_at_the_cap_itself() {
+    // Answered calls abandoned at exactly the cap's rate leave the reserve where it started:
+    // the allowance is spent, not kept.
+    let settings = PredictiveSettings::default();
+    let mut m = Measures::default();
+    for i in 0..3000 {
+        m.served(i, i % 100 < 3);
+    }
+    let target = settings.abandon_rate_cap * TARGET_SHARE / 100.0;
+    let reserve = m.reserve(settings.safety, target);
+    assert!((reserve - settings.safety).abs() < 0.05, "{reserve}");
+}
+
+#[test]
 fn the_normal_distribution_function_is_right_to_many_places() {
     for (x, phi) in [
         (0.0, 0.5),

@@ -1,10 +1,12 @@
 //! A callee's time zones from their number: NANP numbers (`+1`) by area code (see
-//! [`super::nanp`]), other numbers by country where the country keeps one zone. A number of a
-//! country with several zones (Russia, Australia, Brazil, Mexico, …) or of no country gives
-//! none, and the outplan's default zone applies. Pure; run when a target is imported, not per
-//! dial: the zones are stored with the target.
+//! [`super::nanp`]), numbers of other countries with several zones (Russia, Australia,
+//! Brazil, Mexico, …) by national prefix, or every zone of the country when the prefix does
+//! not tell (see [`super::zone_prefixes`]), other numbers by country where the country keeps
+//! one zone. A number of no known country gives none, and the outplan's default zone applies.
+//! Pure; run when a target is imported, not per dial: the zones are stored with the target.
 
 use super::nanp::AREA_CODES;
+use super::zone_prefixes;
 use crate::domain::E164;
 use chrono_tz::Tz;
 use std::collections::HashMap;
@@ -30,7 +32,6 @@ const COUNTRIES: &[(&str, &str)] = &[
     ("DZ", "Africa/Algiers"),
     ("EE", "Europe/Tallinn"),
     ("EG", "Africa/Cairo"),
-    ("ES", "Europe/Madrid"),
     ("FI", "Europe/Helsinki"),
     ("FR", "Europe/Paris"),
     ("GB", "Europe/London"),
@@ -66,14 +67,12 @@ const COUNTRIES: &[(&str, &str)] = &[
     ("NL", "Europe/Amsterdam"),
     ("NO", "Europe/Oslo"),
     ("NP", "Asia/Kathmandu"),
-    ("NZ", "Pacific/Auckland"),
     ("OM", "Asia/Muscat"),
     ("PA", "America/Panama"),
     ("PE", "America/Lima"),
     ("PH", "Asia/Manila"),
     ("PK", "Asia/Karachi"),
     ("PL", "Europe/Warsaw"),
-    ("PT", "Europe/Lisbon"),
     ("QA", "Asia/Qatar"),
     ("RO", "Europe/Bucharest"),
     ("RS", "Europe/Belgrade"),
@@ -96,7 +95,10 @@ const COUNTRIES: &[(&str, &str)] = &[
 
 fn parse_zones(names: &str) -> Vec<Tz> {
     // The tables are checked by the tests below: a name that does not parse is a bug there.
-    names.split('|').filter_map(|n| n.parse().ok()).collect()
+    names
+        .split('|')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect()
 }
 
 fn nanp() -> &'static HashMap<u16, Vec<Tz>> {
@@ -121,12 +123,17 @@ pub fn nanp_area_code(number: &E164) -> Option<u16> {
     digits.get(..3)?.parse().ok()
 }
 
-/// The zones a number is in: by area code for `+1`, by country elsewhere; empty when unknown.
+/// The zones a number is in: by area code for `+1`, by national prefix in the other countries
+/// with several zones, by country elsewhere; empty when unknown.
 pub fn of_number(number: &E164) -> Vec<Tz> {
     if number.as_str().starts_with("+1") {
         return nanp_area_code(number)
             .and_then(|npa| nanp().get(&npa).cloned())
             .unwrap_or_default();
+    }
+    let digits = number.as_str().trim_start_matches('+');
+    if let Some(zones) = zone_prefixes::zones_of(digits) {
+        return parse_zones(zones);
     }
     let Ok(parsed) = phonenumber::parse(None, number.as_str()) else {
         return Vec::new();
@@ -200,7 +207,227 @@ mod tests {
         assert_eq!(zones("+442079460958"), vec![chrono_tz::Europe::London]);
         assert_eq!(zones("+33142685300"), vec![chrono_tz::Europe::Paris]);
         assert_eq!(zones("+919876543210"), vec![chrono_tz::Asia::Kolkata]);
-        // Australia keeps several zones: none derived.
-        assert_eq!(zones("+61291234567"), vec![]);
+    }
+
+    /// The zones of a number, as IANA names.
+    fn names(n: &str) -> Vec<&'static str> {
+        zones(n).iter().map(|z| z.name()).collect()
+    }
+
+    #[test]
+    fn every_zone_of_the_multi_zone_table_exists_and_no_prefix_is_listed_twice() {
+        for country in zone_prefixes::COUNTRIES {
+            let mut seen = std::collections::HashSet::new();
+            let all: Vec<&str> = country.all.split('|').map(str::trim).collect();
+            assert!(all.len() > 1, "+{} keeps one zone", country.code);
+            for (prefix, names) in
+                std::iter::once(("", country.all)).chain(country.prefixes.iter().copied())
+            {
+                assert!(
+                    seen.insert(prefix),
+                    "+{} {prefix} listed twice",
+                    country.code
+                );
+                assert!(prefix.bytes().all(|b| b.is_ascii_digit()), "{prefix}");
+                for name in names.split('|').map(str::trim) {
+                    assert!(name.parse::<Tz>().is_ok(), "{name}");
+                    // Australia's external territories share its code but not its zones.
+                    let territory = ["Indian/Cocos", "Indian/Christmas"].contains(&name);
+                    assert!(
+                        all.contains(&name) || territory,
+                        "+{} {prefix}: {name}",
+                        country.code
+                    );
+                }
+            }
+            // No single-zone entry shadows it.
+            assert!(
+                !COUNTRIES.iter().any(|(_, z)| all.contains(z)),
+                "+{}",
+                country.code
+            );
+        }
+        // Calling codes are prefix-free.
+        for a in zone_prefixes::COUNTRIES {
+            for b in zone_prefixes::COUNTRIES {
+                assert!(a.code == b.code || !b.code.starts_with(a.code));
+            }
+        }
+    }
+
+    #[test]
+    fn australian_numbers_take_their_states_zones_and_mobiles_all_of_australias() {
+        assert_eq!(names("+61291234567"), ["Australia/Sydney"]);
+        assert_eq!(names("+61265631234"), ["Australia/Lord_Howe"]);
+        assert_eq!(
+            names("+61391234567"),
+            ["Australia/Melbourne", "Australia/Hobart"]
+        );
+        assert_eq!(
+            names("+61731234567"),
+            ["Australia/Brisbane", "Australia/Sydney"]
+        );
+        let west = names("+61892345678");
+        assert!(west.contains(&"Australia/Perth") && west.contains(&"Australia/Adelaide"));
+        assert!(!west.contains(&"Australia/Sydney"), "{west:?}");
+        assert_eq!(names("+61891641234"), ["Indian/Christmas"]);
+        let mobile = names("+61412345678");
+        assert_eq!(mobile.len(), 10, "{mobile:?}");
+        assert!(mobile.contains(&"Australia/Perth") && mobile.contains(&"Australia/Lord_Howe"));
+    }
+
+    #[test]
+    fn russian_numbers_take_their_abc_codes_zone_and_mobiles_every_zone() {
+        assert_eq!(names("+74951234567"), ["Europe/Moscow"]);
+        assert_eq!(names("+78121234567"), ["Europe/Moscow"]);
+        assert_eq!(names("+74012123456"), ["Europe/Kaliningrad"]);
+        assert_eq!(names("+73432123456"), ["Asia/Yekaterinburg"]);
+        assert_eq!(names("+73832123456"), ["Asia/Novosibirsk"]);
+        assert_eq!(names("+74232123456"), ["Asia/Vladivostok"]);
+        assert_eq!(names("+74152123456"), ["Asia/Kamchatka"]);
+        assert_eq!(names("+78462123456"), ["Europe/Samara"]);
+        let mobile = names("+79161234567");
+        assert!(mobile.contains(&"Europe/Kaliningrad") && mobile.contains(&"Asia/Anadyr"));
+        assert!(!mobile.contains(&"Asia/Almaty"), "{mobile:?}");
+        // An ABC code not in the table: every zone of Russia.
+        assert_eq!(names("+73512123456").len(), 1);
+        assert_eq!(names("+73000123456").len(), mobile.len());
+    }
+
+    #[test]
+    fn kazakh_numbers_share_plus_7_and_take_kazakhstans_zones() {
+        let almaty = names("+77272123456");
+        assert!(almaty.contains(&"Asia/Almaty"), "{almaty:?}");
+        assert!(!almaty.contains(&"Europe/Moscow"), "{almaty:?}");
+        assert_eq!(names("+77011234567"), almaty);
+    }
+
+    #[test]
+    fn brazilian_numbers_take_their_ddds_zone() {
+        assert_eq!(names("+5511912345678"), ["America/Sao_Paulo"]);
+        assert_eq!(names("+552131234567"), ["America/Sao_Paulo"]);
+        assert_eq!(names("+5592991234567"), ["America/Manaus"]);
+        assert_eq!(names("+556832123456"), ["America/Rio_Branco"]);
+        assert_eq!(names("+556532123456"), ["America/Cuiaba"]);
+        assert_eq!(
+            names("+558136191234"),
+            ["America/Recife", "America/Noronha"]
+        );
+        assert_eq!(names("+558532123456"), ["America/Fortaleza"]);
+        assert_eq!(
+            names("+559732123456"),
+            ["America/Manaus", "America/Eirunepe"]
+        );
+    }
+
+    #[test]
+    fn mexican_numbers_take_their_area_codes_zone() {
+        assert_eq!(names("+525512345678"), ["America/Mexico_City"]);
+        assert_eq!(names("+528112345678"), ["America/Monterrey"]);
+        assert_eq!(names("+526641234567"), ["America/Tijuana"]);
+        assert_eq!(names("+526621234567"), ["America/Hermosillo"]);
+        assert_eq!(names("+529981234567"), ["America/Cancun"]);
+        assert_eq!(names("+526561234567"), ["America/Ciudad_Juarez"]);
+        // An area code not in the table: every zone of Mexico.
+        assert_eq!(names("+527331234567").len(), 12);
+    }
+
+    #[test]
+    fn indonesian_numbers_take_their_area_codes_zone_and_mobiles_all_four() {
+        assert_eq!(names("+62211234567"), ["Asia/Jakarta"]);
+        assert_eq!(names("+62361123456"), ["Asia/Makassar"]);
+        assert_eq!(names("+62411123456"), ["Asia/Makassar"]);
+        assert_eq!(names("+62561123456"), ["Asia/Pontianak"]);
+        assert_eq!(names("+62967123456"), ["Asia/Jayapura"]);
+        assert_eq!(
+            names("+628121234567"),
+            [
+                "Asia/Jakarta",
+                "Asia/Pontianak",
+                "Asia/Makassar",
+                "Asia/Jayapura"
+            ]
+        );
+    }
+
+    #[test]
+    fn chilean_numbers_tell_magallanes_aysen_and_easter_island() {
+        assert_eq!(names("+56221234567"), ["America/Santiago"]);
+        assert_eq!(names("+56612123456"), ["America/Punta_Arenas"]);
+        assert_eq!(names("+56672123456"), ["America/Coyhaique"]);
+        assert_eq!(
+            names("+56322100123"),
+            ["America/Santiago", "Pacific/Easter"]
+        );
+        assert_eq!(names("+56912345678").len(), 4);
+    }
+
+    #[test]
+    fn iberian_numbers_tell_the_islands() {
+        assert_eq!(names("+34912345678"), ["Europe/Madrid"]);
+        assert_eq!(names("+34928123456"), ["Atlantic/Canary"]);
+        assert_eq!(names("+34922123456"), ["Atlantic/Canary"]);
+        assert_eq!(names("+34612345678"), ["Europe/Madrid", "Atlantic/Canary"]);
+        assert_eq!(names("+351213456789"), ["Europe/Lisbon"]);
+        assert_eq!(names("+351291123456"), ["Atlantic/Madeira"]);
+        assert_eq!(names("+351296123456"), ["Atlantic/Azores"]);
+        assert_eq!(
+            names("+351912345678"),
+            ["Europe/Lisbon", "Atlantic/Madeira", "Atlantic/Azores"]
+        );
+    }
+
+    #[test]
+    fn island_zones_of_ecuador_and_new_zealand_and_the_pacific() {
+        assert_eq!(names("+59322123456"), ["America/Guayaquil"]);
+        assert_eq!(
+            names("+59352526123"),
+            ["America/Guayaquil", "Pacific/Galapagos"]
+        );
+        assert_eq!(names("+59391234567").len(), 2);
+        assert_eq!(names("+6493071234"), ["Pacific/Auckland"]);
+        assert_eq!(names("+6433051234"), ["Pacific/Chatham"]);
+        assert_eq!(
+            names("+64211234567"),
+            ["Pacific/Auckland", "Pacific/Chatham"]
+        );
+        assert_eq!(names("+6863001234").len(), 3);
+        assert_eq!(names("+6913201234").len(), 3);
+        assert_eq!(names("+68940123456").len(), 3);
+        assert_eq!(names("+262262123456"), ["Indian/Reunion"]);
+        assert_eq!(names("+262639123456"), ["Indian/Mayotte"]);
+    }
+
+    #[test]
+    fn the_congo_and_mongolia_take_all_their_zones_but_ulaanbaatar() {
+        assert_eq!(
+            names("+243812345678"),
+            ["Africa/Kinshasa", "Africa/Lubumbashi"]
+        );
+        assert_eq!(names("+97611123456"), ["Asia/Ulaanbaatar"]);
+        assert_eq!(names("+97699123456"), ["Asia/Ulaanbaatar", "Asia/Hovd"]);
+    }
+
+    #[test]
+    fn a_mobile_of_a_multi_zone_country_is_open_only_when_all_its_zones_are() {
+        use crate::campaign::window::{is_open, next_opening};
+        use chrono::{TimeZone, Utc};
+        let window: crate::domain::CallWindow =
+            serde_json::from_value(serde_json::json!({"start": "09:00", "end": "21:00"}))
+                .expect("a window");
+        let mobile = zones("+61412345678");
+        let sydney = zones("+61291234567");
+        // 23:30 UTC on 9 June: 09:30 in Sydney, 07:30 in Perth.
+        let now = Utc
+            .with_ymd_and_hms(2026, 6, 9, 23, 30, 0)
+            .single()
+            .expect("a time");
+        assert!(is_open(&window, &sydney, now));
+        assert!(!is_open(&window, &mobile, now));
+        // It opens at 09:00 in Perth, the last of them (01:00 UTC).
+        assert_eq!(
+            next_opening(&window, &mobile, now),
+            Utc.with_ymd_and_hms(2026, 6, 10, 1, 0, 0).single()
+        );
     }
 }
