@@ -276,10 +276,8 @@ async fn save(state: &ApiState, agent: &Agent) -> Result<(), ApiError> {
     request_body = super::bodies::AgentInput,
     responses(
         (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
+        super::answers::Conflict,
     )
 )]
 async fn create(
@@ -306,9 +304,7 @@ async fn create(
     ),
     responses(
         (status = 200, description = "OK", body = crate::store::Listed<AgentView>),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn list(
@@ -337,9 +333,7 @@ async fn list(
     ),
     responses(
         (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn get(
@@ -362,10 +356,8 @@ async fn get(
     request_body = super::bodies::AgentInput,
     responses(
         (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
+        super::answers::Conflict,
     )
 )]
 async fn update(
@@ -396,9 +388,7 @@ async fn update(
     request_body = super::bodies::AgentStatusRequest,
     responses(
         (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn put_status(
@@ -450,104 +440,39 @@ async fn put_field(
     Ok(answer(&state, agent))
 }
 
-#[utoipa::path(
-    put,
-    path = "/v1.0/agents/{id}/addresses",
-    tag = "agents",
-    summary = "Set an agent's addresses (that field only)",
-    params(
-        ("id" = Uuid, Path, description = "The resource's id"),
-    ),
-    request_body = super::bodies::AgentAddressesRequest,
-    responses(
-        (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-    )
-)]
-async fn put_addresses(
-    state: web::Data<ApiState>,
-    customer: Customer,
-    id: web::Path<Uuid>,
-    body: web::Json<Value>,
-) -> Result<HttpResponse, ApiError> {
-    put_field(state, customer, id, body, "addresses").await
+/// The `PUT /agents/{id}/<field>` handlers, each setting its one field through [`put_field`].
+macro_rules! put_one_field {
+    ($($handler:ident: $field:tt, $body:ident;)*) => {$(
+        #[utoipa::path(
+            put,
+            path = concat!("/v1.0/agents/{id}/", $field),
+            tag = "agents",
+            summary = concat!("Set an agent's ", $field, " (that field only)"),
+            params(
+                ("id" = Uuid, Path, description = "The resource's id"),
+            ),
+            request_body = super::bodies::$body,
+            responses(
+                (status = 200, description = "OK", body = AgentView),
+                super::answers::ResourceErrors,
+            )
+        )]
+        async fn $handler(
+            state: web::Data<ApiState>,
+            customer: Customer,
+            id: web::Path<Uuid>,
+            body: web::Json<Value>,
+        ) -> Result<HttpResponse, ApiError> {
+            put_field(state, customer, id, body, $field).await
+        }
+    )*};
 }
 
-#[utoipa::path(
-    put,
-    path = "/v1.0/agents/{id}/tag_ids",
-    tag = "agents",
-    summary = "Set an agent's tag_ids (that field only)",
-    params(
-        ("id" = Uuid, Path, description = "The resource's id"),
-    ),
-    request_body = super::bodies::AgentTagIdsRequest,
-    responses(
-        (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-    )
-)]
-async fn put_tag_ids(
-    state: web::Data<ApiState>,
-    customer: Customer,
-    id: web::Path<Uuid>,
-    body: web::Json<Value>,
-) -> Result<HttpResponse, ApiError> {
-    put_field(state, customer, id, body, "tag_ids").await
-}
-
-#[utoipa::path(
-    put,
-    path = "/v1.0/agents/{id}/permission",
-    tag = "agents",
-    summary = "Set an agent's permission (that field only)",
-    params(
-        ("id" = Uuid, Path, description = "The resource's id"),
-    ),
-    request_body = super::bodies::AgentPermissionRequest,
-    responses(
-        (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-    )
-)]
-async fn put_permission(
-    state: web::Data<ApiState>,
-    customer: Customer,
-    id: web::Path<Uuid>,
-    body: web::Json<Value>,
-) -> Result<HttpResponse, ApiError> {
-    put_field(state, customer, id, body, "permission").await
-}
-
-#[utoipa::path(
-    put,
-    path = "/v1.0/agents/{id}/password",
-    tag = "agents",
-    summary = "Set an agent's password (that field only)",
-    params(
-        ("id" = Uuid, Path, description = "The resource's id"),
-    ),
-    request_body = super::bodies::AgentPasswordRequest,
-    responses(
-        (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-    )
-)]
-async fn put_password(
-    state: web::Data<ApiState>,
-    customer: Customer,
-    id: web::Path<Uuid>,
-    body: web::Json<Value>,
-) -> Result<HttpResponse, ApiError> {
-    put_field(state, customer, id, body, "password").await
+put_one_field! {
+    put_addresses: "addresses", AgentAddressesRequest;
+    put_tag_ids: "tag_ids", AgentTagIdsRequest;
+    put_permission: "permission", AgentPermissionRequest;
+    put_password: "password", AgentPasswordRequest;
 }
 
 #[utoipa::path(
@@ -560,9 +485,7 @@ async fn put_password(
     ),
     responses(
         (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn delete(
