@@ -13,7 +13,7 @@ mod sipp_agents;
 
 use helpers::{campaign, header, sipp_scenario, wait_for, Server};
 use serde_json::{json, Value};
-use sipp_agents::{node, softphone, wait_registered, PASSWORD};
+use sipp_agents::{node, register_agent, softphone, wait_registered, PASSWORD};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -156,6 +156,65 @@ fn a_softphone_that_hangs_up_every_call_with_the_same_branch_has_each_bye_answer
         bye_branches[0], bye_branches[1],
         "the softphone's BYEs share one Via branch"
     );
+}
+
+/// An agent's `total_handled_count` counts the calls bridged to it, on the agent and in the
+/// list, not those it never took; the count is stored, so a restart keeps it.
+#[test]
+fn an_agent_counts_the_calls_it_handled_and_keeps_the_count_across_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_callee, trunk) = sipp_scenario(dir.path(), "uas_answer_wait_bye.xml", &[]);
+    let (mut server, sip) = node(dir.path(), trunk);
+    let (agent, _phone, _) = register_agent(
+        &server,
+        dir.path(),
+        sip,
+        "counted",
+        "agent_answer_invite.xml",
+    );
+    let idle = server.ok(
+        "POST",
+        "/v1.0/agents",
+        Some(json!({"username": "idle", "password": PASSWORD})),
+    );
+    let idle = idle["id"].as_str().expect("an id").to_string();
+    let handled = |server: &Server, id: &str| {
+        server.ok("GET", &format!("/v1.0/agents/{id}"), None)["total_handled_count"].clone()
+    };
+    assert_eq!(handled(&server, &agent), 0);
+    let queue = server.ok(
+        "POST",
+        "/v1.0/queues",
+        Some(json!({"name": "counted", "wait_timeout": 20000, "wrap_up_time": 0})),
+    );
+    let queue_id = queue["id"].as_str().expect("a queue id");
+
+    let calls = run_queue_campaign(&server, queue_id, &["+15550110001", "+15550110002"]);
+    let taken = calls
+        .iter()
+        .filter(|c| c["agent_id"] == agent.as_str())
+        .count();
+    assert_eq!(taken, 2, "{calls:?}");
+    assert_eq!(handled(&server, &agent), 2);
+    assert_eq!(handled(&server, &idle), 0);
+    let listed = server.ok("GET", "/v1.0/agents", None);
+    let counts: BTreeMap<&str, &Value> = listed["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| (a["id"].as_str().unwrap_or(""), &a["total_handled_count"]))
+        .collect();
+    assert_eq!(counts.get(agent.as_str()), Some(&&json!(2)), "{listed}");
+    assert_eq!(counts.get(idle.as_str()), Some(&&json!(0)), "{listed}");
+
+    server.stop();
+    server.restart();
+    assert_eq!(
+        handled(&server, &agent),
+        2,
+        "the count is kept across a restart"
+    );
+    assert_eq!(handled(&server, &idle), 0);
 }
 
 #[test]

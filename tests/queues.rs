@@ -379,6 +379,9 @@ fn a_node_killed_mid_bridge_closes_the_call_as_the_agents_and_hangs_up_both_legs
     assert_eq!(call["agent_id"], agent_id.as_str(), "{call}");
     assert_eq!(call["queue_id"], queue_id.as_str(), "{call}");
     assert!(call["wait_ms"].as_u64().is_some(), "{call}");
+    // The call closed at the restart is the agent's: it counts as handled.
+    let agent = server.ok("GET", &format!("/v1.0/agents/{agent_id}"), None);
+    assert_eq!(agent["total_handled_count"], 1, "{agent}");
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut received = String::new();
     while Instant::now() < deadline {

@@ -24,6 +24,7 @@ use crate::store::Listed;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Most tags an agent or a queue carries.
@@ -33,7 +34,8 @@ const MAX_ADDRESSES: usize = 16;
 /// Longest password, in bytes.
 const MAX_PASSWORD: usize = 128;
 
-/// The fields an agent body may carry; `status` and `contacts` are live and read only.
+/// The fields an agent body may carry; `status` and `contacts` are live and read only, as is
+/// `total_handled_count`.
 pub(super) const FIELDS: Known = Known {
     writable: &[
         "username",
@@ -53,6 +55,7 @@ pub(super) const FIELDS: Known = Known {
         READ_ONLY[4],
         "status",
         "contacts",
+        "total_handled_count",
     ],
 };
 
@@ -99,13 +102,15 @@ struct AgentView {
     tag_ids: Vec<Uuid>,
     addresses: Vec<Address>,
     contacts: Vec<Contact>,
+    /// Calls the agent has handled: attempts that ended with the agent who took them.
+    total_handled_count: u64,
     tm_create: String,
     tm_update: String,
     tm_delete: String,
 }
 
 impl AgentView {
-    fn new(state: &ApiState, agent: Agent) -> AgentView {
+    fn new(state: &ApiState, agent: Agent, handled: &HashMap<Uuid, u64>) -> AgentView {
         let live = state.live.agents.live(agent.id);
         AgentView {
             id: agent.id,
@@ -119,6 +124,7 @@ impl AgentView {
             tag_ids: agent.tag_ids,
             addresses: agent.addresses,
             contacts: live.contacts,
+            total_handled_count: handled.get(&agent.id).copied().unwrap_or(0),
             tm_create: agent.tm_create,
             tm_update: agent.tm_update,
             tm_delete: agent.tm_delete,
@@ -126,8 +132,19 @@ impl AgentView {
     }
 }
 
-fn answer(state: &ApiState, agent: Agent) -> HttpResponse {
-    HttpResponse::Ok().json(AgentView::new(state, agent))
+/// The agents as answered, with their counts of calls handled.
+async fn views(state: &ApiState, agents: Vec<Agent>) -> Result<Vec<AgentView>, ApiError> {
+    let ids: Vec<Uuid> = agents.iter().map(|a| a.id).collect();
+    let handled = state.store.agents_handled(&ids).await?;
+    Ok(agents
+        .into_iter()
+        .map(|a| AgentView::new(state, a, &handled))
+        .collect())
+}
+
+async fn answer(state: &ApiState, agent: Agent) -> Result<HttpResponse, ApiError> {
+    let handled = state.store.agents_handled(&[agent.id]).await?;
+    Ok(HttpResponse::Ok().json(AgentView::new(state, agent, &handled)))
 }
 
 /// A new agent: away until it asks to be available (as in VoIPBIN).
@@ -291,7 +308,7 @@ async fn create(
     apply(&state, &mut agent, &f)?;
     ensure_username_free(&state, &agent).await?;
     save(&state, &agent).await?;
-    Ok(answer(&state, agent))
+    answer(&state, agent).await
 }
 
 #[utoipa::path(
@@ -314,11 +331,7 @@ async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let listed = state.docs().list::<Agent>(customer, &page).await?;
     Ok(HttpResponse::Ok().json(Listed {
-        result: listed
-            .result
-            .into_iter()
-            .map(|a| AgentView::new(&state, a))
-            .collect(),
+        result: views(&state, listed.result).await?,
         next_page_token: listed.next_page_token,
     }))
 }
@@ -342,7 +355,7 @@ async fn get(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let agent = owned::<Agent>(&state, customer, *id).await?;
-    Ok(answer(&state, agent))
+    answer(&state, agent).await
 }
 
 #[utoipa::path(
@@ -373,7 +386,7 @@ async fn update(
     ensure_username_free(&state, &agent).await?;
     agent.tm_update = now_string();
     save(&state, &agent).await?;
-    Ok(answer(&state, agent))
+    answer(&state, agent).await
 }
 
 /// `PUT /agents/{id}/status` with `{"status": "available" | "away"}`.
@@ -413,7 +426,7 @@ async fn put_status(
     agent.status = wanted;
     agent.tm_update = now_string();
     save(&state, &agent).await?;
-    Ok(answer(&state, agent))
+    answer(&state, agent).await
 }
 
 /// `PUT /agents/{id}/<field>`: sets one field; any other is a 400 naming it.
@@ -437,7 +450,7 @@ async fn put_field(
     apply(&state, &mut agent, &f)?;
     agent.tm_update = now_string();
     save(&state, &agent).await?;
-    Ok(answer(&state, agent))
+    answer(&state, agent).await
 }
 
 /// The `PUT /agents/{id}/<field>` handlers, each setting its one field through [`put_field`].
@@ -498,7 +511,7 @@ async fn delete(
     agent.tm_update.clone_from(&now);
     agent.tm_delete = now;
     save(&state, &agent).await?;
-    Ok(answer(&state, agent))
+    answer(&state, agent).await
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::domain::{
 };
 use async_trait::async_trait;
 use serde::{de::DeserializeOwned, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -606,6 +606,9 @@ pub trait Store: Commits {
     async fn add_queue_counts(&self, queue: Uuid, delta: QueueCounts) -> StoreResult<()>;
     /// A queue's counters (zero for a queue that has counted nothing).
     async fn queue_counts(&self, queue: Uuid) -> StoreResult<QueueCounts>;
+    /// How many calls each of `agents` has handled (ended with it); an agent that has handled
+    /// none is left out.
+    async fn agents_handled(&self, agents: &[Uuid]) -> StoreResult<HashMap<Uuid, u64>>;
     /// Records a bridge to an agent (replacing any of the same campaigncall).
     async fn put_queue_bridge(&self, bridge: &QueueBridge) -> StoreResult<()>;
     /// The bridge of a campaigncall is over.

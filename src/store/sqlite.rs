@@ -971,6 +971,28 @@ impl Store for SqliteStore {
             .unwrap_or_default())
     }
 
+    async fn agents_handled(&self, agents: &[Uuid]) -> StoreResult<HashMap<Uuid, u64>> {
+        if agents.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT agent_id, handled FROM agent_counts WHERE agent_id IN (",
+        );
+        let mut ids = q.separated(", ");
+        for agent in agents {
+            ids.push_bind(agent.to_string());
+        }
+        q.push(")");
+        let rows = q.build().fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let agent = Uuid::parse_str(r.get::<&str, _>("agent_id")).ok()?;
+                Some((agent, r.get::<i64, _>("handled").max(0) as u64))
+            })
+            .collect())
+    }
+
     async fn put_recording(&self, recording: &Recording) -> StoreResult<()> {
         recordings::put(&self.pool, recording).await
     }

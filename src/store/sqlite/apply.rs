@@ -301,6 +301,17 @@ static END_CALLS: Bulk = Bulk::new(
      FROM v WHERE campaigncalls.id = v.id",
 );
 
+/// Adds each attempt an agent took to the agent's count of calls handled, just before the
+/// attempts are ended: an attempt already ended counts nothing again.
+static AGENT_HANDLED: Bulk = Bulk::new(
+    "id, agent_id",
+    "INSERT INTO agent_counts (agent_id, handled)
+     SELECT v.agent_id, COUNT(*) FROM v JOIN campaigncalls c ON c.id = v.id
+     WHERE v.agent_id IS NOT NULL AND c.status <> 'done'
+     GROUP BY v.agent_id
+     ON CONFLICT (agent_id) DO UPDATE SET handled = handled + excluded.handled",
+);
+
 /// Events, in the order of the rows.
 static EVENTS: Bulk = Bulk::new(
     "customer_id, type, resource_id, data, at",
@@ -422,6 +433,7 @@ pub(super) async fn apply(
     let mut answered = Rows::new(&ANSWER);
     let mut answer_events = Rows::new(&ANSWER_EVENTS);
     let mut ends = Rows::new(&END_CALLS);
+    let mut handled = Rows::new(&AGENT_HANDLED);
     let mut end_events = Rows::new(&END_EVENTS);
     // Each call's answer and end is recorded (and made an event) once.
     let mut changed_calls = FastSet::default();
@@ -553,6 +565,9 @@ pub(super) async fn apply(
                         .and_then(crate::flow::amd_result)
                         .into(),
                 ]);
+                if let Some(agent) = end.served.and_then(|s| s.agent_id) {
+                    handled.push([end.campaigncall_id.into(), agent.into()]);
+                }
                 counts.ended(end.campaigncall_id, end.disposition);
                 let (status, result, next_at) = target_status_after(end.next);
                 let refund = try_given_back(end.next).map_or(-1, |slot| slot.min(4) as i64);
@@ -644,6 +659,7 @@ pub(super) async fn apply(
     // An answer's event is taken before the answer is stored: of the calls still dialing.
     last_event = last_event.max(answer_events.execute(conn).await?.1);
     answered.run(conn).await?;
+    handled.run(conn).await?;
     ends.run(conn).await?;
     last_event = last_event.max(end_events.execute(conn).await?.1);
     counts.before_moves(conn).await?;
@@ -894,11 +910,13 @@ mod event_tests {
             "digits": "1",
             "variables": {"amd.result": "human", "n": 3}
         }));
+        let agent = Uuid::new_v4();
         end.served = Some(Served {
             queue_id: None,
-            agent_id: Some(Uuid::new_v4()),
+            agent_id: Some(agent),
             wait_ms: Some(800),
         });
+        let end_again = end.clone();
         // The other call ends unanswered in the same batch as its answer.
         let no_answer = AttemptEnd::closed(
             other,
@@ -933,5 +951,14 @@ mod event_tests {
         assert_eq!(stored, expected);
         assert!(expected[3].1.contains("\"status\":\"done\""));
         assert!(expected[2].1.contains("\"status\":\"progressing\""));
+
+        // The agent's call counts once, even when its end is written again.
+        let handled = || async { store.agents_handled(&[agent]).await.expect("counts") };
+        assert_eq!(handled().await.get(&agent), Some(&1));
+        store
+            .apply(&[WriteOp::End(Box::new(end_again))])
+            .await
+            .expect("end again");
+        assert_eq!(handled().await.get(&agent), Some(&1));
     }
 }
