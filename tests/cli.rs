@@ -41,6 +41,24 @@ fn json_of(output: Output) -> Value {
     })
 }
 
+/// `campaign watch --json` of `campaign`, reading the stats at most every 200 ms, for at most
+/// a minute: the last stats.
+fn watch(s: &Server, campaign: &str) -> Value {
+    json_of(ringmaster(
+        s,
+        &[
+            "campaign",
+            "watch",
+            campaign,
+            "--interval-ms",
+            "200",
+            "--timeout-secs",
+            "60",
+            "--json",
+        ],
+    ))
+}
+
 fn id(v: &Value) -> String {
     v["id"].as_str().expect("an id").to_string()
 }
@@ -155,19 +173,7 @@ fn create_import_start_watch_and_export_a_campaign_from_the_command_line() {
         &["campaign", "start", &campaign_id, "--json"],
     ));
     assert_eq!(started["status"], "run");
-    let stats = json_of(ringmaster(
-        &s,
-        &[
-            "campaign",
-            "watch",
-            &campaign_id,
-            "--interval-ms",
-            "200",
-            "--timeout-secs",
-            "60",
-            "--json",
-        ],
-    ));
+    let stats = watch(&s, &campaign_id);
     assert_eq!(stats["progress"], 100, "{stats}");
     assert_eq!(stats["attempts"], 5, "{stats}");
     assert_eq!(stats["dialing"], 0, "{stats}");
@@ -285,19 +291,7 @@ fn watch_follows_a_running_campaign_to_its_end_from_the_event_stream_with_few_st
     );
     let before = stats_reads(&s);
     let started = std::time::Instant::now();
-    let stats = json_of(ringmaster(
-        &s,
-        &[
-            "campaign",
-            "watch",
-            &campaign_id,
-            "--interval-ms",
-            "200",
-            "--timeout-secs",
-            "60",
-            "--json",
-        ],
-    ));
+    let stats = watch(&s, &campaign_id);
     let took = started.elapsed();
     let reads = stats_reads(&s) - before;
     assert_eq!(stats["progress"], 100, "{stats}");
