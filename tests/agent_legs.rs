@@ -197,6 +197,11 @@ fn an_agent_counts_the_calls_it_handled_and_keeps_the_count_across_a_restart() {
     assert_eq!(taken, 2, "{calls:?}");
     assert_eq!(handled(&server, &agent), 2);
     assert_eq!(handled(&server, &idle), 0);
+    // The agent talks for 2 s on each call (agent_answer_invite.xml).
+    let talked = server.ok("GET", &format!("/v1.0/agents/{agent}"), None)["total_talk_ms"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!((2_000..20_000).contains(&talked), "talked {talked} ms");
     let listed = server.ok("GET", "/v1.0/agents", None);
     let counts: BTreeMap<&str, &Value> = listed["result"]
         .as_array()

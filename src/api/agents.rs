@@ -20,7 +20,7 @@ use crate::domain::agent::PasswordHashes;
 use crate::domain::sip_uri::has_control;
 use crate::domain::time::{now_string, NEVER};
 use crate::domain::{Address, AddressKind, Agent, Availability, RingMethod, Username};
-use crate::store::Listed;
+use crate::store::{AgentCounts, Listed};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
@@ -34,8 +34,8 @@ const MAX_ADDRESSES: usize = 16;
 /// Longest password, in bytes.
 const MAX_PASSWORD: usize = 128;
 
-/// The fields an agent body may carry; `status` and `contacts` are live and read only, as is
-/// `total_handled_count`.
+/// The fields an agent body may carry; `status` and `contacts` are live and read only, as are
+/// `total_handled_count` and `total_talk_ms`.
 pub(super) const FIELDS: Known = Known {
     writable: &[
         "username",
@@ -56,6 +56,7 @@ pub(super) const FIELDS: Known = Known {
         "status",
         "contacts",
         "total_handled_count",
+        "total_talk_ms",
     ],
 };
 
@@ -104,13 +105,16 @@ struct AgentView {
     contacts: Vec<Contact>,
     /// Calls the agent has handled: attempts that ended with the agent who took them.
     total_handled_count: u64,
+    /// The time it talked on them, ms: each one's answer to hang-up less its wait for the agent.
+    total_talk_ms: u64,
     tm_create: String,
     tm_update: String,
     tm_delete: String,
 }
 
 impl AgentView {
-    fn new(state: &ApiState, agent: Agent, handled: &HashMap<Uuid, u64>) -> AgentView {
+    fn new(state: &ApiState, agent: Agent, counts: &HashMap<Uuid, AgentCounts>) -> AgentView {
+        let done = counts.get(&agent.id).copied().unwrap_or_default();
         let live = state.live.agents.live(agent.id);
         AgentView {
             id: agent.id,
@@ -124,7 +128,8 @@ impl AgentView {
             tag_ids: agent.tag_ids,
             addresses: agent.addresses,
             contacts: live.contacts,
-            total_handled_count: handled.get(&agent.id).copied().unwrap_or(0),
+            total_handled_count: done.handled,
+            total_talk_ms: done.talk_ms,
             tm_create: agent.tm_create,
             tm_update: agent.tm_update,
             tm_delete: agent.tm_delete,

@@ -971,12 +971,12 @@ impl Store for SqliteStore {
             .unwrap_or_default())
     }
 
-    async fn agents_handled(&self, agents: &[Uuid]) -> StoreResult<HashMap<Uuid, u64>> {
+    async fn agents_handled(&self, agents: &[Uuid]) -> StoreResult<HashMap<Uuid, AgentCounts>> {
         if agents.is_empty() {
             return Ok(HashMap::new());
         }
         let mut q = sqlx::QueryBuilder::new(
-            "SELECT agent_id, handled FROM agent_counts WHERE agent_id IN (",
+            "SELECT agent_id, handled, talk_ms FROM agent_counts WHERE agent_id IN (",
         );
         let mut ids = q.separated(", ");
         for agent in agents {
@@ -988,7 +988,11 @@ impl Store for SqliteStore {
             .iter()
             .filter_map(|r| {
                 let agent = Uuid::parse_str(r.get::<&str, _>("agent_id")).ok()?;
-                Some((agent, r.get::<i64, _>("handled").max(0) as u64))
+                let counts = AgentCounts {
+                    handled: r.get::<i64, _>("handled").max(0) as u64,
+                    talk_ms: r.get::<i64, _>("talk_ms").max(0) as u64,
+                };
+                Some((agent, counts))
             })
             .collect())
     }

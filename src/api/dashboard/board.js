@@ -11,16 +11,16 @@ export function agentsView() {
   const rows = new Map();
   const agentBody = h('tbody');
   const agents = h('table', { id: 'agents' },
-    h('thead', {}, h('tr', {}, ['Agent', 'Name', 'State', 'Time in state', 'Calls handled', 'Registered contacts'].map((t) => h('th', {}, t)))), agentBody);
+    h('thead', {}, h('tr', {}, ['Agent', 'Name', 'State', 'Time in state', 'Calls handled', 'Talk time', 'Registered contacts'].map((t) => h('th', {}, t)))), agentBody);
   const agentPages = pager((t) => api('GET', '/agents' + query({ page_size: PAGE, page_token: t })), (list) => {
     clear(agentBody);
     rows.clear();
     for (const a of list) {
-      const r = { state: h('td', { class: 'state' }, a.status), time: h('td', { class: 'num' }), handled: h('td', { class: 'num handled' }, a.total_handled_count), contacts: h('td', { class: 'num' }, (a.contacts || []).length) };
+      const r = { state: h('td', { class: 'state' }, a.status), time: h('td', { class: 'num' }), handled: h('td', { class: 'num handled' }, a.total_handled_count), talk: h('td', { class: 'num talk' }, fmtMs(a.total_talk_ms)), contacts: h('td', { class: 'num' }, (a.contacts || []).length) };
       rows.set(a.id, r);
-      agentBody.append(h('tr', { 'data-id': a.id }, h('td', {}, a.username), h('td', {}, a.name), r.state, r.time, r.handled, r.contacts));
+      agentBody.append(h('tr', { 'data-id': a.id }, h('td', {}, a.username), h('td', {}, a.name), r.state, r.time, r.handled, r.talk, r.contacts));
     }
-    if (!list.length) agentBody.append(h('tr', {}, h('td', { colspan: 6, class: 'note' }, 'No agents.')));
+    if (!list.length) agentBody.append(h('tr', {}, h('td', { colspan: 7, class: 'note' }, 'No agents.')));
     tick();
   });
   function tick() {
@@ -37,6 +37,7 @@ export function agentsView() {
       if (!r) return;
       const a = await api('GET', `/agents/${id}`);
       r.handled.textContent = a.total_handled_count;
+      r.talk.textContent = fmtMs(a.total_talk_ms);
     });
   }
 

@@ -301,15 +301,16 @@ static END_CALLS: Bulk = Bulk::new(
      FROM v WHERE campaigncalls.id = v.id",
 );
 
-/// Adds each attempt an agent took to the agent's count of calls handled, just before the
-/// attempts are ended: an attempt already ended counts nothing again.
+/// Adds each attempt an agent took to the agent's counts (calls handled, time talked), just
+/// before the attempts are ended: an attempt already ended counts nothing again.
 static AGENT_HANDLED: Bulk = Bulk::new(
-    "id, agent_id",
-    "INSERT INTO agent_counts (agent_id, handled)
-     SELECT v.agent_id, COUNT(*) FROM v JOIN campaigncalls c ON c.id = v.id
+    "id, agent_id, talk_ms",
+    "INSERT INTO agent_counts (agent_id, handled, talk_ms)
+     SELECT v.agent_id, COUNT(*), SUM(v.talk_ms) FROM v JOIN campaigncalls c ON c.id = v.id
      WHERE v.agent_id IS NOT NULL AND c.status <> 'done'
      GROUP BY v.agent_id
-     ON CONFLICT (agent_id) DO UPDATE SET handled = handled + excluded.handled",
+     ON CONFLICT (agent_id) DO UPDATE SET handled = handled + excluded.handled,
+       talk_ms = talk_ms + excluded.talk_ms",
 );
 
 /// Events, in the order of the rows.
@@ -565,8 +566,14 @@ pub(super) async fn apply(
                         .and_then(crate::flow::amd_result)
                         .into(),
                 ]);
-                if let Some(agent) = end.served.and_then(|s| s.agent_id) {
-                    handled.push([end.campaigncall_id.into(), agent.into()]);
+                if let Some(served) = end.served.filter(|s| s.agent_id.is_some()) {
+                    // Answer to hang-up, less the wait for the agent.
+                    let talk = end.talk_ms.saturating_sub(served.wait_ms.unwrap_or(0));
+                    handled.push([
+                        end.campaigncall_id.into(),
+                        served.agent_id.into(),
+                        talk.into(),
+                    ]);
                 }
                 counts.ended(end.campaigncall_id, end.disposition);
                 let (status, result, next_at) = target_status_after(end.next);
@@ -831,7 +838,7 @@ mod event_tests {
     use super::super::tests::{begin, store_with_targets};
     use super::super::SqliteStore;
     use crate::domain::{Disposition, HangupBy};
-    use crate::store::{AttemptEnd, Commits, Served, Store, TargetNext, WriteOp};
+    use crate::store::{AgentCounts, AttemptEnd, Commits, Served, Store, TargetNext, WriteOp};
     use serde_json::json;
     use uuid::Uuid;
 
@@ -954,11 +961,15 @@ mod event_tests {
 
         // The agent's call counts once, even when its end is written again.
         let handled = || async { store.agents_handled(&[agent]).await.expect("counts") };
-        assert_eq!(handled().await.get(&agent), Some(&1));
+        let once = AgentCounts {
+            handled: 1,
+            talk_ms: 4_500 - 800,
+        };
+        assert_eq!(handled().await.get(&agent), Some(&once));
         store
             .apply(&[WriteOp::End(Box::new(end_again))])
             .await
             .expect("end again");
-        assert_eq!(handled().await.get(&agent), Some(&1));
+        assert_eq!(handled().await.get(&agent), Some(&once));
     }
 }
