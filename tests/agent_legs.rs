@@ -7,104 +7,16 @@
 #[path = "campaign/helpers.rs"]
 #[allow(dead_code)] // shared with tests/campaign.rs, which uses the rest
 mod helpers;
+#[path = "campaign/sipp_agents.rs"]
+#[allow(dead_code)] // shared with tests/dialmodes.rs and tests/queues.rs
+mod sipp_agents;
 
-use helpers::{campaign, free_port, header, sipp_scenario, Extra, Proc, Server};
+use helpers::{campaign, header, sipp_scenario, wait_for, Server};
 use serde_json::{json, Value};
+use sipp_agents::{node, register_agent, softphone, wait_registered, PASSWORD};
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-const PASSWORD: &str = "a-long-secret";
-
-/// Polls `GET path` until `done` holds for the answer; the last answer.
-fn wait_for(server: &Server, path: &str, within: Duration, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let (_, v) = server.call("GET", path, None);
-        if done(&v) || Instant::now() > deadline {
-            return v;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A node on a known SIP port whose registrar challenges with MD5 (what SIPp answers), with
-/// no qualify OPTIONS (they would reach the agents' out-of-call scenarios), dialing `trunk`.
-fn node(dir: &Path, trunk: SocketAddr) -> (Server, SocketAddr) {
-    let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let lines =
-        format!("listen = \"{sip}\"\nregister_algorithms = [\"MD5\"]\nqualify_interval_s = 0\n");
-    let server = Server::start_extra(
-        dir,
-        trunk,
-        10,
-        &Extra {
-            sip: &lines,
-            ..Extra::default()
-        },
-    );
-    (server, sip)
-}
-
-/// A SIPp softphone that registers `username` with the node at `sip` and plays the INVITEs
-/// it is sent with `invite_scenario`; returns it with the file its messages go to.
-fn softphone(
-    dir: &Path,
-    sip: SocketAddr,
-    username: &str,
-    invite_scenario: &str,
-    name: &str,
-) -> (Proc, PathBuf) {
-    let invite = format!(
-        "{}/sip-test/scenarios/{invite_scenario}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let log = dir.join(format!("{name}_messages.txt"));
-    let log_arg = log.to_string_lossy().to_string();
-    let target = sip.to_string();
-    let (phone, _) = sipp_scenario(
-        dir,
-        "agent_answer.xml",
-        &[
-            "-oocsf",
-            &invite,
-            "-au",
-            username,
-            "-ap",
-            PASSWORD,
-            "-s",
-            username,
-            "-m",
-            "1",
-            "-set",
-            "hold_ms",
-            "60000",
-            "-trace_msg",
-            "-message_file",
-            &log_arg,
-            &target,
-        ],
-    );
-    (phone, log)
-}
-
-/// Waits until `agent` shows `contacts` registered contacts and is available.
-fn wait_registered(server: &Server, agent: &str, contacts: usize) -> Value {
-    let live = wait_for(
-        server,
-        &format!("/v1.0/agents/{agent}"),
-        Duration::from_secs(10),
-        |a| a["status"] == "available" && a["contacts"].as_array().map(Vec::len) == Some(contacts),
-    );
-    assert_eq!(live["status"], "available", "{live}");
-    assert_eq!(
-        live["contacts"].as_array().map(Vec::len),
-        Some(contacts),
-        "{live}"
-    );
-    live
-}
+use std::path::Path;
+use std::time::Duration;
 
 /// One message of a SIPp `-trace_msg` log.
 struct Logged {
@@ -244,6 +156,70 @@ fn a_softphone_that_hangs_up_every_call_with_the_same_branch_has_each_bye_answer
         bye_branches[0], bye_branches[1],
         "the softphone's BYEs share one Via branch"
     );
+}
+
+/// An agent's `total_handled_count` counts the calls bridged to it, on the agent and in the
+/// list, not those it never took; the count is stored, so a restart keeps it.
+#[test]
+fn an_agent_counts_the_calls_it_handled_and_keeps_the_count_across_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_callee, trunk) = sipp_scenario(dir.path(), "uas_answer_wait_bye.xml", &[]);
+    let (mut server, sip) = node(dir.path(), trunk);
+    let (agent, _phone, _) = register_agent(
+        &server,
+        dir.path(),
+        sip,
+        "counted",
+        "agent_answer_invite.xml",
+    );
+    let idle = server.ok(
+        "POST",
+        "/v1.0/agents",
+        Some(json!({"username": "idle", "password": PASSWORD})),
+    );
+    let idle = idle["id"].as_str().expect("an id").to_string();
+    let handled = |server: &Server, id: &str| {
+        server.ok("GET", &format!("/v1.0/agents/{id}"), None)["total_handled_count"].clone()
+    };
+    assert_eq!(handled(&server, &agent), 0);
+    let queue = server.ok(
+        "POST",
+        "/v1.0/queues",
+        Some(json!({"name": "counted", "wait_timeout": 20000, "wrap_up_time": 0})),
+    );
+    let queue_id = queue["id"].as_str().expect("a queue id");
+
+    let calls = run_queue_campaign(&server, queue_id, &["+15550110001", "+15550110002"]);
+    let taken = calls
+        .iter()
+        .filter(|c| c["agent_id"] == agent.as_str())
+        .count();
+    assert_eq!(taken, 2, "{calls:?}");
+    assert_eq!(handled(&server, &agent), 2);
+    assert_eq!(handled(&server, &idle), 0);
+    // The agent talks for 2 s on each call (agent_answer_invite.xml).
+    let talked = server.ok("GET", &format!("/v1.0/agents/{agent}"), None)["total_talk_ms"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!((2_000..20_000).contains(&talked), "talked {talked} ms");
+    let listed = server.ok("GET", "/v1.0/agents", None);
+    let counts: BTreeMap<&str, &Value> = listed["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| (a["id"].as_str().unwrap_or(""), &a["total_handled_count"]))
+        .collect();
+    assert_eq!(counts.get(agent.as_str()), Some(&&json!(2)), "{listed}");
+    assert_eq!(counts.get(idle.as_str()), Some(&&json!(0)), "{listed}");
+
+    server.stop();
+    server.restart();
+    assert_eq!(
+        handled(&server, &agent),
+        2,
+        "the count is kept across a restart"
+    );
+    assert_eq!(handled(&server, &idle), 0);
 }
 
 #[test]

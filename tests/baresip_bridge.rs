@@ -14,8 +14,8 @@
 #[allow(dead_code)] // shared with tests/campaign.rs, which uses the rest
 mod helpers;
 
-use helpers::{campaign, free_port, sipp_scenario, Extra, Server};
-use serde_json::{json, Value};
+use helpers::{campaign, free_port, sipp_scenario, wait_for, Extra, Server};
+use serde_json::json;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -183,17 +183,6 @@ fn tone_share(x: &[f64], hz: f64) -> f64 {
 
 fn rms(x: &[f64]) -> f64 {
     (x.iter().map(|v| v * v).sum::<f64>() / (x.len().max(1) as f64)).sqrt()
-}
-
-fn wait_for(server: &Server, path: &str, within: Duration, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let (_, v) = server.call("GET", path, None);
-        if done(&v) || Instant::now() > deadline {
-            return v;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]

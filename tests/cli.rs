@@ -41,6 +41,24 @@ fn json_of(output: Output) -> Value {
     })
 }
 
+/// `campaign watch --json` of `campaign`, reading the stats at most every 200 ms, for at most
+/// a minute: the last stats.
+fn watch(s: &Server, campaign: &str) -> Value {
+    json_of(ringmaster(
+        s,
+        &[
+            "campaign",
+            "watch",
+            campaign,
+            "--interval-ms",
+            "200",
+            "--timeout-secs",
+            "60",
+            "--json",
+        ],
+    ))
+}
+
 fn id(v: &Value) -> String {
     v["id"].as_str().expect("an id").to_string()
 }
@@ -155,19 +173,7 @@ fn create_import_start_watch_and_export_a_campaign_from_the_command_line() {
         &["campaign", "start", &campaign_id, "--json"],
     ));
     assert_eq!(started["status"], "run");
-    let stats = json_of(ringmaster(
-        &s,
-        &[
-            "campaign",
-            "watch",
-            &campaign_id,
-            "--interval-ms",
-            "200",
-            "--timeout-secs",
-            "60",
-            "--json",
-        ],
-    ));
+    let stats = watch(&s, &campaign_id);
     assert_eq!(stats["progress"], 100, "{stats}");
     assert_eq!(stats["attempts"], 5, "{stats}");
     assert_eq!(stats["dialing"], 0, "{stats}");
@@ -251,6 +257,52 @@ fn create_import_start_watch_and_export_a_campaign_from_the_command_line() {
     );
     let text = std::fs::read_to_string(&exported).expect("export read");
     assert_eq!(dechunk(&body), text);
+}
+
+/// How many `GET /campaigns/{id}/stats` the node has answered, from its `/metrics`.
+fn stats_reads(s: &Server) -> u64 {
+    let (_, body) = get_raw(s, "/metrics");
+    let series = "ringmaster_http_request_duration_seconds_count{route=\"/v1.0/campaigns/{id}/stats\",method=\"GET\",status=\"200\"}";
+    body.lines()
+        .find_map(|l| l.strip_prefix(series))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// `campaign watch` re-reads the stats when the event stream says the campaign changed, not
+/// every interval: over calls that talk for three seconds, a watch reading at most every
+/// 200 ms reads a handful of times (polling would have read fifteen or more) and still
+/// follows the campaign to its end.
+#[test]
+fn watch_follows_a_running_campaign_to_its_end_from_the_event_stream_with_few_stats_reads() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (_sipp, trunk) = sipp_trunk(dir.path());
+    let s = Server::start(dir.path(), trunk, 20);
+    let (campaign_id, _, _) = helpers::campaign(
+        &s,
+        json!({"name": "watched", "max_try_count_0": 1, "dial_timeout": 5000}),
+        &[&["+15550110001"], &["+15550110002"], &["+15550110003"]],
+        json!({"actions": [{"type": "sleep", "option": {"duration": 3000}}, {"type": "hangup"}]}),
+    );
+    s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{campaign_id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    let before = stats_reads(&s);
+    let started = std::time::Instant::now();
+    let stats = watch(&s, &campaign_id);
+    let took = started.elapsed();
+    let reads = stats_reads(&s) - before;
+    assert_eq!(stats["progress"], 100, "{stats}");
+    assert_eq!(stats["attempts"], 3, "{stats}");
+    assert_eq!(stats["dialing"], 0, "{stats}");
+    assert!(took.as_millis() >= 3000, "the calls talk for 3 s: {took:?}");
+    assert!(
+        (1..=8).contains(&reads),
+        "{reads} stats reads in {took:?}; polling every 200 ms would make {}",
+        took.as_millis() / 200
+    );
 }
 
 #[test]

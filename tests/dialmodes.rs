@@ -11,17 +11,19 @@
 #[path = "campaign/helpers.rs"]
 #[allow(dead_code)] // shared with tests/campaign.rs, which uses the rest
 mod helpers;
+#[path = "campaign/sipp_agents.rs"]
+#[allow(dead_code)] // shared with tests/agent_legs.rs and tests/queues.rs
+mod sipp_agents;
 
-use helpers::{campaign, free_port, sipp_scenario, Extra, Proc, Server};
+use helpers::{campaign, sipp_scenario, wait_for, Proc, Server};
 use ringmaster::media::g711::Codec;
 use serde_json::{json, Value};
+use sipp_agents::{node_with, register_agent};
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-const PASSWORD: &str = "a-long-secret";
 
 /// A callee's media socket, and how many RTP packets with sound in them it has heard.
 struct Ear {
@@ -74,42 +76,23 @@ fn tone(path: &std::path::Path) {
         .expect("write the tone");
 }
 
-/// Polls `GET path` until `done` holds for the answer; the last answer.
-fn wait_for(server: &Server, path: &str, within: Duration, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let (_, v) = server.call("GET", path, None);
-        if done(&v) || Instant::now() > deadline {
-            return v;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// SIPp callees (`uas_pacing.xml`) and a node dialing them at most `max_cps`, whose
+/// safe-harbour message is a tone; the node's SIP address, where agents register.
+fn pacing_node(dir: &std::path::Path, max_cps: u32) -> (Proc, Server, SocketAddr) {
+    tone(&dir.join("harbour.wav"));
+    let (callees, trunk) = sipp_scenario(dir, "uas_pacing.xml", &[]);
+    let dialing = format!(
+        "\n[dialing]\nsafe_harbour_audio = \"harbour.wav\"\nsafe_harbour_ms = 2000\n\n\
+         [media]\nprompts_dir = \"{}\"\n",
+        dir.display()
+    );
+    let (server, sip) = node_with(dir, trunk, max_cps, &dialing);
+    (callees, server, sip)
 }
 
-/// Creates agent `name`, sets it available and starts its SIPp softphone against `sip`.
+/// Creates agent `name`, sets it available and registers its SIPp softphone with `sip`.
 fn agent(server: &Server, dir: &std::path::Path, sip: SocketAddr, name: &str) -> Proc {
-    let id = server.available_agent(json!({"username": name, "password": PASSWORD, "name": name}));
-    let invite = format!(
-        "{}/sip-test/scenarios/agent_answer_invite.xml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let target = sip.to_string();
-    let (phone, _) = sipp_scenario(
-        dir,
-        "agent_answer.xml",
-        &[
-            "-oocsf", &invite, "-au", name, "-ap", PASSWORD, "-s", name, "-m", "1", "-set",
-            "hold_ms", "60000", &target,
-        ],
-    );
-    let registered = wait_for(
-        server,
-        &format!("/v1.0/agents/{id}"),
-        Duration::from_secs(10),
-        |a| a["status"] == "available" && a["contacts"].as_array().is_some_and(|c| !c.is_empty()),
-    );
-    assert_eq!(registered["status"], "available", "{registered}");
-    phone
+    register_agent(server, dir, sip, name, "agent_answer_invite.xml").1
 }
 
 /// Runs a campaign over `numbers` with `fields` to its end; its campaigncalls.
@@ -152,26 +135,7 @@ fn disposition(call: &Value) -> &str {
 fn power_abandons_with_the_safe_harbour_message_and_predictive_stays_under_its_cap() {
     let started = Instant::now();
     let dir = tempfile::tempdir().expect("temp dir");
-    let harbour = dir.path().join("harbour.wav");
-    tone(&harbour);
-    let (_callees, trunk) = sipp_scenario(dir.path(), "uas_pacing.xml", &[]);
-    let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let lines = format!("listen = \"{sip}\"\nregister_algorithms = [\"MD5\"]\n");
-    let dialing = format!(
-        "\n[dialing]\nsafe_harbour_audio = \"harbour.wav\"\nsafe_harbour_ms = 2000\n\n\
-         [media]\nprompts_dir = \"{}\"\n",
-        dir.path().display()
-    );
-    let server = Server::start_extra(
-        dir.path(),
-        trunk,
-        20,
-        &Extra {
-            sip: &lines,
-            trunk: &dialing,
-            ..Extra::default()
-        },
-    );
+    let (_callees, server, sip) = pacing_node(dir.path(), 20);
     let _ann = agent(&server, dir.path(), sip, "ann");
     let queue = server.ok(
         "POST",
@@ -264,26 +228,7 @@ fn power_abandons_with_the_safe_harbour_message_and_predictive_stays_under_its_c
 #[test]
 fn the_abandon_window_survives_a_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let harbour = dir.path().join("harbour.wav");
-    tone(&harbour);
-    let (_callees, trunk) = sipp_scenario(dir.path(), "uas_pacing.xml", &[]);
-    let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let lines = format!("listen = \"{sip}\"\nregister_algorithms = [\"MD5\"]\n");
-    let dialing = format!(
-        "\n[dialing]\nsafe_harbour_audio = \"harbour.wav\"\nsafe_harbour_ms = 2000\n\n\
-         [media]\nprompts_dir = \"{}\"\n",
-        dir.path().display()
-    );
-    let mut server = Server::start_extra(
-        dir.path(),
-        trunk,
-        20,
-        &Extra {
-            sip: &lines,
-            trunk: &dialing,
-            ..Extra::default()
-        },
-    );
+    let (_callees, mut server, sip) = pacing_node(dir.path(), 20);
     let _ann = agent(&server, dir.path(), sip, "ann");
     let queue = server.ok(
         "POST",
@@ -369,26 +314,7 @@ fn the_abandon_window_survives_a_restart() {
 fn predictive_leaves_its_warm_up_over_sip_and_never_exceeds_its_cap() {
     let started = Instant::now();
     let dir = tempfile::tempdir().expect("temp dir");
-    let harbour = dir.path().join("harbour.wav");
-    tone(&harbour);
-    let (_callees, trunk) = sipp_scenario(dir.path(), "uas_pacing.xml", &[]);
-    let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let lines = format!("listen = \"{sip}\"\nregister_algorithms = [\"MD5\"]\n");
-    let dialing = format!(
-        "\n[dialing]\nsafe_harbour_audio = \"harbour.wav\"\nsafe_harbour_ms = 2000\n\n\
-         [media]\nprompts_dir = \"{}\"\n",
-        dir.path().display()
-    );
-    let server = Server::start_extra(
-        dir.path(),
-        trunk,
-        50,
-        &Extra {
-            sip: &lines,
-            trunk: &dialing,
-            ..Extra::default()
-        },
-    );
+    let (_callees, server, sip) = pacing_node(dir.path(), 50);
     let _agents: Vec<Proc> = ["ann", "bob", "cat", "dan"]
         .iter()
         .map(|name| agent(&server, dir.path(), sip, name))

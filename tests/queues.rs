@@ -8,25 +8,14 @@
 #[path = "campaign/helpers.rs"]
 #[allow(dead_code)] // shared with tests/campaign.rs, which uses the rest
 mod helpers;
+#[path = "campaign/sipp_agents.rs"]
+#[allow(dead_code)] // shared with tests/agent_legs.rs and tests/dialmodes.rs
+mod sipp_agents;
 
-use helpers::{campaign, free_port, sipp_scenario, Extra, Server};
+use helpers::{campaign, sipp_scenario, wait_for, Server};
 use serde_json::{json, Value};
-use std::net::SocketAddr;
+use sipp_agents::{node, register_agent, PASSWORD};
 use std::time::{Duration, Instant};
-
-const PASSWORD: &str = "a-long-secret";
-
-/// Polls `GET path` until `done` holds for the answer; the last answer.
-fn wait_for(server: &Server, path: &str, within: Duration, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let (_, v) = server.call("GET", path, None);
-        if done(&v) || Instant::now() > deadline {
-            return v;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// A campaign of one target whose flow joins `queue`; runs it to the end and returns its one
 /// campaigncall.
@@ -64,57 +53,15 @@ fn run_flow(server: &Server, actions: Value) -> Value {
 fn a_queued_call_is_bridged_to_the_registered_agent_or_abandoned_at_the_wait_timeout() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_callee, trunk) = sipp_scenario(dir.path(), "uas_answer_wait_bye.xml", &[]);
-    let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let lines = format!("listen = \"{sip}\"\nregister_algorithms = [\"MD5\"]\n");
-    let server = Server::start_extra(
-        dir.path(),
-        trunk,
-        10,
-        &Extra {
-            sip: &lines,
-            ..Extra::default()
-        },
-    );
+    let (server, sip) = node(dir.path(), trunk);
 
-    let agent_id =
-        server.available_agent(json!({"username": "agent1", "password": PASSWORD, "name": "Ann"}));
-    let invite = format!(
-        "{}/sip-test/scenarios/agent_answer_invite.xml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let log = dir.path().join("agent_messages.txt");
-    let log_arg = log.to_string_lossy().to_string();
-    let target = sip.to_string();
-    let (_agent_phone, _) = sipp_scenario(
-        dir.path(),
-        "agent_answer.xml",
-        &[
-            "-oocsf",
-            &invite,
-            "-au",
-            "agent1",
-            "-ap",
-            PASSWORD,
-            "-s",
-            "agent1",
-            "-m",
-            "1",
-            "-set",
-            "hold_ms",
-            "60000",
-            "-trace_msg",
-            "-message_file",
-            &log_arg,
-            &target,
-        ],
-    );
-    let registered = wait_for(
+    let (agent_id, _agent_phone, log) = register_agent(
         &server,
-        &format!("/v1.0/agents/{agent_id}"),
-        Duration::from_secs(10),
-        |a| a["status"] == "available",
+        dir.path(),
+        sip,
+        "agent1",
+        "agent_answer_invite.xml",
     );
-    assert_eq!(registered["status"], "available", "{registered}");
 
     let queue = server.ok(
         "POST",
@@ -231,58 +178,6 @@ fn a_callee_who_hangs_up_while_waiting_abandons_the_queue() {
     assert_eq!(counted["wait_queuecall_ids"], json!([]), "{counted}");
 }
 
-/// Registers `username` (created with the test password, available) from a SIPp softphone
-/// that answers offered INVITEs with `invite_scenario`; returns the agent's id and SIPp with
-/// the file its messages go to.
-fn register_agent(
-    server: &Server,
-    dir: &std::path::Path,
-    sip: SocketAddr,
-    username: &str,
-    invite_scenario: &str,
-) -> (String, helpers::Proc, std::path::PathBuf) {
-    let agent_id = server
-        .available_agent(json!({"username": username, "password": PASSWORD, "name": username}));
-    let invite = format!(
-        "{}/sip-test/scenarios/{invite_scenario}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let log = dir.join(format!("{username}_messages.txt"));
-    let log_arg = log.to_string_lossy().to_string();
-    let target = sip.to_string();
-    let (phone, _) = sipp_scenario(
-        dir,
-        "agent_answer.xml",
-        &[
-            "-oocsf",
-            &invite,
-            "-au",
-            username,
-            "-ap",
-            PASSWORD,
-            "-s",
-            username,
-            "-m",
-            "1",
-            "-set",
-            "hold_ms",
-            "60000",
-            "-trace_msg",
-            "-message_file",
-            &log_arg,
-            &target,
-        ],
-    );
-    let registered = wait_for(
-        server,
-        &format!("/v1.0/agents/{agent_id}"),
-        Duration::from_secs(10),
-        |a| a["status"] == "available",
-    );
-    assert_eq!(registered["status"], "available", "{registered}");
-    (agent_id, phone, log)
-}
-
 /// Listens where the callee's SDP says its media goes, counting for `within` the RTP packets
 /// ringmaster sends the callee and those that carry sound (PCMU other than silence).
 fn hear(socket: std::net::UdpSocket, within: Duration) -> std::thread::JoinHandle<(u32, u32)> {
@@ -319,18 +214,7 @@ fn a_ring_all_queue_plays_its_wait_flow_rings_every_agent_and_cancels_the_others
         "uas_answer_media_to.xml",
         &["-set", "rtp_port", &rtp_port],
     );
-    let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let lines =
-        format!("listen = \"{sip}\"\nregister_algorithms = [\"MD5\"]\nqualify_interval_s = 0\n");
-    let server = Server::start_extra(
-        dir.path(),
-        trunk,
-        10,
-        &Extra {
-            sip: &lines,
-            ..Extra::default()
-        },
-    );
+    let (server, sip) = node(dir.path(), trunk);
     let (slow_id, _slow, _) = register_agent(
         &server,
         dir.path(),
@@ -413,18 +297,7 @@ fn a_ring_all_queue_plays_its_wait_flow_rings_every_agent_and_cancels_the_others
 fn an_agent_whose_phone_is_gone_is_passed_over_for_the_next_and_set_away_after_ringing_out() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_callee, trunk) = sipp_scenario(dir.path(), "uas_answer_wait_bye.xml", &[]);
-    let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let lines =
-        format!("listen = \"{sip}\"\nregister_algorithms = [\"MD5\"]\nqualify_interval_s = 0\n");
-    let server = Server::start_extra(
-        dir.path(),
-        trunk,
-        10,
-        &Extra {
-            sip: &lines,
-            ..Extra::default()
-        },
-    );
+    let (server, sip) = node(dir.path(), trunk);
     let (ghost_id, ghost_phone, _) =
         register_agent(&server, dir.path(), sip, "ghost", "agent_answer_invite.xml");
     // The softphone dies without unregistering: its binding stays, its port is closed.
@@ -463,18 +336,7 @@ fn an_agent_whose_phone_is_gone_is_passed_over_for_the_next_and_set_away_after_r
 fn a_node_killed_mid_bridge_closes_the_call_as_the_agents_and_hangs_up_both_legs_at_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_callee, trunk) = sipp_scenario(dir.path(), "uas_answer_wait_bye.xml", &[]);
-    let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let lines =
-        format!("listen = \"{sip}\"\nregister_algorithms = [\"MD5\"]\nqualify_interval_s = 0\n");
-    let mut server = Server::start_extra(
-        dir.path(),
-        trunk,
-        10,
-        &Extra {
-            sip: &lines,
-            ..Extra::default()
-        },
-    );
+    let (mut server, sip) = node(dir.path(), trunk);
     let (agent_id, _phone, log) = register_agent(
         &server,
         dir.path(),
@@ -517,6 +379,9 @@ fn a_node_killed_mid_bridge_closes_the_call_as_the_agents_and_hangs_up_both_legs
     assert_eq!(call["agent_id"], agent_id.as_str(), "{call}");
     assert_eq!(call["queue_id"], queue_id.as_str(), "{call}");
     assert!(call["wait_ms"].as_u64().is_some(), "{call}");
+    // The call closed at the restart is the agent's: it counts as handled.
+    let agent = server.ok("GET", &format!("/v1.0/agents/{agent_id}"), None);
+    assert_eq!(agent["total_handled_count"], 1, "{agent}");
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut received = String::new();
     while Instant::now() < deadline {

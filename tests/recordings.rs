@@ -9,12 +9,12 @@
 #[allow(dead_code)] // shared with tests/campaign.rs, which uses the rest
 mod helpers;
 
-use helpers::{campaign, free_port, sipp_scenario, Extra, Server, TOKEN};
+use helpers::{campaign, free_port, sipp_scenario, wait_for, Extra, Server, TOKEN};
 use ringmaster::media::g711::Codec;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PASSWORD: &str = "a-long-secret";
 
@@ -27,18 +27,6 @@ fn tone(path: &std::path::Path, hz: f64, secs: usize) {
         })
         .collect();
     std::fs::write(path, bytes).expect("tone file");
-}
-
-/// Polls `GET path` until `done` holds for the answer; the last answer.
-fn wait_for(server: &Server, path: &str, within: Duration, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let (_, v) = server.call("GET", path, None);
-        if done(&v) || Instant::now() > deadline {
-            return v;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// `GET path` as raw bytes: status, content type, body.

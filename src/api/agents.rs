@@ -20,10 +20,11 @@ use crate::domain::agent::PasswordHashes;
 use crate::domain::sip_uri::has_control;
 use crate::domain::time::{now_string, NEVER};
 use crate::domain::{Address, AddressKind, Agent, Availability, RingMethod, Username};
-use crate::store::Listed;
+use crate::store::{AgentCounts, Listed};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Most tags an agent or a queue carries.
@@ -33,7 +34,8 @@ const MAX_ADDRESSES: usize = 16;
 /// Longest password, in bytes.
 const MAX_PASSWORD: usize = 128;
 
-/// The fields an agent body may carry; `status` and `contacts` are live and read only.
+/// The fields an agent body may carry; `status` and `contacts` are live and read only, as are
+/// `total_handled_count` and `total_talk_ms`.
 pub(super) const FIELDS: Known = Known {
     writable: &[
         "username",
@@ -53,6 +55,8 @@ pub(super) const FIELDS: Known = Known {
         READ_ONLY[4],
         "status",
         "contacts",
+        "total_handled_count",
+        "total_talk_ms",
     ],
 };
 
@@ -99,13 +103,18 @@ struct AgentView {
     tag_ids: Vec<Uuid>,
     addresses: Vec<Address>,
     contacts: Vec<Contact>,
+    /// Calls the agent has handled: attempts that ended with the agent who took them.
+    total_handled_count: u64,
+    /// The time it talked on them, ms: each one's answer to hang-up less its wait for the agent.
+    total_talk_ms: u64,
     tm_create: String,
     tm_update: String,
     tm_delete: String,
 }
 
 impl AgentView {
-    fn new(state: &ApiState, agent: Agent) -> AgentView {
+    fn new(state: &ApiState, agent: Agent, counts: &HashMap<Uuid, AgentCounts>) -> AgentView {
+        let done = counts.get(&agent.id).copied().unwrap_or_default();
         let live = state.live.agents.live(agent.id);
         AgentView {
             id: agent.id,
@@ -119,6 +128,8 @@ impl AgentView {
             tag_ids: agent.tag_ids,
             addresses: agent.addresses,
             contacts: live.contacts,
+            total_handled_count: done.handled,
+            total_talk_ms: done.talk_ms,
             tm_create: agent.tm_create,
             tm_update: agent.tm_update,
             tm_delete: agent.tm_delete,
@@ -126,8 +137,19 @@ impl AgentView {
     }
 }
 
-fn answer(state: &ApiState, agent: Agent) -> HttpResponse {
-    HttpResponse::Ok().json(AgentView::new(state, agent))
+/// The agents as answered, with their counts of calls handled.
+async fn views(state: &ApiState, agents: Vec<Agent>) -> Result<Vec<AgentView>, ApiError> {
+    let ids: Vec<Uuid> = agents.iter().map(|a| a.id).collect();
+    let handled = state.store.agents_handled(&ids).await?;
+    Ok(agents
+        .into_iter()
+        .map(|a| AgentView::new(state, a, &handled))
+        .collect())
+}
+
+async fn answer(state: &ApiState, agent: Agent) -> Result<HttpResponse, ApiError> {
+    let handled = state.store.agents_handled(&[agent.id]).await?;
+    Ok(HttpResponse::Ok().json(AgentView::new(state, agent, &handled)))
 }
 
 /// A new agent: away until it asks to be available (as in VoIPBIN).
@@ -276,10 +298,8 @@ async fn save(state: &ApiState, agent: &Agent) -> Result<(), ApiError> {
     request_body = super::bodies::AgentInput,
     responses(
         (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
+        super::answers::Conflict,
     )
 )]
 async fn create(
@@ -293,7 +313,7 @@ async fn create(
     apply(&state, &mut agent, &f)?;
     ensure_username_free(&state, &agent).await?;
     save(&state, &agent).await?;
-    Ok(answer(&state, agent))
+    answer(&state, agent).await
 }
 
 #[utoipa::path(
@@ -306,9 +326,7 @@ async fn create(
     ),
     responses(
         (status = 200, description = "OK", body = crate::store::Listed<AgentView>),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn list(
@@ -318,11 +336,7 @@ async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let listed = state.docs().list::<Agent>(customer, &page).await?;
     Ok(HttpResponse::Ok().json(Listed {
-        result: listed
-            .result
-            .into_iter()
-            .map(|a| AgentView::new(&state, a))
-            .collect(),
+        result: views(&state, listed.result).await?,
         next_page_token: listed.next_page_token,
     }))
 }
@@ -337,9 +351,7 @@ async fn list(
     ),
     responses(
         (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn get(
@@ -348,7 +360,7 @@ async fn get(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let agent = owned::<Agent>(&state, customer, *id).await?;
-    Ok(answer(&state, agent))
+    answer(&state, agent).await
 }
 
 #[utoipa::path(
@@ -362,10 +374,8 @@ async fn get(
     request_body = super::bodies::AgentInput,
     responses(
         (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
+        super::answers::Conflict,
     )
 )]
 async fn update(
@@ -381,7 +391,7 @@ async fn update(
     ensure_username_free(&state, &agent).await?;
     agent.tm_update = now_string();
     save(&state, &agent).await?;
-    Ok(answer(&state, agent))
+    answer(&state, agent).await
 }
 
 /// `PUT /agents/{id}/status` with `{"status": "available" | "away"}`.
@@ -396,9 +406,7 @@ async fn update(
     request_body = super::bodies::AgentStatusRequest,
     responses(
         (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn put_status(
@@ -423,7 +431,7 @@ async fn put_status(
     agent.status = wanted;
     agent.tm_update = now_string();
     save(&state, &agent).await?;
-    Ok(answer(&state, agent))
+    answer(&state, agent).await
 }
 
 /// `PUT /agents/{id}/<field>`: sets one field; any other is a 400 naming it.
@@ -447,107 +455,42 @@ async fn put_field(
     apply(&state, &mut agent, &f)?;
     agent.tm_update = now_string();
     save(&state, &agent).await?;
-    Ok(answer(&state, agent))
+    answer(&state, agent).await
 }
 
-#[utoipa::path(
-    put,
-    path = "/v1.0/agents/{id}/addresses",
-    tag = "agents",
-    summary = "Set an agent's addresses (that field only)",
-    params(
-        ("id" = Uuid, Path, description = "The resource's id"),
-    ),
-    request_body = super::bodies::AgentAddressesRequest,
-    responses(
-        (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-    )
-)]
-async fn put_addresses(
-    state: web::Data<ApiState>,
-    customer: Customer,
-    id: web::Path<Uuid>,
-    body: web::Json<Value>,
-) -> Result<HttpResponse, ApiError> {
-    put_field(state, customer, id, body, "addresses").await
+/// The `PUT /agents/{id}/<field>` handlers, each setting its one field through [`put_field`].
+macro_rules! put_one_field {
+    ($($handler:ident: $field:tt, $body:ident;)*) => {$(
+        #[utoipa::path(
+            put,
+            path = concat!("/v1.0/agents/{id}/", $field),
+            tag = "agents",
+            summary = concat!("Set an agent's ", $field, " (that field only)"),
+            params(
+                ("id" = Uuid, Path, description = "The resource's id"),
+            ),
+            request_body = super::bodies::$body,
+            responses(
+                (status = 200, description = "OK", body = AgentView),
+                super::answers::ResourceErrors,
+            )
+        )]
+        async fn $handler(
+            state: web::Data<ApiState>,
+            customer: Customer,
+            id: web::Path<Uuid>,
+            body: web::Json<Value>,
+        ) -> Result<HttpResponse, ApiError> {
+            put_field(state, customer, id, body, $field).await
+        }
+    )*};
 }
 
-#[utoipa::path(
-    put,
-    path = "/v1.0/agents/{id}/tag_ids",
-    tag = "agents",
-    summary = "Set an agent's tag_ids (that field only)",
-    params(
-        ("id" = Uuid, Path, description = "The resource's id"),
-    ),
-    request_body = super::bodies::AgentTagIdsRequest,
-    responses(
-        (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-    )
-)]
-async fn put_tag_ids(
-    state: web::Data<ApiState>,
-    customer: Customer,
-    id: web::Path<Uuid>,
-    body: web::Json<Value>,
-) -> Result<HttpResponse, ApiError> {
-    put_field(state, customer, id, body, "tag_ids").await
-}
-
-#[utoipa::path(
-    put,
-    path = "/v1.0/agents/{id}/permission",
-    tag = "agents",
-    summary = "Set an agent's permission (that field only)",
-    params(
-        ("id" = Uuid, Path, description = "The resource's id"),
-    ),
-    request_body = super::bodies::AgentPermissionRequest,
-    responses(
-        (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-    )
-)]
-async fn put_permission(
-    state: web::Data<ApiState>,
-    customer: Customer,
-    id: web::Path<Uuid>,
-    body: web::Json<Value>,
-) -> Result<HttpResponse, ApiError> {
-    put_field(state, customer, id, body, "permission").await
-}
-
-#[utoipa::path(
-    put,
-    path = "/v1.0/agents/{id}/password",
-    tag = "agents",
-    summary = "Set an agent's password (that field only)",
-    params(
-        ("id" = Uuid, Path, description = "The resource's id"),
-    ),
-    request_body = super::bodies::AgentPasswordRequest,
-    responses(
-        (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-    )
-)]
-async fn put_password(
-    state: web::Data<ApiState>,
-    customer: Customer,
-    id: web::Path<Uuid>,
-    body: web::Json<Value>,
-) -> Result<HttpResponse, ApiError> {
-    put_field(state, customer, id, body, "password").await
+put_one_field! {
+    put_addresses: "addresses", AgentAddressesRequest;
+    put_tag_ids: "tag_ids", AgentTagIdsRequest;
+    put_permission: "permission", AgentPermissionRequest;
+    put_password: "password", AgentPasswordRequest;
 }
 
 #[utoipa::path(
@@ -560,9 +503,7 @@ async fn put_password(
     ),
     responses(
         (status = 200, description = "OK", body = AgentView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn delete(
@@ -575,7 +516,7 @@ async fn delete(
     agent.tm_update.clone_from(&now);
     agent.tm_delete = now;
     save(&state, &agent).await?;
-    Ok(answer(&state, agent))
+    answer(&state, agent).await
 }
 
 #[cfg(test)]

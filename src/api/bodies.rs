@@ -86,98 +86,70 @@ pub struct TargetInput {
     pub timezone: Option<String>,
 }
 
-/// The body of a request that writes a Campaign.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CampaignInput {
-    pub name: Option<String>,
-    pub detail: Option<String>,
-    /// call (default); flow campaigns are refused (400) until they are supported
-    #[serde(rename = "type")]
-    pub kind: Option<CampaignInputType>,
-    /// percent, default 100
-    #[schema(minimum = 0, maximum = 1000)]
-    pub service_level: Option<i64>,
-    /// default stop
-    pub end_handle: Option<crate::domain::EndHandle>,
-    pub actions: Option<Vec<crate::domain::Action>>,
-    /// required for call
-    pub outplan_id: Option<Uuid>,
-    /// required for call
-    pub outdial_id: Option<Uuid>,
-    /// a queue of the customer (400 otherwise); stored, dialing does not use it yet
-    pub queue_id: Option<Uuid>,
-    /// must exist if given
-    pub next_campaign_id: Option<Uuid>,
-    /// a flow of the customer, run when actions is empty
-    pub flow_id: Option<Uuid>,
-    /// accepted and not stored (the outplan's source is the caller id)
-    pub source: Option<serde_json::Value>,
-    /// ringmaster adds: a configured trunk name
-    pub trunk: Option<String>,
-    /// ringmaster adds: 0 = the trunk's limit
-    #[schema(minimum = 0)]
-    pub max_concurrent: Option<i64>,
-    /// do-not-call lists checked before each dial, besides the customer's default list, which always applies
-    #[schema(max_items = 20)]
-    pub dnclist_ids: Option<Vec<Uuid>>,
-    /// a run requested before it waits as scheduled
-    pub scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// the campaign stops dialing then
-    pub end_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// ringmaster adds: how dials are paced against the queue's agents (default power)
-    pub dial_mode: Option<crate::domain::DialMode>,
-    /// ringmaster adds: percent of answered calls predictive pacing may abandon over its rolling window (default 3)
-    #[schema(minimum = 0, maximum = 100)]
-    pub abandon_rate_cap: Option<f64>,
+/// Declares a body that writes a campaign: the campaign's writable fields, then `$extra`.
+macro_rules! campaign_body {
+    ($(#[$meta:meta])* $name:ident { $($extra:tt)* }) => {
+        #[derive(Deserialize, ToSchema)]
+        $(#[$meta])*
+        pub struct $name {
+            pub name: Option<String>,
+            pub detail: Option<String>,
+            /// call (default); flow campaigns are refused (400) until they are supported
+            #[serde(rename = "type")]
+            pub kind: Option<CampaignInputType>,
+            /// percent, default 100
+            #[schema(minimum = 0, maximum = 1000)]
+            pub service_level: Option<i64>,
+            /// default stop
+            pub end_handle: Option<crate::domain::EndHandle>,
+            pub actions: Option<Vec<crate::domain::Action>>,
+            /// required for call
+            pub outplan_id: Option<Uuid>,
+            /// required for call
+            pub outdial_id: Option<Uuid>,
+            /// a queue of the customer (400 otherwise); stored, dialing does not use it yet
+            pub queue_id: Option<Uuid>,
+            /// must exist if given
+            pub next_campaign_id: Option<Uuid>,
+            /// a flow of the customer, run when actions is empty
+            pub flow_id: Option<Uuid>,
+            /// accepted and not stored (the outplan's source is the caller id)
+            pub source: Option<serde_json::Value>,
+            /// ringmaster adds: a configured trunk name
+            pub trunk: Option<String>,
+            /// ringmaster adds: 0 = the trunk's limit
+            #[schema(minimum = 0)]
+            pub max_concurrent: Option<i64>,
+            /// do-not-call lists checked before each dial, besides the customer's default list, which always applies
+            #[schema(max_items = 20)]
+            pub dnclist_ids: Option<Vec<Uuid>>,
+            /// a run requested before it waits as scheduled
+            pub scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
+            /// the campaign stops dialing then
+            pub end_at: Option<chrono::DateTime<chrono::Utc>>,
+            /// ringmaster adds: how dials are paced against the queue's agents (default power)
+            pub dial_mode: Option<crate::domain::DialMode>,
+            /// ringmaster adds: percent of answered calls predictive pacing may abandon over its rolling window (default 3)
+            #[schema(minimum = 0, maximum = 100)]
+            pub abandon_rate_cap: Option<f64>,
+            $($extra)*
+        }
+    };
 }
 
-/// The body of `PUT /campaigns/{id}`: the fields to change, and a status to start or stop it.
-/// The read-only fields of an answer may be sent back; they are ignored.
-#[derive(Deserialize, ToSchema)]
-pub struct CampaignUpdate {
-    pub name: Option<String>,
-    pub detail: Option<String>,
-    /// call (default); flow campaigns are refused (400) until they are supported
-    #[serde(rename = "type")]
-    pub kind: Option<CampaignInputType>,
-    /// percent, default 100
-    #[schema(minimum = 0, maximum = 1000)]
-    pub service_level: Option<i64>,
-    /// default stop
-    pub end_handle: Option<crate::domain::EndHandle>,
-    pub actions: Option<Vec<crate::domain::Action>>,
-    /// required for call
-    pub outplan_id: Option<Uuid>,
-    /// required for call
-    pub outdial_id: Option<Uuid>,
-    /// a queue of the customer (400 otherwise); stored, dialing does not use it yet
-    pub queue_id: Option<Uuid>,
-    /// must exist if given
-    pub next_campaign_id: Option<Uuid>,
-    /// a flow of the customer, run when actions is empty
-    pub flow_id: Option<Uuid>,
-    /// accepted and not stored (the outplan's source is the caller id)
-    pub source: Option<serde_json::Value>,
-    /// ringmaster adds: a configured trunk name
-    pub trunk: Option<String>,
-    /// ringmaster adds: 0 = the trunk's limit
-    #[schema(minimum = 0)]
-    pub max_concurrent: Option<i64>,
-    /// do-not-call lists checked before each dial, besides the customer's default list, which always applies
-    #[schema(max_items = 20)]
-    pub dnclist_ids: Option<Vec<Uuid>>,
-    /// a run requested before it waits as scheduled
-    pub scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// the campaign stops dialing then
-    pub end_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// ringmaster adds: how dials are paced against the queue's agents (default power)
-    pub dial_mode: Option<crate::domain::DialMode>,
-    /// ringmaster adds: percent of answered calls predictive pacing may abandon over its rolling window (default 3)
-    #[schema(minimum = 0, maximum = 100)]
-    pub abandon_rate_cap: Option<f64>,
-    /// `run` (or `running`) starts the campaign, `stop` stops it.
-    pub status: Option<StatusRequestStatus>,
+campaign_body! {
+    /// The body of a request that writes a Campaign.
+    #[serde(deny_unknown_fields)]
+    CampaignInput {}
+}
+
+campaign_body! {
+    /// The body of `PUT /campaigns/{id}`: the fields to change, and a status to start or stop it.
+    /// The read-only fields of an answer may be sent back; they are ignored.
+    CampaignUpdate {
+        /// `run` (or `running`) starts the campaign, `stop` stops it.
+        pub status: Option<StatusRequestStatus>,
+    }
 }
 
 /// The body of a request that writes a StatusRequest.

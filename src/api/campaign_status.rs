@@ -184,10 +184,8 @@ pub async fn store_and_notify(
     request_body = super::bodies::StatusRequest,
     responses(
         (status = 200, description = "OK", body = crate::domain::Campaign),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
+        super::answers::Conflict,
     )
 )]
 async fn put_status(

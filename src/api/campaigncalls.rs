@@ -87,9 +87,7 @@ async fn listed(
     ),
     responses(
         (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Campaigncall>),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn list(
@@ -111,9 +109,7 @@ async fn list(
     ),
     responses(
         (status = 200, description = "OK", body = crate::domain::Campaigncall),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn get(
@@ -143,9 +139,7 @@ async fn get(
     ),
     responses(
         (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Campaigncall>),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn of_campaign(

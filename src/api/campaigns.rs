@@ -48,9 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     ),
     responses(
         (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Campaign>),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn list(
@@ -104,9 +102,7 @@ fn new_campaign(customer: Uuid) -> Campaign {
     ),
     responses(
         (status = 200, description = "OK", body = super::health::CampaignView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn get(
@@ -126,9 +122,7 @@ async fn get(
     request_body = super::bodies::CampaignInput,
     responses(
         (status = 200, description = "OK", body = crate::domain::Campaign),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn create(
@@ -155,10 +149,8 @@ async fn create(
     request_body = super::bodies::CampaignUpdate,
     responses(
         (status = 200, description = "OK", body = crate::domain::Campaign),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
+        super::answers::Conflict,
     )
 )]
 async fn update(
@@ -219,9 +211,7 @@ async fn put_field(
     request_body = super::bodies::CampaignServiceLevelRequest,
     responses(
         (status = 200, description = "OK", body = crate::domain::Campaign),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn put_service_level(
@@ -244,9 +234,7 @@ async fn put_service_level(
     request_body = super::bodies::CampaignActionsRequest,
     responses(
         (status = 200, description = "OK", body = crate::domain::Campaign),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn put_actions(
@@ -269,9 +257,7 @@ async fn put_actions(
     request_body = super::bodies::CampaignNextCampaignIdRequest,
     responses(
         (status = 200, description = "OK", body = crate::domain::Campaign),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn put_next_campaign_id(
@@ -294,10 +280,8 @@ async fn put_next_campaign_id(
     ),
     responses(
         (status = 200, description = "OK", body = crate::domain::Campaign),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
+        super::answers::Conflict,
     )
 )]
 async fn delete(

@@ -134,9 +134,7 @@ fn apply(list: &mut Dnclist, f: &Fields) -> Result<(), FieldError> {
     request_body = super::bodies::DnclistInput,
     responses(
         (status = 200, description = "OK", body = crate::domain::Dnclist),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn create(
@@ -171,9 +169,7 @@ async fn create(
     ),
     responses(
         (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Dnclist>),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn list(
@@ -195,9 +191,7 @@ async fn list(
     ),
     responses(
         (status = 200, description = "OK", body = crate::domain::Dnclist),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn get(
@@ -219,9 +213,7 @@ async fn get(
     request_body = super::bodies::DnclistInput,
     responses(
         (status = 200, description = "OK", body = crate::domain::Dnclist),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn update(
@@ -253,9 +245,7 @@ async fn update(
     ),
     responses(
         (status = 200, description = "OK", body = crate::domain::Dnclist),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
         (status = 409, description = "Conflict", body = super::error::ErrorBody),
     )
 )]
@@ -476,9 +466,7 @@ fn parse_time(text: &str) -> Option<i64> {
     )),
     responses(
         (status = 200, description = "OK", body = NumbersReport),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn add_numbers(
@@ -537,9 +525,7 @@ struct NumberQuery {
     ),
     responses(
         (status = 200, description = "OK", body = crate::store::Listed<NumberView>),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn list_numbers(
@@ -592,9 +578,7 @@ fn path_number(text: &str, region: Country) -> Result<E164, ApiError> {
     ),
     responses(
         (status = 200, description = "OK", body = NumberRemoved),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn delete_number(

@@ -94,6 +94,55 @@ pub async fn get<D: Document>(
     Ok(HttpResponse::Ok().json(doc))
 }
 
+/// Defines a resource module's `list` and `get` handlers, with their OpenAPI descriptions, for
+/// a document answered as stored: `list_and_get!(Flow, "flows", "List flows", "Get a flow")`.
+macro_rules! list_and_get {
+    ($doc:ident, $resources:tt, $list_summary:tt, $get_summary:tt) => {
+        #[utoipa::path(
+                    get,
+                    path = concat!("/v1.0/", $resources),
+                    tag = $resources,
+                    summary = $list_summary,
+                    params(
+                        super::paging::PageParams,
+                    ),
+                    responses(
+                        (status = 200, description = "OK", body = crate::store::Listed<$doc>),
+                        super::answers::ResourceErrors,
+                    )
+                )]
+        async fn list(
+            state: actix_web::web::Data<super::ApiState>,
+            customer: super::auth::Customer,
+            paging: super::paging::Paging,
+        ) -> Result<actix_web::HttpResponse, super::error::ApiError> {
+            super::documents::list::<$doc>(state, customer, paging).await
+        }
+
+        #[utoipa::path(
+                    get,
+                    path = concat!("/v1.0/", $resources, "/{id}"),
+                    tag = $resources,
+                    summary = $get_summary,
+                    params(
+                        ("id" = uuid::Uuid, Path, description = "The resource's id"),
+                    ),
+                    responses(
+                        (status = 200, description = "OK", body = $doc),
+                        super::answers::ResourceErrors,
+                    )
+                )]
+        async fn get(
+            state: actix_web::web::Data<super::ApiState>,
+            customer: super::auth::Customer,
+            id: actix_web::web::Path<uuid::Uuid>,
+        ) -> Result<actix_web::HttpResponse, super::error::ApiError> {
+            super::documents::get::<$doc>(state, customer, id).await
+        }
+    };
+}
+pub(super) use list_and_get;
+
 /// `DELETE /<resources>/{id}` once the caller has checked it is allowed: a soft delete that
 /// answers the deleted document.
 pub async fn delete<D: Stamped>(state: &ApiState, mut doc: D) -> Result<HttpResponse, ApiError> {

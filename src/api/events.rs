@@ -224,8 +224,7 @@ impl Feed {
     ),
     responses(
         (status = 200, description = "An endless stream: one SSE message per event (id, event: its type, data: the Event as JSON)", body = String, content_type = "text/event-stream"),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        super::answers::QueryErrors,
     )
 )]
 async fn stream(

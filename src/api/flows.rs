@@ -5,7 +5,6 @@ use super::auth::Customer;
 use super::documents::{self, ensure_unused, owned, referenced, save};
 use super::error::ApiError;
 use super::fields::{Fields, Known, Write, READ_ONLY};
-use super::paging::Paging;
 use super::ApiState;
 use crate::domain::flow::FLOW_TYPE;
 use crate::domain::time::{now_string, NEVER};
@@ -36,51 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[utoipa::path(
-    get,
-    path = "/v1.0/flows",
-    tag = "flows",
-    summary = "List flows",
-    params(
-        super::paging::PageParams,
-    ),
-    responses(
-        (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Flow>),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-    )
-)]
-async fn list(
-    state: web::Data<ApiState>,
-    customer: Customer,
-    paging: Paging,
-) -> Result<HttpResponse, ApiError> {
-    documents::list::<Flow>(state, customer, paging).await
-}
-
-#[utoipa::path(
-    get,
-    path = "/v1.0/flows/{id}",
-    tag = "flows",
-    summary = "Get a flow",
-    params(
-        ("id" = Uuid, Path, description = "The resource's id"),
-    ),
-    responses(
-        (status = 200, description = "OK", body = crate::domain::Flow),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-    )
-)]
-async fn get(
-    state: web::Data<ApiState>,
-    customer: Customer,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    documents::get::<Flow>(state, customer, id).await
-}
+documents::list_and_get!(Flow, "flows", "List flows", "Get a flow");
 
 /// A new, empty flow.
 fn new_flow(customer: Uuid) -> Flow {
@@ -140,9 +95,7 @@ async fn apply(state: &ApiState, flow: &mut Flow, f: &Fields) -> Result<(), ApiE
     request_body = super::bodies::FlowInput,
     responses(
         (status = 200, description = "OK", body = crate::domain::Flow),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn create(
@@ -169,9 +122,7 @@ async fn create(
     request_body = super::bodies::FlowInput,
     responses(
         (status = 200, description = "OK", body = crate::domain::Flow),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn update(
@@ -199,10 +150,8 @@ async fn update(
     ),
     responses(
         (status = 200, description = "OK", body = crate::domain::Flow),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
+        super::answers::Conflict,
     )
 )]
 async fn delete(

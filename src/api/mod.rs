@@ -40,6 +40,7 @@
 
 mod address;
 mod agents;
+mod answers;
 mod auth;
 mod bodies;
 mod campaign_fields;

@@ -7,7 +7,6 @@ use super::documents::{self, ensure_unused, owned, referenced, save};
 use super::error::ApiError;
 use super::fields::{text, Fields, Known, Write, READ_ONLY};
 use super::limits::MAX_DATA;
-use super::paging::Paging;
 use super::ApiState;
 use crate::domain::time::{now_string, NEVER};
 use crate::domain::{Campaign, Outdial};
@@ -38,51 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/outdials/{id}/reset").route(web::post().to(reset)));
 }
 
-#[utoipa::path(
-    get,
-    path = "/v1.0/outdials",
-    tag = "outdials",
-    summary = "List outdials",
-    params(
-        super::paging::PageParams,
-    ),
-    responses(
-        (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Outdial>),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-    )
-)]
-async fn list(
-    state: web::Data<ApiState>,
-    customer: Customer,
-    paging: Paging,
-) -> Result<HttpResponse, ApiError> {
-    documents::list::<Outdial>(state, customer, paging).await
-}
-
-#[utoipa::path(
-    get,
-    path = "/v1.0/outdials/{id}",
-    tag = "outdials",
-    summary = "Get an outdial",
-    params(
-        ("id" = Uuid, Path, description = "The resource's id"),
-    ),
-    responses(
-        (status = 200, description = "OK", body = crate::domain::Outdial),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-    )
-)]
-async fn get(
-    state: web::Data<ApiState>,
-    customer: Customer,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    documents::get::<Outdial>(state, customer, id).await
-}
+documents::list_and_get!(Outdial, "outdials", "List outdials", "Get an outdial");
 
 /// Applies the fields the body carries. `data` is free-form: a string is kept, anything else
 /// is kept as its JSON text; either is at most `MAX_DATA` bytes.
@@ -117,9 +72,7 @@ async fn apply(state: &ApiState, outdial: &mut Outdial, f: &Fields) -> Result<()
     request_body = super::bodies::OutdialInput,
     responses(
         (status = 200, description = "OK", body = crate::domain::Outdial),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn create(
@@ -156,9 +109,7 @@ async fn create(
     request_body = super::bodies::OutdialInput,
     responses(
         (status = 200, description = "OK", body = crate::domain::Outdial),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn update(
@@ -186,9 +137,8 @@ async fn update(
     ),
     responses(
         (status = 200, description = "How many targets were reset", body = Reset),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+        super::answers::ReadErrors,
+        super::answers::Conflict,
     )
 )]
 async fn reset(
@@ -220,10 +170,8 @@ struct Reset {
     ),
     responses(
         (status = 200, description = "OK", body = crate::domain::Outdial),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
+        super::answers::Conflict,
     )
 )]
 async fn delete(

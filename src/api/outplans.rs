@@ -5,7 +5,6 @@ use super::auth::Customer;
 use super::documents::{self, ensure_unused, owned, save};
 use super::error::{ApiError, FieldError};
 use super::fields::{Fields, Known, Write, READ_ONLY};
-use super::paging::Paging;
 use super::ApiState;
 use crate::domain::call_window::{parse_time, CallWindowText};
 use crate::domain::time::{now_string, NEVER};
@@ -67,51 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[utoipa::path(
-    get,
-    path = "/v1.0/outplans",
-    tag = "outplans",
-    summary = "List outplans",
-    params(
-        super::paging::PageParams,
-    ),
-    responses(
-        (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Outplan>),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-    )
-)]
-async fn list(
-    state: web::Data<ApiState>,
-    customer: Customer,
-    paging: Paging,
-) -> Result<HttpResponse, ApiError> {
-    documents::list::<Outplan>(state, customer, paging).await
-}
-
-#[utoipa::path(
-    get,
-    path = "/v1.0/outplans/{id}",
-    tag = "outplans",
-    summary = "Get an outplan",
-    params(
-        ("id" = Uuid, Path, description = "The resource's id"),
-    ),
-    responses(
-        (status = 200, description = "OK", body = crate::domain::Outplan),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-    )
-)]
-async fn get(
-    state: web::Data<ApiState>,
-    customer: Customer,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    documents::get::<Outplan>(state, customer, id).await
-}
+documents::list_and_get!(Outplan, "outplans", "List outplans", "Get an outplan");
 
 /// A new outplan with VoIPBIN's defaults.
 fn new_outplan(customer: Uuid) -> Outplan {
@@ -302,9 +257,7 @@ fn call_window(v: &serde_json::Value) -> Result<CallWindow, FieldError> {
     request_body = super::bodies::OutplanInput,
     responses(
         (status = 200, description = "OK", body = crate::domain::Outplan),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn create(
@@ -334,9 +287,7 @@ async fn create(
     request_body = super::bodies::OutplanInput,
     responses(
         (status = 200, description = "OK", body = crate::domain::Outplan),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn update(
@@ -365,10 +316,8 @@ async fn update(
     ),
     responses(
         (status = 200, description = "OK", body = crate::domain::Outplan),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
+        super::answers::Conflict,
     )
 )]
 async fn delete(

@@ -241,9 +241,7 @@ async fn apply(state: &ApiState, queue: &mut Queue, f: &Fields) -> Result<(), Ap
     request_body = super::bodies::QueueInput,
     responses(
         (status = 200, description = "OK", body = QueueView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn create(
@@ -269,9 +267,7 @@ async fn create(
     ),
     responses(
         (status = 200, description = "OK", body = crate::store::Listed<QueueView>),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn list(
@@ -300,9 +296,7 @@ async fn list(
     ),
     responses(
         (status = 200, description = "OK", body = QueueView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn get(
@@ -358,9 +352,7 @@ async fn stats(
     request_body = super::bodies::QueueInput,
     responses(
         (status = 200, description = "OK", body = QueueView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn update(
@@ -419,10 +411,8 @@ pub async fn ensure_no_queue_waits_with(
     ),
     responses(
         (status = 200, description = "OK", body = QueueView),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
+        super::answers::Conflict,
     )
 )]
 async fn delete(

@@ -52,8 +52,7 @@ fn id_filter(field: &str, value: Option<String>) -> Result<Option<Uuid>, ApiErro
     ),
     responses(
         (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Recording>),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        super::answers::QueryErrors,
     )
 )]
 async fn list(
@@ -92,8 +91,7 @@ async fn owned(state: &ApiState, customer: Uuid, id: Uuid) -> Result<Recording, 
     ),
     responses(
         (status = 200, description = "OK", body = crate::domain::Recording),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ReadErrors,
     )
 )]
 async fn get(
@@ -116,8 +114,7 @@ async fn get(
     ),
     responses(
         (status = 200, description = "The WAV file", body = Vec<u8>, content_type = "audio/wav"),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ReadErrors,
         (status = 409, description = "The recording is still under way", body = super::error::ErrorBody),
     )
 )]
@@ -159,8 +156,7 @@ async fn file(
     ),
     responses(
         (status = 200, description = "OK", body = crate::domain::Recording),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ReadErrors,
         (status = 409, description = "The recording is still under way", body = super::error::ErrorBody),
     )
 )]

@@ -24,9 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     ),
     responses(
         (status = 200, description = "OK", body = Stats),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn get(

@@ -96,10 +96,8 @@ pub(super) async fn read_body(
     )),
     responses(
         (status = 200, description = "OK", body = super::bodies::TargetsAnswer),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
+        super::answers::Conflict,
         (status = 413, description = "Body larger than the configured limit", body = super::error::ErrorBody),
         (status = 503, description = "Too many imports at once; retry after the Retry-After header's seconds", body = super::error::ErrorBody),
     )
@@ -255,9 +253,7 @@ async fn create_one(state: &ApiState, target: NewTarget) -> Result<HttpResponse,
     ),
     responses(
         (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Target>),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn list(
@@ -282,9 +278,7 @@ async fn list(
     ),
     responses(
         (status = 200, description = "OK", body = crate::domain::Target),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn get(
@@ -313,10 +307,8 @@ async fn get(
     ),
     responses(
         (status = 200, description = "OK", body = crate::domain::Target),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
-        (status = 409, description = "Not allowed in the current state", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
+        super::answers::Conflict,
     )
 )]
 async fn delete(

@@ -142,8 +142,7 @@ fn new_secret() -> String {
     request_body = super::bodies::WebhookInput,
     responses(
         (status = 200, description = "OK", body = crate::domain::Webhook),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        super::answers::QueryErrors,
     )
 )]
 async fn create(
@@ -183,8 +182,7 @@ async fn create(
     ),
     responses(
         (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Webhook>),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
+        super::answers::QueryErrors,
     )
 )]
 async fn list(
@@ -209,8 +207,7 @@ async fn list(
     ),
     responses(
         (status = 200, description = "OK", body = crate::domain::Webhook),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ReadErrors,
     )
 )]
 async fn get(
@@ -233,9 +230,7 @@ async fn get(
     request_body = super::bodies::WebhookInput,
     responses(
         (status = 200, description = "OK", body = crate::domain::Webhook),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn update(
@@ -263,8 +258,7 @@ async fn update(
     ),
     responses(
         (status = 200, description = "OK", body = crate::domain::Webhook),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ReadErrors,
     )
 )]
 async fn delete(
@@ -291,9 +285,7 @@ async fn delete(
     ),
     responses(
         (status = 200, description = "OK", body = crate::store::Listed<crate::domain::Delivery>),
-        (status = 400, description = "A field is invalid; the message names it", body = super::error::ErrorBody),
-        (status = 401, description = "No token, or an unknown one", body = super::error::ErrorBody),
-        (status = 404, description = "No such resource for this customer", body = super::error::ErrorBody),
+        super::answers::ResourceErrors,
     )
 )]
 async fn deliveries(

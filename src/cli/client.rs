@@ -74,6 +74,22 @@ impl Client {
         checked(self.request(Method::GET, path).send().await).await
     }
 
+    /// `GET /events?<query>` as Server-Sent Events, resumed after `last_event_id` when given:
+    /// the open stream, or the API's refusal as an error.
+    pub async fn events(
+        &self,
+        query: &str,
+        last_event_id: Option<&str>,
+    ) -> Result<Response, CliError> {
+        let mut request = self
+            .request(Method::GET, &format!("/events?{query}"))
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        checked(request.send().await).await
+    }
+
     /// Every item of a list, following `next_page_token`, at most `limit`.
     pub async fn list(&self, path: &str, limit: usize) -> Result<Vec<Value>, CliError> {
         let mut items = Vec::new();

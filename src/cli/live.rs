@@ -2,7 +2,7 @@
 //! until it ends, a campaign's calls exported to a file. Bars are drawn on stderr, and only
 //! when it is a terminal.
 
-use super::{table, CliError, Client, WatchArgs};
+use super::{sse, table, CliError, Client, WatchArgs};
 use bytes::Bytes;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -94,29 +94,28 @@ fn ended(stats: &Value) -> bool {
     matches!(status, "stop" | "finished") && stats["dialing"].as_u64().unwrap_or(0) == 0
 }
 
-/// `campaign watch`: reads the stats every interval, the bar at the campaign's progress,
-/// until the campaign stops or finishes; prints the last stats.
+/// `campaign watch`: follows the campaign until it stops or finishes, the bar at its progress;
+/// prints the last stats. The stats are re-read when the event stream says the campaign or
+/// one of its calls changed, at most once an interval; they are polled every interval only
+/// when the API refuses the stream.
 pub async fn watch(client: &Client, args: &WatchArgs, json_out: bool) -> Result<(), CliError> {
-    let path = format!("/campaigns/{}/stats", args.id);
     let deadline =
         (args.timeout_secs > 0).then(|| Instant::now() + Duration::from_secs(args.timeout_secs));
     let progress = bar(100, "{spinner} [{bar:40}] {pos}% {msg}");
-    let stats = loop {
-        let stats = client.get(&path).await?;
-        progress.set_position(stats["progress"].as_u64().unwrap_or(0));
-        progress.set_message(summary(&stats));
-        if ended(&stats) {
-            break stats;
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            progress.finish_and_clear();
-            let status = stats["status"].as_str().unwrap_or_default().to_string();
-            return Err(CliError::Timeout(status));
-        }
-        progress.tick();
-        tokio::time::sleep(Duration::from_millis(args.interval_ms.max(50))).await;
+    progress.enable_steady_tick(Duration::from_millis(100));
+    let watching = Watching {
+        client,
+        args,
+        deadline,
+        progress: &progress,
+    };
+    let followed = match watching.follow().await {
+        Ok(Followed::Ended(stats)) => Ok(stats),
+        Ok(Followed::Refused) => watching.poll().await,
+        Err(e) => Err(e),
     };
     progress.finish_and_clear();
+    let stats = followed?;
     if json_out {
         println!("{stats}");
     } else {
@@ -136,6 +135,152 @@ pub async fn watch(client: &Client, args: &WatchArgs, json_out: bool) -> Result<
         );
     }
     Ok(())
+}
+
+/// Consecutive failed connections to the event stream after which `watch` polls instead.
+const MAX_RECONNECTS: u32 = 5;
+
+/// How a follow of the event stream ended.
+enum Followed {
+    /// The campaign ended: its last stats.
+    Ended(Value),
+    /// The API refused the stream (or kept dropping it): poll instead.
+    Refused,
+}
+
+/// One `campaign watch`.
+struct Watching<'a> {
+    client: &'a Client,
+    args: &'a WatchArgs,
+    deadline: Option<Instant>,
+    progress: &'a ProgressBar,
+}
+
+impl Watching<'_> {
+    /// Reads the stats and shows them; the stats when the campaign has ended.
+    async fn read(&self) -> Result<(Value, bool), CliError> {
+        let stats = self
+            .client
+            .get(&format!("/campaigns/{}/stats", self.args.id))
+            .await?;
+        self.progress
+            .set_position(stats["progress"].as_u64().unwrap_or(0));
+        self.progress.set_message(summary(&stats));
+        let over = ended(&stats);
+        Ok((stats, over))
+    }
+
+    fn spacing(&self) -> Duration {
+        Duration::from_millis(self.args.interval_ms.max(50))
+    }
+
+    /// The timeout's error, with the campaign's status as last read.
+    fn timed_out(stats: &Value) -> CliError {
+        CliError::Timeout(stats["status"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// Follows the event stream: after each (re)connection the stats are read, then again
+    /// when an event concerns the campaign, at most once per interval. A dropped stream is
+    /// resumed with `Last-Event-ID`.
+    async fn follow(&self) -> Result<Followed, CliError> {
+        let mut last_event: Option<String> = None;
+        let mut failures = 0u32;
+        let mut connected_once = false;
+        loop {
+            let response = match self
+                .client
+                .events("resource=campaign,campaigncall", last_event.as_deref())
+                .await
+            {
+                Ok(response) => response,
+                Err(CliError::Api { .. }) if !connected_once => return Ok(Followed::Refused),
+                Err(e) => {
+                    failures += 1;
+                    if failures >= MAX_RECONNECTS {
+                        tracing::debug!(error = %e, "event stream lost; polling");
+                        return Ok(Followed::Refused);
+                    }
+                    tokio::time::sleep(self.spacing()).await;
+                    continue;
+                }
+            };
+            connected_once = true;
+            // What changed before the stream opened is in this read; what changes after
+            // comes as events.
+            let (mut stats, over) = self.read().await?;
+            if over {
+                return Ok(Followed::Ended(stats));
+            }
+            let mut last_read = tokio::time::Instant::now();
+            let mut changed = false;
+            let mut parser = sse::Parser::default();
+            let mut body = response.bytes_stream();
+            let give_up = self.deadline.map(tokio::time::Instant::from_std);
+            loop {
+                tokio::select! {
+                    chunk = body.next() => {
+                        let Some(Ok(bytes)) = chunk else { break };
+                        for message in parser.feed(&bytes) {
+                            if message.id.is_some() {
+                                last_event.clone_from(&message.id);
+                                failures = 0;
+                            }
+                            changed |= concerns(&message, &self.args.id);
+                        }
+                    }
+                    _ = tokio::time::sleep_until(last_read + self.spacing()), if changed => {
+                        let (now, over) = self.read().await?;
+                        stats = now;
+                        if over {
+                            return Ok(Followed::Ended(stats));
+                        }
+                        last_read = tokio::time::Instant::now();
+                        changed = false;
+                    }
+                    _ = sleep_until_or_never(give_up) => return Err(Self::timed_out(&stats)),
+                }
+            }
+            failures += 1;
+            if failures >= MAX_RECONNECTS {
+                return Ok(Followed::Refused);
+            }
+        }
+    }
+
+    /// Reads the stats every interval until the campaign ends.
+    async fn poll(&self) -> Result<Value, CliError> {
+        loop {
+            let (stats, over) = self.read().await?;
+            if over {
+                return Ok(stats);
+            }
+            if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(Self::timed_out(&stats));
+            }
+            tokio::time::sleep(self.spacing()).await;
+        }
+    }
+}
+
+/// Sleeps until `at`, or forever when there is no `at`.
+async fn sleep_until_or_never(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Whether an event of the stream says something about `campaign`: the campaign's own, or
+/// one of its calls'.
+fn concerns(message: &sse::Message, campaign: &str) -> bool {
+    let Ok(event) = serde_json::from_str::<Value>(&message.data) else {
+        return false;
+    };
+    if message.event.starts_with("campaigncall_") {
+        event["data"]["campaign_id"] == campaign
+    } else {
+        message.event.starts_with("campaign_") && event["resource_id"] == campaign
+    }
 }
 
 /// One line of a campaign's figures.

@@ -11,6 +11,7 @@
 
 mod client;
 mod live;
+mod sse;
 mod table;
 
 pub use client::Client;
@@ -146,7 +147,9 @@ pub struct CreateCampaign {
 pub struct WatchArgs {
     /// The campaign's id.
     pub id: String,
-    /// How often the stats are read, in milliseconds.
+    /// Least time between two reads of the stats, in milliseconds: they are read when the
+    /// event stream says the campaign changed (polled at this interval if the API refuses
+    /// the stream).
     #[arg(long, default_value_t = 1000)]
     pub interval_ms: u64,
     /// Give up (exit code 1) after this many seconds; 0 waits as long as it takes.

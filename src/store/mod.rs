@@ -16,7 +16,7 @@ use crate::domain::{
 };
 use async_trait::async_trait;
 use serde::{de::DeserializeOwned, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -482,6 +482,15 @@ pub struct PastAttempt {
     pub agent_talk_ms: Option<u64>,
 }
 
+/// What an agent has done, counted as its calls end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AgentCounts {
+    /// Calls handled: attempts that ended with the agent who took them.
+    pub handled: u64,
+    /// The time talked on them: each one's answer to hang-up, less its wait for the agent, ms.
+    pub talk_ms: u64,
+}
+
 /// The dialer's hot-path writes: what the group-commit [`writer`] needs of a store.
 #[async_trait]
 pub trait Commits: Send + Sync + 'static {
@@ -606,6 +615,9 @@ pub trait Store: Commits {
     async fn add_queue_counts(&self, queue: Uuid, delta: QueueCounts) -> StoreResult<()>;
     /// A queue's counters (zero for a queue that has counted nothing).
     async fn queue_counts(&self, queue: Uuid) -> StoreResult<QueueCounts>;
+    /// The counts of each of `agents` that has handled a call (an agent that has handled none
+    /// is left out).
+    async fn agents_handled(&self, agents: &[Uuid]) -> StoreResult<HashMap<Uuid, AgentCounts>>;
     /// Records a bridge to an agent (replacing any of the same campaigncall).
     async fn put_queue_bridge(&self, bridge: &QueueBridge) -> StoreResult<()>;
     /// The bridge of a campaigncall is over.

@@ -1026,6 +1026,32 @@ impl Store for SqliteStore {
             .unwrap_or_default())
     }
 
+    async fn agents_handled(&self, agents: &[Uuid]) -> StoreResult<HashMap<Uuid, AgentCounts>> {
+        if agents.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT agent_id, handled, talk_ms FROM agent_counts WHERE agent_id IN (",
+        );
+        let mut ids = q.separated(", ");
+        for agent in agents {
+            ids.push_bind(agent.to_string());
+        }
+        q.push(")");
+        let rows = q.build().fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let agent = Uuid::parse_str(r.get::<&str, _>("agent_id")).ok()?;
+                let counts = AgentCounts {
+                    handled: r.get::<i64, _>("handled").max(0) as u64,
+                    talk_ms: r.get::<i64, _>("talk_ms").max(0) as u64,
+                };
+                Some((agent, counts))
+            })
+            .collect())
+    }
+
     async fn put_recording(&self, recording: &Recording) -> StoreResult<()> {
         recordings::put(&self.pool, recording).await
     }

@@ -384,3 +384,21 @@ pub fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
         n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
     })
 }
+
+/// Polls `GET path` until `done` holds for the answer; the last answer.
+#[allow(dead_code)] // not every test binary polls
+pub fn wait_for(
+    server: &Server,
+    path: &str,
+    within: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let (_, v) = server.call("GET", path, None);
+        if done(&v) || Instant::now() > deadline {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -187,6 +187,8 @@ def main():
         page.click("a[data-view=agents]")
         expect(page.locator("#agents tbody tr[data-id]")).to_have_count(1)
         expect(page.locator("#agents tbody td.state")).to_have_text("offline")
+        expect(page.locator("#agents thead th").nth(4)).to_have_text("Calls handled")
+        expect(page.locator("#agents tbody td.handled")).to_have_text("0")
         expect(page.locator("#queues tbody tr[data-id] td.waiting_count")).to_have_text("0")
         expect(page.locator("#trunk-health tbody tr")).to_have_count(1)
         expect(page.locator("#trunk-health tbody td").first).to_have_text("sipp")

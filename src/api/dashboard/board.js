@@ -11,16 +11,16 @@ export function agentsView() {
   const rows = new Map();
   const agentBody = h('tbody');
   const agents = h('table', { id: 'agents' },
-    h('thead', {}, h('tr', {}, ['Agent', 'Name', 'State', 'Time in state', 'Registered contacts'].map((t) => h('th', {}, t)))), agentBody);
+    h('thead', {}, h('tr', {}, ['Agent', 'Name', 'State', 'Time in state', 'Calls handled', 'Talk time', 'Registered contacts'].map((t) => h('th', {}, t)))), agentBody);
   const agentPages = pager((t) => api('GET', '/agents' + query({ page_size: PAGE, page_token: t })), (list) => {
     clear(agentBody);
     rows.clear();
     for (const a of list) {
-      const r = { state: h('td', { class: 'state' }, a.status), time: h('td', { class: 'num' }), contacts: h('td', { class: 'num' }, (a.contacts || []).length) };
+      const r = { state: h('td', { class: 'state' }, a.status), time: h('td', { class: 'num' }), handled: h('td', { class: 'num handled' }, a.total_handled_count), talk: h('td', { class: 'num talk' }, fmtMs(a.total_talk_ms)), contacts: h('td', { class: 'num' }, (a.contacts || []).length) };
       rows.set(a.id, r);
-      agentBody.append(h('tr', { 'data-id': a.id }, h('td', {}, a.username), h('td', {}, a.name), r.state, r.time, r.contacts));
+      agentBody.append(h('tr', { 'data-id': a.id }, h('td', {}, a.username), h('td', {}, a.name), r.state, r.time, r.handled, r.talk, r.contacts));
     }
-    if (!list.length) agentBody.append(h('tr', {}, h('td', { colspan: 5, class: 'note' }, 'No agents.')));
+    if (!list.length) agentBody.append(h('tr', {}, h('td', { colspan: 7, class: 'note' }, 'No agents.')));
     tick();
   });
   function tick() {
@@ -31,6 +31,15 @@ export function agentsView() {
     }
   }
   const ticker = setInterval(tick, 1000);
+  function refreshHandled(id) {
+    throttled('agent:' + id, async () => {
+      const r = rows.get(id);
+      if (!r) return;
+      const a = await api('GET', `/agents/${id}`);
+      r.handled.textContent = a.total_handled_count;
+      r.talk.textContent = fmtMs(a.total_talk_ms);
+    });
+  }
 
   const queueRows = new Map();
   const queueBody = h('tbody');
@@ -91,6 +100,7 @@ export function agentsView() {
         if (a.contacts) r.contacts.textContent = a.contacts.length;
       }
       tick();
+      for (const id of batch.handled) if (rows.has(id)) refreshHandled(id);
       for (const id of batch.queues) if (queueRows.has(id)) refreshQueue(id);
     },
     onHealth: showTrunks,

@@ -13,7 +13,7 @@ let source = null;
 // of a thousand campaigncall events becomes one set of campaign ids.
 let pending = null;
 function emptyBatch() {
-  return { calls: new Set(), campaigns: new Map(), agents: new Map(), queues: new Set(), trunks: false };
+  return { calls: new Set(), campaigns: new Map(), agents: new Map(), handled: new Set(), queues: new Set(), trunks: false };
 }
 
 export function openStream() {
@@ -33,7 +33,11 @@ export function openStream() {
       setTimeout(flush, FLUSH_MS);
     }
     const d = ev.data || {};
-    if (kind === 'campaigncall') pending.calls.add(d.campaign_id);
+    if (kind === 'campaigncall') {
+      pending.calls.add(d.campaign_id);
+      // An attempt that ends with an agent adds to the agent's calls handled.
+      if (d.agent_id && d.status === 'done') pending.handled.add(d.agent_id);
+    }
     else if (kind === 'campaign') pending.campaigns.set(ev.resource_id, ev);
     else if (kind === 'agent') pending.agents.set(ev.resource_id, d);
     else if (kind === 'queue') pending.queues.add(ev.resource_id);

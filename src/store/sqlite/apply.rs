@@ -301,6 +301,18 @@ static END_CALLS: Bulk = Bulk::new(
      FROM v WHERE campaigncalls.id = v.id",
 );
 
+/// Adds each attempt an agent took to the agent's counts (calls handled, time talked), just
+/// before the attempts are ended: an attempt already ended counts nothing again.
+static AGENT_HANDLED: Bulk = Bulk::new(
+    "id, agent_id, talk_ms",
+    "INSERT INTO agent_counts (agent_id, handled, talk_ms)
+     SELECT v.agent_id, COUNT(*), SUM(v.talk_ms) FROM v JOIN campaigncalls c ON c.id = v.id
+     WHERE v.agent_id IS NOT NULL AND c.status <> 'done'
+     GROUP BY v.agent_id
+     ON CONFLICT (agent_id) DO UPDATE SET handled = handled + excluded.handled,
+       talk_ms = talk_ms + excluded.talk_ms",
+);
+
 /// Events, in the order of the rows.
 static EVENTS: Bulk = Bulk::new(
     "customer_id, type, resource_id, data, at",
@@ -422,6 +434,7 @@ pub(super) async fn apply(
     let mut answered = Rows::new(&ANSWER);
     let mut answer_events = Rows::new(&ANSWER_EVENTS);
     let mut ends = Rows::new(&END_CALLS);
+    let mut handled = Rows::new(&AGENT_HANDLED);
     let mut end_events = Rows::new(&END_EVENTS);
     // Each call's answer and end is recorded (and made an event) once.
     let mut changed_calls = FastSet::default();
@@ -553,6 +566,15 @@ pub(super) async fn apply(
                         .and_then(crate::flow::amd_result)
                         .into(),
                 ]);
+                if let Some(served) = end.served.filter(|s| s.agent_id.is_some()) {
+                    // Answer to hang-up, less the wait for the agent.
+                    let talk = end.talk_ms.saturating_sub(served.wait_ms.unwrap_or(0));
+                    handled.push([
+                        end.campaigncall_id.into(),
+                        served.agent_id.into(),
+                        talk.into(),
+                    ]);
+                }
                 counts.ended(end.campaigncall_id, end.disposition);
                 let (status, result, next_at) = target_status_after(end.next);
                 let refund = try_given_back(end.next).map_or(-1, |slot| slot.min(4) as i64);
@@ -656,6 +678,7 @@ pub(super) async fn apply(
     // An answer's event is taken before the answer is stored: of the calls still dialing.
     last_event = last_event.max(answer_events.execute(conn).await?.1);
     answered.run(conn).await?;
+    handled.run(conn).await?;
     ends.run(conn).await?;
     last_event = last_event.max(end_events.execute(conn).await?.1);
     counts.before_moves(conn).await?;
@@ -827,7 +850,7 @@ mod event_tests {
     use super::super::tests::{begin, store_with_targets};
     use super::super::SqliteStore;
     use crate::domain::{Disposition, HangupBy};
-    use crate::store::{AttemptEnd, Commits, Served, Store, TargetNext, WriteOp};
+    use crate::store::{AgentCounts, AttemptEnd, Commits, Served, Store, TargetNext, WriteOp};
     use serde_json::json;
     use uuid::Uuid;
 
@@ -906,11 +929,13 @@ mod event_tests {
             "digits": "1",
             "variables": {"amd.result": "human", "n": 3}
         }));
+        let agent = Uuid::new_v4();
         end.served = Some(Served {
             queue_id: None,
-            agent_id: Some(Uuid::new_v4()),
+            agent_id: Some(agent),
             wait_ms: Some(800),
         });
+        let end_again = end.clone();
         // The other call ends unanswered in the same batch as its answer.
         let no_answer = AttemptEnd::closed(
             other,
@@ -945,5 +970,18 @@ mod event_tests {
         assert_eq!(stored, expected);
         assert!(expected[3].1.contains("\"status\":\"done\""));
         assert!(expected[2].1.contains("\"status\":\"progressing\""));
+
+        // The agent's call counts once, even when its end is written again.
+        let handled = || async { store.agents_handled(&[agent]).await.expect("counts") };
+        let once = AgentCounts {
+            handled: 1,
+            talk_ms: 4_500 - 800,
+        };
+        assert_eq!(handled().await.get(&agent), Some(&once));
+        store
+            .apply(&[WriteOp::End(Box::new(end_again))])
+            .await
+            .expect("end again");
+        assert_eq!(handled().await.get(&agent), Some(&once));
     }
 }
