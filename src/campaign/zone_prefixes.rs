@@ -351,6 +351,10 @@ pub const COUNTRIES: &[MultiZone] = &[
             ("38", "Asia/Makassar"),
             ("4", "Asia/Makassar"),
             ("51", "Asia/Makassar"),
+            // Kuala Kapuas and Muara Teweh are in Central Kalimantan (WIB) among South
+            // Kalimantan's codes.
+            ("513", "Asia/Pontianak"),
+            ("519", "Asia/Pontianak"),
             ("52", "Asia/Makassar|Asia/Pontianak"),
             ("53", "Asia/Pontianak"),
             ("54", "Asia/Makassar"),

@@ -289,8 +289,8 @@ mod tests {
         let mobile = names("+79161234567");
         assert!(mobile.contains(&"Europe/Kaliningrad") && mobile.contains(&"Asia/Anadyr"));
         assert!(!mobile.contains(&"Asia/Almaty"), "{mobile:?}");
-        // An ABC code not in the table: every zone of Russia.
         assert_eq!(names("+73512123456").len(), 1);
+        // An ABC code not in the table: every zone of Russia.
         assert_eq!(names("+73000123456").len(), mobile.len());
     }
 
@@ -338,6 +338,10 @@ mod tests {
         assert_eq!(names("+62361123456"), ["Asia/Makassar"]);
         assert_eq!(names("+62411123456"), ["Asia/Makassar"]);
         assert_eq!(names("+62561123456"), ["Asia/Pontianak"]);
+        // South Kalimantan on WITA; Kuala Kapuas (513), in Central Kalimantan, on WIB.
+        assert_eq!(names("+62511123456"), ["Asia/Makassar"]);
+        assert_eq!(names("+62513123456"), ["Asia/Pontianak"]);
+        assert_eq!(names("+62519123456"), ["Asia/Pontianak"]);
         assert_eq!(names("+62967123456"), ["Asia/Jayapura"]);
         assert_eq!(
             names("+628121234567"),
