@@ -225,7 +225,7 @@ impl Watching<'_> {
                                 last_event.clone_from(&message.id);
                                 failures = 0;
                             }
-                            changed |= concerns(&message, &self.args.id);
+                            changed |= concerns(&message, self.args.id);
                         }
                     }
                     _ = tokio::time::sleep_until(last_read + self.spacing()), if changed => {
@@ -272,15 +272,20 @@ async fn sleep_until_or_never(at: Option<tokio::time::Instant>) {
 
 /// Whether an event of the stream says something about `campaign`: the campaign's own, or
 /// one of its calls'.
-fn concerns(message: &sse::Message, campaign: &str) -> bool {
+fn concerns(message: &sse::Message, campaign: uuid::Uuid) -> bool {
     let Ok(event) = serde_json::from_str::<Value>(&message.data) else {
         return false;
     };
-    if message.event.starts_with("campaigncall_") {
-        event["data"]["campaign_id"] == campaign
+    let id = if message.event.starts_with("campaigncall_") {
+        &event["data"]["campaign_id"]
+    } else if message.event.starts_with("campaign_") {
+        &event["resource_id"]
     } else {
-        message.event.starts_with("campaign_") && event["resource_id"] == campaign
-    }
+        return false;
+    };
+    id.as_str()
+        .and_then(|id| uuid::Uuid::parse_str(id).ok())
+        .is_some_and(|id| id == campaign)
 }
 
 /// One line of a campaign's figures.
@@ -319,4 +324,30 @@ pub async fn export(client: &Client, id: &str, output: Option<PathBuf>) -> Resul
     }
     out.flush().await.map_err(file_error(&where_to))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(event: &str, data: &str) -> sse::Message {
+        sse::Message {
+            id: None,
+            event: event.to_string(),
+            data: data.to_string(),
+        }
+    }
+
+    #[test]
+    fn an_event_concerns_the_campaign_whatever_the_case_its_id_was_typed_in() {
+        let typed = uuid::Uuid::parse_str("5F0E8A2C-1B3D-4E5F-8A9B-0C1D2E3F4A5B").expect("id");
+        let own = r#"{"resource_id":"5f0e8a2c-1b3d-4e5f-8a9b-0c1d2e3f4a5b"}"#;
+        let call = r#"{"data":{"campaign_id":"5f0e8a2c-1b3d-4e5f-8a9b-0c1d2e3f4a5b"}}"#;
+        let other = r#"{"resource_id":"00000000-0000-4000-8000-000000000000"}"#;
+        assert!(concerns(&message("campaign_updated", own), typed));
+        assert!(concerns(&message("campaigncall_updated", call), typed));
+        assert!(!concerns(&message("campaign_updated", other), typed));
+        assert!(!concerns(&message("outdial_updated", own), typed));
+        assert!(!concerns(&message("campaign_updated", "not json"), typed));
+    }
 }

@@ -146,7 +146,7 @@ pub struct CreateCampaign {
 #[derive(Args, Debug)]
 pub struct WatchArgs {
     /// The campaign's id.
-    pub id: String,
+    pub id: uuid::Uuid,
     /// Least time between two reads of the stats, in milliseconds: they are read when the
     /// event stream says the campaign changed (polled at this interval if the API refuses
     /// the stream).

@@ -28,6 +28,8 @@ pub struct Parser {
     message: Message,
     /// Whether the message has a field yet (a blank line ends only such a message).
     started: bool,
+    /// The message's data grew past [`MAX_LINE`]: it is dropped at its blank line.
+    oversized: bool,
 }
 
 impl Parser {
@@ -53,8 +55,9 @@ impl Parser {
                 line.pop();
             }
             if line.is_empty() {
-                if std::mem::take(&mut self.started) {
-                    done.push(std::mem::take(&mut self.message));
+                let message = std::mem::take(&mut self.message);
+                if std::mem::take(&mut self.started) && !std::mem::take(&mut self.oversized) {
+                    done.push(message);
                 }
                 continue;
             }
@@ -73,10 +76,15 @@ impl Parser {
             "id" => self.message.id = Some(value.to_string()),
             "event" => self.message.event = value.to_string(),
             "data" => {
-                if self.started && !self.message.data.is_empty() {
-                    self.message.data.push('\n');
+                if self.oversized || self.message.data.len() + value.len() >= MAX_LINE {
+                    self.message.data = String::new();
+                    self.oversized = true;
+                } else {
+                    if self.started && !self.message.data.is_empty() {
+                        self.message.data.push('\n');
+                    }
+                    self.message.data.push_str(value);
                 }
-                self.message.data.push_str(value);
             }
             _ => return,
         }
@@ -126,5 +134,27 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].data, "ok");
         assert_eq!(got[0].id.as_deref(), Some("9"));
+    }
+
+    #[test]
+    fn a_message_whose_data_lines_add_up_past_the_bound_is_dropped_and_the_next_one_kept() {
+        let mut p = Parser::default();
+        let line = format!("data: {}\n", "x".repeat(1000));
+        let mut got = p.feed(b"event: flood\n");
+        for _ in 0..(MAX_LINE / 1000 + 10) {
+            got.extend(p.feed(line.as_bytes()));
+            assert!(p.message.data.len() < MAX_LINE);
+        }
+        got.extend(p.feed(b"\nevent: next\ndata: ok\n\n"));
+        assert_eq!(
+            got.len(),
+            1,
+            "{:?}",
+            got.iter().map(|m| &m.event).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            (got[0].event.as_str(), got[0].data.as_str()),
+            ("next", "ok")
+        );
     }
 }
