@@ -448,6 +448,15 @@ impl Commits for SqliteStore {
             tx = writes.begin().await?;
             let before = apply::ended_before(&mut tx, ops).await?;
             applied = apply::apply(&mut tx, ops, self.abandon_lockout_ms, Some(&before)).await?;
+            let left_out = ops
+                .iter()
+                .zip(&applied.applied)
+                .filter(|(op, done)| op.ended_call().is_some() && !**done)
+                .count();
+            tracing::warn!(
+                ends = left_out,
+                "ends of attempts already ended left out: the first end of an attempt stands"
+            );
         }
         tx.commit().await?;
         if let Some(id) = applied.last_event {
