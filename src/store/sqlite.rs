@@ -441,7 +441,23 @@ impl Commits for SqliteStore {
     async fn apply(&self, ops: &[WriteOp]) -> StoreResult<Vec<bool>> {
         let writes = self.writes();
         let mut tx = writes.begin().await?;
-        let applied = apply::apply(&mut tx, ops, self.abandon_lockout_ms).await?;
+        let mut applied = apply::apply(&mut tx, ops, self.abandon_lockout_ms, None).await?;
+        if applied.ends_again {
+            // An end of an attempt already ended: the batch again, without it.
+            tx.rollback().await?;
+            tx = writes.begin().await?;
+            let before = apply::ended_before(&mut tx, ops).await?;
+            applied = apply::apply(&mut tx, ops, self.abandon_lockout_ms, Some(&before)).await?;
+            let left_out = ops
+                .iter()
+                .zip(&applied.applied)
+                .filter(|(op, done)| op.ended_call().is_some() && !**done)
+                .count();
+            tracing::warn!(
+                ends = left_out,
+                "ends of attempts already ended left out: the first end of an attempt stands"
+            );
+        }
         tx.commit().await?;
         if let Some(id) = applied.last_event {
             self.notify(id);

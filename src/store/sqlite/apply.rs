@@ -289,6 +289,8 @@ static ANSWER: Bulk = Bulk::new(
      FROM v WHERE campaigncalls.id = v.id AND campaigncalls.status = 'dialing'",
 );
 
+/// Ends each attempt not ended yet: the first end recorded of an attempt is its end (a final
+/// disposition is final), and a second one changes nothing.
 static END_CALLS: Bulk = Bulk::new(
     "id, result, disposition, sip_code, reason, hangup_by, setup_ms, talk_ms, flow_result, at,
      queue_id, agent_id, wait_ms, amd_result",
@@ -298,7 +300,7 @@ static END_CALLS: Bulk = Bulk::new(
        flow_result = v.flow_result, dialog = NULL, tm_update = v.at,
        queue_id = COALESCE(v.queue_id, campaigncalls.queue_id), agent_id = v.agent_id,
        wait_ms = v.wait_ms, amd_result = v.amd_result
-     FROM v WHERE campaigncalls.id = v.id",
+     FROM v WHERE campaigncalls.id = v.id AND campaigncalls.status <> 'done'",
 );
 
 /// Adds each attempt an agent took to the agent's counts (calls handled, time talked), just
@@ -380,6 +382,14 @@ static END_EVENTS: Bulk = Bulk::new(
     ),
 );
 
+/// Of the batch's ends, the attempts already ended (read only when [`END_CALLS`] ended fewer
+/// attempts than the batch has ends).
+static ENDED_BEFORE: Bulk = Bulk::new(
+    "id",
+    "SELECT v.id FROM v CROSS JOIN campaigncalls c
+     WHERE v.id IS NOT NULL AND c.id = v.id AND c.status = 'done'",
+);
+
 /// `refund` is the slot whose try the attempt gives back, -1 for none.
 static END_TARGETS: Bulk = Bulk::new(
     "id, status, result, next_at, refund, at",
@@ -404,16 +414,40 @@ pub(super) struct Applied {
     pub applied: Vec<bool>,
     /// The id of the last event it recorded, if it recorded any.
     pub last_event: Option<i64>,
+    /// Some of its ends are of attempts already ended (before the batch, or by an earlier end
+    /// in it): what it wrote is to be rolled back, and the batch applied again without them.
+    pub ends_again: bool,
+}
+
+/// The attempts of the ends among `ops` that were already ended: read, on `conn`, only for a
+/// batch that [`apply`] found to hold such ends, to apply it again without them.
+pub(super) async fn ended_before(
+    conn: &mut SqliteConnection,
+    ops: &[WriteOp],
+) -> StoreResult<FastSet<Uuid>> {
+    let mut ids = Rows::new(&ENDED_BEFORE);
+    for id in ops.iter().filter_map(WriteOp::ended_call) {
+        ids.push([id.into()]);
+    }
+    claimed_targets(ids.run(conn).await?)
 }
 
 /// Applies `ops` on `conn` (inside the caller's transaction): each campaigncall it creates
 /// or changes is recorded as an event too (see [`CREATED_EVENTS`]), in the same transaction.
 /// `lockout_ms` (0: none): a begin whose number had an abandoned call that recent is not
 /// dialed; its target waits, its try given back, until the lock-out is over.
+///
+/// The first end recorded of an attempt is its end. `ended_before`: `None` on the first try,
+/// which costs nothing more per end; if it finds an end of an attempt already ended, it stops
+/// and says so ([`Applied::ends_again`]), and the caller rolls back and applies the batch again
+/// with the attempts ended before it ([`ended_before`]): their ends, and each end of an
+/// attempt after its first in the batch, are then left out (not applied) — no event, no target
+/// moved, nothing counted.
 pub(super) async fn apply(
     conn: &mut SqliteConnection,
     ops: &[WriteOp],
     lockout_ms: i64,
+    ended_before: Option<&FastSet<Uuid>>,
 ) -> StoreResult<Applied> {
     let mut events = Rows::new(&EVENTS);
     let mut applied = vec![true; ops.len()];
@@ -434,6 +468,10 @@ pub(super) async fn apply(
     let mut answered = Rows::new(&ANSWER);
     let mut answer_events = Rows::new(&ANSWER_EVENTS);
     let mut ends = Rows::new(&END_CALLS);
+    // The rows in `ends`: as many attempts as END_CALLS is to end.
+    let mut ending_n = 0u64;
+    // With `ended_before`, the attempts ended so far (the first end of each is kept).
+    let mut ended_now = FastSet::default();
     let mut handled = Rows::new(&AGENT_HANDLED);
     let mut end_events = Rows::new(&END_EVENTS);
     // Each call's answer and end is recorded (and made an event) once.
@@ -539,6 +577,15 @@ pub(super) async fn apply(
                 }
             }
             WriteOp::End(end) => {
+                if let Some(before) = ended_before {
+                    if before.contains(&end.campaigncall_id)
+                        || !ended_now.insert(end.campaigncall_id)
+                    {
+                        applied[i] = false;
+                        continue;
+                    }
+                }
+                ending_n += 1;
                 if changed_calls.insert((end.campaigncall_id, true)) {
                     end_events.push([end.campaigncall_id.into()]);
                 }
@@ -635,6 +682,7 @@ pub(super) async fn apply(
                 if changed_calls.insert((call.id, true)) {
                     end_events.push([call.id.into()]);
                 }
+                ending_n += 1;
                 ends.push(call_end_row(
                     call.id,
                     "fail",
@@ -679,7 +727,14 @@ pub(super) async fn apply(
     last_event = last_event.max(answer_events.execute(conn).await?.1);
     answered.run(conn).await?;
     handled.run(conn).await?;
-    ends.run(conn).await?;
+    let (ended, _) = ends.execute(conn).await?;
+    if ended != ending_n && ended_before.is_none() {
+        return Ok(Applied {
+            applied,
+            last_event: None,
+            ends_again: true,
+        });
+    }
     last_event = last_event.max(end_events.execute(conn).await?.1);
     counts.before_moves(conn).await?;
     end_targets.run(conn).await?;
@@ -687,6 +742,7 @@ pub(super) async fn apply(
     Ok(Applied {
         applied,
         last_event,
+        ends_again: false,
     })
 }
 
@@ -935,7 +991,9 @@ mod event_tests {
             agent_id: Some(agent),
             wait_ms: Some(800),
         });
-        let end_again = end.clone();
+        let mut end_again = end.clone();
+        end_again.disposition = Disposition::Rejected;
+        end_again.talk_ms = 0;
         // The other call ends unanswered in the same batch as its answer.
         let no_answer = AttemptEnd::closed(
             other,
@@ -971,7 +1029,7 @@ mod event_tests {
         assert!(expected[3].1.contains("\"status\":\"done\""));
         assert!(expected[2].1.contains("\"status\":\"progressing\""));
 
-        // The agent's call counts once, even when its end is written again.
+        // The agent's call counts once, even when an end of it is written again.
         let handled = || async { store.agents_handled(&[agent]).await.expect("counts") };
         let once = AgentCounts {
             handled: 1,
@@ -983,5 +1041,8 @@ mod event_tests {
             .await
             .expect("end again");
         assert_eq!(handled().await.get(&agent), Some(&once));
+        // And it changes nothing else: the first end stands, with no event of its own.
+        assert_eq!(stored_data(&store).await.len(), expected.len());
+        assert_eq!(api_json(&store, customer, id).await, expected[3].1);
     }
 }

@@ -64,9 +64,10 @@ static MOVE_TARGETS: Bulk = Bulk::new(
 /// targets entering or leaving `done` (or changing result there) are looked at, and only the
 /// side of a move that can count is looked up (`CASE`: SQLite evaluates both operands of an
 /// `AND`, so `x AND EXISTS (…)` would probe the index even when `x` is false). It runs after
-/// the batch's ends are written, so both sides read the calls' results after the ends: an end
-/// recorded twice that turns a succeeded target into a failed one leaves the campaign's
-/// `succeeded` one too high (not yet handled).
+/// the batch's ends are written, so both sides read the calls' results after the ends. The
+/// side a target leaves reads them right too: an end is written only for an attempt not ended
+/// yet (the first end recorded of an attempt is its end: see `apply::apply`), whose target
+/// was in progress, not done, so that side counts nothing.
 static MOVE_CAMPAIGN_TARGETS: Bulk = Bulk::new(
     MOVES,
     "INSERT OR FAIL INTO campaign_counts (campaign_id, outdial_id, succeeded, failed)
@@ -101,17 +102,17 @@ static MOVE_CAMPAIGN_TARGETS: Bulk = Bulk::new(
        succeeded = succeeded + excluded.succeeded, failed = failed + excluded.failed",
 );
 
-/// Ends of attempts, as their campaign's dispositions see them: the new disposition counts
-/// one more, the one it replaces (if any) one less. Each attempt's row is looked up once
-/// (`CROSS JOIN` keeps that order) and read for both.
+/// Ends of attempts, as their campaign's dispositions see them: each disposition counts one
+/// more. Every end that reaches the store ends an attempt not ended yet, which has no
+/// disposition (the first end recorded of an attempt is its end: see `apply::apply`); each
+/// attempt's row is looked up once (`CROSS JOIN` keeps that order) for its campaign.
 static END_DISPOSITIONS: Bulk = Bulk::new(
     "id, disposition",
     "INSERT OR FAIL INTO campaign_dispositions (campaign_id, disposition, n)
-     SELECT c.campaign_id, CASE s.n WHEN 1 THEN v.disposition ELSE c.disposition END AS d,
-       SUM(s.n)
-     FROM v CROSS JOIN campaigncalls c CROSS JOIN (SELECT 1 AS n UNION ALL SELECT -1) AS s
-     WHERE v.id IS NOT NULL AND c.id = v.id AND d IS NOT NULL
-     GROUP BY c.campaign_id, d
+     SELECT c.campaign_id, v.disposition, COUNT(*)
+     FROM v CROSS JOIN campaigncalls c
+     WHERE v.id IS NOT NULL AND c.id = v.id
+     GROUP BY c.campaign_id, v.disposition
      ON CONFLICT (campaign_id, disposition) DO UPDATE SET n = n + excluded.n",
 );
 
@@ -498,7 +499,11 @@ mod tests {
             "{of_b:?}"
         );
 
-        // An end recorded twice, the second with another disposition.
+        // An end recorded twice, the second with another disposition: the first one stands.
+        let first = (
+            store.call_counts(a).await.expect("a"),
+            store.counted_targets(outdial).await.expect("targets"),
+        );
         store
             .apply(&[end(
                 calls[1],
@@ -510,8 +515,19 @@ mod tests {
             .expect("second end");
         check("after an end recorded twice").await;
 
-        // An end recorded twice that turns its target from failed to succeeded: the move
-        // leaves the campaign's failed targets and enters its succeeded ones.
+        // An end recorded twice that would turn a succeeded target into a failed one.
+        store
+            .apply(&[end(
+                calls[0],
+                &t[0],
+                Disposition::Rejected,
+                TargetNext::Done("fail"),
+            )])
+            .await
+            .expect("an end turning a success into a failure");
+        check("after an end that would turn a succeeded target into a failed one").await;
+
+        // An end recorded twice that would turn a failed target into a succeeded one.
         store
             .apply(&[end(
                 calls[7],
@@ -521,7 +537,64 @@ mod tests {
             )])
             .await
             .expect("an end changing a result");
-        check("after an end that turns a failed target into a succeeded one").await;
+        check("after an end that would turn a failed target into a succeeded one").await;
+        assert_eq!(
+            (
+                store.call_counts(a).await.expect("a"),
+                store.counted_targets(outdial).await.expect("targets"),
+            ),
+            first,
+            "a second end changes nothing"
+        );
+
+        // In one batch: a stale end of an attempt whose target another attempt has finished
+        // since, and an attempt ended twice; only the latter's first end counts.
+        let before = store.call_counts(b).await.expect("b");
+        let n = |c: &crate::store::CallCounts, d: Disposition| {
+            c.dispositions.get(d.as_str()).copied().unwrap_or(0)
+        };
+        let applied = store
+            .apply(&[
+                end(calls[2], &t[2], Disposition::Busy, TargetNext::RetryAt(0)),
+                end(
+                    calls[35],
+                    &t[35],
+                    Disposition::Answered,
+                    TargetNext::Done("success"),
+                ),
+                end(
+                    calls[35],
+                    &t[35],
+                    Disposition::Rejected,
+                    TargetNext::Done("fail"),
+                ),
+            ])
+            .await
+            .expect("ends again in one batch");
+        assert_eq!(applied, [false, true, false]);
+        check("after ends again in one batch").await;
+        let after = store.call_counts(b).await.expect("b");
+        assert_eq!(
+            (
+                n(&after, Disposition::Answered),
+                n(&after, Disposition::Rejected),
+                after.succeeded_targets,
+            ),
+            (
+                n(&before, Disposition::Answered) + 1,
+                n(&before, Disposition::Rejected),
+                before.succeeded_targets + 1,
+            ),
+            "{before:?} {after:?}"
+        );
+        assert_eq!(
+            store
+                .counted_targets(outdial)
+                .await
+                .expect("targets")
+                .succeeded,
+            first.1.succeeded + 1
+        );
 
         // Deletions: a done target, a waiting one, one in flight, one already gone and one
         // of another outdial's id.
