@@ -152,6 +152,14 @@ async fn answer(state: &ApiState, agent: Agent) -> Result<HttpResponse, ApiError
     Ok(HttpResponse::Ok().json(AgentView::new(state, agent, &handled)))
 }
 
+/// Stores `agent` and answers it. Its counts are read first: a write that took effect is not
+/// answered with an error because a read after it failed (a client would retry it).
+async fn save_and_answer(state: &ApiState, agent: Agent) -> Result<HttpResponse, ApiError> {
+    let handled = state.store.agents_handled(&[agent.id]).await?;
+    save(state, &agent).await?;
+    Ok(HttpResponse::Ok().json(AgentView::new(state, agent, &handled)))
+}
+
 /// A new agent: away until it asks to be available (as in VoIPBIN).
 fn new_agent(customer: Uuid) -> Agent {
     Agent {
@@ -312,8 +320,7 @@ async fn create(
     let mut agent = new_agent(customer);
     apply(&state, &mut agent, &f)?;
     ensure_username_free(&state, &agent).await?;
-    save(&state, &agent).await?;
-    answer(&state, agent).await
+    save_and_answer(&state, agent).await
 }
 
 #[utoipa::path(
@@ -390,8 +397,7 @@ async fn update(
     apply(&state, &mut agent, &f)?;
     ensure_username_free(&state, &agent).await?;
     agent.tm_update = now_string();
-    save(&state, &agent).await?;
-    answer(&state, agent).await
+    save_and_answer(&state, agent).await
 }
 
 /// `PUT /agents/{id}/status` with `{"status": "available" | "away"}`.
@@ -430,8 +436,7 @@ async fn put_status(
     let mut agent = owned::<Agent>(&state, customer, *id).await?;
     agent.status = wanted;
     agent.tm_update = now_string();
-    save(&state, &agent).await?;
-    answer(&state, agent).await
+    save_and_answer(&state, agent).await
 }
 
 /// `PUT /agents/{id}/<field>`: sets one field; any other is a 400 naming it.
@@ -454,8 +459,7 @@ async fn put_field(
     let mut agent = owned::<Agent>(&state, customer, *id).await?;
     apply(&state, &mut agent, &f)?;
     agent.tm_update = now_string();
-    save(&state, &agent).await?;
-    answer(&state, agent).await
+    save_and_answer(&state, agent).await
 }
 
 /// The `PUT /agents/{id}/<field>` handlers, each setting its one field through [`put_field`].
@@ -515,8 +519,7 @@ async fn delete(
     let now = now_string();
     agent.tm_update.clone_from(&now);
     agent.tm_delete = now;
-    save(&state, &agent).await?;
-    answer(&state, agent).await
+    save_and_answer(&state, agent).await
 }
 
 #[cfg(test)]

@@ -1054,7 +1054,7 @@ impl Store for SqliteStore {
             ids.push_bind(agent.to_string());
         }
         q.push(")");
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = q.build().fetch_all(&mut *self.read().await?).await?;
         Ok(rows
             .iter()
             .filter_map(|r| {

@@ -307,7 +307,7 @@ static END_CALLS: Bulk = Bulk::new(
 /// before the attempts are ended: an attempt already ended counts nothing again.
 static AGENT_HANDLED: Bulk = Bulk::new(
     "id, agent_id, talk_ms",
-    "INSERT INTO agent_counts (agent_id, handled, talk_ms)
+    "INSERT OR FAIL INTO agent_counts (agent_id, handled, talk_ms)
      SELECT v.agent_id, COUNT(*), SUM(v.talk_ms) FROM v JOIN campaigncalls c ON c.id = v.id
      WHERE v.agent_id IS NOT NULL AND c.status <> 'done'
      GROUP BY v.agent_id
