@@ -15,6 +15,7 @@ use helpers::{campaign, free_port, header, sipp_received, sipp_scenario, Server}
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The Request-URI user and the From URI user of each INVITE SIPp received.
@@ -34,12 +35,12 @@ fn invites(dir: &std::path::Path) -> Vec<(String, String)> {
         .collect()
 }
 
-fn invited(dir: &std::path::Path, number: &str) -> bool {
+fn invited(dir: &Path, number: &str) -> bool {
     invites(dir).iter().any(|(callee, _)| callee == number)
 }
 
 /// A server whose campaign clock runs `offset_s` seconds ahead of the real one.
-fn server_with_clock(dir: &std::path::Path, trunk: SocketAddr, offset_s: i64) -> Server {
+fn server_with_clock(dir: &Path, trunk: SocketAddr, offset_s: i64) -> Server {
     let mut s = Server {
         proc: None,
         api: SocketAddr::from(([127, 0, 0, 1], free_port())),
@@ -53,36 +54,45 @@ fn server_with_clock(dir: &std::path::Path, trunk: SocketAddr, offset_s: i64) ->
     s
 }
 
-#[test]
-fn a_target_outside_its_window_is_not_invited_until_the_clock_opens_it() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (_sipp, trunk) = sipp_scenario(dir.path(), "uas_by_number.xml", &["-trace_msg"]);
-    // The campaign clock reads 08:59:52 in New York (EDT) eight seconds before 09:00 there,
-    // when the window opens; London is then at 13:59, inside it.
+/// A node whose campaign clock reads eight seconds before `opening` (UTC year, month, day,
+/// hour); the instant the clock reaches it, rounded down to whole seconds, so the window opens
+/// then or up to a second after.
+fn server_opening_at(
+    dir: &Path,
+    trunk: SocketAddr,
+    opening: (i32, u32, u32, u32),
+) -> (Server, Instant) {
     let lead = Duration::from_secs(8);
+    let (year, month, day, hour) = opening;
     let opening = Utc
-        .with_ymd_and_hms(2026, 6, 10, 13, 0, 0)
+        .with_ymd_and_hms(year, month, day, hour, 0, 0)
         .single()
         .expect("a time");
     let opens_at = Instant::now() + lead;
-    // Rounded down to whole seconds: the window opens at `opens_at` or up to a second after.
     let offset_s =
         (opening - Utc::now()).num_milliseconds().div_euclid(1000) - lead.as_secs() as i64;
-    let s = server_with_clock(dir.path(), trunk, offset_s);
-    let new_york = "+12125550101"; // area code 212: America/New_York, derived
-    let london = "+442079460958"; // +44: Europe/London
-    let outplan = json!({"name": "daytime", "dial_timeout": 2000, "max_try_count_0": 1,
-                         "source": {"type": "tel", "target": "+15551230000"},
-                         "call_window": {"start": "09:00", "end": "21:00"}});
-    let (id, outdial, targets) = campaign(&s, outplan, &[&[new_york], &[london]], json!({}));
+    (server_with_clock(dir, trunk, offset_s), opens_at)
+}
+
+/// Runs campaign `id`: `open` (inside its window) is called before `opens_at` while `closed`
+/// waits, counted `outside_window`, and is called only once its window has opened; then the
+/// campaign finishes.
+fn run_across_opening(
+    s: &Server,
+    dir: &Path,
+    id: &str,
+    opens_at: Instant,
+    open: &str,
+    closed: &str,
+) {
     s.ok(
         "PUT",
         &format!("/v1.0/campaigns/{id}/status"),
         Some(json!({"status": "run"})),
     );
     let deadline = Instant::now() + Duration::from_secs(15);
-    while !invited(dir.path(), london) {
-        assert!(Instant::now() < deadline, "London was never called");
+    while !invited(dir, open) {
+        assert!(Instant::now() < deadline, "{open} was never called");
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(
@@ -91,23 +101,38 @@ fn a_target_outside_its_window_is_not_invited_until_the_clock_opens_it() {
     );
     let e = s.ok("GET", &format!("/v1.0/campaigns/{id}/eligibility"), None);
     assert_eq!(e["outside_window"], 1, "{e}");
-    // Nothing for New York until 09:00 there.
     while Instant::now() + Duration::from_millis(300) < opens_at {
         assert!(
-            !invited(dir.path(), new_york),
-            "New York was called before its window opened"
+            !invited(dir, closed),
+            "{closed} was called before its window opened"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
     let deadline = opens_at + Duration::from_secs(8);
-    while !invited(dir.path(), new_york) {
+    while !invited(dir, closed) {
         assert!(
             Instant::now() < deadline,
-            "New York was not called once its window opened"
+            "{closed} was not called once its window opened"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    s.wait_status(&id, "finished", Duration::from_secs(30));
+    s.wait_status(id, "finished", Duration::from_secs(30));
+}
+
+#[test]
+fn a_target_outside_its_window_is_not_invited_until_the_clock_opens_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sipp, trunk) = sipp_scenario(dir.path(), "uas_by_number.xml", &["-trace_msg"]);
+    // The campaign clock reads 08:59:52 in New York (EDT) eight seconds before 09:00 there,
+    // when the window opens; London is then at 13:59, inside it.
+    let (s, opens_at) = server_opening_at(dir.path(), trunk, (2026, 6, 10, 13));
+    let new_york = "+12125550101"; // area code 212: America/New_York, derived
+    let london = "+442079460958"; // +44: Europe/London
+    let outplan = json!({"name": "daytime", "dial_timeout": 2000, "max_try_count_0": 1,
+                         "source": {"type": "tel", "target": "+15551230000"},
+                         "call_window": {"start": "09:00", "end": "21:00"}});
+    let (id, outdial, targets) = campaign(&s, outplan, &[&[new_york], &[london]], json!({}));
+    run_across_opening(&s, dir.path(), &id, opens_at, london, new_york);
     // The wait used no try: the one attempt is the call placed after the opening.
     let t = s.ok(
         "GET",
@@ -128,15 +153,7 @@ fn a_mobile_of_a_multi_zone_country_waits_until_the_window_is_open_in_all_its_zo
     // An Australian mobile may be anywhere in Australia: its window opens when it opens in
     // Perth, the last of its zones, at 09:00 AWST (01:00 UTC), when Sydney is at 11:00. The
     // campaign clock reads eight seconds before that.
-    let lead = Duration::from_secs(8);
-    let opening = Utc
-        .with_ymd_and_hms(2026, 6, 10, 1, 0, 0)
-        .single()
-        .expect("a time");
-    let opens_at = Instant::now() + lead;
-    let offset_s =
-        (opening - Utc::now()).num_milliseconds().div_euclid(1000) - lead.as_secs() as i64;
-    let s = server_with_clock(dir.path(), trunk, offset_s);
+    let (s, opens_at) = server_opening_at(dir.path(), trunk, (2026, 6, 10, 1));
     let sydney = "+61291234567"; // 02: New South Wales
     let mobile = "+61412345678"; // 04: a mobile, every zone of Australia
     let outplan = json!({"name": "daytime", "dial_timeout": 2000, "max_try_count_0": 1,
@@ -153,36 +170,7 @@ fn a_mobile_of_a_multi_zone_country_waits_until_the_window_is_open_in_all_its_zo
         zones.contains(&json!("Australia/Perth")) && zones.contains(&json!("Australia/Sydney")),
         "{t}"
     );
-    s.ok(
-        "PUT",
-        &format!("/v1.0/campaigns/{id}/status"),
-        Some(json!({"status": "run"})),
-    );
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !invited(dir.path(), sydney) {
-        assert!(Instant::now() < deadline, "Sydney was never called");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(
-        Instant::now() < opens_at,
-        "too slow to test before the opening"
-    );
-    while Instant::now() + Duration::from_millis(300) < opens_at {
-        assert!(
-            !invited(dir.path(), mobile),
-            "the mobile was called before the window opened in Perth"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let deadline = opens_at + Duration::from_secs(8);
-    while !invited(dir.path(), mobile) {
-        assert!(
-            Instant::now() < deadline,
-            "the mobile was not called once the window opened in all its zones"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    s.wait_status(&id, "finished", Duration::from_secs(30));
+    run_across_opening(&s, dir.path(), &id, opens_at, sydney, mobile);
 }
 
 /// The caller id each campaigncall of a campaign recorded, in the order they were placed, and
