@@ -2,8 +2,8 @@
 //! the keyset pages, and the 400s of filters that do not parse.
 
 use crate::helpers::{spawn_app, TestApp};
-use ringmaster::domain::time::{now_string, NEVER};
-use ringmaster::domain::{Address, CallStatus, Campaigncall, Disposition};
+use ringmaster::domain::time::now_string;
+use ringmaster::domain::Disposition;
 use ringmaster::store::{AttemptEnd, Commits, Served, TargetNext, WriteOp};
 use serde_json::Value;
 use uuid::Uuid;
@@ -17,45 +17,15 @@ async fn attempt(
     disposition: Disposition,
     agent: Option<Uuid>,
 ) -> String {
-    let uuid = |v: &Value| Uuid::parse_str(v.as_str().unwrap_or_default()).expect("a uuid");
-    let call = Campaigncall {
-        id: Uuid::now_v7(),
-        customer_id: app.customer_a,
-        campaign_id: uuid(&campaign["id"]),
-        outplan_id: uuid(&campaign["outplan_id"]),
-        outdial_id: uuid(&campaign["outdial_id"]),
-        outdial_target_id: uuid(&target["id"]),
-        queue_id: Uuid::nil(),
-        reference_type: "call".into(),
-        reference_id: String::new(),
-        sip_call_id: String::new(),
-        status: CallStatus::Dialing,
-        result: String::new(),
-        source: Address::default(),
-        caller_id: String::new(),
-        destination: Address::tel(
-            target["destination_0"]["target"]
-                .as_str()
-                .unwrap_or_default()
-                .parse()
-                .expect("E.164"),
-        ),
-        destination_index: 0,
-        try_count: 1,
-        disposition: None,
-        sip_code: None,
-        reason: String::new(),
-        hangup_by: None,
-        setup_ms: 0,
-        talk_ms: 0,
-        flow_result: None,
-        agent_id: None,
-        wait_ms: None,
-        amd_result: None,
-        tm_create: now_string(),
-        tm_update: NEVER.into(),
-        tm_delete: NEVER.into(),
-    };
+    let _uuid = |v: &Value| Uuid::parse_str(v.as_str().unwrap_or_default()).expect("a uuid");
+    let call = crate::helpers::dialing_call(
+        app.customer_a,
+        campaign,
+        target,
+        target["destination_0"]["target"]
+            .as_str()
+            .unwrap_or_default(),
+    );
     let end = AttemptEnd {
         campaigncall_id: call.id,
         target_id: call.outdial_target_id,

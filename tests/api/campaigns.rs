@@ -2,7 +2,7 @@
 
 use crate::helpers::{id_of, spawn_app, TRUNK};
 use ringmaster::domain::time::NEVER;
-use ringmaster::domain::{Address, CallStatus, Campaigncall};
+use ringmaster::domain::Campaigncall;
 use ringmaster::store::{Commits, WriteOp};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -313,38 +313,11 @@ async fn campaigncalls_written_by_the_engine_are_listed_for_their_customer_only(
         )
         .await
         .ok();
-    let parse = |v: &Value| Uuid::parse_str(v.as_str().unwrap_or_default()).unwrap_or_default();
+    let _parse = |v: &Value| Uuid::parse_str(v.as_str().unwrap_or_default()).unwrap_or_default();
     let call = Campaigncall {
-        id: Uuid::new_v4(),
-        customer_id: app.customer_a,
-        campaign_id: parse(&c["id"]),
-        outplan_id: parse(&c["outplan_id"]),
-        outdial_id: parse(&c["outdial_id"]),
-        outdial_target_id: parse(&target["id"]),
-        queue_id: Uuid::nil(),
-        reference_type: "call".into(),
         reference_id: "call-1".into(),
         sip_call_id: "0190a1b2c3d4@127.0.0.1".into(),
-        status: CallStatus::Dialing,
-        result: String::new(),
-        source: Address::default(),
-        caller_id: String::new(),
-        destination: Address::tel("+15551234567".parse().expect("E.164")),
-        destination_index: 0,
-        try_count: 1,
-        disposition: None,
-        sip_code: None,
-        reason: String::new(),
-        hangup_by: None,
-        setup_ms: 0,
-        talk_ms: 0,
-        flow_result: None,
-        agent_id: None,
-        wait_ms: None,
-        amd_result: None,
-        tm_create: ringmaster::domain::time::now_string(),
-        tm_update: NEVER.into(),
-        tm_delete: NEVER.into(),
+        ..crate::helpers::dialing_call(app.customer_a, &c, &target, "+15551234567")
     };
     let begin = WriteOp::Begin {
         call: Box::new(call.clone()),

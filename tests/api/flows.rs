@@ -3,7 +3,7 @@
 
 use crate::helpers::{id_of, spawn_app, TestApp};
 use ringmaster::domain::time::{now_string, NEVER};
-use ringmaster::domain::{Address, CallStatus, Campaign, Campaigncall, Disposition};
+use ringmaster::domain::{Campaign, Disposition};
 use ringmaster::flow::{Input, Runner, Variables};
 use ringmaster::store::{resolve_actions, AttemptEnd, Commits, TargetNext, WriteOp};
 use serde_json::{json, Value};
@@ -26,10 +26,6 @@ fn reminder() -> Value {
         {"id": RETRY, "next_id": END, "type": "goto", "option": {"target_id": PROMPT, "loop_count": 2}},
         {"id": END, "type": "hangup"}
     ])
-}
-
-fn uuid(v: &Value) -> Uuid {
-    Uuid::parse_str(v.as_str().unwrap_or_default()).unwrap_or_default()
 }
 
 #[tokio::test]
@@ -199,38 +195,7 @@ async fn call_pressing(app: &TestApp, campaign: &Value, phone: &str, key: char) 
     runner.next(Input::DigitPressed(key));
     runner.next(Input::Completed);
 
-    let call = Campaigncall {
-        id: Uuid::new_v4(),
-        customer_id: app.customer_a,
-        campaign_id: parsed.id,
-        outplan_id: parsed.outplan_id,
-        outdial_id: parsed.outdial_id,
-        outdial_target_id: uuid(&target["id"]),
-        queue_id: Uuid::nil(),
-        reference_type: "call".into(),
-        reference_id: String::new(),
-        sip_call_id: String::new(),
-        status: CallStatus::Dialing,
-        result: String::new(),
-        source: Address::default(),
-        caller_id: String::new(),
-        destination: Address::tel(phone.parse().expect("E.164")),
-        destination_index: 0,
-        try_count: 1,
-        disposition: None,
-        sip_code: None,
-        reason: String::new(),
-        hangup_by: None,
-        setup_ms: 0,
-        talk_ms: 0,
-        flow_result: None,
-        agent_id: None,
-        wait_ms: None,
-        amd_result: None,
-        tm_create: now_string(),
-        tm_update: NEVER.into(),
-        tm_delete: NEVER.into(),
-    };
+    let call = crate::helpers::dialing_call(app.customer_a, campaign, &target, phone);
     let end = AttemptEnd {
         campaigncall_id: call.id,
         target_id: call.outdial_target_id,

@@ -4,7 +4,8 @@
 use ringmaster::agent::AgentBoard;
 use ringmaster::api::{serve, ApiLimits, ApiState, Live};
 use ringmaster::campaign::Control;
-use ringmaster::domain::CampaignStatus;
+use ringmaster::domain::time::{now_string, NEVER};
+use ringmaster::domain::{Address, CallStatus, CampaignStatus, Campaigncall};
 use ringmaster::queue::QueueBoard;
 use ringmaster::store::SqliteStore;
 use serde_json::{json, Value};
@@ -268,4 +269,42 @@ impl Caller<'_> {
 /// The `id` of a created resource.
 pub fn id_of(answer: Answer) -> String {
     answer.ok()["id"].as_str().expect("an id").to_string()
+}
+
+/// An attempt of `campaign` on `target` (both as the API answers them) dialing `phone`, as
+/// the dialing engine begins one, for tests that play the engine's writes.
+pub fn dialing_call(customer: Uuid, campaign: &Value, target: &Value, phone: &str) -> Campaigncall {
+    let uuid = |v: &Value| Uuid::parse_str(v.as_str().unwrap_or_default()).expect("a uuid");
+    Campaigncall {
+        id: Uuid::now_v7(),
+        customer_id: customer,
+        campaign_id: uuid(&campaign["id"]),
+        outplan_id: uuid(&campaign["outplan_id"]),
+        outdial_id: uuid(&campaign["outdial_id"]),
+        outdial_target_id: uuid(&target["id"]),
+        queue_id: Uuid::nil(),
+        reference_type: "call".into(),
+        reference_id: String::new(),
+        sip_call_id: String::new(),
+        status: CallStatus::Dialing,
+        result: String::new(),
+        source: Address::default(),
+        caller_id: String::new(),
+        destination: Address::tel(phone.parse().expect("E.164")),
+        destination_index: 0,
+        try_count: 1,
+        disposition: None,
+        sip_code: None,
+        reason: String::new(),
+        hangup_by: None,
+        setup_ms: 0,
+        talk_ms: 0,
+        flow_result: None,
+        agent_id: None,
+        wait_ms: None,
+        amd_result: None,
+        tm_create: now_string(),
+        tm_update: NEVER.into(),
+        tm_delete: NEVER.into(),
+    }
 }

@@ -3,10 +3,7 @@
 //! reset explicitly to be dialed again.
 
 use crate::helpers::{spawn_app, TestApp};
-use ringmaster::domain::time::{now_string, NEVER};
-use ringmaster::domain::{
-    Address, CallStatus, Campaign, CampaignStatus, Campaigncall, Disposition,
-};
+use ringmaster::domain::{Campaign, CampaignStatus, Campaigncall, Disposition};
 use ringmaster::store::{AttemptEnd, Commits, Docs, TargetNext, WriteOp};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -18,36 +15,8 @@ fn uuid(v: &Value) -> Uuid {
 /// Plays the dialing engine: one answered attempt of `campaign` on `target`, which is done.
 async fn answered(app: &TestApp, campaign: &Value, target: &Value) {
     let call = Campaigncall {
-        id: Uuid::new_v4(),
-        customer_id: app.customer_a,
-        campaign_id: uuid(&campaign["id"]),
-        outplan_id: uuid(&campaign["outplan_id"]),
-        outdial_id: uuid(&campaign["outdial_id"]),
-        outdial_target_id: uuid(&target["id"]),
-        queue_id: Uuid::nil(),
-        reference_type: "call".into(),
         reference_id: "call-1".into(),
-        sip_call_id: String::new(),
-        status: CallStatus::Dialing,
-        result: String::new(),
-        source: Address::default(),
-        caller_id: String::new(),
-        destination: Address::tel("+15551234567".parse().expect("E.164")),
-        destination_index: 0,
-        try_count: 1,
-        disposition: None,
-        sip_code: None,
-        reason: String::new(),
-        hangup_by: None,
-        setup_ms: 0,
-        talk_ms: 0,
-        flow_result: None,
-        agent_id: None,
-        wait_ms: None,
-        amd_result: None,
-        tm_create: now_string(),
-        tm_update: NEVER.into(),
-        tm_delete: NEVER.into(),
+        ..crate::helpers::dialing_call(app.customer_a, campaign, target, "+15551234567")
     };
     let id = call.id;
     let begin = WriteOp::Begin {

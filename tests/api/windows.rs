@@ -4,8 +4,8 @@
 
 use crate::helpers::{id_of, spawn_app, TestApp};
 use chrono::{Duration, Utc};
-use ringmaster::domain::time::{now_string, NEVER};
-use ringmaster::domain::{Address, CallStatus, CampaignStatus, Campaigncall, Disposition};
+use ringmaster::domain::time::now_string;
+use ringmaster::domain::{CampaignStatus, Campaigncall, Disposition};
 use ringmaster::store::{AttemptEnd, Commits, Store, TargetNext, WriteOp};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -195,36 +195,8 @@ async fn a_run_before_scheduled_at_waits_scheduled_and_a_stop_cancels_it() {
 /// Plays the dialing engine: an attempt on `target` that ends waiting for a retry in an hour.
 async fn retried(app: &TestApp, campaign: &Value, target: &Value) {
     let call = Campaigncall {
-        id: Uuid::new_v4(),
-        customer_id: app.customer_a,
-        campaign_id: uuid(&campaign["id"]),
-        outplan_id: uuid(&campaign["outplan_id"]),
-        outdial_id: uuid(&campaign["outdial_id"]),
-        outdial_target_id: uuid(&target["id"]),
-        queue_id: Uuid::nil(),
-        reference_type: "call".into(),
-        reference_id: String::new(),
-        sip_call_id: String::new(),
-        status: CallStatus::Dialing,
-        result: String::new(),
-        source: Address::default(),
         caller_id: "+15550001111".into(),
-        destination: Address::tel("+15551230001".parse().expect("E.164")),
-        destination_index: 0,
-        try_count: 1,
-        disposition: None,
-        sip_code: None,
-        reason: String::new(),
-        hangup_by: None,
-        setup_ms: 0,
-        talk_ms: 0,
-        flow_result: None,
-        agent_id: None,
-        wait_ms: None,
-        amd_result: None,
-        tm_create: now_string(),
-        tm_update: NEVER.into(),
-        tm_delete: NEVER.into(),
+        ..crate::helpers::dialing_call(app.customer_a, campaign, target, "+15551230001")
     };
     let id = call.id;
     let begin = WriteOp::Begin {
