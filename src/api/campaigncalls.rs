@@ -22,10 +22,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The filters of a list (other query parameters are paging and the token); an empty
 /// `disposition` or `agent_id` is no filter (as an empty select of a form sends it).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Wanted {
+    /// only the calls whose flow collected exactly these digits
     digits: Option<String>,
+    /// only the calls that ended with this disposition (empty: no filter)
+    #[param(value_type = Option<crate::domain::Disposition>)]
     disposition: Option<String>,
+    /// only the calls this agent took from a queue (empty: no filter)
+    #[param(value_type = Option<Uuid>)]
     agent_id: Option<String>,
 }
 
@@ -80,9 +86,7 @@ async fn listed(
     tag = "campaigncalls",
     summary = "List dial attempts",
     params(
-        ("digits" = Option<String>, Query, description = "only the calls whose flow collected exactly these digits"),
-        ("disposition" = Option<crate::domain::Disposition>, Query, description = "only the calls that ended with this disposition (empty: no filter)"),
-        ("agent_id" = Option<Uuid>, Query, description = "only the calls this agent took from a queue (empty: no filter)"),
+        Wanted,
         super::paging::PageParams,
     ),
     responses(
@@ -132,9 +136,7 @@ async fn get(
     summary = "List a campaign's dial attempts",
     params(
         ("id" = Uuid, Path, description = "The resource's id"),
-        ("digits" = Option<String>, Query, description = "only the calls whose flow collected exactly these digits"),
-        ("disposition" = Option<crate::domain::Disposition>, Query, description = "only the calls that ended with this disposition (empty: no filter)"),
-        ("agent_id" = Option<Uuid>, Query, description = "only the calls this agent took from a queue (empty: no filter)"),
+        Wanted,
         super::paging::PageParams,
     ),
     responses(
