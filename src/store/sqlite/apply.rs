@@ -22,8 +22,12 @@
 //! begun again only once the end of its last attempt is committed and read back).
 //!
 //! The event of a campaigncall created or changed is written by SQLite itself, from the row
-//! (`INSERT INTO events … SELECT … json_object(…) FROM campaigncalls`, see [`call_json!`]):
-//! nothing is read back into the process or serialised there on the hot path.
+//! (`INSERT INTO event_rows … SELECT … FROM campaigncalls`): a small row naming the call and
+//! the point of the attempt (`phase`: created, answered, ended), whose `data` the `events`
+//! view renders from the call's row when it is read (migration 0020). Nothing is read back
+//! into the process or serialised on the hot path, and no copy of the call is written. A call
+//! whose row at that point cannot be told from its later row (a begin that is not a fresh
+//! `dialing` attempt) has its event's `data` written in full instead (see [`call_json!`]).
 
 use super::counts::BatchCounts;
 use super::{hangup_str, to_json};
@@ -290,7 +294,9 @@ static ANSWER: Bulk = Bulk::new(
 );
 
 /// Ends each attempt not ended yet: the first end recorded of an attempt is its end (a final
-/// disposition is final), and a second one changes nothing.
+/// disposition is final), and a second one changes nothing. A queue the end names that is not
+/// the call's own keeps the one it had in `queue_id_before`, for its earlier events (the
+/// `events` view).
 static END_CALLS: Bulk = Bulk::new(
     "id, result, disposition, sip_code, reason, hangup_by, setup_ms, talk_ms, flow_result, at,
      queue_id, agent_id, wait_ms, amd_result",
@@ -299,7 +305,9 @@ static END_CALLS: Bulk = Bulk::new(
        hangup_by = v.hangup_by, setup_ms = v.setup_ms, talk_ms = v.talk_ms,
        flow_result = v.flow_result, dialog = NULL, tm_update = v.at,
        queue_id = COALESCE(v.queue_id, campaigncalls.queue_id), agent_id = v.agent_id,
-       wait_ms = v.wait_ms, amd_result = v.amd_result
+       wait_ms = v.wait_ms, amd_result = v.amd_result,
+       queue_id_before = CASE WHEN v.queue_id <> campaigncalls.queue_id
+                         THEN campaigncalls.queue_id END
      FROM v WHERE campaigncalls.id = v.id AND campaigncalls.status <> 'done'",
 );
 
@@ -318,13 +326,15 @@ static AGENT_HANDLED: Bulk = Bulk::new(
 /// Events, in the order of the rows.
 static EVENTS: Bulk = Bulk::new(
     "customer_id, type, resource_id, data, at",
-    "INSERT OR FAIL INTO events (customer_id, type, resource_id, data, tm_create)
+    "INSERT OR FAIL INTO event_rows (customer_id, type, resource_id, data, tm_create)
      SELECT * FROM v WHERE v.customer_id IS NOT NULL",
 );
 
 /// A campaigncall's API representation (what [`Campaigncall`] serialises to, its fields in
 /// the same order) as SQLite builds it from its row `c`, with its `status` and `tm_update`
-/// given as SQL expressions. A unit test holds it to the serialised struct.
+/// given as SQL expressions: the `data` of an event written in full, when the `events` view
+/// could not render it from the call's later row. A unit test holds it to the serialised
+/// struct, as another holds the view's rendering.
 macro_rules! call_json {
     ($status:literal, $tm_update:literal) => {
         concat!(
@@ -348,38 +358,56 @@ macro_rules! call_json {
     };
 }
 
-/// `campaigncall_created` of each call just inserted, as stored: the rows whose `seq` is in
-/// `?1 ..= ?2`, in order. The calls one batch inserts have consecutive `seq`s (the column is
+/// Whether the view can render a call's created event from its row `c` as just inserted:
+/// a fresh attempt (`dialing`, no result, changed when created), as the dialer begins every
+/// one. The view shows such a call at its begin as `dialing`, with no result and `tm_update`
+/// its `tm_create`.
+macro_rules! created_renders {
+    () => {
+        "(c.status = 'dialing' AND c.result = '' AND c.tm_update = c.tm_create)"
+    };
+}
+
+/// `campaigncall_created` of each call just inserted: the rows whose `seq` is in `?1 ..= ?2`,
+/// in order. The calls one batch inserts have consecutive `seq`s (the column is
 /// `AUTOINCREMENT`, and the batch's transaction is the only writer), so they are read by one
 /// range of the table itself rather than one probe of the index of ids each.
 const CREATED_EVENTS: &str = concat!(
-    "INSERT OR FAIL INTO events (customer_id, type, resource_id, data, tm_create)
-     SELECT c.customer_id, 'campaigncall_created', c.id, ",
+    "INSERT OR FAIL INTO event_rows (customer_id, type, resource_id, data, phase, tm_create)
+     SELECT c.customer_id, 'campaigncall_created', c.id, CASE WHEN ",
+    created_renders!(),
+    " THEN '' ELSE ",
     call_json!("c.status", "c.tm_update"),
-    ", c.tm_create FROM campaigncalls c WHERE c.seq BETWEEN ?1 AND ?2 ORDER BY c.seq"
+    " END, CASE WHEN ",
+    created_renders!(),
+    " THEN 'created' END, c.tm_create
+     FROM campaigncalls c WHERE c.seq BETWEEN ?1 AND ?2 ORDER BY c.seq"
 );
 
 /// `campaigncall_updated` of each answer, as [`ANSWER`] is about to store it: run before it,
-/// on the calls it will change (those still `dialing`).
+/// on the calls it will change (those still `dialing`). The view shows the call as it is
+/// then, `progressing` and changed at the answer (the event's `tm_create`), which it can
+/// tell from the call's later row when the call has no result yet (as every begin the dialer
+/// writes).
 static ANSWER_EVENTS: Bulk = Bulk::new(
     "id, at",
     concat!(
-        "INSERT OR FAIL INTO events (customer_id, type, resource_id, data, tm_create)
-         SELECT c.customer_id, 'campaigncall_updated', c.id, ",
+        "INSERT OR FAIL INTO event_rows (customer_id, type, resource_id, data, phase, tm_create)
+         SELECT c.customer_id, 'campaigncall_updated', c.id,
+           CASE WHEN c.result = '' THEN '' ELSE ",
         call_json!("'progressing'", "v.at"),
-        ", v.at FROM v CROSS JOIN campaigncalls c WHERE c.id = v.id AND c.status = 'dialing'"
+        " END, CASE WHEN c.result = '' THEN 'answered' END, v.at
+         FROM v CROSS JOIN campaigncalls c WHERE c.id = v.id AND c.status = 'dialing'"
     ),
 );
 
-/// `campaigncall_updated` of each call just ended, as stored.
+/// `campaigncall_updated` of each call just ended: the view shows the call's row, which
+/// nothing changes after its end.
 static END_EVENTS: Bulk = Bulk::new(
     "id",
-    concat!(
-        "INSERT OR FAIL INTO events (customer_id, type, resource_id, data, tm_create)
-         SELECT c.customer_id, 'campaigncall_updated', c.id, ",
-        call_json!("c.status", "c.tm_update"),
-        ", c.tm_update FROM v CROSS JOIN campaigncalls c WHERE c.id = v.id"
-    ),
+    "INSERT OR FAIL INTO event_rows (customer_id, type, resource_id, data, phase, tm_create)
+     SELECT c.customer_id, 'campaigncall_updated', c.id, '', 'ended', c.tm_update
+     FROM v CROSS JOIN campaigncalls c WHERE c.id = v.id",
 );
 
 /// Of the batch's ends, the attempts already ended (read only when [`END_CALLS`] ended fewer
@@ -1044,5 +1072,260 @@ mod event_tests {
         // And it changes nothing else: the first end stands, with no event of its own.
         assert_eq!(stored_data(&store).await.len(), expected.len());
         assert_eq!(api_json(&store, customer, id).await, expected[3].1);
+    }
+
+    /// Each event as written: its `data` and `phase` (`None`: written in full).
+    async fn written(store: &SqliteStore) -> Vec<(String, Option<String>)> {
+        sqlx::query_as("SELECT data, phase FROM event_rows ORDER BY id")
+            .fetch_all(&store.pool)
+            .await
+            .expect("event rows")
+    }
+
+    /// A begin of `target` for `customer` as the dialer makes it (changed when created).
+    fn fresh_begin(target: &crate::domain::Target, customer: Uuid) -> (WriteOp, Uuid) {
+        let mut op = begin(target, 1);
+        let WriteOp::Begin { call, .. } = &mut op else {
+            unreachable!()
+        };
+        call.customer_id = customer;
+        call.tm_update = call.tm_create.clone();
+        let id = call.id;
+        (op, id)
+    }
+
+    #[tokio::test]
+    async fn an_answered_then_ended_call_reads_as_it_was_at_each_point_from_small_rows() {
+        let (store, targets) = store_with_targets(1).await;
+        let customer = Uuid::new_v4();
+        let (op, id) = fresh_begin(&targets[0], customer);
+        store.apply(&[op]).await.expect("begin");
+        let mut expected = vec![("campaigncall_created", api_json(&store, customer, id).await)];
+        store
+            .apply(&[WriteOp::Answered {
+                campaigncall_id: id,
+                dialog: Some("{\"call_id\":\"y\"}".into()),
+                at: crate::domain::time::now_string(),
+            }])
+            .await
+            .expect("answer");
+        expected.push(("campaigncall_updated", api_json(&store, customer, id).await));
+
+        // Served by a queue that is not the call's own, and an agent.
+        let mut end = AttemptEnd::closed(
+            id,
+            targets[0].id,
+            Disposition::Answered,
+            "agent hung up",
+            TargetNext::Done("success"),
+        );
+        end.sip_code = Some(200);
+        end.hangup_by = Some(HangupBy::Local);
+        end.setup_ms = 90;
+        end.talk_ms = 3_000;
+        end.flow_result = Some(json!({"actions": [], "digits": "", "variables": {"x": 1.25}}));
+        end.served = Some(Served {
+            queue_id: Some(Uuid::new_v4()),
+            agent_id: Some(Uuid::new_v4()),
+            wait_ms: Some(400),
+        });
+        store
+            .apply(&[WriteOp::End(Box::new(end))])
+            .await
+            .expect("end");
+        expected.push(("campaigncall_updated", api_json(&store, customer, id).await));
+        // The call's own queue until its end, the one that served it after.
+        let nil_queue = format!("\"queue_id\":\"{}\"", Uuid::nil());
+        assert!(expected[0].1.contains(&nil_queue) && expected[1].1.contains(&nil_queue));
+        assert!(!expected[2].1.contains(&nil_queue));
+
+        let stored = stored_data(&store).await;
+        let stored: Vec<(&str, String)> = stored
+            .iter()
+            .map(|(t, d)| (t.as_str(), d.clone()))
+            .collect();
+        assert_eq!(stored, expected);
+        // Written as three small rows, rendered when read.
+        let phases: Vec<_> = written(&store).await;
+        assert_eq!(
+            phases,
+            [
+                (String::new(), Some("created".to_string())),
+                (String::new(), Some("answered".to_string())),
+                (String::new(), Some("ended".to_string())),
+            ]
+        );
+        // The stream and the webhooks read the same.
+        let seen = store
+            .events_after(customer, 0, &Default::default(), 10)
+            .await
+            .expect("events");
+        for (event, (_, data)) in seen.iter().zip(&expected) {
+            let data: serde_json::Value = serde_json::from_str(data).expect("json");
+            assert_eq!(event.data, data);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dnc_barred_call_reads_as_begun_then_ended_dnc() {
+        let (store, targets) = store_with_targets(1).await;
+        let customer = Uuid::new_v4();
+        let list = crate::domain::dnclist::default_id(customer);
+        let destination = targets[0]
+            .destinations
+            .destination_0
+            .clone()
+            .unwrap_or_default();
+        let crate::domain::AddressKind::Tel(number) = &destination.kind else {
+            unreachable!("targets are numbers")
+        };
+        store
+            .put_dnc_numbers(
+                customer,
+                &[crate::domain::DncNumber {
+                    list_id: list,
+                    number: number.clone(),
+                    source: crate::domain::DncSource::Import,
+                    expire_at: None,
+                    tm_create: crate::domain::time::now_string(),
+                }],
+            )
+            .await
+            .expect("numbers");
+        let (mut op, id) = fresh_begin(&targets[0], customer);
+        let WriteOp::Begin {
+            call, dnc_lists, ..
+        } = &mut op
+        else {
+            unreachable!()
+        };
+        call.destination = destination.clone();
+        *dnc_lists = std::sync::Arc::from(vec![list]);
+        // What the call was as begun: the API never shows it (it is closed in the same
+        // transaction), but its created event does.
+        let begun = serde_json::to_string(call.as_ref()).expect("json");
+        assert_eq!(store.apply(&[op]).await.expect("apply"), [false]);
+        let ended = api_json(&store, customer, id).await;
+        assert!(ended.contains("\"disposition\":\"dnc\""), "{ended}");
+        let stored = stored_data(&store).await;
+        assert_eq!(
+            stored,
+            [
+                ("campaigncall_created".to_string(), begun),
+                ("campaigncall_updated".to_string(), ended),
+            ]
+        );
+        assert!(written(&store)
+            .await
+            .iter()
+            .all(|(d, p)| d.is_empty() && p.is_some()));
+    }
+
+    #[tokio::test]
+    async fn a_deleted_campaigns_calls_keep_their_events() {
+        use crate::domain::time::{now_string, NEVER};
+        use crate::domain::{Campaign, CampaignStatus, CampaignType, EndHandle};
+        use crate::store::Docs;
+        let (store, targets) = store_with_targets(1).await;
+        let customer = Uuid::new_v4();
+        let mut campaign = Campaign {
+            id: Uuid::new_v4(),
+            customer_id: customer,
+            kind: CampaignType::Call,
+            name: "spring".into(),
+            detail: String::new(),
+            status: CampaignStatus::Stop,
+            service_level: 100,
+            end_handle: EndHandle::Stop,
+            actions: Vec::new(),
+            outplan_id: Uuid::nil(),
+            outdial_id: targets[0].outdial_id,
+            queue_id: Uuid::nil(),
+            next_campaign_id: Uuid::nil(),
+            flow_id: Uuid::nil(),
+            trunk: String::new(),
+            max_concurrent: 0,
+            dnclist_ids: Vec::new(),
+            scheduled_at: None,
+            end_at: None,
+            status_reason: String::new(),
+            dial_mode: Default::default(),
+            abandon_rate_cap: crate::domain::campaign::DEFAULT_ABANDON_RATE_CAP,
+            tm_create: now_string(),
+            tm_update: NEVER.into(),
+            tm_delete: NEVER.into(),
+        };
+        Docs(&store).put(&campaign).await.expect("campaign");
+        let (mut op, id) = fresh_begin(&targets[0], customer);
+        if let WriteOp::Begin { call, .. } = &mut op {
+            call.campaign_id = campaign.id;
+        }
+        store.apply(&[op]).await.expect("begin");
+        let end = AttemptEnd::closed(
+            id,
+            targets[0].id,
+            Disposition::Busy,
+            "Busy Here",
+            TargetNext::Done("fail"),
+        );
+        store
+            .apply(&[WriteOp::End(Box::new(end))])
+            .await
+            .expect("end");
+        let before = stored_data(&store).await;
+
+        campaign.tm_delete = now_string();
+        Docs(&store).put(&campaign).await.expect("delete");
+        let after = stored_data(&store).await;
+        assert_eq!(after.len(), before.len() + 1);
+        assert_eq!(after[..before.len()], before[..]);
+        assert_eq!(after[before.len()].0, "campaign_deleted");
+        let last = before.last().expect("the end's event");
+        assert_eq!(last.1, api_json(&store, customer, id).await);
+    }
+
+    #[tokio::test]
+    async fn a_begin_that_is_not_a_fresh_attempt_has_its_events_written_in_full() {
+        let (store, targets) = store_with_targets(1).await;
+        let customer = Uuid::new_v4();
+        let (mut op, id) = fresh_begin(&targets[0], customer);
+        if let WriteOp::Begin { call, .. } = &mut op {
+            // Changed after it was created, and with a result already.
+            call.tm_update = "2030-01-01 00:00:00.000000".into();
+            call.result = "fail".into();
+        }
+        store.apply(&[op]).await.expect("begin");
+        let mut expected = vec![("campaigncall_created", api_json(&store, customer, id).await)];
+        store
+            .apply(&[WriteOp::Answered {
+                campaigncall_id: id,
+                dialog: None,
+                at: crate::domain::time::now_string(),
+            }])
+            .await
+            .expect("answer");
+        expected.push(("campaigncall_updated", api_json(&store, customer, id).await));
+        let end = AttemptEnd::closed(
+            id,
+            targets[0].id,
+            Disposition::Answered,
+            "",
+            TargetNext::Done("success"),
+        );
+        store
+            .apply(&[WriteOp::End(Box::new(end))])
+            .await
+            .expect("end");
+        expected.push(("campaigncall_updated", api_json(&store, customer, id).await));
+        let stored = stored_data(&store).await;
+        let stored: Vec<(&str, String)> = stored
+            .iter()
+            .map(|(t, d)| (t.as_str(), d.clone()))
+            .collect();
+        assert_eq!(stored, expected);
+        let written = written(&store).await;
+        assert_eq!(written[0], (expected[0].1.clone(), None));
+        assert_eq!(written[1], (expected[1].1.clone(), None));
+        assert_eq!(written[2], (String::new(), Some("ended".to_string())));
     }
 }

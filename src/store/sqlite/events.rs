@@ -2,6 +2,10 @@
 //! change it describes (see `apply.rs` for the dialer's writes and `put_doc` for campaigns);
 //! a webhook's cursor moves through the events, queueing the ones it wants as deliveries in
 //! one transaction, so that neither a restart nor a failed POST loses one.
+//!
+//! The rows are written to `event_rows` and read through the `events` view, which renders a
+//! campaigncall's event from the call's row (migration 0020): the readers here (the stream,
+//! its replay, the webhooks' outboxes) see every event with its `data`.
 
 use super::{page_bounds, page_cut, uuid, DocKind, StoreError, StoreResult};
 use crate::domain::{Delivery, DeliveryStatus, Event, EventType, NewEvent, Webhook, WebhookStatus};
@@ -13,7 +17,7 @@ use uuid::Uuid;
 /// The id of the last event ever recorded (0 when none), pruned ones included.
 pub(super) async fn last_id(pool: &SqlitePool) -> StoreResult<i64> {
     let seq: Option<i64> =
-        sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+        sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'event_rows'")
             .fetch_optional(pool)
             .await?;
     Ok(seq.unwrap_or(0))
@@ -51,7 +55,7 @@ pub(super) async fn doc_event(
 pub(super) async fn start_cursor(conn: &mut SqliteConnection, webhook: Uuid) -> StoreResult<()> {
     sqlx::query(
         "INSERT OR IGNORE INTO webhook_cursors (webhook_id, event_id)
-         SELECT ?, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)",
+         SELECT ?, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'event_rows'), 0)",
     )
     .bind(webhook.to_string())
     .execute(&mut *conn)
@@ -62,7 +66,7 @@ pub(super) async fn start_cursor(conn: &mut SqliteConnection, webhook: Uuid) -> 
 /// Records one event; returns its id.
 pub(super) async fn insert(conn: &mut SqliteConnection, event: &NewEvent) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO events (customer_id, type, resource_id, data, tm_create)
+        "INSERT INTO event_rows (customer_id, type, resource_id, data, tm_create)
          VALUES (?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(event.customer_id.to_string())
@@ -124,7 +128,7 @@ pub(super) async fn after(
 }
 
 pub(super) async fn first_id(pool: &SqlitePool) -> StoreResult<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT MIN(id) FROM events")
+    Ok(sqlx::query_scalar("SELECT MIN(id) FROM event_rows")
         .fetch_one(pool)
         .await?)
 }
@@ -133,11 +137,11 @@ pub(super) async fn prune(pool: &SqlitePool, before: &str, keep_rows: u64) -> St
     let keep = i64::try_from(keep_rows).unwrap_or(i64::MAX);
     // Events an active webhook has not queued yet stay, whatever their age.
     let done = sqlx::query(
-        "DELETE FROM events WHERE id <= COALESCE(
+        "DELETE FROM event_rows WHERE id <= COALESCE(
            (SELECT MIN(c.event_id) FROM webhook_cursors c JOIN documents d
               ON d.kind = 'webhook' AND d.id = c.webhook_id AND d.status = 'active' AND d.deleted = 0),
-           (SELECT MAX(id) FROM events))
-         AND (tm_create < ? OR id <= (SELECT MAX(id) FROM events) - ?)",
+           (SELECT MAX(id) FROM event_rows))
+         AND (tm_create < ? OR id <= (SELECT MAX(id) FROM event_rows) - ?)",
     )
     .bind(before)
     .bind(keep)
@@ -176,7 +180,7 @@ pub(super) async fn queue(
         return Ok(0);
     };
     let upto: Option<i64> = sqlx::query_scalar(
-        "SELECT MAX(id) FROM (SELECT id FROM events WHERE id > ? ORDER BY id LIMIT ?)",
+        "SELECT MAX(id) FROM (SELECT id FROM event_rows WHERE id > ? ORDER BY id LIMIT ?)",
     )
     .bind(cursor)
     .bind(i64::from(limit))
