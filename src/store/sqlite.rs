@@ -205,14 +205,24 @@ impl SqliteStore {
         let writes = self.writes();
         let mut tx = writes.begin().await?;
         let mut applied = apply::apply(&mut tx, ops, self.abandon_lockout_ms, None).await?;
-        let again = applied.again;
-        if again {
+        let mut tries = 1;
+        while applied.again {
+            if tries == 3 {
+                // The third try counts every write from its rows, and cannot stop so.
+                return Err(StoreError::Corrupt(
+                    "a batch counted from its rows found them otherwise".into(),
+                ));
+            }
             // An end of an attempt already ended, or a write that did not find its rows as it
             // says: the batch again, with those rows read first (and without such an end).
             tx.rollback().await?;
             tx = writes.begin().await?;
-            let reread = apply::reread(&mut tx, ops).await?;
+            let mut reread = apply::reread(&mut tx, ops).await?;
+            reread.everything = tries == 2;
             applied = apply::apply(&mut tx, ops, self.abandon_lockout_ms, Some(&reread)).await?;
+            tries += 1;
+        }
+        if tries > 1 {
             let left_out = ops
                 .iter()
                 .zip(&applied.applied)
@@ -225,12 +235,13 @@ impl SqliteStore {
                 );
             }
             tracing::debug!(
+                tries,
                 writes = applied.counted_from_rows,
-                "a batch applied again, its writes that did not find their rows as they say counted from the rows"
+                "a batch applied again: the writes that did not find their rows as they say counted from the rows"
             );
         }
         tx.commit().await?;
-        Ok((applied, again))
+        Ok((applied, tries > 1))
     }
 
     /// Tells the stream's watchers that events up to `id` are committed.

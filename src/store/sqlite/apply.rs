@@ -457,6 +457,21 @@ pub(super) struct Reread {
     pub unsettled_ends: FastSet<Uuid>,
     /// The exhausted targets that are not as their write says: counted from the rows.
     pub unsettled_exhausted: FastSet<Uuid>,
+    /// Every write is counted from the rows (a batch applied again that still found rows
+    /// otherwise than they were read: nothing in the dialer makes one).
+    pub everything: bool,
+}
+
+impl Reread {
+    /// Whether an end of `call` is counted as it says.
+    fn end_known(&self, call: &Uuid) -> bool {
+        !self.everything && !self.unsettled_ends.contains(call)
+    }
+
+    /// Whether an exhausted `target` is counted as its write says.
+    fn exhausted_known(&self, target: &Uuid) -> bool {
+        !self.everything && !self.unsettled_exhausted.contains(target)
+    }
 }
 
 /// Reads, on `conn`, the rows of the ends and exhausted targets among `ops` that are not as
@@ -510,10 +525,11 @@ pub(super) async fn reread(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Stor
 /// and target's outdial, its target in progress; an exhausted target's outdial, the target
 /// waiting. The statements that end the attempts and move the targets check it (a target is
 /// moved only if it is live, of that outdial and where its writes say); when one changes
-/// fewer rows than it was given, the first try stops in the same way, and the second counts
-/// the writes that [`reread`] found otherwise from their rows, read just before each change,
-/// and applies them as the statements did before they were checked. So does it for a target
-/// that two writes of the batch touch.
+/// fewer rows than it was given, it stops in the same way, and the next try counts the writes
+/// that [`reread`] found otherwise from their rows, read just before each change, and applies
+/// them as the statements did before they were checked (a third try, which nothing in the
+/// dialer causes, counts every write so: [`Reread::everything`]). So does it for a target that
+/// two writes of the batch touch.
 pub(super) async fn apply(
     conn: &mut SqliteConnection,
     ops: &[WriteOp],
@@ -627,8 +643,8 @@ pub(super) async fn apply(
                 outdial_id,
                 at,
             } => {
-                let unsettled = again.is_some_and(|a| a.unsettled_exhausted.contains(target_id));
-                if unsettled || shared.contains(target_id) {
+                let known = again.is_none_or(|a| a.exhausted_known(target_id));
+                if !known || shared.contains(target_id) {
                     counts.exhausted_unsettled(*target_id);
                     exhausted.push([(*target_id).into(), at.as_str().into(), Cell::Null]);
                 } else {
@@ -693,7 +709,7 @@ pub(super) async fn apply(
                 let result = if reached { "success" } else { "fail" };
                 // Whether the end finds its attempt and target as it says (checked).
                 let known = !shared.contains(&end.target_id)
-                    && !again.is_some_and(|a| a.unsettled_ends.contains(&end.campaigncall_id));
+                    && again.is_none_or(|a| a.end_known(&end.campaigncall_id));
                 ends.push([
                     end.campaigncall_id.into(),
                     result.into(),
@@ -776,7 +792,8 @@ pub(super) async fn apply(
             counts.claimed(call);
             // Just claimed: in progress, live and of its outdial, unless another write of the
             // batch touches it too.
-            let known = !shared.contains(&call.outdial_target_id);
+            let known =
+                !shared.contains(&call.outdial_target_id) && !again.is_some_and(|a| a.everything);
             if let Some(abandoned_at) = locked.get(&call.outdial_target_id) {
                 // Not dialed and not recorded: the target waits, its try given back, until
                 // the lock-out after the number's last abandoned call is over.
@@ -875,12 +892,7 @@ pub(super) async fn apply(
     }
     let (closed, _) = exhausted_known.execute(conn).await?;
     if closed != exhausted_known_n {
-        if again.is_none() {
-            return Ok(Applied::again(applied));
-        }
-        return Err(StoreError::Corrupt(format!(
-            "{exhausted_known_n} waiting targets read as such, {closed} closed"
-        )));
+        return Ok(Applied::again(applied));
     }
     deferred.run(conn).await?;
     counts.before_ends(conn).await?;
@@ -897,12 +909,7 @@ pub(super) async fn apply(
     end_targets.run(conn).await?;
     let (moved, _) = end_targets_known.execute(conn).await?;
     if moved != end_targets_known_n {
-        if again.is_none() {
-            return Ok(Applied::again(applied));
-        }
-        return Err(StoreError::Corrupt(format!(
-            "{end_targets_known_n} targets read in progress, {moved} moved"
-        )));
+        return Ok(Applied::again(applied));
     }
     let counted_from_rows = counts.read();
     counts.write(conn).await?;

@@ -554,3 +554,39 @@ async fn attempts_closed_by_a_restart_keep_the_counters_with_the_rows() {
     assert_eq!(figures.dispositions.get("unknown"), Some(&2));
     assert_eq!(figures.succeeded_targets, 2);
 }
+
+#[tokio::test]
+async fn a_batch_whose_rows_are_still_otherwise_once_read_is_counted_from_every_row() {
+    let (store, t) = store_with_targets(2).await;
+    let list = Uuid::new_v4();
+    store
+        .put_dnc_numbers(
+            Uuid::nil(),
+            &[DncNumber {
+                list_id: list,
+                number: number_of(&t[0]),
+                source: DncSource::Import,
+                expire_at: None,
+                tm_create: time::now_string(),
+            }],
+        )
+        .await
+        .expect("dnc");
+    // A begin that names another outdial than its target's: its do-not-call close does not
+    // find the target as it says, and begins are not read again.
+    let mut barred = begin_of(Uuid::new_v4(), &t[0], None, &[list]);
+    if let WriteOp::Begin { call, .. } = &mut barred {
+        call.outdial_id = Uuid::new_v4();
+    }
+    let (done, again, read) = applied(
+        &store,
+        &[barred, begin_of(Uuid::new_v4(), &t[1], None, &[])],
+    )
+    .await;
+    assert_eq!((done, again, read), (vec![false, true], true, 1));
+    let closed = stored(&store, t[0].outdial_id, t[0].id).await;
+    assert_eq!(
+        (closed.status, closed.result.as_str()),
+        (crate::domain::TargetStatus::Done, "fail")
+    );
+}
