@@ -43,10 +43,12 @@ fn begin(campaign: &Campaign, outplan: &Outplan, target: &Target, at: &str) -> W
     }
 }
 
-fn end(call: Uuid, target: Uuid, at: &str) -> WriteOp {
+fn end(campaign: &Campaign, call: Uuid, target: Uuid, at: &str) -> WriteOp {
     WriteOp::End(Box::new(AttemptEnd {
         campaigncall_id: call,
+        campaign_id: campaign.id,
         target_id: target,
+        outdial_id: campaign.outdial_id,
         disposition: Disposition::Answered,
         sip_code: Some(200),
         reason: String::new(),
@@ -122,7 +124,7 @@ fn main() -> anyhow::Result<()> {
                     dialog: None,
                     at: at.clone(),
                 });
-                ops.push(end(call, target, &at));
+                ops.push(end(&campaign, call, target, &at));
                 claimed.remove(&target);
             }
             let mut begun = Vec::new();

@@ -722,6 +722,7 @@ impl CampaignActor {
                 self.claimed.remove(&target.id);
                 exhausted.push(WriteOp::Exhausted {
                     target_id: target.id,
+                    outdial_id: target.outdial_id,
                     at: at.clone(),
                 });
                 continue;
@@ -1000,7 +1001,9 @@ impl CampaignActor {
         tracing::debug!(campaign = %self.campaign.id, slot = attempt.slot, answered = attempt.answered, disposition = %disposition, "attempt ended");
         let end = AttemptEnd {
             campaigncall_id,
+            campaign_id: self.campaign.id,
             target_id: attempt.target.id,
+            outdial_id: attempt.target.outdial_id,
             disposition,
             sip_code: outcome.sip_code,
             reason: outcome.reason,

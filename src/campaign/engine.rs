@@ -347,8 +347,7 @@ pub async fn recover(store: &dyn Store) -> Result<Recovered, StoreError> {
             _ if disposition == Disposition::Answered => crate::store::TargetNext::Done("success"),
             _ => crate::store::TargetNext::Done("fail"),
         };
-        let mut end =
-            AttemptEnd::closed(call.id, call.outdial_target_id, disposition, reason, next);
+        let mut end = AttemptEnd::closed(call, disposition, reason, next);
         end.hangup_by = hangup_by;
         if let Some(bridge) = bridges.remove(&call.id) {
             // Answered and talking to an agent: recorded as the agent's call, and the agent's

@@ -255,8 +255,12 @@ pub enum TargetNext {
 pub struct AttemptEnd {
     /// The campaigncall.
     pub campaigncall_id: Uuid,
+    /// Its campaign (the campaigncall's `campaign_id`).
+    pub campaign_id: Uuid,
     /// Its target.
     pub target_id: Uuid,
+    /// The target's outdial.
+    pub outdial_id: Uuid,
     /// What became of it.
     pub disposition: Disposition,
     /// Final SIP status.
@@ -291,18 +295,19 @@ pub struct Served {
 }
 
 impl AttemptEnd {
-    /// An end known only by its disposition and reason, recorded now: no SIP status, no
-    /// timings, no flow (an attempt closed at recovery, for example).
+    /// An end of `call` known only by its disposition and reason, recorded now: no SIP
+    /// status, no timings, no flow (an attempt closed at recovery, for example).
     pub fn closed(
-        campaigncall_id: Uuid,
-        target_id: Uuid,
+        call: &Campaigncall,
         disposition: Disposition,
         reason: impl Into<String>,
         next: TargetNext,
     ) -> AttemptEnd {
         AttemptEnd {
-            campaigncall_id,
-            target_id,
+            campaigncall_id: call.id,
+            campaign_id: call.campaign_id,
+            target_id: call.outdial_target_id,
+            outdial_id: call.outdial_id,
             disposition,
             sip_code: None,
             reason: reason.into(),
@@ -386,6 +391,8 @@ pub enum WriteOp {
     Exhausted {
         /// The target.
         target_id: Uuid,
+        /// Its outdial.
+        outdial_id: Uuid,
         /// When.
         at: String,
     },

@@ -199,6 +199,51 @@ impl SqliteStore {
         Ok((targets, counts))
     }
 
+    /// Applies a batch of the dialer's writes in one transaction ([`apply::apply`]): what it
+    /// did, and whether it had to be applied a second time (see [`apply::Applied::again`]).
+    async fn apply_batch(&self, ops: &[WriteOp]) -> StoreResult<(apply::Applied, bool)> {
+        let writes = self.writes();
+        let mut tx = writes.begin().await?;
+        let mut applied = apply::apply(&mut tx, ops, self.abandon_lockout_ms, None).await?;
+        let mut tries = 1;
+        while applied.again {
+            if tries == 3 {
+                // The third try counts every write from its rows, and cannot stop so.
+                return Err(StoreError::Corrupt(
+                    "a batch counted from its rows found them otherwise".into(),
+                ));
+            }
+            // An end of an attempt already ended, or a write that did not find its rows as it
+            // says: the batch again, with those rows read first (and without such an end).
+            tx.rollback().await?;
+            tx = writes.begin().await?;
+            let mut reread = apply::reread(&mut tx, ops).await?;
+            reread.everything = tries == 2;
+            applied = apply::apply(&mut tx, ops, self.abandon_lockout_ms, Some(&reread)).await?;
+            tries += 1;
+        }
+        if tries > 1 {
+            let left_out = ops
+                .iter()
+                .zip(&applied.applied)
+                .filter(|(op, done)| op.ended_call().is_some() && !**done)
+                .count();
+            if left_out > 0 {
+                tracing::warn!(
+                    ends = left_out,
+                    "ends of attempts already ended left out: the first end of an attempt stands"
+                );
+            }
+            tracing::debug!(
+                tries,
+                writes = applied.counted_from_rows,
+                "a batch applied again: the writes that did not find their rows as they say counted from the rows"
+            );
+        }
+        tx.commit().await?;
+        Ok((applied, tries > 1))
+    }
+
     /// Tells the stream's watchers that events up to `id` are committed.
     fn notify(&self, id: i64) {
         self.notices.send_if_modified(|last| {
@@ -439,26 +484,7 @@ fn hangup_str(h: Option<HangupBy>) -> Option<&'static str> {
 #[async_trait]
 impl Commits for SqliteStore {
     async fn apply(&self, ops: &[WriteOp]) -> StoreResult<Vec<bool>> {
-        let writes = self.writes();
-        let mut tx = writes.begin().await?;
-        let mut applied = apply::apply(&mut tx, ops, self.abandon_lockout_ms, None).await?;
-        if applied.ends_again {
-            // An end of an attempt already ended: the batch again, without it.
-            tx.rollback().await?;
-            tx = writes.begin().await?;
-            let before = apply::ended_before(&mut tx, ops).await?;
-            applied = apply::apply(&mut tx, ops, self.abandon_lockout_ms, Some(&before)).await?;
-            let left_out = ops
-                .iter()
-                .zip(&applied.applied)
-                .filter(|(op, done)| op.ended_call().is_some() && !**done)
-                .count();
-            tracing::warn!(
-                ends = left_out,
-                "ends of attempts already ended left out: the first end of an attempt stands"
-            );
-        }
-        tx.commit().await?;
+        let (applied, _) = self.apply_batch(ops).await?;
         if let Some(id) = applied.last_event {
             self.notify(id);
         }
@@ -1337,13 +1363,7 @@ mod tests {
         let WriteOp::Begin { call, .. } = begun else {
             unreachable!()
         };
-        WriteOp::End(Box::new(AttemptEnd::closed(
-            call.id,
-            call.outdial_target_id,
-            disposition,
-            "",
-            next,
-        )))
+        WriteOp::End(Box::new(AttemptEnd::closed(call, disposition, "", next)))
     }
 
     #[tokio::test]
@@ -1477,7 +1497,9 @@ mod tests {
         };
         let end_op = WriteOp::End(Box::new(AttemptEnd {
             campaigncall_id: call.id,
+            campaign_id: call.campaign_id,
             target_id: targets[0].id,
+            outdial_id: call.outdial_id,
             disposition: Disposition::Busy,
             sip_code: Some(486),
             reason: String::new(),
@@ -1566,7 +1588,9 @@ mod tests {
             });
             later.push(WriteOp::End(Box::new(AttemptEnd {
                 campaigncall_id: call.id,
+                campaign_id: call.campaign_id,
                 target_id: call.outdial_target_id,
+                outdial_id: call.outdial_id,
                 disposition: if i % 2 == 0 {
                     Disposition::Answered
                 } else {
@@ -1633,7 +1657,9 @@ mod tests {
         };
         let end = AttemptEnd {
             campaigncall_id: call.id,
+            campaign_id: call.campaign_id,
             target_id: target.id,
+            outdial_id: target.outdial_id,
             disposition: Disposition::Busy,
             sip_code: Some(486),
             reason: "Busy Here".into(),
@@ -1676,6 +1702,7 @@ mod tests {
         );
         let exhausted = WriteOp::Exhausted {
             target_id: target.id,
+            outdial_id: target.outdial_id,
             at: time::now_string(),
         };
         assert_eq!(store.apply(&[exhausted]).await.expect("not idle"), [true]);
@@ -1695,6 +1722,7 @@ mod tests {
         let (store, target) = store_with_target().await;
         let op = WriteOp::Exhausted {
             target_id: target.id,
+            outdial_id: target.outdial_id,
             at: time::now_string(),
         };
         store.apply(&[op]).await.expect("apply");

@@ -28,7 +28,9 @@ async fn attempt(
     );
     let end = AttemptEnd {
         campaigncall_id: call.id,
+        campaign_id: call.campaign_id,
         target_id: call.outdial_target_id,
+        outdial_id: call.outdial_id,
         disposition,
         sip_code: None,
         reason: String::new(),

@@ -198,7 +198,9 @@ async fn call_pressing(app: &TestApp, campaign: &Value, phone: &str, key: char) 
     let call = crate::helpers::dialing_call(app.customer_a, campaign, &target, phone);
     let end = AttemptEnd {
         campaigncall_id: call.id,
+        campaign_id: call.campaign_id,
         target_id: call.outdial_target_id,
+        outdial_id: call.outdial_id,
         disposition: Disposition::Answered,
         sip_code: Some(200),
         reason: "OK".into(),

@@ -6,11 +6,6 @@ use crate::helpers::{spawn_app, TestApp};
 use ringmaster::domain::{Campaign, CampaignStatus, Campaigncall, Disposition};
 use ringmaster::store::{AttemptEnd, Commits, Docs, TargetNext, WriteOp};
 use serde_json::{json, Value};
-use uuid::Uuid;
-
-fn uuid(v: &Value) -> Uuid {
-    Uuid::parse_str(v.as_str().unwrap_or_default()).unwrap_or_default()
-}
 
 /// Plays the dialing engine: one answered attempt of `campaign` on `target`, which is done.
 async fn answered(app: &TestApp, campaign: &Value, target: &Value) {
@@ -18,20 +13,18 @@ async fn answered(app: &TestApp, campaign: &Value, target: &Value) {
         reference_id: "call-1".into(),
         ..crate::helpers::dialing_call(app.customer_a, campaign, target, "+15551234567")
     };
-    let id = call.id;
+    let end = AttemptEnd::closed(
+        &call,
+        Disposition::Answered,
+        "answered",
+        TargetNext::Done("success"),
+    );
     let begin = WriteOp::Begin {
         call: Box::new(call),
         slot: 0,
         dnc_lists: Vec::new().into(),
     };
     app.store.apply(&[begin]).await.expect("begin");
-    let end = AttemptEnd::closed(
-        id,
-        uuid(&target["id"]),
-        Disposition::Answered,
-        "answered",
-        TargetNext::Done("success"),
-    );
     app.store
         .apply(&[WriteOp::End(Box::new(end))])
         .await

@@ -199,20 +199,14 @@ async fn retried(app: &TestApp, campaign: &Value, target: &Value) {
         ..crate::helpers::dialing_call(app.customer_a, campaign, target, "+15551230001")
     };
     let id = call.id;
+    let later = Utc::now().timestamp_millis() + 3_600_000;
+    let end = AttemptEnd::closed(&call, Disposition::Busy, "busy", TargetNext::RetryAt(later));
     let begin = WriteOp::Begin {
         call: Box::new(call),
         slot: 0,
         dnc_lists: Vec::new().into(),
     };
     assert_eq!(app.store.apply(&[begin]).await.ok(), Some(vec![true]));
-    let later = Utc::now().timestamp_millis() + 3_600_000;
-    let end = AttemptEnd::closed(
-        id,
-        uuid(&target["id"]),
-        Disposition::Busy,
-        "busy",
-        TargetNext::RetryAt(later),
-    );
     app.store
         .apply(&[WriteOp::End(Box::new(end))])
         .await

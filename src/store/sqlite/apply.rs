@@ -29,9 +29,9 @@
 //! whose row at that point cannot be told from its later row (a begin that is not a fresh
 //! `dialing` attempt) has its event's `data` written in full instead (see [`call_json!`]).
 
-use super::counts::BatchCounts;
+use super::counts::{BatchCounts, KnownMove, Standing};
 use super::{hangup_str, to_json};
-use crate::domain::{dnclist, AddressKind, Campaigncall, Disposition, Dnclist};
+use crate::domain::{dnclist, AddressKind, Campaigncall, Disposition, Dnclist, TargetStatus};
 use crate::fast::{FastMap, FastSet};
 use crate::store::{target_status_after, try_given_back, StoreError, StoreResult, WriteOp};
 use sqlx::query::Query;
@@ -280,10 +280,13 @@ static DEFAULT_LIST: Bulk = Bulk::new(
      ON CONFLICT (kind, id) DO NOTHING",
 );
 
+/// Closes each waiting target `fail`, if it is still idle; with `outdial` (NULL: any), only
+/// if it is live and of that outdial too, as the counters take it (see [`apply`]).
 static EXHAUST: Bulk = Bulk::new(
-    "id, at",
+    "id, at, outdial",
     "UPDATE OR FAIL targets SET status = 'done', result = 'fail', tm_update = v.at
-     FROM v WHERE targets.id = v.id AND targets.status = 'idle'",
+     FROM v WHERE targets.id = v.id AND targets.status = 'idle'
+       AND (v.outdial IS NULL OR (targets.deleted = 0 AND targets.outdial_id = v.outdial))",
 );
 
 /// The answer, with the dialog that a restart needs to end the call.
@@ -294,12 +297,13 @@ static ANSWER: Bulk = Bulk::new(
 );
 
 /// Ends each attempt not ended yet: the first end recorded of an attempt is its end (a final
-/// disposition is final), and a second one changes nothing. A queue the end names that is not
-/// the call's own keeps the one it had in `queue_id_before`, for its earlier events (the
-/// `events` view).
+/// disposition is final), and a second one changes nothing. With `campaign` (NULL: any),
+/// only an attempt of that campaign, as the counters take it (see [`apply`]). A queue the end
+/// names that is not the call's own keeps the one it had in `queue_id_before`, for its earlier
+/// events (the `events` view).
 static END_CALLS: Bulk = Bulk::new(
     "id, result, disposition, sip_code, reason, hangup_by, setup_ms, talk_ms, flow_result, at,
-     queue_id, agent_id, wait_ms, amd_result",
+     queue_id, agent_id, wait_ms, amd_result, campaign",
     "UPDATE OR FAIL campaigncalls SET status = 'done', result = v.result,
        disposition = v.disposition, sip_code = v.sip_code, reason = v.reason,
        hangup_by = v.hangup_by, setup_ms = v.setup_ms, talk_ms = v.talk_ms,
@@ -308,7 +312,8 @@ static END_CALLS: Bulk = Bulk::new(
        wait_ms = v.wait_ms, amd_result = v.amd_result,
        queue_id_before = CASE WHEN v.queue_id <> campaigncalls.queue_id
                          THEN campaigncalls.queue_id END
-     FROM v WHERE campaigncalls.id = v.id AND campaigncalls.status <> 'done'",
+     FROM v WHERE campaigncalls.id = v.id AND campaigncalls.status <> 'done'
+       AND (v.campaign IS NULL OR campaigncalls.campaign_id = v.campaign)",
 );
 
 /// Adds each attempt an agent took to the agent's counts (calls handled, time talked), just
@@ -410,22 +415,41 @@ static END_EVENTS: Bulk = Bulk::new(
      FROM v CROSS JOIN campaigncalls c WHERE c.id = v.id",
 );
 
-/// Of the batch's ends, the attempts already ended (read only when [`END_CALLS`] ended fewer
-/// attempts than the batch has ends).
-static ENDED_BEFORE: Bulk = Bulk::new(
-    "id",
-    "SELECT v.id FROM v CROSS JOIN campaigncalls c
-     WHERE v.id IS NOT NULL AND c.id = v.id AND c.status = 'done'",
+/// Of the batch's ends (the attempt `id` of `campaign`, its target `target` of `outdial`),
+/// those that do not find their rows as they say: `ended` (1) the attempts already ended,
+/// and (0) those whose attempt is missing or of another campaign, or whose target is missing,
+/// deleted, of another outdial or not in progress. Read only when the batch, applied, found
+/// such rows.
+static REREAD_ENDS: Bulk = Bulk::new(
+    "id, campaign, target, outdial",
+    "SELECT v.id, c.status IS 'done' AS ended FROM v
+       LEFT JOIN campaigncalls c ON c.id = v.id LEFT JOIN targets t ON t.id = v.target
+     WHERE v.id IS NOT NULL AND (c.status IS 'done' OR c.campaign_id IS NOT v.campaign
+       OR t.deleted IS NOT 0 OR t.outdial_id IS NOT v.outdial
+       OR t.status IS NOT 'progressing')",
 );
 
-/// `refund` is the slot whose try the attempt gives back, -1 for none.
+/// Of the batch's exhausted targets (`id` of `outdial`), those missing, deleted, of another
+/// outdial or not waiting; read with [`REREAD_ENDS`].
+static REREAD_EXHAUSTED: Bulk = Bulk::new(
+    "id, outdial",
+    "SELECT v.id FROM v LEFT JOIN targets t ON t.id = v.id
+     WHERE v.id IS NOT NULL AND (t.deleted IS NOT 0 OR t.outdial_id IS NOT v.outdial
+       OR t.status IS NOT 'idle')",
+);
+
+/// `refund` is the slot whose try the attempt gives back, -1 for none. With `outdial` (NULL:
+/// any), only a live target of that outdial still in progress, as the counters take it (see
+/// [`apply`]).
 static END_TARGETS: Bulk = Bulk::new(
-    "id, status, result, next_at, refund, at",
+    "id, status, result, next_at, refund, at, outdial",
     "UPDATE OR FAIL targets SET status = v.status, result = v.result, next_at = v.next_at,
        try_count_0 = try_count_0 - (v.refund = 0), try_count_1 = try_count_1 - (v.refund = 1),
        try_count_2 = try_count_2 - (v.refund = 2), try_count_3 = try_count_3 - (v.refund = 3),
        try_count_4 = try_count_4 - (v.refund = 4), wait = '', tm_update = v.at
-     FROM v WHERE targets.id = v.id",
+     FROM v WHERE targets.id = v.id
+       AND (v.outdial IS NULL OR (targets.status = 'progressing' AND targets.deleted = 0
+         AND targets.outdial_id = v.outdial))",
 );
 
 /// A waiting target whose call window is closed waits for its next opening, with no try
@@ -442,22 +466,75 @@ pub(super) struct Applied {
     pub applied: Vec<bool>,
     /// The id of the last event it recorded, if it recorded any.
     pub last_event: Option<i64>,
-    /// Some of its ends are of attempts already ended (before the batch, or by an earlier end
-    /// in it): what it wrote is to be rolled back, and the batch applied again without them.
-    pub ends_again: bool,
+    /// Some of its writes did not find their rows as they say (an end of an attempt already
+    /// ended, before the batch or by an earlier end in it; a target deleted while its attempt
+    /// ran): what it wrote is to be rolled back, and the batch applied again with those rows
+    /// read first ([`reread`]).
+    pub again: bool,
+    /// How many of its writes the counters counted from rows read for them (none in the
+    /// common case: see [`super::counts::BatchCounts::read`]).
+    pub counted_from_rows: usize,
 }
 
-/// The attempts of the ends among `ops` that were already ended: read, on `conn`, only for a
-/// batch that [`apply`] found to hold such ends, to apply it again without them.
-pub(super) async fn ended_before(
-    conn: &mut SqliteConnection,
-    ops: &[WriteOp],
-) -> StoreResult<FastSet<Uuid>> {
-    let mut ids = Rows::new(&ENDED_BEFORE);
-    for id in ops.iter().filter_map(WriteOp::ended_call) {
-        ids.push([id.into()]);
+/// What the rows of a batch that [`apply`] applied again hold, read first.
+#[derive(Debug, Default)]
+pub(super) struct Reread {
+    /// The attempts already ended: their ends are left out.
+    pub ended_before: FastSet<Uuid>,
+    /// The other attempts whose end does not find its rows as it says: counted from the rows.
+    pub unsettled_ends: FastSet<Uuid>,
+    /// The exhausted targets that are not as their write says: counted from the rows.
+    pub unsettled_exhausted: FastSet<Uuid>,
+    /// Every write is counted from the rows (a batch applied again that still found rows
+    /// otherwise than they were read: nothing in the dialer makes one).
+    pub everything: bool,
+}
+
+impl Reread {
+    /// Whether an end of `call` is counted as it says.
+    fn end_known(&self, call: &Uuid) -> bool {
+        !self.everything && !self.unsettled_ends.contains(call)
     }
-    claimed_targets(ids.run(conn).await?)
+
+    /// Whether an exhausted `target` is counted as its write says.
+    fn exhausted_known(&self, target: &Uuid) -> bool {
+        !self.everything && !self.unsettled_exhausted.contains(target)
+    }
+}
+
+/// Reads, on `conn`, the rows of the ends and exhausted targets among `ops` that are not as
+/// those writes say: only for a batch that [`apply`] found to hold such writes, to apply it
+/// again ([`Applied::again`]).
+pub(super) async fn reread(conn: &mut SqliteConnection, ops: &[WriteOp]) -> StoreResult<Reread> {
+    let mut ends = Rows::new(&REREAD_ENDS);
+    let mut exhausted = Rows::new(&REREAD_EXHAUSTED);
+    for op in ops {
+        match op {
+            WriteOp::End(end) => ends.push([
+                end.campaigncall_id.into(),
+                end.campaign_id.into(),
+                end.target_id.into(),
+                end.outdial_id.into(),
+            ]),
+            WriteOp::Exhausted {
+                target_id,
+                outdial_id,
+                ..
+            } => exhausted.push([(*target_id).into(), (*outdial_id).into()]),
+            _ => {}
+        }
+    }
+    let mut reread = Reread::default();
+    for row in ends.run(conn).await? {
+        let id = id_of(&row)?;
+        if row.try_get::<bool, _>(1)? {
+            reread.ended_before.insert(id);
+        } else {
+            reread.unsettled_ends.insert(id);
+        }
+    }
+    reread.unsettled_exhausted = claimed_targets(exhausted.run(conn).await?)?;
+    Ok(reread)
 }
 
 /// Applies `ops` on `conn` (inside the caller's transaction): each campaigncall it creates
@@ -465,23 +542,37 @@ pub(super) async fn ended_before(
 /// `lockout_ms` (0: none): a begin whose number had an abandoned call that recent is not
 /// dialed; its target waits, its try given back, until the lock-out is over.
 ///
-/// The first end recorded of an attempt is its end. `ended_before`: `None` on the first try,
-/// which costs nothing more per end; if it finds an end of an attempt already ended, it stops
-/// and says so ([`Applied::ends_again`]), and the caller rolls back and applies the batch again
-/// with the attempts ended before it ([`ended_before`]): their ends, and each end of an
-/// attempt after its first in the batch, are then left out (not applied) — no event, no target
-/// moved, nothing counted.
+/// The first end recorded of an attempt is its end. `again`: `None` on the first try, which
+/// costs nothing more per end; if it finds an end of an attempt already ended, it stops and
+/// says so ([`Applied::again`]), and the caller rolls back and applies the batch again with
+/// what [`reread`] read: the ends of attempts ended before it, and each end of an attempt
+/// after its first in the batch, are then left out (not applied) — no event, no target moved,
+/// nothing counted.
+///
+/// The counters are fed from what the writes say (see [`super::counts`]): an end's campaign
+/// and target's outdial, its target in progress; an exhausted target's outdial, the target
+/// waiting. The statements that end the attempts and move the targets check it (a target is
+/// moved only if it is live, of that outdial and where its writes say); when one changes
+/// fewer rows than it was given, it stops in the same way, and the next try counts the writes
+/// that [`reread`] found otherwise from their rows, read just before each change, and applies
+/// them as the statements did before they were checked (a third try, which nothing in the
+/// dialer causes, counts every write so: [`Reread::everything`]). So does it for a target that
+/// two writes of the batch touch.
 pub(super) async fn apply(
     conn: &mut SqliteConnection,
     ops: &[WriteOp],
     lockout_ms: i64,
-    ended_before: Option<&FastSet<Uuid>>,
+    again: Option<&Reread>,
 ) -> StoreResult<Applied> {
+    let ended_before = again.map(|a| &a.ended_before);
     let mut events = Rows::new(&EVENTS);
     let mut applied = vec![true; ops.len()];
     let mut begins: Vec<(usize, usize, &Campaigncall)> = Vec::new();
     let mut claims = Rows::new(&CLAIM);
     let mut exhausted = Rows::new(&EXHAUST);
+    // The writes the counters take as they say, and how many: checked by the statements.
+    let mut exhausted_known = Rows::new(&EXHAUST);
+    let mut exhausted_known_n = 0u64;
     let mut deferred = Rows::new(&DEFER);
     let mut dnc = Rows::new(&DNC_HITS);
     let mut lockouts = Rows::new(&LOCKOUT_HITS);
@@ -505,10 +596,13 @@ pub(super) async fn apply(
     // Each call's answer and end is recorded (and made an event) once.
     let mut changed_calls = FastSet::default();
     let mut end_targets = Rows::new(&END_TARGETS);
+    let mut end_targets_known = Rows::new(&END_TARGETS);
+    let mut end_targets_known_n = 0u64;
     let mut begun_targets = FastSet::default();
     let mut counts = BatchCounts::new();
     // An answer whose end is in the same batch needs no write of its own.
     let ending: FastSet<Uuid> = ops.iter().filter_map(WriteOp::ended_call).collect();
+    let shared = shared_targets(ops, ended_before);
     for (i, op) in ops.iter().enumerate() {
         match op {
             WriteOp::Begin {
@@ -572,9 +666,31 @@ pub(super) async fn apply(
                     at.as_str().into(),
                 ]);
             }
-            WriteOp::Exhausted { target_id, at } => {
-                counts.exhausted(*target_id);
-                exhausted.push([(*target_id).into(), at.as_str().into()])
+            WriteOp::Exhausted {
+                target_id,
+                outdial_id,
+                at,
+            } => {
+                let known = again.is_none_or(|a| a.exhausted_known(target_id));
+                if !known || shared.contains(target_id) {
+                    counts.exhausted_unsettled(*target_id);
+                    exhausted.push([(*target_id).into(), at.as_str().into(), Cell::Null]);
+                } else {
+                    counts.moved(KnownMove {
+                        target: *target_id,
+                        outdial: *outdial_id,
+                        from: Standing::Queued,
+                        status: TargetStatus::Done,
+                        result: "fail",
+                        by: None,
+                    });
+                    exhausted_known_n += 1;
+                    exhausted_known.push([
+                        (*target_id).into(),
+                        at.as_str().into(),
+                        (*outdial_id).into(),
+                    ]);
+                }
             }
             WriteOp::Defer {
                 target_id,
@@ -617,11 +733,11 @@ pub(super) async fn apply(
                 if changed_calls.insert((end.campaigncall_id, true)) {
                     end_events.push([end.campaigncall_id.into()]);
                 }
-                let result = if end.disposition.reached() {
-                    "success"
-                } else {
-                    "fail"
-                };
+                let reached = end.disposition.reached();
+                let result = if reached { "success" } else { "fail" };
+                // Whether the end finds its attempt and target as it says (checked).
+                let known = !shared.contains(&end.target_id)
+                    && again.is_none_or(|a| a.end_known(&end.campaigncall_id));
                 ends.push([
                     end.campaigncall_id.into(),
                     result.into(),
@@ -640,6 +756,7 @@ pub(super) async fn apply(
                         .as_ref()
                         .and_then(crate::flow::amd_result)
                         .into(),
+                    known.then_some(end.campaign_id).into(),
                 ]);
                 if let Some(served) = end.served.filter(|s| s.agent_id.is_some()) {
                     // Answer to hang-up, less the wait for the agent.
@@ -650,18 +767,34 @@ pub(super) async fn apply(
                         talk.into(),
                     ]);
                 }
-                counts.ended(end.campaigncall_id, end.disposition);
                 let (status, result, next_at) = target_status_after(end.next);
                 let refund = try_given_back(end.next).map_or(-1, |slot| slot.min(4) as i64);
-                counts.moved(end.target_id, status.as_str(), result);
-                end_targets.push([
+                let row: [Cell; 7] = [
                     end.target_id.into(),
                     status.as_str().into(),
                     result.into(),
                     next_at.into(),
                     refund.into(),
                     end.at.as_str().into(),
-                ]);
+                    known.then_some(end.outdial_id).into(),
+                ];
+                if known {
+                    counts.ended(end.campaign_id, end.disposition);
+                    counts.moved(KnownMove {
+                        target: end.target_id,
+                        outdial: end.outdial_id,
+                        from: Standing::Dialing,
+                        status,
+                        result,
+                        by: Some((end.campaign_id, reached)),
+                    });
+                    end_targets_known_n += 1;
+                    end_targets_known.push(row);
+                } else {
+                    counts.ended_unsettled(end.campaigncall_id, end.disposition);
+                    counts.moved_unsettled(end.target_id, status.as_str(), result);
+                    end_targets.push(row);
+                }
             }
         }
     }
@@ -685,19 +818,38 @@ pub(super) async fn apply(
                 continue;
             }
             counts.claimed(call);
+            // Just claimed: in progress, live and of its outdial, unless another write of the
+            // batch touches it too.
+            let known =
+                !shared.contains(&call.outdial_target_id) && !again.is_some_and(|a| a.everything);
             if let Some(abandoned_at) = locked.get(&call.outdial_target_id) {
                 // Not dialed and not recorded: the target waits, its try given back, until
                 // the lock-out after the number's last abandoned call is over.
                 applied[i] = false;
-                counts.moved(call.outdial_target_id, "idle", "");
-                end_targets.push([
+                let row: [Cell; 7] = [
                     call.outdial_target_id.into(),
                     "idle".into(),
                     "".into(),
                     (abandoned_at + lockout_ms).into(),
                     (slot.min(4) as i64).into(),
                     call.tm_create.as_str().into(),
-                ]);
+                    known.then_some(call.outdial_id).into(),
+                ];
+                if known {
+                    counts.moved(KnownMove {
+                        target: call.outdial_target_id,
+                        outdial: call.outdial_id,
+                        from: Standing::Dialing,
+                        status: TargetStatus::Idle,
+                        result: "",
+                        by: None,
+                    });
+                    end_targets_known_n += 1;
+                    end_targets_known.push(row);
+                } else {
+                    counts.moved_unsettled(call.outdial_target_id, "idle", "");
+                    end_targets.push(row);
+                }
                 continue;
             }
             created.push(campaigncall_row(call)?);
@@ -705,31 +857,47 @@ pub(super) async fn apply(
             if barred.contains(&call.outdial_target_id) {
                 // Recorded, but not dialed: the target is done with its try given back.
                 applied[i] = false;
-                counts.ended(call.id, Disposition::Dnc);
-                counts.moved(call.outdial_target_id, "done", "fail");
+                // Its campaigncall is the one just inserted.
+                counts.ended(call.campaign_id, Disposition::Dnc);
                 if changed_calls.insert((call.id, true)) {
                     end_events.push([call.id.into()]);
                 }
                 ending_n += 1;
                 ends.push(call_end_row(
                     call.id,
+                    call.campaign_id,
                     "fail",
                     Disposition::Dnc,
                     "the number is on a do-not-call list",
                     &call.tm_create,
                 ));
-                end_targets.push([
+                let row: [Cell; 7] = [
                     call.outdial_target_id.into(),
                     "done".into(),
                     "fail".into(),
                     0i64.into(),
                     (slot.min(4) as i64).into(),
                     call.tm_create.as_str().into(),
-                ]);
+                    known.then_some(call.outdial_id).into(),
+                ];
+                if known {
+                    counts.moved(KnownMove {
+                        target: call.outdial_target_id,
+                        outdial: call.outdial_id,
+                        from: Standing::Dialing,
+                        status: TargetStatus::Done,
+                        result: "fail",
+                        by: Some((call.campaign_id, false)),
+                    });
+                    end_targets_known_n += 1;
+                    end_targets_known.push(row);
+                } else {
+                    counts.moved_unsettled(call.outdial_target_id, "done", "fail");
+                    end_targets.push(row);
+                }
             }
         }
         let (inserted, last_call) = created.execute(conn).await?;
-        counts.write_begins(conn).await?;
         if let (Some(last), true) = (last_call, inserted > 0) {
             let first = last - i64::try_from(inserted).unwrap_or(i64::MAX) + 1;
             let done = sqlx::query(CREATED_EVENTS)
@@ -747,41 +915,90 @@ pub(super) async fn apply(
         }
     }
     counts.before_exhausted(conn).await?;
-    for rows in [default_lists, opt_outs, exhausted, deferred] {
+    for rows in [default_lists, opt_outs, exhausted] {
         rows.run(conn).await?;
     }
+    let (closed, _) = exhausted_known.execute(conn).await?;
+    if closed != exhausted_known_n {
+        return Ok(Applied::again(applied));
+    }
+    deferred.run(conn).await?;
     counts.before_ends(conn).await?;
     // An answer's event is taken before the answer is stored: of the calls still dialing.
     last_event = last_event.max(answer_events.execute(conn).await?.1);
     answered.run(conn).await?;
     handled.run(conn).await?;
     let (ended, _) = ends.execute(conn).await?;
-    if ended != ending_n && ended_before.is_none() {
-        return Ok(Applied {
-            applied,
-            last_event: None,
-            ends_again: true,
-        });
+    if ended != ending_n && again.is_none() {
+        return Ok(Applied::again(applied));
     }
     last_event = last_event.max(end_events.execute(conn).await?.1);
     counts.before_moves(conn).await?;
     end_targets.run(conn).await?;
+    let (moved, _) = end_targets_known.execute(conn).await?;
+    if moved != end_targets_known_n {
+        return Ok(Applied::again(applied));
+    }
+    let counted_from_rows = counts.read();
+    counts.write(conn).await?;
     last_event = last_event.max(events.execute(conn).await?.1);
     Ok(Applied {
         applied,
         last_event,
-        ends_again: false,
+        again: false,
+        counted_from_rows,
     })
+}
+
+impl Applied {
+    /// Stopped: to be applied again (see [`Applied::again`]).
+    fn again(applied: Vec<bool>) -> Applied {
+        Applied {
+            applied,
+            last_event: None,
+            again: true,
+            counted_from_rows: 0,
+        }
+    }
+}
+
+/// The targets that more than one write of `ops` touches (begun, closed or moved by an end):
+/// such a target is not where each write says, so those writes are counted from its row. The
+/// ends left out (`ended_before`, and each end of an attempt after its first) touch nothing.
+fn shared_targets(ops: &[WriteOp], ended_before: Option<&FastSet<Uuid>>) -> FastSet<Uuid> {
+    let mut touched = FastSet::default();
+    let mut shared = FastSet::default();
+    let mut ends = FastSet::default();
+    for op in ops {
+        let target = match op {
+            WriteOp::Begin { call, .. } => call.outdial_target_id,
+            WriteOp::Exhausted { target_id, .. } => *target_id,
+            WriteOp::End(end) => {
+                if ended_before.is_some_and(|b| b.contains(&end.campaigncall_id))
+                    || !ends.insert(end.campaigncall_id)
+                {
+                    continue;
+                }
+                end.target_id
+            }
+            _ => continue,
+        };
+        if !touched.insert(target) {
+            shared.insert(target);
+        }
+    }
+    shared
 }
 
 /// An `END_CALLS` row with no SIP status, timings or flow.
 fn call_end_row(
     id: Uuid,
+    campaign: Uuid,
     result: &str,
     disposition: Disposition,
     reason: &str,
     at: &str,
-) -> [Cell; 14] {
+) -> [Cell; 15] {
     [
         id.into(),
         result.into(),
@@ -799,6 +1016,7 @@ fn call_end_row(
         Cell::Null,
         // No flow, so no amd.
         Cell::Null,
+        campaign.into(),
     ]
 }
 
@@ -819,11 +1037,15 @@ fn locked_targets(rows: Vec<SqliteRow>) -> StoreResult<FastMap<Uuid, i64>> {
 fn claimed_targets(rows: Vec<SqliteRow>) -> StoreResult<FastSet<Uuid>> {
     let mut claimed = FastSet::with_capacity_and_hasher(rows.len(), Default::default());
     for row in rows {
-        let id: &str = row.try_get(0)?;
-        let id = Uuid::parse_str(id).map_err(|e| StoreError::Corrupt(format!("id: {e}")))?;
-        claimed.insert(id);
+        claimed.insert(id_of(&row)?);
     }
     Ok(claimed)
+}
+
+/// The id in a row's first column.
+fn id_of(row: &SqliteRow) -> StoreResult<Uuid> {
+    let id: &str = row.try_get(0)?;
+    Uuid::parse_str(id).map_err(|e| StoreError::Corrupt(format!("id: {e}")))
 }
 
 fn campaigncall_row(c: &Campaigncall) -> StoreResult<[Cell; 20]> {
@@ -860,9 +1082,9 @@ mod lockout_tests {
 
     const HOURS_72: i64 = 72 * 3_600_000;
 
-    fn call_of(op: &WriteOp) -> (Uuid, Uuid) {
+    fn call_of(op: &WriteOp) -> &crate::domain::Campaigncall {
         match op {
-            WriteOp::Begin { call, .. } => (call.id, call.outdial_target_id),
+            WriteOp::Begin { call, .. } => call,
             _ => unreachable!("a begin"),
         }
     }
@@ -880,11 +1102,9 @@ mod lockout_tests {
                 .expect("apply"),
             [true]
         );
-        let (call, target) = call_of(&first);
         let now = chrono::Utc::now().timestamp_millis();
         let end = AttemptEnd::closed(
-            call,
-            target,
+            call_of(&first),
             Disposition::Abandoned,
             crate::domain::SAFE_HARBOUR_REASON,
             TargetNext::RetryAt(now),
@@ -975,6 +1195,12 @@ mod event_tests {
         };
         call.customer_id = customer;
         let other = call.id;
+        let begun: Vec<crate::domain::Campaigncall> = [&first, &second]
+            .map(|op| match op {
+                WriteOp::Begin { call, .. } => (**call).clone(),
+                _ => unreachable!(),
+            })
+            .into();
         store.apply(&[first, second]).await.expect("begin");
         let mut expected = vec![
             ("campaigncall_created", api_json(&store, customer, id).await),
@@ -998,8 +1224,7 @@ mod event_tests {
         expected.push(("campaigncall_updated", api_json(&store, customer, id).await));
 
         let mut end = AttemptEnd::closed(
-            id,
-            targets[0].id,
+            &begun[0],
             Disposition::Answered,
             "callee hung up",
             TargetNext::Done("success"),
@@ -1024,8 +1249,7 @@ mod event_tests {
         end_again.talk_ms = 0;
         // The other call ends unanswered in the same batch as its answer.
         let no_answer = AttemptEnd::closed(
-            other,
-            targets[1].id,
+            &begun[1],
             Disposition::NoAnswer,
             "",
             TargetNext::Done("fail"),
@@ -1083,6 +1307,13 @@ mod event_tests {
     }
 
     /// A begin of `target` for `customer` as the dialer makes it (changed when created).
+    fn begun_call(op: &WriteOp) -> crate::domain::Campaigncall {
+        let WriteOp::Begin { call, .. } = op else {
+            unreachable!()
+        };
+        call.as_ref().clone()
+    }
+
     fn fresh_begin(target: &crate::domain::Target, customer: Uuid) -> (WriteOp, Uuid) {
         let mut op = begin(target, 1);
         let WriteOp::Begin { call, .. } = &mut op else {
@@ -1099,6 +1330,7 @@ mod event_tests {
         let (store, targets) = store_with_targets(1).await;
         let customer = Uuid::new_v4();
         let (op, id) = fresh_begin(&targets[0], customer);
+        let call = begun_call(&op);
         store.apply(&[op]).await.expect("begin");
         let mut expected = vec![("campaigncall_created", api_json(&store, customer, id).await)];
         store
@@ -1113,8 +1345,7 @@ mod event_tests {
 
         // Served by a queue that is not the call's own, and an agent.
         let mut end = AttemptEnd::closed(
-            id,
-            targets[0].id,
+            &call,
             Disposition::Answered,
             "agent hung up",
             TargetNext::Done("success"),
@@ -1260,10 +1491,10 @@ mod event_tests {
         if let WriteOp::Begin { call, .. } = &mut op {
             call.campaign_id = campaign.id;
         }
+        let call = begun_call(&op);
         store.apply(&[op]).await.expect("begin");
         let end = AttemptEnd::closed(
-            id,
-            targets[0].id,
+            &call,
             Disposition::Busy,
             "Busy Here",
             TargetNext::Done("fail"),
@@ -1294,6 +1525,7 @@ mod event_tests {
             call.tm_update = "2030-01-01 00:00:00.000000".into();
             call.result = "fail".into();
         }
+        let call = begun_call(&op);
         store.apply(&[op]).await.expect("begin");
         let mut expected = vec![("campaigncall_created", api_json(&store, customer, id).await)];
         store
@@ -1306,8 +1538,7 @@ mod event_tests {
             .expect("answer");
         expected.push(("campaigncall_updated", api_json(&store, customer, id).await));
         let end = AttemptEnd::closed(
-            id,
-            targets[0].id,
+            &call,
             Disposition::Answered,
             "",
             TargetNext::Done("success"),

@@ -1,18 +1,29 @@
 //! The counters a campaign's figures are read from (`outdial_counts`, `campaign_counts`,
 //! `campaign_dispositions`), kept in the transaction of each write that changes what they
 //! count, so that a read of the figures costs a few rows however many targets and attempts
-//! there are.
+//! there are. The figures are the ones the rows would count to
+//! ([`super::SqliteStore::count_from_rows`]).
 //!
-//! A batch of the dialer's writes adds to each counter once, whatever its size: what the
-//! batch's begins add is summed in memory, and each statement that moves targets or ends
-//! attempts is preceded by one statement over the same rows that reads where each row stands
-//! before the change and adds the difference (so a write that changes nothing counts nothing).
-//! The figures are the ones the rows would count to ([`super::SqliteStore::count_from_rows`]).
+//! A batch of the dialer's writes adds to each counter once, from what its writes say
+//! ([`BatchCounts`]): a begin names its campaign and outdial; an end names its campaign, its
+//! target's outdial and whether it reached the callee, and the target of an attempt in
+//! progress is `progressing` (a target is claimed only from `idle`, and only its attempt's end
+//! moves it on); an exhausted target is `idle`. The statements that apply those writes check
+//! what the counters take from them (the attempt not ended yet, of that campaign; the target
+//! live, of that outdial, where its attempt left it): when one changes fewer rows than it was
+//! given, the batch is rolled back and applied again with the rows its writes touch read
+//! first, and the writes that did not find their rows as they said are counted from the rows,
+//! as a statement just before each change reads them (see [`super::apply::apply`]).
+//!
+//! One thing an end does not know is which other campaigns that dialed the same outdial a
+//! target entering `done` counts for (a target counts for each campaign that tried it): the
+//! batch reads which campaigns have attempts on its outdials (a few rows), and only for the
+//! targets of an outdial that another campaign dialed does it look up that campaign's calls.
 
 use super::apply::{Bulk, Cell, Rows};
-use crate::domain::{Campaigncall, Disposition};
-use crate::fast::FastMap;
-use crate::store::{CallCounts, StoreResult, TargetCounts};
+use crate::domain::{Campaigncall, Disposition, TargetStatus};
+use crate::fast::{FastMap, FastSet};
+use crate::store::{CallCounts, StoreError, StoreResult, TargetCounts};
 use sqlx::{Row, SqliteConnection};
 use uuid::Uuid;
 
@@ -26,12 +37,54 @@ static ADD_TARGETS: Bulk = Bulk::new(
        failed = failed + excluded.failed",
 );
 
-/// Adds to a campaign's attempts on an outdial.
-static ADD_CALLS: Bulk = Bulk::new(
-    "campaign_id, outdial_id, calls",
-    "INSERT OR FAIL INTO campaign_counts (campaign_id, outdial_id, calls)
+/// Adds to campaigns' attempts on an outdial and to the targets of it they finished.
+static ADD_CAMPAIGNS: Bulk = Bulk::new(
+    "campaign_id, outdial_id, calls, succeeded, failed",
+    "INSERT OR FAIL INTO campaign_counts (campaign_id, outdial_id, calls, succeeded, failed)
      SELECT * FROM v WHERE v.campaign_id IS NOT NULL
-     ON CONFLICT (campaign_id, outdial_id) DO UPDATE SET calls = calls + excluded.calls",
+     ON CONFLICT (campaign_id, outdial_id) DO UPDATE SET calls = calls + excluded.calls,
+       succeeded = succeeded + excluded.succeeded, failed = failed + excluded.failed",
+);
+
+/// Adds to campaigns' ended attempts by disposition.
+static ADD_DISPOSITIONS: Bulk = Bulk::new(
+    "campaign_id, disposition, n",
+    "INSERT OR FAIL INTO campaign_dispositions (campaign_id, disposition, n)
+     SELECT * FROM v WHERE v.campaign_id IS NOT NULL
+     ON CONFLICT (campaign_id, disposition) DO UPDATE SET n = n + excluded.n",
+);
+
+/// The campaigns that have attempts on each outdial (one row each in `campaign_counts`,
+/// made by their first begin there).
+static CAMPAIGNS_OF: Bulk = Bulk::new(
+    "outdial",
+    "SELECT k.outdial_id, k.campaign_id FROM v JOIN campaign_counts k ON k.outdial_id = v.outdial
+     WHERE v.outdial IS NOT NULL",
+);
+
+/// Targets entering `done` with `result` (live, of `outdial`, not done before: checked by the
+/// statement that moves them), as each campaign that dialed their outdial other than
+/// `counted` (whose share is already counted; NULL: none is) sees them: a target done counts
+/// for a campaign (succeeded with result `success`, failed otherwise) when one of the
+/// campaign's attempts on it reached it, or, with result `fail`, when it made one. It runs
+/// after the batch's ends are written, so it reads the calls' results after them.
+static REACH: Bulk = Bulk::new(
+    "id, outdial, result, counted",
+    "INSERT OR FAIL INTO campaign_counts (campaign_id, outdial_id, succeeded, failed)
+     SELECT k.campaign_id, k.outdial_id,
+       SUM(CASE WHEN v.result = 'success' THEN EXISTS (SELECT 1 FROM campaigncalls c
+              INDEXED BY campaigncalls_by_campaign_target
+              WHERE c.campaign_id = k.campaign_id AND c.outdial_target_id = v.id
+                AND c.result = 'success') ELSE 0 END),
+       SUM(CASE WHEN v.result <> 'success' THEN EXISTS (SELECT 1 FROM campaigncalls c
+              INDEXED BY campaigncalls_by_campaign_target
+              WHERE c.campaign_id = k.campaign_id AND c.outdial_target_id = v.id
+                AND (v.result = 'fail' OR c.result = 'success')) ELSE 0 END)
+     FROM v JOIN campaign_counts k ON k.outdial_id = v.outdial
+     WHERE v.id IS NOT NULL AND k.campaign_id IS NOT v.counted
+     GROUP BY k.campaign_id, k.outdial_id
+     ON CONFLICT (campaign_id, outdial_id) DO UPDATE SET
+       succeeded = succeeded + excluded.succeeded, failed = failed + excluded.failed",
 );
 
 /// The rows of a move of targets: each target `id` goes to `status` with `result` (status
@@ -39,7 +92,8 @@ static ADD_CALLS: Bulk = Bulk::new(
 /// `from_status` (NULL: any), as the statement that moves it will decide.
 const MOVES: &str = "id, status, result, from_status, outdial";
 
-/// Moves of targets, as the outdial's counts see them.
+/// Moves of targets, as the outdial's counts see them (read from the targets' rows: for the
+/// moves whose writes do not tell where the target stands).
 static MOVE_TARGETS: Bulk = Bulk::new(
     MOVES,
     "INSERT OR FAIL INTO outdial_counts (outdial_id, queued, dialing, succeeded, failed)
@@ -102,9 +156,10 @@ static MOVE_CAMPAIGN_TARGETS: Bulk = Bulk::new(
        succeeded = succeeded + excluded.succeeded, failed = failed + excluded.failed",
 );
 
-/// Ends of attempts, as their campaign's dispositions see them: each disposition counts one
-/// more. Every end that reaches the store ends an attempt not ended yet, which has no
-/// disposition (the first end recorded of an attempt is its end: see `apply::apply`); each
+/// Ends of attempts, as their campaign's dispositions see them, the campaign read from each
+/// attempt's row (for the ends that do not find their attempt as they say): each disposition
+/// counts one more. Every end that reaches the store ends an attempt not ended yet, which has
+/// no disposition (the first end recorded of an attempt is its end: see `apply::apply`); each
 /// attempt's row is looked up once (`CROSS JOIN` keeps that order) for its campaign.
 static END_DISPOSITIONS: Bulk = Bulk::new(
     "id, disposition",
@@ -116,91 +171,191 @@ static END_DISPOSITIONS: Bulk = Bulk::new(
      ON CONFLICT (campaign_id, disposition) DO UPDATE SET n = n + excluded.n",
 );
 
-/// What one batch of the dialer's writes adds to the counters (see the module's docs for
-/// when each part is written).
+/// Where a live target stands, as an outdial's counts see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Standing {
+    /// `idle`.
+    Queued,
+    /// `progressing`.
+    Dialing,
+    /// `done`, result `success`.
+    Succeeded,
+    /// `done`, any other result.
+    Failed,
+}
+
+impl Standing {
+    /// Of a target with `status` and `result`.
+    pub(super) fn of(status: TargetStatus, result: &str) -> Standing {
+        match status {
+            TargetStatus::Idle => Standing::Queued,
+            TargetStatus::Progressing => Standing::Dialing,
+            TargetStatus::Done if result == "success" => Standing::Succeeded,
+            TargetStatus::Done => Standing::Failed,
+        }
+    }
+}
+
+/// A move of a live target whose writes tell where it stands before (checked by the statement
+/// that moves it).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct KnownMove {
+    /// The target.
+    pub target: Uuid,
+    /// Its outdial.
+    pub outdial: Uuid,
+    /// Where it stands before the move (not done).
+    pub from: Standing,
+    /// Where it goes.
+    pub status: TargetStatus,
+    /// With this result.
+    pub result: &'static str,
+    /// The attempt whose end moves it, if one does: its campaign, and whether its call's
+    /// result is `success` (it reached the callee).
+    pub by: Option<(Uuid, bool)>,
+}
+
+/// A target entering `done`, for the campaigns that dialed its outdial.
+struct EnteringDone {
+    target: Uuid,
+    outdial: Uuid,
+    result: &'static str,
+    /// The campaign whose share is counted already.
+    counted: Option<Uuid>,
+}
+
+/// What one batch of the dialer's writes adds to the counters: summed in memory from what the
+/// writes say and written once per counter at the end of the batch ([`Self::write`]), except
+/// for the few rows that are read (see the module's docs).
 pub(super) struct BatchCounts {
-    /// Targets claimed (idle → progressing), by outdial.
-    claimed: FastMap<Uuid, i64>,
-    /// Campaigncalls created, by campaign and outdial.
-    created: FastMap<(Uuid, Uuid), i64>,
+    /// By outdial: queued, dialing, succeeded, failed.
+    targets: FastMap<Uuid, [i64; 4]>,
+    /// By campaign and outdial: calls, succeeded, failed.
+    campaigns: FastMap<(Uuid, Uuid), [i64; 3]>,
+    /// By campaign and disposition.
+    dispositions: FastMap<(Uuid, Disposition), i64>,
+    entering_done: Vec<EnteringDone>,
+    /// The writes that do not find their rows as they say: counted from the rows.
     exhausted: Moves,
     ended: Rows<'static>,
     moved: Moves,
+    /// How many of the batch's writes are counted from rows read (see [`Self::read`]).
+    read: usize,
 }
 
 impl BatchCounts {
     pub(super) fn new() -> BatchCounts {
         BatchCounts {
-            claimed: FastMap::default(),
-            created: FastMap::default(),
+            targets: FastMap::default(),
+            campaigns: FastMap::default(),
+            dispositions: FastMap::default(),
+            entering_done: Vec::new(),
             exhausted: Moves::new(),
             ended: Rows::new(&END_DISPOSITIONS),
             moved: Moves::new(),
+            read: 0,
         }
     }
 
-    /// A begin claimed its target.
+    /// How many of the batch's writes are counted, in part or whole, from rows read for
+    /// them: those that do not find their rows as they say, and the targets entering `done`
+    /// that another campaign may have tried. Final once [`Self::before_moves`] has run.
+    pub(super) fn read(&self) -> usize {
+        self.read
+    }
+
+    /// A begin claimed its target (idle → progressing).
     pub(super) fn claimed(&mut self, call: &Campaigncall) {
-        *self.claimed.entry(call.outdial_id).or_default() += 1;
+        let counts = self.targets.entry(call.outdial_id).or_default();
+        counts[Standing::Queued as usize] -= 1;
+        counts[Standing::Dialing as usize] += 1;
     }
 
     /// A begin created its campaigncall.
     pub(super) fn created(&mut self, call: &Campaigncall) {
-        *self
-            .created
+        self.campaigns
             .entry((call.campaign_id, call.outdial_id))
+            .or_default()[0] += 1;
+    }
+
+    /// An attempt of `campaign` not ended yet ends with `disposition` (the statement that
+    /// ends it checks both).
+    pub(super) fn ended(&mut self, campaign: Uuid, disposition: Disposition) {
+        *self
+            .dispositions
+            .entry((campaign, disposition))
             .or_default() += 1;
     }
 
-    /// A waiting target is closed `fail` (only if it is still idle).
-    pub(super) fn exhausted(&mut self, target: Uuid) {
+    /// An attempt ends with `disposition`, its campaign read from its row (its target's move
+    /// is counted from its row too: [`Self::moved_unsettled`]).
+    pub(super) fn ended_unsettled(&mut self, call: Uuid, disposition: Disposition) {
+        self.ended.push([call.into(), disposition.as_str().into()]);
+    }
+
+    /// A live target moves from where its writes say it stands.
+    pub(super) fn moved(&mut self, m: KnownMove) {
+        let counts = self.targets.entry(m.outdial).or_default();
+        counts[m.from as usize] -= 1;
+        counts[Standing::of(m.status, m.result) as usize] += 1;
+        if m.status != TargetStatus::Done {
+            // Neither where it was nor where it goes counts for a campaign.
+            return;
+        }
+        // Its own attempt's campaign: what the rows would say, when the end tells it.
+        // (The column of `campaigns`: 1 succeeded, 2 failed.)
+        let own = m.by.and_then(|(campaign, reached)| {
+            let column = match m.result {
+                "success" if reached => 1,
+                // Another of its attempts may have reached it: read.
+                "success" => return None,
+                "fail" => 2,
+                _ if reached => 2,
+                _ => return None,
+            };
+            Some((campaign, column))
+        });
+        if let Some((campaign, column)) = own {
+            self.campaigns.entry((campaign, m.outdial)).or_default()[column] += 1;
+        }
+        self.entering_done.push(EnteringDone {
+            target: m.target,
+            outdial: m.outdial,
+            result: m.result,
+            counted: own.map(|(campaign, _)| campaign),
+        });
+    }
+
+    /// The target of an ended attempt goes to `status` with `result`, counted from its row.
+    pub(super) fn moved_unsettled(&mut self, target: Uuid, status: &str, result: &str) {
+        self.read += 1;
+        self.moved.push(target, status, result, None, None);
+    }
+
+    /// A waiting target is closed `fail` (only if it is still idle), counted from its row.
+    pub(super) fn exhausted_unsettled(&mut self, target: Uuid) {
+        self.read += 1;
         self.exhausted
             .push(target, "done", "fail", Some("idle"), None);
     }
 
-    /// An attempt ends with `disposition`.
-    pub(super) fn ended(&mut self, call: Uuid, disposition: Disposition) {
-        self.ended.push([call.into(), disposition.as_str().into()]);
-    }
-
-    /// The target of an ended attempt goes to `status` with `result`.
-    pub(super) fn moved(&mut self, target: Uuid, status: &str, result: &str) {
-        self.moved.push(target, status, result, None, None);
-    }
-
-    /// Writes what the begins added; after their campaigncalls are inserted, before any end
-    /// of the batch.
-    pub(super) async fn write_begins(&mut self, conn: &mut SqliteConnection) -> StoreResult<()> {
-        let mut targets = Rows::new(&ADD_TARGETS);
-        for (outdial, n) in self.claimed.drain() {
-            targets.push([
-                outdial.into(),
-                (-n).into(),
-                n.into(),
-                0i64.into(),
-                0i64.into(),
-            ]);
-        }
-        let mut calls = Rows::new(&ADD_CALLS);
-        for ((campaign, outdial), n) in self.created.drain() {
-            calls.push([campaign.into(), outdial.into(), n.into()]);
-        }
-        targets.run(conn).await?;
-        calls.run(conn).await?;
-        Ok(())
-    }
-
-    /// Counts the exhausted targets; just before they are closed.
+    /// Counts the exhausted targets read from their rows; just before they are closed.
     pub(super) async fn before_exhausted(
         &mut self,
         conn: &mut SqliteConnection,
     ) -> StoreResult<()> {
+        if self.exhausted.is_empty() {
+            return Ok(());
+        }
+        // The campaigns with attempts on an outdial are read from their counters' rows.
+        self.write_campaigns(conn).await?;
         std::mem::replace(&mut self.exhausted, Moves::new())
             .run(conn)
             .await
     }
 
-    /// Counts the ends' dispositions; just before the attempts are ended.
+    /// Counts the dispositions of the ends whose campaign is read from their attempt's row;
+    /// just before the attempts are ended.
     pub(super) async fn before_ends(&mut self, conn: &mut SqliteConnection) -> StoreResult<()> {
         std::mem::replace(&mut self.ended, Rows::new(&END_DISPOSITIONS))
             .run(conn)
@@ -208,12 +363,102 @@ impl BatchCounts {
         Ok(())
     }
 
-    /// Counts the moves of the ended attempts' targets; just before the targets are moved
-    /// (after the attempts are ended: a campaign's reach is read from their results).
+    /// Counts, for the campaigns that dialed their outdial, the targets entering `done`, and
+    /// the moves read from the targets' rows; after the attempts are ended (a campaign's
+    /// reach is read from their results), just before the targets are moved.
     pub(super) async fn before_moves(&mut self, conn: &mut SqliteConnection) -> StoreResult<()> {
+        let mut reach = Rows::new(&REACH);
+        if !self.entering_done.is_empty() {
+            let dialed = self.campaigns_of(conn).await?;
+            for t in self.entering_done.drain(..) {
+                // Another campaign than the one counted may have tried it.
+                let others = dialed
+                    .get(&t.outdial)
+                    .is_some_and(|campaigns| campaigns.iter().any(|c| Some(*c) != t.counted));
+                if others {
+                    self.read += 1;
+                    reach.push([
+                        t.target.into(),
+                        t.outdial.into(),
+                        t.result.into(),
+                        t.counted.into(),
+                    ]);
+                }
+            }
+        }
+        if reach.is_empty() && self.moved.is_empty() {
+            return Ok(());
+        }
+        // Both read which campaigns have attempts on an outdial from their counters' rows.
+        self.write_campaigns(conn).await?;
+        reach.run(conn).await?;
         std::mem::replace(&mut self.moved, Moves::new())
             .run(conn)
             .await
+    }
+
+    /// The campaigns with attempts on each outdial a target enters `done` in.
+    async fn campaigns_of(
+        &self,
+        conn: &mut SqliteConnection,
+    ) -> StoreResult<FastMap<Uuid, Vec<Uuid>>> {
+        let outdials: FastSet<Uuid> = self.entering_done.iter().map(|t| t.outdial).collect();
+        let mut rows = Rows::new(&CAMPAIGNS_OF);
+        for outdial in outdials {
+            rows.push([outdial.into()]);
+        }
+        let mut dialed: FastMap<Uuid, Vec<Uuid>> = FastMap::default();
+        for row in rows.run(conn).await? {
+            let id = |i: usize| -> StoreResult<Uuid> {
+                let text: &str = row.try_get(i)?;
+                Uuid::parse_str(text).map_err(|e| StoreError::Corrupt(format!("id: {e}")))
+            };
+            dialed.entry(id(0)?).or_default().push(id(1)?);
+        }
+        Ok(dialed)
+    }
+
+    /// Writes what is summed so far of the campaigns' counts.
+    async fn write_campaigns(&mut self, conn: &mut SqliteConnection) -> StoreResult<()> {
+        let mut rows = Rows::new(&ADD_CAMPAIGNS);
+        for ((campaign, outdial), [calls, succeeded, failed]) in self.campaigns.drain() {
+            if calls != 0 || succeeded != 0 || failed != 0 {
+                rows.push([
+                    campaign.into(),
+                    outdial.into(),
+                    calls.into(),
+                    succeeded.into(),
+                    failed.into(),
+                ]);
+            }
+        }
+        rows.run(conn).await?;
+        Ok(())
+    }
+
+    /// Writes what the batch adds to each counter, one statement each; once every write of
+    /// the batch is applied.
+    pub(super) async fn write(mut self, conn: &mut SqliteConnection) -> StoreResult<()> {
+        let mut targets = Rows::new(&ADD_TARGETS);
+        for (outdial, counts) in self.targets.drain() {
+            if counts != [0; 4] {
+                targets.push([
+                    outdial.into(),
+                    counts[0].into(),
+                    counts[1].into(),
+                    counts[2].into(),
+                    counts[3].into(),
+                ]);
+            }
+        }
+        targets.run(conn).await?;
+        self.write_campaigns(conn).await?;
+        let mut dispositions = Rows::new(&ADD_DISPOSITIONS);
+        for ((campaign, disposition), n) in self.dispositions.drain() {
+            dispositions.push([campaign.into(), disposition.as_str().into(), n.into()]);
+        }
+        dispositions.run(conn).await?;
+        Ok(())
     }
 }
 
@@ -248,6 +493,10 @@ impl Moves {
         ];
         self.targets.push(row.clone());
         self.campaigns.push(row);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.targets.is_empty()
     }
 
     async fn run(self, conn: &mut SqliteConnection) -> StoreResult<()> {
@@ -373,262 +622,4 @@ pub(super) async fn calls(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::tests::{begin, store_with_targets};
-    use super::super::SqliteStore;
-    use crate::domain::{time, Disposition, Target};
-    use crate::store::{AttemptEnd, Commits, Store, TargetNext, WriteOp};
-    use uuid::Uuid;
-
-    /// The counters agree with the rows, for the campaign and its outdial.
-    async fn agree(store: &SqliteStore, campaign: Uuid, outdial: Uuid, when: &str) {
-        let (targets, calls) = store
-            .count_from_rows(campaign, outdial)
-            .await
-            .expect("from rows");
-        let counted = store.counted_targets(outdial).await.expect("targets");
-        assert_eq!(counted, targets, "targets {when}");
-        assert_eq!(
-            store.call_counts(campaign).await.expect("calls"),
-            calls,
-            "calls of {campaign} {when}"
-        );
-    }
-
-    fn begin_for(campaign: Uuid, target: &Target, try_count: u32) -> (WriteOp, Uuid) {
-        let mut op = begin(target, try_count);
-        let WriteOp::Begin { call, .. } = &mut op else {
-            unreachable!()
-        };
-        call.campaign_id = campaign;
-        let id = call.id;
-        (op, id)
-    }
-
-    fn end(call: Uuid, target: &Target, disposition: Disposition, next: TargetNext) -> WriteOp {
-        WriteOp::End(Box::new(AttemptEnd::closed(
-            call,
-            target.id,
-            disposition,
-            "",
-            next,
-        )))
-    }
-
-    #[tokio::test]
-    async fn the_counters_agree_with_the_rows_through_every_kind_of_write() {
-        let (store, t) = store_with_targets(40).await;
-        let outdial = t[0].outdial_id;
-        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-        let check = |when: &'static str| {
-            let store = store.clone();
-            async move {
-                agree(&store, a, outdial, when).await;
-                agree(&store, b, outdial, when).await;
-            }
-        };
-        check("before any write").await;
-
-        // A dials targets 0..30, B 30..36, in one batch.
-        let mut ops = Vec::new();
-        let mut calls = Vec::new();
-        for (i, target) in t.iter().enumerate().take(36) {
-            let (op, id) = begin_for(if i < 30 { a } else { b }, target, 1);
-            ops.push(op);
-            calls.push(id);
-        }
-        assert!(store.apply(&ops).await.expect("begins").iter().all(|x| *x));
-        check("after the begins").await;
-
-        // Ends of every kind, and two waiting targets closed, in one batch.
-        let mut ends = Vec::new();
-        for (i, call) in calls.iter().enumerate() {
-            let (disposition, next) = match i % 6 {
-                0 => (Disposition::Answered, TargetNext::Done("success")),
-                1 => (Disposition::Rejected, TargetNext::Done("fail")),
-                2 => (Disposition::Busy, TargetNext::RetryAt(0)),
-                3 => (Disposition::Failed, TargetNext::Requeue { at: 0, slot: 0 }),
-                4 => (Disposition::NoAnswer, TargetNext::RetryAt(0)),
-                _ => continue, // still in flight
-            };
-            ends.push(end(*call, &t[i], disposition, next));
-        }
-        for target in &t[36..38] {
-            ends.push(WriteOp::Exhausted {
-                target_id: target.id,
-                at: time::now_string(),
-            });
-        }
-        store.apply(&ends).await.expect("ends");
-        check("after the ends").await;
-
-        // B retries what A left waiting, and reaches them all: done targets A tried but B
-        // reached are A's failures only if done `fail`.
-        let mut retries = Vec::new();
-        let mut retry_ends = Vec::new();
-        for i in (0..30).filter(|i| matches!(i % 6, 2..=4)) {
-            let stored = super::super::tests::stored(&store, outdial, t[i].id).await;
-            let (op, id) = begin_for(b, &stored, stored.tries.to_array()[0] + 1);
-            retries.push(op);
-            let next = if i % 2 == 0 {
-                TargetNext::Done("success")
-            } else {
-                TargetNext::Done("fail")
-            };
-            retry_ends.push(end(id, &t[i], Disposition::Answered, next));
-        }
-        assert!(store
-            .apply(&retries)
-            .await
-            .expect("retries")
-            .iter()
-            .all(|x| *x));
-        check("after the retries began").await;
-        store.apply(&retry_ends).await.expect("retry ends");
-        check("after the retries ended").await;
-        let (of_a, of_b) = (
-            store.call_counts(a).await.expect("a"),
-            store.call_counts(b).await.expect("b"),
-        );
-        assert!(
-            of_a.succeeded_targets > 0 && of_a.failed_targets > 0,
-            "{of_a:?}"
-        );
-        assert!(
-            of_b.succeeded_targets > 0 && of_b.failed_targets > 0,
-            "{of_b:?}"
-        );
-
-        // An end recorded twice, the second with another disposition: the first one stands.
-        let first = (
-            store.call_counts(a).await.expect("a"),
-            store.counted_targets(outdial).await.expect("targets"),
-        );
-        store
-            .apply(&[end(
-                calls[1],
-                &t[1],
-                Disposition::Busy,
-                TargetNext::Done("fail"),
-            )])
-            .await
-            .expect("second end");
-        check("after an end recorded twice").await;
-
-        // An end recorded twice that would turn a succeeded target into a failed one.
-        store
-            .apply(&[end(
-                calls[0],
-                &t[0],
-                Disposition::Rejected,
-                TargetNext::Done("fail"),
-            )])
-            .await
-            .expect("an end turning a success into a failure");
-        check("after an end that would turn a succeeded target into a failed one").await;
-
-        // An end recorded twice that would turn a failed target into a succeeded one.
-        store
-            .apply(&[end(
-                calls[7],
-                &t[7],
-                Disposition::Answered,
-                TargetNext::Done("success"),
-            )])
-            .await
-            .expect("an end changing a result");
-        check("after an end that would turn a failed target into a succeeded one").await;
-        assert_eq!(
-            (
-                store.call_counts(a).await.expect("a"),
-                store.counted_targets(outdial).await.expect("targets"),
-            ),
-            first,
-            "a second end changes nothing"
-        );
-
-        // In one batch: a stale end of an attempt whose target another attempt has finished
-        // since, and an attempt ended twice; only the latter's first end counts.
-        let before = store.call_counts(b).await.expect("b");
-        let n = |c: &crate::store::CallCounts, d: Disposition| {
-            c.dispositions.get(d.as_str()).copied().unwrap_or(0)
-        };
-        let applied = store
-            .apply(&[
-                end(calls[2], &t[2], Disposition::Busy, TargetNext::RetryAt(0)),
-                end(
-                    calls[35],
-                    &t[35],
-                    Disposition::Answered,
-                    TargetNext::Done("success"),
-                ),
-                end(
-                    calls[35],
-                    &t[35],
-                    Disposition::Rejected,
-                    TargetNext::Done("fail"),
-                ),
-            ])
-            .await
-            .expect("ends again in one batch");
-        assert_eq!(applied, [false, true, false]);
-        check("after ends again in one batch").await;
-        let after = store.call_counts(b).await.expect("b");
-        assert_eq!(
-            (
-                n(&after, Disposition::Answered),
-                n(&after, Disposition::Rejected),
-                after.succeeded_targets,
-            ),
-            (
-                n(&before, Disposition::Answered) + 1,
-                n(&before, Disposition::Rejected),
-                before.succeeded_targets + 1,
-            ),
-            "{before:?} {after:?}"
-        );
-        assert_eq!(
-            store
-                .counted_targets(outdial)
-                .await
-                .expect("targets")
-                .succeeded,
-            first.1.succeeded + 1
-        );
-
-        // Deletions: a done target, a waiting one, one in flight, one already gone and one
-        // of another outdial's id.
-        for i in [0, 38, 5, 0] {
-            store
-                .delete_target(outdial, t[i].id, &time::now_string())
-                .await
-                .expect("delete");
-        }
-        store
-            .delete_target(Uuid::new_v4(), t[1].id, &time::now_string())
-            .await
-            .expect("delete elsewhere");
-        check("after the deletions").await;
-
-        // The in-flight attempt of a deleted target ends.
-        store
-            .apply(&[end(
-                calls[5],
-                &t[5],
-                Disposition::Answered,
-                TargetNext::Done("success"),
-            )])
-            .await
-            .expect("late end");
-        check("after an end of a deleted target").await;
-
-        store
-            .reset_targets(outdial, &time::now_string())
-            .await
-            .expect("reset");
-        check("after a reset").await;
-        let figures = store.call_counts(a).await.expect("calls");
-        assert_eq!(figures.attempts, 30);
-        assert_eq!((figures.succeeded_targets, figures.failed_targets), (0, 0));
-    }
-}
+mod tests;

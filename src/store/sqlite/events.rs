@@ -366,7 +366,11 @@ mod tests {
     ) {
         let (store, targets) = store_with_targets(2).await;
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-        let (begin_a, call_a, target_a) = begun_for(a, begin(&targets[0], 1));
+        let (begin_a, call_a, _) = begun_for(a, begin(&targets[0], 1));
+        let WriteOp::Begin { call: begun_a, .. } = &begin_a else {
+            unreachable!()
+        };
+        let begun_a = begun_a.clone();
         let (begin_b, _, _) = begun_for(b, begin(&targets[1], 1));
         let notices = store.event_notices();
         store.apply(&[begin_a, begin_b]).await.expect("begins");
@@ -394,8 +398,7 @@ mod tests {
         };
         Docs(&store).put(&hook).await.expect("webhook");
         let end = AttemptEnd::closed(
-            call_a,
-            target_a,
+            &begun_a,
             Disposition::Answered,
             "",
             TargetNext::Done("success"),
