@@ -1028,7 +1028,7 @@ impl Store for SqliteStore {
             "SELECT incoming, serviced, abandoned, wait_ms, answered_in_time FROM queue_counts WHERE queue_id = ?",
         )
         .bind(queue.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         let u = |r: &sqlx::sqlite::SqliteRow, c: &str| r.get::<i64, _>(c).max(0) as u64;
         Ok(row
