@@ -318,12 +318,19 @@ fn page_cut(rows: &[SqliteRow], size: i64, page: &Page) -> (usize, String) {
     (kept, token)
 }
 
-/// The size of a row as stored: its text columns' lengths, 8 bytes for any other column.
+/// The size of a row as stored: its text values' lengths, 8 bytes for any other value, none
+/// for a NULL. A value's type is looked at before it is decoded: decoding a number as text
+/// fails with an error whose message is formatted, and a page of targets has eight numbers a
+/// row.
 fn row_bytes(row: &SqliteRow) -> usize {
+    use sqlx::{Type, ValueRef};
     (0..row.len())
-        .map(|i| match row.try_get::<Option<&str>, _>(i) {
-            Ok(text) => text.map_or(0, str::len),
-            Err(_) => 8,
+        .map(|i| match row.try_get_raw(i) {
+            Ok(v) if v.is_null() => 0,
+            Ok(v) if <&str as Type<sqlx::Sqlite>>::compatible(&v.type_info()) => {
+                row.try_get::<&str, _>(i).map_or(8, str::len)
+            }
+            _ => 8,
         })
         .sum()
 }
@@ -1137,6 +1144,17 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
     use crate::domain::{time, Outdial};
+
+    #[tokio::test]
+    async fn a_rows_size_counts_text_by_length_numbers_as_eight_and_null_as_nothing() {
+        let store = SqliteStore::open("sqlite::memory:").await.expect("open");
+        let row =
+            sqlx::query("SELECT 'abcde' AS t, 42 AS i, 1.5 AS f, NULL AS n, '' AS e, x'0102' AS b")
+                .fetch_one(&store.pool)
+                .await
+                .expect("row");
+        assert_eq!(row_bytes(&row), 5 + 8 + 8 + 8);
+    }
 
     async fn store_with_target() -> (SqliteStore, Target) {
         let (store, mut targets) = store_with_targets(1).await;
