@@ -668,13 +668,25 @@ impl Store for SqliteStore {
         row.as_ref().map(target_from_row).transpose()
     }
 
-    async fn list_targets(&self, outdial: Uuid, page: &Page) -> StoreResult<Listed<Target>> {
+    async fn list_targets(
+        &self,
+        customer: Uuid,
+        outdial: Uuid,
+        page: &Page,
+    ) -> StoreResult<Listed<Target>> {
         let (size, before) = page_bounds(page);
+        // The outdial's owner is checked in the same statement (a constant condition, looked
+        // up once), so that a page is one round trip to the reader's thread, not two.
         let rows = sqlx::query(
-            "SELECT * FROM targets WHERE outdial_id = ? AND deleted = 0 AND seq < ? ORDER BY seq DESC LIMIT ?",
+            "SELECT * FROM targets WHERE outdial_id = ? AND deleted = 0 AND seq < ?
+               AND EXISTS (SELECT 1 FROM documents WHERE kind = 'outdial' AND id = ?
+                           AND customer_id = ? AND deleted = 0)
+             ORDER BY seq DESC LIMIT ?",
         )
         .bind(outdial.to_string())
         .bind(before)
+        .bind(outdial.to_string())
+        .bind(customer.to_string())
         .bind(size + 1)
         .fetch_all(&mut *self.read().await?)
         .await?;
@@ -1154,6 +1166,44 @@ mod tests {
                 .await
                 .expect("row");
         assert_eq!(row_bytes(&row), 5 + 8 + 8 + 8);
+    }
+
+    #[tokio::test]
+    async fn a_page_of_targets_is_only_the_owners_of_a_live_outdial() {
+        let (store, targets) = store_with_targets(3).await;
+        let outdial = targets[0].outdial_id;
+        let body = store
+            .get_doc(DocKind::Outdial, None, outdial)
+            .await
+            .expect("get")
+            .expect("outdial");
+        let owner = serde_json::from_str::<Outdial>(&body)
+            .expect("outdial")
+            .customer_id;
+        let page = Page {
+            size: 10,
+            token: None,
+            max_bytes: usize::MAX,
+        };
+        let listed = store
+            .list_targets(owner, outdial, &page)
+            .await
+            .expect("list");
+        assert_eq!(listed.result.len(), 3);
+        let other = store
+            .list_targets(Uuid::new_v4(), outdial, &page)
+            .await
+            .expect("list");
+        assert!(other.result.is_empty(), "another customer's outdial");
+        store
+            .put_doc(DocKind::Outdial, outdial, owner, "", true, body)
+            .await
+            .expect("delete");
+        let deleted = store
+            .list_targets(owner, outdial, &page)
+            .await
+            .expect("list");
+        assert!(deleted.result.is_empty(), "a deleted outdial");
     }
 
     async fn store_with_target() -> (SqliteStore, Target) {
