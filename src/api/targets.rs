@@ -262,8 +262,12 @@ async fn list(
     id: web::Path<Uuid>,
     Paging(page): Paging,
 ) -> Result<HttpResponse, ApiError> {
-    let outdial = owned::<Outdial>(&state, customer, *id).await?;
-    let listed = state.store.list_targets(outdial.id, &page).await?;
+    // The store answers only an owned outdial's targets; an empty page is either an outdial
+    // with no target (left) or none of the customer's, which the lookup tells apart.
+    let listed = state.store.list_targets(customer, *id, &page).await?;
+    if listed.result.is_empty() {
+        owned::<Outdial>(&state, customer, *id).await?;
+    }
     Ok(HttpResponse::Ok().json(listed))
 }
 

@@ -550,8 +550,14 @@ pub trait Store: Commits {
     async fn insert_targets(&self, targets: Vec<NewTarget>) -> StoreResult<InsertReport>;
     /// One live target of an outdial.
     async fn get_target(&self, outdial: Uuid, id: Uuid) -> StoreResult<Option<Target>>;
-    /// Live targets of an outdial, newest first.
-    async fn list_targets(&self, outdial: Uuid, page: &Page) -> StoreResult<Listed<Target>>;
+    /// Live targets of an outdial, newest first, if `customer` owns the outdial and it is not
+    /// deleted; an empty page otherwise (an empty page does not tell which).
+    async fn list_targets(
+        &self,
+        customer: Uuid,
+        outdial: Uuid,
+        page: &Page,
+    ) -> StoreResult<Listed<Target>>;
     /// Marks a target deleted; returns it.
     async fn delete_target(&self, outdial: Uuid, id: Uuid, at: &str)
         -> StoreResult<Option<Target>>;

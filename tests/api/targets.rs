@@ -223,3 +223,25 @@ async fn bulk_json_over_ten_thousand_targets_is_refused_whole() {
     refused.invalid("targets: at most 10000 per request, got 10001");
     assert!(targets_of(&app, &outdial).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_page_of_targets_is_the_owners_and_only_of_a_live_outdial() {
+    let app = spawn_app().await;
+    let a = app.a();
+    let outdial = a.outdial().await;
+    let path = format!("/outdials/{outdial}/targets");
+    let empty = a.get(&path).await.ok();
+    assert_eq!(empty["result"], json!([]), "an outdial with no target");
+    a.post(
+        &path,
+        &json!({"destination_0": {"type": "tel", "target": "+15559876543"}}),
+    )
+    .await
+    .ok();
+    assert_eq!(targets_of(&app, &outdial).await.len(), 1);
+    assert_eq!(app.b().get(&path).await.status, 404, "another customer's");
+    let unknown = format!("/outdials/{}/targets", uuid::Uuid::new_v4());
+    assert_eq!(a.get(&unknown).await.status, 404, "no such outdial");
+    a.delete(&format!("/outdials/{outdial}")).await.ok();
+    assert_eq!(a.get(&path).await.status, 404, "a deleted outdial");
+}
