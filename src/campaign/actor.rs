@@ -220,6 +220,7 @@ impl CampaignActor {
             abandon_rate_cap: self.campaign.abandon_rate_cap,
             wrap_up_ms: queue.wrap_up_time,
             safety: dialing.predictive_safety,
+            min_ring_ms: None,
         };
         let pacing = AgentPacing::new(
             self.campaign.dial_mode,
