@@ -480,9 +480,7 @@ pub fn calls_to_take_back(
             for (t, &q) in p.iter().enumerate() {
                 let (answers, answers_var) = (sums[t].0 - q, sums[t].1 - q * (1.0 - q));
                 let (free, free_var) = frees[t];
-                // A smaller floor than a new dial's: with few calls and agents the normal
-                // approximation is coarse, and a call one free agent surely covers is kept.
-                let var = (answers_var + free_var).max(0.05);
+                let var = (answers_var + free_var).max(0.25);
                 abandoned += (q - before) * normal_cdf((answers - free + 0.5) / var.sqrt());
                 before = q;
             }
