@@ -669,13 +669,23 @@ impl CampaignActor {
         );
     }
 
+    /// With nothing to dial (or dialing held), calls still ringing are weighed for the
+    /// take-back all the same: the last calls of a list are as surplus as the others.
+    fn take_back_only(&mut self, now: Instant) {
+        if self.queue.is_some() && !self.in_flight.is_empty() {
+            self.agent_limit(now, &mut PacingInput::default());
+        }
+    }
+
     fn dial(&mut self, now: Instant, ctx: &mut Context<Self>) {
         self.defer_closed(ctx);
         if self.hopper.is_empty() {
+            self.take_back_only(now);
             self.report(0, 0, Held::Nothing);
             return;
         }
         if self.preparing_harbour || self.restoring || !self.may_dial(now) {
+            self.take_back_only(now);
             let held = if self.preparing_harbour || self.restoring {
                 Held::NoAgent
             } else if self.deps.health.store.failure().is_some() {
