@@ -105,8 +105,9 @@ pub struct CallSetup {
     pub safe_harbour: Option<SafeHarbour>,
     /// Predictive pacing's take-back: when this fires while the call still rings, the call is
     /// cancelled (CANCEL of its INVITE) and ends `no_answer`, "cancelled by pacing" (`None`:
-    /// never taken back).
-    pub take_back: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// never taken back). It carries the minimum ring: the CANCEL waits until the call has
+    /// rung that long from its INVITE (the campaign counts from before the INVITE leaves).
+    pub take_back: Option<tokio::sync::oneshot::Receiver<Duration>>,
 }
 
 /// Why a call taken back by predictive pacing ended unanswered.
@@ -739,13 +740,20 @@ impl<S: AttemptSink> Actor for CallActor<S> {
             .map(|s| Arc::new(s) as Arc<dyn std::any::Any + Send + Sync>);
         // Nothing comes back from the endpoint but the call's events.
         let placed = self.setup.endpoint.dial(spec);
+        let invited = std::time::Instant::now();
         self.handle = Some(placed.handle);
         self.port = Some(lease);
         ctx.add_stream(tokio_stream::wrappers::ReceiverStream::new(placed.events));
         if let Some(take_back) = self.setup.take_back.take() {
-            ctx.spawn(take_back.into_actor(self).map(|asked, act, _| {
-                if asked.is_ok() {
-                    act.take_back();
+            ctx.spawn(take_back.into_actor(self).map(move |asked, act, ctx| {
+                let Ok(min_ring) = asked else {
+                    return;
+                };
+                match min_ring.checked_sub(invited.elapsed()) {
+                    Some(left) if !left.is_zero() => {
+                        ctx.run_later(left, |act, _| act.take_back());
+                    }
+                    _ => act.take_back(),
                 }
             }));
         }

@@ -90,7 +90,7 @@ struct Attempt {
     connected_at: Option<Instant>,
     ended: bool,
     /// Predictive pacing's take-back: sent to its call to cancel it while it rings.
-    take_back: Option<tokio::sync::oneshot::Sender<()>>,
+    take_back: Option<tokio::sync::oneshot::Sender<Duration>>,
     /// When pacing took it back, if it did.
     taken_back_at: Option<Instant>,
 }
@@ -381,7 +381,7 @@ impl CampaignActor {
                     continue;
                 };
                 if let Some(tx) = a.take_back.take() {
-                    let _ = tx.send(());
+                    let _ = tx.send(Duration::from_secs(u64::from(self.campaign.min_ring_s)));
                     a.taken_back_at = Some(now);
                     connected += 1;
                     tracing::debug!(campaign = %self.campaign.id, campaigncall = %ringing_ids[i], rung_ms = now.saturating_duration_since(a.dialed_at).as_millis() as u64, "pacing takes back a ringing call");
