@@ -115,6 +115,10 @@ struct SimulateArgs {
     /// (the `[dialing] predictive_safety` setting).
     #[arg(long, default_value_t = ringmaster::campaign::predictive::DEFAULT_SAFETY)]
     safety: f64,
+    /// Predictive pacing takes back calls that have rung this long, seconds, when no agent
+    /// is predicted for them (0: never; the table shows predictive both ways).
+    #[arg(long, default_value_t = 15)]
+    min_ring_s: u64,
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -296,6 +300,7 @@ fn simulate(args: &SimulateArgs) {
         length_ms: args.minutes * 60_000,
         seed: args.seed,
         safety: args.safety,
+        min_ring_ms: (args.min_ring_s > 0).then_some(args.min_ring_s * 1000),
         ..Shift::default()
     };
     let reports: Vec<_> = rules(args.abandon_cap)

@@ -409,3 +409,247 @@ fn predictive_leaves_its_warm_up_over_sip_and_never_exceeds_its_cap() {
         started.elapsed()
     );
 }
+
+/// One line per attempt: number, status, disposition, SIP code, setup time, reason.
+fn summary(calls: &[Value]) -> String {
+    calls
+        .iter()
+        .map(|c| {
+            format!(
+                "\n{} {} {} {} {}ms {} {}",
+                c["destination"]["target"],
+                c["status"],
+                c["disposition"],
+                c["sip_code"],
+                c["setup_ms"],
+                c["reason"],
+                c["tm_create"]
+            )
+        })
+        .collect()
+}
+
+/// How a predictive campaign over `uas_take_back.xml` callees went: its campaigncalls and
+/// the numbers of its late block.
+struct TakeBack {
+    calls: Vec<Value>,
+    late: Vec<String>,
+}
+
+/// Runs a predictive campaign with `min_ring_s` whose callees (`uas_take_back.xml`) warm its
+/// measures up: one answers only after 18 s of ringing (a measured late answer), then 30
+/// answer after 1 s or are busy at once, for four SIPp agents talking 2 s. Then a block of
+/// three callees who answer only after 18 s: once they are all dialed, the agents step away
+/// (no agent is predicted free for them) until the block's first attempts have ended; the
+/// campaign runs until every block callee taken back was dialed again (or for a while after).
+fn take_back_run(min_ring_s: u32) -> TakeBack {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = dir.path();
+    tone(&dir.join("harbour.wav"));
+    let (_callees, trunk) = sipp_scenario(dir, "uas_take_back.xml", &[]);
+    let dialing = format!(
+        "\n[dialing]\nsafe_harbour_audio = \"harbour.wav\"\nsafe_harbour_ms = 2000\n\n\
+         [media]\nprompts_dir = \"{}\"\n",
+        dir.display()
+    );
+    let (server, sip) = node_with(dir, trunk, 50, &dialing);
+    let agents: Vec<(String, Proc)> = ["ann", "bob", "cat", "dan"]
+        .iter()
+        .map(|name| {
+            let (id, phone, _) = register_agent(&server, dir, sip, name, "agent_answer_invite.xml");
+            (id, phone)
+        })
+        .collect();
+    let queue = server.ok(
+        "POST",
+        "/v1.0/queues",
+        Some(json!({"name": "sales", "routing_method": "random", "wait_timeout": 30000})),
+    );
+    let queue_id = queue["id"].as_str().expect("a queue id").to_string();
+    let until = Instant::now() + Duration::from_secs(90);
+    let ears: Vec<Ear> = (0..4).map(|_| ear(until)).collect();
+    // Digit 9: answers after 18 s unless cancelled; 1: after 1 s; 0: busy.
+    let late = |i: usize| format!("+15559{:05}{}", ears[3].port, i % 10);
+    let mut numbers = vec![late(0)];
+    numbers.extend((0..30usize).map(|i| {
+        let delay = if i % 5 < 2 { 1 } else { 0 };
+        format!("+1555{delay}{:05}{}", ears[i / 10].port, i % 10)
+    }));
+    let block: Vec<String> = (1..4).map(late).collect();
+    numbers.extend(block.iter().cloned());
+    let outplan = json!({"name": "pacing", "dial_timeout": 25000, "try_interval": 2000,
+                         "max_try_count_0": 1,
+                         "source": {"type": "tel", "target": "+15551230000"}});
+    let targets: Vec<[&str; 1]> = numbers.iter().map(|n| [n.as_str()]).collect();
+    let targets: Vec<&[&str]> = targets.iter().map(|t| &t[..]).collect();
+    let (id, _, _) = campaign(
+        &server,
+        outplan,
+        &targets,
+        json!({"actions": [], "queue_id": queue_id, "dial_mode": "predictive",
+               "abandon_rate_cap": 3, "min_ring_s": min_ring_s}),
+    );
+    server.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    let of = |calls: &[Value], n: &str| -> Vec<Value> {
+        calls
+            .iter()
+            .filter(|c| c["destination"]["target"] == n)
+            .cloned()
+            .collect()
+    };
+    let agents_to = |status: &str| {
+        for (agent, _) in &agents {
+            server.call(
+                "PUT",
+                &format!("/v1.0/agents/{agent}/status"),
+                Some(json!({"status": status})),
+            );
+        }
+    };
+    // The first late callee answered and done, the block dialed: the agents step away.
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        let calls = server.campaigncalls(&id);
+        let first_done = of(&calls, &numbers[0])
+            .iter()
+            .any(|c| c["status"] == "done");
+        if first_done && block.iter().all(|n| !of(&calls, n).is_empty()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the block was never dialed: {}",
+            summary(&calls)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    agents_to("away");
+    // The block's first attempts end (taken back, or answered after 18 s); the agents return.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let calls = server.campaigncalls(&id);
+        if block
+            .iter()
+            .all(|n| of(&calls, n).iter().any(|c| c["status"] == "done"))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the block never ended: {}",
+            summary(&calls)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    agents_to("available");
+    // Every block callee taken back is dialed again (bounded either way).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let calls = server.campaigncalls(&id);
+        let redialed = block.iter().all(|n| {
+            let attempts = of(&calls, n);
+            let taken = attempts
+                .iter()
+                .any(|c| c["reason"] == ringmaster::call::actor::TAKEN_BACK_REASON);
+            !taken || attempts.len() >= 2
+        });
+        if redialed || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "stop"})),
+    );
+    TakeBack {
+        calls: server.campaigncalls(&id),
+        late: block,
+    }
+}
+
+/// Predictive pacing takes back ringing calls over real SIP: with no agent predicted free,
+/// the late callees that have rung the minimum ring time (15 s) are cancelled, never before
+/// it (the callee's side of the CANCEL tells), end `no_answer`, "cancelled by pacing", keep
+/// their try and are dialed again.
+#[test]
+fn predictive_cancels_surplus_calls_after_the_minimum_ring_and_dials_them_again() {
+    let started = Instant::now();
+    let TakeBack { calls, late } = take_back_run(15);
+    let taken: Vec<&Value> = calls
+        .iter()
+        .filter(|c| c["reason"] == ringmaster::call::actor::TAKEN_BACK_REASON)
+        .collect();
+    assert!(
+        !taken.is_empty(),
+        "nothing was taken back: {}",
+        summary(&calls)
+    );
+    for c in &calls {
+        // 480: the callee saw a CANCEL before 15 s of ringing (less its timer's 100 ms).
+        assert_ne!(
+            c["sip_code"],
+            480,
+            "cancelled before the minimum ring: {}",
+            summary(&calls)
+        );
+    }
+    for c in &taken {
+        assert_eq!(disposition(c), "no_answer", "{c}");
+        assert_eq!(c["sip_code"], 487, "{c}");
+        assert!(c["setup_ms"].as_u64() >= Some(15_000), "{c}");
+        let n = c["destination"]["target"].as_str().unwrap_or_default();
+        assert!(late.iter().any(|l| l == n), "{c}");
+        // Dialed again though the outplan allows one try: the try was given back.
+        let attempts: Vec<&Value> = calls
+            .iter()
+            .filter(|a| a["destination"]["target"] == n)
+            .collect();
+        assert!(
+            attempts.len() >= 2,
+            "{n} was not dialed again: {attempts:?}"
+        );
+        assert!(
+            attempts
+                .iter()
+                .any(|a| a["tm_create"].as_str() > c["tm_create"].as_str()),
+            "{attempts:?}"
+        );
+        assert!(
+            attempts.iter().all(|a| a["try_count"] == c["try_count"]),
+            "{attempts:?}"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(90),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// With `min_ring_s: 0` nothing is taken back: the same late callees ring until they answer.
+#[test]
+fn predictive_with_no_minimum_ring_cancels_nothing() {
+    let TakeBack { calls, late } = take_back_run(0);
+    for c in &calls {
+        assert_ne!(
+            c["reason"],
+            ringmaster::call::actor::TAKEN_BACK_REASON,
+            "{c}"
+        );
+        assert_ne!(c["sip_code"], 487, "{c}");
+    }
+    for n in &late {
+        let attempts: Vec<&Value> = calls
+            .iter()
+            .filter(|c| c["destination"]["target"] == n.as_str())
+            .collect();
+        assert_eq!(attempts.len(), 1, "{attempts:?}");
+        assert_eq!(attempts[0]["sip_code"], 200, "{attempts:?}");
+    }
+}

@@ -132,6 +132,8 @@ macro_rules! campaign_body {
             /// ringmaster adds: percent of answered calls predictive pacing may abandon over its rolling window (default 3)
             #[schema(minimum = 0, maximum = 100)]
             pub abandon_rate_cap: Option<f64>,
+            /// ringmaster adds: seconds a call rings, at least, before predictive pacing may cancel it unanswered when no agent is predicted for it: 0 (never) or 15 to 120 (default 15)
+            pub min_ring_s: Option<u32>,
             $($extra)*
         }
     };

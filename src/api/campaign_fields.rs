@@ -17,7 +17,7 @@ const MAX_CONCURRENT: i64 = 100_000;
 
 /// What a campaign body may set: VoIPBIN's fields, the seed overview's `flow_id` and
 /// `source`, and ringmaster's `trunk` and `max_concurrent`.
-const WRITABLE: [&str; 19] = [
+const WRITABLE: [&str; 20] = [
     "name",
     "detail",
     "type",
@@ -37,6 +37,7 @@ const WRITABLE: [&str; 19] = [
     "end_at",
     "dial_mode",
     "abandon_rate_cap",
+    "min_ring_s",
 ];
 
 /// The read-only fields of a campaign's answers; `status` is set through a `PUT`, never by
@@ -82,6 +83,7 @@ pub const UPDATE: Known = Known {
         "end_at",
         "dial_mode",
         "abandon_rate_cap",
+        "min_ring_s",
         "status",
     ],
     read_only: &READ_ONLY_FIELDS,
@@ -195,6 +197,28 @@ pub async fn apply(state: &ApiState, c: &mut Campaign, f: &Fields) -> Result<(),
     }
     if let Some(v) = f.float("abandon_rate_cap", 0.0..=100.0)? {
         c.abandon_rate_cap = v;
+    }
+    let ring = crate::domain::campaign::MIN_RING_S_RANGE;
+    if let Some(v) = f.int(
+        "min_ring_s",
+        0..=i64::from(*ring.end()),
+        &format!(
+            "0 (never) or an integer from {} to {}",
+            ring.start(),
+            ring.end()
+        ),
+    )? {
+        if v != 0 && v < i64::from(*ring.start()) {
+            return Err(ApiError::invalid(
+                "min_ring_s",
+                format!(
+                    "must be 0 (never) or an integer from {} to {}",
+                    ring.start(),
+                    ring.end()
+                ),
+            ));
+        }
+        c.min_ring_s = v as u32;
     }
     for (field, id) in [("outplan_id", c.outplan_id), ("outdial_id", c.outdial_id)] {
         if id.is_nil() {

@@ -84,6 +84,7 @@ fn new_campaign(customer: Uuid) -> Campaign {
         status_reason: String::new(),
         dial_mode: Default::default(),
         abandon_rate_cap: crate::domain::campaign::DEFAULT_ABANDON_RATE_CAP,
+        min_ring_s: crate::domain::campaign::DEFAULT_MIN_RING_S,
         tm_create: now_string(),
         tm_update: NEVER.into(),
         tm_delete: NEVER.into(),

@@ -103,7 +103,18 @@ pub struct CallSetup {
     /// Predictive dialing, and power over 100 %: a callee the queue has not connected to an
     /// agent this long after the answer hears the message and is hung up, `abandoned`.
     pub safe_harbour: Option<SafeHarbour>,
+    /// Predictive pacing's take-back: when this fires while the call still rings, the call is
+    /// cancelled (CANCEL of its INVITE) and ends `no_answer`, "cancelled by pacing" (`None`:
+    /// never taken back). It carries the minimum ring: the CANCEL waits until the call has
+    /// rung that long from its INVITE (the campaign counts from before the INVITE leaves).
+    pub take_back: Option<tokio::sync::oneshot::Receiver<Duration>>,
 }
+
+/// Why a call taken back by predictive pacing ended unanswered.
+pub const TAKEN_BACK_REASON: &str = "cancelled by pacing";
+/// Why a call taken back by predictive pacing was hung up on though the callee answered (the
+/// 200 OK crossed the CANCEL): the callee answered and heard nobody, an abandoned call.
+pub const TAKEN_BACK_ANSWERED_REASON: &str = "answered as pacing cancelled it";
 
 /// The safe harbour of a call that joins a queue.
 #[derive(Debug, Clone)]
@@ -170,6 +181,8 @@ pub struct CallActor<S: AttemptSink> {
     /// played through it if no agent answers in time.
     harbour_media: Option<MediaHandle>,
     reported: bool,
+    /// Predictive pacing cancelled the call while it rang.
+    taken_back: bool,
 }
 
 impl<S: AttemptSink> CallActor<S> {
@@ -189,6 +202,7 @@ impl<S: AttemptSink> CallActor<S> {
             answered_at: None,
             harbour_media: None,
             reported: false,
+            taken_back: false,
         }
     }
 
@@ -200,6 +214,14 @@ impl<S: AttemptSink> CallActor<S> {
                     outcome.disposition = d;
                 }
                 outcome.reason = reason;
+            }
+            if self.taken_back {
+                // A BYE means the callee answered as the CANCEL went out (the SIP core then
+                // ACKs and hangs up at once): an answered callee left with nobody.
+                (outcome.disposition, outcome.reason) = match outcome.hangup_by {
+                    Some(_) => (Disposition::Abandoned, TAKEN_BACK_ANSWERED_REASON.into()),
+                    None => (Disposition::NoAnswer, TAKEN_BACK_REASON.into()),
+                };
             }
             self.leave_queue(&mut outcome);
             self.campaign.do_send(AttemptEvent::Ended {
@@ -345,6 +367,16 @@ impl<S: AttemptSink> CallActor<S> {
         if let Some(handle) = self.handle {
             self.setup.endpoint.hangup_now(handle);
         }
+    }
+
+    /// Predictive pacing takes the call back: cancelled if it still rings (an answered call
+    /// goes on as usual).
+    fn take_back(&mut self) {
+        if self.answered_at.is_some() || self.reported || self.handle.is_none() {
+            return;
+        }
+        self.taken_back = true;
+        self.hangup();
     }
 
     /// Ends an answered call for a reason of ours (`disposition` `None` keeps `answered`).
@@ -708,9 +740,23 @@ impl<S: AttemptSink> Actor for CallActor<S> {
             .map(|s| Arc::new(s) as Arc<dyn std::any::Any + Send + Sync>);
         // Nothing comes back from the endpoint but the call's events.
         let placed = self.setup.endpoint.dial(spec);
+        let invited = std::time::Instant::now();
         self.handle = Some(placed.handle);
         self.port = Some(lease);
         ctx.add_stream(tokio_stream::wrappers::ReceiverStream::new(placed.events));
+        if let Some(take_back) = self.setup.take_back.take() {
+            ctx.spawn(take_back.into_actor(self).map(move |asked, act, ctx| {
+                let Ok(min_ring) = asked else {
+                    return;
+                };
+                match min_ring.checked_sub(invited.elapsed()) {
+                    Some(left) if !left.is_zero() => {
+                        ctx.run_later(left, |act, _| act.take_back());
+                    }
+                    _ => act.take_back(),
+                }
+            }));
+        }
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {

@@ -89,6 +89,10 @@ struct Attempt {
     answered_at: Option<Instant>,
     connected_at: Option<Instant>,
     ended: bool,
+    /// Predictive pacing's take-back: sent to its call to cancel it while it rings.
+    take_back: Option<tokio::sync::oneshot::Sender<Duration>>,
+    /// When pacing took it back, if it did.
+    taken_back_at: Option<Instant>,
 }
 
 /// One running campaign.
@@ -220,6 +224,8 @@ impl CampaignActor {
             abandon_rate_cap: self.campaign.abandon_rate_cap,
             wrap_up_ms: queue.wrap_up_time,
             safety: dialing.predictive_safety,
+            min_ring_ms: (self.campaign.min_ring_s > 0)
+                .then_some(u64::from(self.campaign.min_ring_s) * 1000),
         };
         let pacing = AgentPacing::new(
             self.campaign.dial_mode,
@@ -338,16 +344,23 @@ impl CampaignActor {
     fn agent_limit(&mut self, now: Instant, input: &mut PacingInput) {
         let now_ms = self.pacing_ms(now);
         let mut calls = CallsNow::default();
+        let mut ringing_ids = Vec::new();
         let mut connected = 0;
-        for a in self.in_flight.values() {
+        for (id, a) in self.in_flight.iter() {
             match (a.ended, a.answered_at, a.connected_at) {
+                // A call taken back takes no agent: it is only in flight until its CANCEL
+                // completes.
                 (true, ..) | (false, _, Some(_)) => connected += 1,
+                (false, None, None) if a.taken_back_at.is_some() => connected += 1,
                 (false, Some(_), None) => calls.waiting += 1,
-                (false, None, None) => calls.ringing.push(self.pacing_ms(a.dialed_at)),
+                (false, None, None) => {
+                    calls.ringing.push(self.pacing_ms(a.dialed_at));
+                    ringing_ids.push(*id);
+                }
             }
         }
-        input.campaign_connected = connected;
         let Some((queue, pacing)) = self.queue.as_mut() else {
+            input.campaign_connected = connected;
             return;
         };
         let snapshot = self
@@ -357,6 +370,25 @@ impl CampaignActor {
             .map(|board| board.all())
             .unwrap_or_default();
         let agents = pacing.observe(now_ms, queue, &snapshot);
+        // Calls that have rung the minimum ring time with no agent predicted for them are
+        // cancelled; the dial decision sees the others.
+        let mut back = pacing.take_back(now_ms, &agents, &calls);
+        if !back.is_empty() {
+            back.sort_unstable();
+            for &i in back.iter().rev() {
+                calls.ringing.remove(i);
+                let Some(a) = self.in_flight.get_mut(&ringing_ids[i]) else {
+                    continue;
+                };
+                if let Some(tx) = a.take_back.take() {
+                    let _ = tx.send(Duration::from_secs(u64::from(self.campaign.min_ring_s)));
+                    a.taken_back_at = Some(now);
+                    connected += 1;
+                    tracing::debug!(campaign = %self.campaign.id, campaigncall = %ringing_ids[i], rung_ms = now.saturating_duration_since(a.dialed_at).as_millis() as u64, "pacing takes back a ringing call");
+                }
+            }
+        }
+        input.campaign_connected = connected;
         let before = pacing.last_pace;
         pacing.limit(now_ms, &agents, &calls, input);
         if pacing.last_pace != before {
@@ -637,13 +669,23 @@ impl CampaignActor {
         );
     }
 
+    /// With nothing to dial (or dialing held), calls still ringing are weighed for the
+    /// take-back all the same: the last calls of a list are as surplus as the others.
+    fn take_back_only(&mut self, now: Instant) {
+        if self.queue.is_some() && !self.in_flight.is_empty() {
+            self.agent_limit(now, &mut PacingInput::default());
+        }
+    }
+
     fn dial(&mut self, now: Instant, ctx: &mut Context<Self>) {
         self.defer_closed(ctx);
         if self.hopper.is_empty() {
+            self.take_back_only(now);
             self.report(0, 0, Held::Nothing);
             return;
         }
         if self.preparing_harbour || self.restoring || !self.may_dial(now) {
+            self.take_back_only(now);
             let held = if self.preparing_harbour || self.restoring {
                 Held::NoAgent
             } else if self.deps.health.store.failure().is_some() {
@@ -771,6 +813,8 @@ impl CampaignActor {
                     answered_at: None,
                     connected_at: None,
                     ended: false,
+                    take_back: None,
+                    taken_back_at: None,
                 },
             );
         }
@@ -835,6 +879,14 @@ impl CampaignActor {
         let caller_name = Some(source.target_name.to_string()).filter(|n| !n.is_empty());
         let port = attempt.port.take();
         let setup_slot = attempt.setup_slot.take();
+        let take_back = match (self.campaign.dial_mode, self.campaign.min_ring_s) {
+            (DialMode::Predictive, 1..) if self.queue.is_some() => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                attempt.take_back = Some(tx);
+                Some(rx)
+            }
+            _ => None,
+        };
         // The target's name and data are not needed here again: moved, not copied.
         let context = CallContext {
             target_id: attempt.target.id,
@@ -864,6 +916,7 @@ impl CampaignActor {
                 customer_id: self.campaign.customer_id,
                 queues: self.deps.queues.clone(),
                 safe_harbour: self.harbour.clone(),
+                take_back,
             },
             ctx.address(),
         ))
@@ -918,8 +971,18 @@ impl CampaignActor {
         attempt.ended = true;
         if let Some((_, pacing)) = self.queue.as_mut() {
             let m = &mut pacing.measures;
+            let rung = |at: Instant| at.duration_since(attempt.dialed_at).as_millis() as u64;
             match (attempt.answered_at, attempt.connected_at) {
-                (None, _) => m.unanswered(now.duration_since(attempt.dialed_at).as_millis() as u64),
+                (None, _) => match (attempt.taken_back_at, outcome.disposition) {
+                    // Whether it would have answered is not known.
+                    (Some(at), Disposition::NoAnswer) => m.taken_back(rung(at)),
+                    // Answered as it was cancelled, and hung up on: abandoned.
+                    (Some(_), Disposition::Abandoned) => {
+                        m.answered(rung(now));
+                        m.served(now_ms, true);
+                    }
+                    _ => m.unanswered(rung(now)),
+                },
                 (Some(_), Some(connected)) => {
                     m.talked(now.duration_since(connected).as_millis() as u64)
                 }
@@ -961,6 +1024,16 @@ impl CampaignActor {
                 };
                 TargetNext::Requeue {
                     at: now_ms + pause,
+                    slot: attempt.slot,
+                }
+            }
+            // Taken back by pacing before the callee could answer: not the callee's doing, so
+            // its try is given back; it is dialed again after the outplan's try interval.
+            None if attempt.taken_back_at.is_some()
+                && outcome.disposition == Disposition::NoAnswer =>
+            {
+                TargetNext::Requeue {
+                    at: now_ms + i64::try_from(self.outplan.try_interval).unwrap_or(i64::MAX / 2),
                     slot: attempt.slot,
                 }
             }

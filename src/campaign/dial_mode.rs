@@ -5,7 +5,8 @@
 
 use super::pacing::PacingInput;
 use super::predictive::{
-    calls_to_have, AgentPhase, AgentView, Measures, Ms, Pace, PredictiveSettings, Situation,
+    calls_to_have, calls_to_take_back, AgentPhase, AgentView, Measures, Ms, Pace,
+    PredictiveSettings, Situation,
 };
 use crate::agent::{AgentLive, AgentState};
 use crate::domain::{DialMode, Queue};
@@ -81,6 +82,25 @@ impl AgentPacing {
             views.push(AgentView { phase, since });
         }
         views
+    }
+
+    /// Which calls still ringing to take back now (indices into `calls.ringing`): predictive
+    /// mode with a minimum ring time only.
+    pub fn take_back(&mut self, now: Ms, agents: &[AgentView], calls: &CallsNow) -> Vec<usize> {
+        if self.mode != DialMode::Predictive {
+            return Vec::new();
+        }
+        self.measures.expire(now, self.settings.abandon_window_ms);
+        calls_to_take_back(
+            &self.settings,
+            &self.measures,
+            &Situation {
+                now,
+                agents,
+                ringing: &calls.ringing,
+                waiting: calls.waiting,
+            },
+        )
     }
 
     /// Sets the dial mode's limit on `input`: progressive and power through `agents`

@@ -71,6 +71,10 @@ pub struct PredictiveSettings {
     pub wrap_up_ms: Ms,
     /// How many standard deviations of the agents freeing up are kept in reserve.
     pub safety: f64,
+    /// Calls that have rung at least this long may be taken back (cancelled before they
+    /// answer) when the agents predicted free do not cover them; the dial decision then
+    /// counts on it for answers after this time (`None`: calls are never taken back).
+    pub min_ring_ms: Option<Ms>,
 }
 
 impl Default for PredictiveSettings {
@@ -81,9 +85,14 @@ impl Default for PredictiveSettings {
             abandon_rate_cap: 3.0,
             wrap_up_ms: 0,
             safety: DEFAULT_SAFETY,
+            min_ring_ms: None,
         }
     }
 }
+
+/// The least time a call rings before pacing may take it back, by default: US rules (TCPA)
+/// ask for 15 s or four rings before a dialer gives up on a call.
+pub const DEFAULT_MIN_RING_MS: Ms = 15_000;
 
 /// The safety margin the simulator's shift was tuned with (see docs/performance.md).
 pub const DEFAULT_SAFETY: f64 = 2.0;
@@ -213,8 +222,9 @@ pub struct Measures {
     answer_ms: Samples,
     /// Dial to end, of attempts never answered.
     unanswered_ms: Samples,
-    /// Whether each recent attempt was answered.
-    outcomes: VecDeque<bool>,
+    /// Whether each recent attempt was answered (1 or 0; a call taken back before it
+    /// answered counts its chance of answering then, as measured).
+    outcomes: VecDeque<f64>,
     /// Connect to hang-up of calls an agent talked.
     talk_ms: Samples,
     /// Answered calls of the abandon window.
@@ -224,7 +234,7 @@ pub struct Measures {
 }
 
 impl Measures {
-    fn outcome(&mut self, answered: bool) {
+    fn outcome(&mut self, answered: f64) {
         if self.outcomes.len() == OUTCOMES {
             self.outcomes.pop_front();
         }
@@ -234,13 +244,23 @@ impl Measures {
     /// An attempt was answered `ring_ms` after its dial.
     pub fn answered(&mut self, ring_ms: Ms) {
         self.answer_ms.push(ring_ms);
-        self.outcome(true);
+        self.outcome(1.0);
     }
 
     /// An attempt ended unanswered `ring_ms` after its dial.
     pub fn unanswered(&mut self, ring_ms: Ms) {
         self.unanswered_ms.push(ring_ms);
-        self.outcome(false);
+        self.outcome(0.0);
+    }
+
+    /// An attempt was taken back (cancelled) `ring_ms` after its dial, before it answered:
+    /// whether it would have answered is not known, so it counts as its chance of answering
+    /// after ringing that long, and adds no ring time to either distribution.
+    pub fn taken_back(&mut self, ring_ms: Ms) {
+        let rate = self.answer_rate();
+        let later = rate * (1.0 - self.answer_ms.cdf(ring_ms));
+        let ringing = later + (1.0 - rate) * (1.0 - self.unanswered_ms.cdf(ring_ms));
+        self.outcome(if ringing > 1e-9 { later / ringing } else { 0.0 });
     }
 
     /// An answered call ended its stay with the pacing at `now`: connected to an agent in
@@ -288,7 +308,7 @@ impl Measures {
         if self.outcomes.is_empty() {
             return 0.0;
         }
-        self.outcomes.iter().filter(|a| **a).count() as f64 / self.outcomes.len() as f64
+        self.outcomes.iter().sum::<f64>() / self.outcomes.len() as f64
     }
 
     /// Whether enough has been measured to predict.
@@ -360,26 +380,127 @@ pub fn calls_to_have(settings: &PredictiveSettings, m: &Measures, s: &Situation)
     if !m.enough() {
         return progressive(Pace::Measuring);
     }
+    let Some((reserve, pace)) = reserve_now(settings, m) else {
+        return progressive(Pace::AbandonRateCap);
+    };
+    let calls = predicted_calls(settings, reserve, m, s).max(f64::from(available));
+    Decision {
+        calls: calls.floor() as u32,
+        pace,
+    }
+}
+
+/// The reserve (standard deviations) the controller and the taper ask for now, and whether
+/// tapered; `None` when one more abandoned call would put the window at or over the cap.
+fn reserve_now(settings: &PredictiveSettings, m: &Measures) -> Option<(f64, Pace)> {
     // Abandoned calls the window can still take under the cap; with less than one, none.
     let (answered, abandoned) = m.window();
     let cap = settings.abandon_rate_cap;
     let allowance = cap / 100.0 * answered as f64 - abandoned as f64;
     if cap <= 0.0 || allowance < 1.0 {
-        return progressive(Pace::AbandonRateCap);
+        return None;
     }
     // With few left, more is kept in reserve.
     let room = ((allowance - 1.0) / TAPER_CALLS).min(1.0);
     let reserve =
         m.reserve(settings.safety, cap * TARGET_SHARE / 100.0) + TAPER_SAFETY * (1.0 - room);
-    let calls = predicted_calls(settings, reserve, m, s).max(f64::from(available));
-    Decision {
-        calls: calls.floor() as u32,
-        pace: if room >= 1.0 {
-            Pace::Predicted
-        } else {
-            Pace::Tapered
-        },
+    let pace = if room >= 1.0 {
+        Pace::Predicted
+    } else {
+        Pace::Tapered
+    };
+    Some((reserve, pace))
+}
+
+/// Which calls still ringing to take back now (cancel before they answer), as indices into
+/// `s.ringing`: of those that have rung at least the minimum ring time, the ones that, should
+/// they answer over the rest of their answer window, would find no agent within the safe
+/// harbour but for more than the chance the reserve allows (`Φ(-reserve)`, the same as a new
+/// dial's). Each is weighed as a new dial is: against the callees answered before it (waiting
+/// now, the other calls ringing and not taken back, each by its chance of answering given how
+/// long it has rung) and the agents free by then (each by its chance of freeing up). The worst
+/// is taken back first, then the others weighed again without it. None before enough is
+/// measured; when one more abandoned call would reach the cap, with the taper's whole reserve.
+pub fn calls_to_take_back(
+    settings: &PredictiveSettings,
+    m: &Measures,
+    s: &Situation,
+) -> Vec<usize> {
+    let Some(min_ring) = settings.min_ring_ms else {
+        return Vec::new();
+    };
+    let rate = m.answer_rate();
+    if !m.enough() || rate <= 0.0 {
+        return Vec::new();
     }
+    let eligible: Vec<usize> = (0..s.ringing.len())
+        .filter(|&i| s.now.saturating_sub(s.ringing[i]) >= min_ring)
+        .collect();
+    if eligible.is_empty() {
+        return Vec::new();
+    }
+    let reserve = match reserve_now(settings, m) {
+        Some((reserve, _)) => reserve,
+        None => m.reserve(settings.safety, settings.abandon_rate_cap / 100.0) + TAPER_SAFETY,
+    };
+    let allowed = normal_cdf(-reserve);
+    let horizon_s = m.answer_ms.max().div_ceil(1000).clamp(1, MAX_HORIZON_S) as usize;
+    let frees: Vec<(f64, f64)> = (1..=horizon_s as u64)
+        .map(|t| agents_free_by(settings, m, s, t * 1000 + settings.harbour_ms))
+        .collect();
+    // Each call's chance of having answered by each horizon.
+    let by: Vec<Vec<f64>> = s
+        .ringing
+        .iter()
+        .map(|&dialed| {
+            let elapsed = s.now.saturating_sub(dialed);
+            (1..=horizon_s as u64)
+                .map(|t| answers_within(m, rate, elapsed, t * 1000))
+                .collect()
+        })
+        .collect();
+    let mut kept = vec![true; s.ringing.len()];
+    let mut taken = Vec::new();
+    for _ in 0..eligible.len() {
+        let mut sums = vec![(f64::from(s.waiting), 0.0); horizon_s];
+        for (p, _) in by.iter().zip(&kept).filter(|(_, k)| **k) {
+            for (sum, &q) in sums.iter_mut().zip(p) {
+                sum.0 += q;
+                sum.1 += q * (1.0 - q);
+            }
+        }
+        let chance = |i: usize| {
+            let p = &by[i];
+            let total = p[horizon_s - 1];
+            if total <= 1e-9 {
+                return 0.0;
+            }
+            let mut before = 0.0;
+            let mut abandoned = 0.0;
+            for (t, &q) in p.iter().enumerate() {
+                let (answers, answers_var) = (sums[t].0 - q, sums[t].1 - q * (1.0 - q));
+                let (free, free_var) = frees[t];
+                let var = (answers_var + free_var).max(0.25);
+                abandoned += (q - before) * normal_cdf((answers - free + 0.5) / var.sqrt());
+                before = q;
+            }
+            abandoned / total
+        };
+        let worst = eligible
+            .iter()
+            .copied()
+            .filter(|&i| kept[i])
+            .map(|i| (i, chance(i)))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        match worst {
+            Some((i, c)) if c > allowed => {
+                kept[i] = false;
+                taken.push(i);
+            }
+            _ => break,
+        }
+    }
+    taken
 }
 
 /// One horizon of the prediction: of a callee answering `t` seconds from now.
@@ -412,8 +533,12 @@ fn predicted_calls(
         return in_progress;
     }
     let horizon_s = m.answer_ms.max().div_ceil(1000).clamp(1, MAX_HORIZON_S);
+    // Answers after the minimum ring time are taken back unless an agent is predicted for
+    // them: a new dial's risk is weighed over its answers before it.
+    let counted_until = settings.min_ring_ms.unwrap_or(Ms::MAX);
     let mut horizons = Vec::with_capacity(horizon_s as usize);
     let mut before = 0.0;
+    let mut counted = 0.0;
     for t_s in 1..=horizon_s {
         let t = t_s * 1000;
         let (frees, frees_var) = agents_free_by(settings, m, s, t + settings.harbour_ms);
@@ -424,15 +549,21 @@ fn predicted_calls(
             answers_var += p * (1.0 - p);
         }
         let cdf = m.answer_ms.cdf(t);
+        let weight = if t <= counted_until {
+            cdf - before
+        } else {
+            0.0
+        };
         horizons.push(Horizon {
             gap: answers - frees,
             var: answers_var + frees_var,
             per_dial: rate * cdf,
-            weight: cdf - before,
+            weight,
         });
         before = cdf;
+        counted += weight;
     }
-    if before <= 0.0 {
+    if counted <= 0.0 {
         return in_progress;
     }
     let allowed = normal_cdf(-reserve);
@@ -445,7 +576,7 @@ fn predicted_calls(
                 h.weight * normal_cdf((mean + 0.5) / var.max(0.25).sqrt())
             })
             .sum::<f64>()
-            / before
+            / counted
     };
     if abandoned(0.0) > allowed {
         return in_progress;

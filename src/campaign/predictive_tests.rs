@@ -290,3 +290,107 @@ fn wrap_up_delays_when_a_talking_agent_frees_up() {
             < calls_to_have(&PredictiveSettings::default(), &m, &s).calls
     );
 }
+
+/// The default settings with calls taken back after 15 s of ringing.
+fn taking_back() -> PredictiveSettings {
+    PredictiveSettings {
+        min_ring_ms: Some(DEFAULT_MIN_RING_MS),
+        ..PredictiveSettings::default()
+    }
+}
+
+fn take_back(settings: &PredictiveSettings, a: &[AgentView], ringing: &[Ms]) -> Vec<usize> {
+    calls_to_take_back(
+        settings,
+        &measured(1000, 0),
+        &Situation {
+            now: NOW,
+            agents: a,
+            ringing,
+            waiting: 0,
+        },
+    )
+}
+
+#[test]
+fn with_every_agent_just_busy_calls_past_the_minimum_ring_are_taken_back_and_no_other() {
+    // Every agent started a call a second ago: none is predicted free within 20 s.
+    let busy = agents(0, &[NOW - 1_000; 10]);
+    // Rung 16 s, 15 s exactly, 14.999 s, 5 s.
+    let ringing = [NOW - 16_000, NOW - 15_000, NOW - 14_999, NOW - 5_000];
+    let mut taken = take_back(&taking_back(), &busy, &ringing);
+    taken.sort_unstable();
+    assert_eq!(taken, vec![0, 1]);
+    // Never, without a minimum ring time set.
+    assert!(take_back(&PredictiveSettings::default(), &busy, &ringing).is_empty());
+    // A longer minimum ring protects them all.
+    let longer = PredictiveSettings {
+        min_ring_ms: Some(17_000),
+        ..taking_back()
+    };
+    assert!(take_back(&longer, &busy, &ringing).is_empty());
+}
+
+#[test]
+fn calls_covered_by_free_agents_are_kept_and_only_the_surplus_is_taken_back() {
+    let ringing = [NOW - 15_500; 12];
+    // Ten agents free: every one of the twelve is covered.
+    assert!(take_back(&taking_back(), &agents(10, &[]), &ringing).is_empty());
+    // Two agents free against twelve calls each about one in seven to answer: some are kept,
+    // the surplus is taken back.
+    let two = agents(2, &[NOW - 1_000; 8]);
+    let taken = take_back(&taking_back(), &two, &ringing);
+    assert!(!taken.is_empty() && taken.len() < 12, "{taken:?}");
+}
+
+#[test]
+fn before_enough_is_measured_nothing_is_taken_back() {
+    let busy = agents(0, &[NOW - 1_000; 10]);
+    let taken = calls_to_take_back(
+        &taking_back(),
+        &Measures::default(),
+        &Situation {
+            now: NOW,
+            agents: &busy,
+            ringing: &[NOW - 16_000],
+            waiting: 0,
+        },
+    );
+    assert!(taken.is_empty());
+}
+
+#[test]
+fn counting_on_taking_back_late_answers_it_dials_harder() {
+    let m = measured(1000, 0);
+    let a = agents(10, &[NOW - 30_000; 10]);
+    let want = |settings: &PredictiveSettings| {
+        calls_to_have(
+            settings,
+            &m,
+            &Situation {
+                now: NOW,
+                agents: &a,
+                ringing: &[],
+                waiting: 0,
+            },
+        )
+        .calls
+    };
+    let (off, on) = (want(&PredictiveSettings::default()), want(&taking_back()));
+    assert!(on > off, "{on} vs {off}");
+}
+
+#[test]
+fn a_call_taken_back_counts_its_chance_of_answering_not_a_no_answer() {
+    // 35 % answering over 4–20 s, the others ringing out at 25 s: a call that has rung 15 s
+    // still answers with about 0.35 × 5/16 ÷ (0.35 × 5/16 + 0.65) ≈ 14 %.
+    let mut m = measured(0, 0);
+    let before = m.answer_rate();
+    for _ in 0..100 {
+        m.taken_back(15_000);
+    }
+    let after = m.answer_rate();
+    // Half of the 200 outcomes now are the 100 taken back.
+    assert!((before - 0.35).abs() < 0.01, "{before}");
+    assert!(after > 0.2 && after < 0.26, "{after}");
+}

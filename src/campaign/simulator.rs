@@ -7,7 +7,8 @@
 
 use super::pacing::{dials_to_place, PacingInput};
 use super::predictive::{
-    calls_to_have, AgentPhase, AgentView, Measures, Ms, PredictiveSettings, Situation,
+    calls_to_have, calls_to_take_back, AgentPhase, AgentView, Measures, Ms, PredictiveSettings,
+    Situation, DEFAULT_MIN_RING_MS,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -39,6 +40,9 @@ pub struct Shift {
     pub harbour_ms: Ms,
     /// Predictive pacing's reserve (see [`PredictiveSettings::safety`]).
     pub safety: f64,
+    /// Predictive pacing takes back calls that have rung this long when no agent is
+    /// predicted for them (see [`PredictiveSettings::min_ring_ms`]; `None`: never).
+    pub min_ring_ms: Option<Ms>,
     /// The random seed.
     pub seed: u64,
 }
@@ -59,6 +63,7 @@ impl Default for Shift {
             length_ms: 4 * 3_600_000,
             harbour_ms: 2_000,
             safety: super::predictive::DEFAULT_SAFETY,
+            min_ring_ms: Some(DEFAULT_MIN_RING_MS),
             seed: 1,
         }
     }
@@ -71,8 +76,11 @@ pub enum Rule {
     Progressive,
     /// `service_level` percent of available agents, counting calls not yet connected.
     Power(u32),
-    /// Predictive under this abandon cap (percent).
+    /// Predictive under this abandon cap (percent), taking back calls that have rung the
+    /// shift's minimum ring time when no agent is predicted for them.
     Predictive(f64),
+    /// Predictive under this abandon cap (percent), never taking a call back.
+    PredictiveNoTakeBack(f64),
     /// VoIPBIN's: `dialing < available × service_level / 100`, connected calls counted.
     Voipbin(u32),
 }
@@ -83,6 +91,9 @@ impl std::fmt::Display for Rule {
             Rule::Progressive => write!(f, "progressive"),
             Rule::Power(l) => write!(f, "power {l} %"),
             Rule::Predictive(cap) => write!(f, "predictive (cap {cap} %)"),
+            Rule::PredictiveNoTakeBack(cap) => {
+                write!(f, "predictive (cap {cap} %), no take-back")
+            }
             Rule::Voipbin(l) => write!(f, "VoIPBIN rule {l} %"),
         }
     }
@@ -107,6 +118,8 @@ pub struct Report {
     pub answered: u64,
     /// Calls abandoned.
     pub abandoned: u64,
+    /// Dials taken back (cancelled while ringing): neither answered nor abandoned.
+    pub taken_back: u64,
 }
 
 /// Steps of the simulated clock: calls move and dial decisions are taken once a step.
@@ -136,8 +149,12 @@ pub fn run(shift: &Shift, rule: Rule) -> Report {
         wrap_up_ms: shift.wrap_up_ms,
         safety: shift.safety,
         abandon_rate_cap: match rule {
-            Rule::Predictive(cap) => cap,
+            Rule::Predictive(cap) | Rule::PredictiveNoTakeBack(cap) => cap,
             _ => 0.0,
+        },
+        min_ring_ms: match rule {
+            Rule::Predictive(_) => shift.min_ring_ms,
+            _ => None,
         },
         ..PredictiveSettings::default()
     };
@@ -155,6 +172,7 @@ pub fn run(shift: &Shift, rule: Rule) -> Report {
     let mut waiting: VecDeque<Ms> = VecDeque::new();
     let mut connected: u32 = 0;
     let (mut dials, mut answered, mut abandoned, mut served) = (0u64, 0u64, 0u64, 0u64);
+    let mut taken_back = 0u64;
     let mut busy_ms: u64 = 0;
     let mut now: Ms = 0;
     while now < shift.length_ms {
@@ -245,7 +263,7 @@ pub fn run(shift: &Shift, rule: Rule) -> Report {
                 input.agents = Some((available, level));
                 input.campaign_connected = 0;
             }
-            Rule::Predictive(_) => {
+            Rule::Predictive(_) | Rule::PredictiveNoTakeBack(_) => {
                 let views: Vec<AgentView> = agents
                     .iter()
                     .map(|a| AgentView {
@@ -253,18 +271,36 @@ pub fn run(shift: &Shift, rule: Rule) -> Report {
                         since: a.since,
                     })
                     .collect();
+                // Calls taken back first, from what is known now (how long each has rung,
+                // never whether or when it would answer); the dial decision then sees the
+                // calls still ringing.
+                let dialed: Vec<Ms> = ringing.iter().map(|d| d.at).collect();
+                let situation = Situation {
+                    now,
+                    agents: &views,
+                    ringing: &dialed,
+                    waiting: waiting.len() as u32,
+                };
+                let mut back = calls_to_take_back(&settings, &measures, &situation);
+                if !back.is_empty() {
+                    back.sort_unstable();
+                    for &i in back.iter().rev() {
+                        let d = ringing.remove(i);
+                        measures.taken_back(now - d.at);
+                        taken_back += 1;
+                    }
+                }
                 let dialed: Vec<Ms> = ringing.iter().map(|d| d.at).collect();
                 let decision = calls_to_have(
                     &settings,
                     &measures,
                     &Situation {
-                        now,
-                        agents: &views,
                         ringing: &dialed,
-                        waiting: waiting.len() as u32,
+                        ..situation
                     },
                 );
                 input.predicted = Some(decision.calls);
+                input.campaign_in_flight = ringing.len() as u32 + waiting.len() as u32 + connected;
             }
         }
         for _ in 0..dials_to_place(&input) {
@@ -298,6 +334,7 @@ pub fn run(shift: &Shift, rule: Rule) -> Report {
         dials,
         answered,
         abandoned,
+        taken_back,
     }
 }
 
@@ -341,6 +378,7 @@ pub fn rules(cap: f64) -> Vec<Rule> {
         Rule::Power(150),
         Rule::Power(200),
         Rule::Power(300),
+        Rule::PredictiveNoTakeBack(cap),
         Rule::Predictive(cap),
         Rule::Voipbin(100),
         Rule::Voipbin(200),
@@ -350,11 +388,11 @@ pub fn rules(cap: f64) -> Vec<Rule> {
 /// The reports as a Markdown table.
 pub fn table(reports: &[Report]) -> String {
     let mut out = String::from(
-        "| rule | occupancy | abandon rate | agent idle (min/h) | calls per agent hour | dials | answered | abandoned |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| rule | occupancy | abandon rate | agent idle (min/h) | calls per agent hour | dials | answered | abandoned | taken back |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in reports {
         out.push_str(&format!(
-            "| {} | {:.1} % | {:.2} % | {:.1} | {:.1} | {} | {} | {} |\n",
+            "| {} | {:.1} % | {:.2} % | {:.1} | {:.1} | {} | {} | {} | {} |\n",
             r.rule,
             r.occupancy,
             r.abandon_rate,
@@ -362,7 +400,8 @@ pub fn table(reports: &[Report]) -> String {
             r.calls_per_agent_hour,
             r.dials,
             r.answered,
-            r.abandoned
+            r.abandoned,
+            r.taken_back
         ));
     }
     out

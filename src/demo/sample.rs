@@ -183,6 +183,7 @@ pub async fn create(
         status_reason: String::new(),
         dial_mode: Default::default(),
         abandon_rate_cap: crate::domain::campaign::DEFAULT_ABANDON_RATE_CAP,
+        min_ring_s: crate::domain::campaign::DEFAULT_MIN_RING_S,
         tm_create: now.clone(),
         tm_update: now,
         tm_delete: time::NEVER.into(),

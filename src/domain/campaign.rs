@@ -87,6 +87,17 @@ fn default_abandon_rate_cap() -> f64 {
     DEFAULT_ABANDON_RATE_CAP
 }
 
+/// How long a call rings, at least, before predictive pacing may take it back (cancel it
+/// unanswered), in seconds, when a campaign names none: the 15 s US rules (TCPA) ask for.
+pub const DEFAULT_MIN_RING_S: u32 = 15;
+
+/// The range a campaign's `min_ring_s` may take besides 0 (never take a call back).
+pub const MIN_RING_S_RANGE: std::ops::RangeInclusive<u32> = 15..=120;
+
+fn default_min_ring_s() -> u32 {
+    DEFAULT_MIN_RING_S
+}
+
 /// `call` dials each target; `flow` runs the actions with no call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -171,6 +182,10 @@ pub struct Campaign {
     /// time), in percent of answered calls over the rolling window, predictive pacing allows.
     #[serde(default = "default_abandon_rate_cap")]
     pub abandon_rate_cap: f64,
+    /// ringmaster adds: predictive pacing may take back (CANCEL) a call that has rung at least
+    /// this many seconds when no agent is predicted free for it (0: never).
+    #[serde(default = "default_min_ring_s")]
+    pub min_ring_s: u32,
     /// Created.
     pub tm_create: String,
     /// Last changed.

@@ -164,6 +164,14 @@ async fn campaign_validation_errors_name_the_field() {
             "abandon_rate_cap: must be a number between 0 and 100",
         ),
         (
+            with(json!({"min_ring_s": 10})),
+            "min_ring_s: must be 0 (never) or an integer from 15 to 120",
+        ),
+        (
+            with(json!({"min_ring_s": 121})),
+            "min_ring_s: must be 0 (never) or an integer from 15 to 120",
+        ),
+        (
             with(json!({"actions": [{"type": "answer"}, {"type": "sleep"}]})),
             "actions[1].option.duration: required for sleep",
         ),
@@ -193,20 +201,28 @@ async fn a_campaign_dials_power_under_a_3_percent_cap_unless_told_otherwise() {
     let a = app.a();
     let c = a.campaign().await;
     assert_eq!(
-        (c["dial_mode"].as_str(), c["abandon_rate_cap"].as_f64()),
-        (Some("power"), Some(3.0))
+        (
+            c["dial_mode"].as_str(),
+            c["abandon_rate_cap"].as_f64(),
+            c["min_ring_s"].as_u64()
+        ),
+        (Some("power"), Some(3.0), Some(15))
     );
     let id = c["id"].as_str().unwrap_or_default();
     let c = a
         .put(
             &format!("/campaigns/{id}"),
-            &json!({"dial_mode": "predictive", "abandon_rate_cap": 2.5}),
+            &json!({"dial_mode": "predictive", "abandon_rate_cap": 2.5, "min_ring_s": 20}),
         )
         .await
         .ok();
     assert_eq!(
-        (c["dial_mode"].as_str(), c["abandon_rate_cap"].as_f64()),
-        (Some("predictive"), Some(2.5))
+        (
+            c["dial_mode"].as_str(),
+            c["abandon_rate_cap"].as_f64(),
+            c["min_ring_s"].as_u64()
+        ),
+        (Some("predictive"), Some(2.5), Some(20))
     );
 }
 
