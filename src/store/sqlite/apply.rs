@@ -1482,6 +1482,7 @@ mod event_tests {
             status_reason: String::new(),
             dial_mode: Default::default(),
             abandon_rate_cap: crate::domain::campaign::DEFAULT_ABANDON_RATE_CAP,
+            min_ring_s: crate::domain::campaign::DEFAULT_MIN_RING_S,
             tm_create: now_string(),
             tm_update: NEVER.into(),
             tm_delete: NEVER.into(),
