@@ -94,8 +94,21 @@ impl Default for PredictiveSettings {
 /// ask for 15 s or four rings before a dialer gives up on a call.
 pub const DEFAULT_MIN_RING_MS: Ms = 15_000;
 
-/// The safety margin the simulator's shift was tuned with (see docs/performance.md).
-pub const DEFAULT_SAFETY: f64 = 2.0;
+/// The reserve predictive pacing starts from, in standard deviations: the value that gives the
+/// simulator's shift its occupancy under the cap with the take-back (see docs/performance.md).
+pub const DEFAULT_SAFETY: f64 = 1.5;
+
+/// How much more reserve a campaign that takes back no ringing call starts from: with no late
+/// correction, every dial's risk runs to its answer (2 standard deviations from the default).
+pub const NO_TAKE_BACK_SAFETY: f64 = 0.5;
+
+/// The reserve the controller starts from: `safety`, and more without the take-back.
+fn start_reserve(settings: &PredictiveSettings) -> f64 {
+    match settings.min_ring_ms {
+        Some(_) => settings.safety,
+        None => settings.safety + NO_TAKE_BACK_SAFETY,
+    }
+}
 
 /// What an agent is doing, as the pacing sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -402,8 +415,8 @@ fn reserve_now(settings: &PredictiveSettings, m: &Measures) -> Option<(f64, Pace
     }
     // With few left, more is kept in reserve.
     let room = ((allowance - 1.0) / TAPER_CALLS).min(1.0);
-    let reserve =
-        m.reserve(settings.safety, cap * TARGET_SHARE / 100.0) + TAPER_SAFETY * (1.0 - room);
+    let reserve = m.reserve(start_reserve(settings), cap * TARGET_SHARE / 100.0)
+        + TAPER_SAFETY * (1.0 - room);
     let pace = if room >= 1.0 {
         Pace::Predicted
     } else {
@@ -441,7 +454,9 @@ pub fn calls_to_take_back(
     }
     let reserve = match reserve_now(settings, m) {
         Some((reserve, _)) => reserve,
-        None => m.reserve(settings.safety, settings.abandon_rate_cap / 100.0) + TAPER_SAFETY,
+        None => {
+            m.reserve(start_reserve(settings), settings.abandon_rate_cap / 100.0) + TAPER_SAFETY
+        }
     };
     let allowed = normal_cdf(-reserve);
     let horizon_s = m.answer_ms.max().div_ceil(1000).clamp(1, MAX_HORIZON_S) as usize;

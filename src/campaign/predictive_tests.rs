@@ -394,3 +394,22 @@ fn a_call_taken_back_counts_its_chance_of_answering_not_a_no_answer() {
     assert!((before - 0.35).abs() < 0.01, "{before}");
     assert!(after > 0.2 && after < 0.26, "{after}");
 }
+
+#[test]
+fn a_campaign_that_takes_back_no_call_starts_from_more_reserve() {
+    let without = PredictiveSettings::default();
+    assert_eq!(without.min_ring_ms, None);
+    assert_eq!(
+        start_reserve(&without),
+        DEFAULT_SAFETY + NO_TAKE_BACK_SAFETY
+    );
+    let with = PredictiveSettings {
+        min_ring_ms: Some(DEFAULT_MIN_RING_MS),
+        ..PredictiveSettings::default()
+    };
+    assert_eq!(start_reserve(&with), DEFAULT_SAFETY);
+    // Measured at rest (no answered call yet moves the controller), the reserve asked for is
+    // the start's.
+    let m = Measures::default();
+    assert_eq!(m.reserve(start_reserve(&without), 0.03), 2.0);
+}
