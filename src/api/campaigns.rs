@@ -11,8 +11,7 @@ use super::fields::{Fields, Known, Write};
 use super::health::CampaignView;
 use super::paging::Paging;
 use super::ApiState;
-use crate::domain::time::{now_string, NEVER};
-use crate::domain::{Campaign, CampaignStatus, CampaignType, EndHandle};
+use crate::domain::{Campaign, CampaignStatus};
 use actix_web::{web, HttpResponse};
 use serde_json::Value;
 use uuid::Uuid;
@@ -59,38 +58,6 @@ async fn list(
     documents::list::<Campaign>(state, customer, paging).await
 }
 
-/// A new campaign with VoIPBIN's defaults: a `call` campaign in `stop`.
-fn new_campaign(customer: Uuid) -> Campaign {
-    Campaign {
-        id: Uuid::new_v4(),
-        customer_id: customer,
-        kind: CampaignType::Call,
-        name: String::new(),
-        detail: String::new(),
-        status: CampaignStatus::Stop,
-        service_level: 100,
-        end_handle: EndHandle::Stop,
-        actions: Vec::new(),
-        outplan_id: Uuid::nil(),
-        outdial_id: Uuid::nil(),
-        queue_id: Uuid::nil(),
-        next_campaign_id: Uuid::nil(),
-        flow_id: Uuid::nil(),
-        trunk: String::new(),
-        max_concurrent: 0,
-        dnclist_ids: Vec::new(),
-        scheduled_at: None,
-        end_at: None,
-        status_reason: String::new(),
-        dial_mode: Default::default(),
-        abandon_rate_cap: crate::domain::campaign::DEFAULT_ABANDON_RATE_CAP,
-        min_ring_s: crate::domain::campaign::DEFAULT_MIN_RING_S,
-        tm_create: now_string(),
-        tm_update: NEVER.into(),
-        tm_delete: NEVER.into(),
-    }
-}
-
 /// `GET /campaigns/{id}`: the campaign, and whether it is dialing (`paused`,
 /// `paused_reason`).
 #[utoipa::path(
@@ -133,7 +100,7 @@ async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let f = Fields::from_body(body.into_inner())?;
     f.only(campaign_fields::CREATE, Write::Create)?;
-    let mut campaign = new_campaign(customer);
+    let mut campaign = Campaign::new(customer);
     campaign_fields::apply(&state, &mut campaign, &f).await?;
     save(&state, &campaign).await?;
     Ok(HttpResponse::Ok().json(campaign))

@@ -22,6 +22,18 @@ pub struct CallsNow {
     pub waiting: u32,
 }
 
+impl CallsNow {
+    /// These calls and the queue's `agents` at `now`, as predictive pacing weighs them.
+    fn situation<'a>(&'a self, now: Ms, agents: &'a [AgentView]) -> Situation<'a> {
+        Situation {
+            now,
+            agents,
+            ringing: &self.ringing,
+            waiting: self.waiting,
+        }
+    }
+}
+
 /// The pacing state of a campaign with a queue.
 #[derive(Debug, Clone)]
 pub struct AgentPacing {
@@ -94,12 +106,7 @@ impl AgentPacing {
         calls_to_take_back(
             &self.settings,
             &self.measures,
-            &Situation {
-                now,
-                agents,
-                ringing: &calls.ringing,
-                waiting: calls.waiting,
-            },
+            &calls.situation(now, agents),
         )
     }
 
@@ -124,12 +131,7 @@ impl AgentPacing {
                 let decision = calls_to_have(
                     &self.settings,
                     &self.measures,
-                    &Situation {
-                        now,
-                        agents,
-                        ringing: &calls.ringing,
-                        waiting: calls.waiting,
-                    },
+                    &calls.situation(now, agents),
                 );
                 self.last_pace = Some(decision.pace);
                 input.predicted = Some(decision.calls);

@@ -3,8 +3,8 @@
 use super::CUSTOMER;
 use crate::domain::outdial::TargetStatus;
 use crate::domain::{
-    time, Action, Address, Campaign, CampaignStatus, CampaignType, Destinations, EndHandle,
-    Outdial, Outplan, Target, TryCounts, E164,
+    time, Action, Address, Campaign, CampaignStatus, Destinations, Outdial, Outplan, Target,
+    TryCounts, E164,
 };
 use crate::store::{Docs, NewTarget, Store};
 use uuid::Uuid;
@@ -161,32 +161,15 @@ pub async fn create(
         .collect::<Result<Vec<_>, crate::domain::phone::PhoneError>>()?;
     store.insert_targets(new_targets).await?;
     let campaign = Campaign {
-        id: Uuid::new_v4(),
-        customer_id: CUSTOMER,
-        kind: CampaignType::Call,
         name: "sample campaign".into(),
         detail: "appointment reminders".into(),
         status: CampaignStatus::Run,
-        service_level: 100,
-        end_handle: EndHandle::Stop,
         actions,
         outplan_id: outplan.id,
         outdial_id: outdial.id,
-        queue_id: Uuid::nil(),
-        next_campaign_id: Uuid::nil(),
-        flow_id: Uuid::nil(),
-        trunk: String::new(),
-        max_concurrent: 0,
-        dnclist_ids: Vec::new(),
-        scheduled_at: None,
-        end_at: None,
-        status_reason: String::new(),
-        dial_mode: Default::default(),
-        abandon_rate_cap: crate::domain::campaign::DEFAULT_ABANDON_RATE_CAP,
-        min_ring_s: crate::domain::campaign::DEFAULT_MIN_RING_S,
         tm_create: now.clone(),
         tm_update: now,
-        tm_delete: time::NEVER.into(),
+        ..Campaign::new(CUSTOMER)
     };
     docs.put(&campaign).await?;
     Ok(campaign)

@@ -193,3 +193,38 @@ pub struct Campaign {
     /// Deleted.
     pub tm_delete: String,
 }
+
+impl Campaign {
+    /// A new campaign of `customer` with VoIPBIN's defaults: a `call` campaign in `stop`, created
+    /// now, with nothing to dial yet.
+    pub fn new(customer: Uuid) -> Campaign {
+        Campaign {
+            id: Uuid::new_v4(),
+            customer_id: customer,
+            kind: CampaignType::Call,
+            name: String::new(),
+            detail: String::new(),
+            status: CampaignStatus::Stop,
+            service_level: 100,
+            end_handle: EndHandle::Stop,
+            actions: Vec::new(),
+            outplan_id: Uuid::nil(),
+            outdial_id: Uuid::nil(),
+            queue_id: Uuid::nil(),
+            next_campaign_id: Uuid::nil(),
+            flow_id: Uuid::nil(),
+            trunk: String::new(),
+            max_concurrent: 0,
+            dnclist_ids: Vec::new(),
+            scheduled_at: None,
+            end_at: None,
+            status_reason: String::new(),
+            dial_mode: Default::default(),
+            abandon_rate_cap: DEFAULT_ABANDON_RATE_CAP,
+            min_ring_s: DEFAULT_MIN_RING_S,
+            tm_create: crate::domain::time::now_string(),
+            tm_update: crate::domain::time::NEVER.into(),
+            tm_delete: crate::domain::time::NEVER.into(),
+        }
+    }
+}

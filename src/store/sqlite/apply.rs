@@ -1454,38 +1454,15 @@ mod event_tests {
 
     #[tokio::test]
     async fn a_deleted_campaigns_calls_keep_their_events() {
-        use crate::domain::time::{now_string, NEVER};
-        use crate::domain::{Campaign, CampaignStatus, CampaignType, EndHandle};
+        use crate::domain::time::now_string;
+        use crate::domain::Campaign;
         use crate::store::Docs;
         let (store, targets) = store_with_targets(1).await;
         let customer = Uuid::new_v4();
         let mut campaign = Campaign {
-            id: Uuid::new_v4(),
-            customer_id: customer,
-            kind: CampaignType::Call,
             name: "spring".into(),
-            detail: String::new(),
-            status: CampaignStatus::Stop,
-            service_level: 100,
-            end_handle: EndHandle::Stop,
-            actions: Vec::new(),
-            outplan_id: Uuid::nil(),
             outdial_id: targets[0].outdial_id,
-            queue_id: Uuid::nil(),
-            next_campaign_id: Uuid::nil(),
-            flow_id: Uuid::nil(),
-            trunk: String::new(),
-            max_concurrent: 0,
-            dnclist_ids: Vec::new(),
-            scheduled_at: None,
-            end_at: None,
-            status_reason: String::new(),
-            dial_mode: Default::default(),
-            abandon_rate_cap: crate::domain::campaign::DEFAULT_ABANDON_RATE_CAP,
-            min_ring_s: crate::domain::campaign::DEFAULT_MIN_RING_S,
-            tm_create: now_string(),
-            tm_update: NEVER.into(),
-            tm_delete: NEVER.into(),
+            ..Campaign::new(customer)
         };
         Docs(&store).put(&campaign).await.expect("campaign");
         let (mut op, id) = fresh_begin(&targets[0], customer);
