@@ -15,7 +15,7 @@ mod helpers;
 #[allow(dead_code)] // shared with tests/agent_legs.rs and tests/queues.rs
 mod sipp_agents;
 
-use helpers::{campaign, sipp_scenario, wait_for, Proc, Server};
+use helpers::{campaign, sipp_scenario, wait_for, wait_for_calls, Proc, Server};
 use ringmaster::media::g711::Codec;
 use serde_json::{json, Value};
 use sipp_agents::{node_with, register_agent};
@@ -511,57 +511,36 @@ fn take_back_run(min_ring_s: u32) -> TakeBack {
         }
     };
     // The first late callee answered and done, the block dialed: the agents step away.
-    let deadline = Instant::now() + Duration::from_secs(45);
-    loop {
-        let calls = server.campaigncalls(&id);
-        let first_done = of(&calls, &numbers[0])
-            .iter()
-            .any(|c| c["status"] == "done");
-        if first_done && block.iter().all(|n| !of(&calls, n).is_empty()) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the block was never dialed: {}",
-            summary(&calls)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let blocked = |calls: &[Value]| {
+        of(calls, &numbers[0]).iter().any(|c| c["status"] == "done")
+            && block.iter().all(|n| !of(calls, n).is_empty())
+    };
+    let calls = wait_for_calls(&server, &id, Duration::from_secs(45), blocked);
+    assert!(
+        blocked(&calls),
+        "the block was never dialed: {}",
+        summary(&calls)
+    );
     agents_to("away");
     // The block's first attempts end (taken back, or answered after 18 s); the agents return.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let calls = server.campaigncalls(&id);
-        if block
+    let ended = |calls: &[Value]| {
+        block
             .iter()
-            .all(|n| of(&calls, n).iter().any(|c| c["status"] == "done"))
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the block never ended: {}",
-            summary(&calls)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+            .all(|n| of(calls, n).iter().any(|c| c["status"] == "done"))
+    };
+    let calls = wait_for_calls(&server, &id, Duration::from_secs(30), ended);
+    assert!(ended(&calls), "the block never ended: {}", summary(&calls));
     agents_to("available");
     // Every block callee taken back is dialed again (bounded either way).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let calls = server.campaigncalls(&id);
-        let redialed = block.iter().all(|n| {
-            let attempts = of(&calls, n);
+    wait_for_calls(&server, &id, Duration::from_secs(10), |calls| {
+        block.iter().all(|n| {
+            let attempts = of(calls, n);
             let taken = attempts
                 .iter()
                 .any(|c| c["reason"] == ringmaster::call::actor::TAKEN_BACK_REASON);
             !taken || attempts.len() >= 2
-        });
-        if redialed || Instant::now() >= deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        })
+    });
     server.ok(
         "PUT",
         &format!("/v1.0/campaigns/{id}/status"),

@@ -385,6 +385,24 @@ pub fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
+/// A campaign's calls once `done` holds for them, or as they are after `within`.
+#[allow(dead_code)] // not every test binary polls
+pub fn wait_for_calls(
+    server: &Server,
+    campaign: &str,
+    within: Duration,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = Instant::now() + within;
+    loop {
+        let calls = server.campaigncalls(campaign);
+        if done(&calls) || Instant::now() > deadline {
+            return calls;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Polls `GET path` until `done` holds for the answer; the last answer.
 #[allow(dead_code)] // not every test binary polls
 pub fn wait_for(
