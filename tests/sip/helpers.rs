@@ -267,10 +267,12 @@ impl Sipp {
             }
             std::thread::sleep(Duration::from_millis(20));
         };
+        let log = self.read_suffix("_messages.log");
         SippRun {
             scenario: self.scenario,
             status,
-            messages: parse_messages(&self.read_suffix("_messages.log")),
+            lost_sent: log.matches(" lost (while sending)").count(),
+            messages: parse_messages(&log),
             errors: self.read_suffix("_errors.log") + &self.read("stderr.txt"),
             stats: parse_stats(&self.read("stats.csv")),
         }
@@ -322,6 +324,8 @@ fn port_bound(port: u16, transport: Transport) -> bool {
 pub struct Logged {
     /// True for what SIPp received (what ringmaster sent).
     pub received: bool,
+    /// Received, then dropped by SIPp (`-lost`) as if it had never arrived.
+    pub dropped: bool,
     /// The whole message.
     pub text: String,
 }
@@ -341,27 +345,48 @@ impl Logged {
     }
 }
 
+/// The line SIPp writes before each message it logs.
+const SEPARATOR: &str = "-----------------------------------------------";
+
 fn parse_messages(log: &str) -> Vec<Logged> {
     let mut out = Vec::new();
-    let log = format!("\n{log}");
-    for block in log.split("\n-----------------------------------------------") {
+    // A message that `-lost` dropped is a note ("UDP message voluntary lost (while sending).")
+    // with no line break before the next separator: each separator starts a line here, and
+    // the notes are left out of the messages' text.
+    let log = format!("\n{}", log.replace(SEPARATOR, &format!("\n{SEPARATOR}")));
+    for block in log.split(&format!("\n{SEPARATOR}")) {
         let mut lines = block.lines().skip(1); // the rest of the dashes line: its timestamp
         let Some(what) = lines.next() else { continue };
         let received = what.contains("message received");
         if !received && !what.contains("message sent") {
             continue;
         }
+        let lines: Vec<&str> = lines.collect();
+        // The note of a received message dropped follows that message.
+        let dropped = received && lines.iter().any(|l| l.contains(" lost (recv)"));
         let text: String = lines
+            .into_iter()
+            .filter(|l| !is_loss_note(l))
             .skip_while(|l| l.trim().is_empty())
             .collect::<Vec<_>>()
             .join("\r\n")
             .trim_end()
             .to_string();
         if !text.is_empty() {
-            out.push(Logged { received, text });
+            out.push(Logged {
+                received,
+                dropped,
+                text,
+            });
         }
     }
     out
+}
+
+/// SIPp's note of a message `-lost` dropped, sent or received.
+fn is_loss_note(line: &str) -> bool {
+    line.contains(" message ")
+        && (line.contains(" lost (recv)") || line.contains(" lost (while sending)"))
 }
 
 fn parse_stats(csv: &str) -> HashMap<String, String> {
@@ -384,8 +409,10 @@ pub struct SippRun {
     scenario: &'static str,
     /// SIPp's exit status (0: every call went through the scenario).
     pub status: ExitStatus,
-    /// Every message SIPp sent or received, in order.
+    /// Every message SIPp sent or received, in order (with those `-lost` dropped on receipt).
     pub messages: Vec<Logged>,
+    /// Messages SIPp dropped instead of sending them (`-lost`).
+    pub lost_sent: usize,
     /// SIPp's error log and standard error.
     pub errors: String,
     stats: HashMap<String, String>,
