@@ -60,6 +60,7 @@ fn main() -> anyhow::Result<()> {
             ringmaster::node::start(&settings, std::net::TcpListener::bind("127.0.0.1:0")?).await?;
         let campaign = sample_campaign::one_try_campaign(node.store.as_ref(), targets).await?;
         let (cpu0, _) = proc_figures();
+        let threads0 = process::threads_cpu();
         let started = Instant::now();
         node.engine.do_send(StatusChanged {
             id: campaign.id,
@@ -94,6 +95,15 @@ fn main() -> anyhow::Result<()> {
         }
         let elapsed = started.elapsed().as_secs_f64();
         let (cpu1, rss) = proc_figures();
+        // Each thread's share of the campaign's CPU (a thread that ended during it is left out).
+        let by_thread: std::collections::BTreeMap<String, f64> = process::threads_cpu()
+            .into_iter()
+            .map(|(name, cpu)| {
+                let delta = cpu - threads0.get(&name).copied().unwrap_or(0.0);
+                (name, (delta * 100.0).round() / 100.0)
+            })
+            .filter(|(_, cpu)| *cpu > 0.0)
+            .collect();
         let current: Campaign = docs
             .get(None, campaign.id)
             .await?
@@ -163,6 +173,7 @@ fn main() -> anyhow::Result<()> {
                 "dispositions": stats.dispositions,
                 "peak_dialing": peak,
                 "cpu_s": ((cpu1 - cpu0) * 100.0).round() / 100.0,
+                "cpu_s_by_thread": by_thread,
                 "max_rss_kb": rss,
                 "failure_reasons": failure_reasons,
                 "setup_ms_p50_p99_max": [setup(0.5), setup(0.99), setup(1.0)],
