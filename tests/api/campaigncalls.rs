@@ -165,4 +165,25 @@ async fn lists_filter_by_disposition_and_agent_page_by_page_and_refuse_what_does
     a.get("/campaigncalls?agent_id=alice")
         .await
         .invalid("agent_id: \"alice\" is not a UUID");
+
+    // A campaign's page is checked in the page's own statement: another customer's campaign,
+    // one that does not exist and a deleted one answer 404, not an empty page.
+    assert_eq!(app.b().get(&of("")).await.status, 404);
+    let missing = format!("/campaigns/{}/campaigncalls", Uuid::new_v4());
+    assert_eq!(a.get(&missing).await.status, 404);
+    let fresh = a.campaign().await;
+    let empty = a
+        .get(&format!(
+            "/campaigns/{}/campaigncalls",
+            fresh["id"].as_str().unwrap_or_default()
+        ))
+        .await
+        .ok();
+    assert_eq!(
+        ids(&empty),
+        Vec::<String>::new(),
+        "a campaign with no call yet"
+    );
+    assert_eq!(a.delete(&format!("/campaigns/{id}")).await.status, 200);
+    assert_eq!(a.get(&of("")).await.status, 404);
 }
