@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 
 #[path = "support/load_timing.rs"]
 mod load_timing;
-use load_timing::{bind_timestamped, cpu_by_thread, machine_busy_seconds, recv_timestamped};
+use load_timing::{bind_timestamped, machine_busy_seconds, recv_timestamped};
+#[path = "support/process.rs"]
+mod process;
+use process::cpu_by_thread;
 
 /// Far-end sockets, each read by its own thread.
 const RECEIVERS: usize = 2;

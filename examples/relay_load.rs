@@ -13,7 +13,10 @@
 #[path = "support/load_timing.rs"]
 mod load_timing;
 
-use load_timing::{bind_timestamped, cpu_by_thread, machine_busy_seconds, recv_timestamped};
+use load_timing::{bind_timestamped, machine_busy_seconds, recv_timestamped};
+#[path = "support/process.rs"]
+mod process;
+use process::cpu_by_thread;
 use ringmaster::media::g711::Codec;
 use ringmaster::media::relay::{self, Leg, RelayConfig, Side};
 use ringmaster::sdp::{Direction, RemoteMedia};

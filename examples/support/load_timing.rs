@@ -98,28 +98,3 @@ pub fn machine_busy_seconds() -> f64 {
         .sum();
     busy / 100.0
 }
-
-/// CPU seconds (user + system) of each thread of this process, with its name.
-pub fn cpu_by_thread() -> Vec<(String, f64)> {
-    let mut out = Vec::new();
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return out;
-    };
-    for task in tasks.flatten() {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue;
-        };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let name = stat[open + 1..close].to_string();
-        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
-        // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the name.
-        let ticks: f64 = [11, 12]
-            .iter()
-            .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
-            .sum();
-        out.push((name, ticks / 100.0));
-    }
-    out
-}

@@ -1,5 +1,8 @@
 //! What the load runners read about their own process from `/proc`.
 
+// Each runner includes this file and uses some of it.
+#![allow(dead_code)]
+
 /// This process's CPU time so far (user + system, seconds) and its peak resident set (KiB).
 pub fn proc_figures() -> (f64, u64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -26,13 +29,11 @@ pub fn proc_figures() -> (f64, u64) {
     (cpu, rss)
 }
 
-/// CPU time so far (user + system, seconds) of this process's threads, summed by thread name
-/// (as `/proc` shows it, at most 15 bytes: `sqlx-sqlite-wor` for every SQLite connection).
-#[allow(dead_code)]
-pub fn threads_cpu() -> std::collections::BTreeMap<String, f64> {
-    let mut by_name = std::collections::BTreeMap::new();
+/// CPU seconds (user + system) of each thread of this process, with its name.
+pub fn cpu_by_thread() -> Vec<(String, f64)> {
+    let mut out = Vec::new();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return by_name;
+        return out;
     };
     for task in tasks.flatten() {
         let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
@@ -41,13 +42,14 @@ pub fn threads_cpu() -> std::collections::BTreeMap<String, f64> {
         let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
             continue;
         };
-        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
-        if let (Some(user), Some(system)) = (ticks(11), ticks(12)) {
-            *by_name
-                .entry(stat[open + 1..close].to_string())
-                .or_insert(0.0) += (user + system) / 100.0;
-        }
+        let name = stat[open + 1..close].to_string();
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the name.
+        let ticks: f64 = [11, 12]
+            .iter()
+            .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+            .sum();
+        out.push((name, ticks / 100.0));
     }
-    by_name
+    out
 }
