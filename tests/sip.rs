@@ -16,7 +16,7 @@ mod registrar;
 #[path = "sip/baresip.rs"]
 mod baresip;
 
-use helpers::{call, ringmaster, sipp, Report, SippRun, Transport};
+use helpers::{call, ringmaster, sipp, Logged, Report, SippRun, Transport};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -47,6 +47,7 @@ over_udp_and_tcp!(
     busy_486,
     busy_600,
     no_answer_cancels_at_the_dial_timeout,
+    an_answer_that_crosses_the_cancel_is_acked_and_hung_up,
     rejected_403,
     invalid_number_404,
     failed_503,
@@ -204,6 +205,50 @@ fn no_answer_cancels_at_the_dial_timeout(t: Transport) {
     assert_eq!(cancel[0].header("Via"), invite[0].header("Via"));
     assert_eq!(cancel[0].header("CSeq"), Some("1 CANCEL"));
     assert_eq!(run.received("ACK").len(), 1, "the 487 is ACKed");
+}
+
+/// The callee answers as the CANCEL of the dial timeout reaches it (its 200 OK crosses the
+/// CANCEL): the 200 is ACKed and the call hung up at once with a BYE in its dialog (RFC 3261
+/// §9.1), and the attempt is not an answer: nobody was there to talk.
+fn an_answer_that_crosses_the_cancel_is_acked_and_hung_up(t: Transport) {
+    let sipp = sipp("uas_answer_cancel.xml", t).start();
+    let r = call(&sipp, &["--dial-timeout-ms", "500"]);
+    assert_eq!(r.disposition, "no_answer", "{r:?}");
+    assert_eq!(r.sip_code, Some(200), "{r:?}");
+    assert_eq!(r.reason, "answered after CANCEL", "{r:?}");
+    assert_eq!(r.hangup_by.as_deref(), Some("local"), "{r:?}");
+    assert_eq!(r.talk_ms, 0, "{r:?}");
+    assert!((500..2_500).contains(&r.setup_ms), "{r:?}");
+    let run = sipp.finish(SIPP_END);
+    run.assert_success();
+    let invite = run.received("INVITE");
+    assert_eq!(run.received("CANCEL").len(), 1, "one CANCEL");
+    let (ack, bye) = (run.received("ACK"), run.received("BYE"));
+    assert_eq!(
+        (ack.len(), bye.len()),
+        (1, 1),
+        "the 2xx ACKed once, one BYE"
+    );
+    assert_ne!(
+        ack[0].header("Via"),
+        invite[0].header("Via"),
+        "the ACK of a 2xx is a transaction of its own"
+    );
+    let to_tag = |m: &Logged| {
+        m.header("To")
+            .and_then(|to| to.split_once(";tag="))
+            .map(|(_, tag)| tag.to_string())
+    };
+    assert!(
+        to_tag(ack[0]).is_some(),
+        "the ACK is in the answer's dialog"
+    );
+    assert_eq!(
+        to_tag(bye[0]),
+        to_tag(ack[0]),
+        "the BYE is in the answer's dialog"
+    );
+    assert_eq!(bye[0].header("Call-ID"), invite[0].header("Call-ID"));
 }
 
 /// The parameters of a `Digest a=b, c="d"` header value.
