@@ -1387,6 +1387,18 @@ mod tests {
         (store, targets)
     }
 
+    /// Records the answer of the attempt `id` now, with `dialog` as its stored dialog.
+    pub(super) async fn answer(store: &SqliteStore, id: Uuid, dialog: Option<&str>) {
+        store
+            .apply(&[WriteOp::Answered {
+                campaigncall_id: id,
+                dialog: dialog.map(Into::into),
+                at: crate::domain::time::now_string(),
+            }])
+            .await
+            .expect("answer");
+    }
+
     pub(super) fn begin(target: &Target, try_count: u32) -> WriteOp {
         let id = Uuid::now_v7();
         WriteOp::Begin {

@@ -1151,7 +1151,7 @@ mod lockout_tests {
 
 #[cfg(test)]
 mod event_tests {
-    use super::super::tests::{begin, store_with_targets};
+    use super::super::tests::{answer, begin, store_with_targets};
     use super::super::SqliteStore;
     use crate::domain::{Disposition, HangupBy};
     use crate::store::{AgentCounts, AttemptEnd, Commits, Served, Store, TargetNext, WriteOp};
@@ -1212,14 +1212,7 @@ mod event_tests {
 
         // An answer, and the same answer again in the next batch: one event.
         for _ in 0..2 {
-            store
-                .apply(&[WriteOp::Answered {
-                    campaigncall_id: id,
-                    dialog: Some("{\"call_id\":\"x\"}".into()),
-                    at: crate::domain::time::now_string(),
-                }])
-                .await
-                .expect("answer");
+            answer(&store, id, Some("{\"call_id\":\"x\"}")).await;
         }
         expected.push(("campaigncall_updated", api_json(&store, customer, id).await));
 
@@ -1333,14 +1326,7 @@ mod event_tests {
         let call = begun_call(&op);
         store.apply(&[op]).await.expect("begin");
         let mut expected = vec![("campaigncall_created", api_json(&store, customer, id).await)];
-        store
-            .apply(&[WriteOp::Answered {
-                campaigncall_id: id,
-                dialog: Some("{\"call_id\":\"y\"}".into()),
-                at: crate::domain::time::now_string(),
-            }])
-            .await
-            .expect("answer");
+        answer(&store, id, Some("{\"call_id\":\"y\"}")).await;
         expected.push(("campaigncall_updated", api_json(&store, customer, id).await));
 
         // Served by a queue that is not the call's own, and an agent.
@@ -1506,14 +1492,7 @@ mod event_tests {
         let call = begun_call(&op);
         store.apply(&[op]).await.expect("begin");
         let mut expected = vec![("campaigncall_created", api_json(&store, customer, id).await)];
-        store
-            .apply(&[WriteOp::Answered {
-                campaigncall_id: id,
-                dialog: None,
-                at: crate::domain::time::now_string(),
-            }])
-            .await
-            .expect("answer");
+        answer(&store, id, None).await;
         expected.push(("campaigncall_updated", api_json(&store, customer, id).await));
         let end = AttemptEnd::closed(
             &call,

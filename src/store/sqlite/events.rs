@@ -324,7 +324,7 @@ mod tests {
     use super::*;
     use crate::domain::time::{now_string, NEVER};
     use crate::domain::Disposition;
-    use crate::store::sqlite::tests::{begin, store_with_targets};
+    use crate::store::sqlite::tests::{answer, begin, store_with_targets};
     use crate::store::{AttemptEnd, Commits, Docs, Store, TargetNext, WriteOp};
 
     fn begun_for(customer: Uuid, op: WriteOp) -> (WriteOp, Uuid, Uuid) {
@@ -374,14 +374,7 @@ mod tests {
         let (begin_b, _, _) = begun_for(b, begin(&targets[1], 1));
         let notices = store.event_notices();
         store.apply(&[begin_a, begin_b]).await.expect("begins");
-        store
-            .apply(&[WriteOp::Answered {
-                campaigncall_id: call_a,
-                dialog: None,
-                at: now_string(),
-            }])
-            .await
-            .expect("answer");
+        answer(&store, call_a, None).await;
         // A webhook made now is sent what comes after it only.
         let hook = Webhook {
             id: Uuid::new_v4(),
