@@ -17,6 +17,6 @@ pub mod variables;
 
 pub use command::{Command, Input};
 pub use interpreter::{RecordingAsked, Runner};
-pub use outcome::{amd_result, opted_out, ActionRun, FlowOutcome, RunResult};
+pub use outcome::{amd_result, collected_digits, opted_out, ActionRun, FlowOutcome, RunResult};
 pub use validate::{parse_actions, validate_actions, ActionError, ACTION_TYPES};
 pub use variables::{CallContext, Variables};

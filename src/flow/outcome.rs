@@ -93,6 +93,12 @@ pub fn amd_result(flow_result: &serde_json::Value) -> Option<&str> {
         .as_str()
 }
 
+/// What the last `digits_receive` of a flow's recorded outcome (`FlowOutcome::to_value`)
+/// collected (`""` when none did).
+pub fn collected_digits(flow_result: &serde_json::Value) -> Option<&str> {
+    flow_result.get("digits")?.as_str()
+}
+
 /// Whether a flow's recorded outcome (`FlowOutcome::to_value`) ran an `opt_out` action.
 pub fn opted_out(flow_result: &serde_json::Value) -> bool {
     flow_result

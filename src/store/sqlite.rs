@@ -1194,6 +1194,108 @@ mod tests {
         assert_eq!(row_bytes(&row), 5 + 8 + 8 + 8);
     }
 
+    /// Calls stored before migration 0021: it fills their `number` and `digits` from their
+    /// JSON, and the filter of digits finds them by the new index.
+    #[tokio::test]
+    async fn migration_0021_fills_the_number_and_digits_of_calls_stored_before() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let all = sqlx::migrate!("./migrations/sqlite");
+        let before = sqlx::migrate::Migrator {
+            migrations: all
+                .migrations
+                .iter()
+                .filter(|m| m.version <= 20)
+                .cloned()
+                .collect::<Vec<_>>()
+                .into(),
+            ignore_missing: false,
+            locking: true,
+            no_tx: false,
+        };
+        let customer = Uuid::new_v4();
+        let calls = [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()];
+        {
+            let options = SqliteConnectOptions::from_str(&url)
+                .expect("url")
+                .create_if_missing(true);
+            let pool = SqlitePool::connect_with(options).await.expect("connect");
+            before.run(&pool).await.expect("migrations up to 0020");
+            let stored = [
+                (
+                    r#"{"type":"tel","target":"+15550110001","target_name":"","name":"","detail":""}"#,
+                    Some(r#"{"actions":[],"digits":"12","variables":{}}"#),
+                ),
+                (
+                    r#"{"type":"sip","target":"sip:alice@example.com","target_name":"","name":"","detail":""}"#,
+                    None,
+                ),
+                (
+                    r#"{"type":"tel","target":"+15550110002","target_name":"","name":"","detail":""}"#,
+                    Some(r#"{"actions":[],"digits":"","variables":{}}"#),
+                ),
+            ];
+            for (id, (destination, flow_result)) in calls.iter().zip(stored) {
+                sqlx::query(
+                    "INSERT INTO campaigncalls (id, customer_id, campaign_id, outplan_id,
+                       outdial_id, outdial_target_id, queue_id, reference_type, reference_id,
+                       status, result, source, destination, destination_index, try_count,
+                       disposition, flow_result, tm_create, tm_update, tm_delete)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, 'call', '', 'done', 'success', '{}', ?, 0, 1,
+                       'answered', ?, ?, ?, ?)",
+                )
+                .bind(id.to_string())
+                .bind(customer.to_string())
+                .bind(Uuid::nil().to_string())
+                .bind(Uuid::nil().to_string())
+                .bind(Uuid::nil().to_string())
+                .bind(Uuid::new_v4().to_string())
+                .bind(Uuid::nil().to_string())
+                .bind(destination)
+                .bind(flow_result)
+                .bind(time::now_string())
+                .bind(time::now_string())
+                .bind(time::NEVER)
+                .execute(&pool)
+                .await
+                .expect("a call as stored before 0021");
+            }
+            pool.close().await;
+        }
+        let store = SqliteStore::open(&url).await.expect("open, migrating");
+        let filled: Vec<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT number, digits FROM campaigncalls ORDER BY seq")
+                .fetch_all(&store.pool)
+                .await
+                .expect("read");
+        assert_eq!(
+            filled,
+            [
+                (Some("+15550110001".into()), Some("12".into())),
+                (None, None),
+                (Some("+15550110002".into()), Some(String::new())),
+            ]
+        );
+        let page = Page {
+            size: 10,
+            token: None,
+            max_bytes: usize::MAX,
+        };
+        let found = store
+            .list_campaigncalls(
+                customer,
+                &CallFilter {
+                    digits: Some("12".into()),
+                    ..Default::default()
+                },
+                &page,
+            )
+            .await
+            .expect("list");
+        let ids: Vec<Uuid> = found.result.iter().map(|c| c.id).collect();
+        assert_eq!(ids, [calls[0]]);
+    }
+
     #[tokio::test]
     async fn a_page_of_targets_is_only_the_owners_of_a_live_outdial() {
         let (store, targets) = store_with_targets(3).await;

@@ -4,7 +4,8 @@
 //! `seq` is the rowid, so every index of `campaigncalls` ends with it: `(campaign_id,
 //! disposition)` yields a campaign's calls of one disposition already in `seq` order, and the
 //! keyset bound `seq < ?` is a range on that index. Migration 0018 gives the agent and the digits
-//! filters partial indexes of their own, per campaign and per customer; any filter left over is
+//! filters partial indexes of their own, per campaign and per customer (the digits' on the
+//! `digits` column since 0021); any filter left over is
 //! checked on the rows the narrowest index gives, still in order, reading no further than the
 //! page.
 
@@ -50,7 +51,7 @@ fn push_statement(
         q.push(" AND agent_id = ").push_bind(agent.to_string());
     }
     if let Some(digits) = &filter.digits {
-        q.push(" AND json_extract(flow_result, '$.digits') = ")
+        q.push(" AND digits = ")
             .push_bind(digits.clone());
     }
     q.push(" AND seq < ").push_bind(before);
