@@ -51,6 +51,31 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// How long memory freed stays with the process before mimalloc gives it back to the system
+/// ([`keep_freed_memory`]).
+pub const FREED_MEMORY_KEPT_MS: i64 = 10_000;
+
+/// Has mimalloc keep the memory freed for [`FREED_MEMORY_KEPT_MS`] before giving it back to
+/// the system (its `purge_delay`; 1 s by default). Memory given back is zero-filled by the
+/// kernel when it is used again, page by page; the dialer's batches free and use again the
+/// same memory every few seconds, and those faults were about 5 % of the node's CPU while a
+/// campaign dialed. Memory unused for that long is still given back. Returns the delay now in
+/// force.
+pub fn keep_freed_memory() -> i64 {
+    use std::ffi::{c_int, c_long};
+    // `mi_option_purge_delay` in mimalloc's `mi_option_t` (the same in its v2 and v3).
+    const PURGE_DELAY: c_int = 15;
+    extern "C" {
+        fn mi_option_set(option: c_int, value: c_long);
+        fn mi_option_get(option: c_int) -> c_long;
+    }
+    // SAFETY: both take and return plain integers; mimalloc's options may be set at any time.
+    unsafe {
+        mi_option_set(PURGE_DELAY, FREED_MEMORY_KEPT_MS as c_long);
+        mi_option_get(PURGE_DELAY) as i64
+    }
+}
+
 pub mod agent;
 pub mod api;
 pub mod call;
@@ -71,3 +96,11 @@ pub mod sdp;
 pub mod sip;
 pub mod store;
 pub mod trunk;
+
+#[cfg(test)]
+mod allocator_tests {
+    #[test]
+    fn freed_memory_is_kept_for_the_delay_set() {
+        assert_eq!(super::keep_freed_memory(), super::FREED_MEMORY_KEPT_MS);
+    }
+}

@@ -34,6 +34,7 @@ pub struct Node {
 
 /// Starts a node inside the current actix system. `api` is an already-bound listener.
 pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::Result<Node> {
+    crate::keep_freed_memory();
     let limits = SqliteLimits {
         max_bytes: settings.database.max_size_mb.saturating_mul(1 << 20),
         abandon_lockout_ms: settings
