@@ -51,8 +51,7 @@ fn push_statement(
         q.push(" AND agent_id = ").push_bind(agent.to_string());
     }
     if let Some(digits) = &filter.digits {
-        q.push(" AND digits = ")
-            .push_bind(digits.clone());
+        q.push(" AND digits = ").push_bind(digits.clone());
     }
     q.push(" AND seq < ").push_bind(before);
     q.push(" ORDER BY seq DESC LIMIT ").push_bind(limit);
