@@ -3,7 +3,7 @@
 //! gets 403 and nothing is bound. baresip runs from a temporary directory on its own ports,
 //! quits by itself after `-t` seconds and is stopped when the test ends.
 
-use crate::helpers::free_port;
+use crate::helpers::{free_port, free_port_and_next};
 use ringmaster::sip::auth::Algorithm;
 use ringmaster::sip::registrar::{Credential, RegistrarConfig, Registration};
 use ringmaster::sip::transport::{self, EndpointHandle, TransportConfig};
@@ -39,9 +39,7 @@ impl Baresip {
             .prefix("ringmaster-baresip-")
             .tempdir()
             .expect("temporary directory for baresip");
-        let sip = free_port();
-        // libre also binds TCP on the next port up.
-        let _ = free_port();
+        let sip = free_port_and_next();
         let rtp = free_port();
         let config = format!(
             "sip_listen 127.0.0.1:{sip}\nnet_interface 127.0.0.1\nrtp_ports {rtp}-{}\n\
