@@ -138,7 +138,9 @@ pub async fn create(
             Ok(NewTarget {
                 dedupe: number.to_string(),
                 target: Target {
-                    id: Uuid::new_v4(),
+                    // Time-ordered, as the API gives every target it creates: the indexes
+                    // keyed by target take the campaign's calls in dialing order.
+                    id: Uuid::now_v7(),
                     outdial_id: outdial.id,
                     name: names[i % names.len()].into(),
                     detail: String::new(),
