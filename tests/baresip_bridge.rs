@@ -14,7 +14,7 @@
 #[allow(dead_code)] // shared with tests/campaign.rs, which uses the rest
 mod helpers;
 
-use helpers::{campaign, free_port, free_port_and_next, sipp_scenario, wait_for, Extra, Server};
+use helpers::{baresip_ports, campaign, free_port, sipp_scenario, wait_for, Extra, Server};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -49,8 +49,7 @@ impl Baresip {
             .tempdir()
             .expect("temporary directory for baresip");
         let d = dir.path().display();
-        let sip = free_port_and_next();
-        let rtp = free_port();
+        let (sip, rtp) = baresip_ports();
         write_tone_wav(&dir.path().join("in.wav"), AGENT_HZ, 120);
         std::fs::create_dir_all(dir.path().join("rec")).expect("rec dir");
         let config = format!(

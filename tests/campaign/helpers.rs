@@ -21,20 +21,13 @@ pub fn free_port() -> u16 {
     }
 }
 
-/// A port free for UDP and TCP whose next one up is free too: libre (baresip's SIP stack) binds
-/// its TLS transport on the port after its `sip_listen`.
+#[path = "../support/ports.rs"]
+mod ports;
+
+/// Ports for baresip: SIP, and the first of two for RTP (see [`ports::sip_and_rtp`]).
 #[allow(dead_code)] // used by the tests with baresip
-pub fn free_port_and_next() -> u16 {
-    for _ in 0..1_000 {
-        let port = free_port();
-        let next = port.saturating_add(1);
-        if UdpSocket::bind(("127.0.0.1", next)).is_ok()
-            && TcpListener::bind(("127.0.0.1", next)).is_ok()
-        {
-            return port;
-        }
-    }
-    panic!("no free port whose next one up is free too");
+pub fn baresip_ports() -> (u16, u16) {
+    ports::sip_and_rtp(free_port)
 }
 
 /// A child process killed when dropped.

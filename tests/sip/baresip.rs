@@ -3,7 +3,7 @@
 //! gets 403 and nothing is bound. baresip runs from a temporary directory on its own ports,
 //! quits by itself after `-t` seconds and is stopped when the test ends.
 
-use crate::helpers::{free_port, free_port_and_next};
+use crate::helpers::baresip_ports;
 use ringmaster::sip::auth::Algorithm;
 use ringmaster::sip::registrar::{Credential, RegistrarConfig, Registration};
 use ringmaster::sip::transport::{self, EndpointHandle, TransportConfig};
@@ -39,8 +39,7 @@ impl Baresip {
             .prefix("ringmaster-baresip-")
             .tempdir()
             .expect("temporary directory for baresip");
-        let sip = free_port_and_next();
-        let rtp = free_port();
+        let (sip, rtp) = baresip_ports();
         let config = format!(
             "sip_listen 127.0.0.1:{sip}\nnet_interface 127.0.0.1\nrtp_ports {rtp}-{}\n\
              module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule_tmp account.so\n\

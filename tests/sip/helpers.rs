@@ -43,19 +43,12 @@ pub fn free_port() -> u16 {
     );
 }
 
-/// A port free for UDP and TCP whose next one up is free too: libre (baresip's SIP stack) binds
-/// its TLS transport on the port after its `sip_listen`.
-pub fn free_port_and_next() -> u16 {
-    for _ in 0..1_000 {
-        let port = free_port();
-        let next = port.saturating_add(1);
-        if UdpSocket::bind(("127.0.0.1", next)).is_ok()
-            && TcpListener::bind(("127.0.0.1", next)).is_ok()
-        {
-            return port;
-        }
-    }
-    panic!("no free port whose next one up is free too");
+#[path = "../support/ports.rs"]
+mod ports;
+
+/// Ports for baresip: SIP, and the first of two for RTP (see [`ports::sip_and_rtp`]).
+pub fn baresip_ports() -> (u16, u16) {
+    ports::sip_and_rtp(free_port)
 }
 
 /// UDP or TCP between ringmaster and SIPp.
