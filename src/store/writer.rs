@@ -167,17 +167,20 @@ impl Task {
 
     /// Applies `batch` in one transaction and acknowledges it; on failure, marks the store
     /// unwritable, refuses its begins and keeps the rest.
-    async fn commit(&mut self, batch: Vec<Request>) {
-        let ops: Vec<WriteOp> = batch.iter().flat_map(|r| r.ops.iter().cloned()).collect();
+    async fn commit(&mut self, mut batch: Vec<Request>) {
+        let taken = take_ops(&mut batch);
         let started = std::time::Instant::now();
-        match self.store.apply(&ops).await {
+        let result = self.store.apply(&taken.0).await;
+        let n = taken.0.len();
+        give_back(&mut batch, taken);
+        match result {
             Ok(applied) => {
                 crate::metrics::global().store_commit(started.elapsed());
                 acknowledge(batch, &applied)
             }
             Err(e) => {
                 let e = Arc::new(e);
-                tracing::error!(error = %e, writes = ops.len(), "a commit failed: no call is placed until the store can write again");
+                tracing::error!(error = %e, writes = n, "a commit failed: no call is placed until the store can write again");
                 self.health.failed(&e.to_string());
                 self.reopen().await;
                 for r in batch {
@@ -236,15 +239,18 @@ impl Task {
     /// worked (the kept ones may fit where a new attempt would not).
     async fn try_again(&mut self) -> bool {
         if !self.kept.is_empty() {
-            let kept = std::mem::take(&mut self.kept);
-            let ops: Vec<WriteOp> = kept.iter().flat_map(|r| r.ops.iter().cloned()).collect();
-            match self.store.apply(&ops).await {
+            let mut kept = std::mem::take(&mut self.kept);
+            let taken = take_ops(&mut kept);
+            let result = self.store.apply(&taken.0).await;
+            let n = taken.0.len();
+            give_back(&mut kept, taken);
+            match result {
                 Ok(applied) => {
-                    tracing::info!(writes = ops.len(), "kept writes committed");
+                    tracing::info!(writes = n, "kept writes committed");
                     acknowledge(kept, &applied);
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, writes = ops.len(), "the store still cannot write");
+                    tracing::warn!(error = %e, writes = n, "the store still cannot write");
                     self.health.failed(&e.to_string());
                     self.kept = kept;
                     return false;
@@ -268,6 +274,26 @@ impl Task {
 }
 
 /// Sends each request its share of `applied`.
+/// The writes of `batch`, in order, moved out of its requests (not copied: a batch holds
+/// thousands, each with a call's record), and how many each request had; [`give_back`] returns
+/// them.
+fn take_ops(batch: &mut [Request]) -> (Vec<WriteOp>, Vec<usize>) {
+    let lens: Vec<usize> = batch.iter().map(|r| r.ops.len()).collect();
+    let mut ops = Vec::with_capacity(lens.iter().sum());
+    for r in batch.iter_mut() {
+        ops.append(&mut r.ops);
+    }
+    (ops, lens)
+}
+
+/// Returns to each request of `batch` the writes [`take_ops`] took from it.
+fn give_back(batch: &mut [Request], (ops, lens): (Vec<WriteOp>, Vec<usize>)) {
+    let mut ops = ops.into_iter();
+    for (r, n) in batch.iter_mut().zip(lens) {
+        r.ops.extend(ops.by_ref().take(n));
+    }
+}
+
 fn acknowledge(batch: Vec<Request>, applied: &[bool]) {
     let mut offset = 0;
     for r in batch {
@@ -278,5 +304,44 @@ fn acknowledge(batch: Vec<Request>, applied: &[bool]) {
             .unwrap_or_default();
         offset += n;
         let _ = r.ack.send(Ok(mine));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exhausted(n: u128) -> WriteOp {
+        WriteOp::Exhausted {
+            target_id: uuid::Uuid::from_u128(n),
+            outdial_id: uuid::Uuid::nil(),
+            at: String::new(),
+        }
+    }
+
+    fn ids(ops: &[WriteOp]) -> Vec<u128> {
+        ops.iter()
+            .map(|op| match op {
+                WriteOp::Exhausted { target_id, .. } => target_id.as_u128(),
+                _ => unreachable!("an exhausted target"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_batchs_writes_are_taken_in_order_and_given_back_to_their_requests() {
+        let mut batch: Vec<Request> = [vec![1, 2], vec![], vec![3]]
+            .into_iter()
+            .map(|ids| Request {
+                ops: ids.into_iter().map(exhausted).collect(),
+                ack: oneshot::channel().0,
+            })
+            .collect();
+        let taken = take_ops(&mut batch);
+        assert_eq!(ids(&taken.0), [1, 2, 3]);
+        assert!(batch.iter().all(|r| r.ops.is_empty()));
+        give_back(&mut batch, taken);
+        let back: Vec<Vec<u128>> = batch.iter().map(|r| ids(&r.ops)).collect();
+        assert_eq!(back, [vec![1, 2], vec![], vec![3]]);
     }
 }
