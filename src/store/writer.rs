@@ -168,11 +168,8 @@ impl Task {
     /// Applies `batch` in one transaction and acknowledges it; on failure, marks the store
     /// unwritable, refuses its begins and keeps the rest.
     async fn commit(&mut self, mut batch: Vec<Request>) {
-        let taken = take_ops(&mut batch);
         let started = std::time::Instant::now();
-        let result = self.store.apply(&taken.0).await;
-        let n = taken.0.len();
-        give_back(&mut batch, taken);
+        let (result, n) = apply_requests(self.store.as_ref(), &mut batch).await;
         match result {
             Ok(applied) => {
                 crate::metrics::global().store_commit(started.elapsed());
@@ -240,10 +237,7 @@ impl Task {
     async fn try_again(&mut self) -> bool {
         if !self.kept.is_empty() {
             let mut kept = std::mem::take(&mut self.kept);
-            let taken = take_ops(&mut kept);
-            let result = self.store.apply(&taken.0).await;
-            let n = taken.0.len();
-            give_back(&mut kept, taken);
+            let (result, n) = apply_requests(self.store.as_ref(), &mut kept).await;
             match result {
                 Ok(applied) => {
                     tracing::info!(writes = n, "kept writes committed");
@@ -273,7 +267,19 @@ impl Task {
     }
 }
 
-/// Sends each request its share of `applied`.
+/// Applies the writes of `batch` in one transaction, each request keeping its own: what the
+/// store answered, and how many writes there were.
+async fn apply_requests(
+    store: &dyn Commits,
+    batch: &mut [Request],
+) -> (Result<Vec<bool>, StoreError>, usize) {
+    let taken = take_ops(batch);
+    let n = taken.0.len();
+    let result = store.apply(&taken.0).await;
+    give_back(batch, taken);
+    (result, n)
+}
+
 /// The writes of `batch`, in order, moved out of its requests (not copied: a batch holds
 /// thousands, each with a call's record), and how many each request had; [`give_back`] returns
 /// them.
@@ -294,6 +300,7 @@ fn give_back(batch: &mut [Request], (ops, lens): (Vec<WriteOp>, Vec<usize>)) {
     }
 }
 
+/// Sends each request its share of `applied`.
 fn acknowledge(batch: Vec<Request>, applied: &[bool]) {
     let mut offset = 0;
     for r in batch {
