@@ -133,6 +133,41 @@ fn max_setup_counts_only_calls_without_a_response_so_ringing_calls_do_not_hold_i
     );
 }
 
+fn time_of(doc: &Value) -> chrono::NaiveDateTime {
+    let at = doc["tm_update"].as_str().expect("tm_update");
+    chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S%.f").expect("a time")
+}
+
+/// A campaign whose last call is long finishes when that call ends, not at its next idle look
+/// for due targets (those looks grow apart, up to 2 s, while nothing is due).
+#[test]
+fn a_campaign_finishes_as_soon_as_its_last_long_call_ends() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sipp, trunk) = sipp_trunk(dir.path());
+    let s = Server::start(dir.path(), trunk, 50);
+    let (id, _, _) = campaign(
+        &s,
+        outplan(1, 0),
+        &[&["+15550110020"]],
+        json!({"actions": [{"type": "sleep", "option": {"duration": 4000}}, {"type": "hangup"}]}),
+    );
+    s.ok(
+        "PUT",
+        &format!("/v1.0/campaigns/{id}/status"),
+        Some(json!({"status": "run"})),
+    );
+    s.wait_status(&id, "finished", Duration::from_secs(30));
+    let finished = s.ok("GET", &format!("/v1.0/campaigns/{id}"), None);
+    let calls = s.campaigncalls(&id);
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["disposition"], "answered");
+    let lag = time_of(&finished) - time_of(&calls[0]);
+    assert!(
+        lag < chrono::Duration::milliseconds(400),
+        "the campaign finished {lag} after its last call ended"
+    );
+}
+
 #[test]
 fn end_handle_continue_dials_targets_added_later_and_next_campaign_starts_after_finish() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -1139,10 +1139,17 @@ impl Handler<EndsCommitted> for CampaignActor {
     type Result = ();
 
     fn handle(&mut self, msg: EndsCommitted, _ctx: &mut Context<Self>) {
+        let had_calls = !self.in_flight.is_empty();
         for id in msg.ended {
             if let Some(a) = self.in_flight.remove(&id) {
                 self.claimed.remove(&a.target.id);
             }
+        }
+        if had_calls && self.in_flight.is_empty() && self.hopper.is_empty() {
+            // The last call in flight has ended: look at once for targets left (a retry
+            // due, or none: the campaign has finished), rather than at the next idle look,
+            // which may be up to MAX_IDLE_POLL away after a long call.
+            self.next_refill = Instant::now();
         }
     }
 }
