@@ -1195,9 +1195,10 @@ mod tests {
     }
 
     /// Calls stored before migration 0021: it fills their `number` and `digits` from their
-    /// JSON, and the filter of digits finds them by the new index.
+    /// JSON (0022: no `digits` when the flow collected none), and the filter of digits finds
+    /// them, an empty one the call whose flow collected nothing (not the one with no flow).
     #[tokio::test]
-    async fn migration_0021_fills_the_number_and_digits_of_calls_stored_before() {
+    async fn migrations_0021_0022_fill_the_number_and_digits_of_calls_stored_before() {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("old.db").display());
         let all = sqlx::migrate!("./migrations/sqlite");
@@ -1273,7 +1274,7 @@ mod tests {
             [
                 (Some("+15550110001".into()), Some("12".into())),
                 (None, None),
-                (Some("+15550110002".into()), Some(String::new())),
+                (Some("+15550110002".into()), None),
             ]
         );
         let page = Page {
@@ -1294,6 +1295,19 @@ mod tests {
             .expect("list");
         let ids: Vec<Uuid> = found.result.iter().map(|c| c.id).collect();
         assert_eq!(ids, [calls[0]]);
+        let none = store
+            .list_campaigncalls(
+                customer,
+                &CallFilter {
+                    digits: Some(String::new()),
+                    ..Default::default()
+                },
+                &page,
+            )
+            .await
+            .expect("list");
+        let ids: Vec<Uuid> = none.result.iter().map(|c| c.id).collect();
+        assert_eq!(ids, [calls[2]]);
     }
 
     #[tokio::test]

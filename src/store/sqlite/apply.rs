@@ -784,9 +784,12 @@ pub(super) async fn apply(
                         .and_then(crate::flow::amd_result)
                         .into(),
                     known.then_some(end.campaign_id).into(),
+                    // None when the flow collected none: the partial indexes on `digits`
+                    // then take no entry for it (migration 0022).
                     end.flow_result
                         .as_ref()
                         .and_then(crate::flow::collected_digits)
+                        .filter(|d| !d.is_empty())
                         .into(),
                 ]);
                 if let Some(served) = end.served.filter(|s| s.agent_id.is_some()) {
@@ -1397,6 +1400,14 @@ mod event_tests {
             .await
             .expect("end");
         expected.push(("campaigncall_updated", api_json(&store, customer, id).await));
+        // Its flow collected no digits: none stored, so the digits indexes hold no entry.
+        let digits: Option<String> =
+            sqlx::query_scalar("SELECT digits FROM campaigncalls WHERE id = ?")
+                .bind(id.to_string())
+                .fetch_one(&store.pool)
+                .await
+                .expect("digits");
+        assert_eq!(digits, None);
         // The call's own queue until its end, the one that served it after.
         let nil_queue = format!("\"queue_id\":\"{}\"", Uuid::nil());
         assert!(expected[0].1.contains(&nil_queue) && expected[1].1.contains(&nil_queue));

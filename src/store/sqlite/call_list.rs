@@ -5,7 +5,8 @@
 //! disposition)` yields a campaign's calls of one disposition already in `seq` order, and the
 //! keyset bound `seq < ?` is a range on that index. Migration 0018 gives the agent and the digits
 //! filters partial indexes of their own, per campaign and per customer (the digits' on the
-//! `digits` column since 0021); any filter left over is
+//! `digits` column since 0021, which holds no entry for a call that collected none since
+//! 0022: an empty `digits` filter reads the rows); any filter left over is
 //! checked on the rows the narrowest index gives, still in order, reading no further than the
 //! page.
 
@@ -50,8 +51,16 @@ fn push_statement(
     if let Some(agent) = filter.agent {
         q.push(" AND agent_id = ").push_bind(agent.to_string());
     }
-    if let Some(digits) = &filter.digits {
-        q.push(" AND digits = ").push_bind(digits.clone());
+    match filter.digits.as_deref() {
+        // The calls whose flow collected nothing: their `digits` is NULL (migration 0022), as
+        // is that of a call that ran no flow, which the flow's own record tells apart.
+        Some("") => {
+            q.push(" AND digits IS NULL AND json_extract(flow_result, '$.digits') = ''");
+        }
+        Some(digits) => {
+            q.push(" AND digits = ").push_bind(digits.to_string());
+        }
+        None => {}
     }
     q.push(" AND seq < ").push_bind(before);
     q.push(" ORDER BY seq DESC LIMIT ").push_bind(limit);
