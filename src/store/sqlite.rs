@@ -298,6 +298,10 @@ impl std::ops::DerefMut for ReadConn<'_> {
 async fn writer_pool(options: &SqliteConnectOptions) -> StoreResult<SqlitePool> {
     Ok(SqlitePoolOptions::new()
         .max_connections(1)
+        // Handed out without a round trip to check it first, as the readers' (see `open`):
+        // a connection that cannot write fails its batch's `BEGIN` or commit, and the
+        // writer then replaces it.
+        .test_before_acquire(false)
         .connect_with(options.clone())
         .await?)
 }
