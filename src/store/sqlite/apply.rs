@@ -1632,4 +1632,62 @@ mod journal_tests {
         let lower = "UPDATE campaigncalls SET reason = lower(reason)";
         assert!(calls_a_function(&mut conn, lower).await);
     }
+
+    /// The indexes (by name) that the program SQLite compiles for `sql` opens to write.
+    async fn indexes_written(conn: &mut SqliteConnection, sql: &str) -> Vec<String> {
+        let roots: Vec<(String, i64)> =
+            sqlx::query_as("SELECT name, rootpage FROM sqlite_schema WHERE type = 'index'")
+                .fetch_all(&mut *conn)
+                .await
+                .expect("schema");
+        let rows = sqlx::query(&format!("EXPLAIN {sql}"))
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_else(|e| panic!("explain {sql}: {e}"));
+        let mut written: Vec<String> = rows
+            .iter()
+            .filter(|r| {
+                r.try_get::<String, _>("opcode")
+                    .is_ok_and(|op| op == "OpenWrite")
+            })
+            .filter_map(|r| {
+                let root = r.try_get::<i64, _>("p2").ok()?;
+                roots
+                    .iter()
+                    .find(|(_, page)| *page == root)
+                    .map(|(n, _)| n.clone())
+            })
+            .collect();
+        written.sort();
+        written.dedup();
+        written
+    }
+
+    /// An attempt's end changes the index entries of what it sets (its disposition, its
+    /// digits...), not those of the index of a campaign's attempts by target (migration
+    /// 0023), which its begin wrote once: the pages of that index are not written again at
+    /// every end.
+    #[tokio::test]
+    async fn an_attempts_end_leaves_the_index_by_campaign_and_target_as_it_is() {
+        let store = super::super::SqliteStore::open("sqlite::memory:")
+            .await
+            .expect("open");
+        let mut conn = store.pool.acquire().await.expect("connection");
+        let end = indexes_written(&mut conn, END_CALLS.text(0)).await;
+        assert!(
+            end.iter().any(|i| i == "campaigncalls_by_disposition"),
+            "{end:?}"
+        );
+        assert!(
+            !end.iter().any(|i| i == "campaigncalls_by_campaign_target"),
+            "{end:?}"
+        );
+        let begin = indexes_written(&mut conn, INSERT_CALLS.text(0)).await;
+        assert!(
+            begin
+                .iter()
+                .any(|i| i == "campaigncalls_by_campaign_target"),
+            "{begin:?}"
+        );
+    }
 }
