@@ -262,6 +262,8 @@ async fn each_campaigncall_records_what_its_flow_did_and_lists_filter_on_the_dig
         json!(cancelled)
     );
     assert_eq!(a.get(&pressed("9")).await.ok()["result"], json!([]));
+    // Empty: the calls whose flow collected nothing (both pressed a key).
+    assert_eq!(a.get(&pressed("")).await.ok()["result"], json!([]));
     let all = a.get(&format!("/campaigns/{id}/campaigncalls")).await.ok();
     assert_eq!(all["result"].as_array().map(Vec::len), Some(2));
 }
