@@ -1587,13 +1587,19 @@ mod journal_tests {
             .any(|op| op == "Function" || op == "PureFunc")
     }
 
-    /// The program SQLite compiles for `sql`: one opcode a step.
-    async fn opcodes(conn: &mut SqliteConnection, sql: &str) -> Vec<String> {
-        let rows = sqlx::query(&format!("EXPLAIN {sql}"))
+    /// The program SQLite compiles for `sql`, a row a step (`opcode`, `p1`, `p2`, ...).
+    async fn explain(conn: &mut SqliteConnection, sql: &str) -> Vec<SqliteRow> {
+        sqlx::query(&format!("EXPLAIN {sql}"))
             .fetch_all(conn)
             .await
-            .unwrap_or_else(|e| panic!("explain {sql}: {e}"));
-        rows.iter()
+            .unwrap_or_else(|e| panic!("explain {sql}: {e}"))
+    }
+
+    /// The program SQLite compiles for `sql`: one opcode a step.
+    async fn opcodes(conn: &mut SqliteConnection, sql: &str) -> Vec<String> {
+        explain(conn, sql)
+            .await
+            .iter()
             .map(|r| r.try_get::<String, _>("opcode").expect("opcode"))
             .collect()
     }
@@ -1640,11 +1646,8 @@ mod journal_tests {
                 .fetch_all(&mut *conn)
                 .await
                 .expect("schema");
-        let rows = sqlx::query(&format!("EXPLAIN {sql}"))
-            .fetch_all(&mut *conn)
+        let mut written: Vec<String> = explain(conn, sql)
             .await
-            .unwrap_or_else(|e| panic!("explain {sql}: {e}"));
-        let mut written: Vec<String> = rows
             .iter()
             .filter(|r| {
                 r.try_get::<String, _>("opcode")
