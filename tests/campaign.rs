@@ -39,6 +39,14 @@ fn dispositions(calls: &[&Value]) -> Vec<String> {
         .collect()
 }
 
+/// A document's time field (`tm_create`, `tm_update`, ...) as a time.
+fn time_of(doc: &Value, field: &str) -> chrono::NaiveDateTime {
+    let at = doc[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} in {doc}"));
+    chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S%.f").expect("a time")
+}
+
 #[test]
 fn retries_failover_and_final_dispositions_give_each_target_the_right_attempts() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -121,8 +129,7 @@ fn max_setup_counts_only_calls_without_a_response_so_ringing_calls_do_not_hold_i
         .iter()
         .map(|c| {
             assert_eq!(c["disposition"], "no_answer", "{c}");
-            let at = c["tm_create"].as_str().expect("tm_create");
-            chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S%.f").expect("a time")
+            time_of(c, "tm_create")
         })
         .collect();
     created.sort();
@@ -131,11 +138,6 @@ fn max_setup_counts_only_calls_without_a_response_so_ringing_calls_do_not_hold_i
         spread < chrono::Duration::milliseconds(1500),
         "the three ringing calls were dialed {spread} apart: a ringing call held max_setup"
     );
-}
-
-fn time_of(doc: &Value) -> chrono::NaiveDateTime {
-    let at = doc["tm_update"].as_str().expect("tm_update");
-    chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S%.f").expect("a time")
 }
 
 /// A campaign whose last call is long finishes when that call ends, not at its next idle look
@@ -161,7 +163,7 @@ fn a_campaign_finishes_as_soon_as_its_last_long_call_ends() {
     let calls = s.campaigncalls(&id);
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0]["disposition"], "answered");
-    let lag = time_of(&finished) - time_of(&calls[0]);
+    let lag = time_of(&finished, "tm_update") - time_of(&calls[0], "tm_update");
     assert!(
         lag < chrono::Duration::milliseconds(400),
         "the campaign finished {lag} after its last call ended"

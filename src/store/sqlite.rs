@@ -1286,32 +1286,21 @@ mod tests {
             token: None,
             max_bytes: usize::MAX,
         };
-        let found = store
-            .list_campaigncalls(
-                customer,
-                &CallFilter {
-                    digits: Some("12".into()),
-                    ..Default::default()
-                },
-                &page,
-            )
-            .await
-            .expect("list");
-        let ids: Vec<Uuid> = found.result.iter().map(|c| c.id).collect();
-        assert_eq!(ids, [calls[0]]);
-        let none = store
-            .list_campaigncalls(
-                customer,
-                &CallFilter {
-                    digits: Some(String::new()),
-                    ..Default::default()
-                },
-                &page,
-            )
-            .await
-            .expect("list");
-        let ids: Vec<Uuid> = none.result.iter().map(|c| c.id).collect();
-        assert_eq!(ids, [calls[2]]);
+        for (digits, expected) in [("12", calls[0]), ("", calls[2])] {
+            let found = store
+                .list_campaigncalls(
+                    customer,
+                    &CallFilter {
+                        digits: Some(digits.into()),
+                        ..Default::default()
+                    },
+                    &page,
+                )
+                .await
+                .expect("list");
+            let ids: Vec<Uuid> = found.result.iter().map(|c| c.id).collect();
+            assert_eq!(ids, [expected], "digits {digits:?}");
+        }
     }
 
     #[tokio::test]
