@@ -1426,6 +1426,24 @@ mod tests {
         assert_eq!(cache, -32768);
     }
 
+    /// SQLite is compiled as `.cargo/config.toml` asks: without the process-wide locks around
+    /// its allocations and page caches, and with its rebalancing scratch on the stack.
+    #[tokio::test]
+    async fn sqlite_is_compiled_without_its_global_memory_locks() {
+        let store = SqliteStore::open("sqlite::memory:").await.expect("open");
+        let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
+            .fetch_all(&store.pool)
+            .await
+            .expect("compile_options");
+        for wanted in ["DEFAULT_MEMSTATUS=0", "USE_ALLOCA", "THREADSAFE=1"] {
+            assert!(options.iter().any(|o| o == wanted), "{wanted}: {options:?}");
+        }
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+    }
+
     /// The target as the store has it now.
     pub(super) async fn stored(store: &SqliteStore, outdial: Uuid, id: Uuid) -> Target {
         store
