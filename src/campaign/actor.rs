@@ -7,7 +7,7 @@ use super::board::{held_by, Held, TickReport};
 use super::caller_id::{self, PoolUsage};
 use super::dial_mode::{AgentPacing, CallsNow};
 use super::pacing::{dials_to_place, PacingInput};
-use super::predictive::PredictiveSettings;
+use super::predictive::{AgentView, PredictiveSettings};
 use super::retry;
 use super::window;
 use super::Deps;
@@ -340,8 +340,27 @@ impl CampaignActor {
         self.started_unix_ms + at.saturating_duration_since(self.started_at).as_millis() as u64
     }
 
-    /// Sets the limit of the campaign's dial mode on `input` (a campaign with a queue).
+    /// Sets the limit of the campaign's dial mode on `input` (a campaign with a queue), from
+    /// the calls in flight ([`Self::weigh_calls`]) and the queue's agents.
     fn agent_limit(&mut self, now: Instant, input: &mut PacingInput) {
+        let now_ms = self.pacing_ms(now);
+        let (connected, weighed) = self.weigh_calls(now);
+        input.campaign_connected = connected;
+        let (Some((agents, calls)), Some((_, pacing))) = (weighed, self.queue.as_mut()) else {
+            return;
+        };
+        let before = pacing.last_pace;
+        pacing.limit(now_ms, &agents, &calls, input);
+        if pacing.last_pace != before {
+            let (answered, abandoned) = pacing.measures.window();
+            tracing::info!(campaign = %self.campaign.id, pace = ?pacing.last_pace, answered, abandoned, "predictive pacing changed pace");
+        }
+    }
+
+    /// The calls in flight as pacing weighs them, once predictive pacing has taken back the
+    /// ringing calls it finds no agent for: how many hold or will hold no agent (connected,
+    /// ended, taken back) and, with a queue, its agents and the other calls.
+    fn weigh_calls(&mut self, now: Instant) -> (u32, Option<(Vec<AgentView>, CallsNow)>) {
         let now_ms = self.pacing_ms(now);
         let mut calls = CallsNow::default();
         let mut ringing_ids = Vec::new();
@@ -360,8 +379,7 @@ impl CampaignActor {
             }
         }
         let Some((queue, pacing)) = self.queue.as_mut() else {
-            input.campaign_connected = connected;
-            return;
+            return (connected, None);
         };
         let snapshot = self
             .deps
@@ -388,13 +406,7 @@ impl CampaignActor {
                 }
             }
         }
-        input.campaign_connected = connected;
-        let before = pacing.last_pace;
-        pacing.limit(now_ms, &agents, &calls, input);
-        if pacing.last_pace != before {
-            let (answered, abandoned) = pacing.measures.window();
-            tracing::info!(campaign = %self.campaign.id, pace = ?pacing.last_pace, answered, abandoned, "predictive pacing changed pace");
-        }
+        (connected, Some((agents, calls)))
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
@@ -673,7 +685,7 @@ impl CampaignActor {
     /// take-back all the same: the last calls of a list are as surplus as the others.
     fn take_back_only(&mut self, now: Instant) {
         if self.queue.is_some() && !self.in_flight.is_empty() {
-            self.agent_limit(now, &mut PacingInput::default());
+            self.weigh_calls(now);
         }
     }
 
