@@ -24,6 +24,8 @@ const STATS_EVERY_S: u64 = 5;
 mod process;
 #[path = "support/sample_campaign.rs"]
 mod sample_campaign;
+#[path = "support/statement_times.rs"]
+mod statement_times;
 use process::proc_figures;
 
 fn main() -> anyhow::Result<()> {
@@ -38,6 +40,8 @@ fn main() -> anyhow::Result<()> {
     let max_cps: u32 = args[2].parse()?;
     let max_concurrent: u32 = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(5000);
     let max_setup: u32 = args.get(4).map(|s| s.parse()).transpose()?.unwrap_or(0);
+    // STATEMENT_TIMES: the time of each statement on SQLite's threads during the campaign.
+    let statement_times = statement_times::install();
     actix::System::new().block_on(async move {
         let dir = tempfile::tempdir()?;
         let mut settings = Settings::default();
@@ -61,6 +65,7 @@ fn main() -> anyhow::Result<()> {
         let campaign = sample_campaign::one_try_campaign(node.store.as_ref(), targets).await?;
         let (cpu0, _) = proc_figures();
         let threads0 = threads_cpu();
+        statement_times::measuring(true);
         let started = Instant::now();
         node.engine.do_send(StatusChanged {
             id: campaign.id,
@@ -95,6 +100,7 @@ fn main() -> anyhow::Result<()> {
         }
         let elapsed = started.elapsed().as_secs_f64();
         let (cpu1, rss) = proc_figures();
+        statement_times::measuring(false);
         // Each thread's share of the campaign's CPU (a thread that ended during it is left out).
         let by_thread: std::collections::BTreeMap<String, f64> = threads_cpu()
             .into_iter()
@@ -177,6 +183,7 @@ fn main() -> anyhow::Result<()> {
                 "max_rss_kb": rss,
                 "failure_reasons": failure_reasons,
                 "setup_ms_p50_p99_max": [setup(0.5), setup(0.99), setup(1.0)],
+                "statement_times": statement_times.then(|| statement_times::report(25)),
             })
         );
         Ok(())
