@@ -98,6 +98,7 @@ struct Collector;
 #[derive(Default)]
 struct Fields {
     statement: String,
+    summary: String,
     secs: f64,
     changed: u64,
     returned: u64,
@@ -105,8 +106,11 @@ struct Fields {
 
 impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "db.statement" {
-            self.statement = value.to_string();
+        match field.name() {
+            "db.statement" => self.statement = value.to_string(),
+            // A short statement is reported whole as its summary, with no `db.statement`.
+            "summary" => self.summary = value.to_string(),
+            _ => {}
         }
     }
 
@@ -142,10 +146,12 @@ impl<S: tracing::Subscriber> Layer<S> for Collector {
         }
         let mut fields = Fields::default();
         event.record(&mut fields);
-        if fields.statement.is_empty() {
-            return;
-        }
-        let key = key_of(&fields.statement);
+        let text = match (fields.statement.is_empty(), fields.summary.is_empty()) {
+            (false, _) => &fields.statement,
+            (true, false) => &fields.summary,
+            (true, true) => return,
+        };
+        let key = key_of(text);
         let mut sums = SUMS.lock().expect("sums");
         let s = sums
             .get_or_insert_with(HashMap::new)
