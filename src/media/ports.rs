@@ -89,10 +89,10 @@ impl Default for IdleSockets {
 /// calls once the range runs out. A port some other process holds is set aside and offered
 /// again [`SQUAT_RETRY`] later; the call binds the next free one instead.
 ///
-/// A port whose socket no media session took (the call was never answered, or its flow
-/// needed no media) comes back with the socket still bound, and the next call on that port
-/// uses it after reading off whatever arrived meanwhile: most attempts are never answered,
-/// and a socket, a bind and a close for each was a large part of an attempt's cost. At most
+/// A port comes back with its socket still bound, whether no media session took it (the
+/// call was never answered, or its flow needed no media) or a session gave it back at its
+/// end, and the next call on that port uses it after reading off whatever arrived meanwhile:
+/// a socket, a bind and a close for each attempt was a large part of its cost. At most
 /// [`IdleSockets::max`] sockets are kept open this way, each for [`IdleSockets::idle`] at
 /// most: under load a port comes round again well within that, and an idle node closes them.
 #[derive(Debug)]
@@ -172,10 +172,36 @@ impl PortLease {
         self.socket.as_ref().map(|k| &k.socket)
     }
 
-    /// Takes the socket for a media session: it is closed when the session is over, and the
-    /// port goes back without it.
+    /// Takes the socket for a media session. The session gives it back when it is over
+    /// ([`give_back_socket`](PortLease::give_back_socket)); a socket not given back is
+    /// closed, and the port goes back without it.
     pub fn take_socket(&mut self) -> Option<std::net::UdpSocket> {
         self.socket.take().map(|k| k.socket)
+    }
+
+    /// The socket [`take_socket`](PortLease::take_socket) took, back from a session that is
+    /// over (non-blocking, no longer registered with a runtime): the port returns with it,
+    /// kept as the pool keeps any, and the next call on the port reads off what it holds
+    /// before using it. A socket that is not bound at this lease's port is closed instead.
+    pub fn give_back_socket(&mut self, socket: std::net::UdpSocket) {
+        let Ok(local) = socket.local_addr() else {
+            return;
+        };
+        if self.socket.is_none() && local.port() == self.port {
+            self.socket = Some(Kept {
+                socket,
+                ip: local.ip(),
+                since: Instant::now(),
+            });
+        }
+    }
+
+    /// Ends a media task's hold on the port: `socket`, the one it took, goes back with it
+    /// ([`give_back_socket`](PortLease::give_back_socket)) rather than being closed.
+    pub fn end_with(mut self, socket: tokio::net::UdpSocket) {
+        if let Ok(socket) = socket.into_std() {
+            self.give_back_socket(socket);
+        }
     }
 }
 
@@ -718,5 +744,27 @@ mod tests {
         // Bare or kept, every port binds again.
         let again: Vec<PortLease> = (0..3).map(|_| pool.bind(ip).expect("a port")).collect();
         assert!(again.iter().all(|l| l.socket().is_some()));
+    }
+
+    #[test]
+    fn a_socket_given_back_is_kept_only_at_its_own_port() {
+        let range: PortRange = "47393-47396".parse().unwrap();
+        let pool = PortPool::keeping(range, 4);
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let (Ok(mut a), Ok(mut b)) = (pool.bind(ip), pool.bind(ip)) else {
+            return; // a port of the range is taken by another process
+        };
+        let (sa, sb) = (a.take_socket().unwrap(), b.take_socket().unwrap());
+        // Given back crossed over: neither is the lease's own, so both are closed.
+        a.give_back_socket(sb);
+        b.give_back_socket(sa);
+        assert!(a.socket().is_none() && b.socket().is_none());
+        drop((a, b));
+        assert_eq!((pool.kept(), pool.available()), (0, 2));
+        let mut c = pool.bind(ip).expect("a port");
+        let sc = c.take_socket().unwrap();
+        c.give_back_socket(sc);
+        drop(c);
+        assert_eq!(pool.kept(), 1, "its own socket is kept");
     }
 }

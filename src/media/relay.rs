@@ -178,7 +178,7 @@ impl RelayHandle {
         self.send(RelayCommand::StopRecording)
     }
 
-    /// Ends the relay: its sockets are closed and their ports go back to the pool.
+    /// Ends the relay: its ports go back to the pool, each with its socket.
     pub fn stop(&self) -> Result<(), RelayClosed> {
         self.send(RelayCommand::Stop)
     }
@@ -322,7 +322,7 @@ struct Task {
     /// Origin of arrival times for jitter.
     epoch: Instant,
     config: RelayConfig,
-    /// Given back after `sockets` are closed (fields drop in order).
+    /// Given back with `sockets` when the task ends.
     ports: [Option<PortLease>; 2],
 }
 
@@ -369,10 +369,14 @@ impl Task {
             .iter()
             .for_each(|leg| leg.report_metrics());
         totals::totals().ended(&self.counters);
-        // Sockets first, then their ports, then the command channel (which `stopped` awaits).
+        // Each socket goes back with its port (one with none is closed), then the command
+        // channel is closed (which `stopped` awaits).
         let Task { sockets, ports, .. } = self;
-        drop(sockets);
-        drop(ports);
+        for (socket, port) in sockets.into_iter().zip(ports) {
+            if let Some(port) = port {
+                port.end_with(socket);
+            }
+        }
         drop(commands);
     }
 

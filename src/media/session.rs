@@ -249,8 +249,8 @@ pub fn spawn(
 }
 
 /// [`spawn`] for a socket bound at a port of a [`PortPool`](super::ports::PortPool): the
-/// task holds `port` and gives it back only once the socket is closed, so the next call
-/// never finds it still bound.
+/// task holds `port` until it ends, and then gives the port back with the socket, for the
+/// next call on that port to use again (or, handed over, the relay holds both).
 pub fn spawn_holding(
     socket: UdpSocket,
     port: Option<PortLease>,
@@ -327,8 +327,7 @@ struct Task {
     amd: Option<Box<MachineDetection>>,
     events: mpsc::Sender<MediaEvent>,
     counters: Arc<MediaCounters>,
-    /// Given back after `socket` is closed (fields drop in order).
-    #[allow(dead_code)]
+    /// Given back with `socket` when the task ends.
     port: Option<PortLease>,
 }
 
@@ -401,6 +400,10 @@ impl Task {
                 seq,
                 time,
             });
+        } else if let Some(port) = self.port {
+            // The socket goes back with its port rather than being closed: the next call on
+            // the port needs no new socket.
+            port.end_with(self.socket);
         }
     }
 

@@ -423,3 +423,33 @@ async fn a_hello_in_the_far_ends_audio_is_a_human() {
     // Decided after 0.5 + 0.4 + 0.8 s of audio.
     assert!((84..=88).contains(&seq), "after packet {seq}");
 }
+
+#[tokio::test]
+async fn a_session_gives_its_socket_back_with_its_port_for_the_next_call() {
+    use crate::media::ports::{PortPool, PortRange};
+    let range: PortRange = "47391-47392".parse().unwrap();
+    let pool = PortPool::keeping(range, 4);
+    let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    let Ok(mut lease) = pool.bind(ip) else {
+        return; // the range's one port is taken by another process
+    };
+    let socket = UdpSocket::from_std(lease.take_socket().expect("bound")).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let (far, remote) = far_end().await;
+    let (handle, mut events) = spawn_holding(socket, Some(lease), remote, SessionConfig::default());
+    // The far end is sent to from the session's socket, and talks back to it.
+    let mut buf = [0u8; 2048];
+    let (_, from) = far.recv_from(&mut buf).await.unwrap();
+    assert_eq!(from.port(), port);
+    assert_eq!(pool.kept(), 0, "the session holds the socket");
+    handle.close().unwrap();
+    while events.recv().await.is_some() {}
+    assert_eq!(pool.kept(), 1, "the port came back with its socket");
+    // A datagram that arrives between calls is read off before the next call uses it.
+    far.send_to(b"late", from).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let again = pool.bind(ip).expect("the port again");
+    let kept = again.socket().expect("its socket kept");
+    assert_eq!(kept.local_addr().unwrap().port(), port);
+    assert!(kept.recv_from(&mut buf).is_err(), "emptied before use");
+}
