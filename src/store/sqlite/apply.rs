@@ -217,21 +217,34 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// Moves each target from `idle` with the try count its dialer read to `progressing` with one
-/// more try on the slot dialed (a compare-and-set); returns the targets that moved.
-static CLAIM: Bulk = Bulk::new(
-    "id, slot, expected, at",
-    "UPDATE OR FAIL targets SET status = 'progressing',
-       try_count_0 = try_count_0 + (v.slot = 0), try_count_1 = try_count_1 + (v.slot = 1),
-       try_count_2 = try_count_2 + (v.slot = 2), try_count_3 = try_count_3 + (v.slot = 3),
-       try_count_4 = try_count_4 + (v.slot = 4), tm_update = v.at
-     FROM v
-     WHERE targets.id = v.id AND targets.status = 'idle' AND targets.deleted = 0
-       AND CASE v.slot WHEN 0 THEN targets.try_count_0 WHEN 1 THEN targets.try_count_1
-             WHEN 2 THEN targets.try_count_2 WHEN 3 THEN targets.try_count_3
-             ELSE targets.try_count_4 END = v.expected
-     RETURNING targets.id",
-);
+/// The claim of each begun target: moves it from `idle` with the try count its dialer read to
+/// `progressing` with one more try on the slot dialed (a compare-and-set).
+macro_rules! claim {
+    ($returning:literal) => {
+        concat!(
+            "UPDATE OR FAIL targets SET status = 'progressing',
+               try_count_0 = try_count_0 + (v.slot = 0), try_count_1 = try_count_1 + (v.slot = 1),
+               try_count_2 = try_count_2 + (v.slot = 2), try_count_3 = try_count_3 + (v.slot = 3),
+               try_count_4 = try_count_4 + (v.slot = 4), tm_update = v.at
+             FROM v
+             WHERE targets.id = v.id AND targets.status = 'idle' AND targets.deleted = 0
+               AND CASE v.slot WHEN 0 THEN targets.try_count_0 WHEN 1 THEN targets.try_count_1
+                     WHEN 2 THEN targets.try_count_2 WHEN 3 THEN targets.try_count_3
+                     ELSE targets.try_count_4 END = v.expected",
+            $returning
+        )
+    };
+}
+
+/// [`claim!`] on a batch's first try: how many targets moved is all it needs, since each
+/// begin of a batch names a target of its own (a second one is refused before); when every
+/// target moved, every begin is claimed, and when one did not, the batch stops and is
+/// applied again ([`Applied::again`]) with [`CLAIM_RETURNING`]. Returning no rows spares
+/// SQLite the rows' collecting and the writer their reading, for the common case.
+static CLAIM: Bulk = Bulk::new("id, slot, expected, at", claim!(""));
+
+/// [`claim!`] returning the targets that moved (a batch applied again).
+static CLAIM_RETURNING: Bulk = Bulk::new("id, slot, expected, at", claim!(" RETURNING targets.id"));
 
 static INSERT_CALLS: Bulk = Bulk::new(
     "id, customer_id, campaign_id, outplan_id, outdial_id, outdial_target_id, queue_id,
@@ -493,8 +506,9 @@ pub(super) struct Applied {
     pub last_event: Option<i64>,
     /// Some of its writes did not find their rows as they say (an end of an attempt already
     /// ended, before the batch or by an earlier end in it; a target deleted while its attempt
-    /// ran): what it wrote is to be rolled back, and the batch applied again with those rows
-    /// read first ([`reread`]).
+    /// ran; a begin of a target no longer as its dialer read it): what it wrote is to be
+    /// rolled back, and the batch applied again with those rows read first ([`reread`]) and
+    /// each begin's claim read back ([`CLAIM_RETURNING`]).
     pub again: bool,
     /// How many of its writes the counters counted from rows read for them (none in the
     /// common case: see [`super::counts::BatchCounts::read`]).
@@ -567,6 +581,10 @@ pub(super) async fn reread(conn: &mut SqliteConnection, ops: &[WriteOp]) -> Stor
 /// `lockout_ms` (0: none): a begin whose number had an abandoned call that recent is not
 /// dialed; its target waits, its try given back, until the lock-out is over.
 ///
+/// A begin is dialed only if its claim moved its target ([`CLAIM`]); on the first try the
+/// claims are only counted, and a batch in which one did not move stops and is applied again
+/// with each claim read back ([`Applied::again`]).
+///
 /// The first end recorded of an attempt is its end. `again`: `None` on the first try, which
 /// costs nothing more per end; if it finds an end of an attempt already ended, it stops and
 /// says so ([`Applied::again`]), and the caller rolls back and applies the batch again with
@@ -593,7 +611,13 @@ pub(super) async fn apply(
     let mut events = Rows::new(&EVENTS);
     let mut applied = vec![true; ops.len()];
     let mut begins: Vec<(usize, usize, &Campaigncall)> = Vec::new();
-    let mut claims = Rows::new(&CLAIM);
+    // On a first try the claims only count (see [`CLAIM`]).
+    let mut claims = Rows::new(if again.is_none() {
+        &CLAIM
+    } else {
+        &CLAIM_RETURNING
+    });
+    let mut claims_n = 0u64;
     let mut exhausted = Rows::new(&EXHAUST);
     // The writes the counters take as they say, and how many: checked by the statements.
     let mut exhausted_known = Rows::new(&EXHAUST);
@@ -667,6 +691,7 @@ pub(super) async fn apply(
                         crate::domain::SAFE_HARBOUR_REASON.into(),
                     ]);
                 }
+                claims_n += 1;
                 claims.push([
                     call.outdial_target_id.into(),
                     ((*slot).min(4) as u32).into(),
@@ -834,7 +859,16 @@ pub(super) async fn apply(
     }
     let mut last_event = None;
     if !claims.is_empty() {
-        let claimed = claimed_targets(claims.run(conn).await?)?;
+        // `None`: every begin claimed.
+        let claimed = if again.is_none() {
+            let (moved, _) = claims.execute(conn).await?;
+            if moved != claims_n {
+                return Ok(Applied::again(applied));
+            }
+            None
+        } else {
+            Some(claimed_targets(claims.run(conn).await?)?)
+        };
         let barred = if dnc.is_empty() {
             FastSet::default()
         } else {
@@ -849,7 +883,10 @@ pub(super) async fn apply(
         // Whether every call inserted is a fresh attempt (see `created_renders`).
         let mut all_fresh = true;
         for (i, slot, call) in begins {
-            if !claimed.contains(&call.outdial_target_id) {
+            if claimed
+                .as_ref()
+                .is_some_and(|c| !c.contains(&call.outdial_target_id))
+            {
                 applied[i] = false;
                 continue;
             }
@@ -1616,6 +1653,7 @@ mod journal_tests {
         let mut conn = store.pool.acquire().await.expect("connection");
         let hot = [
             ("CLAIM", &CLAIM),
+            ("CLAIM_RETURNING", &CLAIM_RETURNING),
             ("INSERT_CALLS", &INSERT_CALLS),
             ("ANSWER", &ANSWER),
             ("END_CALLS", &END_CALLS),

@@ -398,6 +398,37 @@ async fn a_target_deleted_while_its_attempt_runs_is_counted_from_its_row_alone()
 }
 
 #[tokio::test]
+async fn a_stale_begin_sends_its_batch_round_again_and_only_the_fresh_begins_are_dialed() {
+    let (store, t) = store_with_targets(4).await;
+    let outdial = t[0].outdial_id;
+    let a = Uuid::new_v4();
+    // Every claim moves its target: counted, not read back.
+    let first = begin_of(a, &t[0], None, &[]);
+    let first_call = call_of(&first);
+    assert_eq!(applied(&store, &[first]).await, (vec![true], false, 0));
+    store
+        .apply(&[end(&first_call, Disposition::Busy, TargetNext::RetryAt(0))])
+        .await
+        .expect("end");
+    // Target 0 read before its first try (stale), targets 1 and 2 fresh: the batch is applied
+    // again with each claim read back, and the stale one is refused.
+    let ops = [
+        begin_of(a, &t[0], None, &[]),
+        begin_of(a, &t[1], None, &[]),
+        begin_of(a, &t[2], None, &[]),
+    ];
+    assert_eq!(
+        applied(&store, &ops).await,
+        (vec![false, true, true], true, 0)
+    );
+    let open = store.open_attempts().await.expect("open");
+    assert_eq!(open.len(), 2, "only the fresh begins are recorded");
+    agree(&store, a, outdial, "after a stale begin").await;
+    let figures = store.call_counts(a).await.expect("calls");
+    assert_eq!(figures.attempts, 3);
+}
+
+#[tokio::test]
 async fn an_exhausted_target_is_counted_from_its_write_unless_it_is_no_longer_waiting() {
     let (store, t) = store_with_targets(8).await;
     let outdial = t[0].outdial_id;
