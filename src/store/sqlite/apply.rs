@@ -431,7 +431,8 @@ static ANSWER_EVENTS: Bulk = Bulk::new(
 
 /// [`ANSWER_EVENTS`] of the calls it leaves out, those with a result: their events hold
 /// their `data` in full. It writes nothing for the dialer's own answers, so that the SQL
-/// function it calls costs no statement journal (one is opened on a page's first change).
+/// function it calls costs no statement journal (one is opened on a page's first change),
+/// and it is not run when [`ANSWER_EVENTS`] took every answer of the batch.
 static ANSWER_EVENTS_IN_FULL: Bulk = Bulk::new(
     "id, at",
     concat!(
@@ -635,7 +636,8 @@ pub(super) async fn apply(
     let now_ms = chrono::Utc::now().timestamp_millis();
     let mut answered = Rows::new(&ANSWER);
     let mut answer_events = Rows::new(&ANSWER_EVENTS);
-    let mut answer_events_in_full = Rows::new(&ANSWER_EVENTS_IN_FULL);
+    // The answers stored (one per call), for ANSWER_EVENTS_IN_FULL if it is needed.
+    let mut answers: Vec<(Uuid, &str)> = Vec::new();
     let mut ends = Rows::new(&END_CALLS);
     // The rows in `ends`: as many attempts as END_CALLS is to end.
     let mut ending_n = 0u64;
@@ -764,7 +766,7 @@ pub(super) async fn apply(
                     && changed_calls.insert((*campaigncall_id, false))
                 {
                     answer_events.push([(*campaigncall_id).into(), at.as_str().into()]);
-                    answer_events_in_full.push([(*campaigncall_id).into(), at.as_str().into()]);
+                    answers.push((*campaigncall_id, at.as_str()));
                     answered.push([
                         (*campaigncall_id).into(),
                         dialog.as_deref().into(),
@@ -1005,8 +1007,17 @@ pub(super) async fn apply(
     deferred.run(conn).await?;
     counts.before_ends(conn).await?;
     // An answer's event is taken before the answer is stored: of the calls still dialing.
-    last_event = last_event.max(answer_events.execute(conn).await?.1);
-    last_event = last_event.max(answer_events_in_full.execute(conn).await?.1);
+    let (taken, last) = answer_events.execute(conn).await?;
+    last_event = last_event.max(last);
+    // Each answer names a call of its own, and a call ANSWER_EVENTS took (no result yet) is
+    // not one ANSWER_EVENTS_IN_FULL would: when it took every answer, the other has none.
+    if taken != answers.len() as u64 {
+        let mut in_full = Rows::new(&ANSWER_EVENTS_IN_FULL);
+        for (id, at) in answers {
+            in_full.push([id.into(), at.into()]);
+        }
+        last_event = last_event.max(in_full.execute(conn).await?.1);
+    }
     answered.run(conn).await?;
     handled.run(conn).await?;
     let (ended, _) = ends.execute(conn).await?;
