@@ -17,7 +17,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 use webrtc_util::marshal::Unmarshal;
@@ -339,20 +341,30 @@ impl Task {
         let mut send_buf = [0u8; MAX_PACKET];
         self.last_heard = Instant::now();
         let mut hand_over = None;
-        loop {
+        'run: loop {
             tokio::select! {
-                // Commands first, then the clock, then the socket: a flood of inbound
-                // datagrams must not delay outgoing packets.
+                // The clock first, then the socket: a flood of inbound datagrams must not
+                // delay outgoing packets.
                 biased;
-                command = commands.recv() => match command {
-                    Some(MediaCommand::Close) | None => break,
-                    Some(MediaCommand::HandOver(reply)) => {
-                        hand_over = Some(reply);
-                        break;
-                    }
-                    Some(command) => self.command(command),
-                },
                 due = clock.tick() => {
+                    // Commands are taken at each slot, just before its packet: packets only
+                    // leave at slots, so what a command changes goes out at the same slot as
+                    // had it been taken when it came, and the task does not wake for the
+                    // command channel between slots (it is read once a slot, not at every
+                    // wake-up).
+                    loop {
+                        match commands.try_recv() {
+                            Ok(MediaCommand::Close) | Err(TryRecvError::Disconnected) => {
+                                break 'run
+                            }
+                            Ok(MediaCommand::HandOver(reply)) => {
+                                hand_over = Some(reply);
+                                break 'run;
+                            }
+                            Ok(command) => self.command(command),
+                            Err(TryRecvError::Empty) => break,
+                        }
+                    }
                     let now = Instant::now();
                     if now.duration_since(due) > MAX_CATCH_UP {
                         // Far behind (a stalled runtime): skip this slot rather than burst a
@@ -371,7 +383,13 @@ impl Task {
                         self.emit(MediaEvent::RtpTimeout);
                     }
                 }
-                received = self.socket.recv_from(&mut recv_buf) => {
+                received = std::future::poll_fn(|cx| {
+                    // Polled in place: no waiter to register and unlink at each wake-up.
+                    let mut buf = ReadBuf::new(&mut recv_buf);
+                    self.socket
+                        .poll_recv_from(cx, &mut buf)
+                        .map_ok(|from| (buf.filled().len(), from))
+                }) => {
                     if let Ok((len, from)) = received {
                         if self.receive(&recv_buf[..len], from) {
                             self.last_heard = Instant::now();
