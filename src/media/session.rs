@@ -14,7 +14,7 @@ use crate::media::relay::stats::Reception;
 use crate::sdp::RemoteMedia;
 use rtp::header::Header;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::ReadBuf;
@@ -154,6 +154,22 @@ pub struct MediaCounters {
     pub send_failed: AtomicU64,
     /// Events dropped because the call was not reading them.
     pub events_dropped: AtomicU64,
+    /// Something for the task in the command channel (a command, or a handle dropped): set
+    /// after it, cleared by the task before it reads the channel. Beside `sent`, which the
+    /// task changes at each slot anyway, so that a slot with nothing to take costs no read
+    /// of the channel.
+    waiting: AtomicBool,
+}
+
+impl MediaCounters {
+    /// Whether the command channel may hold something, clearing the mark.
+    fn take_waiting(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) && self.waiting.swap(false, Ordering::Acquire)
+    }
+
+    fn mark_waiting(&self) {
+        self.waiting.store(true, Ordering::Release);
+    }
 }
 
 /// The call's side of a media session. Dropping every clone closes the session.
@@ -236,7 +252,16 @@ impl MediaHandle {
 
     fn send(&self, command: MediaCommand) -> Result<(), SessionClosed> {
         // Commands are a handful per call; a full queue means the task is gone or stuck.
-        self.commands.try_send(command).map_err(|_| SessionClosed)
+        self.commands.try_send(command).map_err(|_| SessionClosed)?;
+        self.counters.mark_waiting();
+        Ok(())
+    }
+}
+
+impl Drop for MediaHandle {
+    fn drop(&mut self) {
+        // The last handle gone closes the session: the task looks at the channel.
+        self.counters.mark_waiting();
     }
 }
 
@@ -349,10 +374,9 @@ impl Task {
                 due = clock.tick() => {
                     // Commands are taken at each slot, just before its packet: packets only
                     // leave at slots, so what a command changes goes out at the same slot as
-                    // had it been taken when it came, and the task does not wake for the
-                    // command channel between slots (it is read once a slot, not at every
-                    // wake-up).
-                    loop {
+                    // had it been taken when it came. The task does not wake for the command
+                    // channel, and reads it only when a handle has marked something waiting.
+                    while self.counters.take_waiting() {
                         match commands.try_recv() {
                             Ok(MediaCommand::Close) | Err(TryRecvError::Disconnected) => {
                                 break 'run
@@ -361,8 +385,12 @@ impl Task {
                                 hand_over = Some(reply);
                                 break 'run;
                             }
-                            Ok(command) => self.command(command),
-                            Err(TryRecvError::Empty) => break,
+                            Ok(command) => {
+                                self.command(command);
+                                // Read again: there may be more.
+                                self.counters.mark_waiting();
+                            }
+                            Err(TryRecvError::Empty) => {}
                         }
                     }
                     let now = Instant::now();
