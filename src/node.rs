@@ -35,6 +35,9 @@ pub struct Node {
 /// Starts a node inside the current actix system. `api` is an already-bound listener.
 pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::Result<Node> {
     crate::keep_freed_memory();
+    if !crate::no_huge_pages() {
+        tracing::debug!("transparent huge pages could not be disabled for the process");
+    }
     let limits = SqliteLimits {
         max_bytes: settings.database.max_size_mb.saturating_mul(1 << 20),
         abandon_lockout_ms: settings
