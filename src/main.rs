@@ -218,7 +218,7 @@ fn main() -> std::process::ExitCode {
     let outcome = match command {
         Command::Call(args) => runtime
             .block_on(call(settings, args))
-            .map_err(|e| (format!("{e:#}"), std::process::ExitCode::from(2))),
+            .map_err(|e| (error_text(&e), std::process::ExitCode::from(2))),
         other => match client_request(other) {
             Some((request, conn)) => runtime
                 .block_on(cli::run(request, conn, api_origin(&settings)))
@@ -280,10 +280,27 @@ fn run_actors(cli: Cli, settings: Settings) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ringmaster: {e:#}");
+            eprintln!("ringmaster: {}", error_text(&e));
             std::process::ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes on one line, each cause once: a cause whose text its parent
+/// already ends with (sqlx's and the store's errors repeat their source) is left out.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 /// Prints the dial modes' figures over the simulated shift as a Markdown table.
@@ -407,4 +424,27 @@ async fn call(settings: Settings, args: CallArgs) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string(&report)?);
     endpoint.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+
+    #[test]
+    fn an_error_shows_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("unable to open database file")]
+        struct Inner;
+        #[derive(Debug, thiserror::Error)]
+        #[error("database error: {0}")]
+        struct Outer(#[source] Inner);
+        let e = anyhow::Error::new(Outer(Inner)).context("cannot open the database x.db");
+        assert_eq!(
+            error_text(&e),
+            "cannot open the database x.db: database error: unable to open database file"
+        );
+        // A cause that only appears inside its parent's text is kept.
+        let e = anyhow::anyhow!("a").context("trunk a: no answer");
+        assert_eq!(error_text(&e), "trunk a: no answer: a");
+    }
 }

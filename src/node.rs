@@ -32,6 +32,18 @@ pub struct Node {
     pub server: actix_web::dev::ServerHandle,
 }
 
+/// A store's error at start, after `what`, with what to check when the database cannot be
+/// opened or written.
+fn store_error(e: crate::store::StoreError, what: &str) -> anyhow::Error {
+    let hint = if e.cannot_open() || e.cannot_write() {
+        " (ringmaster must be able to write the file and its directory, where SQLite keeps its \
+         -wal and -shm files)"
+    } else {
+        ""
+    };
+    anyhow::Error::new(e).context(format!("{what}{hint}"))
+}
+
 /// Starts a node inside the current actix system. `api` is an already-bound listener.
 pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::Result<Node> {
     crate::keep_freed_memory();
@@ -45,14 +57,15 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
             .abandon_lockout_hours
             .saturating_mul(3_600_000),
     };
+    let url = &settings.database.url;
     let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open_with(&settings.database.url, limits)
+        SqliteStore::open_with(url, limits)
             .await
-            .with_context(|| format!("cannot open the database {}", settings.database.url))?,
+            .map_err(|e| store_error(e, &format!("cannot open the database {url}")))?,
     );
     let recovered = engine::recover(store.as_ref())
         .await
-        .context("cannot recover after the last run")?;
+        .map_err(|e| store_error(e, &format!("cannot recover after the last run in {url}")))?;
     let mut resolved = Vec::new();
     for t in &settings.trunk {
         let trunk = Trunk::resolve(t.clone())

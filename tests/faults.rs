@@ -278,3 +278,71 @@ fn a_dead_trunk_pauses_the_campaign_without_using_up_tries_and_it_resumes_when_t
     let health = s.ok("GET", "/health", None);
     assert_eq!(health["trunks"][0]["state"], "up", "{health}");
 }
+
+/// Whether this process may make a mount namespace of its own (as root may).
+fn can_unshare_mounts() -> bool {
+    std::process::Command::new("unshare")
+        .args(["-m", "true"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn a_database_that_cannot_be_written_is_refused_at_start_and_nothing_more_is_dialed() {
+    // A read-only file does not stop root, who may write it anyway; a read-only mount does.
+    if !can_unshare_mounts() {
+        eprintln!("skipped: no mount namespace here to mount the database read-only");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_sipp, trunk) = sipp_scenario(dir.path(), "uas_by_number.xml", &["-trace_msg"]);
+    let mut s = Server::start(dir.path(), trunk, 20);
+    let n = 120;
+    let id = campaign(&s, n, 1, 200);
+    run(&s, &id);
+    wait_for(Duration::from_secs(30), "a part of the campaign", || {
+        let stats = s.ok("GET", &format!("/v1.0/campaigns/{id}/stats"), None);
+        (stats["attempts"].as_u64() >= Some(20)).then_some(())
+    });
+    // A crash mid-campaign, then a start on the same database, mounted read-only (its
+    // directory bound onto itself read-only, in a mount namespace of the server's own).
+    s.kill9();
+    let dialed = invites_seen(dir.path()).len();
+    let started = std::process::Command::new("timeout")
+        .args(["-k", "5", "30", "unshare", "-m", "sh", "-c"])
+        .arg(
+            "mount --bind \"$0\" \"$0\" && mount -o remount,bind,ro \"$0\" && \
+             exec \"$1\" --config \"$2\" serve",
+        )
+        .arg(dir.path())
+        .arg(env!("CARGO_BIN_EXE_ringmaster"))
+        .arg(&s.config)
+        .output()
+        .expect("start on a read-only mount");
+    let said = String::from_utf8_lossy(&started.stderr);
+    assert_eq!(started.status.code(), Some(2), "{said}");
+    // Either SQLite cannot open it, or it opens it read-only (it can read the file and the
+    // `-shm` the crash left) and the first write is refused: closing the attempts the crash
+    // left open.
+    let db = dir.path().join("ringmaster.db");
+    assert!(
+        (said.contains("cannot open the database sqlite://")
+            || said.contains("cannot recover after the last run in sqlite://"))
+            && said.contains(&db.display().to_string())
+            && said.contains("must be able to write"),
+        "{said}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        invites_seen(dir.path()).len(),
+        dialed,
+        "nothing dialed from a database that cannot record it"
+    );
+
+    // Writable again: the campaign goes on from where the crash left it, each target once.
+    s.restart();
+    let done = s.wait_status(&id, "finished", Duration::from_secs(60));
+    assert_eq!(done["attempts"].as_u64(), Some(n as u64), "{done}");
+    assert_eq!(invites_seen(dir.path()).len(), n, "each target dialed once");
+}

@@ -40,14 +40,25 @@ impl StoreError {
     /// Whether the database could not write (full disk or size cap, read-only, I/O error,
     /// locked): a condition of the store, not of the request, that passes.
     pub fn cannot_write(&self) -> bool {
+        // SQLITE_BUSY 5, SQLITE_LOCKED 6, SQLITE_READONLY 8, SQLITE_IOERR 10, SQLITE_FULL 13.
+        self.sqlite_code()
+            .is_some_and(|c| matches!(c, 5 | 6 | 8 | 10 | 13))
+    }
+
+    /// Whether the database file could not be opened or created (SQLITE_CANTOPEN: a missing
+    /// or read-only directory, or no room for the `-wal` and `-shm` files beside it).
+    pub fn cannot_open(&self) -> bool {
+        self.sqlite_code() == Some(14)
+    }
+
+    /// SQLite's primary result code: the low byte of its extended code.
+    fn sqlite_code(&self) -> Option<i32> {
         let StoreError::Database(sqlx::Error::Database(e)) = self else {
-            return false;
+            return None;
         };
-        // SQLite's primary result code is the low byte of its extended code: SQLITE_BUSY 5,
-        // SQLITE_LOCKED 6, SQLITE_READONLY 8, SQLITE_IOERR 10, SQLITE_FULL 13.
         e.code()
             .and_then(|c| c.parse::<i32>().ok())
-            .is_some_and(|c| matches!(c & 0xff, 5 | 6 | 8 | 10 | 13))
+            .map(|c| c & 0xff)
     }
 
     /// Whether a unique index refused the write (an agent's username already taken).

@@ -1455,7 +1455,12 @@ mod tests {
 
     /// `n` idle targets of one outdial, numbered +1555011xxxx from 0001.
     pub(super) async fn store_with_targets(n: usize) -> (SqliteStore, Vec<Target>) {
-        let store = SqliteStore::open("sqlite::memory:").await.expect("open");
+        store_with_targets_at("sqlite::memory:", n).await
+    }
+
+    /// [`store_with_targets`] on the database at `url`.
+    async fn store_with_targets_at(url: &str, n: usize) -> (SqliteStore, Vec<Target>) {
+        let store = SqliteStore::open(url).await.expect("open");
         let now = time::now_string();
         let outdial = Outdial {
             id: Uuid::new_v4(),
@@ -2033,5 +2038,53 @@ mod tests {
         );
         let more = writer.write(vec![begin(&targets[599], 1)]).await;
         assert_eq!(more.expect("writes again"), [true]);
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_cannot_write_refuses_begins_keeps_ends_and_is_opened_again() {
+        use crate::store::writer::Writer;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("ro.db").display());
+        let (store, targets) = store_with_targets_at(&url, 3).await;
+        let writer = Writer::start(Arc::new(store.clone())).expect("writer");
+        let first = begin(&targets[0], 1);
+        assert_eq!(
+            writer.write(vec![first.clone()]).await.expect("begin"),
+            [true]
+        );
+        // The writer's connection turns read-only, as a database file does for a process
+        // that may no longer write it once its connection is opened again.
+        let options = store.write_options.clone().expect("a file's writer");
+        let read_only = writer_pool(&options.read_only(true))
+            .await
+            .expect("read-only");
+        *store.writes.write().expect("writes") = read_only;
+        let ended = end(&first, Disposition::Answered, TargetNext::Done("success"));
+        let (refused, kept) = tokio::join!(
+            writer.write(vec![begin(&targets[1], 1)]),
+            writer.write(vec![ended])
+        );
+        let refused = refused.expect_err("no attempt begun on a read-only connection");
+        assert!(refused.to_string().contains("readonly"), "{refused}");
+        // The end is kept, and written once the writer has opened its connection again.
+        assert_eq!(kept.expect("the end is written"), [true]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !writer.health().writable() {
+            assert!(std::time::Instant::now() < deadline, "never writable again");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let t = stored(&store, targets[0].outdial_id, targets[0].id).await;
+        assert_eq!(
+            (t.status, t.result.as_str()),
+            (TargetStatus::Done, "success")
+        );
+        let t = stored(&store, targets[1].outdial_id, targets[1].id).await;
+        assert_eq!(
+            t.status,
+            TargetStatus::Idle,
+            "the refused begin left no trace"
+        );
+        let again = writer.write(vec![begin(&t, 1)]).await;
+        assert_eq!(again.expect("writes again"), [true]);
     }
 }
