@@ -1982,6 +1982,25 @@ mod tests {
             .expect("cap");
     }
 
+    /// Waits until the writer says the store can write again, then checks that the kept end
+    /// of `target`'s call was written.
+    async fn writable_again(
+        health: &crate::store::health::StoreHealth,
+        store: &SqliteStore,
+        target: &Target,
+    ) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !health.writable() {
+            assert!(std::time::Instant::now() < deadline, "never writable again");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let t = stored(store, target.outdial_id, target.id).await;
+        assert_eq!(
+            (t.status, t.result.as_str()),
+            (TargetStatus::Done, "success")
+        );
+    }
+
     #[tokio::test]
     async fn a_full_database_refuses_begins_keeps_ends_and_resumes_once_there_is_room() {
         use crate::store::writer::{WriteError, Writer};
@@ -2026,16 +2045,7 @@ mod tests {
             .execute(&store.pool)
             .await
             .expect("room again");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while !health.writable() {
-            assert!(std::time::Instant::now() < deadline, "never writable again");
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        let t = stored(&store, targets[0].outdial_id, targets[0].id).await;
-        assert_eq!(
-            (t.status, t.result.as_str()),
-            (TargetStatus::Done, "success")
-        );
+        writable_again(&health, &store, &targets[0]).await;
         let more = writer.write(vec![begin(&targets[599], 1)]).await;
         assert_eq!(more.expect("writes again"), [true]);
     }
@@ -2068,16 +2078,7 @@ mod tests {
         assert!(refused.to_string().contains("readonly"), "{refused}");
         // The end is kept, and written once the writer has opened its connection again.
         assert_eq!(kept.expect("the end is written"), [true]);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while !writer.health().writable() {
-            assert!(std::time::Instant::now() < deadline, "never writable again");
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        let t = stored(&store, targets[0].outdial_id, targets[0].id).await;
-        assert_eq!(
-            (t.status, t.result.as_str()),
-            (TargetStatus::Done, "success")
-        );
+        writable_again(writer.health(), &store, &targets[0]).await;
         let t = stored(&store, targets[1].outdial_id, targets[1].id).await;
         assert_eq!(
             t.status,
