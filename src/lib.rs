@@ -58,9 +58,11 @@ pub const FREED_MEMORY_KEPT_MS: i64 = 10_000;
 /// Has mimalloc keep the memory freed for [`FREED_MEMORY_KEPT_MS`] before giving it back to
 /// the system (its `purge_delay`; 1 s by default). Memory given back is zero-filled by the
 /// kernel when it is used again, page by page; the dialer's batches free and use again the
-/// same memory every few seconds, and those faults were about 5 % of the node's CPU while a
-/// campaign dialed. Memory unused for that long is still given back. Returns the delay now in
-/// force.
+/// same memory every few seconds. While that memory came back as transparent huge pages,
+/// those faults were about 5 % of the node's CPU; with them off ([`no_huge_pages`]) the delay
+/// saves about a tenth of the node's page faults, within the noise of its CPU
+/// (docs/performance.md). Memory unused for that long is still given back. Returns the delay
+/// now in force.
 pub fn keep_freed_memory() -> i64 {
     use std::ffi::{c_int, c_long};
     // `mi_option_purge_delay` in mimalloc's `mi_option_t` (the same in its v2 and v3).
