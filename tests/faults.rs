@@ -308,6 +308,8 @@ fn a_database_that_cannot_be_written_is_refused_at_start_and_nothing_more_is_dia
     // A crash mid-campaign, then a start on the same database, mounted read-only (its
     // directory bound onto itself read-only, in a mount namespace of the server's own).
     s.kill9();
+    // SIPp writes each message to its log as it takes it: a moment for the last ones.
+    std::thread::sleep(Duration::from_secs(1));
     let dialed = invites_seen(dir.path()).len();
     let started = std::process::Command::new("timeout")
         .args(["-k", "5", "30", "unshare", "-m", "sh", "-c"])
@@ -333,6 +335,7 @@ fn a_database_that_cannot_be_written_is_refused_at_start_and_nothing_more_is_dia
             && said.contains("must be able to write"),
         "{said}"
     );
+    // The refused node has exited; what it could have sent is logged by now, as above.
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(
         invites_seen(dir.path()).len(),
