@@ -12,7 +12,7 @@
 #[allow(dead_code)] // shared with tests/campaign.rs, which uses the rest
 mod helpers;
 
-use helpers::{campaign, free_port, Proc, Server};
+use helpers::{campaign, sipp_scenario, Proc, Server};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -56,32 +56,9 @@ fn corpus(dir: &Path, humans: usize, machines: usize) -> Vec<Sample> {
 /// SIPp answering every call and playing the greeting its number picks (run in `dir`, where
 /// the pcaps are).
 fn greeting_callee(dir: &Path, calls: usize) -> (Proc, SocketAddr) {
-    let port = free_port();
-    let child = Command::new("timeout")
-        .args([
-            "600",
-            "sipp",
-            "-sf",
-            "uas_amd.xml",
-            "-i",
-            "127.0.0.1",
-            "-nostdin",
-        ])
-        .arg("-p")
-        .arg(port.to_string())
-        .arg("-cp")
-        .arg(free_port().to_string())
-        .arg("-mp")
-        .arg(free_port().to_string())
-        .arg("-m")
-        .arg(calls.to_string())
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sipp (Debian package sip-tester)");
-    std::thread::sleep(Duration::from_millis(300));
-    (Proc(child), SocketAddr::from(([127, 0, 0, 1], port)))
+    let scenario = dir.join("uas_amd.xml");
+    let scenario = scenario.to_str().expect("a UTF-8 temporary path");
+    sipp_scenario(dir, scenario, &["-m", &calls.to_string()])
 }
 
 /// A flow that detects, then says hello to a person.

@@ -3,31 +3,21 @@
 
 use serde_json::{json, Value};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const TOKEN: &str = "campaign-test-token";
 
-/// A free TCP/UDP port on loopback (best effort: nothing holds it after return).
-pub fn free_port() -> u16 {
-    let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
-    let port = udp.local_addr().expect("addr").port();
-    if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-        port
-    } else {
-        free_port()
-    }
-}
-
 #[path = "../support/ports.rs"]
 mod ports;
+pub use ports::free_port;
 
 /// Ports for baresip: SIP, and the first of two for RTP (see [`ports::sip_and_rtp`]).
 #[allow(dead_code)] // used by the tests with baresip
 pub fn baresip_ports() -> (u16, u16) {
-    ports::sip_and_rtp(free_port)
+    ports::sip_and_rtp()
 }
 
 /// A child process killed when dropped.
@@ -58,46 +48,90 @@ pub fn sipp_trunk(dir: &Path) -> (Proc, SocketAddr) {
     sipp_scenario(dir, "uas_by_number.xml", &[])
 }
 
-/// SIPp playing the trunk with one of `sip-test/scenarios/`, with extra arguments.
+/// SIPp playing the trunk with one of `sip-test/scenarios/` (or a scenario file at an
+/// absolute path), with extra arguments.
 pub fn sipp_scenario(dir: &Path, scenario: &str, args: &[&str]) -> (Proc, SocketAddr) {
-    sipp_scenario_on(dir, scenario, free_port(), args)
+    start_sipp(dir, scenario, None, args)
 }
 
 /// [`sipp_scenario`] on a given port (to start a trunk again where it was).
+#[allow(dead_code)] // not every test binary starts a trunk again
 pub fn sipp_scenario_on(
     dir: &Path,
     scenario: &str,
     port: u16,
     args: &[&str],
 ) -> (Proc, SocketAddr) {
-    let scenario = format!(
-        "{}/sip-test/scenarios/{scenario}",
-        env!("CARGO_MANIFEST_DIR")
+    start_sipp(dir, scenario, Some(port), args)
+}
+
+/// Starts SIPp in `dir` and waits until it has bound its SIP port and is still running a
+/// moment later, or has ended by itself (a client done with its calls: the test judges
+/// them). SIPp exits at start when one of its ports (SIP, control, audio, video) was taken
+/// since it was checked; it is then started again on fresh ones (the SIP port kept when
+/// given), at most five times. Its stderr is kept in `dir/sipp-PORT.stderr`.
+fn start_sipp(dir: &Path, scenario: &str, port: Option<u16>, args: &[&str]) -> (Proc, SocketAddr) {
+    // An absolute path replaces the directory.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sip-test/scenarios")
+        .join(scenario);
+    let mut exits = Vec::new();
+    for _ in 0..5 {
+        let sip = port.unwrap_or_else(free_port);
+        let stderr_path = dir.join(format!("sipp-{sip}.stderr"));
+        let stderr = std::fs::File::create(&stderr_path).expect("SIPp stderr file");
+        let child = Command::new("timeout")
+            .args(["300", "sipp", "-sf"])
+            .arg(&path)
+            .args(["-i", "127.0.0.1", "-nostdin", "-p"])
+            .arg(sip.to_string())
+            .arg("-cp")
+            .arg(free_port().to_string())
+            .arg("-mp")
+            .arg(ports::sipp_media_port().to_string())
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("start sipp (Debian package sip-tester)");
+        let mut sipp = Proc(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut bound_at: Option<Instant> = None;
+        let status = loop {
+            if let Ok(Some(status)) = sipp.0.try_wait() {
+                break status;
+            }
+            // Bound, and still running a moment later: the SIP port is SIPp's own.
+            match bound_at {
+                Some(at) if at.elapsed() >= Duration::from_millis(100) => {
+                    return (sipp, SocketAddr::from(([127, 0, 0, 1], sip)));
+                }
+                None if ports::bound(sip, false) => bound_at = Some(Instant::now()),
+                _ => {}
+            }
+            assert!(
+                Instant::now() < deadline,
+                "SIPp ({scenario}) did not bind port {sip} within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let said = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        if !said.contains("Address already in use") {
+            if !status.success() {
+                // Shown with the test's output if it fails.
+                eprintln!("SIPp ({scenario}) ended at start with {status}: {said}");
+            }
+            return (sipp, SocketAddr::from(([127, 0, 0, 1], sip)));
+        }
+        exits.push(format!("port {sip}: {status}: {}", said.trim()));
+        // A given port may still be held by the SIPp stopped before: give it a moment.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!(
+        "SIPp ({scenario}) found a port taken five times:\n{}",
+        exits.join("\n")
     );
-    let child = Command::new("timeout")
-        .args([
-            "300",
-            "sipp",
-            "-sf",
-            &scenario,
-            "-i",
-            "127.0.0.1",
-            "-nostdin",
-            "-p",
-        ])
-        .arg(port.to_string())
-        .arg("-cp")
-        .arg(free_port().to_string())
-        .arg("-mp")
-        .arg(free_port().to_string())
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sipp (Debian package sip-tester)");
-    std::thread::sleep(Duration::from_millis(300));
-    (Proc(child), SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 /// Settings added to sections of the test config (TOML lines).

@@ -5,50 +5,26 @@
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::fs;
-use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The destination every test dials.
 pub const DESTINATION: &str = "+15551234567";
 
-/// Ports come from 20000–31999, below the kernel's ephemeral range (32768 and up), so that no
-/// socket bound to port 0 (ringmaster's own) can take one between the check and SIPp's bind.
-const PORT_LOW: u32 = 20_000;
-const PORT_SPAN: u32 = 12_000;
-
 /// Longest a SIPp instance may live, whatever happens to the test.
 const SIPP_LIMIT_SECS: &str = "90";
 /// Longest one `ringmaster call` may run.
 const CALL_LIMIT_SECS: &str = "40";
 
-/// A port free for both UDP and TCP on every address, never handed out twice by this process
-/// (tests in other processes start elsewhere in the range: the start depends on the pid).
-pub fn free_port() -> u16 {
-    static NEXT: OnceLock<AtomicU32> = OnceLock::new();
-    let next = NEXT.get_or_init(|| AtomicU32::new(std::process::id().wrapping_mul(97)));
-    for _ in 0..PORT_SPAN {
-        let port = (PORT_LOW + next.fetch_add(1, Ordering::Relaxed) % PORT_SPAN) as u16;
-        let udp = UdpSocket::bind(("0.0.0.0", port)).is_ok();
-        if udp && TcpListener::bind(("0.0.0.0", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!(
-        "no free port between {PORT_LOW} and {}",
-        PORT_LOW + PORT_SPAN
-    );
-}
-
 #[path = "../support/ports.rs"]
 mod ports;
+pub use ports::free_port;
 
 /// Ports for baresip: SIP, and the first of two for RTP (see [`ports::sip_and_rtp`]).
 pub fn baresip_ports() -> (u16, u16) {
-    ports::sip_and_rtp(free_port)
+    ports::sip_and_rtp()
 }
 
 /// UDP or TCP between ringmaster and SIPp.
@@ -229,7 +205,7 @@ impl Sipp {
                     self.read_suffix("_errors.log")
                 );
             }
-            if port_bound(self.port, self.transport) {
+            if ports::bound(self.port, self.transport == Transport::Tcp) {
                 return;
             }
             assert!(
@@ -309,22 +285,6 @@ impl Drop for Sipp {
         let _ = child.kill();
         let _ = child.wait();
     }
-}
-
-/// Whether something listens on `127.0.0.1:port` (TCP) or has it bound (UDP), read from
-/// /proc/net so that checking never takes the port itself.
-fn port_bound(port: u16, transport: Transport) -> bool {
-    let (file, state) = match transport {
-        Transport::Udp => ("/proc/net/udp", None),
-        Transport::Tcp => ("/proc/net/tcp", Some("0A")), // 0A: LISTEN
-    };
-    let table = fs::read_to_string(file).unwrap_or_default();
-    let want = format!(":{port:04X}");
-    table.lines().skip(1).any(|line| {
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        cols.get(1).is_some_and(|local| local.ends_with(&want))
-            && state.is_none_or(|s| cols.get(3) == Some(&s))
-    })
 }
 
 /// One SIP message SIPp logged.
