@@ -28,11 +28,14 @@ mod nanp;
 pub mod pacing;
 pub mod predictive;
 pub mod retry;
+mod settings;
 pub mod simulator;
 pub mod stats;
 pub mod window;
 mod zone_prefixes;
 pub mod zones;
+
+pub use settings::{CampaignSettings, DialingSettings};
 
 /// The clock call windows and schedules are read on: the system clock moved by a fixed
 /// offset (`[campaign] clock_offset_s`, 0 in production). Tests and rehearsals set the offset
@@ -86,7 +89,7 @@ pub struct Deps {
     /// The agents as they are now, which campaigns with a queue pace their dials by.
     pub agents: Option<Arc<crate::agent::AgentBoard>>,
     /// The safe harbour, the abandon window, predictive pacing's reserve.
-    pub dialing: crate::config::DialingSettings,
+    pub dialing: DialingSettings,
     /// The arbiters (threads) call actors are spread over, one per two cores.
     pub call_arbiters: Vec<actix::ArbiterHandle>,
     /// Round-robin position in `call_arbiters`.

@@ -17,7 +17,7 @@
 //! ```
 
 use super::command::{Command, Input};
-use super::outcome::{ActionRun, FlowOutcome, RunResult};
+use super::outcome::{ActionRun, FlowOutcome, RunResult, AMD_RESULT};
 use super::variables::{Variables, DIGITS};
 use crate::domain::Action;
 use crate::media::amd::{self, Verdict};
@@ -28,8 +28,6 @@ use uuid::Uuid;
 
 /// The reason an `amd` with `machine_handle: hangup` hangs up with.
 pub const MACHINE_HANGUP: &str = "answering machine";
-/// The flow variable an `amd` sets to `human`, `machine` or `notsure`.
-pub const AMD_RESULT: &str = "amd.result";
 /// The flow variable an `amd` sets to its cause (Asterisk's `AMDCAUSE`, e.g. `MAXWORDS-3-2`).
 pub const AMD_CAUSE: &str = "amd.cause";
 /// Longest wait for a machine's beep unless `beep_timeout` says, ms.

@@ -84,13 +84,13 @@ impl FlowOutcome {
     }
 }
 
+/// The flow variable an `amd` sets to `human`, `machine` or `notsure`.
+pub const AMD_RESULT: &str = "amd.result";
+
 /// What the last `amd` action of a flow's recorded outcome (`FlowOutcome::to_value`) found:
 /// `human`, `machine` or `notsure` (the `amd.result` variable it set).
 pub fn amd_result(flow_result: &serde_json::Value) -> Option<&str> {
-    flow_result
-        .get("variables")?
-        .get(super::interpreter::AMD_RESULT)?
-        .as_str()
+    flow_result.get("variables")?.get(AMD_RESULT)?.as_str()
 }
 
 /// What the last `digits_receive` of a flow's recorded outcome (`FlowOutcome::to_value`)
