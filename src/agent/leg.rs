@@ -4,7 +4,7 @@
 //! directly, a `tel` number through the trunk as any outbound call. The endpoint places it
 //! like any outbound leg and reports how it ended in SIP's terms.
 
-use super::live::Contact;
+use super::live::{AgentLive, Contact};
 use crate::domain::{Dialable, SipUri};
 use crate::sip::endpoint::CallSpec;
 use crate::trunk::Trunk;
@@ -21,6 +21,17 @@ pub enum RingTarget {
 }
 
 impl RingTarget {
+    /// Where `agent` can be rung, in order: its registered contacts, then its addresses.
+    pub fn all_of(agent: &AgentLive) -> Vec<RingTarget> {
+        agent
+            .contacts
+            .iter()
+            .cloned()
+            .map(RingTarget::Contact)
+            .chain(agent.addresses.iter().cloned().map(RingTarget::Address))
+            .collect()
+    }
+
     /// What the logs show.
     pub fn describe(&self) -> String {
         match self {
@@ -221,5 +232,40 @@ mod tests {
             Vec::new(),
         );
         assert_eq!(spec.from_uri, "sip:ringmaster@[::1]");
+    }
+
+    #[test]
+    fn an_agent_is_rung_at_its_contacts_then_its_addresses_all_at_once_or_in_turn() {
+        use crate::domain::RingMethod;
+        use crate::queue::ring_steps;
+        let at = |port: u16| Contact {
+            uri: SipUri::parse(&format!("sip:alice@127.0.0.1:{port}")).expect("a SIP URI"),
+            expires_at: String::new(),
+            user_agent: String::new(),
+            flow: SocketAddr::from(([127, 0, 0, 1], port)),
+            transport: TransportKind::Udp,
+        };
+        let desk = Dialable::Number("+15550110002".parse().expect("a number"));
+        let live = AgentLive {
+            contacts: vec![at(5062), at(5064)],
+            addresses: vec![desk.clone()],
+            ..AgentLive::offline()
+        };
+        let targets = RingTarget::all_of(&live);
+        assert_eq!(
+            targets,
+            vec![
+                RingTarget::Contact(at(5062)),
+                RingTarget::Contact(at(5064)),
+                RingTarget::Address(desk),
+            ]
+        );
+        let all = ring_steps(RingMethod::Ringall, &targets);
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].len(), 3);
+        let linear = ring_steps(RingMethod::Linear, &targets);
+        assert_eq!(linear.len(), 3);
+        assert_eq!(linear[2], &targets[2..]);
+        assert!(RingTarget::all_of(&AgentLive::offline()).is_empty());
     }
 }

@@ -73,17 +73,6 @@ impl AgentLive {
             addresses: Vec::new(),
         }
     }
-
-    /// Where it can be rung, in order: its registered contacts, then its addresses.
-    pub fn ring_targets(&self) -> Vec<super::leg::RingTarget> {
-        use super::leg::RingTarget;
-        self.contacts
-            .iter()
-            .cloned()
-            .map(RingTarget::Contact)
-            .chain(self.addresses.iter().cloned().map(RingTarget::Address))
-            .collect()
-    }
 }
 
 /// Read access to the live agents.
@@ -192,41 +181,6 @@ mod tests {
         );
         board.remove(id);
         assert_eq!(board.live(id).state, AgentState::Offline);
-    }
-
-    #[test]
-    fn an_agent_is_rung_at_its_contacts_then_its_addresses_all_at_once_or_in_turn() {
-        use super::super::leg::RingTarget;
-        use crate::queue::ring_steps;
-        let contact = |port: u16| Contact {
-            uri: SipUri::parse(&format!("sip:alice@127.0.0.1:{port}")).expect("a SIP URI"),
-            expires_at: String::new(),
-            user_agent: String::new(),
-            flow: SocketAddr::from(([127, 0, 0, 1], port)),
-            transport: TransportKind::Udp,
-        };
-        let desk = Dialable::Number("+15550110002".parse().expect("a number"));
-        let live = AgentLive {
-            contacts: vec![contact(5062), contact(5064)],
-            addresses: vec![desk.clone()],
-            ..AgentLive::offline()
-        };
-        let targets = live.ring_targets();
-        assert_eq!(
-            targets,
-            vec![
-                RingTarget::Contact(contact(5062)),
-                RingTarget::Contact(contact(5064)),
-                RingTarget::Address(desk),
-            ]
-        );
-        let all = ring_steps(RingMethod::Ringall, &targets);
-        assert_eq!(all.len(), 1);
-        assert_eq!(all[0].len(), 3);
-        let linear = ring_steps(RingMethod::Linear, &targets);
-        assert_eq!(linear.len(), 3);
-        assert_eq!(linear[2], &targets[2..]);
-        assert!(AgentLive::offline().ring_targets().is_empty());
     }
 
     #[test]

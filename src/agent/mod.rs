@@ -8,7 +8,7 @@
 //! directory.rs the task that gives the registrar each agent's credential and turns the
 //!              registrar's bindings, the agent's own status and the queues' calls to it into
 //!              its state on the board
-//! leg.rs       the INVITE to an agent's registered contact
+//! leg.rs       where an agent is rung (its contacts, then its addresses) and the INVITE to each
 //! ```
 
 pub mod directory;

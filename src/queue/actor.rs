@@ -505,7 +505,7 @@ impl QueueActor {
 
     /// Rings `agent` for `call` by its ring method: every target at once, or the first.
     fn offer(&mut self, call: Uuid, agent: Uuid, live: &AgentLive, ctx: &mut Context<Self>) {
-        let targets = live.ring_targets();
+        let targets = RingTarget::all_of(live);
         let mut steps = ring_steps(live.ring_method, &targets).into_iter();
         let Some(first) = steps.next() else {
             return;
