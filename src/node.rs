@@ -86,10 +86,7 @@ pub async fn start(settings: &Settings, api: std::net::TcpListener) -> anyhow::R
         let name = trunk.config.name.clone();
         let gate = Arc::new(TrunkGate::new(trunk, now));
         gate.events.set(events.clone());
-        actix::spawn(crate::trunk::health::keepalive(
-            endpoint.clone(),
-            gate.clone(),
-        ));
+        actix::spawn(crate::trunk::keepalive::run(endpoint.clone(), gate.clone()));
         trunks.insert(name, gate);
     }
     let open_files = crate::media::ports::raise_open_files_limit();

@@ -1,11 +1,8 @@
 //! Whether a trunk takes calls: a pure state machine fed with what its OPTIONS keep-alives
-//! and its calls show, and the keep-alive task that probes it for as long as the node runs.
+//! (`keepalive.rs`) and its calls show.
 
-use super::gate::TrunkGate;
 use crate::sip::endpoint::PeerFault;
-use crate::sip::transport::EndpointHandle;
 use serde::Serialize;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Whether a trunk takes calls.
@@ -158,45 +155,6 @@ fn describe(fault: PeerFault) -> &'static str {
         PeerFault::NoResponse => "no response",
         PeerFault::Transport => "transport error",
         PeerFault::Unavailable { .. } => "503 Service Unavailable",
-    }
-}
-
-/// How often a trunk that is down is probed, whatever its `keepalive_secs`.
-const DOWN_PROBE_GAP: Duration = Duration::from_secs(2);
-
-/// Probes the gate's trunk every `keepalive_secs` (and every [`DOWN_PROBE_GAP`] while it is
-/// down, even with keep-alives off, so that it comes back up) until the endpoint stops.
-pub async fn keepalive(endpoint: EndpointHandle, gate: Arc<TrunkGate>) {
-    let trunk = gate.trunk.clone();
-    let every = Duration::from_secs(trunk.config.keepalive_secs);
-    let target = format!("sip:{}", trunk.host);
-    let mut last_probe: Option<Instant> = None;
-    loop {
-        let down = gate.state() == TrunkState::Down;
-        let gap = match (down, every.is_zero()) {
-            (true, _) => DOWN_PROBE_GAP.min(if every.is_zero() {
-                DOWN_PROBE_GAP
-            } else {
-                every
-            }),
-            (false, true) => {
-                tokio::time::sleep(DOWN_PROBE_GAP).await;
-                continue;
-            }
-            (false, false) => every,
-        };
-        if let Some(at) = last_probe {
-            tokio::time::sleep_until((at + gap).into()).await;
-        }
-        last_probe = Some(Instant::now());
-        let Ok(answer) = endpoint.probe(&target, trunk.peer, trunk.transport).await else {
-            return;
-        };
-        let seen = match answer {
-            Some(code) => Observation::ProbeAnswered(code),
-            None => Observation::ProbeUnanswered,
-        };
-        gate.observe(Instant::now(), seen);
     }
 }
 
