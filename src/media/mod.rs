@@ -6,6 +6,7 @@
 
 pub mod amd;
 pub mod dtmf;
+pub mod event;
 pub mod g711;
 pub mod http_get;
 pub mod ids;
@@ -19,6 +20,7 @@ pub mod resample;
 pub mod session;
 pub mod wav;
 
+pub use event::MediaEvent;
 pub use prompts::{load, tts, PromptError};
 pub use relay::{Leg, RelayConfig, RelayEvent, RelayHandle, Side};
-pub use session::{spawn, Handover, MediaEvent, MediaHandle, SessionClosed, SessionConfig};
+pub use session::{spawn, Handover, MediaHandle, SessionClosed, SessionConfig};

@@ -3,9 +3,9 @@
 //! the bytes on the wire.
 
 use crate::media::dtmf;
+use crate::media::event::MediaEvent;
 use crate::media::g711::Codec;
 use crate::media::ids::{MediaTime, SeqNo, Ssrc};
-use crate::media::session::MediaEvent;
 use rtp::header::Header;
 use std::sync::Arc;
 use webrtc_util::marshal::Marshal;

@@ -6,6 +6,7 @@
 
 use crate::media::amd;
 use crate::media::dtmf::Detector;
+use crate::media::event::MediaEvent;
 use crate::media::ids::{MediaTime, SeqNo, Ssrc};
 use crate::media::outbound::{Outbound, MAX_PACKET};
 use crate::media::peer::Peer;
@@ -62,32 +63,6 @@ impl Default for SessionConfig {
             latching: false,
         }
     }
-}
-
-/// What the session tells the call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MediaEvent {
-    /// The far end pressed a digit (RFC 4733).
-    Digit(char),
-    /// A prompt ended: played out, or stopped (by `stop_playback`, a new `play`, or a digit
-    /// during an interruptible prompt).
-    PlayFinished {
-        /// The id given to `play`.
-        id: u64,
-        /// Whether it was cut short.
-        interrupted: bool,
-    },
-    /// Every digit given to `send_digits` has been sent.
-    DigitsSent,
-    /// Nothing arrived from the far end for `rtp_timeout` (reported once per silence).
-    RtpTimeout,
-    /// Answering-machine detection asked for by `detect_machine` has decided.
-    MachineDetected {
-        /// The id given to `detect_machine`.
-        id: u64,
-        /// What it found.
-        detection: amd::Detection,
-    },
 }
 
 /// The session has ended; the command was not delivered.
