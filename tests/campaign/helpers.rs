@@ -96,25 +96,13 @@ fn start_sipp(dir: &Path, scenario: &str, port: Option<u16>, args: &[&str]) -> (
             .spawn()
             .expect("start sipp (Debian package sip-tester)");
         let mut sipp = Proc(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut bound_at: Option<Instant> = None;
-        let status = loop {
-            if let Ok(Some(status)) = sipp.0.try_wait() {
-                break status;
+        let at = SocketAddr::from(([127, 0, 0, 1], sip));
+        let status = match ports::wait_bound(&mut sipp.0, sip, false, Duration::from_millis(100)) {
+            ports::Start::Bound => return (sipp, at),
+            ports::Start::Exited(status) => status,
+            ports::Start::TimedOut => {
+                panic!("SIPp ({scenario}) did not bind port {sip} within 10 s")
             }
-            // Bound, and still running a moment later: the SIP port is SIPp's own.
-            match bound_at {
-                Some(at) if at.elapsed() >= Duration::from_millis(100) => {
-                    return (sipp, SocketAddr::from(([127, 0, 0, 1], sip)));
-                }
-                None if ports::bound(sip, false) => bound_at = Some(Instant::now()),
-                _ => {}
-            }
-            assert!(
-                Instant::now() < deadline,
-                "SIPp ({scenario}) did not bind port {sip} within 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(10));
         };
         let said = std::fs::read_to_string(&stderr_path).unwrap_or_default();
         if !said.contains("Address already in use") {
@@ -122,7 +110,7 @@ fn start_sipp(dir: &Path, scenario: &str, port: Option<u16>, args: &[&str]) -> (
                 // Shown with the test's output if it fails.
                 eprintln!("SIPp ({scenario}) ended at start with {status}: {said}");
             }
-            return (sipp, SocketAddr::from(([127, 0, 0, 1], sip)));
+            return (sipp, at);
         }
         exits.push(format!("port {sip}: {status}: {}", said.trim()));
         // A given port may still be held by the SIPp stopped before: give it a moment.

@@ -191,30 +191,20 @@ impl Sipp {
     }
 
     fn wait_bound(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!(
-                    "SIPp ({}) exited at start with {status}:\n{}\n{}",
-                    self.scenario,
-                    self.read("stderr.txt"),
-                    self.read_suffix("_errors.log")
-                );
-            }
-            if ports::bound(self.port, self.transport == Transport::Tcp) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "SIPp ({}) did not bind port {} within 10 s",
+        let child = self.child.as_mut().expect("SIPp started");
+        let tcp = self.transport == Transport::Tcp;
+        match ports::wait_bound(child, self.port, tcp, Duration::ZERO) {
+            ports::Start::Bound => {}
+            ports::Start::Exited(status) => panic!(
+                "SIPp ({}) exited at start with {status}:\n{}\n{}",
                 self.scenario,
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(10));
+                self.read("stderr.txt"),
+                self.read_suffix("_errors.log")
+            ),
+            ports::Start::TimedOut => panic!(
+                "SIPp ({}) did not bind port {} within 10 s",
+                self.scenario, self.port
+            ),
         }
     }
 

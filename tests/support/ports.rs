@@ -1,10 +1,12 @@
-//! Ports for the test binaries: free ports in a range of their own, and whether a port is
-//! bound yet, read without taking it.
+//! Ports for the test binaries: free ports in a range of their own, whether a port is bound
+//! yet (read without taking it), and the wait for a child process to bind its own.
 
 use std::fs;
 use std::net::{TcpListener, UdpSocket};
+use std::process::{Child, ExitStatus};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// Ports come from 10000–19999: below ringmaster's default RTP range (20000–30000) and the
 /// kernel's ephemeral range (32768 and up), so that no socket bound to port 0 and no RTP port
@@ -37,12 +39,13 @@ fn is_free(port: u16) -> bool {
 /// if either is taken.
 #[allow(dead_code)] // not every test binary starts SIPp with media
 pub fn sipp_media_port() -> u16 {
-    loop {
+    for _ in 0..1_000 {
         let port = free_port();
         if port.checked_add(2).is_some_and(is_free) {
             return port;
         }
     }
+    panic!("no free port whose port two up is free too");
 }
 
 /// Of the ports [`free_port`] gives, a SIP port whose next one up is free too, for UDP and TCP
@@ -81,4 +84,34 @@ pub fn bound(port: u16, tcp: bool) -> bool {
         cols.get(1).is_some_and(|local| local.ends_with(&want))
             && state.is_none_or(|s| cols.get(3) == Some(&s))
     })
+}
+
+/// How a child started: see [`wait_bound`].
+pub enum Start {
+    /// It has bound its port (and was still running `confirm` later).
+    Bound,
+    /// It ended first (by itself, or because a port of its was taken).
+    Exited(ExitStatus),
+    /// Neither within 10 s.
+    TimedOut,
+}
+
+/// Waits until `child` has bound `port` and is still running `confirm` later (so that the
+/// port is its own, not one it failed to take), or has ended.
+pub fn wait_bound(child: &mut Child, port: u16, tcp: bool, confirm: Duration) -> Start {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut bound_at: Option<Instant> = None;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Start::Exited(status);
+        }
+        if bound_at.is_none() && bound(port, tcp) {
+            bound_at = Some(Instant::now());
+        }
+        if bound_at.is_some_and(|at| at.elapsed() >= confirm) {
+            return Start::Bound;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Start::TimedOut
 }
